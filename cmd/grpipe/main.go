@@ -1,0 +1,124 @@
+// Command grpipe is the GoodReads data pipeline in one binary: land files,
+// run the DAG, query the warehouse, and a zero-set-up demo.
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"os/signal"
+	"syscall"
+
+	grpipe "github.com/grpipe/grpipe"
+	"github.com/grpipe/grpipe/internal/config"
+)
+
+// Exit codes.
+const (
+	exitOK     = 0
+	exitFailed = 1 // a run failed
+	exitUsage  = 2 // bad input: usage, file names, settings
+)
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	os.Exit(run(ctx, os.Args[1:], os.Stdout, os.Stderr, os.Getenv))
+}
+
+// env is what every command gets: its streams, the environment and the global flags.
+type env struct {
+	stdout, stderr io.Writer
+	getenv         func(string) string
+	home           string
+}
+
+const usage = `grpipe: the GoodReads data pipeline in one binary.
+
+Usage: grpipe [--home DIR] COMMAND [flags] [args]
+
+Commands:
+  demo                 land the bundled sample rows, run the pipeline once, print the tables
+  land FILE...         put CSV files into the landing zone (reviews.csv, user.csv, author.csv,
+                       book.csv, or batch variants such as reviews-<batch>.csv)
+  run [--json]         one run of the whole DAG now; exit 1 if it fails
+  query [--format table|csv|json] SQL
+                       one read-only statement against the warehouse
+
+Global flags:
+  --home DIR           the home: config file grpipe.yaml, zones, warehouse, run metadata
+                       (env GRPIPE_HOME, default ./grpipe-home)
+`
+
+// run is main without the process: it returns the exit code.
+func run(ctx context.Context, args []string, stdout, stderr io.Writer, getenv func(string) string) int {
+	global := flag.NewFlagSet("grpipe", flag.ContinueOnError)
+	global.SetOutput(stderr)
+	home := global.String("home", "", "home `DIR`")
+	global.Usage = func() { fmt.Fprint(stderr, usage) }
+	if err := global.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return exitOK
+		}
+		return exitUsage
+	}
+	rest := global.Args()
+	if len(rest) == 0 {
+		fmt.Fprint(stderr, usage)
+		return exitUsage
+	}
+	e := &env{stdout: stdout, stderr: stderr, getenv: getenv, home: *home}
+	cmds := map[string]func(context.Context, *env, []string) int{
+		"demo":  cmdDemo,
+		"land":  cmdLand,
+		"run":   cmdRun,
+		"query": cmdQuery,
+	}
+	cmd, ok := cmds[rest[0]]
+	if !ok {
+		if rest[0] == "help" {
+			fmt.Fprint(stdout, usage)
+			return exitOK
+		}
+		fmt.Fprintf(stderr, "grpipe: unknown command %q\n\n%s", rest[0], usage)
+		return exitUsage
+	}
+	return cmd(ctx, e, rest[1:])
+}
+
+// flags returns a flag set for a command that also accepts --home after the command name.
+func (e *env) flags(name string) *flag.FlagSet {
+	fs := flag.NewFlagSet("grpipe "+name, flag.ContinueOnError)
+	fs.SetOutput(e.stderr)
+	fs.Func("home", "home `DIR` (also accepted before the command)", func(s string) error { e.home = s; return nil })
+	return fs
+}
+
+// config loads the configuration; flagValues are settings given as flags.
+func (e *env) config(flagValues map[string]string) (config.Config, error) {
+	home, err := config.HomeFrom(e.home, e.getenv)
+	if err != nil {
+		return config.Config{}, err
+	}
+	return config.Load(home, e.getenv, flagValues)
+}
+
+// logger returns the process logger: text on stderr at the configured level.
+func (e *env) logger(cfg config.Config) *slog.Logger {
+	var lvl slog.Level
+	_ = lvl.UnmarshalText([]byte(cfg.LogLevel))
+	return slog.New(slog.NewTextHandler(e.stderr, &slog.HandlerOptions{Level: lvl}))
+}
+
+// fail prints err and returns the exit code it calls for.
+func (e *env) fail(err error) int {
+	fmt.Fprintf(e.stderr, "grpipe: %v\n", err)
+	if errors.Is(err, grpipe.ErrBadInput) || errors.Is(err, grpipe.ErrNotFound) {
+		return exitUsage
+	}
+	return exitFailed
+}

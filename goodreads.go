@@ -1,0 +1,324 @@
+// Package grpipe holds the domain vocabulary of the GoodReads data pipeline:
+// the four entities and their schemas, zones, run ids, task and check results,
+// the JSON summary of a run, and sentinel errors. It imports only the standard
+// library; every other package depends on it.
+package grpipe
+
+import (
+	"errors"
+	"fmt"
+	"path"
+	"strings"
+	"time"
+)
+
+// DAGID is the id of the one DAG grpipe runs, as in the original Airflow deployment.
+const DAGID = "goodreads_pipeline"
+
+// Sentinel errors, checked with errors.Is.
+var (
+	// ErrNotFound reports a run, task or object that does not exist.
+	ErrNotFound = errors.New("not found")
+	// ErrBusy reports that another run holds the home's run lock.
+	ErrBusy = errors.New("another run is in progress")
+	// ErrBadInput reports input the pipeline refuses (a file name, a CSV file, a setting).
+	ErrBadInput = errors.New("bad input")
+	// ErrCheckFailed reports a failed data-quality check.
+	ErrCheckFailed = errors.New("data-quality check failed")
+)
+
+// ColumnType is the warehouse type of an entity column.
+type ColumnType int
+
+// Column types, named as in the seed's Redshift DDL (FLOAT is double precision).
+const (
+	Text ColumnType = iota
+	BigInt
+	Int
+	SmallInt
+	Double
+	Boolean
+	Timestamp   // ISO timestamp, UTC (record_create_timestamp)
+	GoodreadsTS // "Wed Feb 19 18:36:17 -0800 2020" in input, a UTC timestamp in the warehouse
+)
+
+// SQL returns the portable SQL type name of t (valid in DuckDB, PostgreSQL and Redshift).
+func (t ColumnType) SQL() string {
+	switch t {
+	case BigInt:
+		return "BIGINT"
+	case Int:
+		return "INTEGER"
+	case SmallInt:
+		return "SMALLINT"
+	case Double:
+		return "DOUBLE PRECISION"
+	case Boolean:
+		return "BOOLEAN"
+	case Timestamp, GoodreadsTS:
+		return "TIMESTAMP"
+	default:
+		return "VARCHAR"
+	}
+}
+
+// Column is one column of an entity.
+type Column struct {
+	Name string
+	Type ColumnType
+	// Required columns must be present in an input file's header; a file
+	// without one is refused whole. Other missing columns load as NULL.
+	Required bool
+	// HTML marks text that may hold HTML: tags are removed, entities decoded.
+	HTML bool
+}
+
+// Entity is one of the four Goodreads entities.
+type Entity struct {
+	// Name is the table name in every warehouse schema and the folder name in
+	// the processed zone: reviews, users, authors, books.
+	Name string
+	// FilePrefix is the landing file name without ".csv": reviews, user, author, book.
+	FilePrefix string
+	// Key is the id column.
+	Key string
+	// Columns in the seed's order (CSV header order).
+	Columns []Column
+}
+
+// TimestampColumn is the column that orders versions of the same id.
+const TimestampColumn = "record_create_timestamp"
+
+// Reviews, Users, Authors and Books are the four entities with the seed's schemas.
+var (
+	Reviews = Entity{Name: "reviews", FilePrefix: "reviews", Key: "review_id", Columns: []Column{
+		{Name: "review_id", Type: BigInt, Required: true},
+		{Name: "user_id", Type: BigInt, Required: true},
+		{Name: "book_id", Type: BigInt, Required: true},
+		{Name: "author_id", Type: BigInt, Required: true},
+		{Name: "review_text", Type: Text, HTML: true},
+		{Name: "review_rating", Type: Double},
+		{Name: "review_votes", Type: Int},
+		{Name: "spoiler_flag", Type: Boolean},
+		{Name: "spoiler_state", Type: Text},
+		{Name: "review_added_date", Type: GoodreadsTS},
+		{Name: "review_updated_date", Type: GoodreadsTS},
+		{Name: "review_read_count", Type: Int},
+		{Name: "comments_count", Type: Int},
+		{Name: "review_url", Type: Text},
+		{Name: TimestampColumn, Type: Timestamp, Required: true},
+	}}
+	Users = Entity{Name: "users", FilePrefix: "user", Key: "user_id", Columns: []Column{
+		{Name: "user_id", Type: BigInt, Required: true},
+		{Name: "user_name", Type: Text},
+		{Name: "user_display_name", Type: Text},
+		{Name: "location", Type: Text},
+		{Name: "profile_link", Type: Text},
+		{Name: "uri", Type: Text},
+		{Name: "user_image_url", Type: Text},
+		{Name: "small_image_url", Type: Text},
+		{Name: "has_image", Type: Boolean},
+		{Name: TimestampColumn, Type: Timestamp, Required: true},
+	}}
+	Authors = Entity{Name: "authors", FilePrefix: "author", Key: "author_id", Columns: []Column{
+		{Name: "author_id", Type: BigInt, Required: true},
+		{Name: "name", Type: Text},
+		{Name: "role", Type: Text},
+		{Name: "profile_url", Type: Text},
+		{Name: "average_rating", Type: Double},
+		{Name: "rating_count", Type: Int},
+		{Name: "text_review_count", Type: Int},
+		{Name: TimestampColumn, Type: Timestamp, Required: true},
+	}}
+	Books = Entity{Name: "books", FilePrefix: "book", Key: "book_id", Columns: []Column{
+		{Name: "book_id", Type: BigInt, Required: true},
+		{Name: "title", Type: Text},
+		{Name: "title_without_series", Type: Text},
+		{Name: "image_url", Type: Text},
+		{Name: "book_url", Type: Text},
+		{Name: "num_pages", Type: Int},
+		{Name: "format", Type: Text},
+		{Name: "edition_information", Type: Text},
+		{Name: "publisher", Type: Text},
+		{Name: "publication_day", Type: SmallInt},
+		{Name: "publication_year", Type: SmallInt},
+		{Name: "publication_month", Type: SmallInt},
+		{Name: "average_rating", Type: Double},
+		{Name: "ratings_count", Type: Int},
+		{Name: "description", Type: Text, HTML: true},
+		{Name: "authors", Type: BigInt},
+		{Name: "published", Type: SmallInt},
+		{Name: TimestampColumn, Type: Timestamp, Required: true},
+	}}
+)
+
+// Entities lists the four entities in load order.
+func Entities() []Entity { return []Entity{Reviews, Users, Authors, Books} }
+
+// EntityByName returns the entity whose Name or FilePrefix is name.
+func EntityByName(name string) (Entity, bool) {
+	for _, e := range Entities() {
+		if e.Name == name || e.FilePrefix == name {
+			return e, true
+		}
+	}
+	return Entity{}, false
+}
+
+// ColumnNames returns the entity's column names in order.
+func (e Entity) ColumnNames() []string {
+	names := make([]string, len(e.Columns))
+	for i, c := range e.Columns {
+		names[i] = c.Name
+	}
+	return names
+}
+
+// AcceptedFileNames describes the landing file names grpipe accepts.
+const AcceptedFileNames = "reviews.csv, user.csv, author.csv, book.csv, or a batch variant such as reviews-<anything>.csv"
+
+// EntityForFile returns the entity a landing file name belongs to: "reviews.csv"
+// or "reviews-<anything>.csv" (likewise user, author, book). The name is the
+// base name; any directory is ignored.
+func EntityForFile(name string) (Entity, error) {
+	base := path.Base(strings.ReplaceAll(name, "\\", "/"))
+	for _, e := range Entities() {
+		if base == e.FilePrefix+".csv" {
+			return e, nil
+		}
+		rest, ok := strings.CutPrefix(base, e.FilePrefix+"-")
+		if ok && strings.HasSuffix(rest, ".csv") && len(rest) > len(".csv") && validBatchName(strings.TrimSuffix(rest, ".csv")) {
+			return e, nil
+		}
+	}
+	return Entity{}, fmt.Errorf("%w: file %q is not a landing file name; accepted: %s", ErrBadInput, base, AcceptedFileNames)
+}
+
+func validBatchName(s string) bool {
+	for _, r := range s {
+		if r == '/' || r == 0 || r < ' ' {
+			return false
+		}
+	}
+	return true
+}
+
+// Zone is one area of the object store.
+type Zone string
+
+// The four zones.
+const (
+	Landing    Zone = "landing"
+	Working    Zone = "working"
+	Processed  Zone = "processed"
+	Quarantine Zone = "quarantine"
+)
+
+// NewRunID returns a run id for a run started at t: sortable by time, unique per process start.
+func NewRunID(kind string, t time.Time, suffix string) string {
+	id := kind + "__" + t.UTC().Format("2006-01-02T15:04:05.000000Z")
+	if suffix != "" {
+		id += "_" + suffix
+	}
+	return id
+}
+
+// State is the state of a run or a task instance (Airflow's names).
+type State string
+
+// States of runs and task instances.
+const (
+	StateQueued         State = "queued"
+	StateRunning        State = "running"
+	StateSuccess        State = "success"
+	StateFailed         State = "failed"
+	StateSkipped        State = "skipped"
+	StateUpstreamFailed State = "upstream_failed"
+	StateUpForRetry     State = "up_for_retry"
+	StateNone           State = ""
+)
+
+// Ledger counts the rows of one entity through one run:
+// Read = Rejected + Superseded + Staged, and Staged = Inserted + Updated + Stale.
+type Ledger struct {
+	Read       int64 `json:"read"`
+	Rejected   int64 `json:"rejected"`
+	Superseded int64 `json:"superseded"`
+	Staged     int64 `json:"staged"`
+	Inserted   int64 `json:"inserted"`
+	Updated    int64 `json:"updated"`
+	// Stale counts staged rows not applied because the warehouse already held a
+	// newer version of the same id (an old batch processed late).
+	Stale int64 `json:"stale"`
+}
+
+// Add adds o to l.
+func (l *Ledger) Add(o Ledger) {
+	l.Read += o.Read
+	l.Rejected += o.Rejected
+	l.Superseded += o.Superseded
+	l.Staged += o.Staged
+	l.Inserted += o.Inserted
+	l.Updated += o.Updated
+	l.Stale += o.Stale
+}
+
+// Balanced reports whether the ledger adds up.
+func (l Ledger) Balanced() bool {
+	return l.Read == l.Rejected+l.Superseded+l.Staged && l.Staged == l.Inserted+l.Updated+l.Stale
+}
+
+// CheckResult is the outcome of one data-quality check.
+type CheckResult struct {
+	Name   string `json:"name"`
+	Table  string `json:"table"`
+	Passed bool   `json:"passed"`
+	Detail string `json:"detail"`
+}
+
+// TaskSummary is one task instance in a run summary.
+type TaskSummary struct {
+	TaskID    string    `json:"task_id"`
+	State     State     `json:"state"`
+	StartedAt time.Time `json:"started_at"`
+	EndedAt   time.Time `json:"ended_at"`
+	Error     string    `json:"error"`
+	Tries     int       `json:"tries,omitempty"`
+}
+
+// StageTiming is the wall time of one stage of the ETL job.
+type StageTiming struct {
+	Stage   string  `json:"stage"`
+	Seconds float64 `json:"seconds"`
+	Bytes   int64   `json:"bytes"`
+	Rows    int64   `json:"rows"`
+}
+
+// RunSummary is the stable JSON summary of a run. Fields are only ever added.
+type RunSummary struct {
+	RunID     string            `json:"run_id"`
+	DAGID     string            `json:"dag_id"`
+	State     State             `json:"state"`
+	StartedAt time.Time         `json:"started_at"`
+	EndedAt   time.Time         `json:"ended_at"`
+	Tasks     []TaskSummary     `json:"tasks"`
+	Tables    map[string]Ledger `json:"tables"`
+	Checks    []CheckResult     `json:"checks"`
+	// Error is the first failure's message, empty on success.
+	Error string `json:"error,omitempty"`
+	// Files lists the landing files this run claimed.
+	Files []string `json:"files,omitempty"`
+	// Recovered lists earlier runs whose unfinished batches this run completed.
+	Recovered []string `json:"recovered,omitempty"`
+	// Stages times the parts of the ETL job.
+	Stages []StageTiming `json:"stages,omitempty"`
+}
+
+// NewLedgers returns an empty ledger for each entity.
+func NewLedgers() map[string]Ledger {
+	m := make(map[string]Ledger, 4)
+	for _, e := range Entities() {
+		m[e.Name] = Ledger{}
+	}
+	return m
+}

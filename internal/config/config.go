@@ -1,0 +1,222 @@
+// Package config loads grpipe's settings: defaults, then the home's
+// grpipe.yaml, then GRPIPE_* environment variables, then command-line flags,
+// each overriding the one before.
+package config
+
+import (
+	"errors"
+	"fmt"
+	"net/url"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/goccy/go-yaml"
+
+	grpipe "github.com/grpipe/grpipe"
+)
+
+// FileName is the config file's name inside the home.
+const FileName = "grpipe.yaml"
+
+// Config is grpipe's configuration.
+type Config struct {
+	// Home holds the config file, the zones, the warehouse and the run metadata.
+	Home string `yaml:"-"`
+	// Zones is the object store URL of the zones: file:///path or s3://bucket/prefix?endpoint=...
+	Zones string `yaml:"zones"`
+	// Warehouse is the warehouse: duckdb:///path/to/file.duckdb or postgres://user:pass@host:port/db.
+	Warehouse string `yaml:"warehouse"`
+	// MaxRejectRatio is the share of rejected rows above which a file is refused whole.
+	MaxRejectRatio float64 `yaml:"max_reject_ratio"`
+	// Analytics configures the analytics tables.
+	Analytics Analytics `yaml:"analytics"`
+	// DuckDB tunes the DuckDB engines (transform and embedded warehouse).
+	DuckDB DuckDB `yaml:"duckdb"`
+	// Parallelism bounds concurrent file validations and DAG tasks (0: defaults).
+	Parallelism int `yaml:"parallelism"`
+	// LogLevel is debug, info, warn or error.
+	LogLevel string `yaml:"log_level"`
+}
+
+// Analytics configures the window of reviews the analytics tables count.
+type Analytics struct {
+	// WindowStart and WindowEnd bound record_create_timestamp, [start, end);
+	// RFC 3339 or YYYY-MM-DD, empty for open-ended.
+	WindowStart string `yaml:"window_start"`
+	WindowEnd   string `yaml:"window_end"`
+}
+
+// DuckDB tunes DuckDB.
+type DuckDB struct {
+	MemoryLimit   string `yaml:"memory_limit"`
+	TempDirectory string `yaml:"temp_directory"`
+	Threads       int    `yaml:"threads"`
+}
+
+// Default returns the defaults for a home.
+func Default(home string) Config {
+	return Config{
+		Home:           home,
+		Zones:          "file://" + filepath.Join(home, "zones"),
+		Warehouse:      "duckdb://" + filepath.Join(home, "warehouse.duckdb"),
+		MaxRejectRatio: 0.01,
+		DuckDB:         DuckDB{MemoryLimit: "2GB", TempDirectory: filepath.Join(home, "tmp", "duckdb")},
+		LogLevel:       "info",
+	}
+}
+
+// HomeFrom returns the home: the flag's value, else GRPIPE_HOME, else ./grpipe-home, made absolute.
+func HomeFrom(flag string, getenv func(string) string) (string, error) {
+	home := flag
+	if home == "" {
+		home = getenv("GRPIPE_HOME")
+	}
+	if home == "" {
+		home = "grpipe-home"
+	}
+	abs, err := filepath.Abs(home)
+	if err != nil {
+		return "", fmt.Errorf("home %q: %w", home, err)
+	}
+	return abs, nil
+}
+
+// Load builds the configuration of home: defaults, the config file if
+// present, then the environment (getenv), then flags (non-empty values of
+// the flags map, keyed by setting name: zones, warehouse, max_reject_ratio).
+func Load(home string, getenv func(string) string, flags map[string]string) (Config, error) {
+	c := Default(home)
+	path := filepath.Join(home, FileName)
+	b, err := os.ReadFile(path)
+	switch {
+	case err == nil:
+		if err := yaml.UnmarshalWithOptions(b, &c, yaml.Strict()); err != nil {
+			return c, fmt.Errorf("%w: config file %s: %s (settings: zones, warehouse, max_reject_ratio, analytics.window_start, analytics.window_end, duckdb.memory_limit, duckdb.temp_directory, duckdb.threads, parallelism, log_level)",
+				grpipe.ErrBadInput, path, yaml.FormatError(err, false, true))
+		}
+	case errors.Is(err, os.ErrNotExist):
+	default:
+		return c, fmt.Errorf("config file %s: %w", path, err)
+	}
+	set := func(name, value, from string) error {
+		if value == "" {
+			return nil
+		}
+		switch name {
+		case "zones":
+			c.Zones = value
+		case "warehouse":
+			c.Warehouse = value
+		case "max_reject_ratio":
+			v, err := strconv.ParseFloat(value, 64)
+			if err != nil {
+				return fmt.Errorf("%w: %s: max_reject_ratio %q is not a number (e.g. 0.01 for 1%%)", grpipe.ErrBadInput, from, value)
+			}
+			c.MaxRejectRatio = v
+		case "log_level":
+			c.LogLevel = value
+		case "duckdb.memory_limit":
+			c.DuckDB.MemoryLimit = value
+		}
+		return nil
+	}
+	for name, env := range map[string]string{"zones": "GRPIPE_ZONES", "warehouse": "GRPIPE_WAREHOUSE",
+		"max_reject_ratio": "GRPIPE_MAX_REJECT_RATIO", "log_level": "GRPIPE_LOG_LEVEL", "duckdb.memory_limit": "GRPIPE_DUCKDB_MEMORY_LIMIT"} {
+		if err := set(name, getenv(env), "environment variable "+env); err != nil {
+			return c, err
+		}
+	}
+	for name, v := range flags {
+		if err := set(name, v, "flag --"+strings.ReplaceAll(name, "_", "-")); err != nil {
+			return c, err
+		}
+	}
+	return c, c.Validate()
+}
+
+// Validate checks every setting and names the one at fault.
+func (c Config) Validate() error {
+	if c.MaxRejectRatio < 0 || c.MaxRejectRatio > 1 {
+		return fmt.Errorf("%w: max_reject_ratio %v must be between 0 and 1 (0.01 is 1%%)", grpipe.ErrBadInput, c.MaxRejectRatio)
+	}
+	u, err := url.Parse(c.Zones)
+	if err != nil || (u.Scheme != "file" && u.Scheme != "s3") {
+		return fmt.Errorf("%w: zones %q must be a file:///path or s3://bucket/prefix URL", grpipe.ErrBadInput, Redact(c.Zones))
+	}
+	if _, _, err := c.WarehouseKind(); err != nil {
+		return err
+	}
+	if _, err := c.Window(); err != nil {
+		return err
+	}
+	switch c.LogLevel {
+	case "debug", "info", "warn", "error":
+	default:
+		return fmt.Errorf("%w: log_level %q must be debug, info, warn or error", grpipe.ErrBadInput, c.LogLevel)
+	}
+	if c.Parallelism < 0 || c.DuckDB.Threads < 0 {
+		return fmt.Errorf("%w: parallelism and duckdb.threads must not be negative", grpipe.ErrBadInput)
+	}
+	return nil
+}
+
+// WarehouseKind returns the warehouse backend (duckdb or postgres) and its
+// location: a file path for duckdb, the DSN for postgres.
+func (c Config) WarehouseKind() (string, string, error) {
+	w := c.Warehouse
+	switch {
+	case strings.HasPrefix(w, "duckdb://"):
+		p := strings.TrimPrefix(w, "duckdb://")
+		if p == "" {
+			return "", "", fmt.Errorf("%w: warehouse %q names no file (duckdb:///path/to/warehouse.duckdb)", grpipe.ErrBadInput, w)
+		}
+		if !filepath.IsAbs(p) {
+			p = filepath.Join(c.Home, p)
+		}
+		return "duckdb", p, nil
+	case strings.HasPrefix(w, "postgres://"), strings.HasPrefix(w, "postgresql://"):
+		if _, err := url.Parse(w); err != nil {
+			return "", "", fmt.Errorf("%w: warehouse DSN %s does not parse", grpipe.ErrBadInput, Redact(w))
+		}
+		return "postgres", w, nil
+	}
+	return "", "", fmt.Errorf("%w: warehouse %q must be duckdb:///path or postgres://user:pass@host:port/db", grpipe.ErrBadInput, Redact(w))
+}
+
+// Window returns the analytics window's bounds (zero when open).
+func (c Config) Window() ([2]time.Time, error) {
+	var out [2]time.Time
+	for i, s := range []string{c.Analytics.WindowStart, c.Analytics.WindowEnd} {
+		if s == "" {
+			continue
+		}
+		var t time.Time
+		var err error
+		if len(s) == len("2006-01-02") {
+			t, err = time.Parse("2006-01-02", s)
+		} else {
+			t, err = time.Parse(time.RFC3339, s)
+		}
+		if err != nil {
+			name := [2]string{"analytics.window_start", "analytics.window_end"}[i]
+			return out, fmt.Errorf("%w: %s %q must be a date (2020-02-01) or an RFC 3339 time", grpipe.ErrBadInput, name, s)
+		}
+		out[i] = t.UTC()
+	}
+	return out, nil
+}
+
+// Redact hides the password in a URL or DSN.
+func Redact(s string) string {
+	u, err := url.Parse(s)
+	if err != nil || u.User == nil {
+		return s
+	}
+	if _, has := u.User.Password(); has {
+		u.User = url.UserPassword(u.User.Username(), "xxxxx")
+	}
+	return u.String()
+}

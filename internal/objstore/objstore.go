@@ -1,0 +1,327 @@
+// Package objstore provides the pipeline's zones (landing, working, processed,
+// quarantine) on gocloud.dev/blob: local folders (file://) by default, any
+// S3-compatible store (s3://) in production. Zone objects are only ever
+// touched through this package.
+package objstore
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"io"
+	"net/url"
+	"os"
+	"path"
+	"path/filepath"
+	"sort"
+	"strings"
+	"time"
+
+	"gocloud.dev/blob"
+	"gocloud.dev/blob/fileblob"
+	"gocloud.dev/gcerrors"
+
+	grpipe "github.com/grpipe/grpipe"
+)
+
+// Object describes one stored object.
+type Object struct {
+	Key     string
+	Size    int64
+	ModTime time.Time
+}
+
+// Store is the object store holding the zones.
+type Store struct {
+	bucket *blob.Bucket
+	// root is the local folder behind a file:// store, empty for remote stores.
+	root string
+	// prefix is prepended to every key (the path part of an s3:// URL).
+	prefix string
+	url    string
+}
+
+// Open opens the store at rawURL: "file:///abs/dir" (created if missing) or
+// "s3://bucket/prefix?endpoint=...&region=...".
+func Open(ctx context.Context, rawURL string) (*Store, error) {
+	u, err := url.Parse(rawURL)
+	if err != nil {
+		return nil, fmt.Errorf("zones URL %q: %w", rawURL, err)
+	}
+	switch u.Scheme {
+	case "file", "":
+		dir := u.Path
+		if u.Scheme == "" {
+			dir = rawURL
+		}
+		if !filepath.IsAbs(dir) {
+			if dir, err = filepath.Abs(dir); err != nil {
+				return nil, err
+			}
+		}
+		if err := os.MkdirAll(dir, 0o755); err != nil {
+			return nil, fmt.Errorf("zones folder %s: %w", dir, err)
+		}
+		// Temporary files next to their final path, so that the rename that
+		// publishes a finished object never crosses file systems; no sidecar files.
+		b, err := fileblob.OpenBucket(dir, &fileblob.Options{NoTempDir: true, Metadata: fileblob.MetadataDontWrite})
+		if err != nil {
+			return nil, fmt.Errorf("open zones folder %s: %w", dir, err)
+		}
+		return &Store{bucket: b, root: dir, url: "file://" + dir}, nil
+	case "s3":
+		return openS3(ctx, u)
+	default:
+		return nil, fmt.Errorf("%w: zones URL %q: scheme %q is not supported (use file:///path or s3://bucket/prefix)", grpipe.ErrBadInput, rawURL, u.Scheme)
+	}
+}
+
+// URL returns the store's URL without credentials.
+func (s *Store) URL() string { return s.url }
+
+// Local reports whether objects are plain files on this machine.
+func (s *Store) Local() bool { return s.root != "" }
+
+// Close closes the store.
+func (s *Store) Close() error { return s.bucket.Close() }
+
+// Key joins a zone and path elements into an object key.
+func Key(z grpipe.Zone, elems ...string) string {
+	return path.Join(append([]string{string(z)}, elems...)...)
+}
+
+func (s *Store) full(key string) string {
+	if s.prefix == "" {
+		return key
+	}
+	return s.prefix + "/" + key
+}
+
+func (s *Store) rel(key string) string {
+	if s.prefix == "" {
+		return key
+	}
+	return strings.TrimPrefix(key, s.prefix+"/")
+}
+
+// List returns the objects under prefix (recursively), sorted by key.
+// Unfinished uploads (fileblob's *.tmp files) are left out.
+func (s *Store) List(ctx context.Context, prefix string) ([]Object, error) {
+	var out []Object
+	it := s.bucket.List(&blob.ListOptions{Prefix: s.full(prefix)})
+	for {
+		obj, err := it.Next(ctx)
+		if err == io.EOF {
+			break
+		}
+		if err != nil {
+			return nil, fmt.Errorf("list %s: %w", prefix, s.explain(err))
+		}
+		if obj.IsDir || strings.HasSuffix(obj.Key, ".tmp") {
+			continue
+		}
+		out = append(out, Object{Key: s.rel(obj.Key), Size: obj.Size, ModTime: obj.ModTime})
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].Key < out[j].Key })
+	return out, nil
+}
+
+// Stat returns the object at key; the error wraps grpipe.ErrNotFound when there is none.
+func (s *Store) Stat(ctx context.Context, key string) (Object, error) {
+	a, err := s.bucket.Attributes(ctx, s.full(key))
+	if err != nil {
+		return Object{}, fmt.Errorf("stat %s: %w", key, s.explain(err))
+	}
+	return Object{Key: key, Size: a.Size, ModTime: a.ModTime}, nil
+}
+
+// Put writes r to key atomically: readers see the whole object or none.
+func (s *Store) Put(ctx context.Context, key string, r io.Reader) (int64, error) {
+	// Cancelling the writer's context before Close abandons the upload.
+	wctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	w, err := s.bucket.NewWriter(wctx, s.full(key), &blob.WriterOptions{BufferSize: 16 << 20})
+	if err != nil {
+		return 0, fmt.Errorf("put %s: %w", key, s.explain(err))
+	}
+	n, err := io.Copy(w, r)
+	if err != nil {
+		cancel()
+		_ = w.Close()
+		return n, fmt.Errorf("put %s: %w", key, s.explain(err))
+	}
+	if err := w.Close(); err != nil {
+		return n, fmt.Errorf("put %s: %w", key, s.explain(err))
+	}
+	return n, nil
+}
+
+// PutFile uploads the local file at src to key atomically.
+func (s *Store) PutFile(ctx context.Context, key, src string) (int64, error) {
+	f, err := os.Open(src)
+	if err != nil {
+		return 0, fmt.Errorf("put %s: %w", key, err)
+	}
+	defer f.Close()
+	return s.Put(ctx, key, f)
+}
+
+// PutBytes writes b to key atomically.
+func (s *Store) PutBytes(ctx context.Context, key string, b []byte) error {
+	return s.bucket.WriteAll(ctx, s.full(key), b, nil)
+}
+
+// ReadAll returns the object at key.
+func (s *Store) ReadAll(ctx context.Context, key string) ([]byte, error) {
+	b, err := s.bucket.ReadAll(ctx, s.full(key))
+	if err != nil {
+		return nil, fmt.Errorf("read %s: %w", key, s.explain(err))
+	}
+	return b, nil
+}
+
+// Delete removes key; a missing key is not an error.
+func (s *Store) Delete(ctx context.Context, key string) error {
+	err := s.bucket.Delete(ctx, s.full(key))
+	if err != nil && gcerrors.Code(err) != gcerrors.NotFound {
+		return fmt.Errorf("delete %s: %w", key, s.explain(err))
+	}
+	return nil
+}
+
+// DeletePrefix removes every object under prefix.
+func (s *Store) DeletePrefix(ctx context.Context, prefix string) error {
+	objs, err := s.List(ctx, prefix)
+	if err != nil {
+		return err
+	}
+	for _, o := range objs {
+		if err := s.Delete(ctx, o.Key); err != nil {
+			return err
+		}
+	}
+	if s.root != "" {
+		s.removeEmptyDirs(filepath.Join(s.root, filepath.FromSlash(prefix)))
+	}
+	return nil
+}
+
+// Move moves src to dst and verifies that dst has the expected size before
+// the source is deleted. On a local store it is a rename (atomic, no copy);
+// elsewhere a server-side copy, a size check, then a delete.
+func (s *Store) Move(ctx context.Context, src, dst string, size int64) error {
+	if s.root != "" {
+		from, to := s.localPath(src), s.localPath(dst)
+		if err := os.MkdirAll(filepath.Dir(to), 0o755); err != nil {
+			return fmt.Errorf("move %s: %w", src, err)
+		}
+		if err := os.Rename(from, to); err != nil {
+			return fmt.Errorf("move %s to %s: %w", src, dst, err)
+		}
+	} else {
+		if err := s.bucket.Copy(ctx, s.full(dst), s.full(src), nil); err != nil {
+			return fmt.Errorf("copy %s to %s: %w", src, dst, s.explain(err))
+		}
+	}
+	got, err := s.Stat(ctx, dst)
+	if err != nil {
+		return fmt.Errorf("verify %s: %w", dst, err)
+	}
+	if got.Size != size {
+		return fmt.Errorf("verify %s: size %d, expected %d: the source %s is kept", dst, got.Size, size, src)
+	}
+	if s.root == "" {
+		return s.Delete(ctx, src)
+	}
+	s.removeEmptyDirs(filepath.Dir(s.localPath(src)))
+	return nil
+}
+
+// Fetch makes the object at key available as a local file. On a local store
+// it returns the object's own path and a no-op cleanup; elsewhere it streams
+// the object into dir and the cleanup removes the copy.
+func (s *Store) Fetch(ctx context.Context, key, dir string) (string, func(), error) {
+	if s.root != "" {
+		p := s.localPath(key)
+		if _, err := os.Stat(p); err != nil {
+			return "", nil, fmt.Errorf("fetch %s: %w", key, err)
+		}
+		return p, func() {}, nil
+	}
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return "", nil, fmt.Errorf("fetch %s: %w", key, err)
+	}
+	f, err := os.CreateTemp(dir, "fetch-*-"+path.Base(key))
+	if err != nil {
+		return "", nil, fmt.Errorf("fetch %s: %w", key, err)
+	}
+	cleanup := func() { _ = os.Remove(f.Name()) }
+	r, err := s.bucket.NewReader(ctx, s.full(key), nil)
+	if err != nil {
+		f.Close()
+		cleanup()
+		return "", nil, fmt.Errorf("fetch %s: %w", key, s.explain(err))
+	}
+	defer r.Close()
+	if _, err := io.Copy(f, r); err != nil {
+		f.Close()
+		cleanup()
+		return "", nil, fmt.Errorf("fetch %s: %w", key, s.explain(err))
+	}
+	if err := f.Close(); err != nil {
+		cleanup()
+		return "", nil, fmt.Errorf("fetch %s: %w", key, err)
+	}
+	return f.Name(), cleanup, nil
+}
+
+// Checksum returns the SHA-256 of the object at key, hex-encoded.
+func (s *Store) Checksum(ctx context.Context, key string) (string, error) {
+	r, err := s.bucket.NewReader(ctx, s.full(key), nil)
+	if err != nil {
+		return "", fmt.Errorf("read %s: %w", key, s.explain(err))
+	}
+	defer r.Close()
+	h := sha256.New()
+	if _, err := io.Copy(h, r); err != nil {
+		return "", fmt.Errorf("read %s: %w", key, s.explain(err))
+	}
+	return hex.EncodeToString(h.Sum(nil)), nil
+}
+
+func (s *Store) localPath(key string) string {
+	return filepath.Join(s.root, filepath.FromSlash(key))
+}
+
+// removeEmptyDirs removes dir and its empty parents below the zone folders
+// (a zone's own folder, such as landing/, is kept).
+func (s *Store) removeEmptyDirs(dir string) {
+	for {
+		rel, err := filepath.Rel(s.root, dir)
+		if err != nil || rel == "." || strings.HasPrefix(rel, "..") || !strings.Contains(rel, string(filepath.Separator)) {
+			return
+		}
+		if err := os.Remove(dir); err != nil {
+			return
+		}
+		dir = filepath.Dir(dir)
+	}
+}
+
+// IsNotFound reports whether err says an object does not exist.
+func IsNotFound(err error) bool {
+	return errors.Is(err, grpipe.ErrNotFound) || gcerrors.Code(err) == gcerrors.NotFound
+}
+
+// explain maps store errors to sentinel errors and adds what to do.
+func (s *Store) explain(err error) error {
+	switch gcerrors.Code(err) {
+	case gcerrors.NotFound:
+		return fmt.Errorf("%w: %w", grpipe.ErrNotFound, err)
+	case gcerrors.PermissionDenied:
+		return fmt.Errorf("%w (check the credentials for %s)", err, s.url)
+	}
+	return err
+}

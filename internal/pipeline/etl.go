@@ -1,0 +1,245 @@
+package pipeline
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"os"
+	"path"
+	"path/filepath"
+	"time"
+
+	grpipe "github.com/grpipe/grpipe"
+	"github.com/grpipe/grpipe/internal/duckdb"
+	"github.com/grpipe/grpipe/internal/objstore"
+	"github.com/grpipe/grpipe/internal/transform"
+)
+
+// etl is the GoodReadsETLJob task: finish the batches of runs that died,
+// claim what waits in landing, then transform, stage and upsert each batch.
+func (p *Pipeline) etl(ctx context.Context, rs *runState, log *slog.Logger) error {
+	pending, err := p.pendingBatches(ctx, rs.id, log)
+	if err != nil {
+		return err
+	}
+	for _, m := range pending {
+		log.Warn("resuming the batch of an interrupted run", "batch", m.Batch)
+		if err := p.finishClaim(ctx, m, log); err != nil {
+			return err
+		}
+		rs.mu.Lock()
+		rs.sum.Recovered = append(rs.sum.Recovered, m.Batch)
+		rs.mu.Unlock()
+	}
+
+	t0 := time.Now()
+	own, err := p.claim(ctx, rs.id, log)
+	if err != nil {
+		return err
+	}
+	var claimed int64
+	if own != nil {
+		for _, f := range own.Files {
+			claimed += f.Size
+		}
+		pending = append(pending, own)
+	}
+	rs.addStage(grpipe.StageTiming{Stage: "claim", Seconds: time.Since(t0).Seconds(), Bytes: claimed})
+
+	var refused []error
+	for _, m := range pending {
+		err := p.processBatch(ctx, rs, m, log)
+		var fe *transform.FileError
+		if err != nil && !errors.As(err, &fe) {
+			return fmt.Errorf("batch %s: %w", m.Batch, err)
+		}
+		if err != nil {
+			refused = append(refused, err)
+		}
+	}
+	return errFiles(refused)
+}
+
+// processBatch transforms, stages and upserts the claimed files of one
+// batch, entity by entity, skipping entities whose load already committed.
+// Files refused whole are marked held in the manifest before anything loads,
+// and the error names them.
+func (p *Pipeline) processBatch(ctx context.Context, rs *runState, m *Manifest, log *slog.Logger) error {
+	log = log.With("batch", m.Batch)
+	for _, f := range m.Files {
+		if f.State == fileClaimed {
+			rs.mu.Lock()
+			rs.sum.Files = append(rs.sum.Files, f.Name)
+			rs.mu.Unlock()
+		}
+	}
+
+	// Entities whose rows of this batch are already in the warehouse (a crash
+	// after their commit) are done: take the recorded ledger.
+	need := map[string]bool{}
+	checked := map[string]bool{}
+	for i := range m.Files {
+		f := &m.Files[i]
+		if f.State != fileClaimed {
+			continue
+		}
+		e, _ := grpipe.EntityByName(f.Entity)
+		if checked[e.Name] {
+			continue
+		}
+		checked[e.Name] = true
+		l, loaded, err := p.wh.Loaded(ctx, m.Batch, e)
+		if err != nil {
+			return err
+		}
+		if loaded {
+			log.Info("already loaded before the interruption", "table", e.Name)
+			rs.addLedger(e.Name, l)
+			p.markLoaded(m, e.Name)
+			continue
+		}
+		need[e.Name] = true
+	}
+
+	workDir := filepath.Join(p.opts.WorkDir, m.Batch)
+	defer os.RemoveAll(workDir)
+	var sources []transform.Source
+	for _, f := range m.Files {
+		if f.State != fileClaimed || !need[f.Entity] {
+			continue
+		}
+		e, _ := grpipe.EntityByName(f.Entity)
+		local, cleanup, err := p.zones.Fetch(ctx, workingKey(m.Batch, f.Name), filepath.Join(workDir, "fetch"))
+		if err != nil {
+			return err
+		}
+		defer cleanup()
+		sources = append(sources, transform.Source{Entity: e, Name: f.Name, Path: local})
+	}
+	if len(sources) == 0 {
+		return p.cleanupBatch(ctx, m, log)
+	}
+
+	t0 := time.Now()
+	engine, err := duckdb.Open(ctx, "", p.opts.Transform)
+	if err != nil {
+		return fmt.Errorf("transform engine: %w", err)
+	}
+	res, err := transform.Run(ctx, engine, sources, transform.Options{
+		WorkDir: filepath.Join(workDir, "out"), MaxRejectRatio: p.opts.MaxRejectRatio, Parallelism: p.opts.Parallelism, Log: log,
+	})
+	engine.Close()
+	if err != nil {
+		return err
+	}
+	if err := p.publish(ctx, m.Batch, res); err != nil {
+		return err
+	}
+	var rows int64
+	for _, er := range res.Entities {
+		rows += er.Read
+	}
+	rs.addStage(grpipe.StageTiming{Stage: "transform", Seconds: time.Since(t0).Seconds(), Bytes: res.Bytes, Rows: rows})
+
+	// Hold refused files before any load commits, so that a resumed batch
+	// never mistakes them for loaded.
+	var refused []error
+	for _, fe := range res.FileErrors {
+		for i := range m.Files {
+			if m.Files[i].Name == fe.Source {
+				m.Files[i].State, m.Files[i].Reason = fileHeld, fe.Reason
+			}
+		}
+		refused = append(refused, fmt.Errorf("%w (it stays in %s)", fe, path.Join(string(grpipe.Working), m.Batch)))
+	}
+	if len(refused) > 0 {
+		if err := p.writeManifest(ctx, m); err != nil {
+			return err
+		}
+	}
+
+	for _, e := range grpipe.Entities() {
+		if !need[e.Name] {
+			continue
+		}
+		er := res.Entities[e.Name]
+		if er == nil { // every file of the entity was refused
+			continue
+		}
+		ledger := grpipe.Ledger{Read: er.Read, Rejected: er.Rejected, Superseded: er.Superseded, Staged: er.Staged}
+		t1 := time.Now()
+		if err := p.wh.Stage(ctx, e, er.Parquet, er.Rejects, ledger); err != nil {
+			return err
+		}
+		rs.addStage(grpipe.StageTiming{Stage: "stage", Seconds: time.Since(t1).Seconds(), Rows: er.Staged})
+		t2 := time.Now()
+		ledger, err = p.wh.Upsert(ctx, m.Batch, e, ledger)
+		if err != nil {
+			return err
+		}
+		rs.addStage(grpipe.StageTiming{Stage: "upsert", Seconds: time.Since(t2).Seconds(), Rows: er.Staged})
+		rs.addLedger(e.Name, ledger)
+		p.markLoaded(m, e.Name)
+	}
+	if err := p.cleanupBatch(ctx, m, log); err != nil {
+		return err
+	}
+	if len(refused) > 0 {
+		return errors.Join(refused...)
+	}
+	return nil
+}
+
+// markLoaded marks the claimed files of entity as loaded.
+func (p *Pipeline) markLoaded(m *Manifest, entity string) {
+	for i := range m.Files {
+		if m.Files[i].Entity == entity && m.Files[i].State == fileClaimed {
+			m.Files[i].State = fileLoaded
+		}
+	}
+}
+
+// cleanupBatch removes the working copies of loaded files, and the batch's
+// working folder when nothing in it is held.
+func (p *Pipeline) cleanupBatch(ctx context.Context, m *Manifest, log *slog.Logger) error {
+	held := false
+	for _, f := range m.Files {
+		switch f.State {
+		case fileLoaded:
+			if err := p.zones.Delete(ctx, workingKey(m.Batch, f.Name)); err != nil {
+				return err
+			}
+		case fileHeld, fileClaimed, fileClaiming:
+			held = true
+		}
+	}
+	if held {
+		return p.writeManifest(ctx, m)
+	}
+	log.Info("batch done: working folder removed")
+	return p.zones.DeletePrefix(ctx, objstore.Key(grpipe.Working, m.Batch)+"/")
+}
+
+// publish uploads the batch's Parquet to processed/<batch>/<entity>/ and its
+// rejected rows to quarantine/<batch>/.
+func (p *Pipeline) publish(ctx context.Context, batch string, res *transform.Result) error {
+	for name, er := range res.Entities {
+		if er.Parquet != "" {
+			if _, err := p.zones.PutFile(ctx, objstore.Key(grpipe.Processed, batch, name, "part-0.parquet"), er.Parquet); err != nil {
+				return err
+			}
+		}
+		if er.Rejects != "" {
+			if _, err := p.zones.PutFile(ctx, objstore.Key(grpipe.Quarantine, batch, name+".rejected.parquet"), er.Rejects); err != nil {
+				return err
+			}
+		}
+	}
+	for source, local := range res.RejectFiles {
+		if _, err := p.zones.PutFile(ctx, objstore.Key(grpipe.Quarantine, batch, source+".rejects.csv"), local); err != nil {
+			return err
+		}
+	}
+	return nil
+}

@@ -1,0 +1,285 @@
+// Package runstore keeps the run metadata in SQLite (modernc.org/sqlite, WAL):
+// DAG runs, task instances with their tries and logs, and each run's ledger
+// and check results. The schema is created and upgraded by numbered
+// migrations, so a newer grpipe can open an older home.
+package runstore
+
+import (
+	"context"
+	"database/sql"
+	"embed"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io/fs"
+	"sort"
+	"strconv"
+	"strings"
+	"time"
+
+	_ "modernc.org/sqlite" // registers "sqlite"
+
+	grpipe "github.com/grpipe/grpipe"
+)
+
+//go:embed migrations/*.sql
+var migrations embed.FS
+
+// Store is the run metadata database.
+type Store struct {
+	db *sql.DB
+}
+
+// Open opens (creating and migrating if needed) the store at path.
+func Open(ctx context.Context, path string) (*Store, error) {
+	dsn := "file:" + path + "?_pragma=journal_mode(WAL)&_pragma=busy_timeout(10000)&_pragma=foreign_keys(1)&_pragma=synchronous(NORMAL)"
+	db, err := sql.Open("sqlite", dsn)
+	if err != nil {
+		return nil, fmt.Errorf("open run store %s: %w", path, err)
+	}
+	s := &Store{db: db}
+	if err := s.migrate(ctx); err != nil {
+		db.Close()
+		return nil, fmt.Errorf("open run store %s: %w", path, err)
+	}
+	return s, nil
+}
+
+// Close closes the store.
+func (s *Store) Close() error { return s.db.Close() }
+
+// DB returns the underlying database (for tests and later migrations).
+func (s *Store) DB() *sql.DB { return s.db }
+
+func (s *Store) migrate(ctx context.Context) error {
+	if _, err := s.db.ExecContext(ctx, `CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, applied_at TEXT NOT NULL)`); err != nil {
+		return fmt.Errorf("migrate: %w", err)
+	}
+	var current int
+	if err := s.db.QueryRowContext(ctx, `SELECT coalesce(max(version), 0) FROM schema_migrations`).Scan(&current); err != nil {
+		return fmt.Errorf("migrate: %w", err)
+	}
+	names, err := fs.Glob(migrations, "migrations/*.sql")
+	if err != nil {
+		return err
+	}
+	sort.Strings(names)
+	for _, name := range names {
+		base := strings.TrimPrefix(name, "migrations/")
+		v, err := strconv.Atoi(strings.SplitN(base, "_", 2)[0])
+		if err != nil {
+			return fmt.Errorf("migration %s: name must start with a number", name)
+		}
+		if v <= current {
+			continue
+		}
+		body, err := migrations.ReadFile(name)
+		if err != nil {
+			return err
+		}
+		tx, err := s.db.BeginTx(ctx, nil)
+		if err != nil {
+			return err
+		}
+		if _, err := tx.ExecContext(ctx, string(body)); err != nil {
+			tx.Rollback()
+			return fmt.Errorf("migration %s: %w", base, err)
+		}
+		if _, err := tx.ExecContext(ctx, `INSERT INTO schema_migrations (version, applied_at) VALUES (?, ?)`, v, ts(time.Now())); err != nil {
+			tx.Rollback()
+			return fmt.Errorf("migration %s: %w", base, err)
+		}
+		if err := tx.Commit(); err != nil {
+			return fmt.Errorf("migration %s: %w", base, err)
+		}
+	}
+	return nil
+}
+
+func ts(t time.Time) string {
+	if t.IsZero() {
+		return ""
+	}
+	return t.UTC().Format(time.RFC3339Nano)
+}
+
+func parseTS(s sql.NullString) time.Time {
+	if !s.Valid || s.String == "" {
+		return time.Time{}
+	}
+	t, _ := time.Parse(time.RFC3339Nano, s.String)
+	return t
+}
+
+// RunInfo is what is known of a run when it starts.
+type RunInfo struct {
+	RunID             string
+	RunType           string
+	LogicalDate       time.Time
+	DataIntervalStart time.Time
+	DataIntervalEnd   time.Time
+	StartedAt         time.Time
+}
+
+// StartRun records a run in state running.
+func (s *Store) StartRun(ctx context.Context, r RunInfo) error {
+	_, err := s.db.ExecContext(ctx, `INSERT INTO dag_runs (run_id, dag_id, run_type, state, logical_date, data_interval_start, data_interval_end, queued_at, started_at)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+		r.RunID, grpipe.DAGID, r.RunType, string(grpipe.StateRunning), ts(r.LogicalDate), ts(r.DataIntervalStart), ts(r.DataIntervalEnd), ts(r.StartedAt), ts(r.StartedAt))
+	if err != nil {
+		return fmt.Errorf("record run %s: %w", r.RunID, err)
+	}
+	return nil
+}
+
+// TaskStarted records the start of a try of a task.
+func (s *Store) TaskStarted(ctx context.Context, runID, taskID string, try int, at time.Time) error {
+	_, err := s.db.ExecContext(ctx, `INSERT INTO task_instances (run_id, task_id, try_number, state, started_at) VALUES (?, ?, ?, ?, ?)
+		ON CONFLICT (run_id, task_id, try_number) DO UPDATE SET state = excluded.state, started_at = excluded.started_at`,
+		runID, taskID, try, string(grpipe.StateRunning), ts(at))
+	if err != nil {
+		return fmt.Errorf("record task %s: %w", taskID, err)
+	}
+	return nil
+}
+
+// TaskEnded records the end of a try of a task, with its log.
+func (s *Store) TaskEnded(ctx context.Context, runID string, t grpipe.TaskSummary, try int, log string) error {
+	_, err := s.db.ExecContext(ctx, `INSERT INTO task_instances (run_id, task_id, try_number, state, started_at, ended_at, error, log) VALUES (?, ?, ?, ?, ?, ?, ?, ?)
+		ON CONFLICT (run_id, task_id, try_number) DO UPDATE SET state = excluded.state, ended_at = excluded.ended_at, error = excluded.error, log = excluded.log`,
+		runID, t.TaskID, try, string(t.State), ts(t.StartedAt), ts(t.EndedAt), t.Error, log)
+	if err != nil {
+		return fmt.Errorf("record task %s: %w", t.TaskID, err)
+	}
+	return nil
+}
+
+// FinishRun records a run's end: state, summary, ledger and checks.
+func (s *Store) FinishRun(ctx context.Context, sum *grpipe.RunSummary) error {
+	body, err := json.Marshal(sum)
+	if err != nil {
+		return err
+	}
+	tx, err := s.db.BeginTx(ctx, nil)
+	if err != nil {
+		return fmt.Errorf("record run %s: %w", sum.RunID, err)
+	}
+	defer tx.Rollback() //nolint:errcheck // a no-op after Commit
+	if _, err := tx.ExecContext(ctx, `UPDATE dag_runs SET state = ?, ended_at = ?, error = ?, summary = ? WHERE run_id = ?`,
+		string(sum.State), ts(sum.EndedAt), sum.Error, string(body), sum.RunID); err != nil {
+		return fmt.Errorf("record run %s: %w", sum.RunID, err)
+	}
+	if _, err := tx.ExecContext(ctx, `DELETE FROM run_ledger WHERE run_id = ?`, sum.RunID); err != nil {
+		return err
+	}
+	for name, l := range sum.Tables {
+		if _, err := tx.ExecContext(ctx, `INSERT INTO run_ledger VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+			sum.RunID, name, l.Read, l.Rejected, l.Superseded, l.Staged, l.Inserted, l.Updated, l.Stale); err != nil {
+			return fmt.Errorf("record ledger: %w", err)
+		}
+	}
+	if _, err := tx.ExecContext(ctx, `DELETE FROM run_checks WHERE run_id = ?`, sum.RunID); err != nil {
+		return err
+	}
+	for i, c := range sum.Checks {
+		if _, err := tx.ExecContext(ctx, `INSERT INTO run_checks VALUES (?, ?, ?, ?, ?, ?)`,
+			sum.RunID, i, c.Name, c.Table, c.Passed, c.Detail); err != nil {
+			return fmt.Errorf("record checks: %w", err)
+		}
+	}
+	return tx.Commit()
+}
+
+// Run returns the summary of a run; the error wraps grpipe.ErrNotFound for an unknown id.
+func (s *Store) Run(ctx context.Context, runID string) (*grpipe.RunSummary, error) {
+	var body string
+	var state string
+	var started, ended sql.NullString
+	var errText string
+	err := s.db.QueryRowContext(ctx, `SELECT summary, state, started_at, ended_at, error FROM dag_runs WHERE run_id = ?`, runID).
+		Scan(&body, &state, &started, &ended, &errText)
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, fmt.Errorf("run %s: %w", runID, grpipe.ErrNotFound)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("run %s: %w", runID, err)
+	}
+	sum := &grpipe.RunSummary{}
+	if err := json.Unmarshal([]byte(body), sum); err != nil {
+		return nil, fmt.Errorf("run %s summary: %w", runID, err)
+	}
+	sum.RunID, sum.DAGID, sum.State = runID, grpipe.DAGID, grpipe.State(state)
+	sum.StartedAt, sum.EndedAt, sum.Error = parseTS(started), parseTS(ended), errText
+	if sum.Tables == nil {
+		sum.Tables = grpipe.NewLedgers()
+	}
+	return sum, nil
+}
+
+// RunIDs returns the ids of the most recent runs, newest first, in the given states (all when none).
+func (s *Store) RunIDs(ctx context.Context, limit int, states ...grpipe.State) ([]string, error) {
+	q := `SELECT run_id FROM dag_runs`
+	var args []any
+	if len(states) > 0 {
+		ph := make([]string, len(states))
+		for i, st := range states {
+			ph[i] = "?"
+			args = append(args, string(st))
+		}
+		q += ` WHERE state IN (` + strings.Join(ph, ",") + `)`
+	}
+	q += ` ORDER BY started_at DESC, run_id DESC LIMIT ?`
+	args = append(args, limit)
+	rows, err := s.db.QueryContext(ctx, q, args...)
+	if err != nil {
+		return nil, fmt.Errorf("list runs: %w", err)
+	}
+	defer rows.Close()
+	var ids []string
+	for rows.Next() {
+		var id string
+		if err := rows.Scan(&id); err != nil {
+			return nil, err
+		}
+		ids = append(ids, id)
+	}
+	return ids, rows.Err()
+}
+
+// FailInterrupted marks a run left running by a process that died as failed,
+// with its running task instances, and returns whether there was such a run.
+func (s *Store) FailInterrupted(ctx context.Context, runID, reason string, at time.Time) error {
+	tx, err := s.db.BeginTx(ctx, nil)
+	if err != nil {
+		return err
+	}
+	defer tx.Rollback() //nolint:errcheck // a no-op after Commit
+	if _, err := tx.ExecContext(ctx, `UPDATE task_instances SET state = ?, ended_at = ?, error = ? WHERE run_id = ? AND state = ?`,
+		string(grpipe.StateFailed), ts(at), reason, runID, string(grpipe.StateRunning)); err != nil {
+		return fmt.Errorf("fail interrupted run %s: %w", runID, err)
+	}
+	if _, err := tx.ExecContext(ctx, `UPDATE dag_runs SET state = ?, ended_at = ?, error = ? WHERE run_id = ? AND state = ?`,
+		string(grpipe.StateFailed), ts(at), reason, runID, string(grpipe.StateRunning)); err != nil {
+		return fmt.Errorf("fail interrupted run %s: %w", runID, err)
+	}
+	return tx.Commit()
+}
+
+// TaskLog returns the log of one try of a task (the latest try when try is 0).
+func (s *Store) TaskLog(ctx context.Context, runID, taskID string, try int) (string, int, error) {
+	q := `SELECT log, try_number FROM task_instances WHERE run_id = ? AND task_id = ? `
+	args := []any{runID, taskID}
+	if try > 0 {
+		q += `AND try_number = ?`
+		args = append(args, try)
+	} else {
+		q += `ORDER BY try_number DESC LIMIT 1`
+	}
+	var log string
+	var n int
+	err := s.db.QueryRowContext(ctx, q, args...).Scan(&log, &n)
+	if errors.Is(err, sql.ErrNoRows) {
+		return "", 0, fmt.Errorf("task %s of run %s (try %d): %w", taskID, runID, try, grpipe.ErrNotFound)
+	}
+	return log, n, err
+}

@@ -1,0 +1,400 @@
+package transform
+
+import (
+	"bytes"
+	"fmt"
+	"html"
+	"math"
+	"strconv"
+	"unicode/utf8"
+	"unsafe"
+
+	grpipe "github.com/grpipe/grpipe"
+)
+
+// appendValue validates one input field for col and appends its clean form to
+// dst, in the format the staging reader expects (tab-free text, ISO
+// timestamps in UTC, canonical numbers). An empty field appends nothing
+// (NULL). A field that does not parse returns a reason.
+func appendValue(dst []byte, col grpipe.Column, in []byte) ([]byte, string) {
+	if col.Type != grpipe.Text {
+		in = bytes.TrimSpace(in)
+	}
+	if len(in) == 0 {
+		if col.Required {
+			return dst, fmt.Sprintf("%s is empty", col.Name)
+		}
+		return dst, ""
+	}
+	switch col.Type {
+	case grpipe.Text:
+		if !utf8.Valid(in) {
+			return dst, fmt.Sprintf("%s is not valid UTF-8", col.Name)
+		}
+		return appendText(dst, in, col.HTML), ""
+	case grpipe.BigInt, grpipe.Int, grpipe.SmallInt:
+		v, err := strconv.ParseInt(bstr(in), 10, bitSize(col.Type))
+		if err != nil {
+			if ne, ok := err.(*strconv.NumError); ok && ne.Err == strconv.ErrRange {
+				return dst, fmt.Sprintf("%s %q out of range for %s", col.Name, clip(in), col.Type.SQL())
+			}
+			return dst, fmt.Sprintf("%s %q is not an integer", col.Name, clip(in))
+		}
+		if col.Required && v < 0 && col.Type == grpipe.BigInt {
+			return dst, fmt.Sprintf("%s %d out of range: ids are not negative", col.Name, v)
+		}
+		return strconv.AppendInt(dst, v, 10), ""
+	case grpipe.Double:
+		v, err := strconv.ParseFloat(bstr(in), 64)
+		if err != nil || math.IsNaN(v) || math.IsInf(v, 0) || bytes.ContainsAny(in, "xXpP_") {
+			return dst, fmt.Sprintf("%s %q is not a number", col.Name, clip(in))
+		}
+		if col.Name == "review_rating" && (v < 0 || v > 5) {
+			return dst, fmt.Sprintf("review_rating %v out of range [0, 5]", v)
+		}
+		return strconv.AppendFloat(dst, v, 'g', -1, 64), ""
+	case grpipe.Boolean:
+		switch string(in) {
+		case "true", "True", "TRUE", "t", "T", "1", "yes":
+			return append(dst, "true"...), ""
+		case "false", "False", "FALSE", "f", "F", "0", "no":
+			return append(dst, "false"...), ""
+		}
+		return dst, fmt.Sprintf("%s %q is not a boolean", col.Name, clip(in))
+	case grpipe.Timestamp:
+		out, ok := appendISOTimestamp(dst, in)
+		if !ok {
+			return dst, fmt.Sprintf("%s %q is not a timestamp like 2020-02-19 21:38:16.690535", col.Name, clip(in))
+		}
+		return out, ""
+	case grpipe.GoodreadsTS:
+		out, ok := appendGoodreadsTime(dst, in)
+		if !ok {
+			return dst, fmt.Sprintf("%s %q is not a date like Wed Feb 19 18:36:17 -0800 2020", col.Name, clip(in))
+		}
+		return out, ""
+	}
+	return dst, fmt.Sprintf("%s has an unknown type", col.Name)
+}
+
+func bitSize(t grpipe.ColumnType) int {
+	switch t {
+	case grpipe.Int:
+		return 32
+	case grpipe.SmallInt:
+		return 16
+	}
+	return 64
+}
+
+// bstr views b as a string without copying; the string must not outlive b's use.
+func bstr(b []byte) string { return unsafe.String(unsafe.SliceData(b), len(b)) }
+
+// clip shortens a value for an error message.
+func clip(b []byte) string {
+	const max = 40
+	if len(b) > max {
+		return string(bytes.ToValidUTF8(b[:max], []byte("?"))) + "…"
+	}
+	return string(bytes.ToValidUTF8(b, []byte("?")))
+}
+
+// isSpace reports ASCII white space and other control characters, all of
+// which collapse to one space in clean text.
+func isSpace(c byte) bool { return c <= ' ' || c == 0x7f }
+
+// appendText appends in with HTML removed (when html is set) and runs of white
+// space collapsed to one space, trimmed at both ends.
+func appendText(dst, in []byte, htmlText bool) []byte {
+	if htmlText && (bytes.IndexByte(in, '<') >= 0 || bytes.IndexByte(in, '&') >= 0) {
+		in = []byte(stripHTML(in))
+	}
+	// Fast path: nothing to collapse.
+	clean := len(in) > 0 && in[0] != ' ' && in[len(in)-1] != ' '
+	if clean {
+		for i, c := range in {
+			if isSpace(c) && (c != ' ' || in[i+1] == ' ') {
+				clean = false
+				break
+			}
+		}
+	}
+	if clean {
+		return append(dst, in...)
+	}
+	pending := false
+	wrote := false
+	for _, c := range in {
+		if isSpace(c) {
+			pending = wrote
+			continue
+		}
+		if pending {
+			dst = append(dst, ' ')
+			pending = false
+		}
+		dst = append(dst, c)
+		wrote = true
+	}
+	return dst
+}
+
+// blockTags become a space when removed, so words on both sides stay apart.
+var blockTags = map[string]bool{"br": true, "p": true, "div": true, "li": true, "ul": true, "ol": true,
+	"tr": true, "td": true, "h1": true, "h2": true, "h3": true, "h4": true, "h5": true, "h6": true, "blockquote": true, "hr": true}
+
+// stripHTML removes tags (<b>, </i>, <br />, <!-- -->) and decodes entities
+// (&amp;, &#8217;, &#x1f;). A '<' that does not open a tag is kept.
+func stripHTML(in []byte) string {
+	var out bytes.Buffer
+	out.Grow(len(in))
+	for i := 0; i < len(in); {
+		c := in[i]
+		if c == '<' && i+1 < len(in) && isTagStart(in[i+1]) {
+			end := bytes.IndexByte(in[i:], '>')
+			if end > 0 {
+				name := tagName(in[i+1 : i+end])
+				if blockTags[name] {
+					out.WriteByte(' ')
+				}
+				i += end + 1
+				continue
+			}
+		}
+		out.WriteByte(c)
+		i++
+	}
+	s := out.String()
+	if bytes.IndexByte(in, '&') >= 0 {
+		s = html.UnescapeString(s)
+		// A no-break space is white space like any other.
+		s = string(bytes.ReplaceAll([]byte(s), []byte("\u00a0"), []byte(" ")))
+	}
+	return s
+}
+
+func isTagStart(c byte) bool {
+	return c == '/' || c == '!' || c == '?' || (c|0x20 >= 'a' && c|0x20 <= 'z')
+}
+
+func tagName(t []byte) string {
+	t = bytes.TrimLeft(t, "/!?")
+	n := 0
+	for n < len(t) && (t[n]|0x20 >= 'a' && t[n]|0x20 <= 'z' || t[n] >= '0' && t[n] <= '9') {
+		n++
+	}
+	return string(bytes.ToLower(t[:n]))
+}
+
+// digits parses exactly n ASCII digits at b[i:].
+func digits(b []byte, i, n int) (int, bool) {
+	if i+n > len(b) {
+		return 0, false
+	}
+	v := 0
+	for _, c := range b[i : i+n] {
+		if c < '0' || c > '9' {
+			return 0, false
+		}
+		v = v*10 + int(c-'0')
+	}
+	return v, true
+}
+
+// appendISOTimestamp parses "YYYY-MM-DD HH:MM:SS[.ffffff][Z|±HH:MM]" (a 'T'
+// may separate date and time) and appends it in UTC as "YYYY-MM-DD HH:MM:SS.ffffff".
+func appendISOTimestamp(dst, in []byte) ([]byte, bool) {
+	y, ok1 := digits(in, 0, 4)
+	mo, ok2 := digits(in, 5, 2)
+	d, ok3 := digits(in, 8, 2)
+	h, ok4 := digits(in, 11, 2)
+	mi, ok5 := digits(in, 14, 2)
+	s, ok6 := digits(in, 17, 2)
+	if !(ok1 && ok2 && ok3 && ok4 && ok5 && ok6) || len(in) < 19 || in[4] != '-' || in[7] != '-' ||
+		(in[10] != ' ' && in[10] != 'T') || in[13] != ':' || in[16] != ':' {
+		return dst, false
+	}
+	i := 19
+	micros := 0
+	if i < len(in) && in[i] == '.' {
+		i++
+		n := 0
+		for i < len(in) && in[i] >= '0' && in[i] <= '9' {
+			if n < 6 {
+				micros = micros*10 + int(in[i]-'0')
+			}
+			n++
+			i++
+		}
+		if n == 0 {
+			return dst, false
+		}
+		for ; n < 6; n++ {
+			micros *= 10
+		}
+	}
+	offset := 0
+	if i < len(in) {
+		switch in[i] {
+		case 'Z':
+			i++
+		case '+', '-':
+			oh, ok := digits(in, i+1, 2)
+			if !ok {
+				return dst, false
+			}
+			j := i + 3
+			if j < len(in) && in[j] == ':' {
+				j++
+			}
+			om, ok := digits(in, j, 2)
+			if !ok {
+				return dst, false
+			}
+			offset = oh*3600 + om*60
+			if in[i] == '-' {
+				offset = -offset
+			}
+			i = j + 2
+		}
+	}
+	if i != len(in) || !validDate(y, mo, d) || h > 23 || mi > 59 || s > 59 {
+		return dst, false
+	}
+	return appendUTC(dst, y, mo, d, h, mi, s, micros, offset, true), true
+}
+
+var monthNames = map[string]int{"Jan": 1, "Feb": 2, "Mar": 3, "Apr": 4, "May": 5, "Jun": 6,
+	"Jul": 7, "Aug": 8, "Sep": 9, "Oct": 10, "Nov": 11, "Dec": 12}
+
+var dayNames = map[string]bool{"Mon": true, "Tue": true, "Wed": true, "Thu": true, "Fri": true, "Sat": true, "Sun": true}
+
+// appendGoodreadsTime parses "Wed Feb 19 18:36:17 -0800 2020" and appends it
+// in UTC as "YYYY-MM-DD HH:MM:SS".
+func appendGoodreadsTime(dst, in []byte) ([]byte, bool) {
+	// Mon Jan 02 15:04:05 -0700 2006
+	if len(in) < 30 || in[3] != ' ' || in[7] != ' ' || !dayNames[string(in[0:3])] {
+		return dst, false
+	}
+	mo, ok := monthNames[string(in[4:7])]
+	if !ok {
+		return dst, false
+	}
+	i := 8
+	dlen := 2
+	if in[i+1] == ' ' {
+		dlen = 1
+	} else if in[i] == ' ' {
+		i++
+		dlen = 1
+	}
+	d, ok := digits(in, i, dlen)
+	if !ok {
+		return dst, false
+	}
+	rest := in[i+dlen:]
+	// " 15:04:05 -0700 2006"
+	if len(rest) != 20 || rest[0] != ' ' || rest[3] != ':' || rest[6] != ':' || rest[9] != ' ' || rest[15] != ' ' ||
+		(rest[10] != '+' && rest[10] != '-') {
+		return dst, false
+	}
+	h, ok1 := digits(rest, 1, 2)
+	mi, ok2 := digits(rest, 4, 2)
+	s, ok3 := digits(rest, 7, 2)
+	oh, ok4 := digits(rest, 11, 2)
+	om, ok5 := digits(rest, 13, 2)
+	y, ok6 := digits(rest, 16, 4)
+	if !(ok1 && ok2 && ok3 && ok4 && ok5 && ok6) || !validDate(y, mo, d) || h > 23 || mi > 59 || s > 59 {
+		return dst, false
+	}
+	offset := oh*3600 + om*60
+	if rest[10] == '-' {
+		offset = -offset
+	}
+	return appendUTC(dst, y, mo, d, h, mi, s, 0, offset, false), true
+}
+
+func validDate(y, m, d int) bool {
+	if m < 1 || m > 12 || d < 1 || y < 1 {
+		return false
+	}
+	return d <= daysIn(y, m)
+}
+
+func daysIn(y, m int) int {
+	switch m {
+	case 2:
+		if y%4 == 0 && (y%100 != 0 || y%400 == 0) {
+			return 29
+		}
+		return 28
+	case 4, 6, 9, 11:
+		return 30
+	}
+	return 31
+}
+
+// appendUTC converts a local wall time with a UTC offset in seconds to UTC and appends it.
+func appendUTC(dst []byte, y, mo, d, h, mi, s, micros, offset int, withMicros bool) []byte {
+	if offset != 0 {
+		// Shift by whole minutes, carrying through days, months and years.
+		total := h*3600 + mi*60 + s - offset
+		dayShift := 0
+		for total < 0 {
+			total += 86400
+			dayShift--
+		}
+		for total >= 86400 {
+			total -= 86400
+			dayShift++
+		}
+		h, mi, s = total/3600, total/60%60, total%60
+		for ; dayShift > 0; dayShift-- {
+			d++
+			if d > daysIn(y, mo) {
+				d = 1
+				mo++
+				if mo > 12 {
+					mo = 1
+					y++
+				}
+			}
+		}
+		for ; dayShift < 0; dayShift++ {
+			d--
+			if d < 1 {
+				mo--
+				if mo < 1 {
+					mo = 12
+					y--
+				}
+				d = daysIn(y, mo)
+			}
+		}
+	}
+	dst = appendPad(dst, y, 4)
+	dst = append(dst, '-')
+	dst = appendPad(dst, mo, 2)
+	dst = append(dst, '-')
+	dst = appendPad(dst, d, 2)
+	dst = append(dst, ' ')
+	dst = appendPad(dst, h, 2)
+	dst = append(dst, ':')
+	dst = appendPad(dst, mi, 2)
+	dst = append(dst, ':')
+	dst = appendPad(dst, s, 2)
+	if withMicros {
+		dst = append(dst, '.')
+		dst = appendPad(dst, micros, 6)
+	}
+	return dst
+}
+
+func appendPad(dst []byte, v, width int) []byte {
+	var buf [8]byte
+	for i := width - 1; i >= 0; i-- {
+		buf[i] = byte('0' + v%10)
+		v /= 10
+	}
+	return append(dst, buf[:width]...)
+}

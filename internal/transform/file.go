@@ -1,0 +1,194 @@
+package transform
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"encoding/csv"
+	"fmt"
+	"log/slog"
+	"os"
+	"strconv"
+	"strings"
+	"syscall"
+
+	grpipe "github.com/grpipe/grpipe"
+)
+
+// FileStats counts what validation did with one input file.
+type FileStats struct {
+	Source   string // the file's name in the working zone
+	Bytes    int64
+	Read     int64 // data records (blank lines are not records)
+	Rejected int64
+	Valid    int64
+}
+
+// FileError is a whole input file refused: a missing required column, too many
+// rejected rows, an empty file. The file stays in the working zone.
+type FileError struct {
+	Source string
+	Reason string
+}
+
+func (e *FileError) Error() string { return fmt.Sprintf("file %s: %s", e.Source, e.Reason) }
+
+// Unwrap makes a FileError an ErrBadInput.
+func (e *FileError) Unwrap() error { return grpipe.ErrBadInput }
+
+// RejectHeader is the header of a quarantine file.
+var RejectHeader = []string{"source_file", "line", "column", "reason", "raw"}
+
+// cleanFile validates the CSV file at path, the working-zone object source of
+// entity e, and writes its valid rows to outPath as tab-separated clean values
+// in the entity's column order plus a final ordinal column (ordBase + record
+// index), and its rejected rows to rejects (a CSV writer with RejectHeader).
+func cleanFile(ctx context.Context, log *slog.Logger, e grpipe.Entity, path, source string, ordBase int64, outPath string, rejects *csv.Writer, maxRejectRatio float64) (FileStats, error) {
+	st := FileStats{Source: source}
+	data, unmap, err := mapFile(path)
+	if err != nil {
+		return st, fmt.Errorf("read %s: %w", source, err)
+	}
+	defer unmap()
+	st.Bytes = int64(len(data))
+
+	sc := newScanner(data)
+	var hdr record
+	if !sc.next(&hdr) {
+		return st, &FileError{Source: source, Reason: "the file is empty: a header row with the column names is required"}
+	}
+	if hdr.err != "" {
+		return st, &FileError{Source: source, Reason: "the header row cannot be parsed: " + hdr.err}
+	}
+	mapping, err := mapHeader(log, e, source, hdr.fields)
+	if err != nil {
+		return st, err
+	}
+
+	out, err := os.Create(outPath)
+	if err != nil {
+		return st, fmt.Errorf("create %s: %w", outPath, err)
+	}
+	defer out.Close()
+	w := bufio.NewWriterSize(out, 1<<20)
+
+	var rec record
+	var row []byte
+	width := len(hdr.fields)
+	for sc.next(&rec) {
+		if st.Read&0xffff == 0 && ctx.Err() != nil {
+			return st, ctx.Err()
+		}
+		st.Read++
+		reason, column := "", ""
+		if rec.err != "" {
+			reason = rec.err
+		} else if len(rec.fields) != width {
+			reason = fmt.Sprintf("expected %d fields as in the header, found %d", width, len(rec.fields))
+		} else {
+			row = row[:0]
+			for i, col := range e.Columns {
+				if i > 0 {
+					row = append(row, '\t')
+				}
+				var in []byte
+				if src := mapping[i]; src >= 0 {
+					in = rec.fields[src]
+				}
+				var why string
+				row, why = appendValue(row, col, in)
+				if why != "" {
+					reason, column = why, col.Name
+					break
+				}
+			}
+		}
+		if reason != "" {
+			st.Rejected++
+			if err := rejects.Write([]string{source, strconv.FormatInt(rec.line, 10), column, reason,
+				string(bytes.ToValidUTF8(rec.raw, []byte("\uFFFD")))}); err != nil {
+				return st, fmt.Errorf("write rejects: %w", err)
+			}
+			continue
+		}
+		st.Valid++
+		row = append(row, '\t')
+		row = strconv.AppendInt(row, ordBase+st.Read, 10)
+		row = append(row, '\n')
+		if _, err := w.Write(row); err != nil {
+			return st, fmt.Errorf("write %s: %w", outPath, err)
+		}
+	}
+	if err := w.Flush(); err != nil {
+		return st, fmt.Errorf("write %s: %w", outPath, err)
+	}
+	if err := out.Close(); err != nil {
+		return st, fmt.Errorf("write %s: %w", outPath, err)
+	}
+	if st.Read > 0 && float64(st.Rejected) > maxRejectRatio*float64(st.Read) {
+		return st, &FileError{Source: source, Reason: fmt.Sprintf(
+			"%d of %d rows rejected (%.2f%%), over the bound of %.2f%% (setting max_reject_ratio): nothing of this file was loaded; see the quarantine zone for the reasons, fix the file and land it again",
+			st.Rejected, st.Read, 100*float64(st.Rejected)/float64(st.Read), 100*maxRejectRatio)}
+	}
+	return st, nil
+}
+
+// mapHeader matches header names to the entity's columns: mapping[i] is the
+// index in the file of e.Columns[i], or -1 when the file lacks it.
+func mapHeader(log *slog.Logger, e grpipe.Entity, source string, header [][]byte) ([]int, error) {
+	pos := make(map[string]int, len(header))
+	for i, h := range header {
+		name := strings.ToLower(strings.TrimSpace(string(h)))
+		if _, dup := pos[name]; dup {
+			return nil, &FileError{Source: source, Reason: fmt.Sprintf("column %q appears twice in the header", name)}
+		}
+		pos[name] = i
+	}
+	mapping := make([]int, len(e.Columns))
+	var missing []string
+	for i, c := range e.Columns {
+		j, ok := pos[c.Name]
+		if !ok {
+			mapping[i] = -1
+			if c.Required {
+				missing = append(missing, c.Name)
+			} else {
+				log.Warn("column missing from file: loaded as NULL", "file", source, "column", c.Name)
+			}
+			continue
+		}
+		mapping[i] = j
+		delete(pos, c.Name)
+	}
+	if len(missing) > 0 {
+		return nil, &FileError{Source: source, Reason: fmt.Sprintf(
+			"required column %s missing from the header (a %s file needs %s)",
+			strings.Join(missing, ", "), e.FilePrefix, strings.Join(e.ColumnNames(), ","))}
+	}
+	for name := range pos {
+		log.Warn("unknown column ignored", "file", source, "column", name)
+	}
+	return mapping, nil
+}
+
+// mapFile maps a file into memory read-only.
+func mapFile(path string) ([]byte, func(), error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, nil, err
+	}
+	defer f.Close()
+	fi, err := f.Stat()
+	if err != nil {
+		return nil, nil, err
+	}
+	if fi.Size() == 0 {
+		return nil, func() {}, nil
+	}
+	data, err := syscall.Mmap(int(f.Fd()), 0, int(fi.Size()), syscall.PROT_READ, syscall.MAP_SHARED)
+	if err != nil {
+		return nil, nil, fmt.Errorf("mmap: %w", err)
+	}
+	_ = syscall.Madvise(data, syscall.MADV_SEQUENTIAL)
+	return data, func() { _ = syscall.Munmap(data) }, nil
+}

@@ -1,0 +1,257 @@
+// Package transform turns claimed CSV files into clean, deduplicated Parquet,
+// one file per entity, and quarantines every row it cannot use with a reason.
+//
+// It works in two passes. A Go pass validates each input file against the
+// entity's explicit schema (columns matched by header name), cleans text,
+// converts dates to UTC and writes the valid rows as tab-separated clean values;
+// rejected rows go to a quarantine CSV with file, line, column and reason. A
+// DuckDB pass then keeps the latest version of each id and writes Parquet.
+//
+// Dedup rule: the row with the greatest record_create_timestamp wins; among
+// rows with the same id and timestamp, the one read last wins (files are read
+// in the order given, rows in file order).
+package transform
+
+import (
+	"context"
+	"database/sql"
+	"encoding/csv"
+	"errors"
+	"fmt"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"runtime"
+	"strings"
+	"sync"
+
+	grpipe "github.com/grpipe/grpipe"
+	"github.com/grpipe/grpipe/internal/duckdb"
+)
+
+// Source is one claimed input file, available as a local file.
+type Source struct {
+	Entity grpipe.Entity
+	// Name is the file's name in the working zone, used in messages and quarantine.
+	Name string
+	// Path is the local file to read.
+	Path string
+}
+
+// Options configure a transform.
+type Options struct {
+	// WorkDir receives the intermediate and output files.
+	WorkDir string
+	// MaxRejectRatio is the share of rejected rows above which a whole file is refused.
+	MaxRejectRatio float64
+	// Parallelism bounds how many files are validated at once (0: one per core).
+	Parallelism int
+	Log         *slog.Logger
+}
+
+// EntityResult is what the transform made of one entity's files.
+type EntityResult struct {
+	Entity     grpipe.Entity
+	Files      []FileStats // accepted files
+	Read       int64
+	Rejected   int64
+	Superseded int64
+	Staged     int64
+	// Parquet is the local Parquet file of staged rows; empty when none.
+	Parquet string
+	// Rejects is the local Parquet file of rejected rows (source_file, line,
+	// column_name, reason, raw); empty when none.
+	Rejects string
+}
+
+// Result is the outcome of a transform.
+type Result struct {
+	Entities map[string]*EntityResult
+	// RejectFiles maps a source file name to its local quarantine CSV (only files with rejects).
+	RejectFiles map[string]string
+	// FileErrors are the files refused whole; their rows were not staged.
+	FileErrors []*FileError
+	Bytes      int64
+}
+
+// Run transforms sources with the DuckDB database db.
+func Run(ctx context.Context, db *sql.DB, sources []Source, opts Options) (*Result, error) {
+	log := opts.Log
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	if err := os.MkdirAll(opts.WorkDir, 0o755); err != nil {
+		return nil, fmt.Errorf("transform work dir: %w", err)
+	}
+	par := opts.Parallelism
+	if par <= 0 {
+		par = runtime.NumCPU()
+	}
+
+	type fileOut struct {
+		stats   FileStats
+		clean   string
+		rejects string
+		err     error
+	}
+	outs := make([]fileOut, len(sources))
+	sem := make(chan struct{}, par)
+	var wg sync.WaitGroup
+	for i, src := range sources {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			sem <- struct{}{}
+			defer func() { <-sem }()
+			o := &outs[i]
+			base := filepath.Join(opts.WorkDir, fmt.Sprintf("%04d-%s", i, safeName(src.Name)))
+			o.clean = base + ".tsv"
+			o.rejects = base + ".rejects.csv"
+			o.stats, o.err = cleanOne(ctx, log, src, int64(i)<<40, o.clean, o.rejects, opts.MaxRejectRatio)
+		}()
+	}
+	wg.Wait()
+
+	res := &Result{Entities: map[string]*EntityResult{}, RejectFiles: map[string]string{}}
+	cleanByEntity := map[string][]string{}
+	rejectsByEntity := map[string][]string{}
+	for i, src := range sources {
+		o := outs[i]
+		res.Bytes += o.stats.Bytes
+		if o.stats.Rejected > 0 {
+			res.RejectFiles[src.Name] = o.rejects
+		}
+		var fe *FileError
+		if errors.As(o.err, &fe) {
+			res.FileErrors = append(res.FileErrors, fe)
+			log.Error("file refused", "file", src.Name, "reason", fe.Reason)
+			continue
+		}
+		if o.err != nil {
+			return nil, o.err
+		}
+		er := res.entity(src.Entity)
+		er.Files = append(er.Files, o.stats)
+		er.Read += o.stats.Read
+		er.Rejected += o.stats.Rejected
+		if o.stats.Valid > 0 {
+			cleanByEntity[src.Entity.Name] = append(cleanByEntity[src.Entity.Name], o.clean)
+		}
+		if o.stats.Rejected > 0 {
+			rejectsByEntity[src.Entity.Name] = append(rejectsByEntity[src.Entity.Name], o.rejects)
+		}
+	}
+
+	for _, e := range grpipe.Entities() {
+		er, ok := res.Entities[e.Name]
+		if !ok {
+			continue
+		}
+		if files := cleanByEntity[e.Name]; len(files) > 0 {
+			er.Parquet = filepath.Join(opts.WorkDir, e.Name+".parquet")
+			n, err := dedupToParquet(ctx, db, e, files, er.Parquet)
+			if err != nil {
+				return nil, fmt.Errorf("transform %s: %w", e.Name, err)
+			}
+			er.Staged = n
+			er.Superseded = er.Read - er.Rejected - n
+		}
+		if files := rejectsByEntity[e.Name]; len(files) > 0 {
+			er.Rejects = filepath.Join(opts.WorkDir, e.Name+".rejects.parquet")
+			if err := rejectsToParquet(ctx, db, files, er.Rejects); err != nil {
+				return nil, fmt.Errorf("transform %s rejects: %w", e.Name, err)
+			}
+		}
+		log.Info("transformed", "table", e.Name, "read", er.Read, "rejected", er.Rejected,
+			"superseded", er.Superseded, "staged", er.Staged)
+	}
+	return res, nil
+}
+
+func (r *Result) entity(e grpipe.Entity) *EntityResult {
+	er, ok := r.Entities[e.Name]
+	if !ok {
+		er = &EntityResult{Entity: e}
+		r.Entities[e.Name] = er
+	}
+	return er
+}
+
+func cleanOne(ctx context.Context, log *slog.Logger, src Source, ordBase int64, cleanPath, rejectsPath string, maxReject float64) (FileStats, error) {
+	rf, err := os.Create(rejectsPath)
+	if err != nil {
+		return FileStats{Source: src.Name}, fmt.Errorf("create %s: %w", rejectsPath, err)
+	}
+	defer rf.Close()
+	rw := csv.NewWriter(rf)
+	if err := rw.Write(RejectHeader); err != nil {
+		return FileStats{Source: src.Name}, err
+	}
+	st, cerr := cleanFile(ctx, log, src.Entity, src.Path, src.Name, ordBase, cleanPath, rw, maxReject)
+	rw.Flush()
+	if err := rw.Error(); err != nil && cerr == nil {
+		cerr = fmt.Errorf("write %s: %w", rejectsPath, err)
+	}
+	if err := rf.Close(); err != nil && cerr == nil {
+		cerr = fmt.Errorf("write %s: %w", rejectsPath, err)
+	}
+	return st, cerr
+}
+
+// cleanColumns is the DuckDB column list of a clean file: the entity's columns plus _ord.
+func cleanColumns(e grpipe.Entity) string {
+	var b strings.Builder
+	b.WriteString("{")
+	for _, c := range e.Columns {
+		fmt.Fprintf(&b, "%s: '%s', ", duckdb.Quote(c.Name), c.Type.SQL())
+	}
+	b.WriteString("'_ord': 'BIGINT'}")
+	return b.String()
+}
+
+func quoteIdents(names []string) string {
+	q := make([]string, len(names))
+	for i, n := range names {
+		q[i] = `"` + n + `"`
+	}
+	return strings.Join(q, ", ")
+}
+
+// dedupToParquet keeps the latest version of each id of the clean files and
+// writes them to out, returning the number of rows written.
+func dedupToParquet(ctx context.Context, db *sql.DB, e grpipe.Entity, files []string, out string) (int64, error) {
+	src := fmt.Sprintf("read_csv(%s, delim='\t', quote='', escape='', header=false, auto_detect=false, nullstr='', columns=%s)",
+		duckdb.QuoteList(files), cleanColumns(e))
+	q := fmt.Sprintf(`COPY (
+  WITH winners AS (
+    SELECT arg_max(_ord, {'t': %[3]s, 'o': _ord}) AS _ord FROM %[1]s GROUP BY %[4]s
+  )
+  SELECT %[2]s FROM %[1]s WHERE _ord IN (SELECT _ord FROM winners)
+) TO %[5]s (FORMAT parquet, COMPRESSION zstd)`,
+		src, quoteIdents(e.ColumnNames()), `"`+grpipe.TimestampColumn+`"`, `"`+e.Key+`"`, duckdb.Quote(out))
+	r, err := db.ExecContext(ctx, q)
+	if err != nil {
+		return 0, err
+	}
+	return r.RowsAffected()
+}
+
+// rejectsToParquet gathers quarantine CSV files into one Parquet file.
+func rejectsToParquet(ctx context.Context, db *sql.DB, files []string, out string) error {
+	q := fmt.Sprintf(`COPY (
+  SELECT source_file, line, "column" AS column_name, reason, raw
+  FROM read_csv(%s, header=true, auto_detect=false, delim=',', quote='"', escape='"', strict_mode=false,
+    columns={'source_file': 'VARCHAR', 'line': 'BIGINT', 'column': 'VARCHAR', 'reason': 'VARCHAR', 'raw': 'VARCHAR'})
+) TO %s (FORMAT parquet, COMPRESSION zstd)`, duckdb.QuoteList(files), duckdb.Quote(out))
+	_, err := db.ExecContext(ctx, q)
+	return err
+}
+
+func safeName(s string) string {
+	return strings.Map(func(r rune) rune {
+		if r == '/' || r == '\\' || r < ' ' {
+			return '_'
+		}
+		return r
+	}, s)
+}

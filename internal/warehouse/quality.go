@@ -1,0 +1,67 @@
+package warehouse
+
+import (
+	"context"
+	"fmt"
+
+	grpipe "github.com/grpipe/grpipe"
+)
+
+// WarehouseChecks runs the data-quality checks on the four warehouse tables:
+// at least one row (the original's check), key not null, key unique, and
+// review_rating within [0, 5].
+func (w *Warehouse) WarehouseChecks(ctx context.Context) ([]grpipe.CheckResult, error) {
+	var out []grpipe.CheckResult
+	for _, e := range grpipe.Entities() {
+		data := map[string]string{"Table": "goodreads_warehouse." + e.Name, "Key": e.Key}
+		n, err := w.countOf(ctx, "check_row_count", data)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, grpipe.CheckResult{Name: "row_count", Table: data["Table"], Passed: n >= 1,
+			Detail: fmt.Sprintf("%d rows (at least 1 expected)", n)})
+		n, err = w.countOf(ctx, "check_key_not_null", data)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, grpipe.CheckResult{Name: "key_not_null", Table: data["Table"], Passed: n == 0,
+			Detail: fmt.Sprintf("%d rows with a NULL %s", n, e.Key)})
+		n, err = w.countOf(ctx, "check_key_unique", data)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, grpipe.CheckResult{Name: "key_unique", Table: data["Table"], Passed: n == 0,
+			Detail: fmt.Sprintf("%d values of %s stored more than once", n, e.Key)})
+	}
+	n, err := w.countOf(ctx, "check_rating_range", nil)
+	if err != nil {
+		return nil, err
+	}
+	out = append(out, grpipe.CheckResult{Name: "rating_in_range", Table: "goodreads_warehouse.reviews", Passed: n == 0,
+		Detail: fmt.Sprintf("%d rows with review_rating outside [0, 5]", n)})
+	return out, nil
+}
+
+// LedgerChecks checks that each entity's ledger adds up:
+// read = rejected + superseded + staged, and staged = inserted + updated + stale.
+func LedgerChecks(ledgers map[string]grpipe.Ledger) []grpipe.CheckResult {
+	var out []grpipe.CheckResult
+	for _, e := range grpipe.Entities() {
+		l := ledgers[e.Name]
+		out = append(out, grpipe.CheckResult{Name: "ledger_balanced", Table: "goodreads_warehouse." + e.Name,
+			Passed: l.Balanced(),
+			Detail: fmt.Sprintf("read %d = rejected %d + superseded %d + staged %d; staged %d = inserted %d + updated %d + stale %d",
+				l.Read, l.Rejected, l.Superseded, l.Staged, l.Staged, l.Inserted, l.Updated, l.Stale)})
+	}
+	return out
+}
+
+// FirstFailure returns an error naming the first failed check, or nil.
+func FirstFailure(checks []grpipe.CheckResult) error {
+	for _, c := range checks {
+		if !c.Passed {
+			return fmt.Errorf("%w: %s on %s: %s", grpipe.ErrCheckFailed, c.Name, c.Table, c.Detail)
+		}
+	}
+	return nil
+}

@@ -1,0 +1,1 @@
+DELETE FROM goodreads_analytics.{{.Table}}

@@ -1,0 +1,1 @@
+SELECT count(*) FROM {{.Table}} WHERE {{.Key}} IS NULL

@@ -1,0 +1,5 @@
+CREATE TABLE IF NOT EXISTS {{.Table}} (
+{{- range $i, $c := .Columns}}{{if $i}},{{end}}
+  {{$c.Name}} {{$c.Type}}
+{{- end}}
+)
