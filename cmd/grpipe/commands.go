@@ -77,7 +77,7 @@ func cmdRun(ctx context.Context, e *env, args []string) int {
 		return e.fail(err)
 	}
 	log := e.logger(cfg)
-	a, err := app.Open(ctx, cfg, log)
+	a, err := app.Open(ctx, cfg, log, e.crashHook())
 	if err != nil {
 		return e.fail(err)
 	}
@@ -335,4 +335,3 @@ func topQuery(t warehouse.AnalyticsTable) string {
 	}
 	return fmt.Sprintf("SELECT %s, %s, review_count, round(average_review_rating, 2) AS average_review_rating FROM goodreads_analytics.%s ORDER BY count_rank LIMIT 5", key, name, t.Table)
 }
-

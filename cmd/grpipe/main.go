@@ -14,7 +14,9 @@ import (
 	"syscall"
 
 	grpipe "github.com/grpipe/grpipe"
+	"github.com/grpipe/grpipe/internal/app"
 	"github.com/grpipe/grpipe/internal/config"
+	"github.com/grpipe/grpipe/internal/pipeline"
 )
 
 // Exit codes.
@@ -121,4 +123,22 @@ func (e *env) fail(err error) int {
 		return exitUsage
 	}
 	return exitFailed
+}
+
+// crashHook returns the pipeline option that kills this process with SIGKILL
+// at the ETL point named by GRPIPE_CRASHPOINT (claim, transform, stage,
+// upsert, cleanup): a testing aid for crash-recovery tests, inert when unset.
+func (e *env) crashHook() app.Option {
+	point := e.getenv("GRPIPE_CRASHPOINT")
+	return func(o *pipeline.Options) {
+		if point == "" {
+			return
+		}
+		o.Crash = func(at string) {
+			if at == point {
+				_ = syscall.Kill(os.Getpid(), syscall.SIGKILL)
+				select {} // the signal ends the process
+			}
+		}
+	}
 }

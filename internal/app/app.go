@@ -62,8 +62,11 @@ func OpenWarehouse(ctx context.Context, cfg config.Config, readOnly bool, log *s
 	return warehouse.New(drv, log)
 }
 
+// Option adjusts the pipeline's options.
+type Option func(*pipeline.Options)
+
 // Open opens everything a run needs.
-func Open(ctx context.Context, cfg config.Config, log *slog.Logger) (*App, error) {
+func Open(ctx context.Context, cfg config.Config, log *slog.Logger, options ...Option) (*App, error) {
 	if err := os.MkdirAll(cfg.Home, 0o755); err != nil {
 		return nil, fmt.Errorf("home %s: %w", cfg.Home, err)
 	}
@@ -88,14 +91,18 @@ func Open(ctx context.Context, cfg config.Config, log *slog.Logger) (*App, error
 	if !win[1].IsZero() {
 		w.End = win[1]
 	}
-	a.Pipeline = pipeline.New(pipeline.Options{
+	popts := pipeline.Options{
 		WorkDir:        filepath.Join(cfg.Home, "tmp", "work"),
 		LockPath:       filepath.Join(cfg.Home, "run.lock"),
 		MaxRejectRatio: cfg.MaxRejectRatio,
 		Window:         w,
 		Transform:      duckdb.Options{MemoryLimit: cfg.DuckDB.MemoryLimit, TempDirectory: cfg.DuckDB.TempDirectory, Threads: cfg.DuckDB.Threads},
 		Parallelism:    cfg.Parallelism,
-	}, a.Zones, a.Warehouse, a.Store, log)
+	}
+	for _, o := range options {
+		o(&popts)
+	}
+	a.Pipeline = pipeline.New(popts, a.Zones, a.Warehouse, a.Store, log)
 	return a, nil
 }
 

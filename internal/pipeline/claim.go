@@ -144,6 +144,7 @@ func (p *Pipeline) finishClaim(ctx context.Context, m *Manifest, log *slog.Logge
 			if err := p.zones.Move(ctx, src, dst, f.Size); err != nil {
 				return fmt.Errorf("claim %s: %w", f.Name, err)
 			}
+			p.crashPoint("claim")
 		}
 		f.State = fileClaimed
 		changed = true

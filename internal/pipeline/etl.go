@@ -136,6 +136,7 @@ func (p *Pipeline) processBatch(ctx context.Context, rs *runState, m *Manifest, 
 	if err := p.publish(ctx, m.Batch, res); err != nil {
 		return err
 	}
+	p.crashPoint("transform")
 	var rows int64
 	for _, er := range res.Entities {
 		rows += er.Read
@@ -173,15 +174,18 @@ func (p *Pipeline) processBatch(ctx context.Context, rs *runState, m *Manifest, 
 			return err
 		}
 		rs.addStage(grpipe.StageTiming{Stage: "stage", Seconds: time.Since(t1).Seconds(), Rows: er.Staged})
+		p.crashPoint("stage")
 		t2 := time.Now()
 		ledger, err = p.wh.Upsert(ctx, m.Batch, e, ledger)
 		if err != nil {
 			return err
 		}
 		rs.addStage(grpipe.StageTiming{Stage: "upsert", Seconds: time.Since(t2).Seconds(), Rows: er.Staged})
+		p.crashPoint("upsert")
 		rs.addLedger(e.Name, ledger)
 		p.markLoaded(m, e.Name)
 	}
+	p.crashPoint("cleanup")
 	if err := p.cleanupBatch(ctx, m, log); err != nil {
 		return err
 	}

@@ -34,6 +34,9 @@ type Options struct {
 	Transform duckdb.Options
 	// Parallelism bounds concurrent file validations and DAG tasks (0: defaults).
 	Parallelism int
+	// Crash, when set, is called at named points of the ETL (claim, transform,
+	// stage, upsert, cleanup): crash tests use it to kill the process there.
+	Crash func(point string)
 }
 
 // Pipeline runs the GoodReads DAG over zones, a warehouse and a run store.
@@ -50,9 +53,6 @@ type Pipeline struct {
 func New(opts Options, zones *objstore.Store, wh *warehouse.Warehouse, store *runstore.Store, log *slog.Logger) *Pipeline {
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
-	}
-	if opts.MaxRejectRatio == 0 {
-		opts.MaxRejectRatio = 0.01
 	}
 	if opts.Window == (warehouse.Window{}) {
 		opts.Window = warehouse.AllTime
@@ -212,6 +212,13 @@ func (p *Pipeline) failInterrupted(ctx context.Context, current string, log *slo
 		}
 	}
 	return nil
+}
+
+// crashPoint calls the crash hook, if any.
+func (p *Pipeline) crashPoint(point string) {
+	if p.opts.Crash != nil {
+		p.opts.Crash(point)
+	}
 }
 
 // errFiles joins the refusals of whole files into one error.

@@ -1,0 +1,88 @@
+package transform
+
+import (
+	"testing"
+
+	grpipe "github.com/grpipe/grpipe"
+)
+
+func TestAppendValue(t *testing.T) {
+	text := grpipe.Column{Name: "t", Type: grpipe.Text}
+	htmlText := grpipe.Column{Name: "review_text", Type: grpipe.Text, HTML: true}
+	id := grpipe.Column{Name: "review_id", Type: grpipe.BigInt, Required: true}
+	num := grpipe.Column{Name: "review_votes", Type: grpipe.Int}
+	small := grpipe.Column{Name: "publication_day", Type: grpipe.SmallInt}
+	rating := grpipe.Column{Name: "review_rating", Type: grpipe.Double}
+	dbl := grpipe.Column{Name: "average_rating", Type: grpipe.Double}
+	flag := grpipe.Column{Name: "has_image", Type: grpipe.Boolean}
+	rct := grpipe.Column{Name: "record_create_timestamp", Type: grpipe.Timestamp, Required: true}
+	grts := grpipe.Column{Name: "review_added_date", Type: grpipe.GoodreadsTS}
+
+	tests := []struct {
+		name    string
+		col     grpipe.Column
+		in      string
+		want    string
+		wantErr bool
+	}{
+		{"text kept", text, "Chicago, IL", "Chicago, IL", false},
+		{"text collapsed", text, "  a \t b\r\n\nc  ", "a b c", false},
+		{"text empty is null", text, "", "", false},
+		{"text only spaces", text, "   ", "", false},
+		{"text invalid utf8", text, "a\xffb", "", true},
+		{"html tags removed", htmlText, "THIS <b>book</b> &amp; that", "THIS book & that", false},
+		{"html br separates", htmlText, "Cycle<br />Darkness", "Cycle Darkness", false},
+		{"html numeric entities", htmlText, "can&#8217;t &#x41;", "can\u2019t A", false},
+		{"html lone lt kept", htmlText, "a < b", "a < b", false},
+		{"html encoded tag stays text", htmlText, "&lt;b&gt;", "<b>", false},
+		{"html nbsp collapses", htmlText, "a&nbsp;&nbsp;b", "a b", false},
+		{"plain text keeps entities", text, "a &amp; b", "a &amp; b", false},
+		{"id", id, "3198455651", "3198455651", false},
+		{"id spaces trimmed", id, " 42 ", "42", false},
+		{"id empty", id, "", "", true},
+		{"id not integer", id, "12a", "", true},
+		{"id negative", id, "-5", "", true},
+		{"id out of range", id, "99999999999999999999", "", true},
+		{"int out of range", num, "3000000000", "", true},
+		{"smallint out of range", small, "70000", "", true},
+		{"int empty null", num, "", "", false},
+		{"rating", rating, "4", "4", false},
+		{"rating out of range", rating, "7", "", true},
+		{"rating negative", rating, "-1", "", true},
+		{"double", dbl, "4.12", "4.12", false},
+		{"double nan", dbl, "NaN", "", true},
+		{"double inf", dbl, "Inf", "", true},
+		{"double hex", dbl, "0x1p3", "", true},
+		{"double junk", dbl, "four", "", true},
+		{"bool false", flag, "false", "false", false},
+		{"bool python", flag, "True", "true", false},
+		{"bool junk", flag, "maybe", "", true},
+		{"ts micros", rct, "2020-02-19 21:38:16.690535", "2020-02-19 21:38:16.690535", false},
+		{"ts no fraction", rct, "2020-02-19 21:38:16", "2020-02-19 21:38:16.000000", false},
+		{"ts short fraction", rct, "2020-02-19 21:38:16.5", "2020-02-19 21:38:16.500000", false},
+		{"ts T and Z", rct, "2020-02-19T21:38:16Z", "2020-02-19 21:38:16.000000", false},
+		{"ts offset", rct, "2020-02-19T23:38:16+02:00", "2020-02-19 21:38:16.000000", false},
+		{"ts bad day", rct, "2020-02-30 21:38:16", "", true},
+		{"ts junk", rct, "yesterday", "", true},
+		{"ts empty required", rct, "", "", true},
+		{"goodreads date", grts, "Wed Feb 19 18:36:17 -0800 2020", "2020-02-20 02:36:17", false},
+		{"goodreads date positive offset", grts, "Thu Jan 01 01:30:00 +0200 2020", "2019-12-31 23:30:00", false},
+		{"goodreads date leap day", grts, "Sat Feb 29 23:00:00 -0100 2020", "2020-03-01 00:00:00", false},
+		{"goodreads date year end", grts, "Thu Dec 31 20:00:00 -0500 2020", "2021-01-01 01:00:00", false},
+		{"goodreads date utc", grts, "Wed Feb 19 18:36:17 +0000 2020", "2020-02-19 18:36:17", false},
+		{"goodreads date bad month", grts, "Wed Foo 19 18:36:17 -0800 2020", "", true},
+		{"goodreads date iso", grts, "2020-02-19 18:36:17", "", true},
+		{"goodreads date empty", grts, "", "", false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			got, why := appendValue(nil, tt.col, []byte(tt.in))
+			if (why != "") != tt.wantErr {
+				t.Fatalf("appendValue(%q) reason %q, want error %v", tt.in, why, tt.wantErr)
+			}
+			if why == "" && string(got) != tt.want {
+				t.Fatalf("appendValue(%q) = %q, want %q", tt.in, got, tt.want)
+			}
+		})
+	}
+}
