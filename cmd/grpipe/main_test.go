@@ -166,7 +166,7 @@ func TestLandRefusesName(t *testing.T) {
 func TestBadConfig(t *testing.T) {
 	cases := []struct {
 		name, yaml, want string
-		env             map[string]string
+		env              map[string]string
 	}{
 		{"unknown setting", "zonez: file:///tmp\n", "zonez", nil},
 		{"bad ratio", "max_reject_ratio: 2\n", "max_reject_ratio", nil},
