@@ -9,7 +9,7 @@ import (
 
 // Geometry of the graph view.
 const (
-	nodeW, nodeH   = 210, 34
+	nodeW, nodeH   = 250, 34
 	colGap, rowGap = 50, 22
 	graphPad       = 16
 )
