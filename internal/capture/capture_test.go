@@ -353,7 +353,9 @@ func TestCaptureSkipsNotFoundAndMalformed(t *testing.T) {
 		t.Fatal(err)
 	}
 	ids := e.reviewIDs()
-	has := func(id string) bool { return sort.SearchStrings(ids, id) < len(ids) && ids[sort.SearchStrings(ids, id)] == id }
+	has := func(id string) bool {
+		return sort.SearchStrings(ids, id) < len(ids) && ids[sort.SearchStrings(ids, id)] == id
+	}
 	if has(notFound) || has(malformed) || !has(flaky) {
 		t.Errorf("landed %v: want %s (404) and %s (malformed) skipped, %s (429 once) captured", ids, notFound, malformed, flaky)
 	}
