@@ -120,6 +120,9 @@ func NewReplay(dir string, opts *ReplayOptions) (*Replay, error) {
 	for i, row := range r.reviews {
 		r.byID[row["review_id"]] = i
 	}
+	// A window never holds a review twice.
+	r.opts.Recent = min(r.opts.Recent, len(r.reviews))
+	r.opts.Step = min(r.opts.Step, len(r.reviews))
 	return r, nil
 }
 
