@@ -76,6 +76,7 @@ type Capturer struct {
 	skipped    map[int64]string // refused in this version (404, malformed): not asked again by this process
 	oldest     time.Time        // when the oldest spooled row was captured
 	lastFlush  time.Time
+	retryFlush time.Time // after a failed flush, not before this
 	stats      Stats
 	failStreak int
 }
@@ -146,6 +147,9 @@ func (c *Capturer) Spooled() int { return len(c.pending) }
 
 // Captured returns how many reviews the state holds as landed.
 func (c *Capturer) Captured(ctx context.Context) (int64, error) { return c.state.count(ctx) }
+
+// flushRetry is the wait before landing again after a failed flush.
+const flushRetry = time.Minute
 
 // errAPIDown stops a poll after several reviews in a row failed for reasons
 // other than 404 or a malformed answer.
@@ -313,7 +317,7 @@ func (c *Capturer) freeStamp(ctx context.Context, now time.Time) (string, error)
 
 // due reports whether the spool should be flushed now.
 func (c *Capturer) due() bool {
-	if len(c.pending) == 0 {
+	if len(c.pending) == 0 || c.clock.Now().Before(c.retryFlush) {
 		return false
 	}
 	if c.opts.FlushRows > 0 && len(c.pending) >= c.opts.FlushRows {
@@ -329,35 +333,44 @@ func (c *Capturer) due() bool {
 // returned as the error, after the flush.
 func (c *Capturer) Run(ctx context.Context) error {
 	var pollErr error
+	nextPoll := c.clock.Now()
 	for {
-		if !c.opts.Until.IsZero() && !c.clock.Now().Before(c.opts.Until) {
+		now := c.clock.Now()
+		if !c.opts.Until.IsZero() && !now.Before(c.opts.Until) {
 			break
 		}
-		start := c.clock.Now()
-		err := c.Poll(ctx)
-		if ctx.Err() != nil {
-			break
-		}
-		if err != nil {
-			if errors.Is(err, source.ErrUnauthorized) {
-				return errors.Join(err, c.finalFlush(ctx))
+		if !now.Before(nextPoll) {
+			err := c.Poll(ctx)
+			if ctx.Err() != nil {
+				break
 			}
-			c.log.Error("poll failed; trying again at the next one", "error", err.Error())
-			pollErr = err
+			if err != nil {
+				if errors.Is(err, source.ErrUnauthorized) {
+					return errors.Join(err, c.finalFlush(ctx))
+				}
+				c.log.Error("poll failed; trying again at the next one", "error", err.Error())
+				pollErr = err
+			}
+			nextPoll = now.Add(c.opts.Every)
 		}
 		if c.due() {
 			if err := c.Flush(ctx); err != nil {
-				c.log.Error("flush failed; the spool is kept and lands on the next flush", "error", err.Error())
+				c.retryFlush = c.clock.Now().Add(flushRetry)
+				c.log.Error("flush failed; the spool is kept and landing is tried again", "error", err.Error(), "in", flushRetry.String())
 			}
 		}
 		if c.opts.Every <= 0 {
 			break
 		}
-		wait := start.Add(c.opts.Every).Sub(c.clock.Now())
-		if !c.opts.Until.IsZero() {
-			wait = min(wait, c.opts.Until.Sub(c.clock.Now()))
+		// Sleep until the next poll, the next flush, or the end.
+		wake := nextPoll
+		if len(c.pending) > 0 {
+			wake = minTime(wake, maxTime(c.oldest.Add(c.opts.FlushEvery), c.retryFlush))
 		}
-		if err := c.clock.Sleep(ctx, wait); err != nil {
+		if !c.opts.Until.IsZero() {
+			wake = minTime(wake, c.opts.Until)
+		}
+		if err := c.clock.Sleep(ctx, wake.Sub(c.clock.Now())); err != nil {
 			break
 		}
 	}
@@ -366,6 +379,20 @@ func (c *Capturer) Run(ctx context.Context) error {
 		return errors.Join(pollErr, err)
 	}
 	return err
+}
+
+func maxTime(a, b time.Time) time.Time {
+	if b.After(a) {
+		return b
+	}
+	return a
+}
+
+func minTime(a, b time.Time) time.Time {
+	if b.Before(a) {
+		return b
+	}
+	return a
 }
 
 // finalFlush flushes even when ctx was cancelled (SIGTERM), within a minute.

@@ -431,6 +431,66 @@ func TestCaptureRunEveryUntil(t *testing.T) {
 	}
 }
 
+func TestCaptureFlushBetweenPolls(t *testing.T) {
+	a := newAPI(t, &source.ReplayOptions{Recent: 20, Step: 5})
+	e := newEnv(t)
+	start := e.clock.Now()
+	c := e.open(a.client(t, key), func(o *Options) {
+		o.Every = time.Minute
+		o.Until = start.Add(4 * time.Minute)
+		o.FlushEvery = 90 * time.Second
+	})
+	if err := c.Run(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	// Polls at 0, 1, 2, 3 minutes; flushes 90s after the oldest spooled row:
+	// at 1:30 (polls 0 and 1) and 3:30 (polls 2 and 3); nothing left at 4:00.
+	var names []string
+	for name := range e.landed()["reviews"] {
+		names = append(names, name)
+	}
+	sort.Strings(names)
+	want := []string{"reviews-20261127T030130.000000Z.csv", "reviews-20261127T030330.000000Z.csv"}
+	if !reflect.DeepEqual(names, want) {
+		t.Errorf("batches %v, want %v", names, want)
+	}
+	if s := c.Stats(); s.Polls != 4 || s.Landed != 35 {
+		t.Errorf("stats %+v, want 4 polls, 35 landed", s)
+	}
+}
+
+func TestCaptureFlushFailureIsRetried(t *testing.T) {
+	a := newAPI(t, &source.ReplayOptions{Recent: 20, Step: 5})
+	e := newEnv(t)
+	// The landing folder cannot be created: a file stands in its way.
+	landing := filepath.Join(e.dir, "zones", "landing")
+	if err := os.WriteFile(landing, []byte("in the way"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	start := e.clock.Now()
+	c := e.open(a.client(t, key), func(o *Options) {
+		o.Every = time.Minute
+		o.Until = start.Add(5 * time.Minute)
+		o.FlushEvery = 30 * time.Second
+	})
+	done := make(chan error, 1)
+	go func() { done <- c.Run(context.Background()) }()
+	select {
+	case err := <-done:
+		if err == nil || !strings.Contains(err.Error(), "final flush") || !strings.Contains(err.Error(), "will be fetched again") {
+			t.Errorf("err = %v, want the final flush's failure", err)
+		}
+	case <-time.After(30 * time.Second):
+		t.Fatal("Run did not return: a failing flush must not spin")
+	}
+	if s := c.Stats(); s.Polls != 5 || s.Landed != 0 || s.Unlanded != 40 {
+		t.Errorf("stats %+v, want 5 polls, nothing landed, 40 unlanded", s)
+	}
+	if n := strings.Count(e.log.String(), "flush failed"); n < 2 || n > 6 {
+		t.Errorf("%d failed flushes logged, want one a minute", n)
+	}
+}
+
 func TestCaptureFlushRows(t *testing.T) {
 	a := newAPI(t, &source.ReplayOptions{Recent: 20})
 	e := newEnv(t)
