@@ -86,25 +86,34 @@ func NewReplay(dir string, opts *ReplayOptions) (*Replay, error) {
 		return nil, fmt.Errorf("%w: rate limit %v: give a number of calls per second, 0 for none", grpipe.ErrBadInput, o.RateLimit)
 	}
 	r := &Replay{opts: o, lap: map[string]int{}, byID: map[string]int{}, tokens: max(1, o.RateLimit)}
-	load := func(e grpipe.Entity) (map[string]map[string]string, error) {
-		return loadLatest(filepath.Join(dir, e.FilePrefix+".csv"), e)
-	}
-	var err error
-	rv, err := load(grpipe.Reviews)
+	files, err := filepath.Glob(filepath.Join(dir, "*.csv"))
 	if err != nil {
-		return nil, err
+		return nil, fmt.Errorf("%w: replay data %s: %w", grpipe.ErrBadInput, dir, err)
 	}
-	if r.users, err = load(grpipe.Users); err != nil {
-		return nil, err
+	byEntity := map[string][]string{}
+	for _, f := range files {
+		if e, err := grpipe.EntityForFile(f); err == nil {
+			byEntity[e.Name] = append(byEntity[e.Name], f)
+		}
 	}
-	if r.books, err = load(grpipe.Books); err != nil {
-		return nil, err
+	maps := map[string]map[string]map[string]string{}
+	for _, e := range grpipe.Entities() {
+		if len(byEntity[e.Name]) == 0 {
+			return nil, fmt.Errorf("%w: replay data %s has no %s.csv (the folder needs reviews.csv, user.csv, author.csv and book.csv, or their batch variants such as reviews-1.csv)",
+				grpipe.ErrBadInput, dir, e.FilePrefix)
+		}
+		m := map[string]map[string]string{}
+		for _, f := range byEntity[e.Name] {
+			if err := loadLatest(f, e, m); err != nil {
+				return nil, err
+			}
+		}
+		maps[e.Name] = m
 	}
-	if r.authors, err = load(grpipe.Authors); err != nil {
-		return nil, err
-	}
+	rv := maps[grpipe.Reviews.Name]
+	r.users, r.books, r.authors = maps[grpipe.Users.Name], maps[grpipe.Books.Name], maps[grpipe.Authors.Name]
 	if len(rv) == 0 {
-		return nil, fmt.Errorf("%w: %s holds no reviews", grpipe.ErrBadInput, filepath.Join(dir, "reviews.csv"))
+		return nil, fmt.Errorf("%w: replay data %s holds no reviews", grpipe.ErrBadInput, dir)
 	}
 	for _, row := range rv {
 		r.reviews = append(r.reviews, row)
@@ -138,11 +147,11 @@ func goodreadsTime(s string) time.Time {
 	return t
 }
 
-// loadLatest reads an entity's CSV file and keeps the latest version of each id.
-func loadLatest(path string, e grpipe.Entity) (map[string]map[string]string, error) {
+// loadLatest reads an entity's CSV file into out, keeping the latest version of each id.
+func loadLatest(path string, e grpipe.Entity, out map[string]map[string]string) error {
 	f, err := os.Open(path)
 	if err != nil {
-		return nil, fmt.Errorf("%w: replay data: %w (the folder needs reviews.csv, user.csv, author.csv and book.csv)", grpipe.ErrBadInput, err)
+		return fmt.Errorf("%w: replay data: %w", grpipe.ErrBadInput, err)
 	}
 	defer f.Close()
 	cr := csv.NewReader(f)
@@ -150,7 +159,7 @@ func loadLatest(path string, e grpipe.Entity) (map[string]map[string]string, err
 	cr.ReuseRecord = false
 	header, err := cr.Read()
 	if err != nil {
-		return nil, fmt.Errorf("%w: %s: read header: %w", grpipe.ErrBadInput, path, err)
+		return fmt.Errorf("%w: %s: read header: %w", grpipe.ErrBadInput, path, err)
 	}
 	for i := range header {
 		header[i] = strings.TrimSpace(strings.TrimPrefix(header[i], "\ufeff"))
@@ -162,9 +171,8 @@ func loadLatest(path string, e grpipe.Entity) (map[string]map[string]string, err
 		}
 	}
 	if keyAt < 0 {
-		return nil, fmt.Errorf("%w: %s: the header has no %s column", grpipe.ErrBadInput, path, e.Key)
+		return fmt.Errorf("%w: %s: the header has no %s column", grpipe.ErrBadInput, path, e.Key)
 	}
-	out := map[string]map[string]string{}
 	for {
 		rec, err := cr.Read()
 		if err == io.EOF {
@@ -173,9 +181,9 @@ func loadLatest(path string, e grpipe.Entity) (map[string]map[string]string, err
 		if err != nil {
 			var pe *csv.ParseError
 			if errors.As(err, &pe) {
-				return nil, fmt.Errorf("%w: %s line %d: %w", grpipe.ErrBadInput, path, pe.Line, pe.Err)
+				return fmt.Errorf("%w: %s line %d: %w", grpipe.ErrBadInput, path, pe.Line, pe.Err)
 			}
-			return nil, fmt.Errorf("%w: %s: %w", grpipe.ErrBadInput, path, err)
+			return fmt.Errorf("%w: %s: %w", grpipe.ErrBadInput, path, err)
 		}
 		if keyAt >= len(rec) || strings.TrimSpace(rec[keyAt]) == "" {
 			continue
@@ -193,7 +201,7 @@ func loadLatest(path string, e grpipe.Entity) (map[string]map[string]string, err
 		}
 		out[id] = row
 	}
-	return out, nil
+	return nil
 }
 
 // ServeHTTP answers review/recent_reviews.xml and review/show.xml.

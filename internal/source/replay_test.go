@@ -31,8 +31,8 @@ func sampleFolder(t *testing.T) string {
 // latestRows reads an entity's sample file: the latest row of each id, as column → value.
 func latestRows(t *testing.T, dir string, e grpipe.Entity) map[string]map[string]string {
 	t.Helper()
-	m, err := loadLatest(filepath.Join(dir, e.FilePrefix+".csv"), e)
-	if err != nil {
+	m := map[string]map[string]string{}
+	if err := loadLatest(filepath.Join(dir, e.FilePrefix+".csv"), e, m); err != nil {
 		t.Fatal(err)
 	}
 	return m
@@ -265,5 +265,31 @@ func TestReplayBadFolder(t *testing.T) {
 	_, err = NewReplay(dir, nil)
 	if !errors.Is(err, grpipe.ErrBadInput) || !strings.Contains(err.Error(), "user.csv line") {
 		t.Errorf("broken quote: %v", err)
+	}
+}
+
+func TestReplayBatchFiles(t *testing.T) {
+	// `grpipe fake` writes several batches as reviews-1.csv, reviews-2.csv ...
+	dir := sampleFolder(t)
+	whole, err := NewReplay(dir, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, err := os.ReadFile(filepath.Join(dir, "reviews.csv"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	lines := strings.SplitAfter(string(b), "\n")
+	header, half := lines[0], len(lines)/2
+	os.Remove(filepath.Join(dir, "reviews.csv"))
+	os.WriteFile(filepath.Join(dir, "reviews-1.csv"), []byte(header+strings.Join(lines[1:half], "")), 0o644)
+	os.WriteFile(filepath.Join(dir, "reviews-2.csv"), []byte(header+strings.Join(lines[half:], "")), 0o644)
+	os.WriteFile(filepath.Join(dir, "notes.csv"), []byte("not,an,entity\n"), 0o644)
+	split, err := NewReplay(dir, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if split.Len() != whole.Len() {
+		t.Errorf("%d reviews from two batch files, %d from one file", split.Len(), whole.Len())
 	}
 }
