@@ -168,7 +168,7 @@ func cmdAPIReplay(ctx context.Context, e *env, args []string) int {
 		return exitUsage
 	}
 	limit := 0.0
-	if strings.TrimSpace(*rateLimit) != "0" {
+	if num, _, _ := strings.Cut(*rateLimit, "/"); strings.TrimSpace(num) != "0" {
 		var err error
 		if limit, err = parseRate("rate-limit", *rateLimit); err != nil {
 			return e.fail(err)

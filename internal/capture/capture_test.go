@@ -586,3 +586,38 @@ func TestSpoolQuoting(t *testing.T) {
 	}
 	s.close()
 }
+
+// downAPI lists reviews but fails every detail call with a network-like error.
+type downAPI struct {
+	list  []source.Review
+	calls int
+}
+
+func (d *downAPI) RecentReviews(context.Context) ([]source.Review, error) { return d.list, nil }
+
+func (d *downAPI) Review(_ context.Context, id int64) (*source.Review, error) {
+	d.calls++
+	return nil, errors.New("GET http://api/review/show.xml: connection refused")
+}
+
+func TestCapturePollStopsWhenTheAPIIsDown(t *testing.T) {
+	d := &downAPI{}
+	for _, id := range []string{"1", "2", "3", "4", "5"} {
+		d.list = append(d.list, source.Review{ID: id, DateUpdated: "v1"})
+	}
+	e := newEnv(t)
+	c := e.open(d, nil)
+	err := c.Run(context.Background())
+	if !errors.Is(err, errAPIDown) {
+		t.Fatalf("err = %v, want errAPIDown", err)
+	}
+	if d.calls != 3 {
+		t.Errorf("%d detail calls, want the poll to stop after 3 failures in a row", d.calls)
+	}
+	if s := c.Stats(); s.Failed != 3 || s.Landed != 0 {
+		t.Errorf("stats %+v", s)
+	}
+	if !strings.Contains(e.log.String(), "review_id=3") {
+		t.Errorf("the failures were not logged with their review ids:\n%s", e.log.String())
+	}
+}
