@@ -11,6 +11,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -218,11 +219,15 @@ func TestReplayRefusals(t *testing.T) {
 }
 
 func TestReplayThroughClientRateLimit(t *testing.T) {
-	// A replay limited to 20 calls/s against a client allowed 1000/s: the
-	// client gets 429s and succeeds by honouring Retry-After (about 1s here).
+	// A replay limited to 20 calls/s, whose clock moves 10ms per call (as if
+	// called 100 times a second): past its burst of 20 it answers 429, and
+	// the client succeeds by retrying (Retry-After capped at 10ms here).
 	dir := sampleFolder(t)
-	_, srv := startReplay(t, dir, &ReplayOptions{Key: testKey, RateLimit: 20})
-	cl, err := NewClient(srv.URL, testKey, &Options{Rate: 1000, MaxRetries: 20, BaseBackoff: 10 * time.Millisecond})
+	var ticks atomic.Int64
+	start := time.Date(2026, 11, 27, 3, 0, 0, 0, time.UTC)
+	now := func() time.Time { return start.Add(time.Duration(ticks.Add(1)) * 10 * time.Millisecond) }
+	_, srv := startReplay(t, dir, &ReplayOptions{Key: testKey, RateLimit: 20, Now: now})
+	cl, err := NewClient(srv.URL, testKey, &Options{Rate: 1e6, MaxRetries: 20, MaxBackoff: 10 * time.Millisecond})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -234,8 +239,10 @@ func TestReplayThroughClientRateLimit(t *testing.T) {
 		}
 		ids += len(rs)
 	}
-	if cl.Calls() <= 30 {
-		t.Errorf("%d calls for 30 answers: the server's limit never answered 429", cl.Calls())
+	// The token bucket, step by step: 20 tokens plus 0.2 per call; the 30th
+	// token is taken at the 52nd call, so 22 calls were answered 429.
+	if cl.Calls() != 52 {
+		t.Errorf("%d calls for 30 answers, want 52: the server's limit did not answer 429 as it should", cl.Calls())
 	}
 	if ids != 30*20 {
 		t.Errorf("%d reviews listed, want %d", ids, 30*20)
