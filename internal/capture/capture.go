@@ -190,13 +190,14 @@ func (c *Capturer) Poll(ctx context.Context) error {
 		} else if ok && v == version {
 			continue
 		}
-		if err := c.fetch(ctx, id, version); err != nil {
+		spooled, err := c.fetch(ctx, id, version)
+		if err != nil {
 			return err
 		}
-		fetched++
-		if c.opts.FlushRows > 0 && c.spool.rows >= c.opts.FlushRows {
-			if err := c.Flush(ctx); err != nil {
-				return err
+		if spooled {
+			fetched++
+			if c.opts.FlushRows > 0 && c.spool.rows >= c.opts.FlushRows {
+				c.flushIfDue(ctx) // by age only between polls, so a poll's rows stay together
 			}
 		}
 	}
@@ -204,9 +205,10 @@ func (c *Capturer) Poll(ctx context.Context) error {
 	return nil
 }
 
-// fetch gets one review and spools it. Only errors that should stop the
+// fetch gets one review and spools it (version is the one the recent list
+// gave, which the next poll compares with). Only errors that should stop the
 // poll are returned.
-func (c *Capturer) fetch(ctx context.Context, id int64, version string) error {
+func (c *Capturer) fetch(ctx context.Context, id int64, version string) (spooled bool, err error) {
 	r, err := c.api.Review(ctx, id)
 	var rec *source.Record
 	if err == nil {
@@ -218,38 +220,38 @@ func (c *Capturer) fetch(ctx context.Context, id int64, version string) error {
 	switch {
 	case err == nil:
 	case errors.Is(err, source.ErrUnauthorized):
-		return err
+		return false, err
 	case ctx.Err() != nil:
-		return ctx.Err()
+		return false, ctx.Err()
 	case errors.Is(err, grpipe.ErrNotFound):
 		c.log.Warn("review not found (404); skipped", "review_id", id)
 		c.skipped[id] = version
 		c.stats.Skipped++
-		return nil
+		return false, nil
 	case errors.Is(err, source.ErrMalformed):
 		c.log.Warn("malformed answer for a review; skipped", "review_id", id, "error", err.Error())
 		c.skipped[id] = version
 		c.stats.Skipped++
-		return nil
+		return false, nil
 	default:
 		c.log.Error("fetch review; it will be tried again on the next poll", "review_id", id, "error", err.Error())
 		c.stats.Failed++
 		c.failStreak++
 		if c.failStreak >= 3 {
-			return fmt.Errorf("%w: %w", errAPIDown, err)
+			return false, fmt.Errorf("%w: %w", errAPIDown, err)
 		}
-		return nil
+		return false, nil
 	}
 	c.failStreak = 0
 	if err := c.spool.add(rec); err != nil {
-		return err
+		return false, err
 	}
 	if len(c.pending) == 0 {
 		c.oldest = c.clock.Now()
 	}
 	c.pending[id] = version
 	c.stats.Fetched++
-	return nil
+	return true, nil
 }
 
 // Flush lands the spooled rows as one batch (reviews-<stamp>.csv,
@@ -315,12 +317,24 @@ func (c *Capturer) freeStamp(ctx context.Context, now time.Time) (string, error)
 	}
 }
 
+// flushIfDue flushes when due; after a failure the spool is kept and
+// landing is tried again flushRetry later.
+func (c *Capturer) flushIfDue(ctx context.Context) {
+	if !c.due() {
+		return
+	}
+	if err := c.Flush(ctx); err != nil {
+		c.retryFlush = c.clock.Now().Add(flushRetry)
+		c.log.Error("flush failed; the spool is kept and landing is tried again", "error", err.Error(), "in", flushRetry.String())
+	}
+}
+
 // due reports whether the spool should be flushed now.
 func (c *Capturer) due() bool {
 	if len(c.pending) == 0 || c.clock.Now().Before(c.retryFlush) {
 		return false
 	}
-	if c.opts.FlushRows > 0 && len(c.pending) >= c.opts.FlushRows {
+	if c.opts.FlushRows > 0 && c.spool.rows >= c.opts.FlushRows {
 		return true
 	}
 	return !c.clock.Now().Before(c.oldest.Add(c.opts.FlushEvery))
@@ -353,12 +367,7 @@ func (c *Capturer) Run(ctx context.Context) error {
 			}
 			nextPoll = now.Add(c.opts.Every)
 		}
-		if c.due() {
-			if err := c.Flush(ctx); err != nil {
-				c.retryFlush = c.clock.Now().Add(flushRetry)
-				c.log.Error("flush failed; the spool is kept and landing is tried again", "error", err.Error(), "in", flushRetry.String())
-			}
-		}
+		c.flushIfDue(ctx)
 		if c.opts.Every <= 0 {
 			break
 		}
