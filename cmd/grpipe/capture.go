@@ -80,7 +80,9 @@ func parseUntil(s string, now time.Time) (time.Time, error) {
 
 func cmdCapture(ctx context.Context, e *env, args []string) int {
 	fs := e.flags("capture")
-	sf := settingFlags(fs)
+	sf := map[string]*string{ // capture needs only the zones
+		"zones": fs.String("zones", "", "zones `URL` (env GRPIPE_ZONES): file:///path or s3://bucket/prefix?endpoint=..."),
+	}
 	apiURL := fs.String("api-url", "", "the Goodreads API's base `URL` (env GRPIPE_API_URL)")
 	apiKey := fs.String("api-key", "", "the API `KEY` (env GRPIPE_API_KEY, better: a flag shows in the process list)")
 	once := fs.Bool("once", false, "poll once, land what was captured, exit")
