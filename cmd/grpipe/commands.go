@@ -77,7 +77,7 @@ func cmdRun(ctx context.Context, e *env, args []string) int {
 		return e.fail(err)
 	}
 	log := e.logger(cfg)
-	a, err := app.Open(ctx, cfg, log, e.crashHook())
+	a, err := app.Open(ctx, cfg, log, e.crashHook(), app.WithAlerts(app.Notifier(cfg, log)))
 	if err != nil {
 		return e.fail(err)
 	}

@@ -50,6 +50,11 @@ Commands:
   run [--json]         one run of the whole DAG now; exit 1 if it fails
   query [--format table|csv|json] SQL
                        one read-only statement against the warehouse
+  scheduler [--schedule SPEC] [--catchup] [--start-date T] [--end-date T] [--metrics-addr ADDR]
+                       long-running scheduler: a run per interval (default */10 * * * *)
+  dags trigger|pause|unpause
+  runs list|show RUN_ID|resume RUN_ID [--json]
+  tasks logs RUN_ID TASK_ID [--try N] | tasks clear RUN_ID TASK_ID [--downstream]
 
 Global flags:
   --home DIR           the home: config file grpipe.yaml, zones, warehouse, run metadata
@@ -79,6 +84,11 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer, getenv fu
 		"land":  cmdLand,
 		"run":   cmdRun,
 		"query": cmdQuery,
+		// Orchestration (orchestrator.go).
+		"scheduler": cmdScheduler,
+		"dags":      cmdDags,
+		"runs":      cmdRuns,
+		"tasks":     cmdTasks,
 	}
 	cmd, ok := cmds[rest[0]]
 	if !ok {

@@ -44,6 +44,9 @@ type Options struct {
 	WindowFromDataInterval bool
 	// OnRetry, when set, is told of each failed try that will be retried.
 	OnRetry func(ctx context.Context, runID, taskID string, try int, err error)
+	// OnTaskEnd, when set, is told of each try that ends (and of each task
+	// that ends upstream_failed).
+	OnTaskEnd func(runID string, t grpipe.TaskSummary)
 	// OnRunEnd, when set, is told of each run that ends (success or failed).
 	OnRunEnd func(ctx context.Context, sum *grpipe.RunSummary)
 	// Sleep waits between tries (nil: a timer); tests shorten it.
@@ -276,6 +279,9 @@ func (p *Pipeline) execute(ctx context.Context, rec runstore.RunRecord, eo ExecO
 			ts.Kind = kinds[r.TaskID]
 			if err := p.store.TaskEnded(bg, rs.id, ts, r.Try, r.Log); err != nil {
 				log.Error("record task end", "task", r.TaskID, "error", err)
+			}
+			if p.opts.OnTaskEnd != nil {
+				p.opts.OnTaskEnd(rs.id, ts)
 			}
 		},
 		OnRetry: func(r dag.TaskResult, wait time.Duration) {

@@ -117,6 +117,12 @@ func TaskIDs() []string {
 		TaskAuthorChecks, TaskBookChecks, TaskStop}
 }
 
+// Downstream returns the ids of the tasks downstream of id, directly or not.
+func Downstream(id string) []string {
+	d := (&Pipeline{}).DAG(&runState{sum: &grpipe.RunSummary{}})
+	return d.Downstream(id)
+}
+
 // taskKind returns a task's kind and default timeout.
 func taskKind(id string) (string, time.Duration) {
 	switch id {
