@@ -4,9 +4,11 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"flag"
 	"fmt"
 	"net"
 	"net/http"
+	"os"
 	"sort"
 	"strconv"
 	"strings"
@@ -72,6 +74,23 @@ var (
 	})
 )
 
+// parseArgs parses flags that may come before, between or after the
+// positional arguments (`runs show RUN_ID --json`) and returns the latter.
+func parseArgs(fs *flag.FlagSet, args []string) ([]string, error) {
+	var pos []string
+	for {
+		if err := fs.Parse(args); err != nil {
+			return nil, err
+		}
+		rest := fs.Args()
+		if len(rest) == 0 {
+			return pos, nil
+		}
+		pos = append(pos, rest[0])
+		args = rest[1:]
+	}
+}
+
 // store opens the run store of the home after parsing the command's flags.
 func (e *env) store(ctx context.Context) (*runstore.Store, config.Config, error) {
 	cfg, err := e.config(nil)
@@ -131,19 +150,24 @@ func cmdScheduler(ctx context.Context, e *env, args []string) int {
 	if *grace <= 0 {
 		*grace = dur.GracePeriod
 	}
-	opts := []app.Option{app.WithAlerts(app.Notifier(cfg, log)), e.crashHook()}
+	opts := []app.Option{app.WithAlerts(app.Notifier(cfg, log)), e.crashHook(), e.slowHook()}
 	var m *metrics.Metrics
 	if *metricsAddr != "" {
 		m = metrics.New()
 		opts = append(opts, app.WithMetrics(m))
 	}
-	a, err := app.Open(ctx, cfg, log, opts...)
+	// The scheduler keeps only the run store open; each run opens the rest
+	// (app.Executor), so settings only a run would read are checked now.
+	if err := app.CheckSettings(cfg); err != nil {
+		return e.fail(err)
+	}
+	st, err := app.OpenStore(ctx, cfg)
 	if err != nil {
 		return e.fail(err)
 	}
-	defer a.Close()
+	defer st.Close()
 	if m != nil {
-		if ok, _ := a.Store.ListRuns(ctx, 1, grpipe.StateSuccess); len(ok) == 1 {
+		if ok, _ := st.ListRuns(ctx, 1, grpipe.StateSuccess); len(ok) == 1 {
 			m.SetLastSuccess(&grpipe.RunSummary{EndedAt: ok[0].EndedAt})
 		}
 		ln, err := net.Listen("tcp", *metricsAddr)
@@ -160,7 +184,7 @@ func cmdScheduler(ctx context.Context, e *env, args []string) int {
 	dependsOnPast := cfg.Orchestrator.DependsOnPast == nil || *cfg.Orchestrator.DependsOnPast
 	sch, err := scheduler.New(scheduler.Options{Schedule: *spec, Catchup: *catchup, StartDate: start, EndDate: end,
 		RunLock: app.RunLockPath(cfg), SchedulerLock: app.SchedulerLockPath(cfg), DependsOnPast: dependsOnPast, Grace: *grace,
-		Poll: pollEvery(e), HeartbeatEvery: pollEvery(e)}, a.Store, a.Pipeline, log)
+		Poll: pollEvery(e), HeartbeatEvery: pollEvery(e)}, st, &app.Executor{Config: cfg, Log: log, Options: opts}, log)
 	if err != nil {
 		return e.fail(err)
 	}
@@ -276,10 +300,11 @@ func (e *env) printJSON(v any) int {
 func cmdRunsShow(ctx context.Context, e *env, args []string) int {
 	fs := e.flags("runs show")
 	asJSON := fs.Bool("json", false, "print the run's JSON summary")
-	if err := fs.Parse(args); err != nil {
+	pos, err := parseArgs(fs, args)
+	if err != nil {
 		return exitUsage
 	}
-	if fs.NArg() != 1 {
+	if len(pos) != 1 {
 		fmt.Fprintln(e.stderr, "grpipe runs show: give one RUN_ID (grpipe runs list shows them)")
 		return exitUsage
 	}
@@ -288,7 +313,7 @@ func cmdRunsShow(ctx context.Context, e *env, args []string) int {
 		return e.fail(err)
 	}
 	defer st.Close()
-	sum, err := st.Run(ctx, fs.Arg(0))
+	sum, err := st.Run(ctx, pos[0])
 	if err != nil {
 		return e.fail(err)
 	}
@@ -326,14 +351,15 @@ func checkTask(id string) error {
 func cmdTasksLogs(ctx context.Context, e *env, args []string) int {
 	fs := e.flags("tasks logs")
 	try := fs.Int("try", 0, "show try `N` (default: the latest)")
-	if err := fs.Parse(args); err != nil {
+	pos, err := parseArgs(fs, args)
+	if err != nil {
 		return exitUsage
 	}
-	if fs.NArg() != 2 {
+	if len(pos) != 2 {
 		fmt.Fprintln(e.stderr, "grpipe tasks logs: give RUN_ID TASK_ID [--try N]")
 		return exitUsage
 	}
-	runID, taskID := fs.Arg(0), fs.Arg(1)
+	runID, taskID := pos[0], pos[1]
 	if err := checkTask(taskID); err != nil {
 		return e.fail(err)
 	}
@@ -370,14 +396,15 @@ func cmdTasksLogs(ctx context.Context, e *env, args []string) int {
 func cmdTasksClear(ctx context.Context, e *env, args []string) int {
 	fs := e.flags("tasks clear")
 	downstream := fs.Bool("downstream", false, "also clear every task downstream of TASK_ID")
-	if err := fs.Parse(args); err != nil {
+	pos, err := parseArgs(fs, args)
+	if err != nil {
 		return exitUsage
 	}
-	if fs.NArg() != 2 {
+	if len(pos) != 2 {
 		fmt.Fprintln(e.stderr, "grpipe tasks clear: give RUN_ID TASK_ID [--downstream]")
 		return exitUsage
 	}
-	runID, taskID := fs.Arg(0), fs.Arg(1)
+	runID, taskID := pos[0], pos[1]
 	if err := checkTask(taskID); err != nil {
 		return e.fail(err)
 	}
@@ -401,10 +428,11 @@ func cmdTasksClear(ctx context.Context, e *env, args []string) int {
 func cmdRunsResume(ctx context.Context, e *env, args []string) int {
 	fs := e.flags("runs resume")
 	asJSON := fs.Bool("json", false, "print the run's JSON summary on stdout")
-	if err := fs.Parse(args); err != nil {
+	pos, err := parseArgs(fs, args)
+	if err != nil {
 		return exitUsage
 	}
-	if fs.NArg() != 1 {
+	if len(pos) != 1 {
 		fmt.Fprintln(e.stderr, "grpipe runs resume: give one RUN_ID")
 		return exitUsage
 	}
@@ -418,7 +446,7 @@ func cmdRunsResume(ctx context.Context, e *env, args []string) int {
 		return e.fail(err)
 	}
 	defer a.Close()
-	if _, err := a.Store.RunRecord(ctx, fs.Arg(0)); err != nil {
+	if _, err := a.Store.RunRecord(ctx, pos[0]); err != nil {
 		return e.fail(err)
 	}
 	lock, err := runstore.TryLock(app.RunLockPath(cfg))
@@ -427,7 +455,7 @@ func cmdRunsResume(ctx context.Context, e *env, args []string) int {
 	}
 	defer lock.Unlock()
 	dependsOnPast := cfg.Orchestrator.DependsOnPast == nil || *cfg.Orchestrator.DependsOnPast
-	sum, err := a.Pipeline.Execute(ctx, fs.Arg(0), pipeline.ExecOptions{DependsOnPast: dependsOnPast})
+	sum, err := a.Pipeline.Execute(ctx, pos[0], pipeline.ExecOptions{DependsOnPast: dependsOnPast})
 	if err != nil {
 		return e.fail(err)
 	}
@@ -445,4 +473,39 @@ func cmdRunsResume(ctx context.Context, e *env, args []string) int {
 		fmt.Fprintf(e.stderr, "grpipe: run %s failed: %s\n", sum.RunID, sum.Error)
 	}
 	return exitFailed
+}
+
+// slowHook returns the option that makes the ETL sleep at the point named by
+// GRPIPE_SLOWPOINT ("transform=2s"): a testing aid for the shutdown tests
+// (a task still running when SIGTERM arrives), inert when unset.
+func (e *env) slowHook() app.Option {
+	point, d, _ := strings.Cut(e.getenv("GRPIPE_SLOWPOINT"), "=")
+	wait, err := time.ParseDuration(d)
+	return func(o *pipeline.Options) {
+		if point == "" || err != nil {
+			return
+		}
+		prev := o.Crash
+		o.Crash = func(at string) {
+			if prev != nil {
+				prev(at)
+			}
+			if at == point {
+				time.Sleep(wait)
+			}
+		}
+	}
+}
+
+// runLockFree returns grpipe.ErrBusy, naming the holder, when another
+// process holds the run lock.
+func runLockFree(cfg config.Config) error {
+	if err := os.MkdirAll(cfg.Home, 0o755); err != nil {
+		return err
+	}
+	l, err := runstore.TryLock(app.RunLockPath(cfg))
+	if err != nil {
+		return err
+	}
+	return l.Unlock()
 }

@@ -128,6 +128,26 @@ func Open(ctx context.Context, cfg config.Config, log *slog.Logger, options ...O
 	return a, nil
 }
 
+// Executor executes queued runs, opening the home for each run and closing
+// it after: the embedded DuckDB warehouse admits one process at a time, so a
+// long-running scheduler must not hold it between runs (`grpipe query` and
+// `grpipe run` work while it waits for the next interval).
+type Executor struct {
+	Config  config.Config
+	Log     *slog.Logger
+	Options []Option
+}
+
+// Execute opens the home, executes the queued run runID and closes the home.
+func (x *Executor) Execute(ctx context.Context, runID string, eo pipeline.ExecOptions) (*grpipe.RunSummary, error) {
+	a, err := Open(ctx, x.Config, x.Log, x.Options...)
+	if err != nil {
+		return nil, err
+	}
+	defer a.Close()
+	return a.Pipeline.Execute(ctx, runID, eo)
+}
+
 // RunLockPath is the lock that keeps two runs of the DAG from overlapping
 // (max_active_runs=1 across processes).
 func RunLockPath(cfg config.Config) string { return filepath.Join(cfg.Home, "run.lock") }
@@ -142,6 +162,20 @@ func OpenStore(ctx context.Context, cfg config.Config) (*runstore.Store, error) 
 		return nil, fmt.Errorf("home %s: %w", cfg.Home, err)
 	}
 	return runstore.Open(ctx, filepath.Join(cfg.Home, "grpipe.db"))
+}
+
+// CheckSettings checks the settings Open would refuse without opening
+// anything: the warehouse URL and the per-task overrides.
+func CheckSettings(cfg config.Config) error {
+	if _, _, err := cfg.WarehouseKind(); err != nil {
+		return err
+	}
+	dur, err := cfg.Durations()
+	if err != nil {
+		return err
+	}
+	_, err = taskOptions(cfg, dur)
+	return err
 }
 
 // taskOptions turns orchestrator.tasks into per-task overrides; an unknown
