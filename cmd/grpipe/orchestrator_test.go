@@ -514,4 +514,3 @@ func TestAlertConfigErrorsNameTheKey(t *testing.T) {
 		})
 	}
 }
-
