@@ -2,6 +2,7 @@ package pipeline_test
 
 import (
 	"context"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -13,6 +14,7 @@ import (
 	"github.com/grpipe/grpipe/internal/app"
 	"github.com/grpipe/grpipe/internal/config"
 	"github.com/grpipe/grpipe/internal/pipeline"
+	"github.com/grpipe/grpipe/internal/runstore"
 )
 
 // TestTransientFailureIsRetried breaks the ETL's scratch folder so that its
@@ -149,5 +151,39 @@ func TestClearDownstreamReruns(t *testing.T) {
 	}
 	if _, err := h.app.Pipeline.Execute(ctx, sum.RunID, pipeline.ExecOptions{}); err == nil || !strings.Contains(err.Error(), "not queued") {
 		t.Errorf("executing a finished run: %v", err)
+	}
+}
+
+// TestDataIntervalReachesTheAnalytics queues a run whose data interval holds
+// no review: with analytics.window_from_data_interval the ranking tables are
+// built empty over that interval (and their checks fail); without it they
+// count every review.
+func TestDataIntervalReachesTheAnalytics(t *testing.T) {
+	for _, fromInterval := range []bool{true, false} {
+		t.Run(fmt.Sprint("window_from_data_interval=", fromInterval), func(t *testing.T) {
+			h := newHome(t, func(c *config.Config) { c.Analytics.WindowFromDataInterval = fromInterval })
+			h.landSample()
+			ctx := context.Background()
+			start := time.Date(2001, 1, 1, 0, 0, 0, 0, time.UTC)
+			id := "scheduled__2001-01-01T00:00:00.000000Z"
+			if _, err := h.app.Store.EnqueueRun(ctx, runstore.RunInfo{RunID: id, RunType: "scheduled", LogicalDate: start,
+				DataIntervalStart: start, DataIntervalEnd: start.Add(24 * time.Hour), StartedAt: time.Now()}); err != nil {
+				t.Fatal(err)
+			}
+			sum, err := h.app.Pipeline.Execute(ctx, id, pipeline.ExecOptions{})
+			if err != nil {
+				t.Fatal(err)
+			}
+			n := h.count("goodreads_analytics.popular_books_review_count")
+			if fromInterval && (n != 0 || sum.State != grpipe.StateFailed) {
+				t.Errorf("over an empty interval: %d ranked books, run %s", n, sum.State)
+			}
+			if !fromInterval && (n != 10 || sum.State != grpipe.StateSuccess) {
+				t.Errorf("over all time: %d ranked books, run %s: %s", n, sum.State, sum.Error)
+			}
+			if !sum.DataIntervalStart.Equal(start) || sum.RunType != "scheduled" {
+				t.Errorf("summary interval %s type %s", sum.DataIntervalStart, sum.RunType)
+			}
+		})
 	}
 }

@@ -45,15 +45,9 @@ type TaskInstance struct {
 	State     grpipe.State `json:"state"`
 	StartedAt time.Time    `json:"started_at,omitzero"`
 	EndedAt   time.Time    `json:"ended_at,omitzero"`
-	Error     string       `json:"error,omitempty"`
-}
-
-// Duration is how long the try ran (zero while it runs).
-func (t TaskInstance) Duration() time.Duration {
-	if t.StartedAt.IsZero() || t.EndedAt.IsZero() {
-		return 0
-	}
-	return t.EndedAt.Sub(t.StartedAt)
+	// DurationSeconds is EndedAt - StartedAt (0 while the try runs).
+	DurationSeconds float64 `json:"duration_seconds"`
+	Error           string  `json:"error,omitempty"`
 }
 
 const runColumns = `run_id, dag_id, run_type, state, logical_date, data_interval_start, data_interval_end, queued_at, started_at, ended_at, error`
@@ -214,6 +208,9 @@ func (s *Store) queryTasks(ctx context.Context, q string, args ...any) ([]TaskIn
 			return nil, fmt.Errorf("task instances: %w", err)
 		}
 		t.State, t.StartedAt, t.EndedAt = grpipe.State(state), parseTS(st), parseTS(en)
+		if !t.StartedAt.IsZero() && !t.EndedAt.IsZero() {
+			t.DurationSeconds = t.EndedAt.Sub(t.StartedAt).Seconds()
+		}
 		out = append(out, t)
 	}
 	return out, rows.Err()

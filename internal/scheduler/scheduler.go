@@ -185,7 +185,6 @@ func (s *Scheduler) Run(ctx context.Context) error {
 		}
 	}()
 
-	var runErr error
 	for {
 		if err := s.Tick(work, stop); err != nil {
 			// A failing tick (the store or the warehouse unreachable) is logged
@@ -203,7 +202,7 @@ func (s *Scheduler) Run(ctx context.Context) error {
 	close(finished)
 	beat("stopped")
 	s.log.Info("scheduler stopped")
-	return runErr
+	return nil
 }
 
 // untilNext returns how long to sleep: until the current interval closes,
