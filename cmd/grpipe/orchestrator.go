@@ -32,6 +32,8 @@ Orchestration:
                        long-running: a run per interval of SPEC (cron or @every 30s; default */10 * * * *)
   dags trigger         queue a manual run for the scheduler
   dags pause|unpause   stop / resume scheduling (queued runs wait while paused)
+  dags backfill --start-date T --end-date T [--schedule SPEC] [--now]
+                       queue a backfill run per interval (the scheduler runs them; --now runs them here)
   runs list [--json] [--limit N]
   runs show RUN_ID [--json]
                        a run's summary with its tasks and tries
@@ -64,7 +66,7 @@ func subcommand(noun string, verbs map[string]func(context.Context, *env, []stri
 
 var (
 	cmdDags = subcommand("dags", map[string]func(context.Context, *env, []string) int{
-		"trigger": cmdDagsTrigger, "pause": cmdDagsPause(true), "unpause": cmdDagsPause(false),
+		"trigger": cmdDagsTrigger, "pause": cmdDagsPause(true), "unpause": cmdDagsPause(false), "backfill": cmdDagsBackfill,
 	})
 	cmdRuns = subcommand("runs", map[string]func(context.Context, *env, []string) int{
 		"list": cmdRunsList, "show": cmdRunsShow, "resume": cmdRunsResume,
@@ -508,4 +510,88 @@ func runLockFree(cfg config.Config) error {
 		return err
 	}
 	return l.Unlock()
+}
+
+func cmdDagsBackfill(ctx context.Context, e *env, args []string) int {
+	fs := e.flags("dags backfill")
+	spec := fs.String("schedule", scheduler.DefaultSchedule, "cron `SPEC` or \"@every 1h\" that cuts the intervals")
+	startS := fs.String("start-date", "", "first logical `DATE` (required)")
+	endS := fs.String("end-date", "", "last logical `DATE` (required)")
+	now := fs.Bool("now", false, "execute the queued runs here, oldest first, instead of leaving them to the scheduler")
+	if err := fs.Parse(args); err != nil {
+		return exitUsage
+	}
+	if *startS == "" || *endS == "" {
+		fmt.Fprintln(e.stderr, "grpipe dags backfill: give --start-date and --end-date")
+		return exitUsage
+	}
+	start, err := parseDate("--start-date", *startS)
+	if err != nil {
+		return e.fail(err)
+	}
+	end, err := parseDate("--end-date", *endS)
+	if err != nil {
+		return e.fail(err)
+	}
+	ivs, err := scheduler.Intervals(*spec, start, end, 0)
+	if err != nil {
+		return e.fail(err)
+	}
+	cfg, err := e.config(nil)
+	if err != nil {
+		return e.fail(err)
+	}
+	st, err := app.OpenStore(ctx, cfg)
+	if err != nil {
+		return e.fail(err)
+	}
+	defer st.Close()
+	var queued []string
+	at := time.Now().UTC()
+	for _, iv := range ivs {
+		// An interval the scheduler already ran is not run again.
+		if _, err := st.RunRecord(ctx, grpipe.NewRunID("scheduled", iv[0], "")); err == nil {
+			continue
+		}
+		id := grpipe.NewRunID("backfill", iv[0], "")
+		created, err := st.EnqueueRun(ctx, runstore.RunInfo{RunID: id, RunType: "backfill", LogicalDate: iv[0],
+			DataIntervalStart: iv[0], DataIntervalEnd: iv[1], StartedAt: at})
+		if err != nil {
+			return e.fail(err)
+		}
+		if created {
+			queued = append(queued, id)
+			fmt.Fprintf(e.stdout, "queued %s\n", id)
+		}
+	}
+	fmt.Fprintf(e.stdout, "%d backfill runs queued (%d intervals)\n", len(queued), len(ivs))
+	if !*now || len(queued) == 0 {
+		return exitOK
+	}
+	log := e.logger(cfg)
+	lock, err := runstore.TryLock(app.RunLockPath(cfg))
+	if err != nil {
+		return e.fail(err)
+	}
+	defer lock.Unlock()
+	a, err := app.Open(ctx, cfg, log, app.WithAlerts(app.Notifier(cfg, log)))
+	if err != nil {
+		return e.fail(err)
+	}
+	defer a.Close()
+	dependsOnPast := cfg.Orchestrator.DependsOnPast == nil || *cfg.Orchestrator.DependsOnPast
+	code := exitOK
+	for _, id := range queued {
+		sum, err := a.Pipeline.Execute(ctx, id, pipeline.ExecOptions{DependsOnPast: dependsOnPast})
+		if err != nil {
+			return e.fail(err)
+		}
+		fmt.Fprintf(e.stdout, "run %s: %s\n", id, sum.State)
+		if sum.State != grpipe.StateSuccess {
+			fmt.Fprintf(e.stderr, "grpipe: run %s %s: %s\n", id, sum.State, sum.Error)
+			code = exitFailed
+			break
+		}
+	}
+	return code
 }

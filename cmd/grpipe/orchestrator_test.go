@@ -514,3 +514,33 @@ func TestAlertConfigErrorsNameTheKey(t *testing.T) {
 		})
 	}
 }
+
+func TestBackfill(t *testing.T) {
+	home := t.TempDir()
+	env := map[string]string{"GRPIPE_HOME": home}
+	landSample(t, home)
+	r := grpipeCmd(t, env, "dags", "backfill", "--start-date", "2026-03-01T00:00:00Z", "--end-date", "2026-03-01T00:20:00Z", "--now")
+	if r.code != 0 || !strings.Contains(r.stdout, "3 backfill runs queued (3 intervals)") {
+		t.Fatalf("backfill: %d %s %s", r.code, r.stdout, r.stderr)
+	}
+	st := openStore(t, home)
+	runs := runsIn(t, st, grpipe.StateSuccess)
+	if len(runs) != 3 {
+		t.Fatalf("runs %+v", runs)
+	}
+	oldest := runs[2]
+	if oldest.RunID != "backfill__2026-03-01T00:00:00.000000Z" || oldest.RunType != "backfill" ||
+		!oldest.DataIntervalEnd.Equal(time.Date(2026, 3, 1, 0, 10, 0, 0, time.UTC)) {
+		t.Errorf("oldest backfill run %+v", oldest)
+	}
+	if sum, _ := st.Run(context.Background(), oldest.RunID); sum.Tables["reviews"].Read != 500 {
+		t.Errorf("the oldest interval should load the landed files: %+v", sum.Tables["reviews"])
+	}
+	// Again: the intervals exist, nothing is queued twice.
+	if r := grpipeCmd(t, env, "dags", "backfill", "--start-date", "2026-03-01", "--end-date", "2026-03-01T00:20:00Z"); !strings.Contains(r.stdout, "0 backfill runs queued") {
+		t.Errorf("second backfill: %s", r.stdout)
+	}
+	if r := grpipeCmd(t, env, "dags", "backfill", "--start-date", "2026-03-02", "--end-date", "2026-03-01"); r.code != exitUsage || !strings.Contains(r.stderr, "is before --start-date") {
+		t.Errorf("end before start: %d %s", r.code, r.stderr)
+	}
+}

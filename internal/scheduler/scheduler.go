@@ -79,6 +79,8 @@ type Scheduler struct {
 	store *runstore.Store
 	exec  Executor
 	log   *slog.Logger
+	// lastWait is why the head of the queue waited at the last pass (logged once).
+	lastWait string
 }
 
 // ParseSchedule parses a cron spec or descriptor; the error names the spec.
@@ -274,11 +276,13 @@ func (s *Scheduler) Tick(ctx context.Context, stop <-chan struct{}) error {
 			s.opts.OnRun(sum)
 		}
 		if sum.State == grpipe.StateQueued {
-			if !stopped(stop) {
+			if !stopped(stop) && sum.RunID+sum.Error != s.lastWait {
 				s.log.Warn("run waits", "run_id", sum.RunID, "why", sum.Error)
+				s.lastWait = sum.RunID + sum.Error
 			}
 			return nil
 		}
+		s.lastWait = ""
 	}
 	return nil
 }
@@ -379,4 +383,29 @@ func (s *Scheduler) latestInterval(now time.Time) (time.Time, bool) {
 		}
 	}
 	return time.Time{}, false
+}
+
+// Intervals returns the data intervals [start, end) of spec whose logical
+// date (start) lies in [from, to], oldest first, at most limit (0: 10000):
+// the runs a backfill creates.
+func Intervals(spec string, from, to time.Time, limit int) ([][2]time.Time, error) {
+	sched, err := ParseSchedule(spec)
+	if err != nil {
+		return nil, err
+	}
+	if to.Before(from) {
+		return nil, fmt.Errorf("%w: --end-date %s is before --start-date %s", grpipe.ErrBadInput, to.Format(time.RFC3339), from.Format(time.RFC3339))
+	}
+	if limit <= 0 {
+		limit = 10000
+	}
+	var out [][2]time.Time
+	for a := sched.Next(from.Add(-time.Second)); !a.After(to); a = sched.Next(a) {
+		if len(out) == limit {
+			return nil, fmt.Errorf("%w: more than %d intervals of %q between %s and %s: narrow the dates", grpipe.ErrBadInput, limit, spec,
+				from.Format(time.RFC3339), to.Format(time.RFC3339))
+		}
+		out = append(out, [2]time.Time{a, sched.Next(a)})
+	}
+	return out, nil
 }
