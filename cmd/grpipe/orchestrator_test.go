@@ -465,28 +465,37 @@ func TestFailedRunAlertsTheWebhook(t *testing.T) {
 		got <- a
 	}))
 	defer hook.Close()
-	home := t.TempDir()
-	if err := os.WriteFile(filepath.Join(home, "grpipe.yaml"), []byte(fmt.Sprintf("alerts:\n  webhook:\n    url: %s/hook\n", hook.URL)), 0o644); err != nil {
-		t.Fatal(err)
-	}
-	// An empty landing file is refused whole: the run fails.
-	if err := os.MkdirAll(filepath.Join(home, "zones", "landing"), 0o755); err != nil {
-		t.Fatal(err)
-	}
-	if err := os.WriteFile(filepath.Join(home, "zones", "landing", "reviews.csv"), nil, 0o644); err != nil {
-		t.Fatal(err)
-	}
-	r := grpipeCmd(t, map[string]string{"GRPIPE_HOME": home}, "run")
-	if r.code != exitFailed {
-		t.Fatalf("run exit %d: %s", r.code, r.stderr)
-	}
-	select {
-	case a := <-got:
-		if a["event"] != "run_failed" || !strings.Contains(fmt.Sprint(a["error"]), "reviews.csv") {
-			t.Errorf("alert %v", a)
-		}
-	case <-time.After(5 * time.Second):
-		t.Fatal("no alert")
+	for _, how := range []string{"grpipe.yaml", "GRPIPE_ALERTS_WEBHOOK_URL"} {
+		t.Run(how, func(t *testing.T) {
+			home := t.TempDir()
+			env := map[string]string{"GRPIPE_HOME": home}
+			if how == "grpipe.yaml" {
+				if err := os.WriteFile(filepath.Join(home, "grpipe.yaml"), []byte(fmt.Sprintf("alerts:\n  webhook:\n    url: %s/hook\n", hook.URL)), 0o644); err != nil {
+					t.Fatal(err)
+				}
+			} else {
+				env[how] = hook.URL + "/hook"
+			}
+			// An empty landing file is refused whole: the run fails.
+			if err := os.MkdirAll(filepath.Join(home, "zones", "landing"), 0o755); err != nil {
+				t.Fatal(err)
+			}
+			if err := os.WriteFile(filepath.Join(home, "zones", "landing", "reviews.csv"), nil, 0o644); err != nil {
+				t.Fatal(err)
+			}
+			r := grpipeCmd(t, env, "run")
+			if r.code != exitFailed {
+				t.Fatalf("run exit %d: %s", r.code, r.stderr)
+			}
+			select {
+			case a := <-got:
+				if a["event"] != "run_failed" || !strings.Contains(fmt.Sprint(a["error"]), "reviews.csv") || a["run_type"] != "manual" {
+					t.Errorf("alert %v", a)
+				}
+			case <-time.After(5 * time.Second):
+				t.Fatal("no alert")
+			}
+		})
 	}
 }
 
