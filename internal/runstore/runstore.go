@@ -1,7 +1,17 @@
 // Package runstore keeps the run metadata in SQLite (modernc.org/sqlite, WAL):
 // DAG runs, task instances with their tries and logs, and each run's ledger
-// and check results. The schema is created and upgraded by numbered
-// migrations, so a newer grpipe can open an older home.
+// and check results, the DAG's paused flag, the queue of runs waiting to be
+// executed and the scheduler's heartbeat. The schema is created and upgraded
+// by numbered migrations (migrations/NNNN_*.sql, never edited once
+// released), so a newer grpipe can open an older home.
+//
+// Reading (for the CLI and a web UI): ListRuns, ListRunsWithTasks,
+// QueuedRuns, RunRecord, Run (the JSON summary), TaskInstances and
+// LatestTaskInstances (one row per try), TaskLog (per try), Ledger, Checks,
+// Paused, LastHeartbeat, PreviousRun. Unknown ids give errors wrapping
+// grpipe.ErrNotFound. Writing is the orchestrator's: StartRun, EnqueueRun,
+// MarkRunning, TaskStarted, TaskEnded, FinishRun, ClearTasks, QueueTasks,
+// RequeueInterrupted, FailInterrupted, SetPaused, Beat.
 package runstore
 
 import (

@@ -112,6 +112,10 @@ func TestRunsTasksAndClear(t *testing.T) {
 	if cs, _ := st.Checks(ctx, id); len(cs) != 1 || !cs[0].Passed {
 		t.Errorf("checks %+v", cs)
 	}
+	grid, err := st.ListRunsWithTasks(ctx, 10)
+	if err != nil || len(grid) != 1 || len(grid[0].Tasks) != 2 || grid[0].State != grpipe.StateFailed {
+		t.Errorf("runs with tasks %+v %v", grid, err)
+	}
 	latest, _ := st.LatestTaskInstances(ctx, id)
 	if len(latest) != 2 || latest[1].TaskID != "GoodReadsETLJob" || latest[1].TryNumber != 3 || latest[1].DurationSeconds != 60 {
 		t.Errorf("latest %+v", latest)
