@@ -1,6 +1,9 @@
-// Package dag provides the DAG model (tasks and their upstream edges) and a
-// runner that executes a DAG's tasks in dependency order, independent tasks
-// concurrently, marking the downstream of a failed task upstream_failed.
+// Package dag provides the DAG model (tasks with their upstream edges, kind,
+// timeout and retry policy) and a runner that executes a DAG's tasks in
+// dependency order, independent tasks concurrently in a bounded pool,
+// retrying failed tries with exponential backoff, marking the downstream of
+// a failed task upstream_failed, and resuming a run from the results of an
+// earlier execution.
 package dag
 
 import (
