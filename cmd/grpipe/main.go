@@ -55,6 +55,11 @@ Commands:
                        poll the Goodreads API (key in GRPIPE_API_KEY) into the landing zone
   api-replay --from DIR [--addr 127.0.0.1:8090] [--key KEY] [--rate-limit N/s] [--recent 20]
                        serve CSV files as the Goodreads XML API, for demos and tests
+  scheduler [--schedule SPEC] [--catchup] [--start-date T] [--end-date T] [--metrics-addr ADDR]
+                       long-running scheduler: a run per interval (default */10 * * * *)
+  dags trigger|pause|unpause
+  runs list|show RUN_ID|resume RUN_ID [--json]
+  tasks logs RUN_ID TASK_ID [--try N] | tasks clear RUN_ID TASK_ID [--downstream]
 
 Global flags:
   --home DIR           the home: config file grpipe.yaml, zones, warehouse, run metadata
@@ -87,6 +92,11 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer, getenv fu
 
 		"capture":    cmdCapture,
 		"api-replay": cmdAPIReplay,
+		// Orchestration (orchestrator.go).
+		"scheduler": cmdScheduler,
+		"dags":      cmdDags,
+		"runs":      cmdRuns,
+		"tasks":     cmdTasks,
 	}
 	cmd, ok := cmds[rest[0]]
 	if !ok {
