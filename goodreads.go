@@ -284,6 +284,8 @@ type TaskSummary struct {
 	EndedAt   time.Time `json:"ended_at"`
 	Error     string    `json:"error"`
 	Tries     int       `json:"tries,omitempty"`
+	// Kind is the task's kind: marker, etl, check or sql.
+	Kind string `json:"kind,omitempty"`
 }
 
 // StageTiming is the wall time of one stage of the ETL job.
@@ -312,6 +314,12 @@ type RunSummary struct {
 	Recovered []string `json:"recovered,omitempty"`
 	// Stages times the parts of the ETL job.
 	Stages []StageTiming `json:"stages,omitempty"`
+	// RunType is manual, scheduled or backfill.
+	RunType string `json:"run_type,omitempty"`
+	// LogicalDate and the data interval [start, end) the run covers (Airflow's).
+	LogicalDate       time.Time `json:"logical_date,omitzero"`
+	DataIntervalStart time.Time `json:"data_interval_start,omitzero"`
+	DataIntervalEnd   time.Time `json:"data_interval_end,omitzero"`
 }
 
 // NewLedgers returns an empty ledger for each entity.

@@ -77,7 +77,12 @@ func cmdRun(ctx context.Context, e *env, args []string) int {
 		return e.fail(err)
 	}
 	log := e.logger(cfg)
-	a, err := app.Open(ctx, cfg, log, e.crashHook())
+	// max_active_runs=1: refuse at once, naming the holder, while another
+	// process (the scheduler, another grpipe run) runs the DAG.
+	if err := runLockFree(cfg); err != nil {
+		return e.fail(err)
+	}
+	a, err := app.Open(ctx, cfg, log, e.crashHook(), app.WithAlerts(app.Notifier(cfg, log)))
 	if err != nil {
 		return e.fail(err)
 	}

@@ -50,6 +50,16 @@ Commands:
   run [--json]         one run of the whole DAG now; exit 1 if it fails
   query [--format table|csv|json] SQL
                        one read-only statement against the warehouse
+  capture --api-url URL [--once | --every 60s] [--until T] [--rate 1/s]
+          [--flush-every 10m | --flush-rows N]
+                       poll the Goodreads API (key in GRPIPE_API_KEY) into the landing zone
+  api-replay --from DIR [--addr 127.0.0.1:8090] [--key KEY] [--rate-limit N/s] [--recent 20]
+                       serve CSV files as the Goodreads XML API, for demos and tests
+  scheduler [--schedule SPEC] [--catchup] [--start-date T] [--end-date T] [--metrics-addr ADDR]
+                       long-running scheduler: a run per interval (default */10 * * * *)
+  dags trigger|pause|unpause
+  runs list|show RUN_ID|resume RUN_ID [--json]
+  tasks logs RUN_ID TASK_ID [--try N] | tasks clear RUN_ID TASK_ID [--downstream]
 
 Global flags:
   --home DIR           the home: config file grpipe.yaml, zones, warehouse, run metadata
@@ -79,6 +89,14 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer, getenv fu
 		"land":  cmdLand,
 		"run":   cmdRun,
 		"query": cmdQuery,
+
+		"capture":    cmdCapture,
+		"api-replay": cmdAPIReplay,
+		// Orchestration (orchestrator.go).
+		"scheduler": cmdScheduler,
+		"dags":      cmdDags,
+		"runs":      cmdRuns,
+		"tasks":     cmdTasks,
 	}
 	cmd, ok := cmds[rest[0]]
 	if !ok {

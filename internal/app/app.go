@@ -10,10 +10,14 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
+	"strings"
 
 	grpipe "github.com/grpipe/grpipe"
+	"github.com/grpipe/grpipe/internal/alert"
 	"github.com/grpipe/grpipe/internal/config"
+	"github.com/grpipe/grpipe/internal/dag"
 	"github.com/grpipe/grpipe/internal/duckdb"
+	"github.com/grpipe/grpipe/internal/metrics"
 	"github.com/grpipe/grpipe/internal/objstore"
 	"github.com/grpipe/grpipe/internal/pipeline"
 	"github.com/grpipe/grpipe/internal/runstore"
@@ -91,19 +95,150 @@ func Open(ctx context.Context, cfg config.Config, log *slog.Logger, options ...O
 	if !win[1].IsZero() {
 		w.End = win[1]
 	}
+	dur, err := cfg.Durations()
+	if err != nil {
+		a.Close()
+		return nil, err
+	}
+	retry := dag.DefaultRetry()
+	retry.Delay, retry.MaxDelay = dur.RetryDelay, dur.MaxRetryDelay
+	if cfg.Orchestrator.Retries != nil {
+		retry.Retries = *cfg.Orchestrator.Retries
+	}
+	tasks, err := taskOptions(cfg, dur)
+	if err != nil {
+		a.Close()
+		return nil, err
+	}
 	popts := pipeline.Options{
-		WorkDir:        filepath.Join(cfg.Home, "tmp", "work"),
-		LockPath:       filepath.Join(cfg.Home, "run.lock"),
-		MaxRejectRatio: cfg.MaxRejectRatio,
-		Window:         w,
-		Transform:      duckdb.Options{MemoryLimit: cfg.DuckDB.MemoryLimit, TempDirectory: cfg.DuckDB.TempDirectory, Threads: cfg.DuckDB.Threads},
-		Parallelism:    cfg.Parallelism,
+		WorkDir:                filepath.Join(cfg.Home, "tmp", "work"),
+		LockPath:               RunLockPath(cfg),
+		Retry:                  &retry,
+		Tasks:                  tasks,
+		WindowFromDataInterval: cfg.Analytics.WindowFromDataInterval,
+		MaxRejectRatio:         cfg.MaxRejectRatio,
+		Window:                 w,
+		Transform:              duckdb.Options{MemoryLimit: cfg.DuckDB.MemoryLimit, TempDirectory: cfg.DuckDB.TempDirectory, Threads: cfg.DuckDB.Threads},
+		Parallelism:            cfg.Parallelism,
 	}
 	for _, o := range options {
 		o(&popts)
 	}
 	a.Pipeline = pipeline.New(popts, a.Zones, a.Warehouse, a.Store, log)
 	return a, nil
+}
+
+// Executor executes queued runs, opening the home for each run and closing
+// it after: the embedded DuckDB warehouse admits one process at a time, so a
+// long-running scheduler must not hold it between runs (`grpipe query` and
+// `grpipe run` work while it waits for the next interval).
+type Executor struct {
+	Config  config.Config
+	Log     *slog.Logger
+	Options []Option
+}
+
+// Execute opens the home, executes the queued run runID and closes the home.
+func (x *Executor) Execute(ctx context.Context, runID string, eo pipeline.ExecOptions) (*grpipe.RunSummary, error) {
+	a, err := Open(ctx, x.Config, x.Log, x.Options...)
+	if err != nil {
+		return nil, err
+	}
+	defer a.Close()
+	return a.Pipeline.Execute(ctx, runID, eo)
+}
+
+// RunLockPath is the lock that keeps two runs of the DAG from overlapping
+// (max_active_runs=1 across processes).
+func RunLockPath(cfg config.Config) string { return filepath.Join(cfg.Home, "run.lock") }
+
+// SchedulerLockPath is the lock that keeps a second scheduler out of a home.
+func SchedulerLockPath(cfg config.Config) string { return filepath.Join(cfg.Home, "scheduler.lock") }
+
+// OpenStore opens only the run store of cfg's home (for commands that read
+// or change run metadata).
+func OpenStore(ctx context.Context, cfg config.Config) (*runstore.Store, error) {
+	if err := os.MkdirAll(cfg.Home, 0o755); err != nil {
+		return nil, fmt.Errorf("home %s: %w", cfg.Home, err)
+	}
+	return runstore.Open(ctx, filepath.Join(cfg.Home, "grpipe.db"))
+}
+
+// CheckSettings checks the settings Open would refuse without opening
+// anything: the warehouse URL and the per-task overrides.
+func CheckSettings(cfg config.Config) error {
+	if _, _, err := cfg.WarehouseKind(); err != nil {
+		return err
+	}
+	dur, err := cfg.Durations()
+	if err != nil {
+		return err
+	}
+	_, err = taskOptions(cfg, dur)
+	return err
+}
+
+// taskOptions turns orchestrator.tasks into per-task overrides; an unknown
+// task id is an error naming the setting.
+func taskOptions(cfg config.Config, dur config.Durations) (map[string]pipeline.TaskOptions, error) {
+	known := map[string]bool{}
+	for _, id := range pipeline.TaskIDs() {
+		known[id] = true
+	}
+	out := map[string]pipeline.TaskOptions{}
+	for id, t := range cfg.Orchestrator.Tasks {
+		if !known[id] {
+			return nil, fmt.Errorf("%w: orchestrator.tasks.%s: no such task; the task ids are %s", grpipe.ErrBadInput, id, strings.Join(pipeline.TaskIDs(), ", "))
+		}
+		out[id] = pipeline.TaskOptions{Retries: t.Retries, Timeout: dur.TaskTimeouts[id]}
+	}
+	return out, nil
+}
+
+// Notifier returns the alert notifier cfg's alerts settings describe.
+func Notifier(cfg config.Config, log *slog.Logger) *alert.Notifier {
+	dur, _ := cfg.Durations()
+	e := cfg.Alerts.Email
+	return alert.New(alert.Options{WebhookURL: cfg.Alerts.Webhook.URL, SMTPAddr: e.SMTPAddr, From: e.From, To: e.To,
+		Username: e.Username, Password: e.Password, OnRetry: cfg.Alerts.OnRetry, Timeout: dur.WebhookTimeout}, log)
+}
+
+// WithAlerts sends failed runs (and, if configured, retries) to n.
+func WithAlerts(n *alert.Notifier) Option {
+	return func(o *pipeline.Options) {
+		prevEnd, prevRetry := o.OnRunEnd, o.OnRetry
+		o.OnRunEnd = func(ctx context.Context, sum *grpipe.RunSummary) {
+			if prevEnd != nil {
+				prevEnd(ctx, sum)
+			}
+			n.RunEnded(ctx, sum)
+		}
+		o.OnRetry = func(ctx context.Context, runID, taskID string, try int, err error) {
+			if prevRetry != nil {
+				prevRetry(ctx, runID, taskID, try, err)
+			}
+			n.TaskRetry(ctx, runID, taskID, try, err)
+		}
+	}
+}
+
+// WithMetrics counts every try and every run in m.
+func WithMetrics(m *metrics.Metrics) Option {
+	return func(o *pipeline.Options) {
+		prevEnd, prevTask := o.OnRunEnd, o.OnTaskEnd
+		o.OnRunEnd = func(ctx context.Context, sum *grpipe.RunSummary) {
+			if prevEnd != nil {
+				prevEnd(ctx, sum)
+			}
+			m.RunEnded(sum)
+		}
+		o.OnTaskEnd = func(runID string, t grpipe.TaskSummary) {
+			if prevTask != nil {
+				prevTask(runID, t)
+			}
+			m.TaskEnded(t)
+		}
+	}
 }
 
 // Close closes what Open opened.

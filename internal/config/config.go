@@ -6,6 +6,8 @@ package config
 import (
 	"errors"
 	"fmt"
+	"net"
+	"net/mail"
 	"net/url"
 	"os"
 	"path/filepath"
@@ -39,6 +41,65 @@ type Config struct {
 	Parallelism int `yaml:"parallelism"`
 	// LogLevel is debug, info, warn or error.
 	LogLevel string `yaml:"log_level"`
+	// Orchestrator configures retries, depends_on_past and shutdown.
+	Orchestrator Orchestrator `yaml:"orchestrator"`
+	// Alerts says where failed runs are reported.
+	Alerts Alerts `yaml:"alerts"`
+}
+
+// Orchestrator configures how the DAG's tasks are run.
+type Orchestrator struct {
+	// Retries is the number of retries of a failed task (default 2).
+	Retries *int `yaml:"retries"`
+	// RetryDelay is the wait before the first retry, doubled for each next
+	// one up to MaxRetryDelay (Go durations: 10s, 5m).
+	RetryDelay    string `yaml:"retry_delay"`
+	MaxRetryDelay string `yaml:"max_retry_delay"`
+	// DependsOnPast keeps the scheduler's runs from starting a task while the
+	// same task of the previous run failed (default true, as the original).
+	DependsOnPast *bool `yaml:"depends_on_past"`
+	// GracePeriod is how long the running task may finish after SIGTERM (default 30s).
+	GracePeriod string `yaml:"grace_period"`
+	// Tasks overrides retries and timeout per task id.
+	Tasks map[string]TaskSettings `yaml:"tasks"`
+}
+
+// TaskSettings override one task's retries and timeout.
+type TaskSettings struct {
+	Retries *int   `yaml:"retries"`
+	Timeout string `yaml:"timeout"`
+}
+
+// Alerts says where failed runs (and optionally retries) are reported.
+type Alerts struct {
+	// OnRetry also alerts when a failed task will be retried.
+	OnRetry bool `yaml:"on_retry"`
+	// Webhook receives a JSON POST.
+	Webhook Webhook `yaml:"webhook"`
+	// Email is sent through an SMTP server.
+	Email Email `yaml:"email"`
+}
+
+// Webhook is an HTTP endpoint for alerts.
+type Webhook struct {
+	URL     string `yaml:"url"`
+	Timeout string `yaml:"timeout"`
+}
+
+// Email is an SMTP server and the addresses of alerts.
+type Email struct {
+	SMTPAddr string   `yaml:"smtp_addr"`
+	From     string   `yaml:"from"`
+	To       []string `yaml:"to"`
+	Username string   `yaml:"username"`
+	Password string   `yaml:"password"`
+}
+
+// Durations are the orchestrator's and the alerts' durations, parsed.
+type Durations struct {
+	RetryDelay, MaxRetryDelay, GracePeriod, WebhookTimeout time.Duration
+	// TaskTimeouts holds the per-task timeouts that are set.
+	TaskTimeouts map[string]time.Duration
 }
 
 // Analytics configures the window of reviews the analytics tables count.
@@ -47,6 +108,9 @@ type Analytics struct {
 	// RFC 3339 or YYYY-MM-DD, empty for open-ended.
 	WindowStart string `yaml:"window_start"`
 	WindowEnd   string `yaml:"window_end"`
+	// WindowFromDataInterval makes scheduled runs count the reviews of their
+	// data interval instead (runs without one use the window above).
+	WindowFromDataInterval bool `yaml:"window_from_data_interval"`
 }
 
 // DuckDB tunes DuckDB.
@@ -94,7 +158,7 @@ func Load(home string, getenv func(string) string, flags map[string]string) (Con
 	switch {
 	case err == nil:
 		if err := yaml.UnmarshalWithOptions(b, &c, yaml.Strict()); err != nil {
-			return c, fmt.Errorf("%w: config file %s: %s (settings: zones, warehouse, max_reject_ratio, analytics.window_start, analytics.window_end, duckdb.memory_limit, duckdb.temp_directory, duckdb.threads, parallelism, log_level)",
+			return c, fmt.Errorf("%w: config file %s: %s (settings: zones, warehouse, max_reject_ratio, analytics.window_start, analytics.window_end, analytics.window_from_data_interval, duckdb.memory_limit, duckdb.temp_directory, duckdb.threads, parallelism, log_level, orchestrator.retries, orchestrator.retry_delay, orchestrator.max_retry_delay, orchestrator.depends_on_past, orchestrator.grace_period, orchestrator.tasks.<task_id>.retries, orchestrator.tasks.<task_id>.timeout, alerts.on_retry, alerts.webhook.url, alerts.webhook.timeout, alerts.email.smtp_addr, alerts.email.from, alerts.email.to, alerts.email.username, alerts.email.password)",
 				grpipe.ErrBadInput, path, yaml.FormatError(err, false, true))
 		}
 	case errors.Is(err, os.ErrNotExist):
@@ -120,11 +184,19 @@ func Load(home string, getenv func(string) string, flags map[string]string) (Con
 			c.LogLevel = value
 		case "duckdb.memory_limit":
 			c.DuckDB.MemoryLimit = value
+		case "alerts.webhook.url":
+			c.Alerts.Webhook.URL = value
+		case "alerts.email.smtp_addr":
+			c.Alerts.Email.SMTPAddr = value
+		case "alerts.email.password":
+			c.Alerts.Email.Password = value
 		}
 		return nil
 	}
 	for name, env := range map[string]string{"zones": "GRPIPE_ZONES", "warehouse": "GRPIPE_WAREHOUSE",
-		"max_reject_ratio": "GRPIPE_MAX_REJECT_RATIO", "log_level": "GRPIPE_LOG_LEVEL", "duckdb.memory_limit": "GRPIPE_DUCKDB_MEMORY_LIMIT"} {
+		"max_reject_ratio": "GRPIPE_MAX_REJECT_RATIO", "log_level": "GRPIPE_LOG_LEVEL", "duckdb.memory_limit": "GRPIPE_DUCKDB_MEMORY_LIMIT",
+		"alerts.webhook.url": "GRPIPE_ALERTS_WEBHOOK_URL", "alerts.email.smtp_addr": "GRPIPE_ALERTS_SMTP_ADDR",
+		"alerts.email.password": "GRPIPE_ALERTS_SMTP_PASSWORD"} {
 		if err := set(name, getenv(env), "environment variable "+env); err != nil {
 			return c, err
 		}
@@ -159,6 +231,87 @@ func (c Config) Validate() error {
 	}
 	if c.Parallelism < 0 || c.DuckDB.Threads < 0 {
 		return fmt.Errorf("%w: parallelism and duckdb.threads must not be negative", grpipe.ErrBadInput)
+	}
+	if _, err := c.Durations(); err != nil {
+		return err
+	}
+	return c.validateAlerts()
+}
+
+// Durations parses the duration settings; the error names the one at fault.
+func (c Config) Durations() (Durations, error) {
+	d := Durations{RetryDelay: 10 * time.Second, MaxRetryDelay: 5 * time.Minute, GracePeriod: 30 * time.Second,
+		WebhookTimeout: 10 * time.Second, TaskTimeouts: map[string]time.Duration{}}
+	parse := func(name, v string, into *time.Duration) error {
+		if v == "" {
+			return nil
+		}
+		x, err := time.ParseDuration(v)
+		if err != nil || x <= 0 {
+			return fmt.Errorf("%w: %s %q must be a positive duration such as 30s, 5m or 2h", grpipe.ErrBadInput, name, v)
+		}
+		*into = x
+		return nil
+	}
+	o := c.Orchestrator
+	for _, p := range []struct {
+		name, v string
+		into    *time.Duration
+	}{
+		{"orchestrator.retry_delay", o.RetryDelay, &d.RetryDelay},
+		{"orchestrator.max_retry_delay", o.MaxRetryDelay, &d.MaxRetryDelay},
+		{"orchestrator.grace_period", o.GracePeriod, &d.GracePeriod},
+		{"alerts.webhook.timeout", c.Alerts.Webhook.Timeout, &d.WebhookTimeout},
+	} {
+		if err := parse(p.name, p.v, p.into); err != nil {
+			return d, err
+		}
+	}
+	if o.Retries != nil && (*o.Retries < 0 || *o.Retries > 100) {
+		return d, fmt.Errorf("%w: orchestrator.retries %d must be between 0 and 100", grpipe.ErrBadInput, *o.Retries)
+	}
+	for id, t := range o.Tasks {
+		if t.Retries != nil && (*t.Retries < 0 || *t.Retries > 100) {
+			return d, fmt.Errorf("%w: orchestrator.tasks.%s.retries %d must be between 0 and 100", grpipe.ErrBadInput, id, *t.Retries)
+		}
+		var x time.Duration
+		if err := parse("orchestrator.tasks."+id+".timeout", t.Timeout, &x); err != nil {
+			return d, err
+		}
+		if x > 0 {
+			d.TaskTimeouts[id] = x
+		}
+	}
+	return d, nil
+}
+
+func (c Config) validateAlerts() error {
+	if u := c.Alerts.Webhook.URL; u != "" {
+		p, err := url.Parse(u)
+		if err != nil || (p.Scheme != "http" && p.Scheme != "https") || p.Host == "" {
+			return fmt.Errorf("%w: alerts.webhook.url must be an http:// or https:// URL (env GRPIPE_ALERTS_WEBHOOK_URL)", grpipe.ErrBadInput)
+		}
+	}
+	e := c.Alerts.Email
+	if e.SMTPAddr == "" {
+		if e.From != "" || len(e.To) > 0 {
+			return fmt.Errorf("%w: alerts.email.from and alerts.email.to need alerts.email.smtp_addr (host:port of the mail server)", grpipe.ErrBadInput)
+		}
+		return nil
+	}
+	if host, port, err := net.SplitHostPort(e.SMTPAddr); err != nil || host == "" || port == "" {
+		return fmt.Errorf("%w: alerts.email.smtp_addr %q must be host:port, e.g. mail.example.org:587 (env GRPIPE_ALERTS_SMTP_ADDR)", grpipe.ErrBadInput, e.SMTPAddr)
+	}
+	if _, err := mail.ParseAddress(e.From); err != nil {
+		return fmt.Errorf("%w: alerts.email.from %q must be an email address", grpipe.ErrBadInput, e.From)
+	}
+	if len(e.To) == 0 {
+		return fmt.Errorf("%w: alerts.email.to must list at least one address", grpipe.ErrBadInput)
+	}
+	for _, to := range e.To {
+		if _, err := mail.ParseAddress(to); err != nil {
+			return fmt.Errorf("%w: alerts.email.to %q is not an email address", grpipe.ErrBadInput, to)
+		}
 	}
 	return nil
 }

@@ -1,20 +1,17 @@
-// Package dag provides the DAG model (tasks and their upstream edges) and a
-// runner that executes a DAG's tasks in dependency order, independent tasks
-// concurrently, marking the downstream of a failed task upstream_failed.
+// Package dag provides the DAG model (tasks with their upstream edges, kind,
+// timeout and retry policy) and a runner that executes a DAG's tasks in
+// dependency order, independent tasks concurrently in a bounded pool,
+// retrying failed tries with exponential backoff, marking the downstream of
+// a failed task upstream_failed, and resuming a run from the results of an
+// earlier execution.
 package dag
 
 import (
-	"bytes"
 	"context"
-	"errors"
 	"fmt"
 	"log/slog"
-	"runtime/debug"
 	"sort"
-	"sync"
 	"time"
-
-	grpipe "github.com/grpipe/grpipe"
 )
 
 // Func is the work of a task. log writes to the task's own log.
@@ -30,12 +27,50 @@ type Task struct {
 	Run Func
 	// Timeout bounds one try; zero means no bound.
 	Timeout time.Duration
+	// Kind says what sort of work the task does (marker, etl, check, sql), for
+	// people and the run history; the runner does not interpret it.
+	Kind string
+	// Retry overrides the DAG's retry policy for this task; nil keeps it.
+	Retry *RetryPolicy
+}
+
+// RetryPolicy says how often a failed try is retried and how long to wait:
+// try n+1 starts Delay*2^(n-1) after try n failed, at most MaxDelay.
+type RetryPolicy struct {
+	// Retries is the number of tries after the first (Airflow's retries).
+	Retries int
+	// Delay is the wait before the first retry; it doubles for each next one.
+	Delay time.Duration
+	// MaxDelay caps the wait (0: no cap).
+	MaxDelay time.Duration
+}
+
+// DefaultRetry returns the default policy: two retries, 10s then 20s apart.
+func DefaultRetry() RetryPolicy {
+	return RetryPolicy{Retries: 2, Delay: 10 * time.Second, MaxDelay: 5 * time.Minute}
+}
+
+// Backoff returns the wait before try next (2 or more).
+func (p RetryPolicy) Backoff(next int) time.Duration {
+	d := p.Delay
+	for i := 2; i < next; i++ {
+		d *= 2
+		if p.MaxDelay > 0 && d >= p.MaxDelay {
+			return p.MaxDelay
+		}
+	}
+	if p.MaxDelay > 0 && d > p.MaxDelay {
+		d = p.MaxDelay
+	}
+	return d
 }
 
 // DAG is a set of tasks with upstream edges.
 type DAG struct {
 	ID    string
 	Tasks []Task
+	// Retry is the retry policy of tasks that set none; nil means no retries.
+	Retry *RetryPolicy
 }
 
 // Validate checks ids are unique, upstream ids exist and there is no cycle.
@@ -123,176 +158,4 @@ func (d *DAG) Downstream(id string) []string {
 	}
 	sort.Strings(out)
 	return out
-}
-
-// TaskResult is the outcome of one task in a run.
-type TaskResult struct {
-	TaskID  string
-	State   grpipe.State
-	Started time.Time
-	Ended   time.Time
-	Err     error
-	// Log is what the task logged.
-	Log string
-}
-
-// Runner executes DAGs.
-type Runner struct {
-	// Parallelism bounds how many tasks run at once (0: 4).
-	Parallelism int
-	// Log receives every task's log records too (with a task attribute).
-	Log *slog.Logger
-	// OnStart and OnEnd, when set, are told when a task starts and ends.
-	OnStart func(taskID string, started time.Time)
-	OnEnd   func(TaskResult)
-	// Now returns the time (a fake clock in tests); nil means time.Now.
-	Now func() time.Time
-}
-
-// Run executes d and returns the result of every task, in d's order. A task
-// whose upstream did not succeed is upstream_failed and never runs.
-func (r *Runner) Run(ctx context.Context, d *DAG) ([]TaskResult, error) {
-	if err := d.Validate(); err != nil {
-		return nil, err
-	}
-	now := r.Now
-	if now == nil {
-		now = time.Now
-	}
-	par := r.Parallelism
-	if par <= 0 {
-		par = 4
-	}
-	base := r.Log
-	if base == nil {
-		base = slog.New(slog.DiscardHandler)
-	}
-
-	byID := map[string]Task{}
-	for _, t := range d.Tasks {
-		byID[t.ID] = t
-	}
-	results := map[string]*TaskResult{}
-	var mu sync.Mutex
-	done := make(chan string, len(d.Tasks))
-	sem := make(chan struct{}, par)
-	started := map[string]bool{}
-
-	// settled reports whether all of t's upstream tasks are finished, and whether all succeeded.
-	settled := func(t Task) (bool, bool) {
-		ok := true
-		for _, u := range t.Upstream {
-			res, fin := results[u]
-			if !fin {
-				return false, false
-			}
-			if res.State != grpipe.StateSuccess {
-				ok = false
-			}
-		}
-		return true, ok
-	}
-
-	remaining := len(d.Tasks)
-	for remaining > 0 {
-		mu.Lock()
-		progressed := false
-		for _, t := range d.Tasks {
-			if started[t.ID] {
-				continue
-			}
-			fin, ok := settled(t)
-			if !fin {
-				continue
-			}
-			started[t.ID] = true
-			progressed = true
-			if !ok {
-				at := now().UTC()
-				res := &TaskResult{TaskID: t.ID, State: grpipe.StateUpstreamFailed, Started: at, Ended: at}
-				results[t.ID] = res
-				remaining--
-				if r.OnEnd != nil {
-					r.OnEnd(*res)
-				}
-				continue
-			}
-			go func(t Task) {
-				sem <- struct{}{}
-				defer func() { <-sem }()
-				res := r.runTask(ctx, base, d.ID, t, now)
-				mu.Lock()
-				results[t.ID] = &res
-				mu.Unlock()
-				if r.OnEnd != nil {
-					r.OnEnd(res)
-				}
-				done <- t.ID
-			}(t)
-		}
-		mu.Unlock()
-		if progressed {
-			continue
-		}
-		<-done
-		remaining--
-	}
-
-	out := make([]TaskResult, 0, len(d.Tasks))
-	for _, t := range d.Tasks {
-		out = append(out, *results[t.ID])
-	}
-	return out, nil
-}
-
-func (r *Runner) runTask(ctx context.Context, base *slog.Logger, dagID string, t Task, now func() time.Time) (res TaskResult) {
-	var buf bytes.Buffer
-	var bufMu sync.Mutex
-	h := teeHandler{a: base.Handler(), b: slog.NewTextHandler(&lockedWriter{w: &buf, mu: &bufMu}, &slog.HandlerOptions{Level: slog.LevelDebug})}
-	log := slog.New(h).With("task", t.ID)
-	res = TaskResult{TaskID: t.ID, Started: now().UTC()}
-	if r.OnStart != nil {
-		r.OnStart(t.ID, res.Started)
-	}
-	defer func() {
-		if p := recover(); p != nil {
-			res.Err = fmt.Errorf("task %s panicked: %v\n%s", t.ID, p, debug.Stack())
-			log.Error("task panicked", "panic", fmt.Sprint(p))
-		}
-		res.Ended = now().UTC()
-		if res.Err != nil {
-			res.State = grpipe.StateFailed
-		} else {
-			res.State = grpipe.StateSuccess
-		}
-		bufMu.Lock()
-		res.Log = buf.String()
-		bufMu.Unlock()
-	}()
-	if err := ctx.Err(); err != nil {
-		res.Err = fmt.Errorf("not started: %w", err)
-		return res
-	}
-	if t.Run == nil {
-		log.Info("nothing to do")
-		return res
-	}
-	tctx := ctx
-	if t.Timeout > 0 {
-		var cancel context.CancelFunc
-		tctx, cancel = context.WithTimeout(ctx, t.Timeout)
-		defer cancel()
-	}
-	log.Info("task started", "dag", dagID)
-	err := t.Run(tctx, log)
-	if err != nil && errors.Is(tctx.Err(), context.DeadlineExceeded) && ctx.Err() == nil {
-		err = fmt.Errorf("timed out after %s: %w", t.Timeout, err)
-	}
-	res.Err = err
-	if err != nil {
-		log.Error("task failed", "error", err.Error())
-	} else {
-		log.Info("task succeeded")
-	}
-	return res
 }

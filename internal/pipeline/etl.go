@@ -11,6 +11,7 @@ import (
 	"time"
 
 	grpipe "github.com/grpipe/grpipe"
+	"github.com/grpipe/grpipe/internal/dag"
 	"github.com/grpipe/grpipe/internal/duckdb"
 	"github.com/grpipe/grpipe/internal/objstore"
 	"github.com/grpipe/grpipe/internal/transform"
@@ -18,8 +19,16 @@ import (
 
 // etl is the GoodReadsETLJob task: finish the batches of runs that died,
 // claim what waits in landing, then transform, stage and upsert each batch.
+//
+// The batch is named after the run; a later try of the task (a retry, or the
+// run resumed after a crash) claims into <run_id>_try<N> and finishes the
+// earlier tries' batches like those of any interrupted run.
 func (p *Pipeline) etl(ctx context.Context, rs *runState, log *slog.Logger) error {
-	pending, err := p.pendingBatches(ctx, rs.id, log)
+	batch := rs.id
+	if try := dag.Try(ctx); try > 1 {
+		batch = fmt.Sprintf("%s_try%d", rs.id, try)
+	}
+	pending, err := p.pendingBatches(ctx, batch, log)
 	if err != nil {
 		return err
 	}
@@ -34,7 +43,7 @@ func (p *Pipeline) etl(ctx context.Context, rs *runState, log *slog.Logger) erro
 	}
 
 	t0 := time.Now()
-	own, err := p.claim(ctx, rs.id, log)
+	own, err := p.claim(ctx, batch, log)
 	if err != nil {
 		return err
 	}

@@ -3,6 +3,7 @@ package pipeline
 import (
 	"context"
 	"log/slog"
+	"time"
 
 	grpipe "github.com/grpipe/grpipe"
 	"github.com/grpipe/grpipe/internal/dag"
@@ -33,7 +34,7 @@ func (p *Pipeline) DAG(rs *runState) *dag.DAG {
 	build := func(table string) dag.Func {
 		return func(ctx context.Context, log *slog.Logger) error {
 			t, _ := warehouse.AnalyticsTableByName(table)
-			n, err := p.wh.BuildAnalytics(ctx, t, p.opts.Window)
+			n, err := p.wh.BuildAnalytics(ctx, t, p.window(rs))
 			if err == nil {
 				log.Info("analytics table replaced", "table", table, "rows", n)
 			}
@@ -51,7 +52,7 @@ func (p *Pipeline) DAG(rs *runState) *dag.DAG {
 			return warehouse.FirstFailure(cs)
 		}
 	}
-	return &dag.DAG{ID: grpipe.DAGID, Tasks: []dag.Task{
+	d := &dag.DAG{ID: grpipe.DAGID, Tasks: []dag.Task{
 		{ID: TaskBegin, Run: func(ctx context.Context, log *slog.Logger) error {
 			return p.wh.Setup(ctx)
 		}},
@@ -87,6 +88,61 @@ func (p *Pipeline) DAG(rs *runState) *dag.DAG {
 		{ID: TaskBookChecks, Upstream: []string{TaskBookReviews, TaskBookRatings, TaskBestBooks}, Run: checks(warehouse.BookSubject)},
 		{ID: TaskStop, Upstream: []string{TaskAuthorChecks, TaskBookChecks}},
 	}}
+	policy := dag.DefaultRetry()
+	if p.opts.Retry != nil {
+		policy = *p.opts.Retry
+	}
+	d.Retry = &policy
+	for i := range d.Tasks {
+		t := &d.Tasks[i]
+		t.Kind, t.Timeout = taskKind(t.ID)
+		if o, ok := p.opts.Tasks[t.ID]; ok {
+			if o.Retries != nil {
+				tp := policy
+				tp.Retries = *o.Retries
+				t.Retry = &tp
+			}
+			if o.Timeout > 0 {
+				t.Timeout = o.Timeout
+			}
+		}
+	}
+	return d
+}
+
+// TaskIDs returns the 15 task ids of the DAG, in declaration order.
+func TaskIDs() []string {
+	return []string{TaskBegin, TaskETL, TaskWarehouseChecks, TaskAnalyticsSchema, TaskAuthorTables, TaskBookTables,
+		TaskAuthorReviews, TaskAuthorRatings, TaskBestAuthors, TaskBookReviews, TaskBookRatings, TaskBestBooks,
+		TaskAuthorChecks, TaskBookChecks, TaskStop}
+}
+
+// Downstream returns the ids of the tasks downstream of id, directly or not.
+func Downstream(id string) []string {
+	d := (&Pipeline{}).DAG(&runState{sum: &grpipe.RunSummary{}})
+	return d.Downstream(id)
+}
+
+// taskKind returns a task's kind and default timeout.
+func taskKind(id string) (string, time.Duration) {
+	switch id {
+	case TaskStop:
+		return "marker", time.Minute
+	case TaskETL:
+		return "etl", 6 * time.Hour
+	case TaskWarehouseChecks, TaskAuthorChecks, TaskBookChecks:
+		return "check", 30 * time.Minute
+	}
+	return "sql", time.Hour
+}
+
+// window returns the analytics window of a run: its data interval when so
+// configured and the run has one, else the configured window.
+func (p *Pipeline) window(rs *runState) warehouse.Window {
+	if p.opts.WindowFromDataInterval && !rs.info.DataIntervalStart.IsZero() && !rs.info.DataIntervalEnd.IsZero() {
+		return warehouse.Window{Start: rs.info.DataIntervalStart, End: rs.info.DataIntervalEnd}
+	}
+	return p.opts.Window
 }
 
 func logChecks(log *slog.Logger, cs []grpipe.CheckResult) {

@@ -1,7 +1,17 @@
 // Package runstore keeps the run metadata in SQLite (modernc.org/sqlite, WAL):
 // DAG runs, task instances with their tries and logs, and each run's ledger
-// and check results. The schema is created and upgraded by numbered
-// migrations, so a newer grpipe can open an older home.
+// and check results, the DAG's paused flag, the queue of runs waiting to be
+// executed and the scheduler's heartbeat. The schema is created and upgraded
+// by numbered migrations (migrations/NNNN_*.sql, never edited once
+// released), so a newer grpipe can open an older home.
+//
+// Reading (for the CLI and a web UI): ListRuns, ListRunsWithTasks,
+// QueuedRuns, RunRecord, Run (the JSON summary), TaskInstances and
+// LatestTaskInstances (one row per try), TaskLog (per try), Ledger, Checks,
+// Paused, LastHeartbeat, PreviousRun. Unknown ids give errors wrapping
+// grpipe.ErrNotFound. Writing is the orchestrator's: StartRun, EnqueueRun,
+// MarkRunning, TaskStarted, TaskEnded, FinishRun, ClearTasks, QueueTasks,
+// RequeueInterrupted, FailInterrupted, SetPaused, Beat.
 package runstore
 
 import (
@@ -133,10 +143,10 @@ func (s *Store) StartRun(ctx context.Context, r RunInfo) error {
 }
 
 // TaskStarted records the start of a try of a task.
-func (s *Store) TaskStarted(ctx context.Context, runID, taskID string, try int, at time.Time) error {
-	_, err := s.db.ExecContext(ctx, `INSERT INTO task_instances (run_id, task_id, try_number, state, started_at) VALUES (?, ?, ?, ?, ?)
-		ON CONFLICT (run_id, task_id, try_number) DO UPDATE SET state = excluded.state, started_at = excluded.started_at`,
-		runID, taskID, try, string(grpipe.StateRunning), ts(at))
+func (s *Store) TaskStarted(ctx context.Context, runID, taskID, kind string, try int, at time.Time) error {
+	_, err := s.db.ExecContext(ctx, `INSERT INTO task_instances (run_id, task_id, try_number, state, started_at, kind) VALUES (?, ?, ?, ?, ?, ?)
+		ON CONFLICT (run_id, task_id, try_number) DO UPDATE SET state = excluded.state, started_at = excluded.started_at, kind = excluded.kind, error = '', log = ''`,
+		runID, taskID, try, string(grpipe.StateRunning), ts(at), kind)
 	if err != nil {
 		return fmt.Errorf("record task %s: %w", taskID, err)
 	}
@@ -145,9 +155,10 @@ func (s *Store) TaskStarted(ctx context.Context, runID, taskID string, try int, 
 
 // TaskEnded records the end of a try of a task, with its log.
 func (s *Store) TaskEnded(ctx context.Context, runID string, t grpipe.TaskSummary, try int, log string) error {
-	_, err := s.db.ExecContext(ctx, `INSERT INTO task_instances (run_id, task_id, try_number, state, started_at, ended_at, error, log) VALUES (?, ?, ?, ?, ?, ?, ?, ?)
-		ON CONFLICT (run_id, task_id, try_number) DO UPDATE SET state = excluded.state, ended_at = excluded.ended_at, error = excluded.error, log = excluded.log`,
-		runID, t.TaskID, try, string(t.State), ts(t.StartedAt), ts(t.EndedAt), t.Error, log)
+	_, err := s.db.ExecContext(ctx, `INSERT INTO task_instances (run_id, task_id, try_number, state, started_at, ended_at, error, log, kind) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
+		ON CONFLICT (run_id, task_id, try_number) DO UPDATE SET state = excluded.state, started_at = excluded.started_at, ended_at = excluded.ended_at,
+		error = excluded.error, log = excluded.log, kind = excluded.kind`,
+		runID, t.TaskID, try, string(t.State), ts(t.StartedAt), ts(t.EndedAt), t.Error, log, t.Kind)
 	if err != nil {
 		return fmt.Errorf("record task %s: %w", t.TaskID, err)
 	}
@@ -165,7 +176,7 @@ func (s *Store) FinishRun(ctx context.Context, sum *grpipe.RunSummary) error {
 		return fmt.Errorf("record run %s: %w", sum.RunID, err)
 	}
 	defer tx.Rollback() //nolint:errcheck // a no-op after Commit
-	if _, err := tx.ExecContext(ctx, `UPDATE dag_runs SET state = ?, ended_at = ?, error = ?, summary = ? WHERE run_id = ?`,
+	if _, err := tx.ExecContext(ctx, `UPDATE dag_runs SET state = ?, ended_at = nullif(?, ''), error = ?, summary = ? WHERE run_id = ?`,
 		string(sum.State), ts(sum.EndedAt), sum.Error, string(body), sum.RunID); err != nil {
 		return fmt.Errorf("record run %s: %w", sum.RunID, err)
 	}
@@ -190,28 +201,49 @@ func (s *Store) FinishRun(ctx context.Context, sum *grpipe.RunSummary) error {
 	return tx.Commit()
 }
 
-// Run returns the summary of a run; the error wraps grpipe.ErrNotFound for an unknown id.
+// Run returns the JSON summary of a run (what `grpipe runs show --json`
+// prints). For a run that has not finished yet, its tasks are those recorded
+// so far (the latest try of each). The error wraps grpipe.ErrNotFound for an
+// unknown id.
 func (s *Store) Run(ctx context.Context, runID string) (*grpipe.RunSummary, error) {
-	var body string
-	var state string
-	var started, ended sql.NullString
-	var errText string
-	err := s.db.QueryRowContext(ctx, `SELECT summary, state, started_at, ended_at, error FROM dag_runs WHERE run_id = ?`, runID).
-		Scan(&body, &state, &started, &ended, &errText)
-	if errors.Is(err, sql.ErrNoRows) {
-		return nil, fmt.Errorf("run %s: %w", runID, grpipe.ErrNotFound)
-	}
+	rec, err := s.RunRecord(ctx, runID)
 	if err != nil {
+		return nil, err
+	}
+	var body string
+	if err := s.db.QueryRowContext(ctx, `SELECT summary FROM dag_runs WHERE run_id = ?`, runID).Scan(&body); err != nil {
 		return nil, fmt.Errorf("run %s: %w", runID, err)
 	}
 	sum := &grpipe.RunSummary{}
 	if err := json.Unmarshal([]byte(body), sum); err != nil {
 		return nil, fmt.Errorf("run %s summary: %w", runID, err)
 	}
-	sum.RunID, sum.DAGID, sum.State = runID, grpipe.DAGID, grpipe.State(state)
-	sum.StartedAt, sum.EndedAt, sum.Error = parseTS(started), parseTS(ended), errText
+	sum.RunID, sum.DAGID, sum.State = runID, rec.DAGID, rec.State
+	sum.StartedAt, sum.EndedAt, sum.Error = rec.StartedAt, rec.EndedAt, rec.Error
+	sum.RunType, sum.LogicalDate, sum.DataIntervalStart, sum.DataIntervalEnd = rec.RunType, rec.LogicalDate, rec.DataIntervalStart, rec.DataIntervalEnd
 	if sum.Tables == nil {
 		sum.Tables = grpipe.NewLedgers()
+	}
+	if sum.Checks == nil {
+		sum.Checks = []grpipe.CheckResult{}
+	}
+	if len(sum.Tasks) == 0 || rec.State == grpipe.StateRunning || rec.State == grpipe.StateQueued {
+		latest, err := s.LatestTaskInstances(ctx, runID)
+		if err != nil {
+			return nil, err
+		}
+		byID := map[string]int{}
+		for i, t := range sum.Tasks {
+			byID[t.TaskID] = i
+		}
+		for _, ti := range latest {
+			ts := grpipe.TaskSummary{TaskID: ti.TaskID, State: ti.State, StartedAt: ti.StartedAt, EndedAt: ti.EndedAt, Error: ti.Error, Tries: ti.TryNumber, Kind: ti.Kind}
+			if i, ok := byID[ti.TaskID]; ok {
+				sum.Tasks[i] = ts
+			} else {
+				sum.Tasks = append(sum.Tasks, ts)
+			}
+		}
 	}
 	return sum, nil
 }
@@ -247,7 +279,7 @@ func (s *Store) RunIDs(ctx context.Context, limit int, states ...grpipe.State) (
 }
 
 // FailInterrupted marks a run left running by a process that died as failed,
-// with its running task instances, and returns whether there was such a run.
+// with its running task instances.
 func (s *Store) FailInterrupted(ctx context.Context, runID, reason string, at time.Time) error {
 	tx, err := s.db.BeginTx(ctx, nil)
 	if err != nil {

@@ -1,0 +1,338 @@
+package dag
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"runtime/debug"
+	"sync"
+	"time"
+
+	grpipe "github.com/grpipe/grpipe"
+)
+
+// TaskResult is the outcome of one task in a run (or of one try, in OnEnd).
+type TaskResult struct {
+	TaskID  string
+	State   grpipe.State
+	Started time.Time
+	Ended   time.Time
+	Err     error
+	// Log is what the task logged in its last try.
+	Log string
+	// Try is the number of the last try (0 when the task never ran).
+	Try int
+	// Tries counts the tries made by this execution.
+	Tries int
+}
+
+type tryKey struct{}
+
+// Try returns the try number of the task running with ctx (1 for the first
+// try, 0 outside a task). Tasks whose work must differ between tries (the
+// ETL names its batch after it) use it.
+func Try(ctx context.Context) int {
+	n, _ := ctx.Value(tryKey{}).(int)
+	return n
+}
+
+// Runner executes DAGs.
+type Runner struct {
+	// Parallelism bounds how many tasks run at once (0: 4).
+	Parallelism int
+	// Log receives every task's log records too (with a task attribute).
+	Log *slog.Logger
+	// Prior holds the tasks that finished in an earlier execution of the same
+	// run (a resumed or cleared run): they are not run again, and their
+	// states count for their downstream.
+	Prior map[string]TaskResult
+	// FirstTry returns the number of a task's first try in this execution
+	// (nil: 1). A cleared task continues its try numbering.
+	FirstTry func(taskID string) int
+	// Blocked, when set, is asked before a task starts; a non-empty reason
+	// keeps the task from starting (depends_on_past): it and its downstream
+	// end queued, to start in a later execution of the run.
+	Blocked func(ctx context.Context, taskID string) (string, error)
+	// Stop, when closed, starts no further task or retry: running tries
+	// finish (until ctx ends), and what was left ends queued.
+	Stop <-chan struct{}
+	// Retryable reports whether a failed try is worth another (nil: always).
+	Retryable func(error) bool
+	// OnStart is told when a try starts.
+	OnStart func(taskID string, try int, started time.Time)
+	// OnEnd is told when a try ends, and when a task ends upstream_failed
+	// without running (Try is then the try it would have had).
+	OnEnd func(TaskResult)
+	// OnRetry is told when a failed try will be retried after wait.
+	OnRetry func(failed TaskResult, wait time.Duration)
+	// Now returns the time (a fake clock in tests); nil means time.Now.
+	Now func() time.Time
+	// Sleep waits d or until ctx ends; nil means a timer.
+	Sleep func(ctx context.Context, d time.Duration) error
+}
+
+func (r *Runner) stopping() bool {
+	if r.Stop == nil {
+		return false
+	}
+	select {
+	case <-r.Stop:
+		return true
+	default:
+		return false
+	}
+}
+
+// Run executes d and returns the result of every task, in d's order. A task
+// whose upstream failed is upstream_failed and never runs; a task whose
+// upstream is queued (blocked, or left when stopping) is queued too.
+func (r *Runner) Run(ctx context.Context, d *DAG) ([]TaskResult, error) {
+	if err := d.Validate(); err != nil {
+		return nil, err
+	}
+	now := r.Now
+	if now == nil {
+		now = time.Now
+	}
+	par := r.Parallelism
+	if par <= 0 {
+		par = 4
+	}
+	base := r.Log
+	if base == nil {
+		base = slog.New(slog.DiscardHandler)
+	}
+
+	results := map[string]*TaskResult{}
+	for id, res := range r.Prior {
+		res := res
+		res.TaskID = id
+		results[id] = &res
+	}
+	var mu sync.Mutex
+	done := make(chan struct{}, len(d.Tasks))
+	sem := make(chan struct{}, par)
+	started := map[string]bool{}
+	for id := range results {
+		started[id] = true
+	}
+
+	// upstreamState returns whether all of t's upstream tasks are settled,
+	// and the state t inherits when one did not succeed ("" when all did).
+	upstreamState := func(t Task) (bool, grpipe.State, string) {
+		inherit, from := grpipe.StateNone, ""
+		for _, u := range t.Upstream {
+			res, fin := results[u]
+			if !fin {
+				return false, "", ""
+			}
+			switch res.State {
+			case grpipe.StateSuccess, grpipe.StateSkipped:
+			case grpipe.StateQueued:
+				if inherit == grpipe.StateNone {
+					inherit, from = grpipe.StateQueued, u
+				}
+			default:
+				inherit, from = grpipe.StateUpstreamFailed, u
+			}
+		}
+		return true, inherit, from
+	}
+	first := func(id string) int {
+		if r.FirstTry == nil {
+			return 1
+		}
+		if n := r.FirstTry(id); n > 0 {
+			return n
+		}
+		return 1
+	}
+
+	remaining := 0
+	for _, t := range d.Tasks {
+		if !started[t.ID] {
+			remaining++
+		}
+	}
+	for remaining > 0 {
+		mu.Lock()
+		progressed := false
+		for _, t := range d.Tasks {
+			if started[t.ID] {
+				continue
+			}
+			fin, inherit, from := upstreamState(t)
+			if !fin {
+				continue
+			}
+			started[t.ID] = true
+			progressed = true
+			at := now().UTC()
+			var reason string
+			switch {
+			case inherit == grpipe.StateUpstreamFailed:
+				res := &TaskResult{TaskID: t.ID, State: grpipe.StateUpstreamFailed, Started: at, Ended: at, Try: first(t.ID),
+					Err: fmt.Errorf("upstream task %s did not succeed", from)}
+				results[t.ID] = res
+				remaining--
+				if r.OnEnd != nil {
+					r.OnEnd(*res)
+				}
+				continue
+			case inherit == grpipe.StateQueued:
+				reason = fmt.Sprintf("waiting for upstream task %s", from)
+			case r.stopping():
+				reason = "not started: shutting down"
+			case r.Blocked != nil:
+				why, err := r.Blocked(ctx, t.ID)
+				if err != nil {
+					why = fmt.Sprintf("not started: %v", err)
+				}
+				reason = why
+			}
+			if reason != "" {
+				results[t.ID] = &TaskResult{TaskID: t.ID, State: grpipe.StateQueued, Err: errors.New(reason)}
+				remaining--
+				continue
+			}
+			go func(t Task) {
+				sem <- struct{}{}
+				defer func() { <-sem }()
+				res := r.runTries(ctx, base, d, t, first(t.ID), now)
+				mu.Lock()
+				results[t.ID] = &res
+				mu.Unlock()
+				done <- struct{}{}
+			}(t)
+		}
+		mu.Unlock()
+		if progressed {
+			continue
+		}
+		<-done
+		remaining--
+	}
+
+	out := make([]TaskResult, 0, len(d.Tasks))
+	for _, t := range d.Tasks {
+		out = append(out, *results[t.ID])
+	}
+	return out, nil
+}
+
+// runTries runs t's tries until one succeeds, the retries are spent, the
+// error is not retryable, or the runner stops.
+func (r *Runner) runTries(ctx context.Context, base *slog.Logger, d *DAG, t Task, try int, now func() time.Time) TaskResult {
+	policy := RetryPolicy{}
+	if d.Retry != nil {
+		policy = *d.Retry
+	}
+	if t.Retry != nil {
+		policy = *t.Retry
+	}
+	last := try + policy.Retries
+	tries := 0
+	for {
+		res := r.runTask(ctx, base, d.ID, t, try, now)
+		tries++
+		res.Tries = tries
+		if r.OnEnd != nil {
+			r.OnEnd(res)
+		}
+		if res.State == grpipe.StateSuccess {
+			return res
+		}
+		if ctx.Err() != nil && r.stopping() {
+			// Cut short by the shutdown grace period: run it again later.
+			res.State = grpipe.StateQueued
+			res.Err = fmt.Errorf("interrupted by shutdown: %w", res.Err)
+			return res
+		}
+		if try >= last || ctx.Err() != nil || (r.Retryable != nil && !r.Retryable(res.Err)) {
+			return res
+		}
+		wait := policy.Backoff(try + 1)
+		if r.OnRetry != nil {
+			r.OnRetry(res, wait)
+		}
+		if err := r.sleep(ctx, wait); err != nil {
+			return res
+		}
+		if r.stopping() {
+			res.State = grpipe.StateQueued
+			res.Err = fmt.Errorf("retry not started: shutting down (try %d failed: %w)", try, res.Err)
+			return res
+		}
+		try++
+	}
+}
+
+func (r *Runner) sleep(ctx context.Context, d time.Duration) error {
+	if r.Sleep != nil {
+		return r.Sleep(ctx, d)
+	}
+	tm := time.NewTimer(d)
+	defer tm.Stop()
+	select {
+	case <-tm.C:
+		return nil
+	case <-r.Stop:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
+
+func (r *Runner) runTask(ctx context.Context, base *slog.Logger, dagID string, t Task, try int, now func() time.Time) (res TaskResult) {
+	var buf bytes.Buffer
+	var bufMu sync.Mutex
+	h := teeHandler{a: base.Handler(), b: slog.NewTextHandler(&lockedWriter{w: &buf, mu: &bufMu}, &slog.HandlerOptions{Level: slog.LevelDebug})}
+	log := slog.New(h).With("task", t.ID, "try", try)
+	res = TaskResult{TaskID: t.ID, Started: now().UTC(), Try: try}
+	if r.OnStart != nil {
+		r.OnStart(t.ID, try, res.Started)
+	}
+	defer func() {
+		if p := recover(); p != nil {
+			res.Err = fmt.Errorf("task %s panicked: %v\n%s", t.ID, p, debug.Stack())
+			log.Error("task panicked", "panic", fmt.Sprint(p))
+		}
+		res.Ended = now().UTC()
+		if res.Err != nil {
+			res.State = grpipe.StateFailed
+		} else {
+			res.State = grpipe.StateSuccess
+		}
+		bufMu.Lock()
+		res.Log = buf.String()
+		bufMu.Unlock()
+	}()
+	if err := ctx.Err(); err != nil {
+		res.Err = fmt.Errorf("not started: %w", err)
+		return res
+	}
+	if t.Run == nil {
+		log.Info("nothing to do")
+		return res
+	}
+	tctx := context.WithValue(ctx, tryKey{}, try)
+	if t.Timeout > 0 {
+		var cancel context.CancelFunc
+		tctx, cancel = context.WithTimeout(tctx, t.Timeout)
+		defer cancel()
+	}
+	log.Info("task started", "dag", dagID)
+	err := t.Run(tctx, log)
+	if err != nil && errors.Is(tctx.Err(), context.DeadlineExceeded) && ctx.Err() == nil {
+		err = fmt.Errorf("timed out after %s: %w", t.Timeout, err)
+	}
+	res.Err = err
+	if err != nil {
+		log.Error("task failed", "error", err.Error())
+	} else {
+		log.Info("task succeeded")
+	}
+	return res
+}

@@ -1,0 +1,189 @@
+package pipeline_test
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	grpipe "github.com/grpipe/grpipe"
+	"github.com/grpipe/grpipe/internal/app"
+	"github.com/grpipe/grpipe/internal/config"
+	"github.com/grpipe/grpipe/internal/pipeline"
+	"github.com/grpipe/grpipe/internal/runstore"
+)
+
+// TestTransientFailureIsRetried breaks the ETL's scratch folder so that its
+// first try fails after claiming the landed files, repairs it when the
+// retry is announced, and checks the second try finishes the first try's
+// batch: each try recorded with its own number, state and log, nothing lost
+// and nothing loaded twice.
+func TestTransientFailureIsRetried(t *testing.T) {
+	dir := t.TempDir()
+	cfg := config.Default(dir)
+	cfg.DuckDB.MemoryLimit = "512MB"
+	work := filepath.Join(dir, "tmp", "work")
+	if err := os.MkdirAll(filepath.Dir(work), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	// A file where the scratch folder should be: fetching a claimed file fails.
+	if err := os.WriteFile(work, []byte("in the way"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	var mu sync.Mutex
+	var retried []string
+	var waits []time.Duration
+	a, err := app.Open(context.Background(), cfg, nil, func(o *pipeline.Options) {
+		o.Sleep = func(ctx context.Context, d time.Duration) error {
+			mu.Lock()
+			waits = append(waits, d)
+			mu.Unlock()
+			return nil
+		}
+		o.OnRetry = func(ctx context.Context, runID, taskID string, try int, err error) {
+			mu.Lock()
+			retried = append(retried, taskID)
+			mu.Unlock()
+			os.Remove(work)
+		}
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer a.Close()
+	h := &home{t: t, dir: dir, app: a}
+	h.landSample()
+	sum := h.run()
+	h.mustSucceed(sum)
+	if len(retried) != 1 || retried[0] != pipeline.TaskETL || len(waits) != 1 || waits[0] != 10*time.Second {
+		t.Errorf("retries %v waits %v, want one ETL retry after the default 10s", retried, waits)
+	}
+	var etl grpipe.TaskSummary
+	for _, ts := range sum.Tasks {
+		if ts.TaskID == pipeline.TaskETL {
+			etl = ts
+		}
+	}
+	if etl.Tries != 2 || etl.Kind != "etl" {
+		t.Errorf("ETL summary %+v, want 2 tries, kind etl", etl)
+	}
+	if len(sum.Recovered) != 1 || sum.Recovered[0] != sum.RunID {
+		t.Errorf("recovered %v: the retry should finish the first try's batch %s", sum.Recovered, sum.RunID)
+	}
+	if got := h.count("goodreads_warehouse.reviews"); got != 60 {
+		t.Errorf("%d reviews, want 60", got)
+	}
+	if got := h.count("goodreads_quality.loaded_batches"); got != 4 {
+		t.Errorf("%d loaded batch entries, want 4 (nothing twice)", got)
+	}
+	ctx := context.Background()
+	log1, n1, err := a.Store.TaskLog(ctx, sum.RunID, pipeline.TaskETL, 1)
+	if err != nil || n1 != 1 || !strings.Contains(log1, "task failed") || !strings.Contains(log1, "claimed") {
+		t.Errorf("try 1 log (%v): %q", err, log1)
+	}
+	log2, n2, err := a.Store.TaskLog(ctx, sum.RunID, pipeline.TaskETL, 0)
+	if err != nil || n2 != 2 || !strings.Contains(log2, "resuming the batch of an interrupted run") || !strings.Contains(log2, "task succeeded") {
+		t.Errorf("latest log, try %d (%v): %q", n2, err, log2)
+	}
+	tis, err := a.Store.TaskInstances(ctx, sum.RunID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var states []string
+	for _, ti := range tis {
+		if ti.TaskID == pipeline.TaskETL {
+			states = append(states, string(ti.State))
+		}
+	}
+	if strings.Join(states, ",") != "failed,success" {
+		t.Errorf("ETL instances %v", states)
+	}
+	// The stored summary (grpipe runs show --json) has the tries too.
+	stored, err := a.Store.Run(ctx, sum.RunID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if stored.Tasks[1].Tries != 2 || stored.RunType != "manual" || stored.LogicalDate.IsZero() {
+		t.Errorf("stored summary task %+v run_type %q", stored.Tasks[1], stored.RunType)
+	}
+}
+
+// TestClearDownstreamReruns clears a task of a finished run with what
+// follows it and executes the run again: only those tasks run, as new tries.
+func TestClearDownstreamReruns(t *testing.T) {
+	h := newHome(t, nil)
+	h.landSample()
+	sum := h.run()
+	h.mustSucceed(sum)
+	ctx := context.Background()
+	ids := append([]string{pipeline.TaskBookTables}, pipeline.Downstream(pipeline.TaskBookTables)...)
+	if err := h.app.Store.ClearTasks(ctx, sum.RunID, ids, time.Now()); err != nil {
+		t.Fatal(err)
+	}
+	if rec, _ := h.app.Store.RunRecord(ctx, sum.RunID); rec.State != grpipe.StateQueued {
+		t.Fatalf("cleared run is %s, want queued", rec.State)
+	}
+	again, err := h.app.Pipeline.Execute(ctx, sum.RunID, pipeline.ExecOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	h.mustSucceed(again)
+	cleared := map[string]bool{}
+	for _, id := range ids {
+		cleared[id] = true
+	}
+	for _, ts := range again.Tasks {
+		want := 1
+		if cleared[ts.TaskID] {
+			want = 2
+		}
+		if ts.Tries != want {
+			t.Errorf("%s: %d tries, want %d", ts.TaskID, ts.Tries, want)
+		}
+	}
+	if again.Tables["reviews"].Read != 500 || len(again.Checks) != len(sum.Checks) {
+		t.Errorf("re-executed run lost its ledger or doubled its checks: read %d, %d checks (was %d)",
+			again.Tables["reviews"].Read, len(again.Checks), len(sum.Checks))
+	}
+	if _, err := h.app.Pipeline.Execute(ctx, sum.RunID, pipeline.ExecOptions{}); err == nil || !strings.Contains(err.Error(), "not queued") {
+		t.Errorf("executing a finished run: %v", err)
+	}
+}
+
+// TestDataIntervalReachesTheAnalytics queues a run whose data interval holds
+// no review: with analytics.window_from_data_interval the ranking tables are
+// built empty over that interval (and their checks fail); without it they
+// count every review.
+func TestDataIntervalReachesTheAnalytics(t *testing.T) {
+	for _, fromInterval := range []bool{true, false} {
+		t.Run(fmt.Sprint("window_from_data_interval=", fromInterval), func(t *testing.T) {
+			h := newHome(t, func(c *config.Config) { c.Analytics.WindowFromDataInterval = fromInterval })
+			h.landSample()
+			ctx := context.Background()
+			start := time.Date(2001, 1, 1, 0, 0, 0, 0, time.UTC)
+			id := "scheduled__2001-01-01T00:00:00.000000Z"
+			if _, err := h.app.Store.EnqueueRun(ctx, runstore.RunInfo{RunID: id, RunType: "scheduled", LogicalDate: start,
+				DataIntervalStart: start, DataIntervalEnd: start.Add(24 * time.Hour), StartedAt: time.Now()}); err != nil {
+				t.Fatal(err)
+			}
+			sum, err := h.app.Pipeline.Execute(ctx, id, pipeline.ExecOptions{})
+			if err != nil {
+				t.Fatal(err)
+			}
+			n := h.count("goodreads_analytics.popular_books_review_count")
+			if fromInterval && (n != 0 || sum.State != grpipe.StateFailed) {
+				t.Errorf("over an empty interval: %d ranked books, run %s", n, sum.State)
+			}
+			if !fromInterval && (n != 10 || sum.State != grpipe.StateSuccess) {
+				t.Errorf("over all time: %d ranked books, run %s: %s", n, sum.State, sum.Error)
+			}
+			if !sum.DataIntervalStart.Equal(start) || sum.RunType != "scheduled" {
+				t.Errorf("summary interval %s type %s", sum.DataIntervalStart, sum.RunType)
+			}
+		})
+	}
+}

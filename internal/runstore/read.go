@@ -1,0 +1,460 @@
+package runstore
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"os"
+	"strings"
+	"time"
+
+	grpipe "github.com/grpipe/grpipe"
+)
+
+// This file is the store's API for the orchestrator and the web UI: runs and
+// their queue, task instances per try, ledgers and checks, the paused flag
+// and the scheduler heartbeat. Every method takes a context and is safe for
+// concurrent use, also from several processes (SQLite WAL, busy timeout).
+
+// RunRecord is one DAG run as the dag_runs table holds it (without the
+// summary; see Store.Run for that).
+type RunRecord struct {
+	RunID   string       `json:"run_id"`
+	DAGID   string       `json:"dag_id"`
+	RunType string       `json:"run_type"` // manual, scheduled or backfill
+	State   grpipe.State `json:"state"`    // queued, running, success, failed
+	// LogicalDate and the data interval [start, end) the run covers.
+	LogicalDate       time.Time `json:"logical_date,omitzero"`
+	DataIntervalStart time.Time `json:"data_interval_start,omitzero"`
+	DataIntervalEnd   time.Time `json:"data_interval_end,omitzero"`
+	QueuedAt          time.Time `json:"queued_at,omitzero"`
+	StartedAt         time.Time `json:"started_at,omitzero"`
+	EndedAt           time.Time `json:"ended_at,omitzero"`
+	// Error is the first failure, or why a queued run waits.
+	Error string `json:"error,omitempty"`
+}
+
+// TaskInstance is one try of one task of a run (the task_instances table,
+// without the log; see Store.TaskLog).
+type TaskInstance struct {
+	RunID     string       `json:"run_id"`
+	TaskID    string       `json:"task_id"`
+	TryNumber int          `json:"try_number"`
+	Kind      string       `json:"kind,omitempty"`
+	State     grpipe.State `json:"state"`
+	StartedAt time.Time    `json:"started_at,omitzero"`
+	EndedAt   time.Time    `json:"ended_at,omitzero"`
+	// DurationSeconds is EndedAt - StartedAt (0 while the try runs).
+	DurationSeconds float64 `json:"duration_seconds"`
+	Error           string  `json:"error,omitempty"`
+}
+
+const runColumns = `run_id, dag_id, run_type, state, logical_date, data_interval_start, data_interval_end, queued_at, started_at, ended_at, error`
+
+func scanRun(sc interface{ Scan(...any) error }) (RunRecord, error) {
+	var r RunRecord
+	var state string
+	var ld, ds, de, q, st, en sql.NullString
+	if err := sc.Scan(&r.RunID, &r.DAGID, &r.RunType, &state, &ld, &ds, &de, &q, &st, &en, &r.Error); err != nil {
+		return r, err
+	}
+	r.State = grpipe.State(state)
+	r.LogicalDate, r.DataIntervalStart, r.DataIntervalEnd = parseTS(ld), parseTS(ds), parseTS(de)
+	r.QueuedAt, r.StartedAt, r.EndedAt = parseTS(q), parseTS(st), parseTS(en)
+	return r, nil
+}
+
+func (s *Store) queryRuns(ctx context.Context, q string, args ...any) ([]RunRecord, error) {
+	rows, err := s.db.QueryContext(ctx, q, args...)
+	if err != nil {
+		return nil, fmt.Errorf("list runs: %w", err)
+	}
+	defer rows.Close()
+	var out []RunRecord
+	for rows.Next() {
+		r, err := scanRun(rows)
+		if err != nil {
+			return nil, fmt.Errorf("list runs: %w", err)
+		}
+		out = append(out, r)
+	}
+	return out, rows.Err()
+}
+
+// RunRecord returns one run; the error wraps grpipe.ErrNotFound for an unknown id.
+func (s *Store) RunRecord(ctx context.Context, runID string) (RunRecord, error) {
+	r, err := scanRun(s.db.QueryRowContext(ctx, `SELECT `+runColumns+` FROM dag_runs WHERE run_id = ?`, runID))
+	if errors.Is(err, sql.ErrNoRows) {
+		return r, fmt.Errorf("run %s: %w (grpipe runs list shows the run ids)", runID, grpipe.ErrNotFound)
+	}
+	if err != nil {
+		return r, fmt.Errorf("run %s: %w", runID, err)
+	}
+	return r, nil
+}
+
+// ListRuns returns the most recent runs first (by logical date), at most
+// limit (0: 100), in the given states (all when none).
+func (s *Store) ListRuns(ctx context.Context, limit int, states ...grpipe.State) ([]RunRecord, error) {
+	if limit <= 0 {
+		limit = 100
+	}
+	q := `SELECT ` + runColumns + ` FROM dag_runs`
+	var args []any
+	if len(states) > 0 {
+		ph := make([]string, len(states))
+		for i, st := range states {
+			ph[i] = "?"
+			args = append(args, string(st))
+		}
+		q += ` WHERE state IN (` + strings.Join(ph, ",") + `)`
+	}
+	q += ` ORDER BY logical_date DESC, run_id DESC LIMIT ?`
+	return s.queryRuns(ctx, q, append(args, limit)...)
+}
+
+// RunWithTasks is a run with the latest try of each of its tasks (a row of
+// Airflow's grid view).
+type RunWithTasks struct {
+	RunRecord
+	Tasks []TaskInstance `json:"tasks"`
+}
+
+// ListRunsWithTasks returns the most recent runs like ListRuns, each with
+// the latest try of each task, in two queries.
+func (s *Store) ListRunsWithTasks(ctx context.Context, limit int, states ...grpipe.State) ([]RunWithTasks, error) {
+	runs, err := s.ListRuns(ctx, limit, states...)
+	if err != nil || len(runs) == 0 {
+		return []RunWithTasks{}, err
+	}
+	ph := make([]string, len(runs))
+	args := make([]any, len(runs))
+	idx := map[string]int{}
+	out := make([]RunWithTasks, len(runs))
+	for i, r := range runs {
+		ph[i], args[i], idx[r.RunID] = "?", r.RunID, i
+		out[i] = RunWithTasks{RunRecord: r, Tasks: []TaskInstance{}}
+	}
+	tis, err := s.queryTasks(ctx, `SELECT t.run_id, t.task_id, t.try_number, t.kind, t.state, t.started_at, t.ended_at, t.error FROM task_instances t
+		WHERE t.run_id IN (`+strings.Join(ph, ",")+`)
+		AND t.try_number = (SELECT max(u.try_number) FROM task_instances u WHERE u.run_id = t.run_id AND u.task_id = t.task_id)
+		ORDER BY t.run_id, coalesce(t.started_at, ''), t.task_id`, args...)
+	if err != nil {
+		return nil, err
+	}
+	for _, ti := range tis {
+		i := idx[ti.RunID]
+		out[i].Tasks = append(out[i].Tasks, ti)
+	}
+	return out, nil
+}
+
+// QueuedRuns returns the runs waiting to be executed (triggered, cleared,
+// resumed after a crash or a shutdown, or waiting on depends_on_past), in
+// the order the scheduler takes them: oldest logical date first.
+func (s *Store) QueuedRuns(ctx context.Context) ([]RunRecord, error) {
+	return s.queryRuns(ctx, `SELECT `+runColumns+` FROM dag_runs WHERE state = ? ORDER BY logical_date, queued_at, run_id`, string(grpipe.StateQueued))
+}
+
+// LastScheduledRun returns the scheduled run with the latest data interval;
+// ok is false when there is none.
+func (s *Store) LastScheduledRun(ctx context.Context) (r RunRecord, ok bool, err error) {
+	r, err = scanRun(s.db.QueryRowContext(ctx, `SELECT `+runColumns+` FROM dag_runs WHERE run_type = 'scheduled' ORDER BY data_interval_end DESC LIMIT 1`))
+	if errors.Is(err, sql.ErrNoRows) {
+		return r, false, nil
+	}
+	if err != nil {
+		return r, false, fmt.Errorf("last scheduled run: %w", err)
+	}
+	return r, true, nil
+}
+
+// PreviousRun returns the run before runID by logical date (Airflow's
+// previous DAG run, for depends_on_past); ok is false for the first run.
+func (s *Store) PreviousRun(ctx context.Context, runID string) (r RunRecord, ok bool, err error) {
+	cur, err := s.RunRecord(ctx, runID)
+	if err != nil {
+		return r, false, err
+	}
+	r, err = scanRun(s.db.QueryRowContext(ctx, `SELECT `+runColumns+` FROM dag_runs
+		WHERE run_id <> ? AND (logical_date < ? OR (logical_date = ? AND run_id < ?)) ORDER BY logical_date DESC, run_id DESC LIMIT 1`,
+		runID, ts(cur.LogicalDate), ts(cur.LogicalDate), runID))
+	if errors.Is(err, sql.ErrNoRows) {
+		return r, false, nil
+	}
+	if err != nil {
+		return r, false, fmt.Errorf("previous run of %s: %w", runID, err)
+	}
+	return r, true, nil
+}
+
+// EnqueueRun records a run in state queued, for the scheduler to execute;
+// created is false when a run with that id exists already (a scheduled
+// run's id is its logical date, so an interval is never queued twice).
+func (s *Store) EnqueueRun(ctx context.Context, r RunInfo) (created bool, err error) {
+	res, err := s.db.ExecContext(ctx, `INSERT INTO dag_runs (run_id, dag_id, run_type, state, logical_date, data_interval_start, data_interval_end, queued_at)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (run_id) DO NOTHING`,
+		r.RunID, grpipe.DAGID, r.RunType, string(grpipe.StateQueued), ts(r.LogicalDate), ts(r.DataIntervalStart), ts(r.DataIntervalEnd), ts(r.StartedAt))
+	if err != nil {
+		return false, fmt.Errorf("queue run %s: %w", r.RunID, err)
+	}
+	n, _ := res.RowsAffected()
+	return n == 1, nil
+}
+
+// MarkRunning moves a queued run to running (its start time is kept from an
+// earlier execution, if any).
+func (s *Store) MarkRunning(ctx context.Context, runID string, at time.Time) error {
+	_, err := s.db.ExecContext(ctx, `UPDATE dag_runs SET state = ?, error = '', ended_at = NULL,
+		started_at = CASE WHEN started_at IS NULL OR started_at = '' THEN ? ELSE started_at END WHERE run_id = ?`,
+		string(grpipe.StateRunning), ts(at), runID)
+	if err != nil {
+		return fmt.Errorf("start run %s: %w", runID, err)
+	}
+	return nil
+}
+
+// TaskInstances returns every try of every task of a run, by task then try.
+func (s *Store) TaskInstances(ctx context.Context, runID string) ([]TaskInstance, error) {
+	return s.queryTasks(ctx, `SELECT run_id, task_id, try_number, kind, state, started_at, ended_at, error FROM task_instances
+		WHERE run_id = ? ORDER BY task_id, try_number`, runID)
+}
+
+// LatestTaskInstances returns the latest try of each task of a run, in the
+// order they started.
+func (s *Store) LatestTaskInstances(ctx context.Context, runID string) ([]TaskInstance, error) {
+	return s.queryTasks(ctx, `SELECT t.run_id, t.task_id, t.try_number, t.kind, t.state, t.started_at, t.ended_at, t.error FROM task_instances t
+		WHERE t.run_id = ? AND t.try_number = (SELECT max(u.try_number) FROM task_instances u WHERE u.run_id = t.run_id AND u.task_id = t.task_id)
+		ORDER BY coalesce(t.started_at, ''), t.task_id`, runID)
+}
+
+func (s *Store) queryTasks(ctx context.Context, q string, args ...any) ([]TaskInstance, error) {
+	rows, err := s.db.QueryContext(ctx, q, args...)
+	if err != nil {
+		return nil, fmt.Errorf("task instances: %w", err)
+	}
+	defer rows.Close()
+	var out []TaskInstance
+	for rows.Next() {
+		var t TaskInstance
+		var state string
+		var st, en sql.NullString
+		if err := rows.Scan(&t.RunID, &t.TaskID, &t.TryNumber, &t.Kind, &state, &st, &en, &t.Error); err != nil {
+			return nil, fmt.Errorf("task instances: %w", err)
+		}
+		t.State, t.StartedAt, t.EndedAt = grpipe.State(state), parseTS(st), parseTS(en)
+		if !t.StartedAt.IsZero() && !t.EndedAt.IsZero() {
+			t.DurationSeconds = t.EndedAt.Sub(t.StartedAt).Seconds()
+		}
+		out = append(out, t)
+	}
+	return out, rows.Err()
+}
+
+// ClearTasks sets tasks of a run back so they run again (Airflow's clear):
+// each gets a queued instance with the next try number, and the run is
+// queued for the scheduler (or `grpipe runs resume`). Earlier tries and
+// their logs are kept. The error wraps grpipe.ErrNotFound for an unknown run.
+func (s *Store) ClearTasks(ctx context.Context, runID string, taskIDs []string, at time.Time) error {
+	rec, err := s.RunRecord(ctx, runID)
+	if err != nil {
+		return err
+	}
+	if rec.State == grpipe.StateRunning {
+		return fmt.Errorf("%w: run %s is running: clear its tasks after it ends", grpipe.ErrBusy, runID)
+	}
+	tx, err := s.db.BeginTx(ctx, nil)
+	if err != nil {
+		return fmt.Errorf("clear tasks of %s: %w", runID, err)
+	}
+	defer tx.Rollback() //nolint:errcheck // a no-op after Commit
+	for _, id := range taskIDs {
+		if err := clearTask(ctx, tx, runID, id, "cleared"); err != nil {
+			return err
+		}
+	}
+	if _, err := tx.ExecContext(ctx, `UPDATE dag_runs SET state = ?, ended_at = NULL, error = '', queued_at = ? WHERE run_id = ?`,
+		string(grpipe.StateQueued), ts(at), runID); err != nil {
+		return fmt.Errorf("clear tasks of %s: %w", runID, err)
+	}
+	return tx.Commit()
+}
+
+// clearTask writes a queued instance of a task at its next try number
+// (tries that never ran, queued or upstream_failed, are reused).
+func clearTask(ctx context.Context, tx *sql.Tx, runID, taskID, why string) error {
+	var next int
+	if err := tx.QueryRowContext(ctx, `SELECT coalesce(max(try_number), 0) + 1 FROM task_instances
+		WHERE run_id = ? AND task_id = ? AND state NOT IN ('queued', 'upstream_failed')`, runID, taskID).Scan(&next); err != nil {
+		return fmt.Errorf("clear task %s: %w", taskID, err)
+	}
+	if _, err := tx.ExecContext(ctx, `DELETE FROM task_instances WHERE run_id = ? AND task_id = ? AND try_number >= ?`, runID, taskID, next); err != nil {
+		return fmt.Errorf("clear task %s: %w", taskID, err)
+	}
+	if _, err := tx.ExecContext(ctx, `INSERT INTO task_instances (run_id, task_id, try_number, state, error) VALUES (?, ?, ?, ?, ?)`,
+		runID, taskID, next, string(grpipe.StateQueued), why); err != nil {
+		return fmt.Errorf("clear task %s: %w", taskID, err)
+	}
+	return nil
+}
+
+// RequeueInterrupted takes back a run left running by a process that died
+// (or stopped): its running tries are marked failed with reason, those
+// tasks are cleared to run again, and the run is queued to resume.
+func (s *Store) RequeueInterrupted(ctx context.Context, runID, reason string, at time.Time) error {
+	tx, err := s.db.BeginTx(ctx, nil)
+	if err != nil {
+		return err
+	}
+	defer tx.Rollback() //nolint:errcheck // a no-op after Commit
+	rows, err := tx.QueryContext(ctx, `SELECT task_id FROM task_instances WHERE run_id = ? AND state = ?`, runID, string(grpipe.StateRunning))
+	if err != nil {
+		return fmt.Errorf("requeue run %s: %w", runID, err)
+	}
+	var ids []string
+	for rows.Next() {
+		var id string
+		if err := rows.Scan(&id); err != nil {
+			rows.Close()
+			return err
+		}
+		ids = append(ids, id)
+	}
+	rows.Close()
+	if _, err := tx.ExecContext(ctx, `UPDATE task_instances SET state = ?, ended_at = ?, error = ? WHERE run_id = ? AND state = ?`,
+		string(grpipe.StateFailed), ts(at), reason, runID, string(grpipe.StateRunning)); err != nil {
+		return fmt.Errorf("requeue run %s: %w", runID, err)
+	}
+	for _, id := range ids {
+		if err := clearTask(ctx, tx, runID, id, "resumed after: "+reason); err != nil {
+			return err
+		}
+	}
+	if _, err := tx.ExecContext(ctx, `UPDATE dag_runs SET state = ?, error = ? WHERE run_id = ? AND state = ?`,
+		string(grpipe.StateQueued), "resuming: "+reason, runID, string(grpipe.StateRunning)); err != nil {
+		return fmt.Errorf("requeue run %s: %w", runID, err)
+	}
+	return tx.Commit()
+}
+
+// Ledger returns a finished run's row counts per entity.
+func (s *Store) Ledger(ctx context.Context, runID string) (map[string]grpipe.Ledger, error) {
+	rows, err := s.db.QueryContext(ctx, `SELECT entity, read_rows, rejected, superseded, staged, inserted, updated, stale FROM run_ledger WHERE run_id = ?`, runID)
+	if err != nil {
+		return nil, fmt.Errorf("ledger of %s: %w", runID, err)
+	}
+	defer rows.Close()
+	out := map[string]grpipe.Ledger{}
+	for rows.Next() {
+		var e string
+		var l grpipe.Ledger
+		if err := rows.Scan(&e, &l.Read, &l.Rejected, &l.Superseded, &l.Staged, &l.Inserted, &l.Updated, &l.Stale); err != nil {
+			return nil, err
+		}
+		out[e] = l
+	}
+	return out, rows.Err()
+}
+
+// Checks returns a finished run's data-quality check results, in order.
+func (s *Store) Checks(ctx context.Context, runID string) ([]grpipe.CheckResult, error) {
+	rows, err := s.db.QueryContext(ctx, `SELECT name, table_name, passed, detail FROM run_checks WHERE run_id = ? ORDER BY seq`, runID)
+	if err != nil {
+		return nil, fmt.Errorf("checks of %s: %w", runID, err)
+	}
+	defer rows.Close()
+	out := []grpipe.CheckResult{}
+	for rows.Next() {
+		var c grpipe.CheckResult
+		if err := rows.Scan(&c.Name, &c.Table, &c.Passed, &c.Detail); err != nil {
+			return nil, err
+		}
+		out = append(out, c)
+	}
+	return out, rows.Err()
+}
+
+// Paused reports whether the DAG is paused (`grpipe dags pause`): a paused
+// DAG gets no scheduled runs and its queued runs wait.
+func (s *Store) Paused(ctx context.Context) (bool, error) {
+	var p bool
+	err := s.db.QueryRowContext(ctx, `SELECT paused FROM dag_state WHERE dag_id = ?`, grpipe.DAGID).Scan(&p)
+	if errors.Is(err, sql.ErrNoRows) {
+		return false, nil
+	}
+	if err != nil {
+		return false, fmt.Errorf("paused flag: %w", err)
+	}
+	return p, nil
+}
+
+// SetPaused pauses or unpauses the DAG.
+func (s *Store) SetPaused(ctx context.Context, paused bool, at time.Time) error {
+	_, err := s.db.ExecContext(ctx, `INSERT INTO dag_state (dag_id, paused, updated_at) VALUES (?, ?, ?)
+		ON CONFLICT (dag_id) DO UPDATE SET paused = excluded.paused, updated_at = excluded.updated_at`, grpipe.DAGID, paused, ts(at))
+	if err != nil {
+		return fmt.Errorf("set paused flag: %w", err)
+	}
+	return nil
+}
+
+// Heartbeat is the scheduler's last sign of life.
+type Heartbeat struct {
+	PID       int       `json:"pid"`
+	Hostname  string    `json:"hostname"`
+	Schedule  string    `json:"schedule"`
+	State     string    `json:"state"` // running, stopping, stopped
+	StartedAt time.Time `json:"started_at"`
+	BeatAt    time.Time `json:"beat_at"`
+}
+
+// Beat records the scheduler's heartbeat (one row, overwritten).
+func (s *Store) Beat(ctx context.Context, h Heartbeat) error {
+	if h.Hostname == "" {
+		h.Hostname, _ = os.Hostname()
+	}
+	_, err := s.db.ExecContext(ctx, `INSERT INTO scheduler_heartbeat (id, pid, hostname, schedule, state, started_at, beat_at) VALUES (1, ?, ?, ?, ?, ?, ?)
+		ON CONFLICT (id) DO UPDATE SET pid = excluded.pid, hostname = excluded.hostname, schedule = excluded.schedule,
+		state = excluded.state, started_at = excluded.started_at, beat_at = excluded.beat_at`,
+		h.PID, h.Hostname, h.Schedule, h.State, ts(h.StartedAt), ts(h.BeatAt))
+	if err != nil {
+		return fmt.Errorf("scheduler heartbeat: %w", err)
+	}
+	return nil
+}
+
+// LastHeartbeat returns the scheduler's last heartbeat; the error wraps
+// grpipe.ErrNotFound when no scheduler ever ran in this home. A /health
+// endpoint compares BeatAt with the time (the scheduler beats every 5s).
+func (s *Store) LastHeartbeat(ctx context.Context) (Heartbeat, error) {
+	var h Heartbeat
+	var st, bt sql.NullString
+	err := s.db.QueryRowContext(ctx, `SELECT pid, hostname, schedule, state, started_at, beat_at FROM scheduler_heartbeat WHERE id = 1`).
+		Scan(&h.PID, &h.Hostname, &h.Schedule, &h.State, &st, &bt)
+	if errors.Is(err, sql.ErrNoRows) {
+		return h, fmt.Errorf("scheduler heartbeat: %w: no scheduler has run in this home", grpipe.ErrNotFound)
+	}
+	if err != nil {
+		return h, fmt.Errorf("scheduler heartbeat: %w", err)
+	}
+	h.StartedAt, h.BeatAt = parseTS(st), parseTS(bt)
+	return h, nil
+}
+
+// QueueTasks gives tasks of a run a queued instance at their next try, so
+// that the next execution of the run runs them (tasks cut short by a
+// shutdown); unlike ClearTasks it leaves the run's state alone.
+func (s *Store) QueueTasks(ctx context.Context, runID string, taskIDs []string, why string) error {
+	tx, err := s.db.BeginTx(ctx, nil)
+	if err != nil {
+		return err
+	}
+	defer tx.Rollback() //nolint:errcheck // a no-op after Commit
+	for _, id := range taskIDs {
+		if err := clearTask(ctx, tx, runID, id, why); err != nil {
+			return err
+		}
+	}
+	return tx.Commit()
+}

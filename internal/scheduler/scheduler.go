@@ -1,0 +1,411 @@
+// Package scheduler is grpipe's long-running scheduler: it creates a run of
+// the DAG for every interval of a cron schedule (with catch-up of missed
+// intervals), executes queued runs one at a time (max_active_runs=1, also
+// across processes, through the run lock), honours the paused flag, resumes
+// runs a dead process left running, keeps a heartbeat in the run store, and
+// on SIGTERM lets the running task finish within a grace period.
+package scheduler
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"os"
+	"time"
+
+	"github.com/robfig/cron/v3"
+
+	grpipe "github.com/grpipe/grpipe"
+	"github.com/grpipe/grpipe/internal/pipeline"
+	"github.com/grpipe/grpipe/internal/runstore"
+)
+
+// DefaultSchedule is the original's schedule_interval: every 10 minutes.
+const DefaultSchedule = "*/10 * * * *"
+
+// Clock is the scheduler's time; tests pass a fake one.
+type Clock interface {
+	Now() time.Time
+	// After returns a channel that receives once d has passed.
+	After(d time.Duration) <-chan time.Time
+}
+
+type realClock struct{}
+
+func (realClock) Now() time.Time                         { return time.Now() }
+func (realClock) After(d time.Duration) <-chan time.Time { return time.After(d) }
+
+// Executor executes a queued run; *pipeline.Pipeline is one.
+type Executor interface {
+	Execute(ctx context.Context, runID string, eo pipeline.ExecOptions) (*grpipe.RunSummary, error)
+}
+
+var _ Executor = (*pipeline.Pipeline)(nil)
+
+// Options configure a scheduler.
+type Options struct {
+	// Schedule is a cron spec (5 fields, "*/10 * * * *") or a descriptor
+	// ("@hourly", "@every 30s"); empty means DefaultSchedule.
+	Schedule string
+	// Catchup creates a run for every interval missed since StartDate (or
+	// since the last scheduled run); without it only the latest interval runs.
+	Catchup bool
+	// StartDate, when set, is the first logical date; EndDate the last.
+	StartDate, EndDate time.Time
+	// RunLock is the path of the run lock shared with `grpipe run`.
+	RunLock string
+	// SchedulerLock is the path of the lock that keeps a second scheduler out.
+	SchedulerLock string
+	// DependsOnPast keeps a task from starting while the same task of the
+	// previous run failed, until that one is cleared and succeeds.
+	DependsOnPast bool
+	// Grace is how long a running task may go on after a stop signal (0: 30s).
+	Grace time.Duration
+	// Poll is how often the queue is looked at for triggered runs (0: 5s).
+	Poll time.Duration
+	// HeartbeatEvery is how often the heartbeat is written (0: 5s).
+	HeartbeatEvery time.Duration
+	// Clock is the time (nil: the real one).
+	Clock Clock
+	// OnRun, when set, is told of every run the scheduler executed.
+	OnRun func(sum *grpipe.RunSummary)
+}
+
+// Scheduler creates and executes the DAG's runs.
+type Scheduler struct {
+	opts  Options
+	sched cron.Schedule
+	store *runstore.Store
+	exec  Executor
+	log   *slog.Logger
+	// lastWait is why the head of the queue waited at the last pass (logged once).
+	lastWait string
+}
+
+// ParseSchedule parses a cron spec or descriptor; the error names the spec.
+func ParseSchedule(spec string) (cron.Schedule, error) {
+	s, err := cron.ParseStandard(spec)
+	if err != nil {
+		return nil, fmt.Errorf("%w: schedule %q: %v (use a cron spec such as \"*/10 * * * *\" or \"@every 30s\")", grpipe.ErrBadInput, spec, err)
+	}
+	return s, nil
+}
+
+// New returns a scheduler; the error names a bad option.
+func New(opts Options, store *runstore.Store, exec Executor, log *slog.Logger) (*Scheduler, error) {
+	if opts.Schedule == "" {
+		opts.Schedule = DefaultSchedule
+	}
+	sched, err := ParseSchedule(opts.Schedule)
+	if err != nil {
+		return nil, err
+	}
+	if !opts.StartDate.IsZero() && !opts.EndDate.IsZero() && opts.EndDate.Before(opts.StartDate) {
+		return nil, fmt.Errorf("%w: --end-date %s is before --start-date %s", grpipe.ErrBadInput,
+			opts.EndDate.Format(time.RFC3339), opts.StartDate.Format(time.RFC3339))
+	}
+	if opts.RunLock == "" || opts.SchedulerLock == "" {
+		return nil, errors.New("scheduler: the run lock and scheduler lock paths are required")
+	}
+	if opts.Grace <= 0 {
+		opts.Grace = 30 * time.Second
+	}
+	if opts.Poll <= 0 {
+		opts.Poll = 5 * time.Second
+	}
+	if opts.HeartbeatEvery <= 0 {
+		opts.HeartbeatEvery = 5 * time.Second
+	}
+	if opts.Clock == nil {
+		opts.Clock = realClock{}
+	}
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	return &Scheduler{opts: opts, sched: sched, store: store, exec: exec, log: log}, nil
+}
+
+// Run schedules and executes runs until ctx ends (SIGTERM, SIGINT). Then it
+// starts no new task, lets the running one finish within the grace period
+// (cancelling it after), records the run as queued to resume at the next
+// start, and returns nil. It refuses (grpipe.ErrBusy) when another
+// scheduler runs in the same home.
+func (s *Scheduler) Run(ctx context.Context) error {
+	lk, err := runstore.TryLock(s.opts.SchedulerLock)
+	if err != nil {
+		if errors.Is(err, grpipe.ErrBusy) {
+			return fmt.Errorf("%w: a scheduler already runs in this home (%v)", grpipe.ErrBusy, err)
+		}
+		return err
+	}
+	defer lk.Unlock()
+
+	clock := s.opts.Clock
+	started := clock.Now().UTC()
+	beat := func(state string) {
+		err := s.store.Beat(context.WithoutCancel(ctx), runstore.Heartbeat{PID: os.Getpid(), Schedule: s.opts.Schedule, State: state,
+			StartedAt: started, BeatAt: clock.Now().UTC()})
+		if err != nil {
+			s.log.Error("scheduler heartbeat", "error", err)
+		}
+	}
+	beat("running")
+	s.log.Info("scheduler started", "schedule", s.opts.Schedule, "catchup", s.opts.Catchup, "depends_on_past", s.opts.DependsOnPast)
+
+	// Work outlives the stop signal by the grace period.
+	stop := make(chan struct{})
+	finished := make(chan struct{})
+	work, cancelWork := context.WithCancel(context.WithoutCancel(ctx))
+	defer cancelWork()
+	go func() {
+		select {
+		case <-ctx.Done():
+		case <-finished:
+			return
+		}
+		s.log.Info("stop requested: no new task starts; waiting for the running one", "grace", s.opts.Grace.String())
+		close(stop)
+		beat("stopping")
+		select {
+		case <-clock.After(s.opts.Grace):
+			s.log.Warn("grace period over: cancelling the running task")
+			cancelWork()
+		case <-finished:
+		}
+	}()
+	go func() {
+		for {
+			select {
+			case <-finished:
+				return
+			case <-stop:
+				return
+			case <-clock.After(s.opts.HeartbeatEvery):
+				beat("running")
+			}
+		}
+	}()
+
+	for {
+		if err := s.Tick(work, stop); err != nil {
+			// A failing tick (the store or the warehouse unreachable) is logged
+			// and tried again at the next wake-up, like Airflow's scheduler loop.
+			s.log.Error("scheduler tick", "error", err)
+		}
+		wait := s.untilNext(clock.Now())
+		select {
+		case <-stop:
+		case <-clock.After(wait):
+			continue
+		}
+		break
+	}
+	close(finished)
+	beat("stopped")
+	s.log.Info("scheduler stopped")
+	return nil
+}
+
+// untilNext returns how long to sleep: until the current interval closes,
+// at most Poll (queued runs are picked up within Poll).
+func (s *Scheduler) untilNext(now time.Time) time.Duration {
+	d := s.sched.Next(now).Sub(now)
+	if d > s.opts.Poll {
+		d = s.opts.Poll
+	}
+	if d < 10*time.Millisecond {
+		d = 10 * time.Millisecond
+	}
+	return d
+}
+
+func stopped(stop <-chan struct{}) bool {
+	select {
+	case <-stop:
+		return true
+	default:
+		return false
+	}
+}
+
+// Tick is one pass of the scheduler: take the run lock (or wait for the
+// next pass when another process holds it), resume runs a dead process left
+// running, then — unless the DAG is paused — queue the next due interval and
+// execute queued runs oldest first, one at a time, until none is left, one
+// waits on depends_on_past, or stop closes.
+func (s *Scheduler) Tick(ctx context.Context, stop <-chan struct{}) error {
+	lock, err := runstore.TryLock(s.opts.RunLock)
+	if errors.Is(err, grpipe.ErrBusy) {
+		s.log.Info("the run lock is held by another process (a manual grpipe run?): waiting", "detail", err.Error())
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	defer lock.Unlock()
+
+	if err := s.resumeInterrupted(ctx); err != nil {
+		return err
+	}
+	for !stopped(stop) {
+		paused, err := s.store.Paused(ctx)
+		if err != nil {
+			return err
+		}
+		if paused {
+			return nil
+		}
+		if err := s.queueDue(ctx); err != nil {
+			return err
+		}
+		queued, err := s.store.QueuedRuns(ctx)
+		if err != nil {
+			return err
+		}
+		if len(queued) == 0 {
+			return nil
+		}
+		r := queued[0]
+		s.log.Info("executing run", "run_id", r.RunID, "run_type", r.RunType, "logical_date", r.LogicalDate)
+		sum, err := s.exec.Execute(ctx, r.RunID, pipeline.ExecOptions{DependsOnPast: s.opts.DependsOnPast, Stop: stop})
+		if err != nil {
+			return fmt.Errorf("run %s: %w", r.RunID, err)
+		}
+		if s.opts.OnRun != nil {
+			s.opts.OnRun(sum)
+		}
+		if sum.State == grpipe.StateQueued {
+			if !stopped(stop) && sum.RunID+sum.Error != s.lastWait {
+				s.log.Warn("run waits", "run_id", sum.RunID, "why", sum.Error)
+				s.lastWait = sum.RunID + sum.Error
+			}
+			return nil
+		}
+		s.lastWait = ""
+	}
+	return nil
+}
+
+// resumeInterrupted queues again the runs left running: the caller holds
+// the run lock, so their process is gone.
+func (s *Scheduler) resumeInterrupted(ctx context.Context) error {
+	running, err := s.store.ListRuns(ctx, 1000, grpipe.StateRunning)
+	if err != nil {
+		return err
+	}
+	for _, r := range running {
+		s.log.Warn("resuming a run left running by a process that stopped", "run_id", r.RunID)
+		if err := s.store.RequeueInterrupted(ctx, r.RunID, "the process running it stopped (crash or kill)", s.opts.Clock.Now().UTC()); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// queueDue queues the next interval whose end has passed, unless a run is
+// queued already (max_active_runs=1: runs are created one at a time, so a
+// run waiting on depends_on_past holds back the ones after it).
+func (s *Scheduler) queueDue(ctx context.Context) error {
+	queued, err := s.store.QueuedRuns(ctx)
+	if err != nil || len(queued) > 0 {
+		return err
+	}
+	now := s.opts.Clock.Now().UTC()
+	start, end, ok, err := s.NextInterval(ctx, now)
+	if err != nil || !ok {
+		return err
+	}
+	id := grpipe.NewRunID("scheduled", start, "")
+	created, err := s.store.EnqueueRun(ctx, runstore.RunInfo{RunID: id, RunType: "scheduled", LogicalDate: start,
+		DataIntervalStart: start, DataIntervalEnd: end, StartedAt: now})
+	if err != nil {
+		return err
+	}
+	if created {
+		s.log.Info("queued scheduled run", "run_id", id, "data_interval_start", start, "data_interval_end", end)
+	}
+	return nil
+}
+
+// NextInterval returns the data interval [start, end) of the next scheduled
+// run due at now: after the last scheduled run (and not before StartDate);
+// without catch-up, or with no history and no start date, the latest
+// interval that has ended. ok is false when nothing is due.
+func (s *Scheduler) NextInterval(ctx context.Context, now time.Time) (start, end time.Time, ok bool, err error) {
+	last, haveLast, err := s.store.LastScheduledRun(ctx)
+	if err != nil {
+		return start, end, false, err
+	}
+	latest, haveLatest := s.latestInterval(now)
+	switch {
+	case haveLast:
+		start = last.DataIntervalEnd
+	case !s.opts.StartDate.IsZero():
+		start = s.sched.Next(s.opts.StartDate.Add(-time.Second))
+	case haveLatest:
+		start = latest
+	default:
+		return start, end, false, nil
+	}
+	if !s.opts.StartDate.IsZero() {
+		if first := s.sched.Next(s.opts.StartDate.Add(-time.Second)); start.Before(first) {
+			start = first
+		}
+	}
+	if !s.opts.Catchup && haveLatest && latest.After(start) {
+		start = latest
+	}
+	end = s.sched.Next(start)
+	if end.After(now) {
+		return start, end, false, nil
+	}
+	if !s.opts.EndDate.IsZero() && start.After(s.opts.EndDate) {
+		return start, end, false, nil
+	}
+	return start, end, true, nil
+}
+
+// latestInterval returns the start of the latest interval that ended by now.
+func (s *Scheduler) latestInterval(now time.Time) (time.Time, bool) {
+	n1 := s.sched.Next(now)
+	period := s.sched.Next(n1).Sub(n1)
+	for lookback := 3 * period; lookback <= 400*24*time.Hour; lookback *= 4 {
+		var p1, p2 time.Time
+		for x := s.sched.Next(now.Add(-lookback)); !x.After(now); x = s.sched.Next(x) {
+			p2, p1 = p1, x
+		}
+		if !p2.IsZero() {
+			return p2, true
+		}
+		if lookback <= 0 {
+			break
+		}
+	}
+	return time.Time{}, false
+}
+
+// Intervals returns the data intervals [start, end) of spec whose logical
+// date (start) lies in [from, to], oldest first, at most limit (0: 10000):
+// the runs a backfill creates.
+func Intervals(spec string, from, to time.Time, limit int) ([][2]time.Time, error) {
+	sched, err := ParseSchedule(spec)
+	if err != nil {
+		return nil, err
+	}
+	if to.Before(from) {
+		return nil, fmt.Errorf("%w: --end-date %s is before --start-date %s", grpipe.ErrBadInput, to.Format(time.RFC3339), from.Format(time.RFC3339))
+	}
+	if limit <= 0 {
+		limit = 10000
+	}
+	var out [][2]time.Time
+	for a := sched.Next(from.Add(-time.Second)); !a.After(to); a = sched.Next(a) {
+		if len(out) == limit {
+			return nil, fmt.Errorf("%w: more than %d intervals of %q between %s and %s: narrow the dates", grpipe.ErrBadInput, limit, spec,
+				from.Format(time.RFC3339), to.Format(time.RFC3339))
+		}
+		out = append(out, [2]time.Time{a, sched.Next(a)})
+	}
+	return out, nil
+}

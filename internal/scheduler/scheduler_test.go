@@ -1,0 +1,404 @@
+package scheduler_test
+
+import (
+	"context"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	grpipe "github.com/grpipe/grpipe"
+	"github.com/grpipe/grpipe/internal/app"
+	"github.com/grpipe/grpipe/internal/config"
+	"github.com/grpipe/grpipe/internal/pipeline"
+	"github.com/grpipe/grpipe/internal/runstore"
+	"github.com/grpipe/grpipe/internal/sample"
+	"github.com/grpipe/grpipe/internal/scheduler"
+)
+
+// fakeClock is a Clock that moves only when the test advances it.
+type fakeClock struct {
+	mu      sync.Mutex
+	now     time.Time
+	waiters []waiter
+}
+
+type waiter struct {
+	at time.Time
+	ch chan time.Time
+}
+
+func newFakeClock(t time.Time) *fakeClock { return &fakeClock{now: t} }
+
+func (c *fakeClock) Now() time.Time {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.now
+}
+
+func (c *fakeClock) After(d time.Duration) <-chan time.Time {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	ch := make(chan time.Time, 1)
+	if d <= 0 {
+		ch <- c.now
+		return ch
+	}
+	c.waiters = append(c.waiters, waiter{at: c.now.Add(d), ch: ch})
+	return ch
+}
+
+// Set moves the clock to t and fires the timers that are due.
+func (c *fakeClock) Set(t time.Time) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.now = t
+	kept := c.waiters[:0]
+	for _, w := range c.waiters {
+		if !w.at.After(t) {
+			w.ch <- t
+		} else {
+			kept = append(kept, w)
+		}
+	}
+	c.waiters = kept
+}
+
+type fixture struct {
+	t     *testing.T
+	cfg   config.Config
+	app   *app.App
+	clock *fakeClock
+}
+
+var day = time.Date(2026, 3, 1, 0, 0, 0, 0, time.UTC)
+
+func newFixture(t *testing.T) *fixture {
+	t.Helper()
+	dir := t.TempDir()
+	cfg := config.Default(dir)
+	cfg.DuckDB.MemoryLimit = "512MB"
+	cfg.Orchestrator.RetryDelay = "10ms"
+	a, err := app.Open(context.Background(), cfg, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { a.Close() })
+	return &fixture{t: t, cfg: cfg, app: a, clock: newFakeClock(day)}
+}
+
+func (f *fixture) scheduler(opts scheduler.Options) *scheduler.Scheduler {
+	f.t.Helper()
+	opts.RunLock, opts.SchedulerLock = app.RunLockPath(f.cfg), app.SchedulerLockPath(f.cfg)
+	opts.Clock = f.clock
+	s, err := scheduler.New(opts, f.app.Store, f.app.Pipeline, slog.New(slog.DiscardHandler))
+	if err != nil {
+		f.t.Fatal(err)
+	}
+	return s
+}
+
+func (f *fixture) tick(s *scheduler.Scheduler) {
+	f.t.Helper()
+	if err := s.Tick(context.Background(), nil); err != nil {
+		f.t.Fatal(err)
+	}
+}
+
+// runs returns the runs oldest first.
+func (f *fixture) runs() []runstore.RunRecord {
+	f.t.Helper()
+	rs, err := f.app.Store.ListRuns(context.Background(), 1000)
+	if err != nil {
+		f.t.Fatal(err)
+	}
+	for i, j := 0, len(rs)-1; i < j; i, j = i+1, j-1 {
+		rs[i], rs[j] = rs[j], rs[i]
+	}
+	return rs
+}
+
+func (f *fixture) landSample() {
+	f.t.Helper()
+	dir := f.t.TempDir()
+	paths, err := sample.WriteTo(dir)
+	if err != nil {
+		f.t.Fatal(err)
+	}
+	if _, err := pipeline.Land(context.Background(), f.app.Zones, paths); err != nil {
+		f.t.Fatal(err)
+	}
+}
+
+func at(hm string) time.Time {
+	t, _ := time.Parse("15:04", hm)
+	return day.Add(time.Duration(t.Hour())*time.Hour + time.Duration(t.Minute())*time.Minute)
+}
+
+func TestCatchupCreatesMissedIntervalsOldestFirst(t *testing.T) {
+	f := newFixture(t)
+	f.landSample()
+	s := f.scheduler(scheduler.Options{Schedule: "*/10 * * * *", Catchup: true, StartDate: at("00:00")})
+	f.clock.Set(at("00:35"))
+	f.tick(s)
+	runs := f.runs()
+	want := [][3]string{{"00:00", "00:00", "00:10"}, {"00:10", "00:10", "00:20"}, {"00:20", "00:20", "00:30"}}
+	if len(runs) != len(want) {
+		t.Fatalf("%d runs, want %d: %+v", len(runs), len(want), runs)
+	}
+	for i, r := range runs {
+		if !r.LogicalDate.Equal(at(want[i][0])) || !r.DataIntervalStart.Equal(at(want[i][1])) || !r.DataIntervalEnd.Equal(at(want[i][2])) {
+			t.Errorf("run %d: logical %s interval [%s, %s), want %v", i, r.LogicalDate, r.DataIntervalStart, r.DataIntervalEnd, want[i])
+		}
+		if r.RunType != "scheduled" || r.State != grpipe.StateSuccess || r.RunID != "scheduled__"+at(want[i][0]).Format("2006-01-02T15:04:05.000000Z") {
+			t.Errorf("run %d: %s %s %s", i, r.RunID, r.RunType, r.State)
+		}
+		if i > 0 && r.StartedAt.Before(runs[i-1].EndedAt) {
+			t.Errorf("run %d started before run %d ended: not one at a time, oldest first", i, i-1)
+		}
+	}
+	// The sample was loaded once, by the first run.
+	sum, err := f.app.Store.Run(context.Background(), runs[0].RunID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if sum.Tables["reviews"].Read != 500 || !sum.DataIntervalStart.Equal(at("00:00")) {
+		t.Errorf("first run read %d reviews, interval start %s", sum.Tables["reviews"].Read, sum.DataIntervalStart)
+	}
+
+	// Time passes: the next tick creates just the interval that ended.
+	f.clock.Set(at("00:41"))
+	f.tick(s)
+	if runs := f.runs(); len(runs) != 4 || !runs[3].LogicalDate.Equal(at("00:30")) {
+		t.Fatalf("after 00:41: %d runs, last %+v", len(runs), runs[len(runs)-1])
+	}
+	f.tick(s)
+	if n := len(f.runs()); n != 4 {
+		t.Errorf("a second tick in the same interval made %d runs", n)
+	}
+}
+
+func TestNoCatchupRunsOnlyTheLatestInterval(t *testing.T) {
+	f := newFixture(t)
+	s := f.scheduler(scheduler.Options{Schedule: "*/10 * * * *", StartDate: at("00:00")})
+	f.clock.Set(at("00:35"))
+	start, end, ok, err := s.NextInterval(context.Background(), f.clock.Now())
+	if err != nil || !ok || !start.Equal(at("00:20")) || !end.Equal(at("00:30")) {
+		t.Fatalf("next interval [%s, %s) ok %v err %v, want [00:20, 00:30)", start, end, ok, err)
+	}
+	// An @every schedule, no start date and no history: the latest interval that ended.
+	s2 := f.scheduler(scheduler.Options{Schedule: "@every 30s"})
+	start, end, ok, _ = s2.NextInterval(context.Background(), at("00:35"))
+	if !ok || end.After(at("00:35")) || end.Sub(start) != 30*time.Second {
+		t.Errorf("@every 30s: [%s, %s) ok %v", start, end, ok)
+	}
+}
+
+func TestEndDateStopsCatchup(t *testing.T) {
+	f := newFixture(t)
+	f.landSample()
+	s := f.scheduler(scheduler.Options{Schedule: "*/10 * * * *", Catchup: true, StartDate: at("00:00"), EndDate: at("00:10")})
+	f.clock.Set(at("01:00"))
+	f.tick(s)
+	runs := f.runs()
+	if len(runs) != 2 || !runs[1].LogicalDate.Equal(at("00:10")) {
+		t.Fatalf("runs %+v, want logical dates 00:00 and 00:10", runs)
+	}
+}
+
+func TestBadSchedule(t *testing.T) {
+	_, err := scheduler.ParseSchedule("every ten minutes")
+	if err == nil || !strings.Contains(err.Error(), `schedule "every ten minutes"`) {
+		t.Errorf("error %v", err)
+	}
+}
+
+func TestPausedAndTriggered(t *testing.T) {
+	f := newFixture(t)
+	f.landSample()
+	ctx := context.Background()
+	s := f.scheduler(scheduler.Options{Schedule: "*/10 * * * *", StartDate: at("00:00")})
+	if err := f.app.Store.SetPaused(ctx, true, day); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := f.app.Store.EnqueueRun(ctx, runstore.RunInfo{RunID: "manual__x", RunType: "manual", LogicalDate: at("00:05"), StartedAt: at("00:05")}); err != nil {
+		t.Fatal(err)
+	}
+	f.clock.Set(at("00:35"))
+	f.tick(s)
+	if runs := f.runs(); len(runs) != 1 || runs[0].State != grpipe.StateQueued {
+		t.Fatalf("paused: runs %+v, want the triggered run still queued", runs)
+	}
+	if err := f.app.Store.SetPaused(ctx, false, day); err != nil {
+		t.Fatal(err)
+	}
+	f.tick(s)
+	runs := f.runs()
+	if len(runs) != 2 || runs[0].RunID != "manual__x" || runs[0].State != grpipe.StateSuccess || runs[1].RunType != "scheduled" || runs[1].State != grpipe.StateSuccess {
+		t.Fatalf("unpaused: runs %+v, want the triggered run then the scheduled one, both done", runs)
+	}
+}
+
+func TestDependsOnPastUntilCleared(t *testing.T) {
+	f := newFixture(t)
+	ctx := context.Background()
+	f.landSample()
+	// An empty file is refused whole: the ETL task of the first run fails.
+	if _, err := f.app.Zones.Put(ctx, "landing/book-empty.csv", strings.NewReader("")); err != nil {
+		t.Fatal(err)
+	}
+	s := f.scheduler(scheduler.Options{Schedule: "*/10 * * * *", StartDate: at("00:00"), Catchup: true, DependsOnPast: true})
+	f.clock.Set(at("00:15"))
+	f.tick(s)
+	runs := f.runs()
+	if len(runs) != 1 || runs[0].State != grpipe.StateFailed {
+		t.Fatalf("runs %+v, want one failed run", runs)
+	}
+	first := runs[0].RunID
+
+	f.clock.Set(at("00:25"))
+	f.tick(s)
+	runs = f.runs()
+	if len(runs) != 2 || runs[1].State != grpipe.StateQueued || !strings.Contains(runs[1].Error, "depends_on_past") {
+		t.Fatalf("second run %+v, want queued waiting on depends_on_past", runs[len(runs)-1])
+	}
+	second := runs[1].RunID
+	sum, _ := f.app.Store.Run(ctx, second)
+	states := map[string]grpipe.State{}
+	for _, ts := range sum.Tasks {
+		states[ts.TaskID] = ts.State
+	}
+	if states[pipeline.TaskBegin] != grpipe.StateSuccess || states[pipeline.TaskETL] != grpipe.StateQueued || states[pipeline.TaskStop] != grpipe.StateQueued {
+		t.Errorf("second run's tasks %v: Begin ran, ETL and after wait", states)
+	}
+	tis, _ := f.app.Store.TaskInstances(ctx, second)
+	for _, ti := range tis {
+		if ti.TaskID == pipeline.TaskETL {
+			t.Errorf("the blocked ETL task started: %+v", ti)
+		}
+	}
+	// Waiting holds back later intervals (max_active_runs=1).
+	f.clock.Set(at("00:45"))
+	f.tick(s)
+	if n := len(f.runs()); n != 2 {
+		t.Errorf("%d runs while one waits, want 2", n)
+	}
+
+	// Clear the failed task (and what follows): the first run re-runs it
+	// (the refused file stays held), then the second run proceeds.
+	if err := f.app.Store.ClearTasks(ctx, first, append([]string{pipeline.TaskETL}, pipeline.Downstream(pipeline.TaskETL)...), f.clock.Now()); err != nil {
+		t.Fatal(err)
+	}
+	f.tick(s)
+	runs = f.runs()
+	if runs[0].State != grpipe.StateSuccess || runs[1].State != grpipe.StateSuccess {
+		t.Fatalf("after clear: %+v", runs)
+	}
+	tis, _ = f.app.Store.TaskInstances(ctx, first)
+	var etl []string
+	for _, ti := range tis {
+		if ti.TaskID == pipeline.TaskETL {
+			etl = append(etl, string(ti.State))
+		}
+		if ti.TaskID == pipeline.TaskBegin && ti.TryNumber != 1 {
+			t.Errorf("Begin_execution, not cleared, ran again: %+v", ti)
+		}
+	}
+	if strings.Join(etl, ",") != "failed,success" {
+		t.Errorf("first run's ETL tries %v, want failed then success", etl)
+	}
+	if n := len(runs); n != 4 {
+		t.Errorf("%d runs after the queue drained, want 4 (00:00, 00:10, 00:20, 00:30)", n)
+	}
+}
+
+func TestResumesARunLeftRunning(t *testing.T) {
+	f := newFixture(t)
+	ctx := context.Background()
+	// A run a dead process left running, in the middle of its ETL task.
+	if err := f.app.Warehouse.Setup(ctx); err != nil { // what its Begin_execution did
+		t.Fatal(err)
+	}
+	id := "scheduled__2026-03-01T00:00:00.000000Z"
+	if err := f.app.Store.StartRun(ctx, runstore.RunInfo{RunID: id, RunType: "scheduled", LogicalDate: at("00:00"),
+		DataIntervalStart: at("00:00"), DataIntervalEnd: at("00:10"), StartedAt: at("00:10")}); err != nil {
+		t.Fatal(err)
+	}
+	begin := grpipe.TaskSummary{TaskID: pipeline.TaskBegin, State: grpipe.StateSuccess, StartedAt: at("00:10"), EndedAt: at("00:10")}
+	if err := f.app.Store.TaskEnded(ctx, id, begin, 1, "done"); err != nil {
+		t.Fatal(err)
+	}
+	if err := f.app.Store.TaskStarted(ctx, id, pipeline.TaskETL, "etl", 1, at("00:10")); err != nil {
+		t.Fatal(err)
+	}
+	f.landSample()
+	s := f.scheduler(scheduler.Options{Schedule: "*/10 * * * *", StartDate: at("00:00"), Catchup: true})
+	f.clock.Set(at("00:15"))
+	f.tick(s)
+	runs := f.runs()
+	if len(runs) != 1 || runs[0].State != grpipe.StateSuccess {
+		t.Fatalf("runs %+v, want the interrupted run resumed to success", runs)
+	}
+	tis, _ := f.app.Store.TaskInstances(ctx, id)
+	var etl []runstore.TaskInstance
+	for _, ti := range tis {
+		if ti.TaskID == pipeline.TaskETL {
+			etl = append(etl, ti)
+		}
+	}
+	if len(etl) != 2 || etl[0].State != grpipe.StateFailed || !strings.Contains(etl[0].Error, "process running it stopped") || etl[1].State != grpipe.StateSuccess || etl[1].TryNumber != 2 {
+		t.Errorf("ETL tries %+v", etl)
+	}
+	if log, n, err := f.app.Store.TaskLog(ctx, id, pipeline.TaskETL, 0); err != nil || n != 2 || !strings.Contains(log, "claimed") {
+		t.Errorf("latest ETL log (try %d, %v): %q", n, err, log)
+	}
+}
+
+func TestRunLoopOnFakeClockAndStop(t *testing.T) {
+	f := newFixture(t)
+	s := f.scheduler(scheduler.Options{Schedule: "*/10 * * * *", StartDate: at("00:00"), Catchup: true, Poll: time.Minute, HeartbeatEvery: time.Minute})
+	f.landSample()
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- s.Run(ctx) }()
+	waitRuns := func(n int) {
+		t.Helper()
+		deadline := time.Now().Add(20 * time.Second)
+		for time.Now().Before(deadline) {
+			ok, _ := f.app.Store.ListRuns(context.Background(), 100, grpipe.StateSuccess)
+			if len(ok) >= n {
+				return
+			}
+			time.Sleep(20 * time.Millisecond)
+		}
+		t.Fatalf("fewer than %d successful runs", n)
+	}
+	f.clock.Set(at("00:10"))
+	waitRuns(1)
+	for _, hm := range []string{"00:11", "00:12", "00:13", "00:14", "00:15", "00:16", "00:17", "00:18", "00:19", "00:20"} {
+		time.Sleep(30 * time.Millisecond)
+		f.clock.Set(at(hm))
+	}
+	waitRuns(2)
+	if hb, err := f.app.Store.LastHeartbeat(context.Background()); err != nil || hb.State != "running" || hb.PID != os.Getpid() {
+		t.Errorf("heartbeat %+v %v", hb, err)
+	}
+	cancel()
+	select {
+	case err := <-done:
+		if err != nil {
+			t.Fatal(err)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("scheduler did not stop")
+	}
+	if hb, _ := f.app.Store.LastHeartbeat(context.Background()); hb.State != "stopped" {
+		t.Errorf("heartbeat after stop: %+v", hb)
+	}
+	if _, err := os.Stat(filepath.Join(f.cfg.Home, "scheduler.lock")); err != nil {
+		t.Errorf("scheduler lock file: %v", err)
+	}
+}
