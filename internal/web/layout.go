@@ -9,8 +9,8 @@ import (
 
 // Geometry of the graph view.
 const (
-	nodeW, nodeH   = 250, 34
-	colGap, rowGap = 50, 22
+	nodeW, nodeH   = 230, 34
+	colGap, rowGap = 24, 34
 	graphPad       = 16
 )
 
@@ -28,7 +28,7 @@ type graphEdge struct {
 	X1, Y1, X2, Y2 int
 }
 
-// graphLayout places tasks in columns by their longest distance from a root.
+// graphLayout places tasks in rows by their longest distance from a root.
 func graphLayout(tasks []TaskNode, states map[string]grpipe.State, href func(string) string) ([]graphNode, []graphEdge, int, int) {
 	depth := map[string]int{}
 	var visit func(string, map[string]bool) int
@@ -62,21 +62,22 @@ func graphLayout(tasks []TaskNode, states map[string]grpipe.State, href func(str
 			maxCol = d
 		}
 	}
-	maxRows := 0
+	// Top to bottom: one row per depth, the row's tasks side by side and centred.
+	maxWide := 0
 	for _, ids := range cols {
-		if len(ids) > maxRows {
-			maxRows = len(ids)
+		if len(ids) > maxWide {
+			maxWide = len(ids)
 		}
 	}
-	height := graphPad*2 + maxRows*nodeH + (maxRows-1)*rowGap
+	width := graphPad*2 + maxWide*nodeW + (maxWide-1)*colGap
 	pos := map[string]graphNode{}
 	var nodes []graphNode
 	for c := 0; c <= maxCol; c++ {
 		ids := cols[c]
-		colH := len(ids)*nodeH + (len(ids)-1)*rowGap
-		y0 := (height - colH) / 2
+		rowW := len(ids)*nodeW + (len(ids)-1)*colGap
+		x0 := (width - rowW) / 2
 		for i, id := range ids {
-			n := graphNode{ID: id, X: graphPad + c*(nodeW+colGap), Y: y0 + i*(nodeH+rowGap), W: nodeW, H: nodeH,
+			n := graphNode{ID: id, X: x0 + i*(nodeW+colGap), Y: graphPad + c*(nodeH+rowGap), W: nodeW, H: nodeH,
 				State: states[id], Href: href(id)}
 			pos[id] = n
 			nodes = append(nodes, n)
@@ -87,10 +88,10 @@ func graphLayout(tasks []TaskNode, states map[string]grpipe.State, href func(str
 		to := pos[t.ID]
 		for _, u := range t.Upstream {
 			from := pos[u]
-			edges = append(edges, graphEdge{X1: from.X + from.W, Y1: from.Y + from.H/2, X2: to.X - 4, Y2: to.Y + to.H/2})
+			edges = append(edges, graphEdge{X1: from.X + from.W/2, Y1: from.Y + from.H, X2: to.X + to.W/2, Y2: to.Y - 4})
 		}
 	}
-	width := graphPad*2 + (maxCol+1)*nodeW + maxCol*colGap
+	height := graphPad*2 + (maxCol+1)*nodeH + maxCol*rowGap
 	return nodes, edges, width, height
 }
 

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"sort"
 	"strconv"
 	"time"
 
@@ -337,6 +338,18 @@ func (s *Server) pageRun(w http.ResponseWriter, r *http.Request) {
 	if err != nil {
 		s.fail(w, r, err)
 		return
+	}
+	if info, err := s.b.DAG(r.Context()); err == nil {
+		order := map[string]int{}
+		for i, t := range info.Tasks {
+			order[t.ID] = i
+		}
+		sort.SliceStable(tis, func(i, j int) bool {
+			if order[tis[i].TaskID] != order[tis[j].TaskID] {
+				return order[tis[i].TaskID] < order[tis[j].TaskID]
+			}
+			return tis[i].Try < tis[j].Try
+		})
 	}
 	d := runData{Run: run, Summary: sum, Tasks: tis}
 	if sum != nil {
