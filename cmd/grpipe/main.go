@@ -57,6 +57,8 @@ Commands:
                        serve CSV files as the Goodreads XML API, for demos and tests
   scheduler [--schedule SPEC] [--catchup] [--start-date T] [--end-date T] [--metrics-addr ADDR]
                        long-running scheduler: a run per interval (default */10 * * * *)
+  serve [--addr 127.0.0.1:8080]
+                       the web UI and JSON API (token: GRPIPE_WEB_TOKEN or web.token)
   dags trigger|pause|unpause
   runs list|show RUN_ID|resume RUN_ID [--json]
   tasks logs RUN_ID TASK_ID [--try N] | tasks clear RUN_ID TASK_ID [--downstream]
@@ -97,6 +99,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer, getenv fu
 		"dags":      cmdDags,
 		"runs":      cmdRuns,
 		"tasks":     cmdTasks,
+		// Web UI (web.go).
+		"serve": cmdServe,
 	}
 	cmd, ok := cmds[rest[0]]
 	if !ok {

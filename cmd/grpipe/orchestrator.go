@@ -124,6 +124,7 @@ func cmdScheduler(ctx context.Context, e *env, args []string) int {
 	startS := fs.String("start-date", "", "first logical `DATE` (2026-01-31 or RFC 3339)")
 	endS := fs.String("end-date", "", "last logical `DATE`")
 	metricsAddr := fs.String("metrics-addr", "", "serve Prometheus metrics at http://`ADDR`/metrics (e.g. 127.0.0.1:9108)")
+	webAddr := fs.String("web", "", "also serve the web UI and API on `ADDR` (e.g. 127.0.0.1:8080), in this process")
 	grace := fs.Duration("grace", 0, "how long the running task may finish after SIGTERM (default orchestrator.grace_period, 30s)")
 	if err := fs.Parse(args); err != nil {
 		return exitUsage
@@ -182,6 +183,13 @@ func cmdScheduler(ctx context.Context, e *env, args []string) int {
 		go func() { _ = srv.Serve(ln) }()
 		defer srv.Close()
 		log.Info("metrics served", "url", "http://"+ln.Addr().String()+"/metrics")
+	}
+	if *webAddr != "" {
+		stopWeb, err := startWeb(ctx, e, cfg, st, *webAddr, *spec, log)
+		if err != nil {
+			return e.fail(err)
+		}
+		defer stopWeb()
 	}
 	dependsOnPast := cfg.Orchestrator.DependsOnPast == nil || *cfg.Orchestrator.DependsOnPast
 	sch, err := scheduler.New(scheduler.Options{Schedule: *spec, Catchup: *catchup, StartDate: start, EndDate: end,

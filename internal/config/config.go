@@ -45,6 +45,16 @@ type Config struct {
 	Orchestrator Orchestrator `yaml:"orchestrator"`
 	// Alerts says where failed runs are reported.
 	Alerts Alerts `yaml:"alerts"`
+	// Web configures the web UI and API (grpipe serve, grpipe scheduler --web).
+	Web Web `yaml:"web"`
+}
+
+// Web configures the web UI and API.
+type Web struct {
+	// Addr is the listen address (default 127.0.0.1:8080).
+	Addr string `yaml:"addr"`
+	// Token, when set, is required on every page and API call. Env GRPIPE_WEB_TOKEN.
+	Token string `yaml:"token"`
 }
 
 // Orchestrator configures how the DAG's tasks are run.
@@ -129,6 +139,7 @@ func Default(home string) Config {
 		MaxRejectRatio: 0.01,
 		DuckDB:         DuckDB{MemoryLimit: "2GB", TempDirectory: filepath.Join(home, "tmp", "duckdb")},
 		LogLevel:       "info",
+		Web:            Web{Addr: "127.0.0.1:8080"},
 	}
 }
 
@@ -158,7 +169,7 @@ func Load(home string, getenv func(string) string, flags map[string]string) (Con
 	switch {
 	case err == nil:
 		if err := yaml.UnmarshalWithOptions(b, &c, yaml.Strict()); err != nil {
-			return c, fmt.Errorf("%w: config file %s: %s (settings: zones, warehouse, max_reject_ratio, analytics.window_start, analytics.window_end, analytics.window_from_data_interval, duckdb.memory_limit, duckdb.temp_directory, duckdb.threads, parallelism, log_level, orchestrator.retries, orchestrator.retry_delay, orchestrator.max_retry_delay, orchestrator.depends_on_past, orchestrator.grace_period, orchestrator.tasks.<task_id>.retries, orchestrator.tasks.<task_id>.timeout, alerts.on_retry, alerts.webhook.url, alerts.webhook.timeout, alerts.email.smtp_addr, alerts.email.from, alerts.email.to, alerts.email.username, alerts.email.password)",
+			return c, fmt.Errorf("%w: config file %s: %s (settings: zones, warehouse, max_reject_ratio, analytics.window_start, analytics.window_end, analytics.window_from_data_interval, duckdb.memory_limit, duckdb.temp_directory, duckdb.threads, parallelism, log_level, orchestrator.retries, orchestrator.retry_delay, orchestrator.max_retry_delay, orchestrator.depends_on_past, orchestrator.grace_period, orchestrator.tasks.<task_id>.retries, orchestrator.tasks.<task_id>.timeout, alerts.on_retry, alerts.webhook.url, alerts.webhook.timeout, alerts.email.smtp_addr, alerts.email.from, alerts.email.to, alerts.email.username, alerts.email.password, web.addr, web.token)",
 				grpipe.ErrBadInput, path, yaml.FormatError(err, false, true))
 		}
 	case errors.Is(err, os.ErrNotExist):
@@ -190,13 +201,17 @@ func Load(home string, getenv func(string) string, flags map[string]string) (Con
 			c.Alerts.Email.SMTPAddr = value
 		case "alerts.email.password":
 			c.Alerts.Email.Password = value
+		case "web.token":
+			c.Web.Token = value
+		case "web.addr":
+			c.Web.Addr = value
 		}
 		return nil
 	}
 	for name, env := range map[string]string{"zones": "GRPIPE_ZONES", "warehouse": "GRPIPE_WAREHOUSE",
 		"max_reject_ratio": "GRPIPE_MAX_REJECT_RATIO", "log_level": "GRPIPE_LOG_LEVEL", "duckdb.memory_limit": "GRPIPE_DUCKDB_MEMORY_LIMIT",
 		"alerts.webhook.url": "GRPIPE_ALERTS_WEBHOOK_URL", "alerts.email.smtp_addr": "GRPIPE_ALERTS_SMTP_ADDR",
-		"alerts.email.password": "GRPIPE_ALERTS_SMTP_PASSWORD"} {
+		"alerts.email.password": "GRPIPE_ALERTS_SMTP_PASSWORD", "web.token": "GRPIPE_WEB_TOKEN"} {
 		if err := set(name, getenv(env), "environment variable "+env); err != nil {
 			return c, err
 		}

@@ -117,6 +117,16 @@ func TaskIDs() []string {
 		TaskAuthorChecks, TaskBookChecks, TaskStop}
 }
 
+// Graph returns the DAG's tasks with their upstream edges (and no work), in order.
+func Graph() []dag.Task {
+	d := (&Pipeline{}).DAG(&runState{sum: &grpipe.RunSummary{}})
+	out := make([]dag.Task, len(d.Tasks))
+	for i, t := range d.Tasks {
+		out[i] = dag.Task{ID: t.ID, Upstream: append([]string(nil), t.Upstream...)}
+	}
+	return out
+}
+
 // Downstream returns the ids of the tasks downstream of id, directly or not.
 func Downstream(id string) []string {
 	d := (&Pipeline{}).DAG(&runState{sum: &grpipe.RunSummary{}})

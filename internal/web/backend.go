@@ -1,0 +1,128 @@
+// Package web serves grpipe's web UI and its JSON API (shaped like Airflow's
+// stable REST API) over the run metadata: the DAG with its graph, the grid
+// of runs × tasks, a run's Gantt chart, task logs per try, each run's ledger,
+// checks and quarantined rows, and the warehouse's tables. Templates and
+// assets are embedded: the UI is part of the one binary and needs no network.
+package web
+
+import (
+	"context"
+	"time"
+
+	grpipe "github.com/grpipe/grpipe"
+)
+
+// Backend is what the UI reads and the few actions it takes. The composition
+// root implements it over the run store, the zones and the warehouse.
+type Backend interface {
+	// DAG describes the one DAG.
+	DAG(ctx context.Context) (DAGInfo, error)
+	// SetPaused pauses or unpauses the DAG's schedule.
+	SetPaused(ctx context.Context, paused bool) error
+	// Trigger queues a manual run and returns its id.
+	Trigger(ctx context.Context) (RunRow, error)
+	// Runs returns the most recent runs, newest first.
+	Runs(ctx context.Context, limit int) ([]RunRow, error)
+	// Run returns one run; the error wraps grpipe.ErrNotFound for an unknown id.
+	Run(ctx context.Context, runID string) (RunRow, *grpipe.RunSummary, error)
+	// TaskInstances returns every try of every task of a run.
+	TaskInstances(ctx context.Context, runID string) ([]TaskInstance, error)
+	// TaskLog returns the log of one try; the error wraps grpipe.ErrNotFound when there is none.
+	TaskLog(ctx context.Context, runID, taskID string, try int) (string, error)
+	// Rejected returns up to limit quarantined rows of a run, of one entity or all ("").
+	Rejected(ctx context.Context, runID, entity string, limit int) ([]RejectedRow, error)
+	// Warehouse returns the warehouse's row counts and analytics tables.
+	Warehouse(ctx context.Context) (WarehouseView, error)
+	// Health reports the metadata database and the scheduler's heartbeat.
+	Health(ctx context.Context) Health
+}
+
+// DAGInfo describes the DAG.
+type DAGInfo struct {
+	DAGID    string
+	Paused   bool
+	Schedule string
+	// NextRun is when the scheduler will start the next run (zero when unknown or paused).
+	NextRun time.Time
+	Tasks   []TaskNode
+	// Zones and Warehouse name where data lives (passwords are redacted before display).
+	Zones, Warehouse string
+}
+
+// TaskNode is one task of the DAG and its upstream edges.
+type TaskNode struct {
+	ID       string
+	Upstream []string
+}
+
+// RunRow is one DAG run.
+type RunRow struct {
+	RunID             string
+	RunType           string
+	State             grpipe.State
+	LogicalDate       time.Time
+	DataIntervalStart time.Time
+	DataIntervalEnd   time.Time
+	QueuedAt          time.Time
+	StartedAt         time.Time
+	EndedAt           time.Time
+	Error             string
+}
+
+// TaskInstance is one try of a task in a run.
+type TaskInstance struct {
+	RunID     string
+	TaskID    string
+	Try       int
+	MaxTries  int
+	State     grpipe.State
+	StartedAt time.Time
+	EndedAt   time.Time
+	Error     string
+}
+
+// Duration is the try's wall time (zero while it runs).
+func (t TaskInstance) Duration() time.Duration {
+	if t.StartedAt.IsZero() || t.EndedAt.IsZero() {
+		return 0
+	}
+	return t.EndedAt.Sub(t.StartedAt)
+}
+
+// RejectedRow is one quarantined input row.
+type RejectedRow struct {
+	Entity     string
+	SourceFile string
+	Line       int64
+	Column     string
+	Reason     string
+	Raw        string
+}
+
+// WarehouseView is the warehouse's state for display.
+type WarehouseView struct {
+	Counts    []TableCount
+	Analytics []TableRows
+	// Note explains why the view is partial (e.g. the warehouse is busy), empty otherwise.
+	Note string
+}
+
+// TableCount is a table's row count.
+type TableCount struct {
+	Table string
+	Rows  int64
+}
+
+// TableRows is a small table for display.
+type TableRows struct {
+	Table   string
+	Columns []string
+	Rows    [][]string
+}
+
+// Health is the service's health.
+type Health struct {
+	MetadataOK         bool
+	MetadataError      string
+	SchedulerHeartbeat time.Time
+}

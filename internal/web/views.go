@@ -1,0 +1,518 @@
+package web
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"net/http"
+	"sort"
+	"strconv"
+	"time"
+
+	grpipe "github.com/grpipe/grpipe"
+	"github.com/grpipe/grpipe/internal/config"
+)
+
+func (s *Server) routes() {
+	m := s.mux
+	static, _ := subFS("static")
+	m.Handle("GET /static/", http.StripPrefix("/static/", http.FileServerFS(static)))
+	m.HandleFunc("GET /login", s.handleLogin)
+	m.HandleFunc("POST /login", s.handleLogin)
+	m.HandleFunc("POST /logout", s.handleLogout)
+	m.HandleFunc("GET /{$}", func(w http.ResponseWriter, r *http.Request) { http.Redirect(w, r, "/dags", http.StatusSeeOther) })
+	m.HandleFunc("GET /dags", s.pageDAGs)
+	m.HandleFunc("POST /dags/{dag}/pause", s.actionPause(true))
+	m.HandleFunc("POST /dags/{dag}/unpause", s.actionPause(false))
+	m.HandleFunc("POST /dags/{dag}/trigger", s.actionTrigger)
+	m.HandleFunc("GET /dags/{dag}/graph", s.pageGraph)
+	m.HandleFunc("GET /dags/{dag}/grid", s.pageGrid)
+	m.HandleFunc("GET /dags/{dag}/runs/{run}", s.pageRun)
+	m.HandleFunc("GET /dags/{dag}/runs/{run}/gantt", s.pageGantt)
+	m.HandleFunc("GET /dags/{dag}/runs/{run}/quarantine", s.pageQuarantine)
+	m.HandleFunc("GET /dags/{dag}/runs/{run}/tasks/{task}", s.pageTask)
+	m.HandleFunc("GET /warehouse", s.pageWarehouse)
+	s.apiRoutes()
+}
+
+// page is what every page template gets.
+type page struct {
+	Title   string
+	Nav     string
+	DAGID   string
+	CSRF    string
+	Auth    bool
+	Refresh bool // reload now and then: something is running
+	Data    any
+}
+
+func (s *Server) render(w http.ResponseWriter, r *http.Request, name, title string, data any) {
+	t, ok := s.tmpl[name]
+	if !ok {
+		http.Error(w, "no template "+name, http.StatusInternalServerError)
+		return
+	}
+	p := page{Title: title, Nav: name, DAGID: grpipe.DAGID, CSRF: csrfToken(r), Auth: s.opts.Token != "", Data: data}
+	if rf, ok := data.(interface{ refresh() bool }); ok {
+		p.Refresh = rf.refresh()
+	}
+	var buf bytes.Buffer
+	if err := t.ExecuteTemplate(&buf, "layout.html", p); err != nil {
+		s.log.Error("render page", "page", name, "error", err)
+		http.Error(w, "render "+name+": "+err.Error(), http.StatusInternalServerError)
+		return
+	}
+	w.Header().Set("Content-Type", "text/html; charset=utf-8")
+	if _, err := buf.WriteTo(w); err != nil {
+		s.log.Debug("write page", "error", err)
+	}
+}
+
+// fail shows an error page: 404 for unknown ids, 500 otherwise.
+func (s *Server) fail(w http.ResponseWriter, r *http.Request, err error) {
+	code := http.StatusInternalServerError
+	if errors.Is(err, grpipe.ErrNotFound) {
+		code = http.StatusNotFound
+	}
+	w.WriteHeader(code)
+	s.render(w, r, "error", http.StatusText(code), map[string]any{"Code": code, "Message": err.Error()})
+}
+
+// dagOK checks the {dag} path value names the one DAG.
+func (s *Server) dagOK(w http.ResponseWriter, r *http.Request) bool {
+	if id := r.PathValue("dag"); id != grpipe.DAGID {
+		s.fail(w, r, fmt.Errorf("dag %q: %w (the one DAG is %s)", id, grpipe.ErrNotFound, grpipe.DAGID))
+		return false
+	}
+	return true
+}
+
+type dagsData struct {
+	DAG     DAGInfo
+	Last    *RunRow
+	Running bool
+}
+
+func (d dagsData) refresh() bool { return d.Running }
+
+func (s *Server) pageDAGs(w http.ResponseWriter, r *http.Request) {
+	info, err := s.b.DAG(r.Context())
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	info.Zones, info.Warehouse = config.Redact(info.Zones), config.Redact(info.Warehouse)
+	runs, err := s.b.Runs(r.Context(), 1)
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	d := dagsData{DAG: info}
+	if len(runs) > 0 {
+		d.Last = &runs[0]
+		d.Running = runs[0].State == grpipe.StateRunning || runs[0].State == grpipe.StateQueued
+	}
+	s.render(w, r, "dags", "DAGs", d)
+}
+
+func (s *Server) actionPause(paused bool) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		if !s.dagOK(w, r) {
+			return
+		}
+		if err := s.b.SetPaused(r.Context(), paused); err != nil {
+			s.fail(w, r, err)
+			return
+		}
+		http.Redirect(w, r, "/dags", http.StatusSeeOther)
+	}
+}
+
+func (s *Server) actionTrigger(w http.ResponseWriter, r *http.Request) {
+	if !s.dagOK(w, r) {
+		return
+	}
+	run, err := s.b.Trigger(r.Context())
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	http.Redirect(w, r, "/dags/"+grpipe.DAGID+"/grid?triggered="+run.RunID, http.StatusSeeOther)
+}
+
+// pickRun returns the run named by ?run_id=, or the latest run (nil when there is none).
+func (s *Server) pickRun(r *http.Request) (*RunRow, error) {
+	if id := r.URL.Query().Get("run_id"); id != "" {
+		run, _, err := s.b.Run(r.Context(), id)
+		if err != nil {
+			return nil, err
+		}
+		return &run, nil
+	}
+	runs, err := s.b.Runs(r.Context(), 1)
+	if err != nil || len(runs) == 0 {
+		return nil, err
+	}
+	return &runs[0], nil
+}
+
+// latestTries keeps the last try of each task.
+func latestTries(tis []TaskInstance) map[string]TaskInstance {
+	out := map[string]TaskInstance{}
+	for _, ti := range tis {
+		if cur, ok := out[ti.TaskID]; !ok || ti.Try > cur.Try {
+			out[ti.TaskID] = ti
+		}
+	}
+	return out
+}
+
+type graphData struct {
+	Run           *RunRow
+	Runs          []RunRow
+	Nodes         []graphNode
+	Edges         []graphEdge
+	Width, Height int
+}
+
+func (g graphData) refresh() bool { return g.Run != nil && g.Run.State == grpipe.StateRunning }
+
+func (s *Server) pageGraph(w http.ResponseWriter, r *http.Request) {
+	if !s.dagOK(w, r) {
+		return
+	}
+	info, err := s.b.DAG(r.Context())
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	run, err := s.pickRun(r)
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	states := map[string]grpipe.State{}
+	href := func(string) string { return "" }
+	if run != nil {
+		tis, err := s.b.TaskInstances(r.Context(), run.RunID)
+		if err != nil {
+			s.fail(w, r, err)
+			return
+		}
+		for id, ti := range latestTries(tis) {
+			states[id] = ti.State
+		}
+		href = func(task string) string { return taskHref(run.RunID, task, 0) }
+	}
+	runs, err := s.b.Runs(r.Context(), 25)
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	nodes, edges, width, height := graphLayout(info.Tasks, states, href)
+	s.render(w, r, "graph", "Graph", graphData{Run: run, Runs: runs, Nodes: nodes, Edges: edges, Width: width, Height: height})
+}
+
+func taskHref(runID, task string, try int) string {
+	h := "/dags/" + grpipe.DAGID + "/runs/" + runID + "/tasks/" + task
+	if try > 0 {
+		h += "?try=" + strconv.Itoa(try)
+	}
+	return h
+}
+
+type gridCell struct {
+	State grpipe.State
+	Href  string
+	Title string
+	X, Y  int
+}
+
+type gridLabel struct {
+	Text string
+	Y    int
+}
+
+type gridData struct {
+	Tasks     []string
+	Labels    []gridLabel
+	Runs      []RunRow
+	Cells     []gridCell
+	RunCells  []gridCell
+	Width     int
+	Height    int
+	Triggered string
+	Running   bool
+}
+
+func (g gridData) refresh() bool { return g.Running }
+
+// Geometry of the grid view.
+const (
+	gridLabelW = 250
+	gridSize   = 18
+	gridGap    = 4
+	gridTop    = 26
+)
+
+func (s *Server) pageGrid(w http.ResponseWriter, r *http.Request) {
+	if !s.dagOK(w, r) {
+		return
+	}
+	info, err := s.b.DAG(r.Context())
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	runs, err := s.b.Runs(r.Context(), 25)
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	// Oldest on the left, as in Airflow's grid.
+	for i, j := 0, len(runs)-1; i < j; i, j = i+1, j-1 {
+		runs[i], runs[j] = runs[j], runs[i]
+	}
+	d := gridData{Runs: runs, Triggered: r.URL.Query().Get("triggered")}
+	for i, t := range info.Tasks {
+		d.Tasks = append(d.Tasks, t.ID)
+		d.Labels = append(d.Labels, gridLabel{Text: t.ID, Y: gridTop + i*(gridSize+gridGap) + 14})
+	}
+	for c, run := range runs {
+		x := gridLabelW + c*(gridSize+gridGap)
+		d.RunCells = append(d.RunCells, gridCell{State: run.State, Href: "/dags/" + grpipe.DAGID + "/runs/" + run.RunID,
+			Title: run.RunID + ": " + string(run.State), X: x, Y: 4})
+		if run.State == grpipe.StateRunning || run.State == grpipe.StateQueued {
+			d.Running = true
+		}
+		tis, err := s.b.TaskInstances(r.Context(), run.RunID)
+		if err != nil {
+			s.fail(w, r, err)
+			return
+		}
+		last := latestTries(tis)
+		for i, task := range d.Tasks {
+			ti, ok := last[task]
+			st := grpipe.StateNone
+			title := task + " in " + run.RunID + ": no status"
+			if ok {
+				st = ti.State
+				title = fmt.Sprintf("%s in %s: %s (try %d, %s)", task, run.RunID, ti.State, ti.Try, fmtDur(ti.Duration()))
+			}
+			d.Cells = append(d.Cells, gridCell{State: st, Href: taskHref(run.RunID, task, 0), Title: title,
+				X: x, Y: gridTop + i*(gridSize+gridGap)})
+		}
+	}
+	d.Width = gridLabelW + len(runs)*(gridSize+gridGap) + 10
+	d.Height = gridTop + len(d.Tasks)*(gridSize+gridGap) + 4
+	s.render(w, r, "grid", "Grid", d)
+}
+
+type runData struct {
+	Run     RunRow
+	Summary *grpipe.RunSummary
+	Tables  []ledgerRow
+	Tasks   []TaskInstance
+	Failed  int
+}
+
+func (d runData) refresh() bool {
+	return d.Run.State == grpipe.StateRunning || d.Run.State == grpipe.StateQueued
+}
+
+type ledgerRow struct {
+	Table string
+	grpipe.Ledger
+}
+
+func (s *Server) pageRun(w http.ResponseWriter, r *http.Request) {
+	if !s.dagOK(w, r) {
+		return
+	}
+	run, sum, err := s.b.Run(r.Context(), r.PathValue("run"))
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	tis, err := s.b.TaskInstances(r.Context(), run.RunID)
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	if info, err := s.b.DAG(r.Context()); err == nil {
+		order := map[string]int{}
+		for i, t := range info.Tasks {
+			order[t.ID] = i
+		}
+		sort.SliceStable(tis, func(i, j int) bool {
+			if order[tis[i].TaskID] != order[tis[j].TaskID] {
+				return order[tis[i].TaskID] < order[tis[j].TaskID]
+			}
+			return tis[i].Try < tis[j].Try
+		})
+	}
+	d := runData{Run: run, Summary: sum, Tasks: tis}
+	if sum != nil {
+		for _, e := range grpipe.Entities() {
+			d.Tables = append(d.Tables, ledgerRow{Table: e.Name, Ledger: sum.Tables[e.Name]})
+		}
+		for _, c := range sum.Checks {
+			if !c.Passed {
+				d.Failed++
+			}
+		}
+	}
+	s.render(w, r, "run", "Run "+run.RunID, d)
+}
+
+type ganttData struct {
+	Run        RunRow
+	Rows       []ganttRow
+	Start, End time.Time
+	Height     int
+}
+
+func (d ganttData) refresh() bool { return d.Run.State == grpipe.StateRunning }
+
+func (s *Server) pageGantt(w http.ResponseWriter, r *http.Request) {
+	if !s.dagOK(w, r) {
+		return
+	}
+	run, _, err := s.b.Run(r.Context(), r.PathValue("run"))
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	info, err := s.b.DAG(r.Context())
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	tis, err := s.b.TaskInstances(r.Context(), run.RunID)
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	var order []string
+	for _, t := range info.Tasks {
+		order = append(order, t.ID)
+	}
+	rows, start, end := ganttLayout(order, tis, s.opts.Now(), func(task string, try int) string { return taskHref(run.RunID, task, try) })
+	s.render(w, r, "gantt", "Gantt "+run.RunID, ganttData{Run: run, Rows: rows, Start: start, End: end, Height: len(rows) * 26})
+}
+
+type taskData struct {
+	Run      RunRow
+	TaskID   string
+	Tries    []TaskInstance
+	Selected TaskInstance
+	Log      string
+	LogError string
+}
+
+func (d taskData) refresh() bool { return d.Selected.State == grpipe.StateRunning }
+
+func (s *Server) pageTask(w http.ResponseWriter, r *http.Request) {
+	if !s.dagOK(w, r) {
+		return
+	}
+	run, _, err := s.b.Run(r.Context(), r.PathValue("run"))
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	task := r.PathValue("task")
+	info, err := s.b.DAG(r.Context())
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	known := false
+	for _, t := range info.Tasks {
+		known = known || t.ID == task
+	}
+	if !known {
+		s.fail(w, r, fmt.Errorf("task %q: %w", task, grpipe.ErrNotFound))
+		return
+	}
+	tis, err := s.b.TaskInstances(r.Context(), run.RunID)
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	d := taskData{Run: run, TaskID: task}
+	for _, ti := range tis {
+		if ti.TaskID == task {
+			d.Tries = append(d.Tries, ti)
+		}
+	}
+	try := 0
+	if v := r.URL.Query().Get("try"); v != "" {
+		if try, err = strconv.Atoi(v); err != nil || try < 1 {
+			s.fail(w, r, fmt.Errorf("try %q: %w", v, grpipe.ErrNotFound))
+			return
+		}
+	}
+	for _, ti := range d.Tries {
+		if (try == 0 && ti.Try >= d.Selected.Try) || ti.Try == try {
+			d.Selected = ti
+		}
+	}
+	if try > 0 && d.Selected.Try != try {
+		s.fail(w, r, fmt.Errorf("try %d of task %s: %w", try, task, grpipe.ErrNotFound))
+		return
+	}
+	if d.Selected.Try > 0 {
+		d.Log, err = s.b.TaskLog(r.Context(), run.RunID, task, d.Selected.Try)
+		if err != nil {
+			d.LogError = err.Error()
+		}
+	}
+	s.render(w, r, "task", task, d)
+}
+
+type quarantineData struct {
+	Run      RunRow
+	Entity   string
+	Entities []string
+	Rows     []RejectedRow
+	Limit    int
+}
+
+func (s *Server) pageQuarantine(w http.ResponseWriter, r *http.Request) {
+	if !s.dagOK(w, r) {
+		return
+	}
+	run, _, err := s.b.Run(r.Context(), r.PathValue("run"))
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	entity := r.URL.Query().Get("entity")
+	if entity != "" {
+		if _, ok := grpipe.EntityByName(entity); !ok {
+			s.fail(w, r, fmt.Errorf("entity %q: %w (reviews, users, authors or books)", entity, grpipe.ErrNotFound))
+			return
+		}
+	}
+	const limit = 1000
+	rows, err := s.b.Rejected(r.Context(), run.RunID, entity, limit)
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	d := quarantineData{Run: run, Entity: entity, Rows: rows, Limit: limit}
+	for _, e := range grpipe.Entities() {
+		d.Entities = append(d.Entities, e.Name)
+	}
+	s.render(w, r, "quarantine", "Quarantine "+run.RunID, d)
+}
+
+func (s *Server) pageWarehouse(w http.ResponseWriter, r *http.Request) {
+	v, err := s.b.Warehouse(r.Context())
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	s.render(w, r, "warehouse", "Warehouse", v)
+}
