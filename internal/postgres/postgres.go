@@ -1,0 +1,257 @@
+// Package postgres provides the PostgreSQL warehouse driver: the portable
+// SQL of package warehouse runs over database/sql (pgx's stdlib), and staging
+// tables are bulk-loaded with COPY, streaming rows out of local Parquet files
+// read by an in-memory DuckDB.
+package postgres
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/url"
+	"strconv"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
+	"github.com/jackc/pgx/v5/stdlib"
+
+	"github.com/grpipe/grpipe/internal/duckdb"
+	"github.com/grpipe/grpipe/internal/warehouse"
+)
+
+// Options configure a PostgreSQL warehouse.
+type Options struct {
+	// ReadOnly makes every transaction read-only: writes are refused by the server.
+	ReadOnly bool
+	// Scan tunes the in-memory DuckDB that reads Parquet files for COPY.
+	Scan duckdb.Options
+	// ConnectTimeout bounds each connection attempt (default 10 s).
+	ConnectTimeout time.Duration
+}
+
+// Warehouse is a PostgreSQL (or PostgreSQL-protocol) warehouse.
+type Warehouse struct {
+	db   *sql.DB
+	addr string // host:port, for messages
+	user string
+	pass string // only to scrub it from messages
+	opts Options
+}
+
+var _ warehouse.Driver = (*Warehouse)(nil)
+
+// Open connects to the PostgreSQL database named by dsn
+// (postgres://user:pass@host:port/db?sslmode=...) and checks that it answers.
+// Errors never contain the password.
+func Open(ctx context.Context, dsn string, opts Options) (*Warehouse, error) {
+	cfg, err := pgx.ParseConfig(dsn)
+	if err != nil {
+		// pgconn redacts the password in parse errors; scrub it anyway.
+		return nil, fmt.Errorf("parse DSN: %s", scrub(err.Error(), passwordOf(dsn)))
+	}
+	if opts.ConnectTimeout == 0 {
+		opts.ConnectTimeout = 10 * time.Second
+	}
+	if cfg.ConnectTimeout == 0 || cfg.ConnectTimeout > opts.ConnectTimeout {
+		cfg.ConnectTimeout = opts.ConnectTimeout
+	}
+	if cfg.RuntimeParams == nil {
+		cfg.RuntimeParams = map[string]string{}
+	}
+	cfg.RuntimeParams["TimeZone"] = "UTC"
+	cfg.RuntimeParams["application_name"] = "grpipe"
+	if opts.ReadOnly {
+		cfg.RuntimeParams["default_transaction_read_only"] = "on"
+	}
+	w := &Warehouse{
+		addr: net.JoinHostPort(cfg.Host, strconv.Itoa(int(cfg.Port))),
+		user: cfg.User,
+		pass: cfg.Password,
+		opts: opts,
+	}
+	if strings.HasPrefix(cfg.Host, "/") {
+		w.addr = fmt.Sprintf("%s (socket, port %d)", cfg.Host, cfg.Port)
+	}
+	w.db = stdlib.OpenDB(*cfg)
+	// Connections that sat idle may have been cut by a server restart; keep
+	// the pool fresh rather than fail the first statement after a long pause.
+	w.db.SetConnMaxIdleTime(5 * time.Minute)
+	if err := w.db.PingContext(ctx); err != nil {
+		w.db.Close()
+		return nil, w.explain(err)
+	}
+	return w, nil
+}
+
+// DB returns the connection pool.
+func (w *Warehouse) DB() *sql.DB { return w.db }
+
+// Dialect returns PostgreSQL's dialect.
+func (w *Warehouse) Dialect() warehouse.Dialect {
+	return warehouse.Dialect{Name: "postgres", Text: "TEXT"}
+}
+
+// Addr returns the server's host:port.
+func (w *Warehouse) Addr() string { return w.addr }
+
+// Close closes the connection pool.
+func (w *Warehouse) Close() error { return w.db.Close() }
+
+// LoadParquet streams the rows of local Parquet files into table with COPY:
+// an in-memory DuckDB reads the files, and each row goes to the server as it
+// is read, so no table is ever held in memory. COPY is one statement: on any
+// error (a lost connection included) no row of it stays in the table.
+func (w *Warehouse) LoadParquet(ctx context.Context, table string, columns []string, files []string) (int64, error) {
+	ident := pgx.Identifier(strings.Split(table, "."))
+	scan, err := duckdb.Open(ctx, "", w.opts.Scan)
+	if err != nil {
+		return 0, fmt.Errorf("parquet reader: %w", err)
+	}
+	defer scan.Close()
+	q := fmt.Sprintf("SELECT %s FROM read_parquet(%s)", strings.Join(columns, ", "), duckdb.QuoteList(files))
+	rows, err := scan.QueryContext(ctx, q)
+	if err != nil {
+		return 0, fmt.Errorf("read %s: %w", strings.Join(files, ", "), err)
+	}
+	defer rows.Close()
+
+	conn, err := w.db.Conn(ctx)
+	if err != nil {
+		return 0, w.explain(err)
+	}
+	defer conn.Close()
+	src := &rowSource{rows: rows, vals: make([]any, len(columns)), ptrs: make([]any, len(columns))}
+	for i := range src.vals {
+		src.ptrs[i] = &src.vals[i]
+	}
+	var n int64
+	err = conn.Raw(func(dc any) error {
+		sc, ok := dc.(*stdlib.Conn)
+		if !ok {
+			return fmt.Errorf("unexpected driver connection %T", dc)
+		}
+		n, err = sc.Conn().CopyFrom(ctx, ident, columns, src)
+		return err
+	})
+	if err != nil {
+		if src.err != nil {
+			return 0, fmt.Errorf("read %s: %w", strings.Join(files, ", "), src.err)
+		}
+		return 0, fmt.Errorf("copy into %s: %w", table, w.explain(err))
+	}
+	return n, nil
+}
+
+// rowSource feeds DuckDB rows to pgx's CopyFrom.
+type rowSource struct {
+	rows *sql.Rows
+	vals []any
+	ptrs []any
+	err  error
+}
+
+func (s *rowSource) Next() bool {
+	if !s.rows.Next() {
+		s.err = s.rows.Err()
+		return false
+	}
+	if err := s.rows.Scan(s.ptrs...); err != nil {
+		s.err = err
+		return false
+	}
+	return true
+}
+
+// Values returns the current row; CopyFrom encodes it before the next call,
+// so the slice is reused.
+func (s *rowSource) Values() ([]any, error) { return s.vals, nil }
+
+func (s *rowSource) Err() error { return s.err }
+
+// Explain turns a PostgreSQL error into one that says what to do: the
+// server cannot be reached, refused the login, or dropped the connection.
+// The password never appears in the result.
+func (w *Warehouse) Explain(err error) error { return w.explain(err) }
+
+func (w *Warehouse) explain(err error) error {
+	if err == nil {
+		return nil
+	}
+	var pgErr *pgconn.PgError
+	isPg := errors.As(err, &pgErr)
+	var ce *pgconn.ConnectError
+	switch {
+	case isPg && (pgErr.Code == "28P01" || pgErr.Code == "28000"):
+		return &Error{msg: fmt.Sprintf("PostgreSQL at %s refused the login of user %q: %s (check the user and password)",
+			w.addr, w.user, pgErr.Message), err: err, pass: w.pass}
+	case isPg && pgErr.Code == "3D000":
+		return &Error{msg: fmt.Sprintf("PostgreSQL at %s: %s (create it, or name an existing database)", w.addr, pgErr.Message), err: err, pass: w.pass}
+	case isPg && (pgErr.Code == "57P01" || pgErr.Code == "57P02" || pgErr.Code == "57P03"):
+		return &Error{msg: fmt.Sprintf("PostgreSQL at %s is shutting down or restarting (%s): run again once it is up", w.addr, pgErr.Message), err: err, pass: w.pass}
+	case errors.As(err, &ce):
+		return &Error{msg: fmt.Sprintf("cannot connect to PostgreSQL at %s: %s (is the server running and accepting TCP connections there?)",
+			w.addr, reason(err)), err: err, pass: w.pass}
+	case !isPg && lostConnection(err):
+		return &Error{msg: fmt.Sprintf("lost the connection to PostgreSQL at %s: %s (was the server restarted? nothing of the interrupted statement was committed: run again)",
+			w.addr, reason(err)), err: err, pass: w.pass}
+	}
+	return err
+}
+
+// reason is the innermost useful text of a connection error.
+func reason(err error) string {
+	var ce *pgconn.ConnectError
+	if errors.As(err, &ce) {
+		if u := errors.Unwrap(ce); u != nil {
+			err = u
+		}
+	}
+	var op *net.OpError
+	if errors.As(err, &op) && op.Err != nil {
+		return op.Err.Error()
+	}
+	return err.Error()
+}
+
+func lostConnection(err error) bool {
+	var op *net.OpError
+	return errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) || errors.Is(err, syscall.ECONNRESET) ||
+		errors.Is(err, syscall.ECONNREFUSED) || errors.Is(err, syscall.EPIPE) || errors.As(err, &op) ||
+		pgconn.SafeToRetry(err) || strings.Contains(err.Error(), "conn closed")
+}
+
+// Error is a PostgreSQL error explained for the user. It unwraps to the
+// driver's error; its text never contains the password.
+type Error struct {
+	msg  string
+	err  error
+	pass string
+}
+
+func (e *Error) Error() string { return scrub(e.msg, e.pass) }
+
+// Unwrap returns the driver's error.
+func (e *Error) Unwrap() error { return e.err }
+
+// scrub hides pass in s.
+func scrub(s, pass string) string {
+	if pass == "" || len(pass) < 3 {
+		return s
+	}
+	return strings.ReplaceAll(s, pass, "xxxxx")
+}
+
+func passwordOf(dsn string) string {
+	u, err := url.Parse(dsn)
+	if err != nil || u.User == nil {
+		return ""
+	}
+	p, _ := u.User.Password()
+	return p
+}
