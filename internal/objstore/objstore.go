@@ -142,7 +142,7 @@ func (s *Store) Put(ctx context.Context, key string, r io.Reader) (int64, error)
 	// Cancelling the writer's context before Close abandons the upload.
 	wctx, cancel := context.WithCancel(ctx)
 	defer cancel()
-	w, err := s.bucket.NewWriter(wctx, s.full(key), &blob.WriterOptions{BufferSize: 16 << 20})
+	w, err := s.bucket.NewWriter(wctx, s.full(key), &blob.WriterOptions{BufferSize: PartSize})
 	if err != nil {
 		return 0, fmt.Errorf("put %s: %w", key, s.explain(err))
 	}

@@ -1,0 +1,172 @@
+// Package s3test provides tests with an S3-protocol server on 127.0.0.1,
+// inside the test process: gofakes3 with an in-memory backend, behind a
+// front that checks the access key (so that bad credentials are refused as
+// S3 refuses them) and can inject transient faults (503 replies, reset
+// connections). The server outlives any subprocess the test starts.
+package s3test
+
+import (
+	"fmt"
+	"net"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+
+	"github.com/johannesboyne/gofakes3"
+	"github.com/johannesboyne/gofakes3/backend/s3mem"
+)
+
+// Credentials the server accepts; Start sets them in the environment.
+const (
+	AccessKey = "grpipe-test-key"
+	SecretKey = "grpipe-test-secret"
+	Region    = "us-east-1"
+)
+
+// Server is a running S3-protocol server.
+type Server struct {
+	srv     *httptest.Server
+	backend *s3mem.Backend
+
+	mu     sync.Mutex
+	faults []fault
+
+	// Requests counts requests by kind: "PUT", "GET", "UploadPart",
+	// "CreateMultipartUpload", "CompleteMultipartUpload", "CopyObject", ...
+	reqMu    sync.Mutex
+	requests map[string]int
+	total    atomic.Int64
+}
+
+type fault struct {
+	status int  // an HTTP status to reply with, or 0
+	reset  bool // cut the connection without a reply
+}
+
+// Start starts a server with the given buckets, sets AWS_ACCESS_KEY_ID,
+// AWS_SECRET_ACCESS_KEY and AWS_REGION for the test (and the processes it
+// starts), and stops the server when the test ends.
+func Start(t testing.TB, buckets ...string) *Server {
+	t.Helper()
+	s := &Server{backend: s3mem.New(), requests: map[string]int{}}
+	for _, b := range buckets {
+		if err := s.backend.CreateBucket(b); err != nil {
+			t.Fatalf("s3test: create bucket %s: %v", b, err)
+		}
+	}
+	fake := gofakes3.New(s.backend, gofakes3.WithoutVersioning(), gofakes3.WithLogger(gofakes3.DiscardLog()))
+	s.srv = httptest.NewServer(s.front(fake.Server()))
+	t.Cleanup(s.srv.Close)
+	t.Setenv("AWS_ACCESS_KEY_ID", AccessKey)
+	t.Setenv("AWS_SECRET_ACCESS_KEY", SecretKey)
+	t.Setenv("AWS_REGION", Region)
+	t.Setenv("AWS_SESSION_TOKEN", "")
+	t.Setenv("AWS_PROFILE", "")
+	t.Setenv("AWS_EC2_METADATA_DISABLED", "true")
+	return s
+}
+
+// Endpoint returns the server's base URL, http://127.0.0.1:port.
+func (s *Server) Endpoint() string { return s.srv.URL }
+
+// ZonesURL returns the zones URL of a bucket and prefix on this server.
+func (s *Server) ZonesURL(bucket, prefix string) string {
+	return fmt.Sprintf("s3://%s/%s?endpoint=%s&region=%s", bucket, prefix, s.srv.URL, Region)
+}
+
+// FailNext makes the next n requests fail with HTTP status code.
+func (s *Server) FailNext(n, status int) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for range n {
+		s.faults = append(s.faults, fault{status: status})
+	}
+}
+
+// ResetNext makes the next n requests end with a cut connection.
+func (s *Server) ResetNext(n int) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for range n {
+		s.faults = append(s.faults, fault{reset: true})
+	}
+}
+
+// ClearFaults drops the faults not yet injected.
+func (s *Server) ClearFaults() {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.faults = nil
+}
+
+// Requests returns how many requests of kind the server answered (see Server.requests).
+func (s *Server) Requests(kind string) int {
+	s.reqMu.Lock()
+	defer s.reqMu.Unlock()
+	return s.requests[kind]
+}
+
+// Total returns how many requests reached the server, faults included.
+func (s *Server) Total() int64 { return s.total.Load() }
+
+// front checks credentials, injects faults and counts requests.
+func (s *Server) front(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		s.total.Add(1)
+		s.mu.Lock()
+		var f *fault
+		if len(s.faults) > 0 {
+			f = &s.faults[0]
+			s.faults = s.faults[1:]
+		}
+		s.mu.Unlock()
+		if f != nil && f.reset {
+			if hj, ok := w.(http.Hijacker); ok {
+				if conn, _, err := hj.Hijack(); err == nil {
+					if tc, ok := conn.(*net.TCPConn); ok {
+						_ = tc.SetLinger(0) // RST, not FIN
+					}
+					conn.Close()
+					return
+				}
+			}
+		}
+		if f != nil && f.status != 0 {
+			writeError(w, f.status, "ServiceUnavailable", "injected fault: please retry")
+			return
+		}
+		if !strings.Contains(r.Header.Get("Authorization"), "Credential="+AccessKey+"/") {
+			writeError(w, http.StatusForbidden, "InvalidAccessKeyId", "The AWS Access Key Id you provided does not exist in our records.")
+			return
+		}
+		s.count(r)
+		next.ServeHTTP(w, r)
+	})
+}
+
+func (s *Server) count(r *http.Request) {
+	q := r.URL.Query()
+	kind := r.Method
+	switch {
+	case r.Method == http.MethodPost && q.Has("uploads"):
+		kind = "CreateMultipartUpload"
+	case r.Method == http.MethodPut && q.Has("partNumber"):
+		kind = "UploadPart"
+	case r.Method == http.MethodPost && q.Has("uploadId"):
+		kind = "CompleteMultipartUpload"
+	case r.Method == http.MethodPut && r.Header.Get("x-amz-copy-source") != "":
+		kind = "CopyObject"
+	}
+	s.reqMu.Lock()
+	s.requests[kind]++
+	s.reqMu.Unlock()
+}
+
+func writeError(w http.ResponseWriter, status int, code, msg string) {
+	w.Header().Set("Content-Type", "application/xml")
+	w.WriteHeader(status)
+	fmt.Fprintf(w, `<?xml version="1.0" encoding="UTF-8"?><Error><Code>%s</Code><Message>%s</Message><RequestId>s3test</RequestId></Error>`, code, msg)
+}
