@@ -3,13 +3,17 @@ package pipeline_test
 import (
 	"fmt"
 	"math"
+	"os"
+	"path/filepath"
 	"reflect"
+	"slices"
 	"sort"
 	"strings"
 	"testing"
 
 	grpipe "github.com/grpipe/grpipe"
 	"github.com/grpipe/grpipe/internal/config"
+	"github.com/grpipe/grpipe/internal/objstore/s3test"
 	"github.com/grpipe/grpipe/internal/postgres/pgtest"
 	"github.com/grpipe/grpipe/internal/sample"
 	"github.com/grpipe/grpipe/internal/warehouse"
@@ -216,4 +220,48 @@ func TestConformance(t *testing.T) {
 		h := newHome(t, func(c *config.Config) { tune(c); c.Warehouse = dsn })
 		compareResults(t, "postgres", conformanceSnapshot(h, conformanceBatches(h)), want)
 	})
+}
+
+// TestS3ZonesSameWarehouse runs the batches with the zones on an S3-protocol
+// server: the warehouse must equal the one built from local zones.
+func TestS3ZonesSameWarehouse(t *testing.T) {
+	tune := func(c *config.Config) { c.MaxRejectRatio = 0.5 }
+	ref := newHome(t, tune)
+	want := conformanceSnapshot(ref, conformanceBatches(ref))
+
+	srv := s3test.Start(t, "lake")
+	h := newHome(t, func(c *config.Config) { tune(c); c.Zones = srv.ZonesURL("lake", "goodreads/zones") })
+	runs := conformanceBatches(h)
+	compareResults(t, "s3 zones", conformanceSnapshot(h, runs), want)
+
+	objs, err := h.app.Zones.List(t.Context(), "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var keys []string
+	for _, o := range objs {
+		keys = append(keys, o.Key)
+	}
+	for _, run := range runs {
+		for _, e := range grpipe.Entities() {
+			if run.Tables[e.Name].Staged == 0 {
+				continue // the batch had no file of e
+			}
+			k := "processed/" + run.RunID + "/" + e.Name + "/part-0.parquet"
+			if !slices.Contains(keys, k) {
+				t.Errorf("%s missing from the S3 zones %v", k, keys)
+			}
+		}
+	}
+	for _, k := range keys {
+		if strings.HasPrefix(k, "landing/") || strings.HasPrefix(k, "working/") {
+			t.Errorf("%s left in the S3 zones", k)
+		}
+	}
+	if srv.Requests("CopyObject") != 7 {
+		t.Errorf("%d server-side copies, want 7 (one claim per landed file)", srv.Requests("CopyObject"))
+	}
+	if _, err := os.Stat(filepath.Join(h.dir, "zones")); !os.IsNotExist(err) {
+		t.Errorf("a local zones folder exists: %v", err)
+	}
 }
