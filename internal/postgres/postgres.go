@@ -138,6 +138,12 @@ func (w *Warehouse) LoadParquet(ctx context.Context, table string, columns []str
 			return fmt.Errorf("unexpected driver connection %T", dc)
 		}
 		n, err = sc.Conn().CopyFrom(ctx, ident, columns, src)
+		if err != nil {
+			return err
+		}
+		// Fresh statistics, so that the upsert's joins are planned for the
+		// staged row count (hash joins, not sorts of a table assumed empty).
+		_, err = sc.Conn().Exec(ctx, "ANALYZE "+ident.Sanitize())
 		return err
 	})
 	if err != nil {

@@ -282,11 +282,12 @@ func (w *Warehouse) Upsert(ctx context.Context, batch string, e grpipe.Entity, l
 	return ledger, nil
 }
 
+// recreate drops and creates a staging table.
 func (w *Warehouse) recreate(ctx context.Context, d TableDef) error {
 	if _, err := w.exec(ctx, w.db, "drop_table", d); err != nil {
 		return err
 	}
-	_, err := w.exec(ctx, w.db, "create_table", d)
+	_, err := w.exec(ctx, w.db, "create_staging", d)
 	return err
 }
 
