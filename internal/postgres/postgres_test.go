@@ -213,3 +213,17 @@ func TestRestartDuringCopy(t *testing.T) {
 		t.Fatalf("load after the restart: %d rows, %v; want %d", n, err, rows)
 	}
 }
+
+// TestSessionSettingsFromDSN: unknown DSN parameters are session settings
+// (the README recommends &work_mem=... for large batches), and sessions
+// run in UTC.
+func TestSessionSettingsFromDSN(t *testing.T) {
+	w := open(t, pgtest.Database(t)+"&work_mem=123MB", postgres.Options{})
+	var mem, tz string
+	if err := w.DB().QueryRow("SELECT current_setting('work_mem'), current_setting('TimeZone')").Scan(&mem, &tz); err != nil {
+		t.Fatal(err)
+	}
+	if mem != "123MB" || tz != "UTC" {
+		t.Fatalf("work_mem %s, TimeZone %s; want 123MB and UTC", mem, tz)
+	}
+}
