@@ -26,6 +26,10 @@ import (
 	"github.com/grpipe/grpipe/internal/warehouse"
 )
 
+// DefaultWorkMem is the session's work_mem unless the DSN sets one
+// (postgres://...?work_mem=256MB).
+const DefaultWorkMem = "64MB"
+
 // Options configure a PostgreSQL warehouse.
 type Options struct {
 	// ReadOnly makes every transaction read-only: writes are refused by the server.
@@ -67,6 +71,11 @@ func Open(ctx context.Context, dsn string, opts Options) (*Warehouse, error) {
 	}
 	cfg.RuntimeParams["TimeZone"] = "UTC"
 	cfg.RuntimeParams["application_name"] = "grpipe"
+	if _, set := cfg.RuntimeParams["work_mem"]; !set {
+		// The upsert joins a whole batch against its table: give the hash
+		// joins room (PostgreSQL's default of 4MB spills a 1M-row batch to disk).
+		cfg.RuntimeParams["work_mem"] = DefaultWorkMem
+	}
 	if opts.ReadOnly {
 		cfg.RuntimeParams["default_transaction_read_only"] = "on"
 	}
