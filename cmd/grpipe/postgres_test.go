@@ -46,6 +46,7 @@ func TestPostgresSettingErrors(t *testing.T) {
 	}{
 		{"bad password", wrong, "refused the login"},
 		{"server down", "postgres://postgres:Wr0ngPassw0rd@127.0.0.1:1/db?sslmode=disable", "cannot connect to PostgreSQL at 127.0.0.1:1"},
+		{"password as a parameter", "postgres://postgres@" + c.Addr() + "/postgres?sslmode=disable&password=Wr0ngPassw0rd", "refused the login"},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {

@@ -265,7 +265,13 @@ func scrub(s, pass string) string {
 
 func passwordOf(dsn string) string {
 	u, err := url.Parse(dsn)
-	if err != nil || u.User == nil {
+	if err != nil {
+		return ""
+	}
+	if p := u.Query().Get("password"); p != "" {
+		return p
+	}
+	if u.User == nil {
 		return ""
 	}
 	p, _ := u.User.Password()
