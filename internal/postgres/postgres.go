@@ -15,6 +15,7 @@ import (
 	"net/url"
 	"strconv"
 	"strings"
+	"sync"
 	"syscall"
 	"time"
 
@@ -136,10 +137,8 @@ func (w *Warehouse) LoadParquet(ctx context.Context, table string, columns []str
 		return 0, w.explain(err)
 	}
 	defer conn.Close()
-	src := &rowSource{rows: rows, vals: make([]any, len(columns)), ptrs: make([]any, len(columns))}
-	for i := range src.vals {
-		src.ptrs[i] = &src.vals[i]
-	}
+	src := newRowSource(ctx, rows, len(columns))
+	defer src.stop()
 	var n int64
 	err = conn.Raw(func(dc any) error {
 		sc, ok := dc.(*stdlib.Conn)
@@ -156,7 +155,8 @@ func (w *Warehouse) LoadParquet(ctx context.Context, table string, columns []str
 		return err
 	})
 	if err != nil {
-		if src.err != nil {
+		src.stop()
+		if src.err != nil && !errors.Is(src.err, context.Canceled) {
 			return 0, fmt.Errorf("read %s: %w", strings.Join(files, ", "), src.err)
 		}
 		return 0, fmt.Errorf("copy into %s: %w", table, w.explain(err))
@@ -164,31 +164,89 @@ func (w *Warehouse) LoadParquet(ctx context.Context, table string, columns []str
 	return n, nil
 }
 
-// rowSource feeds DuckDB rows to pgx's CopyFrom.
+// rowSource feeds DuckDB rows to pgx's CopyFrom. A goroutine reads the
+// rows in batches ahead of the encoder, so that reading Parquet and encoding
+// for COPY use two cores; at most readAhead batches are held in memory.
 type rowSource struct {
-	rows *sql.Rows
-	vals []any
-	ptrs []any
-	err  error
+	batches  chan [][]any
+	done     chan struct{}
+	finished chan struct{}
+	cur      [][]any
+	i        int
+	err      error // the reader's error, set before batches is closed
+	once     sync.Once
 }
 
+const (
+	batchRows = 2048
+	readAhead = 4
+)
+
+func newRowSource(ctx context.Context, rows *sql.Rows, ncol int) *rowSource {
+	s := &rowSource{batches: make(chan [][]any, readAhead), done: make(chan struct{}), finished: make(chan struct{})}
+	go func() {
+		defer close(s.finished)
+		defer close(s.batches)
+		ptrs := make([]any, ncol)
+		for {
+			batch := make([][]any, 0, batchRows)
+			vals := make([]any, batchRows*ncol)
+			for len(batch) < batchRows && rows.Next() {
+				row := vals[len(batch)*ncol : (len(batch)+1)*ncol : (len(batch)+1)*ncol]
+				for i := range ptrs {
+					ptrs[i] = &row[i]
+				}
+				if err := rows.Scan(ptrs...); err != nil {
+					s.err = err
+					return
+				}
+				batch = append(batch, row)
+			}
+			if len(batch) > 0 {
+				select {
+				case s.batches <- batch:
+				case <-s.done:
+					return
+				case <-ctx.Done():
+					s.err = ctx.Err()
+					return
+				}
+			}
+			if len(batch) < batchRows {
+				s.err = rows.Err()
+				return
+			}
+		}
+	}()
+	return s
+}
+
+// Next advances to the next row.
 func (s *rowSource) Next() bool {
-	if !s.rows.Next() {
-		s.err = s.rows.Err()
+	s.i++
+	if s.i < len(s.cur) {
+		return true
+	}
+	b, ok := <-s.batches
+	if !ok {
 		return false
 	}
-	if err := s.rows.Scan(s.ptrs...); err != nil {
-		s.err = err
-		return false
-	}
+	s.cur, s.i = b, 0
 	return true
 }
 
-// Values returns the current row; CopyFrom encodes it before the next call,
-// so the slice is reused.
-func (s *rowSource) Values() ([]any, error) { return s.vals, nil }
+// Values returns the current row.
+func (s *rowSource) Values() ([]any, error) { return s.cur[s.i], nil }
 
+// Err returns the reader's error, once Next has returned false.
 func (s *rowSource) Err() error { return s.err }
+
+// stop ends the reader (when COPY failed early) and waits for it; after
+// stop, err is safe to read.
+func (s *rowSource) stop() {
+	s.once.Do(func() { close(s.done) })
+	<-s.finished
+}
 
 // Explain turns a PostgreSQL error into one that says what to do: the
 // server cannot be reached, refused the login, or dropped the connection.
