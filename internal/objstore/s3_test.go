@@ -183,3 +183,34 @@ func TestS3OpenErrors(t *testing.T) {
 		}
 	})
 }
+
+// TestS3DownloadCutMidway: a download whose connection is cut halfway
+// through the body starts again; after too many cuts the error says so.
+func TestS3DownloadCutMidway(t *testing.T) {
+	srv := s3test.Start(t, "zones")
+	s := openS3(t, srv)
+	ctx := context.Background()
+	body := make([]byte, 3<<20)
+	rand.Read(body)
+	if err := s.PutBytes(ctx, "working/r1/reviews.csv", body); err != nil {
+		t.Fatal(err)
+	}
+	srv.CutNext(2)
+	p, cleanup, err := s.Fetch(ctx, "working/r1/reviews.csv", t.TempDir())
+	if err != nil {
+		t.Fatalf("fetch after two cut downloads: %v", err)
+	}
+	defer cleanup()
+	if got, _ := os.ReadFile(p); !bytes.Equal(got, body) {
+		t.Fatalf("fetched %d bytes that differ from the %d stored", len(got), len(body))
+	}
+	srv.CutNext(2)
+	if got, err := s.ReadAll(ctx, "working/r1/reviews.csv"); err != nil || !bytes.Equal(got, body) {
+		t.Fatalf("read all after two cut downloads: %d bytes, %v", len(got), err)
+	}
+	srv.CutNext(10)
+	defer srv.ClearFaults()
+	if _, _, err := s.Fetch(ctx, "working/r1/reviews.csv", t.TempDir()); err == nil || !strings.Contains(err.Error(), "working/r1/reviews.csv") {
+		t.Fatalf("fetch with every download cut: %v, want an error naming the object", err)
+	}
+}

@@ -6,10 +6,12 @@
 package s3test
 
 import (
+	"errors"
 	"fmt"
 	"net"
 	"net/http"
 	"net/http/httptest"
+	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -44,6 +46,7 @@ type Server struct {
 type fault struct {
 	status int  // an HTTP status to reply with, or 0
 	reset  bool // cut the connection without a reply
+	cut    bool // cut the connection halfway through the reply's body
 }
 
 // Start starts a server with the given buckets, sets AWS_ACCESS_KEY_ID,
@@ -95,6 +98,16 @@ func (s *Server) ResetNext(n int) {
 	}
 }
 
+// CutNext makes the next n requests end with a connection cut halfway
+// through the reply's body (after its headers and half of its bytes).
+func (s *Server) CutNext(n int) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for range n {
+		s.faults = append(s.faults, fault{cut: true})
+	}
+}
+
 // ClearFaults drops the faults not yet injected.
 func (s *Server) ClearFaults() {
 	s.mu.Lock()
@@ -143,6 +156,12 @@ func (s *Server) front(next http.Handler) http.Handler {
 			return
 		}
 		s.count(r)
+		if f != nil && f.cut {
+			cw := &cutWriter{ResponseWriter: w}
+			next.ServeHTTP(cw, r)
+			cw.cut()
+			return
+		}
 		next.ServeHTTP(w, r)
 	})
 }
@@ -169,4 +188,54 @@ func writeError(w http.ResponseWriter, status int, code, msg string) {
 	w.Header().Set("Content-Type", "application/xml")
 	w.WriteHeader(status)
 	fmt.Fprintf(w, `<?xml version="1.0" encoding="UTF-8"?><Error><Code>%s</Code><Message>%s</Message><RequestId>s3test</RequestId></Error>`, code, msg)
+}
+
+// cutWriter passes a reply through until half of its Content-Length is
+// written, then cuts the connection.
+type cutWriter struct {
+	http.ResponseWriter
+	limit, written int64
+	dead           bool
+}
+
+func (c *cutWriter) WriteHeader(code int) {
+	if n, err := strconv.ParseInt(c.Header().Get("Content-Length"), 10, 64); err == nil {
+		c.limit = n / 2
+	}
+	c.ResponseWriter.WriteHeader(code)
+}
+
+func (c *cutWriter) Write(b []byte) (int, error) {
+	if c.dead {
+		return 0, errors.New("s3test: connection cut")
+	}
+	if c.written+int64(len(b)) > c.limit {
+		n, _ := c.ResponseWriter.Write(b[:c.limit-c.written])
+		c.written += int64(n)
+		c.cut()
+		return n, errors.New("s3test: connection cut")
+	}
+	n, err := c.ResponseWriter.Write(b)
+	c.written += int64(n)
+	return n, err
+}
+
+// cut flushes what was written and cuts the connection.
+func (c *cutWriter) cut() {
+	if c.dead {
+		return
+	}
+	c.dead = true
+	if f, ok := c.ResponseWriter.(http.Flusher); ok {
+		f.Flush()
+	}
+	if hj, ok := c.ResponseWriter.(http.Hijacker); ok {
+		if conn, buf, err := hj.Hijack(); err == nil {
+			_ = buf.Flush()
+			if tc, ok := conn.(*net.TCPConn); ok {
+				_ = tc.SetLinger(0)
+			}
+			conn.Close()
+		}
+	}
 }
