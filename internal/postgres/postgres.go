@@ -23,6 +23,7 @@ import (
 	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/jackc/pgx/v5/stdlib"
 
+	grpipe "github.com/grpipe/grpipe"
 	"github.com/grpipe/grpipe/internal/duckdb"
 	"github.com/grpipe/grpipe/internal/warehouse"
 )
@@ -59,7 +60,7 @@ func Open(ctx context.Context, dsn string, opts Options) (*Warehouse, error) {
 	cfg, err := pgx.ParseConfig(dsn)
 	if err != nil {
 		// pgconn redacts the password in parse errors; scrub it anyway.
-		return nil, fmt.Errorf("parse DSN: %s", scrub(err.Error(), passwordOf(dsn)))
+		return nil, fmt.Errorf("%w: parse DSN: %s", grpipe.ErrBadInput, scrub(err.Error(), passwordOf(dsn)))
 	}
 	if opts.ConnectTimeout == 0 {
 		opts.ConnectTimeout = 10 * time.Second
@@ -115,9 +116,10 @@ func (w *Warehouse) Addr() string { return w.addr }
 func (w *Warehouse) Close() error { return w.db.Close() }
 
 // LoadParquet streams the rows of local Parquet files into table with COPY:
-// an in-memory DuckDB reads the files, and each row goes to the server as it
-// is read, so no table is ever held in memory. COPY is one statement: on any
-// error (a lost connection included) no row of it stays in the table.
+// an in-memory DuckDB reads the files, and rows go to the server as they are
+// read (a few thousand read ahead at most), so no table is ever held in
+// memory. COPY is one statement: on any error (a lost connection included)
+// no row of it stays in the table.
 func (w *Warehouse) LoadParquet(ctx context.Context, table string, columns []string, files []string) (int64, error) {
 	ident := pgx.Identifier(strings.Split(table, "."))
 	scan, err := duckdb.Open(ctx, "", w.opts.Scan)

@@ -10,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	grpipe "github.com/grpipe/grpipe"
 	"github.com/grpipe/grpipe/internal/duckdb"
 	"github.com/grpipe/grpipe/internal/postgres"
 	"github.com/grpipe/grpipe/internal/postgres/pgtest"
@@ -225,5 +226,12 @@ func TestSessionSettingsFromDSN(t *testing.T) {
 	}
 	if mem != "123MB" || tz != "UTC" {
 		t.Fatalf("work_mem %s, TimeZone %s; want 123MB and UTC", mem, tz)
+	}
+}
+
+func TestBadDSN(t *testing.T) {
+	_, err := postgres.Open(context.Background(), "postgres://u:Pa55word@127.0.0.1:notaport/db", postgres.Options{})
+	if !errors.Is(err, grpipe.ErrBadInput) || strings.Contains(err.Error(), "Pa55word") {
+		t.Fatalf("err %v: want bad input without the password", err)
 	}
 }
