@@ -10,6 +10,7 @@ import (
 	"sort"
 	"strings"
 	"testing"
+	"time"
 
 	grpipe "github.com/grpipe/grpipe"
 	"github.com/grpipe/grpipe/internal/config"
@@ -264,4 +265,63 @@ func TestS3ZonesSameWarehouse(t *testing.T) {
 	if _, err := os.Stat(filepath.Join(h.dir, "zones")); !os.IsNotExist(err) {
 		t.Errorf("a local zones folder exists: %v", err)
 	}
+}
+
+// TestS3TransientFaultsDuringRun: 503s, reset connections and downloads cut
+// midway, injected while files are landed and while the run claims,
+// fetches and publishes them, are retried: the run succeeds with the
+// same warehouse as on local zones.
+func TestS3TransientFaultsDuringRun(t *testing.T) {
+	ref := newHome(t, nil)
+	ref.landSample()
+	ref.mustSucceed(ref.run())
+	want := ref.snapshot()
+
+	srv := s3test.Start(t, "lake")
+	h := newHome(t, func(c *config.Config) { c.Zones = srv.ZonesURL("lake", "zones") + "&max_backoff=20ms" })
+	srv.FailNext(3, 503)
+	srv.ResetNext(2)
+	h.landSample()
+	// Faults spread over the run: every fifth request fails once.
+	before := srv.Total()
+	stop := make(chan struct{})
+	done := make(chan struct{})
+	injected := 0
+	go func() {
+		defer close(done)
+		next, i := before+5, 0
+		defer func() { injected = i }()
+		for {
+			select {
+			case <-stop:
+				return
+			case <-time.After(2 * time.Millisecond):
+			}
+			if srv.Total() < next {
+				continue
+			}
+			next = srv.Total() + 5
+			switch i % 3 {
+			case 0:
+				srv.FailNext(1, 503)
+			case 1:
+				srv.ResetNext(1)
+			default:
+				srv.CutNext(1)
+			}
+			i++
+		}
+	}()
+	sum := h.run()
+	close(stop)
+	<-done
+	srv.ClearFaults()
+	h.mustSucceed(sum)
+	if got := h.snapshot(); !reflect.DeepEqual(got, want) {
+		t.Fatalf("warehouse after a run with S3 faults differs from the local-zones run")
+	}
+	if injected < 3 {
+		t.Fatalf("only %d faults injected during the run", injected)
+	}
+	t.Logf("%d requests to S3 during the run, %d faults injected", srv.Total()-before, injected)
 }
