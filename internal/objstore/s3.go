@@ -30,6 +30,9 @@ const (
 	// exponential backoff, before a transient error (503, throttling, a
 	// timeout, a reset connection) is given up on.
 	defaultMaxAttempts = 8
+	// defaultResponseTimeout bounds the wait for a reply's headers; a
+	// request that times out is retried.
+	defaultResponseTimeout = 60 * time.Second
 	// defaultMaxBackoff caps the wait between two attempts.
 	defaultMaxBackoff = 5 * time.Second
 )
@@ -41,8 +44,9 @@ const (
 // Query parameters: those of gocloud.dev's s3blob (endpoint, region,
 // profile, use_path_style, disable_https, request_checksum_calculation,
 // response_checksum_validation, ...), max_attempts (tries per request,
-// default 8) and max_backoff (the longest wait between two tries, a Go
-// duration, default 5s).
+// default 8), max_backoff (the longest wait between two tries, a Go
+// duration, default 5s) and response_timeout (the longest wait for a reply's
+// headers before the request is tried again, default 60s).
 func openS3(ctx context.Context, u *url.URL) (*Store, error) {
 	prefix := strings.Trim(u.Path, "/")
 	q := u.Query()
@@ -102,6 +106,15 @@ func openS3(ctx context.Context, u *url.URL) (*Store, error) {
 		backoff = d
 		q.Del("max_backoff")
 	}
+	respTimeout := defaultResponseTimeout
+	if v := q.Get("response_timeout"); v != "" {
+		d, err := time.ParseDuration(v)
+		if err != nil || d <= 0 {
+			return nil, bad("response_timeout", "a positive duration such as 60s")
+		}
+		respTimeout = d
+		q.Del("response_timeout")
+	}
 	cfg, err := gcaws.V2ConfigFromURLParams(ctx, q)
 	if err != nil {
 		return nil, fmt.Errorf("%w: zones %s: %v", grpipe.ErrBadInput, redact(u), err)
@@ -121,7 +134,7 @@ func openS3(ctx context.Context, u *url.URL) (*Store, error) {
 	cfg.HTTPClient = awshttp.NewBuildableClient().
 		WithDialerOptions(func(d *net.Dialer) { d.Timeout = 10 * time.Second }).
 		WithTransportOptions(func(t *http.Transport) {
-			t.ResponseHeaderTimeout = 60 * time.Second
+			t.ResponseHeaderTimeout = respTimeout
 			t.TLSHandshakeTimeout = 10 * time.Second
 		})
 	client := s3.NewFromConfig(cfg, s3opts...)

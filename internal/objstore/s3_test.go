@@ -10,6 +10,7 @@ import (
 	"os"
 	"strings"
 	"testing"
+	"time"
 
 	grpipe "github.com/grpipe/grpipe"
 	"github.com/grpipe/grpipe/internal/objstore"
@@ -141,6 +142,21 @@ func TestS3TransientErrorsRetried(t *testing.T) {
 			}
 		})
 	}
+	t.Run("timeouts", func(t *testing.T) {
+		s, err := objstore.Open(ctx, srv.ZonesURL("zones", "t")+"&max_backoff=20ms&response_timeout=300ms")
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer s.Close()
+		srv.StallNext(2, time.Second)
+		t0 := time.Now()
+		if err := s.PutBytes(ctx, "landing/c.csv", []byte("x\n")); err != nil {
+			t.Fatalf("put after two stalled requests: %v", err)
+		}
+		if d := time.Since(t0); d < 600*time.Millisecond || d > 4*time.Second {
+			t.Errorf("put took %v: want two 300ms timeouts, then success", d)
+		}
+	})
 	t.Run("gives up after max_attempts", func(t *testing.T) {
 		srv.FailNext(100, 503)
 		before := srv.Total()

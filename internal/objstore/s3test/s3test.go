@@ -16,6 +16,7 @@ import (
 	"sync"
 	"sync/atomic"
 	"testing"
+	"time"
 
 	"github.com/johannesboyne/gofakes3"
 	"github.com/johannesboyne/gofakes3/backend/s3mem"
@@ -44,9 +45,10 @@ type Server struct {
 }
 
 type fault struct {
-	status int  // an HTTP status to reply with, or 0
-	reset  bool // cut the connection without a reply
-	cut    bool // cut the connection halfway through the reply's body
+	status int           // an HTTP status to reply with, or 0
+	reset  bool          // cut the connection without a reply
+	cut    bool          // cut the connection halfway through the reply's body
+	stall  time.Duration // wait this long before answering
 }
 
 // Start starts a server with the given buckets, sets AWS_ACCESS_KEY_ID,
@@ -108,6 +110,15 @@ func (s *Server) CutNext(n int) {
 	}
 }
 
+// StallNext makes the next n requests wait d before they are answered.
+func (s *Server) StallNext(n int, d time.Duration) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for range n {
+		s.faults = append(s.faults, fault{stall: d})
+	}
+}
+
 // ClearFaults drops the faults not yet injected.
 func (s *Server) ClearFaults() {
 	s.mu.Lock()
@@ -145,6 +156,13 @@ func (s *Server) front(next http.Handler) http.Handler {
 					conn.Close()
 					return
 				}
+			}
+		}
+		if f != nil && f.stall > 0 {
+			select {
+			case <-time.After(f.stall):
+			case <-r.Context().Done():
+				return // the client gave up
 			}
 		}
 		if f != nil && f.status != 0 {
