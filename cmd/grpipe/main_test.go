@@ -210,9 +210,8 @@ func TestBadConfig(t *testing.T) {
 
 // snapshot dumps every warehouse and analytics table, and the rejected rows
 // without their run id, as CSV.
-func snapshot(t *testing.T, home string) map[string]string {
+func snapshot(t *testing.T, env map[string]string) map[string]string {
 	t.Helper()
-	env := map[string]string{"GRPIPE_HOME": home}
 	out := map[string]string{}
 	queries := map[string]string{
 		"reviews":  "SELECT * FROM goodreads_warehouse.reviews ORDER BY review_id",
@@ -234,7 +233,7 @@ func snapshot(t *testing.T, home string) map[string]string {
 }
 
 // landDirty lands the sample files, with one broken review row.
-func landDirty(t *testing.T, home string) {
+func landDirty(t *testing.T, env map[string]string) {
 	t.Helper()
 	paths := sampleDir(t)
 	f, err := os.OpenFile(paths[0], os.O_APPEND|os.O_WRONLY, 0)
@@ -243,7 +242,7 @@ func landDirty(t *testing.T, home string) {
 	}
 	f.WriteString("not,a,review\n")
 	f.Close()
-	if r := grpipeCmd(t, map[string]string{"GRPIPE_HOME": home}, append([]string{"land"}, paths...)...); r.code != 0 {
+	if r := grpipeCmd(t, env, append([]string{"land"}, paths...)...); r.code != 0 {
 		t.Fatalf("land: %s", r.stderr)
 	}
 }
@@ -252,12 +251,28 @@ func landDirty(t *testing.T, home string) {
 // of the ETL, then runs again: the warehouse must equal a clean run's, and
 // no input file may be lost or loaded twice.
 func TestCrashThenRerun(t *testing.T) {
-	clean := t.TempDir()
-	landDirty(t, clean)
-	if r := grpipeCmd(t, map[string]string{"GRPIPE_HOME": clean}, "run"); r.code != 0 {
+	crashThenRerun(t, func(home string) map[string]string { return map[string]string{"GRPIPE_HOME": home} },
+		func(t *testing.T, env map[string]string, zone string) []string {
+			var left []string
+			filepath.Walk(filepath.Join(env["GRPIPE_HOME"], "zones", zone), func(p string, info os.FileInfo, err error) error {
+				if err == nil && !info.IsDir() {
+					left = append(left, p)
+				}
+				return nil
+			})
+			return left
+		})
+}
+
+// crashThenRerun is the crash test over the zones that homeEnv configures
+// (GRPIPE_HOME and settings for a fresh home); left lists a zone's objects.
+func crashThenRerun(t *testing.T, homeEnv func(home string) map[string]string, left func(t *testing.T, env map[string]string, zone string) []string) {
+	cleanEnv := homeEnv(t.TempDir())
+	landDirty(t, cleanEnv)
+	if r := grpipeCmd(t, cleanEnv, "run"); r.code != 0 {
 		t.Fatalf("clean run: %s", r.stderr)
 	}
-	want := snapshot(t, clean)
+	want := snapshot(t, cleanEnv)
 	if !strings.Contains(want["rejected"], "not,a,review") {
 		t.Fatalf("clean run did not quarantine the broken row: %s", want["rejected"])
 	}
@@ -265,10 +280,14 @@ func TestCrashThenRerun(t *testing.T) {
 	for _, point := range []string{"claim", "transform", "stage", "upsert", "cleanup"} {
 		t.Run(point, func(t *testing.T) {
 			home := t.TempDir()
-			landDirty(t, home)
+			env := homeEnv(home)
+			landDirty(t, env)
 			args, _ := json.Marshal([]string{"--home", home, "run"})
 			cmd := exec.Command(os.Args[0], "-test.run=^$")
 			cmd.Env = append(os.Environ(), "GRPIPE_TEST_ARGS="+string(args), "GRPIPE_CRASHPOINT="+point)
+			for k, v := range env {
+				cmd.Env = append(cmd.Env, k+"="+v)
+			}
 			var stderr bytes.Buffer
 			cmd.Stderr = &stderr
 			err := cmd.Run()
@@ -277,7 +296,7 @@ func TestCrashThenRerun(t *testing.T) {
 				t.Fatalf("process was not killed at %s: %v\n%s", point, err, stderr.String())
 			}
 
-			r := grpipeCmd(t, map[string]string{"GRPIPE_HOME": home}, "run", "--json")
+			r := grpipeCmd(t, env, "run", "--json")
 			if r.code != 0 {
 				t.Fatalf("rerun after crash at %s: exit %d\n%s", point, r.code, r.stderr)
 			}
@@ -288,7 +307,7 @@ func TestCrashThenRerun(t *testing.T) {
 			if point != "cleanup" && len(sum.Recovered) != 1 {
 				t.Errorf("rerun recovered %v, want the crashed run's batch", sum.Recovered)
 			}
-			if got := snapshot(t, home); !reflect.DeepEqual(got, want) {
+			if got := snapshot(t, env); !reflect.DeepEqual(got, want) {
 				for k := range want {
 					if got[k] != want[k] {
 						t.Errorf("after a crash at %s, %s differs from a clean run:\n got %.400s\nwant %.400s", point, k, got[k], want[k])
@@ -297,14 +316,7 @@ func TestCrashThenRerun(t *testing.T) {
 			}
 			// Nothing left behind: landing and working are empty.
 			for _, zone := range []string{"landing", "working"} {
-				var left []string
-				filepath.Walk(filepath.Join(home, "zones", zone), func(p string, info os.FileInfo, err error) error {
-					if err == nil && !info.IsDir() {
-						left = append(left, p)
-					}
-					return nil
-				})
-				if len(left) > 0 {
+				if left := left(t, env, zone); len(left) > 0 {
 					t.Errorf("%s zone not empty after the rerun: %v", zone, left)
 				}
 			}
@@ -319,7 +331,7 @@ func TestCrashThenRerun(t *testing.T) {
 			if len(running) != 0 || len(failed) != 1 {
 				t.Errorf("runs left running %v, failed %v: want the crashed run failed", running, failed)
 			}
-			list := grpipeCmd(t, map[string]string{"GRPIPE_HOME": home}, "query", "--format", "csv",
+			list := grpipeCmd(t, env, "query", "--format", "csv",
 				"SELECT count(*) FROM goodreads_quality.loaded_batches")
 			recs, _ := csv.NewReader(strings.NewReader(list.stdout)).ReadAll()
 			if len(recs) != 2 || recs[1][0] != "4" {

@@ -63,7 +63,7 @@ func TestBrowserUI(t *testing.T) {
 	chrome := chromium(t)
 	home := t.TempDir()
 	env := map[string]string{"GRPIPE_HOME": home, "GRPIPE_SCHEDULER_POLL": "300ms"}
-	landDirty(t, home)
+	landDirty(t, env)
 	r := grpipeCmd(t, env, "run", "--json")
 	if r.code != 0 {
 		t.Fatalf("run: %s", r.stderr)

@@ -20,6 +20,7 @@ import (
 	"github.com/grpipe/grpipe/internal/metrics"
 	"github.com/grpipe/grpipe/internal/objstore"
 	"github.com/grpipe/grpipe/internal/pipeline"
+	"github.com/grpipe/grpipe/internal/postgres"
 	"github.com/grpipe/grpipe/internal/runstore"
 	"github.com/grpipe/grpipe/internal/warehouse"
 )
@@ -57,6 +58,12 @@ func OpenWarehouse(ctx context.Context, cfg config.Config, readOnly bool, log *s
 		}
 		opts := duckdb.Options{MemoryLimit: cfg.DuckDB.MemoryLimit, TempDirectory: cfg.DuckDB.TempDirectory, Threads: cfg.DuckDB.Threads, ReadOnly: readOnly}
 		drv, err = duckdb.OpenWarehouse(ctx, loc, opts)
+	case "postgres":
+		scan := duckdb.Options{MemoryLimit: cfg.DuckDB.MemoryLimit, TempDirectory: cfg.DuckDB.TempDirectory, Threads: cfg.DuckDB.Threads}
+		drv, err = postgres.Open(ctx, loc, postgres.Options{ReadOnly: readOnly, Scan: scan})
+		if err != nil {
+			return nil, fmt.Errorf("warehouse %s (setting warehouse, env GRPIPE_WAREHOUSE, flag --warehouse): %w", config.Redact(loc), err)
+		}
 	default:
 		err = fmt.Errorf("%w: warehouse %s: the %s backend is not built into this grpipe", grpipe.ErrBadInput, config.Redact(loc), kind)
 	}

@@ -377,14 +377,27 @@ func (c Config) Window() ([2]time.Time, error) {
 	return out, nil
 }
 
-// Redact hides the password in a URL or DSN.
+// Redact hides the password in a URL or DSN (user info, or a password
+// query parameter as PostgreSQL DSNs allow).
 func Redact(s string) string {
 	u, err := url.Parse(s)
-	if err != nil || u.User == nil {
+	if err != nil {
 		return s
 	}
-	if _, has := u.User.Password(); has {
-		u.User = url.UserPassword(u.User.Username(), "xxxxx")
+	changed := false
+	if u.User != nil {
+		if _, has := u.User.Password(); has {
+			u.User = url.UserPassword(u.User.Username(), "xxxxx")
+			changed = true
+		}
+	}
+	if q := u.Query(); q.Has("password") {
+		q.Set("password", "xxxxx")
+		u.RawQuery = q.Encode()
+		changed = true
+	}
+	if !changed {
+		return s
 	}
 	return u.String()
 }

@@ -5,6 +5,7 @@
 package objstore
 
 import (
+	"bytes"
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
@@ -142,7 +143,7 @@ func (s *Store) Put(ctx context.Context, key string, r io.Reader) (int64, error)
 	// Cancelling the writer's context before Close abandons the upload.
 	wctx, cancel := context.WithCancel(ctx)
 	defer cancel()
-	w, err := s.bucket.NewWriter(wctx, s.full(key), &blob.WriterOptions{BufferSize: 16 << 20})
+	w, err := s.bucket.NewWriter(wctx, s.full(key), &blob.WriterOptions{BufferSize: PartSize})
 	if err != nil {
 		return 0, fmt.Errorf("put %s: %w", key, s.explain(err))
 	}
@@ -175,11 +176,42 @@ func (s *Store) PutBytes(ctx context.Context, key string, b []byte) error {
 
 // ReadAll returns the object at key.
 func (s *Store) ReadAll(ctx context.Context, key string) ([]byte, error) {
-	b, err := s.bucket.ReadAll(ctx, s.full(key))
+	var b bytes.Buffer
+	err := s.download(ctx, key, func() (io.Writer, error) { b.Reset(); return &b, nil })
 	if err != nil {
 		return nil, fmt.Errorf("read %s: %w", key, s.explain(err))
 	}
-	return b, nil
+	return b.Bytes(), nil
+}
+
+// downloadAttempts is how often a download cut midway is started again.
+const downloadAttempts = 4
+
+// download copies the object at key into the writer that reset returns
+// (emptied by reset before each try). Failed requests are retried by the
+// S3 client; a transfer cut midway through the body (a reset connection,
+// an unexpected EOF) is started again from the beginning here.
+func (s *Store) download(ctx context.Context, key string, reset func() (io.Writer, error)) error {
+	for attempt := 1; ; attempt++ {
+		w, err := reset()
+		if err != nil {
+			return err
+		}
+		r, err := s.bucket.NewReader(ctx, s.full(key), nil)
+		if err != nil {
+			return err
+		}
+		_, err = io.Copy(w, r)
+		r.Close()
+		if err == nil || ctx.Err() != nil || attempt == downloadAttempts || s.root != "" {
+			return err
+		}
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-time.After(time.Duration(attempt) * 200 * time.Millisecond):
+		}
+	}
 }
 
 // Delete removes key; a missing key is not an error.
@@ -258,14 +290,14 @@ func (s *Store) Fetch(ctx context.Context, key, dir string) (string, func(), err
 		return "", nil, fmt.Errorf("fetch %s: %w", key, err)
 	}
 	cleanup := func() { _ = os.Remove(f.Name()) }
-	r, err := s.bucket.NewReader(ctx, s.full(key), nil)
+	err = s.download(ctx, key, func() (io.Writer, error) {
+		if err := f.Truncate(0); err != nil {
+			return nil, err
+		}
+		_, err := f.Seek(0, io.SeekStart)
+		return f, err
+	})
 	if err != nil {
-		f.Close()
-		cleanup()
-		return "", nil, fmt.Errorf("fetch %s: %w", key, s.explain(err))
-	}
-	defer r.Close()
-	if _, err := io.Copy(f, r); err != nil {
 		f.Close()
 		cleanup()
 		return "", nil, fmt.Errorf("fetch %s: %w", key, s.explain(err))
@@ -279,13 +311,8 @@ func (s *Store) Fetch(ctx context.Context, key, dir string) (string, func(), err
 
 // Checksum returns the SHA-256 of the object at key, hex-encoded.
 func (s *Store) Checksum(ctx context.Context, key string) (string, error) {
-	r, err := s.bucket.NewReader(ctx, s.full(key), nil)
-	if err != nil {
-		return "", fmt.Errorf("read %s: %w", key, s.explain(err))
-	}
-	defer r.Close()
 	h := sha256.New()
-	if _, err := io.Copy(h, r); err != nil {
+	if err := s.download(ctx, key, func() (io.Writer, error) { h.Reset(); return h, nil }); err != nil {
 		return "", fmt.Errorf("read %s: %w", key, s.explain(err))
 	}
 	return hex.EncodeToString(h.Sum(nil)), nil

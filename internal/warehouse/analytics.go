@@ -127,7 +127,7 @@ func (w *Warehouse) BuildAnalytics(ctx context.Context, t AnalyticsTable, window
 	}
 	tx, err := w.db.BeginTx(ctx, nil)
 	if err != nil {
-		return 0, fmt.Errorf("build %s: %w", t.Table, err)
+		return 0, fmt.Errorf("build %s: %w", t.Table, w.explain(err))
 	}
 	defer tx.Rollback() //nolint:errcheck // a no-op after Commit
 	if _, err := w.exec(ctx, tx, "analytics_delete", data); err != nil {
@@ -138,7 +138,7 @@ func (w *Warehouse) BuildAnalytics(ctx context.Context, t AnalyticsTable, window
 		return 0, fmt.Errorf("build %s: %w", t.Table, err)
 	}
 	if err := tx.Commit(); err != nil {
-		return 0, fmt.Errorf("build %s: commit: %w", t.Table, err)
+		return 0, fmt.Errorf("build %s: commit: %w", t.Table, w.explain(err))
 	}
 	w.log.Info("analytics built", "table", t.Table, "rows", n)
 	return n, nil

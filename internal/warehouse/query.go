@@ -18,10 +18,11 @@ type Rows struct {
 func (w *Warehouse) Query(ctx context.Context, q string, args ...any) (*Rows, error) {
 	rows, err := w.db.QueryContext(ctx, q, args...)
 	if err != nil {
-		return nil, err
+		return nil, w.explain(err)
 	}
 	defer rows.Close()
-	return collect(rows)
+	out, err := collect(rows)
+	return out, w.explain(err)
 }
 
 func collect(rows *sql.Rows) (*Rows, error) {

@@ -35,6 +35,13 @@ type Driver interface {
 	Close() error
 }
 
+// Explainer is implemented by drivers that can turn their errors into ones
+// that say what to do (a server down, a refused login, a lost connection).
+// The warehouse passes every statement's error through it.
+type Explainer interface {
+	Explain(err error) error
+}
+
 // Dialect holds what differs between backends in DDL.
 type Dialect struct {
 	// Name is the backend's name: duckdb, postgres.
@@ -80,13 +87,27 @@ func (w *Warehouse) DB() *sql.DB { return w.db }
 // Close closes the backend.
 func (w *Warehouse) Close() error { return w.drv.Close() }
 
-// stmt renders the named SQL template.
+// stmt renders the named SQL template: sql/<name>.<dialect>.sql when the
+// backend needs its own form of the statement, else the portable
+// sql/<name>.sql.
 func (w *Warehouse) stmt(name string, data any) (string, error) {
+	file := name + ".sql"
+	if t := w.tmpl.Lookup(name + "." + w.Dialect().Name + ".sql"); t != nil {
+		file = t.Name()
+	}
 	var b bytes.Buffer
-	if err := w.tmpl.ExecuteTemplate(&b, name+".sql", data); err != nil {
-		return "", fmt.Errorf("render %s.sql: %w", name, err)
+	if err := w.tmpl.ExecuteTemplate(&b, file, data); err != nil {
+		return "", fmt.Errorf("render %s: %w", file, err)
 	}
 	return b.String(), nil
+}
+
+// explain passes err through the driver's Explainer, if it has one.
+func (w *Warehouse) explain(err error) error {
+	if x, ok := w.drv.(Explainer); ok && err != nil {
+		return x.Explain(err)
+	}
+	return err
 }
 
 type execer interface {
@@ -100,7 +121,7 @@ func (w *Warehouse) exec(ctx context.Context, x execer, name string, data any, a
 	}
 	r, err := x.ExecContext(ctx, q, args...)
 	if err != nil {
-		return 0, fmt.Errorf("%s: %w", name, err)
+		return 0, fmt.Errorf("%s: %w", name, w.explain(err))
 	}
 	n, _ := r.RowsAffected()
 	return n, nil
@@ -179,7 +200,7 @@ func (w *Warehouse) Loaded(ctx context.Context, batch string, e grpipe.Entity) (
 		return grpipe.Ledger{}, false, nil
 	}
 	if err != nil {
-		return grpipe.Ledger{}, false, fmt.Errorf("loaded batches: %w", err)
+		return grpipe.Ledger{}, false, fmt.Errorf("loaded batches: %w", w.explain(err))
 	}
 	return l, true, nil
 }
@@ -229,7 +250,7 @@ func (w *Warehouse) Upsert(ctx context.Context, batch string, e grpipe.Entity, l
 	}{e.Name, e.Key, strings.Join(e.ColumnNames(), ", ")}
 	tx, err := w.db.BeginTx(ctx, nil)
 	if err != nil {
-		return ledger, fmt.Errorf("upsert %s: %w", e.Name, err)
+		return ledger, fmt.Errorf("upsert %s: %w", e.Name, w.explain(err))
 	}
 	defer tx.Rollback() //nolint:errcheck // a no-op after Commit
 	replaced, err := w.exec(ctx, tx, "upsert_delete", data)
@@ -254,18 +275,19 @@ func (w *Warehouse) Upsert(ctx context.Context, batch string, e grpipe.Entity, l
 		return ledger, fmt.Errorf("upsert %s: %w", e.Name, err)
 	}
 	if err := tx.Commit(); err != nil {
-		return ledger, fmt.Errorf("upsert %s: commit: %w", e.Name, err)
+		return ledger, fmt.Errorf("upsert %s: commit: %w", e.Name, w.explain(err))
 	}
 	w.log.Info("upserted", "table", e.Name, "batch", batch, "staged", ledger.Staged,
 		"inserted", ledger.Inserted, "updated", ledger.Updated, "stale", ledger.Stale, "rejected", ledger.Rejected)
 	return ledger, nil
 }
 
+// recreate drops and creates a staging table.
 func (w *Warehouse) recreate(ctx context.Context, d TableDef) error {
 	if _, err := w.exec(ctx, w.db, "drop_table", d); err != nil {
 		return err
 	}
-	_, err := w.exec(ctx, w.db, "create_table", d)
+	_, err := w.exec(ctx, w.db, "create_staging", d)
 	return err
 }
 
@@ -277,7 +299,7 @@ func (w *Warehouse) Count(ctx context.Context, table string) (int64, error) {
 	}
 	var n int64
 	if err := w.db.QueryRowContext(ctx, q).Scan(&n); err != nil {
-		return 0, fmt.Errorf("count %s: %w", table, err)
+		return 0, fmt.Errorf("count %s: %w", table, w.explain(err))
 	}
 	return n, nil
 }
@@ -289,7 +311,7 @@ func (w *Warehouse) countOf(ctx context.Context, name string, data any) (int64, 
 	}
 	var n int64
 	if err := w.db.QueryRowContext(ctx, q).Scan(&n); err != nil {
-		return 0, fmt.Errorf("%s: %w", name, err)
+		return 0, fmt.Errorf("%s: %w", name, w.explain(err))
 	}
 	return n, nil
 }

@@ -1,0 +1,259 @@
+// Package s3test provides tests with an S3-protocol server on 127.0.0.1,
+// inside the test process: gofakes3 with an in-memory backend, behind a
+// front that checks the access key (so that bad credentials are refused as
+// S3 refuses them) and can inject transient faults (503 replies, reset
+// connections). The server outlives any subprocess the test starts.
+package s3test
+
+import (
+	"errors"
+	"fmt"
+	"net"
+	"net/http"
+	"net/http/httptest"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/johannesboyne/gofakes3"
+	"github.com/johannesboyne/gofakes3/backend/s3mem"
+)
+
+// Credentials the server accepts; Start sets them in the environment.
+const (
+	AccessKey = "grpipe-test-key"
+	SecretKey = "grpipe-test-secret"
+	Region    = "us-east-1"
+)
+
+// Server is a running S3-protocol server.
+type Server struct {
+	srv     *httptest.Server
+	backend *s3mem.Backend
+
+	mu     sync.Mutex
+	faults []fault
+
+	// Requests counts requests by kind: "PUT", "GET", "UploadPart",
+	// "CreateMultipartUpload", "CompleteMultipartUpload", "CopyObject", ...
+	reqMu    sync.Mutex
+	requests map[string]int
+	total    atomic.Int64
+}
+
+type fault struct {
+	status int           // an HTTP status to reply with, or 0
+	reset  bool          // cut the connection without a reply
+	cut    bool          // cut the connection halfway through the reply's body
+	stall  time.Duration // wait this long before answering
+}
+
+// Start starts a server with the given buckets, sets AWS_ACCESS_KEY_ID,
+// AWS_SECRET_ACCESS_KEY and AWS_REGION for the test (and the processes it
+// starts), and stops the server when the test ends.
+func Start(t testing.TB, buckets ...string) *Server {
+	t.Helper()
+	s := &Server{backend: s3mem.New(), requests: map[string]int{}}
+	for _, b := range buckets {
+		if err := s.backend.CreateBucket(b); err != nil {
+			t.Fatalf("s3test: create bucket %s: %v", b, err)
+		}
+	}
+	fake := gofakes3.New(s.backend, gofakes3.WithoutVersioning(), gofakes3.WithLogger(gofakes3.DiscardLog()))
+	s.srv = httptest.NewServer(s.front(fake.Server()))
+	t.Cleanup(s.srv.Close)
+	t.Setenv("AWS_ACCESS_KEY_ID", AccessKey)
+	t.Setenv("AWS_SECRET_ACCESS_KEY", SecretKey)
+	t.Setenv("AWS_REGION", Region)
+	t.Setenv("AWS_SESSION_TOKEN", "")
+	t.Setenv("AWS_PROFILE", "")
+	t.Setenv("AWS_EC2_METADATA_DISABLED", "true")
+	return s
+}
+
+// Endpoint returns the server's base URL, http://127.0.0.1:port.
+func (s *Server) Endpoint() string { return s.srv.URL }
+
+// ZonesURL returns the zones URL of a bucket and prefix on this server.
+func (s *Server) ZonesURL(bucket, prefix string) string {
+	return fmt.Sprintf("s3://%s/%s?endpoint=%s&region=%s", bucket, prefix, s.srv.URL, Region)
+}
+
+// FailNext makes the next n requests fail with HTTP status code.
+func (s *Server) FailNext(n, status int) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for range n {
+		s.faults = append(s.faults, fault{status: status})
+	}
+}
+
+// ResetNext makes the next n requests end with a cut connection.
+func (s *Server) ResetNext(n int) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for range n {
+		s.faults = append(s.faults, fault{reset: true})
+	}
+}
+
+// CutNext makes the next n requests end with a connection cut halfway
+// through the reply's body (after its headers and half of its bytes).
+func (s *Server) CutNext(n int) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for range n {
+		s.faults = append(s.faults, fault{cut: true})
+	}
+}
+
+// StallNext makes the next n requests wait d before they are answered.
+func (s *Server) StallNext(n int, d time.Duration) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for range n {
+		s.faults = append(s.faults, fault{stall: d})
+	}
+}
+
+// ClearFaults drops the faults not yet injected.
+func (s *Server) ClearFaults() {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.faults = nil
+}
+
+// Requests returns how many requests of kind the server answered (see Server.requests).
+func (s *Server) Requests(kind string) int {
+	s.reqMu.Lock()
+	defer s.reqMu.Unlock()
+	return s.requests[kind]
+}
+
+// Total returns how many requests reached the server, faults included.
+func (s *Server) Total() int64 { return s.total.Load() }
+
+// front checks credentials, injects faults and counts requests.
+func (s *Server) front(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		s.total.Add(1)
+		s.mu.Lock()
+		var f *fault
+		if len(s.faults) > 0 {
+			f = &s.faults[0]
+			s.faults = s.faults[1:]
+		}
+		s.mu.Unlock()
+		if f != nil && f.reset {
+			if hj, ok := w.(http.Hijacker); ok {
+				if conn, _, err := hj.Hijack(); err == nil {
+					if tc, ok := conn.(*net.TCPConn); ok {
+						_ = tc.SetLinger(0) // RST, not FIN
+					}
+					conn.Close()
+					return
+				}
+			}
+		}
+		if f != nil && f.stall > 0 {
+			select {
+			case <-time.After(f.stall):
+			case <-r.Context().Done():
+				return // the client gave up
+			}
+		}
+		if f != nil && f.status != 0 {
+			writeError(w, f.status, "ServiceUnavailable", "injected fault: please retry")
+			return
+		}
+		if !strings.Contains(r.Header.Get("Authorization"), "Credential="+AccessKey+"/") {
+			writeError(w, http.StatusForbidden, "InvalidAccessKeyId", "The AWS Access Key Id you provided does not exist in our records.")
+			return
+		}
+		s.count(r)
+		if f != nil && f.cut {
+			cw := &cutWriter{ResponseWriter: w}
+			next.ServeHTTP(cw, r)
+			cw.cut()
+			return
+		}
+		next.ServeHTTP(w, r)
+	})
+}
+
+func (s *Server) count(r *http.Request) {
+	q := r.URL.Query()
+	kind := r.Method
+	switch {
+	case r.Method == http.MethodPost && q.Has("uploads"):
+		kind = "CreateMultipartUpload"
+	case r.Method == http.MethodPut && q.Has("partNumber"):
+		kind = "UploadPart"
+	case r.Method == http.MethodPost && q.Has("uploadId"):
+		kind = "CompleteMultipartUpload"
+	case r.Method == http.MethodPut && r.Header.Get("x-amz-copy-source") != "":
+		kind = "CopyObject"
+	}
+	s.reqMu.Lock()
+	s.requests[kind]++
+	s.reqMu.Unlock()
+}
+
+func writeError(w http.ResponseWriter, status int, code, msg string) {
+	w.Header().Set("Content-Type", "application/xml")
+	w.WriteHeader(status)
+	fmt.Fprintf(w, `<?xml version="1.0" encoding="UTF-8"?><Error><Code>%s</Code><Message>%s</Message><RequestId>s3test</RequestId></Error>`, code, msg)
+}
+
+// cutWriter passes a reply through until half of its Content-Length is
+// written, then cuts the connection.
+type cutWriter struct {
+	http.ResponseWriter
+	limit, written int64
+	dead           bool
+}
+
+func (c *cutWriter) WriteHeader(code int) {
+	if n, err := strconv.ParseInt(c.Header().Get("Content-Length"), 10, 64); err == nil {
+		c.limit = n / 2
+	}
+	c.ResponseWriter.WriteHeader(code)
+}
+
+func (c *cutWriter) Write(b []byte) (int, error) {
+	if c.dead {
+		return 0, errors.New("s3test: connection cut")
+	}
+	if c.written+int64(len(b)) > c.limit {
+		n, _ := c.ResponseWriter.Write(b[:c.limit-c.written])
+		c.written += int64(n)
+		c.cut()
+		return n, errors.New("s3test: connection cut")
+	}
+	n, err := c.ResponseWriter.Write(b)
+	c.written += int64(n)
+	return n, err
+}
+
+// cut flushes what was written and cuts the connection.
+func (c *cutWriter) cut() {
+	if c.dead {
+		return
+	}
+	c.dead = true
+	if f, ok := c.ResponseWriter.(http.Flusher); ok {
+		f.Flush()
+	}
+	if hj, ok := c.ResponseWriter.(http.Hijacker); ok {
+		if conn, buf, err := hj.Hijack(); err == nil {
+			_ = buf.Flush()
+			if tc, ok := conn.(*net.TCPConn); ok {
+				_ = tc.SetLinger(0)
+			}
+			conn.Close()
+		}
+	}
+}

@@ -1,0 +1,327 @@
+package pipeline_test
+
+import (
+	"fmt"
+	"math"
+	"os"
+	"path/filepath"
+	"reflect"
+	"slices"
+	"sort"
+	"strings"
+	"testing"
+	"time"
+
+	grpipe "github.com/grpipe/grpipe"
+	"github.com/grpipe/grpipe/internal/config"
+	"github.com/grpipe/grpipe/internal/objstore/s3test"
+	"github.com/grpipe/grpipe/internal/postgres/pgtest"
+	"github.com/grpipe/grpipe/internal/sample"
+	"github.com/grpipe/grpipe/internal/warehouse"
+)
+
+// The conformance suite: the same batches run on every warehouse backend
+// must give identical results. DuckDB (the embedded default) is the
+// reference; PostgreSQL runs on GRPIPE_TEST_POSTGRES, in a fresh database.
+
+const reviewHeader = "review_id,user_id,book_id,author_id,review_text,review_rating,record_create_timestamp\n"
+
+// conformanceBatches lands and runs two batches: the sample with one broken
+// review row, then updates (a newer review and author, a stale older review,
+// a new review) with a broken user row.
+func conformanceBatches(h *home) []*grpipe.RunSummary {
+	h.t.Helper()
+	landBatch1(h)
+	first := h.run()
+	h.mustSucceed(first)
+	landBatch2(h)
+	second := h.run()
+	h.mustSucceed(second)
+	return []*grpipe.RunSummary{first, second}
+}
+
+// landBatch1 lands the sample with one broken review row.
+func landBatch1(h *home) {
+	h.t.Helper()
+	var files [][2]string
+	for _, n := range sample.Names {
+		b, err := sample.Bytes(n)
+		if err != nil {
+			h.t.Fatal(err)
+		}
+		if n == "reviews.csv" {
+			b = append(b, "not,a,review\n"...)
+		}
+		files = append(files, [2]string{n, string(b)})
+	}
+	h.land(files...)
+}
+
+// landBatch2 lands updates: a newer review and author, a stale older
+// review, new reviews and a new user, and a broken user row.
+func landBatch2(h *home) {
+	h.t.Helper()
+	h.land(
+		[2]string{"reviews-b2.csv", reviewHeader +
+			"3198455651,76206467,13667,874602,<b>Changed</b> my mind,1,2030-01-01 00:00:00\n" + // newer: replaces
+			"9000000001,76206467,13667,585,A new review,4,2030-01-01 00:00:00\n" + // new
+			"9000000002,76206467,13667,585,\"Quote \"\"inside\"\", comma\",3.5,2030-01-02 00:00:00\n" + // new
+			"3198455651,76206467,13667,874602,Too old,2,2001-01-01 00:00:00\n"}, // older than the one above: superseded
+		[2]string{"author-b2.csv", authorHeader + "585,John Steinbeck (updated),,u,3.95,10,20,2030-01-01 00:00:00\n"},
+		[2]string{"user-b2.csv", "user_id,user_name,record_create_timestamp\n" +
+			"76206467,Dan (renamed),2030-01-01 00:00:00\n" +
+			"not-an-id,Broken,2030-01-01 00:00:00\n" +
+			"1,New user,2030-01-01 00:00:00\n"},
+	)
+}
+
+// result is what the suite compares between backends.
+type conformanceResult struct {
+	tables  map[string][][]any
+	columns map[string][]string
+	ledgers []map[string]grpipe.Ledger
+	checks  [][]string
+}
+
+func conformanceSnapshot(h *home, runs []*grpipe.RunSummary) conformanceResult {
+	h.t.Helper()
+	r := conformanceResult{tables: map[string][][]any{}, columns: map[string][]string{}}
+	queries := map[string]string{
+		"rejected_rows":  "SELECT entity, source_file, line, column_name, reason, raw FROM goodreads_quality.rejected_rows",
+		"loaded_batches": "SELECT entity, read_rows, rejected, superseded, staged, inserted, updated, stale FROM goodreads_quality.loaded_batches",
+	}
+	for _, e := range grpipe.Entities() {
+		queries[e.Name] = "SELECT * FROM goodreads_warehouse." + e.Name
+	}
+	for _, t := range warehouse.AnalyticsTables() {
+		queries[t.Table] = "SELECT * FROM goodreads_analytics." + t.Table
+	}
+	for name, q := range queries {
+		rows, err := h.app.Warehouse.Query(h.t.Context(), q)
+		if err != nil {
+			h.t.Fatalf("%s: %v", q, err)
+		}
+		// Sorted here, not in SQL: text collations differ between servers.
+		sort.Slice(rows.Values, func(i, j int) bool { return rowKey(rows.Values[i]) < rowKey(rows.Values[j]) })
+		r.tables[name], r.columns[name] = rows.Values, rows.Columns
+	}
+	for _, s := range runs {
+		r.ledgers = append(r.ledgers, s.Tables)
+		var cs []string
+		for _, c := range s.Checks {
+			cs = append(cs, fmt.Sprintf("%s|%s|%v|%s", c.Name, c.Table, c.Passed, c.Detail))
+		}
+		sort.Strings(cs)
+		r.checks = append(r.checks, cs)
+	}
+	return r
+}
+
+// rowKey orders rows: numbers zero-padded so that they sort numerically.
+func rowKey(row []any) string {
+	var b strings.Builder
+	for _, v := range row {
+		switch x := v.(type) {
+		case int64:
+			fmt.Fprintf(&b, "%020d|", x)
+		case int32:
+			fmt.Fprintf(&b, "%020d|", x)
+		case int16:
+			fmt.Fprintf(&b, "%020d|", x)
+		case float64:
+			fmt.Fprintf(&b, "%020.6f|", x)
+		default:
+			fmt.Fprintf(&b, "%v|", x)
+		}
+	}
+	return b.String()
+}
+
+// sameValue compares two values across backends: integers whatever their
+// width, floats within a relative 1e-9.
+func sameValue(a, b any) bool {
+	if fa, ok := a.(float64); ok {
+		fb, ok := b.(float64)
+		return ok && math.Abs(fa-fb) <= 1e-9*math.Max(1, math.Abs(fa))
+	}
+	if ia, ok := asInt(a); ok {
+		ib, ok := asInt(b)
+		return ok && ia == ib
+	}
+	return reflect.DeepEqual(a, b)
+}
+
+func asInt(v any) (int64, bool) {
+	switch x := v.(type) {
+	case int64:
+		return x, true
+	case int32:
+		return int64(x), true
+	case int16:
+		return int64(x), true
+	case int8:
+		return int64(x), true
+	case int:
+		return int64(x), true
+	}
+	return 0, false
+}
+
+func compareResults(t *testing.T, backend string, got, want conformanceResult) {
+	t.Helper()
+	for name, wrows := range want.tables {
+		grows := got.tables[name]
+		if !reflect.DeepEqual(got.columns[name], want.columns[name]) {
+			t.Errorf("%s: %s columns %v, duckdb %v", name, backend, got.columns[name], want.columns[name])
+			continue
+		}
+		if len(grows) != len(wrows) {
+			t.Errorf("%s: %s has %d rows, duckdb %d", name, backend, len(grows), len(wrows))
+			continue
+		}
+		for i := range wrows {
+			for j := range wrows[i] {
+				if !sameValue(grows[i][j], wrows[i][j]) {
+					t.Errorf("%s row %d column %s: %s %#v, duckdb %#v", name, i, want.columns[name][j], backend, grows[i][j], wrows[i][j])
+				}
+			}
+		}
+	}
+	if !reflect.DeepEqual(got.ledgers, want.ledgers) {
+		t.Errorf("ledgers: %s %+v, duckdb %+v", backend, got.ledgers, want.ledgers)
+	}
+	if !reflect.DeepEqual(got.checks, want.checks) {
+		t.Errorf("checks: %s %v, duckdb %v", backend, got.checks, want.checks)
+	}
+}
+
+func TestConformance(t *testing.T) {
+	tune := func(c *config.Config) { c.MaxRejectRatio = 0.5 }
+	ref := newHome(t, tune)
+	want := conformanceSnapshot(ref, conformanceBatches(ref))
+
+	// The reference itself must hold what the batches say.
+	if n := len(want.tables["rejected_rows"]); n != 2 {
+		t.Fatalf("duckdb: %d rejected rows, want 2 (one per batch)", n)
+	}
+	for _, c := range want.checks[1] {
+		if !strings.Contains(c, "|true|") {
+			t.Errorf("duckdb check failed: %s", c)
+		}
+	}
+	if l := want.ledgers[1]["reviews"]; l.Read != 4 || l.Superseded != 1 || l.Inserted != 2 || l.Updated != 1 {
+		t.Fatalf("duckdb second batch reviews ledger %+v, want 4 read, 1 superseded, 2 inserted, 1 updated", l)
+	}
+	if l := want.ledgers[1]["users"]; l.Rejected != 1 || l.Inserted != 1 || l.Updated != 1 {
+		t.Fatalf("duckdb second batch users ledger %+v, want 1 rejected, 1 inserted, 1 updated", l)
+	}
+
+	t.Run("postgres", func(t *testing.T) {
+		dsn := pgtest.Database(t)
+		h := newHome(t, func(c *config.Config) { tune(c); c.Warehouse = dsn })
+		compareResults(t, "postgres", conformanceSnapshot(h, conformanceBatches(h)), want)
+	})
+}
+
+// TestS3ZonesSameWarehouse runs the batches with the zones on an S3-protocol
+// server: the warehouse must equal the one built from local zones.
+func TestS3ZonesSameWarehouse(t *testing.T) {
+	tune := func(c *config.Config) { c.MaxRejectRatio = 0.5 }
+	ref := newHome(t, tune)
+	want := conformanceSnapshot(ref, conformanceBatches(ref))
+
+	srv := s3test.Start(t, "lake")
+	h := newHome(t, func(c *config.Config) { tune(c); c.Zones = srv.ZonesURL("lake", "goodreads/zones") })
+	runs := conformanceBatches(h)
+	compareResults(t, "s3 zones", conformanceSnapshot(h, runs), want)
+
+	objs, err := h.app.Zones.List(t.Context(), "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var keys []string
+	for _, o := range objs {
+		keys = append(keys, o.Key)
+	}
+	for _, run := range runs {
+		for _, e := range grpipe.Entities() {
+			if run.Tables[e.Name].Staged == 0 {
+				continue // the batch had no file of e
+			}
+			k := "processed/" + run.RunID + "/" + e.Name + "/part-0.parquet"
+			if !slices.Contains(keys, k) {
+				t.Errorf("%s missing from the S3 zones %v", k, keys)
+			}
+		}
+	}
+	for _, k := range keys {
+		if strings.HasPrefix(k, "landing/") || strings.HasPrefix(k, "working/") {
+			t.Errorf("%s left in the S3 zones", k)
+		}
+	}
+	if srv.Requests("CopyObject") != 7 {
+		t.Errorf("%d server-side copies, want 7 (one claim per landed file)", srv.Requests("CopyObject"))
+	}
+	if _, err := os.Stat(filepath.Join(h.dir, "zones")); !os.IsNotExist(err) {
+		t.Errorf("a local zones folder exists: %v", err)
+	}
+}
+
+// TestS3TransientFaultsDuringRun: 503s, reset connections and downloads cut
+// midway, injected while files are landed and while the run claims,
+// fetches and publishes them, are retried: the run succeeds with the
+// same warehouse as on local zones.
+func TestS3TransientFaultsDuringRun(t *testing.T) {
+	ref := newHome(t, nil)
+	ref.landSample()
+	ref.mustSucceed(ref.run())
+	want := ref.snapshot()
+
+	srv := s3test.Start(t, "lake")
+	h := newHome(t, func(c *config.Config) { c.Zones = srv.ZonesURL("lake", "zones") + "&max_backoff=20ms" })
+	srv.FailNext(3, 503)
+	srv.ResetNext(2)
+	h.landSample()
+	// Faults spread over the run: every fifth request fails once.
+	before := srv.Total()
+	stop := make(chan struct{})
+	done := make(chan struct{})
+	injected := 0
+	go func() {
+		defer close(done)
+		next, i := before+5, 0
+		defer func() { injected = i }()
+		for {
+			select {
+			case <-stop:
+				return
+			case <-time.After(2 * time.Millisecond):
+			}
+			if srv.Total() < next {
+				continue
+			}
+			next = srv.Total() + 5
+			switch i % 3 {
+			case 0:
+				srv.FailNext(1, 503)
+			case 1:
+				srv.ResetNext(1)
+			default:
+				srv.CutNext(1)
+			}
+			i++
+		}
+	}()
+	sum := h.run()
+	close(stop)
+	<-done
+	srv.ClearFaults()
+	h.mustSucceed(sum)
+	if got := h.snapshot(); !reflect.DeepEqual(got, want) {
+		t.Fatalf("warehouse after a run with S3 faults differs from the local-zones run")
+	}
+	if injected < 3 {
+		t.Fatalf("only %d faults injected during the run", injected)
+	}
+	t.Logf("%d requests to S3 during the run, %d faults injected", srv.Total()-before, injected)
+}

@@ -1,0 +1,2 @@
+{{/* A staging table: scratch, recreated for every batch. */ -}}
+{{template "create_table.sql" .}}
