@@ -38,6 +38,10 @@ func TestPostgresRestartDuringUpsert(t *testing.T) {
 	cfg.DuckDB.MemoryLimit = "512MB"
 	cfg.MaxRejectRatio = 0.5
 	cfg.Warehouse = c.DSN("postgres")
+	// No retries: the try that meets the restart must end the run, as a
+	// retry would (rightly) finish the batch in the same run.
+	noRetries := 0
+	cfg.Orchestrator.Retries = &noRetries
 
 	h := reopen(t, cfg)
 	landBatch1(h)
