@@ -292,15 +292,7 @@ func relHome(home string) string {
 func printTables(ctx context.Context, w io.Writer, wh *warehouse.Warehouse) error {
 	fmt.Fprintln(w, "\nrow counts:")
 	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
-	var tables []string
-	for _, en := range grpipe.Entities() {
-		tables = append(tables, "goodreads_warehouse."+en.Name)
-	}
-	tables = append(tables, "goodreads_quality.rejected_rows")
-	for _, t := range warehouse.AnalyticsTables() {
-		tables = append(tables, "goodreads_analytics."+t.Table)
-	}
-	for _, t := range tables {
+	for _, t := range warehouse.Tables() {
 		n, err := wh.Count(ctx, t)
 		if err != nil {
 			fmt.Fprintf(tw, "  %s\t(not built)\n", t)

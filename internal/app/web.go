@@ -204,15 +204,7 @@ func (b *WebBackend) Warehouse(ctx context.Context) (web.WarehouseView, error) {
 	}
 	defer wh.Close()
 	var v web.WarehouseView
-	tables := []string{}
-	for _, e := range grpipe.Entities() {
-		tables = append(tables, "goodreads_warehouse."+e.Name)
-	}
-	tables = append(tables, "goodreads_quality.rejected_rows")
-	for _, t := range warehouse.AnalyticsTables() {
-		tables = append(tables, "goodreads_analytics."+t.Table)
-	}
-	for _, t := range tables {
+	for _, t := range warehouse.Tables() {
 		n, err := wh.Count(ctx, t)
 		if err != nil {
 			continue // not created yet

@@ -46,6 +46,20 @@ func AnalyticsTables() []AnalyticsTable {
 	}
 }
 
+// Tables lists every table a user looks at, schema-qualified: the four
+// warehouse tables, the rejected rows and the six analytics tables.
+func Tables() []string {
+	var out []string
+	for _, e := range grpipe.Entities() {
+		out = append(out, "goodreads_warehouse."+e.Name)
+	}
+	out = append(out, "goodreads_quality.rejected_rows")
+	for _, t := range AnalyticsTables() {
+		out = append(out, "goodreads_analytics."+t.Table)
+	}
+	return out
+}
+
 // AnalyticsTableByName returns the analytics table called name.
 func AnalyticsTableByName(name string) (AnalyticsTable, bool) {
 	for _, t := range AnalyticsTables() {
