@@ -326,31 +326,21 @@ type ledgerRow struct {
 }
 
 func (s *Server) pageRun(w http.ResponseWriter, r *http.Request) {
-	if !s.dagOK(w, r) {
+	p, ok := s.loadRun(w, r)
+	if !ok {
 		return
 	}
-	run, sum, err := s.b.Run(r.Context(), r.PathValue("run"))
-	if err != nil {
-		s.fail(w, r, err)
-		return
+	run, sum, tis := p.run, p.sum, p.tis
+	order := map[string]int{}
+	for i, t := range p.info.Tasks {
+		order[t.ID] = i
 	}
-	tis, err := s.b.TaskInstances(r.Context(), run.RunID)
-	if err != nil {
-		s.fail(w, r, err)
-		return
-	}
-	if info, err := s.b.DAG(r.Context()); err == nil {
-		order := map[string]int{}
-		for i, t := range info.Tasks {
-			order[t.ID] = i
+	sort.SliceStable(tis, func(i, j int) bool {
+		if order[tis[i].TaskID] != order[tis[j].TaskID] {
+			return order[tis[i].TaskID] < order[tis[j].TaskID]
 		}
-		sort.SliceStable(tis, func(i, j int) bool {
-			if order[tis[i].TaskID] != order[tis[j].TaskID] {
-				return order[tis[i].TaskID] < order[tis[j].TaskID]
-			}
-			return tis[i].Try < tis[j].Try
-		})
-	}
+		return tis[i].Try < tis[j].Try
+	})
 	d := runData{Run: run, Summary: sum, Tasks: tis}
 	if sum != nil {
 		for _, e := range grpipe.Entities() {
@@ -365,6 +355,34 @@ func (s *Server) pageRun(w http.ResponseWriter, r *http.Request) {
 	s.render(w, r, "run", "Run "+run.RunID, d)
 }
 
+// runPage is what the pages of one run share.
+type runPage struct {
+	run  RunRow
+	sum  *grpipe.RunSummary
+	info DAGInfo
+	tis  []TaskInstance
+}
+
+// loadRun reads the run named in the path, the DAG and the run's task
+// instances; on failure it has shown the error page and returns false.
+func (s *Server) loadRun(w http.ResponseWriter, r *http.Request) (runPage, bool) {
+	var p runPage
+	if !s.dagOK(w, r) {
+		return p, false
+	}
+	var err error
+	if p.run, p.sum, err = s.b.Run(r.Context(), r.PathValue("run")); err == nil {
+		if p.info, err = s.b.DAG(r.Context()); err == nil {
+			p.tis, err = s.b.TaskInstances(r.Context(), p.run.RunID)
+		}
+	}
+	if err != nil {
+		s.fail(w, r, err)
+		return p, false
+	}
+	return p, true
+}
+
 type ganttData struct {
 	Run        RunRow
 	Rows       []ganttRow
@@ -375,30 +393,16 @@ type ganttData struct {
 func (d ganttData) refresh() bool { return d.Run.State == grpipe.StateRunning }
 
 func (s *Server) pageGantt(w http.ResponseWriter, r *http.Request) {
-	if !s.dagOK(w, r) {
-		return
-	}
-	run, _, err := s.b.Run(r.Context(), r.PathValue("run"))
-	if err != nil {
-		s.fail(w, r, err)
-		return
-	}
-	info, err := s.b.DAG(r.Context())
-	if err != nil {
-		s.fail(w, r, err)
-		return
-	}
-	tis, err := s.b.TaskInstances(r.Context(), run.RunID)
-	if err != nil {
-		s.fail(w, r, err)
+	p, ok := s.loadRun(w, r)
+	if !ok {
 		return
 	}
 	var order []string
-	for _, t := range info.Tasks {
+	for _, t := range p.info.Tasks {
 		order = append(order, t.ID)
 	}
-	rows, start, end := ganttLayout(order, tis, s.opts.Now(), func(task string, try int) string { return taskHref(run.RunID, task, try) })
-	s.render(w, r, "gantt", "Gantt "+run.RunID, ganttData{Run: run, Rows: rows, Start: start, End: end, Height: len(rows) * 26})
+	rows, start, end := ganttLayout(order, p.tis, s.opts.Now(), func(task string, try int) string { return taskHref(p.run.RunID, task, try) })
+	s.render(w, r, "gantt", "Gantt "+p.run.RunID, ganttData{Run: p.run, Rows: rows, Start: start, End: end, Height: len(rows) * 26})
 }
 
 type taskData struct {
@@ -413,35 +417,22 @@ type taskData struct {
 func (d taskData) refresh() bool { return d.Selected.State == grpipe.StateRunning }
 
 func (s *Server) pageTask(w http.ResponseWriter, r *http.Request) {
-	if !s.dagOK(w, r) {
+	p, ok := s.loadRun(w, r)
+	if !ok {
 		return
 	}
-	run, _, err := s.b.Run(r.Context(), r.PathValue("run"))
-	if err != nil {
-		s.fail(w, r, err)
-		return
-	}
-	task := r.PathValue("task")
-	info, err := s.b.DAG(r.Context())
-	if err != nil {
-		s.fail(w, r, err)
-		return
-	}
+	run, task := p.run, r.PathValue("task")
 	known := false
-	for _, t := range info.Tasks {
+	for _, t := range p.info.Tasks {
 		known = known || t.ID == task
 	}
 	if !known {
 		s.fail(w, r, fmt.Errorf("task %q: %w", task, grpipe.ErrNotFound))
 		return
 	}
-	tis, err := s.b.TaskInstances(r.Context(), run.RunID)
-	if err != nil {
-		s.fail(w, r, err)
-		return
-	}
+	var err error
 	d := taskData{Run: run, TaskID: task}
-	for _, ti := range tis {
+	for _, ti := range p.tis {
 		if ti.TaskID == task {
 			d.Tries = append(d.Tries, ti)
 		}
