@@ -50,6 +50,10 @@ Commands:
   run [--json]         one run of the whole DAG now; exit 1 if it fails
   query [--format table|csv|json] SQL
                        one read-only statement against the warehouse
+  fake (--records N | --size SIZE) (--out DIR | --land) [--seed S] [--batches K] [--dirty RATE]
+                       generate seed-shaped fake Goodreads CSV files (deterministic per seed)
+  bench [--records N | --size SIZE] [--keep] [--json] [--reference]
+                       generate a batch, run the whole DAG on it, print per-stage speed and memory
 
 Global flags:
   --home DIR           the home: config file grpipe.yaml, zones, warehouse, run metadata
@@ -79,6 +83,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer, getenv fu
 		"land":  cmdLand,
 		"run":   cmdRun,
 		"query": cmdQuery,
+		"fake":  cmdFake,
+		"bench": cmdBench,
 	}
 	cmd, ok := cmds[rest[0]]
 	if !ok {

@@ -103,8 +103,19 @@ type Manifest struct {
 	Batch     int          `json:"batch"`
 	Records   int64        `json:"records"`
 	DirtyRate float64      `json:"dirty_rate"`
+	ReviewIDs int64        `json:"review_ids"`
+	UserIDs   int64        `json:"user_ids"`
+	BookIDs   int64        `json:"book_ids"`
+	AuthorIDs int64        `json:"author_ids"`
 	Bytes     int64        `json:"bytes"`
 	Files     []FileReport `json:"files"`
+}
+
+// Matches reports whether m describes the batch opts would generate.
+func (m *Manifest) Matches(opts Options) bool {
+	opts.defaults()
+	return m.Seed == opts.Seed && m.Batch == opts.Batch && m.Records == opts.Records && m.DirtyRate == opts.DirtyRate &&
+		m.ReviewIDs == opts.ReviewIDs && m.UserIDs == opts.UserIDs && m.BookIDs == opts.BookIDs && m.AuthorIDs == opts.AuthorIDs
 }
 
 // Dirty returns the broken rows of entity (a table name) by kind.
@@ -131,7 +142,8 @@ func Generate(ctx context.Context, opts Options, w [4]io.Writer) (*Manifest, err
 	if err := opts.Validate(); err != nil {
 		return nil, err
 	}
-	m := &Manifest{Seed: opts.Seed, Batch: opts.Batch, Records: opts.Records, DirtyRate: opts.DirtyRate}
+	m := &Manifest{Seed: opts.Seed, Batch: opts.Batch, Records: opts.Records, DirtyRate: opts.DirtyRate,
+		ReviewIDs: opts.ReviewIDs, UserIDs: opts.UserIDs, BookIDs: opts.BookIDs, AuthorIDs: opts.AuthorIDs}
 	ents := grpipe.Entities()
 	m.Files = make([]FileReport, len(ents))
 	errs := make([]error, len(ents))
@@ -223,21 +235,38 @@ func RecordsForSize(ctx context.Context, size int64, opts Options) (int64, error
 	if size <= 0 {
 		return 0, fmt.Errorf("%w: size %d: give a size such as 1.2GB", grpipe.ErrBadInput, size)
 	}
+	header, per, err := measure(ctx, opts)
+	if err != nil {
+		return 0, err
+	}
+	return max(int64(math.Round(float64(size-header)/per)), 1), nil
+}
+
+// EstimateBytes returns about how many bytes the batch opts describes holds.
+func EstimateBytes(ctx context.Context, opts Options) (int64, error) {
+	header, per, err := measure(ctx, opts)
+	if err != nil {
+		return 0, err
+	}
+	return header + int64(per*float64(opts.Records)), nil
+}
+
+// measure generates a sample of the batch and returns the size of the
+// headers and the mean bytes per record.
+func measure(ctx context.Context, opts Options) (int64, float64, error) {
 	const sample = 20_000
 	o := opts
 	o.Records, o.Progress = sample, nil
 	var cs [4]counter
 	m, err := Generate(ctx, o, [4]io.Writer{&cs[0], &cs[1], &cs[2], &cs[3]})
 	if err != nil {
-		return 0, err
+		return 0, 0, err
 	}
 	var header int64
 	for _, e := range grpipe.Entities() {
 		header += int64(len(csvHeader(e)))
 	}
-	per := float64(m.Bytes-header) / sample
-	n := int64(math.Round(float64(size-header) / per))
-	return max(n, 1), nil
+	return header, float64(m.Bytes-header) / sample, nil
 }
 
 // ParseSize parses a size such as 11.4GB, 500MB, 2GiB or 1000000 (bytes).
