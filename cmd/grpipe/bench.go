@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"runtime/pprof"
 	"text/tabwriter"
 
 	"github.com/grpipe/grpipe/internal/bench"
@@ -20,6 +21,7 @@ func cmdBench(ctx context.Context, e *env, args []string) int {
 	data := fs.String("data", "", "keep the generated batch in `DIR` and reuse it when it matches (implies --keep)")
 	keep := fs.Bool("keep", false, "keep the generated batch (its folder is printed) so that the next bench with --data reuses it")
 	asJSON := fs.Bool("json", false, "print the result as JSON on stdout")
+	cpuProfile := fs.String("cpuprofile", "", "write a Go CPU profile of the benchmark to `FILE`")
 	reference := fs.Bool("reference", false, "also run a bare-DuckDB reference of the core work on the same files and print the ratio")
 	if err := fs.Parse(args); err != nil {
 		return exitUsage
@@ -54,6 +56,17 @@ func cmdBench(ctx context.Context, e *env, args []string) int {
 	total, err := fake.EstimateBytes(ctx, opts)
 	if err != nil {
 		return e.fail(err)
+	}
+	if *cpuProfile != "" {
+		f, err := os.Create(*cpuProfile)
+		if err != nil {
+			return e.fail(err)
+		}
+		defer f.Close()
+		if err := pprof.StartCPUProfile(f); err != nil {
+			return e.fail(err)
+		}
+		defer pprof.StopCPUProfile()
 	}
 	prog := newProgress(e.stderr, total)
 	res, err := bench.Run(ctx, bench.Options{Fake: opts, Dir: scratch, DataDir: *data, KeepData: *keep || *data != "",

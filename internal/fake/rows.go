@@ -180,13 +180,13 @@ func (g *gen) review(kind int) {
 	if kind == kindRatingRange {
 		rating = 6 + int64(g.intn(4))
 	}
-	g.int(rating)
-	g.comma()
 	if kind == kindBadNumber {
-		g.str("3x")
+		g.str("4.x")
 	} else {
-		g.int(int64(g.byte()&g.byte()&g.byte()) >> 3)
+		g.int(rating)
 	}
+	g.comma()
+	g.int(int64(g.byte()&g.byte()&g.byte()) >> 3)
 	g.comma()
 	spoiler := g.byte() < 8
 	if kind == kindBadBoolean {
@@ -377,11 +377,7 @@ func (g *gen) book(kind int) {
 	g.buf = append(g.buf, '.')
 	g.str(t.slug)
 	g.comma()
-	if kind == kindBadNumber {
-		g.str("3OO")
-	} else {
-		g.int(80 + int64(h>>8%900))
-	}
+	g.int(80 + int64(h>>8%900))
 	g.comma()
 	g.str(formats[(h>>16)%uint64(len(formats))])
 	g.comma()
@@ -396,7 +392,11 @@ func (g *gen) book(kind int) {
 	g.comma()
 	g.int(int64(h>>44%12) + 1)
 	g.comma()
-	g.decimal(300 + int64(g.intn(200)))
+	if kind == kindBadNumber {
+		g.str("3.x9")
+	} else {
+		g.decimal(300 + int64(g.intn(200)))
+	}
 	g.comma()
 	g.int(g.upto(500_000))
 	g.comma()

@@ -24,6 +24,7 @@ import (
 	"runtime"
 	"strings"
 	"sync"
+	"time"
 
 	grpipe "github.com/grpipe/grpipe"
 	"github.com/grpipe/grpipe/internal/duckdb"
@@ -94,6 +95,7 @@ func Run(ctx context.Context, db *sql.DB, sources []Source, opts Options) (*Resu
 		rejects string
 		err     error
 	}
+	t0 := time.Now()
 	outs := make([]fileOut, len(sources))
 	sem := make(chan struct{}, par)
 	var wg sync.WaitGroup
@@ -111,6 +113,7 @@ func Run(ctx context.Context, db *sql.DB, sources []Source, opts Options) (*Resu
 		}()
 	}
 	wg.Wait()
+	log.Info("validated", "files", len(sources), "seconds", time.Since(t0).Seconds())
 
 	res := &Result{Entities: map[string]*EntityResult{}, RejectFiles: map[string]string{}}
 	cleanByEntity := map[string][]string{}
@@ -149,7 +152,9 @@ func Run(ctx context.Context, db *sql.DB, sources []Source, opts Options) (*Resu
 		}
 		if files := cleanByEntity[e.Name]; len(files) > 0 {
 			er.Parquet = filepath.Join(opts.WorkDir, e.Name+".parquet")
+			t1 := time.Now()
 			n, err := dedupToParquet(ctx, db, e, files, er.Parquet)
+			log.Info("deduplicated", "table", e.Name, "seconds", time.Since(t1).Seconds())
 			if err != nil {
 				return nil, fmt.Errorf("transform %s: %w", e.Name, err)
 			}
