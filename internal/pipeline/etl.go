@@ -136,6 +136,16 @@ func (p *Pipeline) processBatch(ctx context.Context, rs *runState, m *Manifest, 
 	if err := p.publish(ctx, m.Batch, res); err != nil {
 		return err
 	}
+	// On local zones, stage from the published copies: they outlive the
+	// working files (a warehouse may stage by reading them in place).
+	for name, er := range res.Entities {
+		if lp, ok := p.zones.LocalPath(processedKey(m.Batch, name)); ok && er.Parquet != "" {
+			er.Parquet = lp
+		}
+		if lp, ok := p.zones.LocalPath(rejectedKey(m.Batch, name)); ok && er.Rejects != "" {
+			er.Rejects = lp
+		}
+	}
 	p.crashPoint("transform")
 	var rows int64
 	for _, er := range res.Entities {
@@ -230,12 +240,12 @@ func (p *Pipeline) cleanupBatch(ctx context.Context, m *Manifest, log *slog.Logg
 func (p *Pipeline) publish(ctx context.Context, batch string, res *transform.Result) error {
 	for name, er := range res.Entities {
 		if er.Parquet != "" {
-			if _, err := p.zones.PutFile(ctx, objstore.Key(grpipe.Processed, batch, name, "part-0.parquet"), er.Parquet); err != nil {
+			if _, err := p.zones.PutFile(ctx, processedKey(batch, name), er.Parquet); err != nil {
 				return err
 			}
 		}
 		if er.Rejects != "" {
-			if _, err := p.zones.PutFile(ctx, objstore.Key(grpipe.Quarantine, batch, name+".rejected.parquet"), er.Rejects); err != nil {
+			if _, err := p.zones.PutFile(ctx, rejectedKey(batch, name), er.Rejects); err != nil {
 				return err
 			}
 		}
@@ -246,4 +256,14 @@ func (p *Pipeline) publish(ctx context.Context, batch string, res *transform.Res
 		}
 	}
 	return nil
+}
+
+// processedKey is the object of entity's staged rows of batch.
+func processedKey(batch, entity string) string {
+	return objstore.Key(grpipe.Processed, batch, entity, "part-0.parquet")
+}
+
+// rejectedKey is the object of entity's rejected rows of batch.
+func rejectedKey(batch, entity string) string {
+	return objstore.Key(grpipe.Quarantine, batch, entity+".rejected.parquet")
 }

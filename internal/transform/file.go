@@ -43,7 +43,9 @@ var RejectHeader = []string{"source_file", "line", "column", "reason", "raw"}
 // entity e, and writes its valid rows to outPath as tab-separated clean values
 // in the entity's column order plus a final ordinal column (ordBase + record
 // index), and its rejected rows to rejects (a CSV writer with RejectHeader).
-func cleanFile(ctx context.Context, log *slog.Logger, e grpipe.Entity, path, source string, ordBase int64, outPath string, rejects *csv.Writer, maxRejectRatio float64) (FileStats, error) {
+// keysPath receives, for each valid row, its key, its timestamp and its
+// ordinal (tab-separated): the small input of the dedup's winner search.
+func cleanFile(ctx context.Context, log *slog.Logger, e grpipe.Entity, path, source string, ordBase int64, outPath, keysPath string, rejects *csv.Writer, maxRejectRatio float64) (FileStats, error) {
 	st := FileStats{Source: source}
 	data, unmap, err := mapFile(path)
 	if err != nil {
@@ -71,6 +73,23 @@ func cleanFile(ctx context.Context, log *slog.Logger, e grpipe.Entity, path, sou
 	}
 	defer out.Close()
 	w := bufio.NewWriterSize(out, 1<<20)
+	kout, err := os.Create(keysPath)
+	if err != nil {
+		return st, fmt.Errorf("create %s: %w", keysPath, err)
+	}
+	defer kout.Close()
+	kw := bufio.NewWriterSize(kout, 1<<20)
+	keyCol, tsCol := -1, -1
+	for i, c := range e.Columns {
+		switch c.Name {
+		case e.Key:
+			keyCol = i
+		case grpipe.TimestampColumn:
+			tsCol = i
+		}
+	}
+	var keyAt, keyEnd, tsAt, tsEnd int
+	var keys []byte
 
 	var rec record
 	var row []byte
@@ -96,10 +115,17 @@ func cleanFile(ctx context.Context, log *slog.Logger, e grpipe.Entity, path, sou
 					in = rec.fields[src]
 				}
 				var why string
+				at := len(row)
 				row, why = appendValue(row, col, in)
 				if why != "" {
 					reason, column = why, col.Name
 					break
+				}
+				switch i {
+				case keyCol:
+					keyAt, keyEnd = at, len(row)
+				case tsCol:
+					tsAt, tsEnd = at, len(row)
 				}
 			}
 		}
@@ -112,11 +138,19 @@ func cleanFile(ctx context.Context, log *slog.Logger, e grpipe.Entity, path, sou
 			continue
 		}
 		st.Valid++
+		ordAt := len(row)
 		row = append(row, '\t')
 		row = strconv.AppendInt(row, ordBase+st.Read, 10)
 		row = append(row, '\n')
 		if _, err := w.Write(row); err != nil {
 			return st, fmt.Errorf("write %s: %w", outPath, err)
+		}
+		keys = append(keys[:0], row[keyAt:keyEnd]...)
+		keys = append(keys, '\t')
+		keys = append(keys, row[tsAt:tsEnd]...)
+		keys = append(keys, row[ordAt:]...)
+		if _, err := kw.Write(keys); err != nil {
+			return st, fmt.Errorf("write %s: %w", keysPath, err)
 		}
 	}
 	if err := w.Flush(); err != nil {
@@ -124,6 +158,12 @@ func cleanFile(ctx context.Context, log *slog.Logger, e grpipe.Entity, path, sou
 	}
 	if err := out.Close(); err != nil {
 		return st, fmt.Errorf("write %s: %w", outPath, err)
+	}
+	if err := kw.Flush(); err != nil {
+		return st, fmt.Errorf("write %s: %w", keysPath, err)
+	}
+	if err := kout.Close(); err != nil {
+		return st, fmt.Errorf("write %s: %w", keysPath, err)
 	}
 	if st.Read > 0 && float64(st.Rejected) > maxRejectRatio*float64(st.Read) {
 		return st, &FileError{Source: source, Reason: fmt.Sprintf(

@@ -115,6 +115,10 @@ func Run(ctx context.Context, db *sql.DB, sources []Source, opts Options) (*Resu
 	wg.Wait()
 	log.Info("validated", "files", len(sources), "seconds", time.Since(t0).Seconds())
 
+	// Row order in the Parquet files carries no meaning: let DuckDB write in parallel.
+	if _, err := db.ExecContext(ctx, "SET GLOBAL preserve_insertion_order = false"); err != nil {
+		return nil, fmt.Errorf("transform engine: %w", err)
+	}
 	res := &Result{Entities: map[string]*EntityResult{}, RejectFiles: map[string]string{}}
 	cleanByEntity := map[string][]string{}
 	rejectsByEntity := map[string][]string{}
@@ -183,6 +187,7 @@ func (r *Result) entity(e grpipe.Entity) *EntityResult {
 }
 
 func cleanOne(ctx context.Context, log *slog.Logger, src Source, ordBase int64, cleanPath, rejectsPath string, maxReject float64) (FileStats, error) {
+	// The clean rows go to cleanPath, their keys to cleanPath + ".keys".
 	rf, err := os.Create(rejectsPath)
 	if err != nil {
 		return FileStats{Source: src.Name}, fmt.Errorf("create %s: %w", rejectsPath, err)
@@ -192,7 +197,7 @@ func cleanOne(ctx context.Context, log *slog.Logger, src Source, ordBase int64, 
 	if err := rw.Write(RejectHeader); err != nil {
 		return FileStats{Source: src.Name}, err
 	}
-	st, cerr := cleanFile(ctx, log, src.Entity, src.Path, src.Name, ordBase, cleanPath, rw, maxReject)
+	st, cerr := cleanFile(ctx, log, src.Entity, src.Path, src.Name, ordBase, cleanPath, cleanPath+".keys", rw, maxReject)
 	rw.Flush()
 	if err := rw.Error(); err != nil && cerr == nil {
 		cerr = fmt.Errorf("write %s: %w", rejectsPath, err)
@@ -223,17 +228,29 @@ func quoteIdents(names []string) string {
 }
 
 // dedupToParquet keeps the latest version of each id of the clean files and
-// writes them to out, returning the number of rows written.
+// writes them to out, returning the number of rows written. The winners (the
+// greatest timestamp per id, then the greatest ordinal: the row read last)
+// are found in the small keys files the validation pass wrote beside the
+// clean files, so the clean rows are read once.
 func dedupToParquet(ctx context.Context, db *sql.DB, e grpipe.Entity, files []string, out string) (int64, error) {
-	src := fmt.Sprintf("read_csv(%s, delim='\t', quote='', escape='', header=false, auto_detect=false, nullstr='', columns=%s)",
-		duckdb.QuoteList(files), cleanColumns(e))
+	keyType := "BIGINT"
+	for _, c := range e.Columns {
+		if c.Name == e.Key {
+			keyType = c.Type.SQL()
+		}
+	}
+	keyFiles := make([]string, len(files))
+	for i, f := range files {
+		keyFiles[i] = f + ".keys"
+	}
+	const opts = "delim='\t', quote='', escape='', header=false, auto_detect=false, nullstr=''"
+	src := fmt.Sprintf("read_csv(%s, %s, columns=%s)", duckdb.QuoteList(files), opts, cleanColumns(e))
+	keys := fmt.Sprintf("read_csv(%s, %s, columns={'k': '%s', 't': 'TIMESTAMP', '_ord': 'BIGINT'})", duckdb.QuoteList(keyFiles), opts, keyType)
 	q := fmt.Sprintf(`COPY (
-  WITH winners AS (
-    SELECT arg_max(_ord, {'t': %[3]s, 'o': _ord}) AS _ord FROM %[1]s GROUP BY %[4]s
-  )
-  SELECT %[2]s FROM %[1]s WHERE _ord IN (SELECT _ord FROM winners)
-) TO %[5]s (FORMAT parquet, COMPRESSION zstd)`,
-		src, quoteIdents(e.ColumnNames()), `"`+grpipe.TimestampColumn+`"`, `"`+e.Key+`"`, duckdb.Quote(out))
+  SELECT %[2]s FROM %[1]s
+  WHERE _ord IN (SELECT arg_max(_ord, {'t': t, 'o': _ord}) FROM %[3]s GROUP BY k)
+) TO %[4]s (FORMAT parquet, COMPRESSION zstd)`,
+		src, quoteIdents(e.ColumnNames()), keys, duckdb.Quote(out))
 	r, err := db.ExecContext(ctx, q)
 	if err != nil {
 		return 0, err
