@@ -200,6 +200,12 @@ func WriteBatch(ctx context.Context, dir, name string, opts Options) ([]string, 
 			cleanup()
 			return nil, nil, fmt.Errorf("fake: %w", err)
 		}
+		if err := f.Chmod(0o644); err != nil {
+			f.Close()
+			os.Remove(f.Name())
+			cleanup()
+			return nil, nil, fmt.Errorf("fake: %w", err)
+		}
 		files[i], ws[i] = f, f
 	}
 	m, err := Generate(ctx, opts, ws)

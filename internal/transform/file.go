@@ -11,6 +11,7 @@ import (
 	"strconv"
 	"strings"
 	"syscall"
+	"unsafe"
 
 	grpipe "github.com/grpipe/grpipe"
 )
@@ -94,9 +95,13 @@ func cleanFile(ctx context.Context, log *slog.Logger, e grpipe.Entity, path, sou
 	var rec record
 	var row []byte
 	width := len(hdr.fields)
+	released := 0
 	for sc.next(&rec) {
-		if st.Read&0xffff == 0 && ctx.Err() != nil {
-			return st, ctx.Err()
+		if st.Read&0xffff == 0 {
+			if ctx.Err() != nil {
+				return st, ctx.Err()
+			}
+			released = release(data, rec.raw, released)
 		}
 		st.Read++
 		reason, column := "", ""
@@ -209,6 +214,29 @@ func mapHeader(log *slog.Logger, e grpipe.Entity, source string, header [][]byte
 		log.Warn("unknown column ignored", "file", source, "column", name)
 	}
 	return mapping, nil
+}
+
+// releaseChunk is how much read input is let go of at a time.
+const releaseChunk = 64 << 20
+
+// release drops the pages of data before the record cur from the process's
+// resident memory (they stay in the page cache), so that validating a big
+// file does not grow the process by the file's size. released is the offset
+// already dropped; release returns the new one.
+func release(data, cur []byte, released int) int {
+	if len(cur) == 0 || len(data) == 0 {
+		return released
+	}
+	at := int(uintptr(unsafe.Pointer(unsafe.SliceData(cur))) - uintptr(unsafe.Pointer(unsafe.SliceData(data))))
+	if at < 0 || at > len(data) {
+		return released
+	}
+	upto := at &^ (releaseChunk - 1)
+	if upto-released < releaseChunk {
+		return released
+	}
+	_ = syscall.Madvise(data[released:upto], syscall.MADV_DONTNEED)
+	return upto
 }
 
 // mapFile maps a file into memory read-only.
