@@ -91,6 +91,29 @@ func cleanFile(ctx context.Context, log *slog.Logger, e grpipe.Entity, path, sou
 	}
 	var keyAt, keyEnd, tsAt, tsEnd int
 	var keys []byte
+	// emit writes a clean row and its keys line; r's offsets are relative to
+	// r.at, where the key starts.
+	emit := func(row []byte, r predupRow) error {
+		if _, err := w.Write(row); err != nil {
+			return fmt.Errorf("write %s: %w", outPath, err)
+		}
+		k := row[r.at:]
+		keys = append(keys[:0], k[:r.keyEnd]...)
+		keys = append(keys, '\t')
+		keys = append(keys, k[r.tsAt:r.tsEnd]...)
+		keys = append(keys, k[r.ordAt:]...)
+		if _, err := kw.Write(keys); err != nil {
+			return fmt.Errorf("write %s: %w", keysPath, err)
+		}
+		return nil
+	}
+	var pd *predup
+	if keyCol == 0 && tsCol >= 0 && e.Columns[0].Type == grpipe.BigInt {
+		pd = newPredup(func(row []byte, r predupRow) error {
+			r.at = 0
+			return emit(row, r)
+		})
+	}
 
 	var rec record
 	var row []byte
@@ -147,15 +170,19 @@ func cleanFile(ctx context.Context, log *slog.Logger, e grpipe.Entity, path, sou
 		row = append(row, '\t')
 		row = strconv.AppendInt(row, ordBase+st.Read, 10)
 		row = append(row, '\n')
-		if _, err := w.Write(row); err != nil {
-			return st, fmt.Errorf("write %s: %w", outPath, err)
+		var err error
+		if pd != nil && keyAt == 0 {
+			err = pd.add(row, keyEnd, tsAt, tsEnd, ordAt)
+		} else {
+			err = emit(row, predupRow{at: keyAt, n: len(row), keyEnd: int32(keyEnd - keyAt), tsAt: int32(tsAt - keyAt), tsEnd: int32(tsEnd - keyAt), ordAt: int32(ordAt - keyAt)})
 		}
-		keys = append(keys[:0], row[keyAt:keyEnd]...)
-		keys = append(keys, '\t')
-		keys = append(keys, row[tsAt:tsEnd]...)
-		keys = append(keys, row[ordAt:]...)
-		if _, err := kw.Write(keys); err != nil {
-			return st, fmt.Errorf("write %s: %w", keysPath, err)
+		if err != nil {
+			return st, err
+		}
+	}
+	if pd != nil {
+		if err := pd.flush(); err != nil {
+			return st, err
 		}
 	}
 	if err := w.Flush(); err != nil {
