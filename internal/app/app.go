@@ -92,12 +92,13 @@ func Open(ctx context.Context, cfg config.Config, log *slog.Logger, options ...O
 		w.End = win[1]
 	}
 	popts := pipeline.Options{
-		WorkDir:        filepath.Join(cfg.Home, "tmp", "work"),
-		LockPath:       filepath.Join(cfg.Home, "run.lock"),
-		MaxRejectRatio: cfg.MaxRejectRatio,
-		Window:         w,
-		Transform:      duckdb.Options{MemoryLimit: cfg.DuckDB.MemoryLimit, TempDirectory: cfg.DuckDB.TempDirectory, Threads: cfg.DuckDB.Threads},
-		Parallelism:    cfg.Parallelism,
+		WorkDir:            filepath.Join(cfg.Home, "tmp", "work"),
+		LockPath:           filepath.Join(cfg.Home, "run.lock"),
+		MaxRejectRatio:     cfg.MaxRejectRatio,
+		Window:             w,
+		Transform:          duckdb.Options{MemoryLimit: cfg.DuckDB.MemoryLimit, TempDirectory: cfg.DuckDB.TempDirectory, Threads: cfg.DuckDB.Threads},
+		Parallelism:        cfg.Parallelism,
+		ProcessedRetention: cfg.ProcessedRetention,
 	}
 	for _, o := range options {
 		o(&popts)

@@ -37,6 +37,9 @@ type Config struct {
 	DuckDB DuckDB `yaml:"duckdb"`
 	// Parallelism bounds concurrent file validations and DAG tasks (0: defaults).
 	Parallelism int `yaml:"parallelism"`
+	// ProcessedRetention is how many batches' Parquet the processed zone keeps
+	// (the newest; 0 keeps every batch).
+	ProcessedRetention int `yaml:"processed_retention"`
 	// LogLevel is debug, info, warn or error.
 	LogLevel string `yaml:"log_level"`
 }
@@ -94,7 +97,7 @@ func Load(home string, getenv func(string) string, flags map[string]string) (Con
 	switch {
 	case err == nil:
 		if err := yaml.UnmarshalWithOptions(b, &c, yaml.Strict()); err != nil {
-			return c, fmt.Errorf("%w: config file %s: %s (settings: zones, warehouse, max_reject_ratio, analytics.window_start, analytics.window_end, duckdb.memory_limit, duckdb.temp_directory, duckdb.threads, parallelism, log_level)",
+			return c, fmt.Errorf("%w: config file %s: %s (settings: zones, warehouse, max_reject_ratio, analytics.window_start, analytics.window_end, duckdb.memory_limit, duckdb.temp_directory, duckdb.threads, parallelism, processed_retention, log_level)",
 				grpipe.ErrBadInput, path, yaml.FormatError(err, false, true))
 		}
 	case errors.Is(err, os.ErrNotExist):
@@ -156,6 +159,9 @@ func (c Config) Validate() error {
 	case "debug", "info", "warn", "error":
 	default:
 		return fmt.Errorf("%w: log_level %q must be debug, info, warn or error", grpipe.ErrBadInput, c.LogLevel)
+	}
+	if c.ProcessedRetention < 0 {
+		return fmt.Errorf("%w: processed_retention %d must not be negative (0 keeps every batch)", grpipe.ErrBadInput, c.ProcessedRetention)
 	}
 	if c.Parallelism < 0 || c.DuckDB.Threads < 0 {
 		return fmt.Errorf("%w: parallelism and duckdb.threads must not be negative", grpipe.ErrBadInput)

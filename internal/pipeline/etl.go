@@ -8,6 +8,8 @@ import (
 	"os"
 	"path"
 	"path/filepath"
+	"sort"
+	"strings"
 	"time"
 
 	grpipe "github.com/grpipe/grpipe"
@@ -199,8 +201,56 @@ func (p *Pipeline) processBatch(ctx context.Context, rs *runState, m *Manifest, 
 	if err := p.cleanupBatch(ctx, m, log); err != nil {
 		return err
 	}
+	if err := p.pruneProcessed(ctx, m.Batch, log); err != nil {
+		return err
+	}
 	if len(refused) > 0 {
 		return errors.Join(refused...)
+	}
+	return nil
+}
+
+// pruneProcessed deletes the processed Parquet of all but the newest
+// ProcessedRetention batches (by time written); the current batch is always kept.
+func (p *Pipeline) pruneProcessed(ctx context.Context, current string, log *slog.Logger) error {
+	keep := p.opts.ProcessedRetention
+	if keep <= 0 {
+		return nil
+	}
+	objs, err := p.zones.List(ctx, string(grpipe.Processed)+"/")
+	if err != nil {
+		return err
+	}
+	newest := map[string]time.Time{}
+	for _, o := range objs {
+		parts := strings.SplitN(o.Key, "/", 3)
+		if len(parts) < 3 {
+			continue
+		}
+		if t, ok := newest[parts[1]]; !ok || o.ModTime.After(t) {
+			newest[parts[1]] = o.ModTime
+		}
+	}
+	batches := make([]string, 0, len(newest))
+	for b := range newest {
+		if b != current {
+			batches = append(batches, b)
+		}
+	}
+	sort.Slice(batches, func(i, j int) bool {
+		if !newest[batches[i]].Equal(newest[batches[j]]) {
+			return newest[batches[i]].After(newest[batches[j]])
+		}
+		return batches[i] > batches[j]
+	})
+	for i, b := range batches {
+		if i < keep-1 {
+			continue
+		}
+		if err := p.zones.DeletePrefix(ctx, objstore.Key(grpipe.Processed, b)+"/"); err != nil {
+			return err
+		}
+		log.Info("processed batch removed (processed_retention)", "batch", b)
 	}
 	return nil
 }

@@ -34,6 +34,9 @@ type Options struct {
 	Transform duckdb.Options
 	// Parallelism bounds concurrent file validations and DAG tasks (0: defaults).
 	Parallelism int
+	// ProcessedRetention is how many batches the processed zone keeps, the
+	// newest by time of writing (0: all).
+	ProcessedRetention int
 	// Crash, when set, is called at named points of the ETL (claim, transform,
 	// stage, upsert, cleanup): crash tests use it to kill the process there.
 	Crash func(point string)
