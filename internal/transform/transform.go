@@ -22,6 +22,7 @@ import (
 	"os"
 	"path/filepath"
 	"runtime"
+	"sort"
 	"strings"
 	"sync"
 	"time"
@@ -99,11 +100,23 @@ func Run(ctx context.Context, db *sql.DB, sources []Source, opts Options) (*Resu
 	outs := make([]fileOut, len(sources))
 	sem := make(chan struct{}, par)
 	var wg sync.WaitGroup
+	// Largest files first, so that the cores finish together. The ordinals
+	// (and so the dedup's "read last") follow the sources' order, not this one.
+	order := make([]int, len(sources))
+	sizes := make([]int64, len(sources))
 	for i, src := range sources {
+		order[i] = i
+		if fi, err := os.Stat(src.Path); err == nil {
+			sizes[i] = fi.Size()
+		}
+	}
+	sort.SliceStable(order, func(a, b int) bool { return sizes[order[a]] > sizes[order[b]] })
+	for _, i := range order {
+		src := sources[i]
 		wg.Add(1)
+		sem <- struct{}{}
 		go func() {
 			defer wg.Done()
-			sem <- struct{}{}
 			defer func() { <-sem }()
 			o := &outs[i]
 			base := filepath.Join(opts.WorkDir, fmt.Sprintf("%04d-%s", i, safeName(src.Name)))
