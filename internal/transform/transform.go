@@ -24,7 +24,6 @@ import (
 	"runtime"
 	"sort"
 	"strings"
-	"sync"
 	"time"
 
 	grpipe "github.com/grpipe/grpipe"
@@ -98,43 +97,98 @@ func Run(ctx context.Context, db *sql.DB, sources []Source, opts Options) (*Resu
 	}
 	t0 := time.Now()
 	outs := make([]fileOut, len(sources))
-	sem := make(chan struct{}, par)
-	var wg sync.WaitGroup
 	// Largest files first, so that the cores finish together. The ordinals
 	// (and so the dedup's "read last") follow the sources' order, not this one.
 	order := make([]int, len(sources))
 	sizes := make([]int64, len(sources))
+	pending := map[string]int{}
 	for i, src := range sources {
 		order[i] = i
 		if fi, err := os.Stat(src.Path); err == nil {
 			sizes[i] = fi.Size()
 		}
+		pending[src.Entity.Name]++
 	}
 	sort.SliceStable(order, func(a, b int) bool { return sizes[order[a]] > sizes[order[b]] })
-	for _, i := range order {
-		src := sources[i]
-		wg.Add(1)
-		sem <- struct{}{}
-		go func() {
-			defer wg.Done()
-			defer func() { <-sem }()
-			o := &outs[i]
-			base := filepath.Join(opts.WorkDir, fmt.Sprintf("%04d-%s", i, safeName(src.Name)))
-			o.clean = base + ".tsv"
-			o.rejects = base + ".rejects.csv"
-			o.stats, o.err = cleanOne(ctx, log, src, int64(i)<<40, o.clean, o.rejects, opts.MaxRejectRatio)
-		}()
-	}
-	wg.Wait()
-	log.Info("validated", "files", len(sources), "seconds", time.Since(t0).Seconds())
+	done := make(chan int, len(sources))
+	go func() {
+		sem := make(chan struct{}, par)
+		for _, i := range order {
+			src := sources[i]
+			sem <- struct{}{}
+			go func() {
+				defer func() { <-sem; done <- i }()
+				o := &outs[i]
+				base := filepath.Join(opts.WorkDir, fmt.Sprintf("%04d-%s", i, safeName(src.Name)))
+				o.clean = base + ".tsv"
+				o.rejects = base + ".rejects.csv"
+				o.stats, o.err = cleanOne(ctx, log, src, int64(i)<<40, o.clean, o.rejects, opts.MaxRejectRatio)
+			}()
+		}
+	}()
 
 	// Row order in the Parquet files carries no meaning: let DuckDB write in parallel.
 	if _, err := db.ExecContext(ctx, "SET GLOBAL preserve_insertion_order = false"); err != nil {
+		for range sources {
+			<-done
+		}
 		return nil, fmt.Errorf("transform engine: %w", err)
 	}
+
+	// Each entity is deduplicated as soon as all its files are validated,
+	// while the other files are still being validated.
+	type dedupOut struct {
+		parquet, rejects string
+		staged           int64
+		err              error
+	}
+	deduped := map[string]*dedupOut{}
+	failed := false
+	for range sources {
+		i := <-done
+		var fe *FileError
+		if err := outs[i].err; err != nil && !errors.As(err, &fe) {
+			failed = true
+		}
+		e := sources[i].Entity
+		if pending[e.Name]--; pending[e.Name] > 0 || failed {
+			continue
+		}
+		var files, rejects []string
+		for j, src := range sources {
+			if o := outs[j]; src.Entity.Name == e.Name && o.err == nil {
+				if o.stats.Valid > 0 {
+					files = append(files, o.clean)
+				}
+				if o.stats.Rejected > 0 {
+					rejects = append(rejects, o.rejects)
+				}
+			}
+		}
+		d := &dedupOut{}
+		deduped[e.Name] = d
+		if len(files) > 0 {
+			d.parquet = filepath.Join(opts.WorkDir, e.Name+".parquet")
+			t1 := time.Now()
+			d.staged, d.err = dedupToParquet(ctx, db, e, files, d.parquet)
+			log.Info("deduplicated", "table", e.Name, "seconds", time.Since(t1).Seconds())
+			if d.err != nil {
+				d.err = fmt.Errorf("transform %s: %w", e.Name, d.err)
+				failed = true
+				continue
+			}
+		}
+		if len(rejects) > 0 {
+			d.rejects = filepath.Join(opts.WorkDir, e.Name+".rejects.parquet")
+			if err := rejectsToParquet(ctx, db, rejects, d.rejects); err != nil {
+				d.err = fmt.Errorf("transform %s rejects: %w", e.Name, err)
+				failed = true
+			}
+		}
+	}
+	log.Info("validated and deduplicated", "files", len(sources), "seconds", time.Since(t0).Seconds())
+
 	res := &Result{Entities: map[string]*EntityResult{}, RejectFiles: map[string]string{}}
-	cleanByEntity := map[string][]string{}
-	rejectsByEntity := map[string][]string{}
 	for i, src := range sources {
 		o := outs[i]
 		res.Bytes += o.stats.Bytes
@@ -154,35 +208,29 @@ func Run(ctx context.Context, db *sql.DB, sources []Source, opts Options) (*Resu
 		er.Files = append(er.Files, o.stats)
 		er.Read += o.stats.Read
 		er.Rejected += o.stats.Rejected
-		if o.stats.Valid > 0 {
-			cleanByEntity[src.Entity.Name] = append(cleanByEntity[src.Entity.Name], o.clean)
-		}
-		if o.stats.Rejected > 0 {
-			rejectsByEntity[src.Entity.Name] = append(rejectsByEntity[src.Entity.Name], o.rejects)
-		}
 	}
 
+	for _, e := range grpipe.Entities() {
+		if d := deduped[e.Name]; d != nil && d.err != nil {
+			return nil, d.err
+		}
+	}
 	for _, e := range grpipe.Entities() {
 		er, ok := res.Entities[e.Name]
 		if !ok {
 			continue
 		}
-		if files := cleanByEntity[e.Name]; len(files) > 0 {
-			er.Parquet = filepath.Join(opts.WorkDir, e.Name+".parquet")
-			t1 := time.Now()
-			n, err := dedupToParquet(ctx, db, e, files, er.Parquet)
-			log.Info("deduplicated", "table", e.Name, "seconds", time.Since(t1).Seconds())
-			if err != nil {
-				return nil, fmt.Errorf("transform %s: %w", e.Name, err)
-			}
-			er.Staged = n
-			er.Superseded = er.Read - er.Rejected - n
+		d := deduped[e.Name]
+		if d == nil {
+			return nil, fmt.Errorf("transform %s: not deduplicated", e.Name)
 		}
-		if files := rejectsByEntity[e.Name]; len(files) > 0 {
-			er.Rejects = filepath.Join(opts.WorkDir, e.Name+".rejects.parquet")
-			if err := rejectsToParquet(ctx, db, files, er.Rejects); err != nil {
-				return nil, fmt.Errorf("transform %s rejects: %w", e.Name, err)
-			}
+		if d.err != nil {
+			return nil, d.err
+		}
+		er.Parquet, er.Rejects = d.parquet, d.rejects
+		if d.parquet != "" {
+			er.Staged = d.staged
+			er.Superseded = er.Read - er.Rejected - d.staged
 		}
 		log.Info("transformed", "table", e.Name, "read", er.Read, "rejected", er.Rejected,
 			"superseded", er.Superseded, "staged", er.Staged)
