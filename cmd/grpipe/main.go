@@ -62,6 +62,10 @@ Commands:
   dags trigger|pause|unpause
   runs list|show RUN_ID|resume RUN_ID [--json]
   tasks logs RUN_ID TASK_ID [--try N] | tasks clear RUN_ID TASK_ID [--downstream]
+  fake (--records N | --size SIZE) (--out DIR | --land) [--seed S] [--batches K] [--dirty RATE]
+                       generate seed-shaped fake Goodreads CSV files (deterministic per seed)
+  bench [--records N | --size SIZE] [--keep] [--json] [--reference]
+                       generate a batch, run the whole DAG on it, print per-stage speed and memory
 
 Global flags:
   --home DIR           the home: config file grpipe.yaml, zones, warehouse, run metadata
@@ -101,6 +105,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer, getenv fu
 		"tasks":     cmdTasks,
 		// Web UI (web.go).
 		"serve": cmdServe,
+		"fake":  cmdFake,
+		"bench": cmdBench,
 	}
 	cmd, ok := cmds[rest[0]]
 	if !ok {

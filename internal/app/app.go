@@ -127,6 +127,7 @@ func Open(ctx context.Context, cfg config.Config, log *slog.Logger, options ...O
 		Window:                 w,
 		Transform:              duckdb.Options{MemoryLimit: cfg.DuckDB.MemoryLimit, TempDirectory: cfg.DuckDB.TempDirectory, Threads: cfg.DuckDB.Threads},
 		Parallelism:            cfg.Parallelism,
+		ProcessedRetention:     cfg.ProcessedRetention,
 	}
 	for _, o := range options {
 		o(&popts)

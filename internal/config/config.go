@@ -39,6 +39,9 @@ type Config struct {
 	DuckDB DuckDB `yaml:"duckdb"`
 	// Parallelism bounds concurrent file validations and DAG tasks (0: defaults).
 	Parallelism int `yaml:"parallelism"`
+	// ProcessedRetention is how many batches' Parquet the processed zone keeps
+	// (the newest; 0 keeps every batch).
+	ProcessedRetention int `yaml:"processed_retention"`
 	// LogLevel is debug, info, warn or error.
 	LogLevel string `yaml:"log_level"`
 	// Orchestrator configures retries, depends_on_past and shutdown.
@@ -169,7 +172,7 @@ func Load(home string, getenv func(string) string, flags map[string]string) (Con
 	switch {
 	case err == nil:
 		if err := yaml.UnmarshalWithOptions(b, &c, yaml.Strict()); err != nil {
-			return c, fmt.Errorf("%w: config file %s: %s (settings: zones, warehouse, max_reject_ratio, analytics.window_start, analytics.window_end, analytics.window_from_data_interval, duckdb.memory_limit, duckdb.temp_directory, duckdb.threads, parallelism, log_level, orchestrator.retries, orchestrator.retry_delay, orchestrator.max_retry_delay, orchestrator.depends_on_past, orchestrator.grace_period, orchestrator.tasks.<task_id>.retries, orchestrator.tasks.<task_id>.timeout, alerts.on_retry, alerts.webhook.url, alerts.webhook.timeout, alerts.email.smtp_addr, alerts.email.from, alerts.email.to, alerts.email.username, alerts.email.password, web.addr, web.token)",
+			return c, fmt.Errorf("%w: config file %s: %s (settings: zones, warehouse, max_reject_ratio, analytics.window_start, analytics.window_end, analytics.window_from_data_interval, duckdb.memory_limit, duckdb.temp_directory, duckdb.threads, parallelism, processed_retention, log_level, orchestrator.retries, orchestrator.retry_delay, orchestrator.max_retry_delay, orchestrator.depends_on_past, orchestrator.grace_period, orchestrator.tasks.<task_id>.retries, orchestrator.tasks.<task_id>.timeout, alerts.on_retry, alerts.webhook.url, alerts.webhook.timeout, alerts.email.smtp_addr, alerts.email.from, alerts.email.to, alerts.email.username, alerts.email.password, web.addr, web.token)",
 				grpipe.ErrBadInput, path, yaml.FormatError(err, false, true))
 		}
 	case errors.Is(err, os.ErrNotExist):
@@ -243,6 +246,9 @@ func (c Config) Validate() error {
 	case "debug", "info", "warn", "error":
 	default:
 		return fmt.Errorf("%w: log_level %q must be debug, info, warn or error", grpipe.ErrBadInput, c.LogLevel)
+	}
+	if c.ProcessedRetention < 0 {
+		return fmt.Errorf("%w: processed_retention %d must not be negative (0 keeps every batch)", grpipe.ErrBadInput, c.ProcessedRetention)
 	}
 	if c.Parallelism < 0 || c.DuckDB.Threads < 0 {
 		return fmt.Errorf("%w: parallelism and duckdb.threads must not be negative", grpipe.ErrBadInput)

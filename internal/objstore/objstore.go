@@ -85,6 +85,14 @@ func (s *Store) URL() string { return s.url }
 // Local reports whether objects are plain files on this machine.
 func (s *Store) Local() bool { return s.root != "" }
 
+// LocalPath returns the file that holds key on a local store; false elsewhere.
+func (s *Store) LocalPath(key string) (string, bool) {
+	if s.root == "" {
+		return "", false
+	}
+	return s.localPath(key), true
+}
+
 // Close closes the store.
 func (s *Store) Close() error { return s.bucket.Close() }
 
@@ -157,6 +165,50 @@ func (s *Store) Put(ctx context.Context, key string, r io.Reader) (int64, error)
 		return n, fmt.Errorf("put %s: %w", key, s.explain(err))
 	}
 	return n, nil
+}
+
+// Writer writes one object; the object appears, whole, only when Close
+// returns nil. Abort abandons it.
+type Writer struct {
+	w      *blob.Writer
+	cancel context.CancelFunc
+	key    string
+	store  *Store
+}
+
+// Create returns a writer of key: readers see the whole object or none.
+func (s *Store) Create(ctx context.Context, key string) (*Writer, error) {
+	wctx, cancel := context.WithCancel(ctx)
+	w, err := s.bucket.NewWriter(wctx, s.full(key), &blob.WriterOptions{BufferSize: 16 << 20})
+	if err != nil {
+		cancel()
+		return nil, fmt.Errorf("put %s: %w", key, s.explain(err))
+	}
+	return &Writer{w: w, cancel: cancel, key: key, store: s}, nil
+}
+
+// Write writes to the object.
+func (w *Writer) Write(p []byte) (int, error) {
+	n, err := w.w.Write(p)
+	if err != nil {
+		return n, fmt.Errorf("put %s: %w", w.key, w.store.explain(err))
+	}
+	return n, nil
+}
+
+// Close publishes the object.
+func (w *Writer) Close() error {
+	defer w.cancel()
+	if err := w.w.Close(); err != nil {
+		return fmt.Errorf("put %s: %w", w.key, w.store.explain(err))
+	}
+	return nil
+}
+
+// Abort abandons the object: nothing is published.
+func (w *Writer) Abort() {
+	w.cancel()
+	_ = w.w.Close()
 }
 
 // PutFile uploads the local file at src to key atomically.

@@ -8,6 +8,8 @@ import (
 	"os"
 	"path"
 	"path/filepath"
+	"sort"
+	"strings"
 	"time"
 
 	grpipe "github.com/grpipe/grpipe"
@@ -145,6 +147,16 @@ func (p *Pipeline) processBatch(ctx context.Context, rs *runState, m *Manifest, 
 	if err := p.publish(ctx, m.Batch, res); err != nil {
 		return err
 	}
+	// On local zones, stage from the published copies: they outlive the
+	// working files (a warehouse may stage by reading them in place).
+	for name, er := range res.Entities {
+		if lp, ok := p.zones.LocalPath(processedKey(m.Batch, name)); ok && er.Parquet != "" {
+			er.Parquet = lp
+		}
+		if lp, ok := p.zones.LocalPath(rejectedKey(m.Batch, name)); ok && er.Rejects != "" {
+			er.Rejects = lp
+		}
+	}
 	p.crashPoint("transform")
 	var rows int64
 	for _, er := range res.Entities {
@@ -198,8 +210,56 @@ func (p *Pipeline) processBatch(ctx context.Context, rs *runState, m *Manifest, 
 	if err := p.cleanupBatch(ctx, m, log); err != nil {
 		return err
 	}
+	if err := p.pruneProcessed(ctx, m.Batch, log); err != nil {
+		return err
+	}
 	if len(refused) > 0 {
 		return errors.Join(refused...)
+	}
+	return nil
+}
+
+// pruneProcessed deletes the processed Parquet of all but the newest
+// ProcessedRetention batches (by time written); the current batch is always kept.
+func (p *Pipeline) pruneProcessed(ctx context.Context, current string, log *slog.Logger) error {
+	keep := p.opts.ProcessedRetention
+	if keep <= 0 {
+		return nil
+	}
+	objs, err := p.zones.List(ctx, string(grpipe.Processed)+"/")
+	if err != nil {
+		return err
+	}
+	newest := map[string]time.Time{}
+	for _, o := range objs {
+		parts := strings.SplitN(o.Key, "/", 3)
+		if len(parts) < 3 {
+			continue
+		}
+		if t, ok := newest[parts[1]]; !ok || o.ModTime.After(t) {
+			newest[parts[1]] = o.ModTime
+		}
+	}
+	batches := make([]string, 0, len(newest))
+	for b := range newest {
+		if b != current {
+			batches = append(batches, b)
+		}
+	}
+	sort.Slice(batches, func(i, j int) bool {
+		if !newest[batches[i]].Equal(newest[batches[j]]) {
+			return newest[batches[i]].After(newest[batches[j]])
+		}
+		return batches[i] > batches[j]
+	})
+	for i, b := range batches {
+		if i < keep-1 {
+			continue
+		}
+		if err := p.zones.DeletePrefix(ctx, objstore.Key(grpipe.Processed, b)+"/"); err != nil {
+			return err
+		}
+		log.Info("processed batch removed (processed_retention)", "batch", b)
 	}
 	return nil
 }
@@ -239,12 +299,12 @@ func (p *Pipeline) cleanupBatch(ctx context.Context, m *Manifest, log *slog.Logg
 func (p *Pipeline) publish(ctx context.Context, batch string, res *transform.Result) error {
 	for name, er := range res.Entities {
 		if er.Parquet != "" {
-			if _, err := p.zones.PutFile(ctx, objstore.Key(grpipe.Processed, batch, name, "part-0.parquet"), er.Parquet); err != nil {
+			if _, err := p.zones.PutFile(ctx, processedKey(batch, name), er.Parquet); err != nil {
 				return err
 			}
 		}
 		if er.Rejects != "" {
-			if _, err := p.zones.PutFile(ctx, objstore.Key(grpipe.Quarantine, batch, name+".rejected.parquet"), er.Rejects); err != nil {
+			if _, err := p.zones.PutFile(ctx, rejectedKey(batch, name), er.Rejects); err != nil {
 				return err
 			}
 		}
@@ -255,4 +315,14 @@ func (p *Pipeline) publish(ctx context.Context, batch string, res *transform.Res
 		}
 	}
 	return nil
+}
+
+// processedKey is the object of entity's staged rows of batch.
+func processedKey(batch, entity string) string {
+	return objstore.Key(grpipe.Processed, batch, entity, "part-0.parquet")
+}
+
+// rejectedKey is the object of entity's rejected rows of batch.
+func rejectedKey(batch, entity string) string {
+	return objstore.Key(grpipe.Quarantine, batch, entity+".rejected.parquet")
 }

@@ -51,6 +51,9 @@ type Options struct {
 	OnRunEnd func(ctx context.Context, sum *grpipe.RunSummary)
 	// Sleep waits between tries (nil: a timer); tests shorten it.
 	Sleep func(ctx context.Context, d time.Duration) error
+	// ProcessedRetention is how many batches the processed zone keeps, the
+	// newest by time of writing (0: all).
+	ProcessedRetention int
 	// Crash, when set, is called at named points of the ETL (claim, transform,
 	// stage, upsert, cleanup): crash tests use it to kill the process there.
 	Crash func(point string)

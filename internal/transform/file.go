@@ -11,6 +11,7 @@ import (
 	"strconv"
 	"strings"
 	"syscall"
+	"unsafe"
 
 	grpipe "github.com/grpipe/grpipe"
 )
@@ -43,7 +44,9 @@ var RejectHeader = []string{"source_file", "line", "column", "reason", "raw"}
 // entity e, and writes its valid rows to outPath as tab-separated clean values
 // in the entity's column order plus a final ordinal column (ordBase + record
 // index), and its rejected rows to rejects (a CSV writer with RejectHeader).
-func cleanFile(ctx context.Context, log *slog.Logger, e grpipe.Entity, path, source string, ordBase int64, outPath string, rejects *csv.Writer, maxRejectRatio float64) (FileStats, error) {
+// keysPath receives, for each valid row, its key, its timestamp and its
+// ordinal (tab-separated): the small input of the dedup's winner search.
+func cleanFile(ctx context.Context, log *slog.Logger, e grpipe.Entity, path, source string, ordBase int64, outPath, keysPath string, rejects *csv.Writer, maxRejectRatio float64) (FileStats, error) {
 	st := FileStats{Source: source}
 	data, unmap, err := mapFile(path)
 	if err != nil {
@@ -71,13 +74,57 @@ func cleanFile(ctx context.Context, log *slog.Logger, e grpipe.Entity, path, sou
 	}
 	defer out.Close()
 	w := bufio.NewWriterSize(out, 1<<20)
+	kout, err := os.Create(keysPath)
+	if err != nil {
+		return st, fmt.Errorf("create %s: %w", keysPath, err)
+	}
+	defer kout.Close()
+	kw := bufio.NewWriterSize(kout, 1<<20)
+	keyCol, tsCol := -1, -1
+	for i, c := range e.Columns {
+		switch c.Name {
+		case e.Key:
+			keyCol = i
+		case grpipe.TimestampColumn:
+			tsCol = i
+		}
+	}
+	var keyAt, keyEnd, tsAt, tsEnd int
+	var keys []byte
+	// emit writes a clean row and its keys line; r's offsets are relative to
+	// r.at, where the key starts.
+	emit := func(row []byte, r predupRow) error {
+		if _, err := w.Write(row); err != nil {
+			return fmt.Errorf("write %s: %w", outPath, err)
+		}
+		k := row[r.at:]
+		keys = append(keys[:0], k[:r.keyEnd]...)
+		keys = append(keys, '\t')
+		keys = append(keys, k[r.tsAt:r.tsEnd]...)
+		keys = append(keys, k[r.ordAt:]...)
+		if _, err := kw.Write(keys); err != nil {
+			return fmt.Errorf("write %s: %w", keysPath, err)
+		}
+		return nil
+	}
+	var pd *predup
+	if keyCol == 0 && tsCol >= 0 && e.Columns[0].Type == grpipe.BigInt {
+		pd = newPredup(func(row []byte, r predupRow) error {
+			r.at = 0
+			return emit(row, r)
+		})
+	}
 
 	var rec record
 	var row []byte
 	width := len(hdr.fields)
+	released := 0
 	for sc.next(&rec) {
-		if st.Read&0xffff == 0 && ctx.Err() != nil {
-			return st, ctx.Err()
+		if st.Read&0xffff == 0 {
+			if ctx.Err() != nil {
+				return st, ctx.Err()
+			}
+			released = release(data, rec.raw, released)
 		}
 		st.Read++
 		reason, column := "", ""
@@ -96,10 +143,17 @@ func cleanFile(ctx context.Context, log *slog.Logger, e grpipe.Entity, path, sou
 					in = rec.fields[src]
 				}
 				var why string
+				at := len(row)
 				row, why = appendValue(row, col, in)
 				if why != "" {
 					reason, column = why, col.Name
 					break
+				}
+				switch i {
+				case keyCol:
+					keyAt, keyEnd = at, len(row)
+				case tsCol:
+					tsAt, tsEnd = at, len(row)
 				}
 			}
 		}
@@ -112,11 +166,23 @@ func cleanFile(ctx context.Context, log *slog.Logger, e grpipe.Entity, path, sou
 			continue
 		}
 		st.Valid++
+		ordAt := len(row)
 		row = append(row, '\t')
 		row = strconv.AppendInt(row, ordBase+st.Read, 10)
 		row = append(row, '\n')
-		if _, err := w.Write(row); err != nil {
-			return st, fmt.Errorf("write %s: %w", outPath, err)
+		var err error
+		if pd != nil && keyAt == 0 {
+			err = pd.add(row, keyEnd, tsAt, tsEnd, ordAt)
+		} else {
+			err = emit(row, predupRow{at: keyAt, n: len(row), keyEnd: int32(keyEnd - keyAt), tsAt: int32(tsAt - keyAt), tsEnd: int32(tsEnd - keyAt), ordAt: int32(ordAt - keyAt)})
+		}
+		if err != nil {
+			return st, err
+		}
+	}
+	if pd != nil {
+		if err := pd.flush(); err != nil {
+			return st, err
 		}
 	}
 	if err := w.Flush(); err != nil {
@@ -124,6 +190,12 @@ func cleanFile(ctx context.Context, log *slog.Logger, e grpipe.Entity, path, sou
 	}
 	if err := out.Close(); err != nil {
 		return st, fmt.Errorf("write %s: %w", outPath, err)
+	}
+	if err := kw.Flush(); err != nil {
+		return st, fmt.Errorf("write %s: %w", keysPath, err)
+	}
+	if err := kout.Close(); err != nil {
+		return st, fmt.Errorf("write %s: %w", keysPath, err)
 	}
 	if st.Read > 0 && float64(st.Rejected) > maxRejectRatio*float64(st.Read) {
 		return st, &FileError{Source: source, Reason: fmt.Sprintf(
@@ -169,6 +241,29 @@ func mapHeader(log *slog.Logger, e grpipe.Entity, source string, header [][]byte
 		log.Warn("unknown column ignored", "file", source, "column", name)
 	}
 	return mapping, nil
+}
+
+// releaseChunk is how much read input is let go of at a time.
+const releaseChunk = 64 << 20
+
+// release drops the pages of data before the record cur from the process's
+// resident memory (they stay in the page cache), so that validating a big
+// file does not grow the process by the file's size. released is the offset
+// already dropped; release returns the new one.
+func release(data, cur []byte, released int) int {
+	if len(cur) == 0 || len(data) == 0 {
+		return released
+	}
+	at := int(uintptr(unsafe.Pointer(unsafe.SliceData(cur))) - uintptr(unsafe.Pointer(unsafe.SliceData(data))))
+	if at < 0 || at > len(data) {
+		return released
+	}
+	upto := at &^ (releaseChunk - 1)
+	if upto-released < releaseChunk {
+		return released
+	}
+	_ = syscall.Madvise(data[released:upto], syscall.MADV_DONTNEED)
+	return upto
 }
 
 // mapFile maps a file into memory read-only.

@@ -22,8 +22,9 @@ import (
 	"os"
 	"path/filepath"
 	"runtime"
+	"sort"
 	"strings"
-	"sync"
+	"time"
 
 	grpipe "github.com/grpipe/grpipe"
 	"github.com/grpipe/grpipe/internal/duckdb"
@@ -94,27 +95,100 @@ func Run(ctx context.Context, db *sql.DB, sources []Source, opts Options) (*Resu
 		rejects string
 		err     error
 	}
+	t0 := time.Now()
 	outs := make([]fileOut, len(sources))
-	sem := make(chan struct{}, par)
-	var wg sync.WaitGroup
+	// Largest files first, so that the cores finish together. The ordinals
+	// (and so the dedup's "read last") follow the sources' order, not this one.
+	order := make([]int, len(sources))
+	sizes := make([]int64, len(sources))
+	pending := map[string]int{}
 	for i, src := range sources {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			sem <- struct{}{}
-			defer func() { <-sem }()
-			o := &outs[i]
-			base := filepath.Join(opts.WorkDir, fmt.Sprintf("%04d-%s", i, safeName(src.Name)))
-			o.clean = base + ".tsv"
-			o.rejects = base + ".rejects.csv"
-			o.stats, o.err = cleanOne(ctx, log, src, int64(i)<<40, o.clean, o.rejects, opts.MaxRejectRatio)
-		}()
+		order[i] = i
+		if fi, err := os.Stat(src.Path); err == nil {
+			sizes[i] = fi.Size()
+		}
+		pending[src.Entity.Name]++
 	}
-	wg.Wait()
+	sort.SliceStable(order, func(a, b int) bool { return sizes[order[a]] > sizes[order[b]] })
+	done := make(chan int, len(sources))
+	go func() {
+		sem := make(chan struct{}, par)
+		for _, i := range order {
+			src := sources[i]
+			sem <- struct{}{}
+			go func() {
+				defer func() { <-sem; done <- i }()
+				o := &outs[i]
+				base := filepath.Join(opts.WorkDir, fmt.Sprintf("%04d-%s", i, safeName(src.Name)))
+				o.clean = base + ".tsv"
+				o.rejects = base + ".rejects.csv"
+				o.stats, o.err = cleanOne(ctx, log, src, int64(i)<<40, o.clean, o.rejects, opts.MaxRejectRatio)
+			}()
+		}
+	}()
+
+	// Row order in the Parquet files carries no meaning: let DuckDB write in parallel.
+	if _, err := db.ExecContext(ctx, "SET GLOBAL preserve_insertion_order = false"); err != nil {
+		for range sources {
+			<-done
+		}
+		return nil, fmt.Errorf("transform engine: %w", err)
+	}
+
+	// Each entity is deduplicated as soon as all its files are validated,
+	// while the other files are still being validated.
+	type dedupOut struct {
+		parquet, rejects string
+		staged           int64
+		err              error
+	}
+	deduped := map[string]*dedupOut{}
+	failed := false
+	for range sources {
+		i := <-done
+		var fe *FileError
+		if err := outs[i].err; err != nil && !errors.As(err, &fe) {
+			failed = true
+		}
+		e := sources[i].Entity
+		if pending[e.Name]--; pending[e.Name] > 0 || failed {
+			continue
+		}
+		var files, rejects []string
+		for j, src := range sources {
+			if o := outs[j]; src.Entity.Name == e.Name && o.err == nil {
+				if o.stats.Valid > 0 {
+					files = append(files, o.clean)
+				}
+				if o.stats.Rejected > 0 {
+					rejects = append(rejects, o.rejects)
+				}
+			}
+		}
+		d := &dedupOut{}
+		deduped[e.Name] = d
+		if len(files) > 0 {
+			d.parquet = filepath.Join(opts.WorkDir, e.Name+".parquet")
+			t1 := time.Now()
+			d.staged, d.err = dedupToParquet(ctx, db, e, files, d.parquet)
+			log.Info("deduplicated", "table", e.Name, "seconds", time.Since(t1).Seconds())
+			if d.err != nil {
+				d.err = fmt.Errorf("transform %s: %w", e.Name, d.err)
+				failed = true
+				continue
+			}
+		}
+		if len(rejects) > 0 {
+			d.rejects = filepath.Join(opts.WorkDir, e.Name+".rejects.parquet")
+			if err := rejectsToParquet(ctx, db, rejects, d.rejects); err != nil {
+				d.err = fmt.Errorf("transform %s rejects: %w", e.Name, err)
+				failed = true
+			}
+		}
+	}
+	log.Info("validated and deduplicated", "files", len(sources), "seconds", time.Since(t0).Seconds())
 
 	res := &Result{Entities: map[string]*EntityResult{}, RejectFiles: map[string]string{}}
-	cleanByEntity := map[string][]string{}
-	rejectsByEntity := map[string][]string{}
 	for i, src := range sources {
 		o := outs[i]
 		res.Bytes += o.stats.Bytes
@@ -134,33 +208,29 @@ func Run(ctx context.Context, db *sql.DB, sources []Source, opts Options) (*Resu
 		er.Files = append(er.Files, o.stats)
 		er.Read += o.stats.Read
 		er.Rejected += o.stats.Rejected
-		if o.stats.Valid > 0 {
-			cleanByEntity[src.Entity.Name] = append(cleanByEntity[src.Entity.Name], o.clean)
-		}
-		if o.stats.Rejected > 0 {
-			rejectsByEntity[src.Entity.Name] = append(rejectsByEntity[src.Entity.Name], o.rejects)
-		}
 	}
 
+	for _, e := range grpipe.Entities() {
+		if d := deduped[e.Name]; d != nil && d.err != nil {
+			return nil, d.err
+		}
+	}
 	for _, e := range grpipe.Entities() {
 		er, ok := res.Entities[e.Name]
 		if !ok {
 			continue
 		}
-		if files := cleanByEntity[e.Name]; len(files) > 0 {
-			er.Parquet = filepath.Join(opts.WorkDir, e.Name+".parquet")
-			n, err := dedupToParquet(ctx, db, e, files, er.Parquet)
-			if err != nil {
-				return nil, fmt.Errorf("transform %s: %w", e.Name, err)
-			}
-			er.Staged = n
-			er.Superseded = er.Read - er.Rejected - n
+		d := deduped[e.Name]
+		if d == nil {
+			return nil, fmt.Errorf("transform %s: not deduplicated", e.Name)
 		}
-		if files := rejectsByEntity[e.Name]; len(files) > 0 {
-			er.Rejects = filepath.Join(opts.WorkDir, e.Name+".rejects.parquet")
-			if err := rejectsToParquet(ctx, db, files, er.Rejects); err != nil {
-				return nil, fmt.Errorf("transform %s rejects: %w", e.Name, err)
-			}
+		if d.err != nil {
+			return nil, d.err
+		}
+		er.Parquet, er.Rejects = d.parquet, d.rejects
+		if d.parquet != "" {
+			er.Staged = d.staged
+			er.Superseded = er.Read - er.Rejected - d.staged
 		}
 		log.Info("transformed", "table", e.Name, "read", er.Read, "rejected", er.Rejected,
 			"superseded", er.Superseded, "staged", er.Staged)
@@ -178,6 +248,7 @@ func (r *Result) entity(e grpipe.Entity) *EntityResult {
 }
 
 func cleanOne(ctx context.Context, log *slog.Logger, src Source, ordBase int64, cleanPath, rejectsPath string, maxReject float64) (FileStats, error) {
+	// The clean rows go to cleanPath, their keys to cleanPath + ".keys".
 	rf, err := os.Create(rejectsPath)
 	if err != nil {
 		return FileStats{Source: src.Name}, fmt.Errorf("create %s: %w", rejectsPath, err)
@@ -187,7 +258,7 @@ func cleanOne(ctx context.Context, log *slog.Logger, src Source, ordBase int64, 
 	if err := rw.Write(RejectHeader); err != nil {
 		return FileStats{Source: src.Name}, err
 	}
-	st, cerr := cleanFile(ctx, log, src.Entity, src.Path, src.Name, ordBase, cleanPath, rw, maxReject)
+	st, cerr := cleanFile(ctx, log, src.Entity, src.Path, src.Name, ordBase, cleanPath, cleanPath+".keys", rw, maxReject)
 	rw.Flush()
 	if err := rw.Error(); err != nil && cerr == nil {
 		cerr = fmt.Errorf("write %s: %w", rejectsPath, err)
@@ -218,17 +289,29 @@ func quoteIdents(names []string) string {
 }
 
 // dedupToParquet keeps the latest version of each id of the clean files and
-// writes them to out, returning the number of rows written.
+// writes them to out, returning the number of rows written. The winners (the
+// greatest timestamp per id, then the greatest ordinal: the row read last)
+// are found in the small keys files the validation pass wrote beside the
+// clean files, so the clean rows are read once.
 func dedupToParquet(ctx context.Context, db *sql.DB, e grpipe.Entity, files []string, out string) (int64, error) {
-	src := fmt.Sprintf("read_csv(%s, delim='\t', quote='', escape='', header=false, auto_detect=false, nullstr='', columns=%s)",
-		duckdb.QuoteList(files), cleanColumns(e))
+	keyType := "BIGINT"
+	for _, c := range e.Columns {
+		if c.Name == e.Key {
+			keyType = c.Type.SQL()
+		}
+	}
+	keyFiles := make([]string, len(files))
+	for i, f := range files {
+		keyFiles[i] = f + ".keys"
+	}
+	const opts = "delim='\t', quote='', escape='', header=false, auto_detect=false, nullstr=''"
+	src := fmt.Sprintf("read_csv(%s, %s, columns=%s)", duckdb.QuoteList(files), opts, cleanColumns(e))
+	keys := fmt.Sprintf("read_csv(%s, %s, columns={'k': '%s', 't': 'TIMESTAMP', '_ord': 'BIGINT'})", duckdb.QuoteList(keyFiles), opts, keyType)
 	q := fmt.Sprintf(`COPY (
-  WITH winners AS (
-    SELECT arg_max(_ord, {'t': %[3]s, 'o': _ord}) AS _ord FROM %[1]s GROUP BY %[4]s
-  )
-  SELECT %[2]s FROM %[1]s WHERE _ord IN (SELECT _ord FROM winners)
-) TO %[5]s (FORMAT parquet, COMPRESSION zstd)`,
-		src, quoteIdents(e.ColumnNames()), `"`+grpipe.TimestampColumn+`"`, `"`+e.Key+`"`, duckdb.Quote(out))
+  SELECT %[2]s FROM %[1]s
+  WHERE _ord IN (SELECT arg_max(_ord, {'t': t, 'o': _ord}) FROM %[3]s GROUP BY k)
+) TO %[4]s (FORMAT parquet, COMPRESSION zstd)`,
+		src, quoteIdents(e.ColumnNames()), keys, duckdb.Quote(out))
 	r, err := db.ExecContext(ctx, q)
 	if err != nil {
 		return 0, err

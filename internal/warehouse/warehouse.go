@@ -42,6 +42,16 @@ type Explainer interface {
 	Explain(err error) error
 }
 
+// ParquetStager is a Driver that stages by reading local Parquet files in
+// place rather than copying their rows into a staging table (the embedded
+// DuckDB warehouse: a view over the files). The files must outlive the
+// staging relation's use (the upsert).
+type ParquetStager interface {
+	// StageParquet replaces the staging relation def with the rows of files
+	// (an empty table when there are none) and returns their number.
+	StageParquet(ctx context.Context, def TableDef, files []string) (int64, error)
+}
+
 // Dialect holds what differs between backends in DDL.
 type Dialect struct {
 	// Name is the backend's name: duckdb, postgres.
@@ -211,6 +221,26 @@ func (w *Warehouse) Loaded(ctx context.Context, batch string, e grpipe.Entity) (
 // match the transform's ledger.
 func (w *Warehouse) Stage(ctx context.Context, e grpipe.Entity, parquet, rejects string, ledger grpipe.Ledger) error {
 	staging := w.entityDef("goodreads_staging", e)
+	if ps, ok := w.drv.(ParquetStager); ok {
+		for _, st := range []struct {
+			def  TableDef
+			file string
+			want int64
+		}{{staging, parquet, ledger.Staged}, {w.rejectsDef(), rejects, ledger.Rejected}} {
+			var files []string
+			if st.file != "" {
+				files = []string{st.file}
+			}
+			n, err := ps.StageParquet(ctx, st.def, files)
+			if err != nil {
+				return fmt.Errorf("stage %s: %w", st.def.Table, err)
+			}
+			if st.file != "" && n != st.want {
+				return fmt.Errorf("stage %s: %d rows in %s, expected %d", st.def.Table, n, st.file, st.want)
+			}
+		}
+		return nil
+	}
 	if err := w.recreate(ctx, staging); err != nil {
 		return err
 	}

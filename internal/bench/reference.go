@@ -1,0 +1,161 @@
+package bench
+
+import (
+	"bytes"
+	"context"
+	"database/sql"
+	"embed"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"text/template"
+	"time"
+
+	grpipe "github.com/grpipe/grpipe"
+	"github.com/grpipe/grpipe/internal/config"
+	"github.com/grpipe/grpipe/internal/duckdb"
+)
+
+//go:embed sql/*.sql
+var sqlFiles embed.FS
+
+var refSQL = template.Must(template.New("sql").Option("missingkey=error").ParseFS(sqlFiles, "sql/*.sql"))
+
+// Reference is the bare-DuckDB reference's measurement.
+type Reference struct {
+	Steps   []Stage `json:"steps"`
+	Seconds float64 `json:"seconds"`
+	// Ratio is the pipeline's run time over the reference's.
+	Ratio   float64 `json:"ratio"`
+	PeakRSS int64   `json:"peak_rss_bytes"`
+}
+
+// runReference does the core work of a run with DuckDB alone, on the same
+// CSV files and with the same DuckDB settings: typed read with broken rows
+// skipped, text cleaning and date conversion, dedup, Parquet, staging, the
+// newer-wins upsert into an empty warehouse, and two analytics queries. It
+// keeps no ledger, quarantines nothing and checks nothing.
+func runReference(ctx context.Context, cfg config.Config, files []string, inputBytes int64, dir string) (*Reference, error) {
+	if len(files) == 0 {
+		return nil, errNoFiles
+	}
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return nil, err
+	}
+	defer os.RemoveAll(dir)
+	opts := duckdb.Options{MemoryLimit: cfg.DuckDB.MemoryLimit, TempDirectory: cfg.DuckDB.TempDirectory, Threads: cfg.DuckDB.Threads}
+	rss := startSampler()
+	start := time.Now()
+	ref := &Reference{}
+	step := func(name string, from time.Time, rows int64) {
+		secs := time.Since(from).Seconds()
+		ref.Steps = append(ref.Steps, Stage{Stage: name, Seconds: secs, Rows: rows, RowsPerSec: float64(rows) / secs,
+			MBPerSec: float64(inputBytes) / 1e6 / secs})
+	}
+
+	eng, err := duckdb.Open(ctx, "", opts)
+	if err != nil {
+		return nil, err
+	}
+	t := time.Now()
+	parquet := map[string]string{}
+	var rows int64
+	for i, e := range grpipe.Entities() {
+		out := filepath.Join(dir, e.Name+".parquet")
+		n, err := exec(ctx, eng, "ref_transform", map[string]string{
+			"Clean": cleanList(e), "Source": source(e, files[i]), "Key": e.Key, "Out": duckdb.Quote(out)})
+		if err != nil {
+			eng.Close()
+			return nil, fmt.Errorf("transform %s: %w", e.Name, err)
+		}
+		parquet[e.Name] = out
+		rows += n
+	}
+	eng.Close()
+	step("transform", t, rows)
+
+	wh, err := duckdb.Open(ctx, filepath.Join(dir, "warehouse.duckdb"), opts)
+	if err != nil {
+		return nil, err
+	}
+	defer wh.Close()
+	t = time.Now()
+	for _, e := range grpipe.Entities() {
+		if _, err := exec(ctx, wh, "ref_stage", map[string]string{"Name": e.Name, "Parquet": duckdb.Quote(parquet[e.Name])}); err != nil {
+			return nil, fmt.Errorf("stage %s: %w", e.Name, err)
+		}
+	}
+	step("stage", t, rows)
+	t = time.Now()
+	for _, e := range grpipe.Entities() {
+		data := map[string]string{"Name": e.Name, "Key": e.Key}
+		for _, name := range []string{"ref_create", "ref_upsert_delete", "ref_upsert_insert"} {
+			if _, err := exec(ctx, wh, name, data); err != nil {
+				return nil, fmt.Errorf("upsert %s: %w", e.Name, err)
+			}
+		}
+	}
+	step("upsert", t, rows)
+	t = time.Now()
+	for _, name := range []string{"ref_analytics_count", "ref_analytics_rating"} {
+		if _, err := exec(ctx, wh, name, nil); err != nil {
+			return nil, fmt.Errorf("%s: %w", name, err)
+		}
+	}
+	step("analytics", t, 0)
+	ref.Seconds = time.Since(start).Seconds()
+	samples := rss.stop()
+	for _, s := range samples {
+		ref.PeakRSS = max(ref.PeakRSS, s.rss)
+	}
+	return ref, nil
+}
+
+func exec(ctx context.Context, db *sql.DB, name string, data any) (int64, error) {
+	var b bytes.Buffer
+	if err := refSQL.ExecuteTemplate(&b, name+".sql", data); err != nil {
+		return 0, err
+	}
+	r, err := db.ExecContext(ctx, b.String())
+	if err != nil {
+		return 0, err
+	}
+	n, _ := r.RowsAffected()
+	return n, nil
+}
+
+// source is the typed read_csv of an entity's file; rows that do not fit are skipped.
+func source(e grpipe.Entity, file string) string {
+	var cols []string
+	for _, c := range e.Columns {
+		typ := c.Type.SQL()
+		if c.Type == grpipe.GoodreadsTS {
+			typ = "VARCHAR"
+		}
+		cols = append(cols, fmt.Sprintf("%s: '%s'", duckdb.Quote(c.Name), typ))
+	}
+	return fmt.Sprintf("read_csv(%s, header=true, auto_detect=false, delim=',', quote='\"', escape='\"', ignore_errors=true, "+
+		"timestampformat='%%Y-%%m-%%d %%H:%%M:%%S.%%f', columns={%s})", duckdb.Quote(file), strings.Join(cols, ", "))
+}
+
+// cleanList is the select list that cleans an entity's columns.
+func cleanList(e grpipe.Entity) string {
+	var out []string
+	for _, c := range e.Columns {
+		q := `"` + c.Name + `"`
+		expr := q
+		switch c.Type {
+		case grpipe.Text:
+			in := q
+			if c.HTML {
+				in = fmt.Sprintf(`regexp_replace(%s, '<[^>]*>', ' ', 'g')`, q)
+			}
+			expr = fmt.Sprintf(`nullif(trim(regexp_replace(%s, '\s+', ' ', 'g')), '')`, in)
+		case grpipe.GoodreadsTS:
+			expr = fmt.Sprintf(`CAST(strptime(%s, '%%a %%b %%d %%H:%%M:%%S %%z %%Y') AS TIMESTAMP)`, q)
+		}
+		out = append(out, expr+" AS "+q)
+	}
+	return strings.Join(out, ", ")
+}

@@ -1,0 +1,72 @@
+package transform
+
+import (
+	"fmt"
+	"math/rand/v2"
+	"strings"
+	"testing"
+)
+
+// TestPredup feeds rows with repeated ids and timestamps through a predup
+// small enough to compact and flush many times, then checks that the rows it
+// wrote hold, for every id, the row the dedup rule picks over all rows (the
+// greatest timestamp, then the one read last).
+func TestPredup(t *testing.T) {
+	for _, limit := range []int{1 << 20, 4 << 10, 600} {
+		t.Run(fmt.Sprint(limit), func(t *testing.T) {
+			r := rand.New(rand.NewPCG(1, uint64(limit)))
+			type win struct {
+				ts  string
+				ord int
+			}
+			want := map[string]win{}
+			var written []string
+			p := newPredup(func(row []byte, pr predupRow) error {
+				if string(row[pr.tsAt:pr.tsEnd]) == "" || row[pr.keyEnd] != '\t' {
+					t.Fatalf("bad offsets for %q: %+v", row, pr)
+				}
+				written = append(written, string(row))
+				return nil
+			})
+			p.limit = limit
+			for ord := 1; ord <= 5000; ord++ {
+				id := fmt.Sprint(r.IntN(300))
+				ts := fmt.Sprintf("2020-02-19 21:38:%02d.000000", r.IntN(20))
+				pad := strings.Repeat("x", r.IntN(80))
+				row := id + "\t" + pad + "\t" + ts
+				ordAt := len(row)
+				row += fmt.Sprintf("\t%d\n", ord)
+				tsAt := len(id) + 1 + len(pad) + 1
+				if err := p.add([]byte(row), len(id), tsAt, tsAt+len(ts), ordAt); err != nil {
+					t.Fatal(err)
+				}
+				if w, ok := want[id]; !ok || ts >= w.ts {
+					want[id] = win{ts, ord}
+				}
+			}
+			if err := p.flush(); err != nil {
+				t.Fatal(err)
+			}
+			got := map[string]win{}
+			for _, row := range written {
+				f := strings.Split(strings.TrimSuffix(row, "\n"), "\t")
+				var ord int
+				fmt.Sscan(f[3], &ord)
+				if w, ok := got[f[0]]; !ok || f[2] > w.ts || (f[2] == w.ts && ord > w.ord) {
+					got[f[0]] = win{f[2], ord}
+				}
+			}
+			if len(got) != len(want) {
+				t.Fatalf("%d ids written, want %d", len(got), len(want))
+			}
+			for id, w := range want {
+				if got[id] != w {
+					t.Errorf("id %s: winner %+v, want %+v", id, got[id], w)
+				}
+			}
+			if limit == 1<<20 && len(written) != len(want) {
+				t.Errorf("with room for all, %d rows written for %d ids", len(written), len(want))
+			}
+		})
+	}
+}
