@@ -149,11 +149,16 @@ func cmdFake(ctx context.Context, e *env, args []string) int {
 		if *land {
 			where = "the landing zone"
 		}
-		fmt.Fprintf(e.stdout, "wrote %d records, %s in %.1fs (%s/s) to %s:", m.Records, humanBytes(m.Bytes), secs, humanBytes(int64(float64(m.Bytes)/secs)), where)
-		for _, f := range m.Files {
-			fmt.Fprintf(e.stdout, " %s", f.Name)
+		// With --json, stdout holds only the manifests.
+		human := e.stdout
+		if *asJSON {
+			human = e.stderr
 		}
-		fmt.Fprintln(e.stdout)
+		fmt.Fprintf(human, "wrote %d records, %s in %.1fs (%s/s) to %s:", m.Records, humanBytes(m.Bytes), secs, humanBytes(int64(float64(m.Bytes)/secs)), where)
+		for _, f := range m.Files {
+			fmt.Fprintf(human, " %s", f.Name)
+		}
+		fmt.Fprintln(human)
 		manifests = append(manifests, m)
 	}
 	if *manifestPath == "" && *out != "" {

@@ -24,7 +24,7 @@ func TestFakeDirtyLedger(t *testing.T) {
 		t.Fatalf("fake: %d %s", r.code, r.stderr)
 	}
 	var ms []*fake.Manifest
-	if err := json.Unmarshal([]byte(r.stdout[bytes.IndexByte([]byte(r.stdout), '['):]), &ms); err != nil || len(ms) != 1 {
+	if err := json.Unmarshal([]byte(r.stdout), &ms); err != nil || len(ms) != 1 {
 		t.Fatalf("manifest: %v\n%s", err, r.stdout)
 	}
 	m := ms[0]
