@@ -358,24 +358,33 @@ func checkTask(id string) error {
 	return fmt.Errorf("%w: task %q is not in %s; its tasks are: %s", grpipe.ErrNotFound, id, grpipe.DAGID, strings.Join(pipeline.TaskIDs(), ", "))
 }
 
-func cmdTasksLogs(ctx context.Context, e *env, args []string) int {
-	fs := e.flags("tasks logs")
-	try := fs.Int("try", 0, "show try `N` (default: the latest)")
+// taskArgs parses the RUN_ID TASK_ID of a tasks command, checks the task id
+// and opens the run store; on failure the store is nil and code is the exit code.
+func taskArgs(ctx context.Context, e *env, fs *flag.FlagSet, args []string, usage string) (*runstore.Store, string, string, int) {
 	pos, err := parseArgs(fs, args)
 	if err != nil {
-		return exitUsage
+		return nil, "", "", exitUsage
 	}
 	if len(pos) != 2 {
-		fmt.Fprintln(e.stderr, "grpipe tasks logs: give RUN_ID TASK_ID [--try N]")
-		return exitUsage
+		fmt.Fprintln(e.stderr, usage)
+		return nil, "", "", exitUsage
 	}
-	runID, taskID := pos[0], pos[1]
-	if err := checkTask(taskID); err != nil {
-		return e.fail(err)
+	if err := checkTask(pos[1]); err != nil {
+		return nil, "", "", e.fail(err)
 	}
 	st, _, err := e.store(ctx)
 	if err != nil {
-		return e.fail(err)
+		return nil, "", "", e.fail(err)
+	}
+	return st, pos[0], pos[1], exitOK
+}
+
+func cmdTasksLogs(ctx context.Context, e *env, args []string) int {
+	fs := e.flags("tasks logs")
+	try := fs.Int("try", 0, "show try `N` (default: the latest)")
+	st, runID, taskID, code := taskArgs(ctx, e, fs, args, "grpipe tasks logs: give RUN_ID TASK_ID [--try N]")
+	if st == nil {
+		return code
 	}
 	defer st.Close()
 	if _, err := st.RunRecord(ctx, runID); err != nil {
@@ -406,21 +415,9 @@ func cmdTasksLogs(ctx context.Context, e *env, args []string) int {
 func cmdTasksClear(ctx context.Context, e *env, args []string) int {
 	fs := e.flags("tasks clear")
 	downstream := fs.Bool("downstream", false, "also clear every task downstream of TASK_ID")
-	pos, err := parseArgs(fs, args)
-	if err != nil {
-		return exitUsage
-	}
-	if len(pos) != 2 {
-		fmt.Fprintln(e.stderr, "grpipe tasks clear: give RUN_ID TASK_ID [--downstream]")
-		return exitUsage
-	}
-	runID, taskID := pos[0], pos[1]
-	if err := checkTask(taskID); err != nil {
-		return e.fail(err)
-	}
-	st, _, err := e.store(ctx)
-	if err != nil {
-		return e.fail(err)
+	st, runID, taskID, code := taskArgs(ctx, e, fs, args, "grpipe tasks clear: give RUN_ID TASK_ID [--downstream]")
+	if st == nil {
+		return code
 	}
 	defer st.Close()
 	ids := []string{taskID}
