@@ -250,32 +250,15 @@ func (s *Store) Run(ctx context.Context, runID string) (*grpipe.RunSummary, erro
 
 // RunIDs returns the ids of the most recent runs, newest first, in the given states (all when none).
 func (s *Store) RunIDs(ctx context.Context, limit int, states ...grpipe.State) ([]string, error) {
-	q := `SELECT run_id FROM dag_runs`
-	var args []any
-	if len(states) > 0 {
-		ph := make([]string, len(states))
-		for i, st := range states {
-			ph[i] = "?"
-			args = append(args, string(st))
-		}
-		q += ` WHERE state IN (` + strings.Join(ph, ",") + `)`
-	}
-	q += ` ORDER BY started_at DESC, run_id DESC LIMIT ?`
-	args = append(args, limit)
-	rows, err := s.db.QueryContext(ctx, q, args...)
+	runs, err := s.ListRuns(ctx, limit, states...)
 	if err != nil {
-		return nil, fmt.Errorf("list runs: %w", err)
+		return nil, err
 	}
-	defer rows.Close()
-	var ids []string
-	for rows.Next() {
-		var id string
-		if err := rows.Scan(&id); err != nil {
-			return nil, err
-		}
-		ids = append(ids, id)
+	ids := make([]string, len(runs))
+	for i, r := range runs {
+		ids[i] = r.RunID
 	}
-	return ids, rows.Err()
+	return ids, nil
 }
 
 // FailInterrupted marks a run left running by a process that died as failed,
