@@ -148,6 +148,9 @@ func cmdQuery(ctx context.Context, e *env, args []string) int {
 		fmt.Fprintf(e.stderr, "grpipe query: --format %q: use table, csv or json\n", *format)
 		return exitUsage
 	}
+	if err := warehouse.CheckReadQuery(fs.Arg(0)); err != nil {
+		return e.fail(err)
+	}
 	cfg, err := e.config(values(sf))
 	if err != nil {
 		return e.fail(err)

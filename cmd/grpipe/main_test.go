@@ -134,18 +134,33 @@ func TestLandRunQuery(t *testing.T) {
 		}
 	})
 	t.Run("query refuses writes", func(t *testing.T) {
-		for _, q := range []string{"DELETE FROM goodreads_warehouse.reviews", "CREATE TABLE x (a INT)", "DROP TABLE goodreads_warehouse.users"} {
+		whFile := filepath.Join(env["GRPIPE_HOME"], "warehouse.duckdb")
+		before, _ := os.Stat(whFile)
+		for q, want := range map[string]string{
+			"DELETE FROM goodreads_warehouse.reviews":                         "read-only",
+			"CREATE TABLE x (a INT)":                                          "read-only",
+			"DROP TABLE goodreads_warehouse.users":                            "read-only",
+			"COPY (SELECT 1 AS a) TO '" + whFile + "' (FORMAT csv)":           "read-only",
+			"SELECT 1; DELETE FROM goodreads_warehouse.reviews":               "one statement",
+			"SELECT * FROM read_csv('/etc/passwd')":                           "disabled",
+			"WITH x AS (SELECT 1) SELECT * FROM read_text('/etc/hostname')":   "disabled",
+			"EXPLAIN ANALYZE DELETE FROM goodreads_warehouse.reviews":         "read-only",
+			"SELECT 1 FROM (SELECT 2) t; ATTACH '/tmp/grpipe-attack.db' AS x": "one statement",
+		} {
 			r := grpipeCmd(t, env, "query", q)
-			if r.code == 0 || !strings.Contains(r.stderr, "read-only") {
-				t.Errorf("%s: exit %d, stderr %q", q, r.code, r.stderr)
+			if r.code == 0 || !strings.Contains(r.stderr, want) {
+				t.Errorf("%s: exit %d, stderr %q, want a refusal mentioning %q", q, r.code, r.stderr, want)
 			}
+		}
+		if after, _ := os.Stat(whFile); before == nil || after == nil || after.Size() != before.Size() || !after.ModTime().Equal(before.ModTime()) {
+			t.Errorf("the warehouse file changed under refused queries")
 		}
 		if r := grpipeCmd(t, env, "query", "--format", "csv", "SELECT count(*) FROM goodreads_warehouse.reviews"); r.stdout != "count_star()\n60\n" {
 			t.Errorf("warehouse changed by a refused write: %q", r.stdout)
 		}
 	})
 	t.Run("query bad sql", func(t *testing.T) {
-		r := grpipeCmd(t, env, "query", "SELEC nonsense")
+		r := grpipeCmd(t, env, "query", "SELECT FROM WHERE nonsense")
 		if r.code == 0 || !strings.Contains(r.stderr, "syntax error") {
 			t.Errorf("exit %d, stderr %q", r.code, r.stderr)
 		}
@@ -177,6 +192,10 @@ func TestBadConfig(t *testing.T) {
 		{"bad warehouse", "warehouse: mysql://x\n", "warehouse", nil},
 		{"bad window", "analytics:\n  window_start: february\n", "analytics.window_start", nil},
 		{"bad env ratio", "", "GRPIPE_MAX_REJECT_RATIO", map[string]string{"GRPIPE_MAX_REJECT_RATIO": "lots"}},
+		{"relative file zones", "zones: file://data/zones\n", "absolute path after three slashes", nil},
+		{"s3 zones without bucket", "zones: s3:///prefix\n", "names no bucket", nil},
+		{"inverted analytics window", "analytics:\n  window_start: 2020-03-01\n  window_end: 2020-02-01\n", "is not before analytics.window_end", nil},
+		{"unparsable DSN", "", "GRPIPE_WAREHOUSE", map[string]string{"GRPIPE_WAREHOUSE": "postgres://bob:pa%ss@127.0.0.1:1/db"}},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
@@ -191,6 +210,9 @@ func TestBadConfig(t *testing.T) {
 			r := grpipeCmd(t, env, "run")
 			if r.code != 2 || !strings.Contains(r.stderr, tc.want) {
 				t.Fatalf("exit %d, stderr %q: want 2 and a message naming %q", r.code, r.stderr, tc.want)
+			}
+			if strings.Contains(r.stderr, "pa%ss") {
+				t.Fatalf("the message shows the password: %s", r.stderr)
 			}
 		})
 	}

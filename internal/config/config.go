@@ -236,11 +236,19 @@ func (c Config) Validate() error {
 	if err != nil || (u.Scheme != "file" && u.Scheme != "s3") {
 		return fmt.Errorf("%w: zones %q must be a file:///path or s3://bucket/prefix URL", grpipe.ErrBadInput, Redact(c.Zones))
 	}
+	if u.Scheme == "file" && (u.Host != "" || !strings.HasPrefix(u.Path, "/")) {
+		return fmt.Errorf("%w: zones %q: a file URL takes an absolute path after three slashes, as in file:///srv/grpipe/zones (setting zones, env GRPIPE_ZONES, flag --zones)", grpipe.ErrBadInput, c.Zones)
+	}
+	if u.Scheme == "s3" && u.Host == "" {
+		return fmt.Errorf("%w: zones %q names no bucket: use s3://bucket/prefix?endpoint=...&region=... (setting zones, env GRPIPE_ZONES, flag --zones)", grpipe.ErrBadInput, Redact(c.Zones))
+	}
 	if _, _, err := c.WarehouseKind(); err != nil {
 		return err
 	}
-	if _, err := c.Window(); err != nil {
+	if w, err := c.Window(); err != nil {
 		return err
+	} else if !w[0].IsZero() && !w[1].IsZero() && !w[0].Before(w[1]) {
+		return fmt.Errorf("%w: analytics.window_start %s is not before analytics.window_end %s: the window would hold no review", grpipe.ErrBadInput, c.Analytics.WindowStart, c.Analytics.WindowEnd)
 	}
 	switch c.LogLevel {
 	case "debug", "info", "warn", "error":
@@ -353,7 +361,8 @@ func (c Config) WarehouseKind() (string, string, error) {
 		return "duckdb", p, nil
 	case strings.HasPrefix(w, "postgres://"), strings.HasPrefix(w, "postgresql://"):
 		if _, err := url.Parse(w); err != nil {
-			return "", "", fmt.Errorf("%w: warehouse DSN %s does not parse", grpipe.ErrBadInput, Redact(w))
+			return "", "", fmt.Errorf("%w: warehouse DSN %s (setting warehouse, env GRPIPE_WAREHOUSE, flag --warehouse) does not parse: write it as postgres://user:password@host:port/db, with special characters of the password percent-encoded (%% as %%25, @ as %%40, / as %%2F)",
+				grpipe.ErrBadInput, Redact(w))
 		}
 		return "postgres", w, nil
 	}
@@ -388,7 +397,7 @@ func (c Config) Window() ([2]time.Time, error) {
 func Redact(s string) string {
 	u, err := url.Parse(s)
 	if err != nil {
-		return s
+		return redactUnparsed(s)
 	}
 	changed := false
 	if u.User != nil {
@@ -406,4 +415,28 @@ func Redact(s string) string {
 		return s
 	}
 	return u.String()
+}
+
+// redactUnparsed hides the password of a URL that does not parse: whatever
+// stands between the user name and the last '@' of the authority, and the
+// value of a password= parameter.
+func redactUnparsed(s string) string {
+	if i := strings.Index(s, "://"); i >= 0 {
+		rest := s[i+3:]
+		if at := strings.LastIndex(rest, "@"); at >= 0 {
+			userinfo := rest[:at]
+			if c := strings.Index(userinfo, ":"); c >= 0 {
+				s = s[:i+3] + userinfo[:c+1] + "xxxxx" + rest[at:]
+			}
+		}
+	}
+	if i := strings.Index(s, "password="); i >= 0 {
+		end := strings.IndexAny(s[i:], "& ")
+		if end < 0 {
+			s = s[:i] + "password=xxxxx"
+		} else {
+			s = s[:i] + "password=xxxxx" + s[i+end:]
+		}
+	}
+	return s
 }

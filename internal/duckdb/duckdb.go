@@ -23,7 +23,9 @@ type Options struct {
 	TempDirectory string
 	// Threads is the number of DuckDB worker threads (0: one per core).
 	Threads int
-	// ReadOnly opens the file read-only: every write is refused.
+	// ReadOnly opens the file read-only: every write is refused, and so is
+	// any access to other files (COPY ... TO, read_csv, ATTACH), which the
+	// statements cannot turn back on.
 	ReadOnly bool
 }
 
@@ -34,7 +36,7 @@ func Open(ctx context.Context, path string, opts Options) (*sql.DB, error) {
 	if opts.MemoryLimit != "" {
 		q.Set("memory_limit", opts.MemoryLimit)
 	}
-	if opts.TempDirectory != "" {
+	if opts.TempDirectory != "" && !opts.ReadOnly { // a read-only database may not touch other files
 		if err := os.MkdirAll(opts.TempDirectory, 0o755); err != nil {
 			return nil, fmt.Errorf("duckdb temp directory: %w", err)
 		}
@@ -45,13 +47,18 @@ func Open(ctx context.Context, path string, opts Options) (*sql.DB, error) {
 	}
 	if opts.ReadOnly {
 		q.Set("access_mode", "READ_ONLY")
+		q.Set("enable_external_access", "false")
 	}
 	dsn := path
 	if len(q) > 0 {
 		dsn += "?" + q.Encode()
 	}
+	init := "LOAD icu; SET TimeZone = 'UTC'"
+	if opts.ReadOnly {
+		init += "; SET lock_configuration = true"
+	}
 	conn, err := duckdbdrv.NewConnector(dsn, func(e driver.ExecerContext) error {
-		_, err := e.ExecContext(ctx, "LOAD icu; SET TimeZone = 'UTC'", nil)
+		_, err := e.ExecContext(ctx, init, nil)
 		return err
 	})
 	if err != nil {

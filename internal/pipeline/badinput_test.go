@@ -13,6 +13,7 @@ import (
 	"github.com/grpipe/grpipe/internal/config"
 	"github.com/grpipe/grpipe/internal/pipeline"
 	"github.com/grpipe/grpipe/internal/sample"
+	"github.com/grpipe/grpipe/internal/transform"
 )
 
 func sampleText(t *testing.T, name string) string {
@@ -264,4 +265,30 @@ func TestLandRefusesBadFiles(t *testing.T) {
 			t.Fatalf("second land = %v, want a refusal", err)
 		}
 	})
+}
+
+// TestLongFields: a 3 MiB text field (longer than DuckDB's default line
+// limit) loads; a row over transform.MaxRowBytes is quarantined with a
+// reason, and the run goes on.
+func TestLongFields(t *testing.T) {
+	h := newHome(t, func(c *config.Config) { c.MaxRejectRatio = 0.05 })
+	reviews := sampleText(t, "reviews.csv")
+	long := strings.Replace(goodReview, ",text,", ","+strings.Repeat("x", 3<<20)+",", 1)
+	tooLong := strings.Replace(strings.Replace(goodReview, "3198455651", "42", 1), ",text,", ","+strings.Repeat("y", transform.MaxRowBytes+10)+",", 1)
+	h.land([2]string{"reviews.csv", reviews + long + "\n" + tooLong + "\n"})
+	sum := h.run()
+	if sum.Tasks[1].State != grpipe.StateSuccess {
+		t.Fatalf("ETL task %s: %.300s", sum.Tasks[1].State, sum.Tasks[1].Error)
+	}
+	if l := sum.Tables["reviews"]; l.Read != 502 || l.Rejected != 1 || !l.Balanced() {
+		t.Fatalf("ledger %+v, want 502 read and 1 rejected", l)
+	}
+	got := h.query("SELECT length(review_text) FROM goodreads_warehouse.reviews WHERE review_id = 3198455651")
+	if len(got) != 1 || got[0][0] != strconv.Itoa(3<<20) {
+		t.Fatalf("the 3 MiB review was not loaded whole: %v", got)
+	}
+	rej := h.query("SELECT line, reason FROM goodreads_quality.rejected_rows")
+	if len(rej) != 1 || rej[0][0] != "503" || !strings.Contains(rej[0][1], "over the limit") {
+		t.Fatalf("rejected rows %v, want line 503 over the row limit", rej)
+	}
 }

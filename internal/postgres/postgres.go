@@ -175,6 +175,7 @@ type rowSource struct {
 	finished chan struct{}
 	cur      [][]any
 	i        int
+	mu       sync.Mutex
 	err      error // the reader's error, set before batches is closed
 	once     sync.Once
 }
@@ -199,7 +200,7 @@ func newRowSource(ctx context.Context, rows *sql.Rows, ncol int) *rowSource {
 					ptrs[i] = &row[i]
 				}
 				if err := rows.Scan(ptrs...); err != nil {
-					s.err = err
+					s.setErr(err)
 					return
 				}
 				batch = append(batch, row)
@@ -210,12 +211,12 @@ func newRowSource(ctx context.Context, rows *sql.Rows, ncol int) *rowSource {
 				case <-s.done:
 					return
 				case <-ctx.Done():
-					s.err = ctx.Err()
+					s.setErr(ctx.Err())
 					return
 				}
 			}
 			if len(batch) < batchRows {
-				s.err = rows.Err()
+				s.setErr(rows.Err())
 				return
 			}
 		}
@@ -240,8 +241,18 @@ func (s *rowSource) Next() bool {
 // Values returns the current row.
 func (s *rowSource) Values() ([]any, error) { return s.cur[s.i], nil }
 
-// Err returns the reader's error, once Next has returned false.
-func (s *rowSource) Err() error { return s.err }
+// Err returns the reader's error (the COPY asks for it at any time).
+func (s *rowSource) Err() error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.err
+}
+
+func (s *rowSource) setErr(err error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.err = err
+}
 
 // stop ends the reader (when COPY failed early) and waits for it; after
 // stop, err is safe to read.

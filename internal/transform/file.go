@@ -37,6 +37,19 @@ func (e *FileError) Error() string { return fmt.Sprintf("file %s: %s", e.Source,
 // Unwrap makes a FileError an ErrBadInput.
 func (e *FileError) Unwrap() error { return grpipe.ErrBadInput }
 
+// MaxRowBytes bounds one clean row: a longer one is quarantined (DuckDB
+// reads the clean rows with a line limit just above it).
+const MaxRowBytes = 8 << 20
+
+// rawText is a rejected row's text for the quarantine: valid UTF-8, and cut
+// after MaxRowBytes with a note saying how long it was.
+func rawText(raw []byte) string {
+	if len(raw) > MaxRowBytes {
+		return string(bytes.ToValidUTF8(raw[:MaxRowBytes], []byte("\uFFFD"))) + fmt.Sprintf("…[cut: the row is %d bytes]", len(raw))
+	}
+	return string(bytes.ToValidUTF8(raw, []byte("\uFFFD")))
+}
+
 // RejectHeader is the header of a quarantine file.
 var RejectHeader = []string{"source_file", "line", "column", "reason", "raw"}
 
@@ -157,10 +170,12 @@ func cleanFile(ctx context.Context, log *slog.Logger, e grpipe.Entity, path, sou
 				}
 			}
 		}
+		if reason == "" && len(row) > MaxRowBytes {
+			reason = fmt.Sprintf("row is %d bytes after cleaning, over the limit of %d bytes a row", len(row), MaxRowBytes)
+		}
 		if reason != "" {
 			st.Rejected++
-			if err := rejects.Write([]string{source, strconv.FormatInt(rec.line, 10), column, reason,
-				string(bytes.ToValidUTF8(rec.raw, []byte("\uFFFD")))}); err != nil {
+			if err := rejects.Write([]string{source, strconv.FormatInt(rec.line, 10), column, reason, rawText(rec.raw)}); err != nil {
 				return st, fmt.Errorf("write rejects: %w", err)
 			}
 			continue

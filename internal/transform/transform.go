@@ -156,7 +156,10 @@ func Run(ctx context.Context, db *sql.DB, sources []Source, opts Options) (*Resu
 		}
 		var files, rejects []string
 		for j, src := range sources {
-			if o := outs[j]; src.Entity.Name == e.Name && o.err == nil {
+			if src.Entity.Name != e.Name {
+				continue // other entities' files may still be in validation
+			}
+			if o := &outs[j]; o.err == nil {
 				if o.stats.Valid > 0 {
 					files = append(files, o.clean)
 				}
@@ -304,7 +307,7 @@ func dedupToParquet(ctx context.Context, db *sql.DB, e grpipe.Entity, files []st
 	for i, f := range files {
 		keyFiles[i] = f + ".keys"
 	}
-	const opts = "delim='\t', quote='', escape='', header=false, auto_detect=false, nullstr=''"
+	opts := fmt.Sprintf("delim='\t', quote='', escape='', header=false, auto_detect=false, nullstr='', max_line_size=%d", MaxRowBytes+(1<<20))
 	src := fmt.Sprintf("read_csv(%s, %s, columns=%s)", duckdb.QuoteList(files), opts, cleanColumns(e))
 	keys := fmt.Sprintf("read_csv(%s, %s, columns={'k': '%s', 't': 'TIMESTAMP', '_ord': 'BIGINT'})", duckdb.QuoteList(keyFiles), opts, keyType)
 	q := fmt.Sprintf(`COPY (
@@ -323,9 +326,9 @@ func dedupToParquet(ctx context.Context, db *sql.DB, e grpipe.Entity, files []st
 func rejectsToParquet(ctx context.Context, db *sql.DB, files []string, out string) error {
 	q := fmt.Sprintf(`COPY (
   SELECT source_file, line, "column" AS column_name, reason, raw
-  FROM read_csv(%s, header=true, auto_detect=false, delim=',', quote='"', escape='"', strict_mode=false,
+  FROM read_csv(%s, header=true, auto_detect=false, delim=',', quote='"', escape='"', strict_mode=false, max_line_size=%d,
     columns={'source_file': 'VARCHAR', 'line': 'BIGINT', 'column': 'VARCHAR', 'reason': 'VARCHAR', 'raw': 'VARCHAR'})
-) TO %s (FORMAT parquet, COMPRESSION zstd)`, duckdb.QuoteList(files), duckdb.Quote(out))
+) TO %s (FORMAT parquet, COMPRESSION zstd)`, duckdb.QuoteList(files), 2*MaxRowBytes+(1<<20), duckdb.Quote(out))
 	_, err := db.ExecContext(ctx, q)
 	return err
 }
