@@ -234,32 +234,41 @@ func (r *Runner) runTries(ctx context.Context, base *slog.Logger, d *DAG, t Task
 	}
 	last := try + policy.Retries
 	tries := 0
+	end := func(res TaskResult) TaskResult {
+		if r.OnEnd != nil {
+			r.OnEnd(res)
+		}
+		return res
+	}
 	for {
 		res := r.runTask(ctx, base, d.ID, t, try, now)
 		tries++
 		res.Tries = tries
-		if r.OnEnd != nil {
-			r.OnEnd(res)
-		}
 		if res.State == grpipe.StateSuccess {
-			return res
+			return end(res)
 		}
 		if ctx.Err() != nil && r.stopping() {
-			// Cut short by the shutdown grace period: run it again later.
+			// Cut short by the shutdown grace period: the try failed; the task runs again later.
+			end(res)
 			res.State = grpipe.StateQueued
 			res.Err = fmt.Errorf("interrupted by shutdown: %w", res.Err)
 			return res
 		}
 		if try >= last || ctx.Err() != nil || (r.Retryable != nil && !r.Retryable(res.Err)) {
-			return res
+			return end(res)
 		}
+		// The try is recorded up_for_retry (Airflow's state) while the backoff runs.
+		retrying := res
+		retrying.State = grpipe.StateUpForRetry
+		end(retrying)
 		wait := policy.Backoff(try + 1)
 		if r.OnRetry != nil {
 			r.OnRetry(res, wait)
 		}
 		if err := r.sleep(ctx, wait); err != nil {
-			return res
+			return end(res) // no retry after all: the try stands as failed
 		}
+		end(res) // the wait is over: the try stands as failed, the next one starts
 		if r.stopping() {
 			res.State = grpipe.StateQueued
 			res.Err = fmt.Errorf("retry not started: shutting down (try %d failed: %w)", try, res.Err)

@@ -76,7 +76,7 @@ func TestRetriesWithBackoff(t *testing.T) {
 			}
 		}
 	}
-	if strings.Join(bTries, ",") != "failed,failed,success" {
+	if strings.Join(bTries, ",") != "up_for_retry,failed,up_for_retry,failed,success" {
 		t.Errorf("b's tries ended %v", bTries)
 	}
 	if byID(rs)["c"].State != grpipe.StateSuccess {
