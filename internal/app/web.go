@@ -69,14 +69,21 @@ func (b *WebBackend) SetPaused(ctx context.Context, paused bool) error {
 	return b.Store.SetPaused(ctx, paused, time.Now())
 }
 
-// Trigger queues a manual run, as `grpipe dags trigger` does.
-func (b *WebBackend) Trigger(ctx context.Context) (web.RunRow, error) {
+// Trigger queues a manual run, as `grpipe dags trigger` does, with the
+// given id or a generated one.
+func (b *WebBackend) Trigger(ctx context.Context, runID string) (web.RunRow, error) {
 	now := time.Now().UTC()
-	id := grpipe.NewRunID("manual", now, "")
-	if _, err := b.Store.EnqueueRun(ctx, runstore.RunInfo{RunID: id, RunType: "manual", LogicalDate: now, StartedAt: now}); err != nil {
+	if runID == "" {
+		runID = grpipe.NewRunID("manual", now, "")
+	}
+	created, err := b.Store.EnqueueRun(ctx, runstore.RunInfo{RunID: runID, RunType: "manual", LogicalDate: now, StartedAt: now})
+	if err != nil {
 		return web.RunRow{}, err
 	}
-	r, err := b.Store.RunRecord(ctx, id)
+	if !created {
+		return web.RunRow{}, fmt.Errorf("%w: a run with id %s exists already", grpipe.ErrBadInput, runID)
+	}
+	r, err := b.Store.RunRecord(ctx, runID)
 	if err != nil {
 		return web.RunRow{}, err
 	}

@@ -1,6 +1,7 @@
 package web
 
 import (
+	"bytes"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -226,12 +227,48 @@ func (s *Server) apiTrigger(w http.ResponseWriter, r *http.Request) {
 	if !s.apiDAGOK(w, r) {
 		return
 	}
-	run, err := s.b.Trigger(r.Context())
+	// The body is optional; like Airflow's it may name the run.
+	var body struct {
+		DagRunID string         `json:"dag_run_id"`
+		Conf     map[string]any `json:"conf"`
+	}
+	raw, err := io.ReadAll(io.LimitReader(r.Body, 1<<16))
+	if err != nil {
+		writeError(w, http.StatusBadRequest, "read the body: "+err.Error())
+		return
+	}
+	if len(bytes.TrimSpace(raw)) > 0 {
+		if err := json.Unmarshal(raw, &body); err != nil {
+			writeError(w, http.StatusBadRequest, `the body must be JSON like {"dag_run_id": "manual__my_run"} (or empty): `+err.Error())
+			return
+		}
+		if len(body.Conf) > 0 {
+			writeError(w, http.StatusBadRequest, "conf is not supported: the goodreads_pipeline DAG takes no parameters")
+			return
+		}
+		if body.DagRunID != "" && !validRunID(body.DagRunID) {
+			writeError(w, http.StatusBadRequest, "dag_run_id may hold letters, digits and _ . : + - only, at most 200 characters")
+			return
+		}
+	}
+	run, err := s.b.Trigger(r.Context(), body.DagRunID)
 	if err != nil {
 		s.apiFail(w, err)
 		return
 	}
 	writeJSON(w, http.StatusOK, toAPIRun(run))
+}
+
+func validRunID(id string) bool {
+	if len(id) > 200 {
+		return false
+	}
+	for _, c := range id {
+		if !(c == '_' || c == '.' || c == ':' || c == '+' || c == '-' || c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9') {
+			return false
+		}
+	}
+	return true
 }
 
 func (s *Server) apiRun(w http.ResponseWriter, r *http.Request) {

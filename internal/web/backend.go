@@ -19,8 +19,9 @@ type Backend interface {
 	DAG(ctx context.Context) (DAGInfo, error)
 	// SetPaused pauses or unpauses the DAG's schedule.
 	SetPaused(ctx context.Context, paused bool) error
-	// Trigger queues a manual run and returns its id.
-	Trigger(ctx context.Context) (RunRow, error)
+	// Trigger queues a manual run and returns it. runID names the run ("" for
+	// a generated id); an id already taken is an error wrapping grpipe.ErrBadInput.
+	Trigger(ctx context.Context, runID string) (RunRow, error)
 	// Runs returns the most recent runs, newest first.
 	Runs(ctx context.Context, limit int) ([]RunRow, error)
 	// Run returns one run; the error wraps grpipe.ErrNotFound for an unknown id.

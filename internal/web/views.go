@@ -132,7 +132,7 @@ func (s *Server) actionTrigger(w http.ResponseWriter, r *http.Request) {
 	if !s.dagOK(w, r) {
 		return
 	}
-	run, err := s.b.Trigger(r.Context())
+	run, err := s.b.Trigger(r.Context(), "")
 	if err != nil {
 		s.fail(w, r, err)
 		return

@@ -71,10 +71,18 @@ func (b *memBackend) SetPaused(ctx context.Context, p bool) error {
 	return nil
 }
 
-func (b *memBackend) Trigger(ctx context.Context) (RunRow, error) {
+func (b *memBackend) Trigger(ctx context.Context, id string) (RunRow, error) {
 	b.mu.Lock()
 	defer b.mu.Unlock()
-	r := RunRow{RunID: fmt.Sprintf("manual__%d", len(b.runs)+1), RunType: "manual", State: grpipe.StateQueued, QueuedAt: time.Now()}
+	if id == "" {
+		id = fmt.Sprintf("manual__%d", len(b.runs)+1)
+	}
+	for _, r := range b.runs {
+		if r.RunID == id {
+			return RunRow{}, fmt.Errorf("%w: run %s exists", grpipe.ErrBadInput, id)
+		}
+	}
+	r := RunRow{RunID: id, RunType: "manual", State: grpipe.StateQueued, QueuedAt: time.Now()}
 	b.runs = append([]RunRow{r}, b.runs...)
 	return r, nil
 }
@@ -278,8 +286,31 @@ func TestAPI(t *testing.T) {
 		t.Fatalf("POST dagRuns: %d %v", resp.StatusCode, run)
 	}
 
+	post := func(body string) (int, string) {
+		req, _ := http.NewRequest(http.MethodPost, base+"/"+grpipe.DAGID+"/dagRuns", strings.NewReader(body))
+		req.Header.Set("Content-Type", "application/json")
+		resp, err := c.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		out, _ := io.ReadAll(resp.Body)
+		return resp.StatusCode, string(out)
+	}
+	if code, body := post(`[`); code != 400 || !strings.Contains(body, "must be JSON") {
+		t.Fatalf("POST dagRuns with a broken body: %d %s", code, body)
+	}
+	if code, body := post(`{"dag_run_id": "a/b"}`); code != 400 {
+		t.Fatalf("POST dagRuns with a bad id: %d %s", code, body)
+	}
+	if code, body := post(`{"dag_run_id": "manual__mine"}`); code != 200 || !strings.Contains(body, `"dag_run_id": "manual__mine"`) {
+		t.Fatalf("POST dagRuns with an id: %d %s", code, body)
+	}
+	if code, body := post(`{"dag_run_id": "manual__mine"}`); code != 409 {
+		t.Fatalf("POST dagRuns with a taken id: %d %s", code, body)
+	}
 	code, body = get(t, c, base+"/"+grpipe.DAGID+"/dagRuns")
-	if code != 200 || !strings.Contains(body, `"total_entries": 2`) || !strings.Contains(body, `"dag_run_id": "manual__1"`) {
+	if code != 200 || !strings.Contains(body, `"total_entries": 3`) || !strings.Contains(body, `"dag_run_id": "manual__1"`) {
 		t.Fatalf("GET dagRuns: %d %s", code, body)
 	}
 	code, body = get(t, c, base+"/"+grpipe.DAGID+"/dagRuns/manual__1")
