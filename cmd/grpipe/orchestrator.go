@@ -150,7 +150,10 @@ func cmdScheduler(ctx context.Context, e *env, args []string) int {
 	}
 	log := e.logger(cfg)
 	dur, _ := cfg.Durations()
-	if *grace <= 0 {
+	if *grace < 0 {
+		return e.fail(fmt.Errorf("%w: --grace %s must not be negative", grpipe.ErrBadInput, *grace))
+	}
+	if *grace == 0 {
 		*grace = dur.GracePeriod
 	}
 	opts := []app.Option{app.WithAlerts(app.Notifier(cfg, log)), e.crashHook(), e.slowHook()}
@@ -261,6 +264,10 @@ func cmdRunsList(ctx context.Context, e *env, args []string) int {
 	asJSON := fs.Bool("json", false, "print JSON")
 	limit := fs.Int("limit", 25, "show at most `N` runs")
 	if err := fs.Parse(args); err != nil {
+		return exitUsage
+	}
+	if *limit < 1 {
+		fmt.Fprintf(e.stderr, "grpipe runs list: --limit %d: give a number of runs, 1 or more\n", *limit)
 		return exitUsage
 	}
 	st, _, err := e.store(ctx)
@@ -387,6 +394,10 @@ func cmdTasksLogs(ctx context.Context, e *env, args []string) int {
 		return code
 	}
 	defer st.Close()
+	if *try < 0 {
+		fmt.Fprintf(e.stderr, "grpipe tasks logs: --try %d: tries are numbered from 1\n", *try)
+		return exitUsage
+	}
 	if _, err := st.RunRecord(ctx, runID); err != nil {
 		return e.fail(err)
 	}

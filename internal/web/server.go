@@ -14,6 +14,7 @@ import (
 	"net"
 	"net/http"
 	"net/url"
+	"strconv"
 	"strings"
 	"time"
 
@@ -38,7 +39,12 @@ type Options struct {
 
 // Validate refuses a non-loopback address without a token.
 func (o Options) Validate() error {
-	host, _, err := net.SplitHostPort(o.Addr)
+	host, port, err := net.SplitHostPort(o.Addr)
+	if err == nil {
+		if p, perr := strconv.Atoi(port); perr != nil || p < 0 || p > 65535 {
+			err = fmt.Errorf("port %q is not a number from 0 to 65535", port)
+		}
+	}
 	if err != nil {
 		return fmt.Errorf("%w: web address %q: %v (use host:port, e.g. 127.0.0.1:8080)", grpipe.ErrBadInput, o.Addr, err)
 	}

@@ -439,7 +439,7 @@ func TestRefusesOpenAddressWithoutToken(t *testing.T) {
 	}{
 		{"127.0.0.1:8080", "", true}, {"localhost:8080", "", true}, {"[::1]:8080", "", true},
 		{"0.0.0.0:8080", "", false}, {":8080", "", false}, {"10.1.2.3:80", "", false},
-		{"0.0.0.0:8080", "secret", true}, {"nonsense", "", false},
+		{"0.0.0.0:8080", "secret", true}, {"nonsense", "", false}, {"127.0.0.1:99999", "", false}, {"127.0.0.1:http", "", false},
 	} {
 		err := Options{Addr: tc.addr, Token: tc.token}.Validate()
 		if (err == nil) != tc.ok {
