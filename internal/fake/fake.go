@@ -336,6 +336,10 @@ type gen struct {
 	lastSec     int64
 	secText     [19]byte // "YYYY-MM-DD HH:MM:SS" of lastSec
 
+	// earlier is, in batches after the first, review ids of the first batch:
+	// a quarter of a later batch's reviews are new versions of them.
+	earlier []int64
+
 	// per-record keys
 	reviewID, userID, bookID, authorID int64
 	ts                                 int64
@@ -361,6 +365,9 @@ func newGen(opts Options, file int, t *seeded) *gen {
 		if opts.DirtyRate >= 1 {
 			g.dirtyCut = math.MaxUint64
 		}
+	}
+	if opts.Batch >= 1 {
+		g.earlier = firstBatchReviewIDs(opts)
 	}
 	n := max(opts.Records, 1)
 	g.step = max(batchSpan/n, 1)
@@ -447,6 +454,24 @@ func (g *gen) nextKeys(i int64) {
 	g.ts = g.start + i*g.step + int64(below(a, g.step))
 	g.aux = k.Uint64()
 	g.loc = &locales[localeWeights[g.aux&15]]
+	if len(g.earlier) > 0 && (g.aux>>4)&3 == 0 {
+		g.reviewID = g.earlier[below(g.aux*0x9e3779b97f4a7c15, int64(len(g.earlier)))]
+	}
+}
+
+// firstBatchReviewIDs replays the first batch's key stream (the draws of
+// nextKeys) and returns the review ids of its first records (at most 1 M).
+func firstBatchReviewIDs(opts Options) []int64 {
+	n := min(opts.Records, 1_000_000)
+	k := rand.NewPCG(opts.Seed, 0x9e3779b97f4a7c15)
+	ids := make([]int64, n)
+	for i := range ids {
+		ids[i] = below(k.Uint64(), opts.ReviewIDs)
+		for range 5 { // user, book, author, timestamp jitter, aux
+			k.Uint64()
+		}
+	}
+	return ids
 }
 
 // below maps a uniform 64-bit value to [0, n).

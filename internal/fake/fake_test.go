@@ -124,6 +124,30 @@ func TestBatchesLater(t *testing.T) {
 	if bytes.Equal(a[0].Bytes(), b[0].Bytes()) {
 		t.Fatal("batches 0 and 1 are identical")
 	}
+	// A later batch carries new versions of a share of the first batch's
+	// reviews (so runs over batches exercise the upsert), not only chance hits
+	// in the 10 M id range.
+	ids := func(buf *bytes.Buffer) map[string]bool {
+		recs, err := csv.NewReader(bytes.NewReader(buf.Bytes())).ReadAll()
+		if err != nil {
+			t.Fatal(err)
+		}
+		out := map[string]bool{}
+		for _, r := range recs[1:] {
+			out[r[0]] = true
+		}
+		return out
+	}
+	first, later := ids(a[0]), ids(b[0])
+	shared := 0
+	for id := range later {
+		if first[id] {
+			shared++
+		}
+	}
+	if shared < 150 || shared > 350 {
+		t.Fatalf("batch 1 shares %d review ids with batch 0, want about a quarter of 1000", shared)
+	}
 }
 
 func firstTimestamp(t *testing.T, b []byte) string {
