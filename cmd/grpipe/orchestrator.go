@@ -334,8 +334,16 @@ func cmdRunsShow(ctx context.Context, e *env, args []string) int {
 	if err != nil {
 		return e.fail(err)
 	}
+	tries, err := st.TaskInstances(ctx, sum.RunID)
+	if err != nil {
+		return e.fail(err)
+	}
 	if *asJSON {
-		return e.printJSON(sum)
+		// The run's summary, plus every try of every task (state, times, error).
+		return e.printJSON(struct {
+			*grpipe.RunSummary
+			TaskTries []runstore.TaskInstance `json:"task_tries"`
+		}{sum, tries})
 	}
 	fmt.Fprintf(e.stdout, "run %s (%s): %s\n", sum.RunID, sum.RunType, sum.State)
 	fmt.Fprintf(e.stdout, "logical date %s, data interval %s to %s\n", fmtTime(sum.LogicalDate), fmtTime(sum.DataIntervalStart), fmtTime(sum.DataIntervalEnd))
@@ -352,6 +360,11 @@ func cmdRunsShow(ctx context.Context, e *env, args []string) int {
 		fmt.Fprintf(tw, "%s\t%s\t%s\t%d\t%s\t%s\n", t.TaskID, t.Kind, t.State, t.Tries, dur, clipCell(t.Error))
 	}
 	tw.Flush()
+	for _, ti := range tries {
+		if ti.State != grpipe.StateSuccess {
+			fmt.Fprintf(e.stdout, "try %d of %s: %s %s\n", ti.TryNumber, ti.TaskID, ti.State, clipCell(ti.Error))
+		}
+	}
 	return exitOK
 }
 

@@ -391,6 +391,16 @@ func TestOrchestrationCommands(t *testing.T) {
 	if len(sum.Tasks) != 15 || sum.Tasks[1].Tries != 1 || sum.Tasks[1].Kind != "etl" || sum.Tables["reviews"].Read != 500 {
 		t.Errorf("runs show: %d tasks, ETL %+v", len(sum.Tasks), sum.Tasks[1])
 	}
+	var withTries struct {
+		TaskTries []struct {
+			TaskID    string `json:"task_id"`
+			TryNumber int    `json:"try_number"`
+			State     string `json:"state"`
+		} `json:"task_tries"`
+	}
+	if err := json.Unmarshal([]byte(r.stdout), &withTries); err != nil || len(withTries.TaskTries) != 15 || withTries.TaskTries[0].TryNumber != 1 || withTries.TaskTries[0].State != "success" {
+		t.Errorf("runs show --json task_tries: %v %+v", err, withTries.TaskTries)
+	}
 	if r := grpipeCmd(t, env, "runs", "show", id); !regexp.MustCompile(`(?m)^GoodReadsETLJob +etl +success +1 `).MatchString(r.stdout) {
 		t.Errorf("runs show (text):\n%s", r.stdout)
 	}
