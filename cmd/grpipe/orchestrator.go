@@ -314,15 +314,24 @@ func (e *env) printJSON(v any) int {
 	return exitOK
 }
 
+// runArg parses the one RUN_ID of a runs command; on false it has printed usage.
+func runArg(e *env, fs *flag.FlagSet, args []string, usage string) (string, bool) {
+	pos, err := parseArgs(fs, args)
+	if err != nil {
+		return "", false
+	}
+	if len(pos) != 1 {
+		fmt.Fprintln(e.stderr, usage)
+		return "", false
+	}
+	return pos[0], true
+}
+
 func cmdRunsShow(ctx context.Context, e *env, args []string) int {
 	fs := e.flags("runs show")
 	asJSON := fs.Bool("json", false, "print the run's JSON summary")
-	pos, err := parseArgs(fs, args)
-	if err != nil {
-		return exitUsage
-	}
-	if len(pos) != 1 {
-		fmt.Fprintln(e.stderr, "grpipe runs show: give one RUN_ID (grpipe runs list shows them)")
+	runID, ok := runArg(e, fs, args, "grpipe runs show: give one RUN_ID (grpipe runs list shows them)")
+	if !ok {
 		return exitUsage
 	}
 	st, _, err := e.store(ctx)
@@ -330,7 +339,7 @@ func cmdRunsShow(ctx context.Context, e *env, args []string) int {
 		return e.fail(err)
 	}
 	defer st.Close()
-	sum, err := st.Run(ctx, pos[0])
+	sum, err := st.Run(ctx, runID)
 	if err != nil {
 		return e.fail(err)
 	}
@@ -459,12 +468,8 @@ func cmdTasksClear(ctx context.Context, e *env, args []string) int {
 func cmdRunsResume(ctx context.Context, e *env, args []string) int {
 	fs := e.flags("runs resume")
 	asJSON := fs.Bool("json", false, "print the run's JSON summary on stdout")
-	pos, err := parseArgs(fs, args)
-	if err != nil {
-		return exitUsage
-	}
-	if len(pos) != 1 {
-		fmt.Fprintln(e.stderr, "grpipe runs resume: give one RUN_ID")
+	runID, ok := runArg(e, fs, args, "grpipe runs resume: give one RUN_ID")
+	if !ok {
 		return exitUsage
 	}
 	cfg, err := e.config(nil)
@@ -477,7 +482,7 @@ func cmdRunsResume(ctx context.Context, e *env, args []string) int {
 		return e.fail(err)
 	}
 	defer a.Close()
-	if _, err := a.Store.RunRecord(ctx, pos[0]); err != nil {
+	if _, err := a.Store.RunRecord(ctx, runID); err != nil {
 		return e.fail(err)
 	}
 	lock, err := runstore.TryLock(app.RunLockPath(cfg))
@@ -486,7 +491,7 @@ func cmdRunsResume(ctx context.Context, e *env, args []string) int {
 	}
 	defer lock.Unlock()
 	dependsOnPast := cfg.Orchestrator.DependsOnPast == nil || *cfg.Orchestrator.DependsOnPast
-	sum, err := a.Pipeline.Execute(ctx, pos[0], pipeline.ExecOptions{DependsOnPast: dependsOnPast})
+	sum, err := a.Pipeline.Execute(ctx, runID, pipeline.ExecOptions{DependsOnPast: dependsOnPast})
 	if err != nil {
 		return e.fail(err)
 	}
