@@ -14,6 +14,7 @@ import (
 
 	grpipe "github.com/grpipe/grpipe"
 	"github.com/grpipe/grpipe/internal/app"
+	"github.com/grpipe/grpipe/internal/landing"
 	"github.com/grpipe/grpipe/internal/pipeline"
 	"github.com/grpipe/grpipe/internal/sample"
 	"github.com/grpipe/grpipe/internal/warehouse"
@@ -55,7 +56,7 @@ func cmdLand(ctx context.Context, e *env, args []string) int {
 		return e.fail(err)
 	}
 	defer zones.Close()
-	landed, err := pipeline.Land(ctx, zones, fs.Args())
+	landed, err := landing.Land(ctx, zones, fs.Args(), nil)
 	for _, n := range landed {
 		fmt.Fprintf(e.stdout, "landed %s\n", n)
 	}
@@ -260,7 +261,7 @@ func cmdDemo(ctx context.Context, e *env, args []string) int {
 	if err != nil {
 		return e.fail(err)
 	}
-	landed, err := pipeline.Land(ctx, a.Zones, paths)
+	landed, err := landing.Land(ctx, a.Zones, paths, nil)
 	if err != nil {
 		return e.fail(err)
 	}

@@ -18,6 +18,7 @@ import (
 	grpipe "github.com/grpipe/grpipe"
 	"github.com/grpipe/grpipe/internal/app"
 	"github.com/grpipe/grpipe/internal/config"
+	"github.com/grpipe/grpipe/internal/flock"
 	"github.com/grpipe/grpipe/internal/metrics"
 	"github.com/grpipe/grpipe/internal/pipeline"
 	"github.com/grpipe/grpipe/internal/runstore"
@@ -485,7 +486,7 @@ func cmdRunsResume(ctx context.Context, e *env, args []string) int {
 	if _, err := a.Store.RunRecord(ctx, runID); err != nil {
 		return e.fail(err)
 	}
-	lock, err := runstore.TryLock(app.RunLockPath(cfg))
+	lock, err := flock.TryLock(app.RunLockPath(cfg))
 	if err != nil {
 		return e.fail(err)
 	}
@@ -539,7 +540,7 @@ func runLockFree(cfg config.Config) error {
 	if err := os.MkdirAll(cfg.Home, 0o755); err != nil {
 		return err
 	}
-	l, err := runstore.TryLock(app.RunLockPath(cfg))
+	l, err := flock.TryLock(app.RunLockPath(cfg))
 	if err != nil {
 		return err
 	}
@@ -603,7 +604,7 @@ func cmdDagsBackfill(ctx context.Context, e *env, args []string) int {
 		return exitOK
 	}
 	log := e.logger(cfg)
-	lock, err := runstore.TryLock(app.RunLockPath(cfg))
+	lock, err := flock.TryLock(app.RunLockPath(cfg))
 	if err != nil {
 		return e.fail(err)
 	}

@@ -21,6 +21,7 @@ import (
 	"time"
 
 	grpipe "github.com/grpipe/grpipe"
+	"github.com/grpipe/grpipe/internal/flock"
 	"github.com/grpipe/grpipe/internal/pipeline"
 	"github.com/grpipe/grpipe/internal/runstore"
 )
@@ -276,7 +277,7 @@ func TestMaxActiveRunsAcrossProcesses(t *testing.T) {
 	landSample(t, home)
 	st := openStore(t, home)
 	// This process holds the run lock, as a running `grpipe run` would.
-	lock, err := runstore.TryLock(filepath.Join(home, "run.lock"))
+	lock, err := flock.TryLock(filepath.Join(home, "run.lock"))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -24,7 +24,7 @@ import (
 	"github.com/grpipe/grpipe/internal/app"
 	"github.com/grpipe/grpipe/internal/config"
 	"github.com/grpipe/grpipe/internal/fake"
-	"github.com/grpipe/grpipe/internal/objstore"
+	"github.com/grpipe/grpipe/internal/landing"
 	"github.com/grpipe/grpipe/internal/pipeline"
 )
 
@@ -151,7 +151,8 @@ func Run(ctx context.Context, opts Options) (*Result, error) {
 			a.Close()
 		}
 	}()
-	if err := land(ctx, a.Zones, files); err != nil {
+	// Hard links on a local store: atomic, no copy, and the batch stays for the next benchmark.
+	if _, err := landing.Land(ctx, a.Zones, files, &landing.Options{Link: true}); err != nil {
 		return nil, err
 	}
 
@@ -218,31 +219,6 @@ func sizesMatch(files []string, m *fake.Manifest) bool {
 		}
 	}
 	return true
-}
-
-// land puts the files into the landing zone: a hard link on a local store
-// (atomic, no copy, and the batch stays for the next benchmark), a copy
-// otherwise.
-func land(ctx context.Context, zones *objstore.Store, files []string) error {
-	var copyFiles []string
-	for _, f := range files {
-		dst, ok := zones.LocalPath(objstore.Key(grpipe.Landing, filepath.Base(f)))
-		if ok {
-			if err := os.MkdirAll(filepath.Dir(dst), 0o755); err != nil {
-				return err
-			}
-			if err := os.Link(f, dst); err == nil {
-				continue
-			}
-		}
-		copyFiles = append(copyFiles, f)
-	}
-	if len(copyFiles) > 0 {
-		if _, err := pipeline.Land(ctx, zones, copyFiles); err != nil {
-			return err
-		}
-	}
-	return nil
 }
 
 // measure fills the stages from the run summary and the memory samples.

@@ -15,6 +15,7 @@ import (
 	"github.com/grpipe/grpipe/internal/config"
 	"github.com/grpipe/grpipe/internal/pipeline"
 	"github.com/grpipe/grpipe/internal/runstore"
+	"github.com/grpipe/grpipe/internal/testsupport"
 )
 
 // TestTransientFailureIsRetried breaks the ETL's scratch folder so that its
@@ -55,10 +56,10 @@ func TestTransientFailureIsRetried(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer a.Close()
-	h := &home{t: t, dir: dir, app: a}
-	h.landSample()
-	sum := h.run()
-	h.mustSucceed(sum)
+	h := &testsupport.Home{T: t, Dir: dir, App: a}
+	h.LandSample()
+	sum := h.Run()
+	h.MustSucceed(sum)
 	if len(retried) != 1 || retried[0] != pipeline.TaskETL || len(waits) != 1 || waits[0] != 10*time.Second {
 		t.Errorf("retries %v waits %v, want one ETL retry after the default 10s", retried, waits)
 	}
@@ -74,10 +75,10 @@ func TestTransientFailureIsRetried(t *testing.T) {
 	if len(sum.Recovered) != 1 || sum.Recovered[0] != sum.RunID {
 		t.Errorf("recovered %v: the retry should finish the first try's batch %s", sum.Recovered, sum.RunID)
 	}
-	if got := h.count("goodreads_warehouse.reviews"); got != 60 {
+	if got := h.Count("goodreads_warehouse.reviews"); got != 60 {
 		t.Errorf("%d reviews, want 60", got)
 	}
-	if got := h.count("goodreads_quality.loaded_batches"); got != 4 {
+	if got := h.Count("goodreads_quality.loaded_batches"); got != 4 {
 		t.Errorf("%d loaded batch entries, want 4 (nothing twice)", got)
 	}
 	ctx := context.Background()
@@ -115,23 +116,23 @@ func TestTransientFailureIsRetried(t *testing.T) {
 // TestClearDownstreamReruns clears a task of a finished run with what
 // follows it and executes the run again: only those tasks run, as new tries.
 func TestClearDownstreamReruns(t *testing.T) {
-	h := newHome(t, nil)
-	h.landSample()
-	sum := h.run()
-	h.mustSucceed(sum)
+	h := testsupport.NewHome(t, nil)
+	h.LandSample()
+	sum := h.Run()
+	h.MustSucceed(sum)
 	ctx := context.Background()
 	ids := append([]string{pipeline.TaskBookTables}, pipeline.Downstream(pipeline.TaskBookTables)...)
-	if err := h.app.Store.ClearTasks(ctx, sum.RunID, ids, time.Now()); err != nil {
+	if err := h.App.Store.ClearTasks(ctx, sum.RunID, ids, time.Now()); err != nil {
 		t.Fatal(err)
 	}
-	if rec, _ := h.app.Store.RunRecord(ctx, sum.RunID); rec.State != grpipe.StateQueued {
+	if rec, _ := h.App.Store.RunRecord(ctx, sum.RunID); rec.State != grpipe.StateQueued {
 		t.Fatalf("cleared run is %s, want queued", rec.State)
 	}
-	again, err := h.app.Pipeline.Execute(ctx, sum.RunID, pipeline.ExecOptions{})
+	again, err := h.App.Pipeline.Execute(ctx, sum.RunID, pipeline.ExecOptions{})
 	if err != nil {
 		t.Fatal(err)
 	}
-	h.mustSucceed(again)
+	h.MustSucceed(again)
 	cleared := map[string]bool{}
 	for _, id := range ids {
 		cleared[id] = true
@@ -149,7 +150,7 @@ func TestClearDownstreamReruns(t *testing.T) {
 		t.Errorf("re-executed run lost its ledger or doubled its checks: read %d, %d checks (was %d)",
 			again.Tables["reviews"].Read, len(again.Checks), len(sum.Checks))
 	}
-	if _, err := h.app.Pipeline.Execute(ctx, sum.RunID, pipeline.ExecOptions{}); err == nil || !strings.Contains(err.Error(), "not queued") {
+	if _, err := h.App.Pipeline.Execute(ctx, sum.RunID, pipeline.ExecOptions{}); err == nil || !strings.Contains(err.Error(), "not queued") {
 		t.Errorf("executing a finished run: %v", err)
 	}
 }
@@ -161,20 +162,20 @@ func TestClearDownstreamReruns(t *testing.T) {
 func TestDataIntervalReachesTheAnalytics(t *testing.T) {
 	for _, fromInterval := range []bool{true, false} {
 		t.Run(fmt.Sprint("window_from_data_interval=", fromInterval), func(t *testing.T) {
-			h := newHome(t, func(c *config.Config) { c.Analytics.WindowFromDataInterval = fromInterval })
-			h.landSample()
+			h := testsupport.NewHome(t, func(c *config.Config) { c.Analytics.WindowFromDataInterval = fromInterval })
+			h.LandSample()
 			ctx := context.Background()
 			start := time.Date(2001, 1, 1, 0, 0, 0, 0, time.UTC)
 			id := "scheduled__2001-01-01T00:00:00.000000Z"
-			if _, err := h.app.Store.EnqueueRun(ctx, runstore.RunInfo{RunID: id, RunType: "scheduled", LogicalDate: start,
+			if _, err := h.App.Store.EnqueueRun(ctx, runstore.RunInfo{RunID: id, RunType: "scheduled", LogicalDate: start,
 				DataIntervalStart: start, DataIntervalEnd: start.Add(24 * time.Hour), StartedAt: time.Now()}); err != nil {
 				t.Fatal(err)
 			}
-			sum, err := h.app.Pipeline.Execute(ctx, id, pipeline.ExecOptions{})
+			sum, err := h.App.Pipeline.Execute(ctx, id, pipeline.ExecOptions{})
 			if err != nil {
 				t.Fatal(err)
 			}
-			n := h.count("goodreads_analytics.popular_books_review_count")
+			n := h.Count("goodreads_analytics.popular_books_review_count")
 			if fromInterval && (n != 0 || sum.State != grpipe.StateFailed) {
 				t.Errorf("over an empty interval: %d ranked books, run %s", n, sum.State)
 			}

@@ -15,6 +15,7 @@ import (
 	grpipe "github.com/grpipe/grpipe"
 	"github.com/grpipe/grpipe/internal/dag"
 	"github.com/grpipe/grpipe/internal/duckdb"
+	"github.com/grpipe/grpipe/internal/flock"
 	"github.com/grpipe/grpipe/internal/objstore"
 	"github.com/grpipe/grpipe/internal/runstore"
 	"github.com/grpipe/grpipe/internal/warehouse"
@@ -161,7 +162,7 @@ type ExecOptions struct {
 // non-nil only when the run could not be started or recorded; a run whose
 // tasks failed returns a summary in state failed.
 func (p *Pipeline) Run(ctx context.Context, info RunInfo) (*grpipe.RunSummary, error) {
-	lock, err := runstore.TryLock(p.opts.LockPath)
+	lock, err := flock.TryLock(p.opts.LockPath)
 	if err != nil {
 		return nil, err
 	}
@@ -193,7 +194,7 @@ func (p *Pipeline) Run(ctx context.Context, info RunInfo) (*grpipe.RunSummary, e
 // Execute runs a queued run (triggered, cleared, or resumed after a crash or
 // a shutdown): tasks that already succeeded are kept, tasks without an
 // instance or with a queued one run. The caller holds the run lock
-// (runstore.TryLock on Options.LockPath). A run that ends with tasks still
+// (flock.TryLock on Options.LockPath). A run that ends with tasks still
 // waiting (depends_on_past, or a shutdown) is left queued, its summary says why.
 func (p *Pipeline) Execute(ctx context.Context, runID string, eo ExecOptions) (*grpipe.RunSummary, error) {
 	rec, err := p.store.RunRecord(ctx, runID)

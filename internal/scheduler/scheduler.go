@@ -17,6 +17,7 @@ import (
 	"github.com/robfig/cron/v3"
 
 	grpipe "github.com/grpipe/grpipe"
+	"github.com/grpipe/grpipe/internal/flock"
 	"github.com/grpipe/grpipe/internal/pipeline"
 	"github.com/grpipe/grpipe/internal/runstore"
 )
@@ -132,7 +133,7 @@ func New(opts Options, store *runstore.Store, exec Executor, log *slog.Logger) (
 // start, and returns nil. It refuses (grpipe.ErrBusy) when another
 // scheduler runs in the same home.
 func (s *Scheduler) Run(ctx context.Context) error {
-	lk, err := runstore.TryLock(s.opts.SchedulerLock)
+	lk, err := flock.TryLock(s.opts.SchedulerLock)
 	if err != nil {
 		if errors.Is(err, grpipe.ErrBusy) {
 			return fmt.Errorf("%w: a scheduler already runs in this home (%v)", grpipe.ErrBusy, err)
@@ -235,7 +236,7 @@ func stopped(stop <-chan struct{}) bool {
 // execute queued runs oldest first, one at a time, until none is left, one
 // waits on depends_on_past, or stop closes.
 func (s *Scheduler) Tick(ctx context.Context, stop <-chan struct{}) error {
-	lock, err := runstore.TryLock(s.opts.RunLock)
+	lock, err := flock.TryLock(s.opts.RunLock)
 	if errors.Is(err, grpipe.ErrBusy) {
 		s.log.Info("the run lock is held by another process (a manual grpipe run?): waiting", "detail", err.Error())
 		return nil

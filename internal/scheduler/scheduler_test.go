@@ -6,7 +6,6 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -15,79 +14,24 @@ import (
 	"github.com/grpipe/grpipe/internal/config"
 	"github.com/grpipe/grpipe/internal/pipeline"
 	"github.com/grpipe/grpipe/internal/runstore"
-	"github.com/grpipe/grpipe/internal/sample"
 	"github.com/grpipe/grpipe/internal/scheduler"
+	"github.com/grpipe/grpipe/internal/testsupport"
 )
-
-// fakeClock is a Clock that moves only when the test advances it.
-type fakeClock struct {
-	mu      sync.Mutex
-	now     time.Time
-	waiters []waiter
-}
-
-type waiter struct {
-	at time.Time
-	ch chan time.Time
-}
-
-func newFakeClock(t time.Time) *fakeClock { return &fakeClock{now: t} }
-
-func (c *fakeClock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.now
-}
-
-func (c *fakeClock) After(d time.Duration) <-chan time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	ch := make(chan time.Time, 1)
-	if d <= 0 {
-		ch <- c.now
-		return ch
-	}
-	c.waiters = append(c.waiters, waiter{at: c.now.Add(d), ch: ch})
-	return ch
-}
-
-// Set moves the clock to t and fires the timers that are due.
-func (c *fakeClock) Set(t time.Time) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.now = t
-	kept := c.waiters[:0]
-	for _, w := range c.waiters {
-		if !w.at.After(t) {
-			w.ch <- t
-		} else {
-			kept = append(kept, w)
-		}
-	}
-	c.waiters = kept
-}
 
 type fixture struct {
 	t     *testing.T
 	cfg   config.Config
 	app   *app.App
-	clock *fakeClock
+	home  *testsupport.Home
+	clock *testsupport.Clock
 }
 
 var day = time.Date(2026, 3, 1, 0, 0, 0, 0, time.UTC)
 
 func newFixture(t *testing.T) *fixture {
 	t.Helper()
-	dir := t.TempDir()
-	cfg := config.Default(dir)
-	cfg.DuckDB.MemoryLimit = "512MB"
-	cfg.Orchestrator.RetryDelay = "10ms"
-	a, err := app.Open(context.Background(), cfg, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { a.Close() })
-	return &fixture{t: t, cfg: cfg, app: a, clock: newFakeClock(day)}
+	h := testsupport.NewHome(t, func(c *config.Config) { c.Orchestrator.RetryDelay = "10ms" })
+	return &fixture{t: t, cfg: h.App.Config, app: h.App, home: h, clock: testsupport.NewClock(day)}
 }
 
 func (f *fixture) scheduler(opts scheduler.Options) *scheduler.Scheduler {
@@ -123,14 +67,7 @@ func (f *fixture) runs() []runstore.RunRecord {
 
 func (f *fixture) landSample() {
 	f.t.Helper()
-	dir := f.t.TempDir()
-	paths, err := sample.WriteTo(dir)
-	if err != nil {
-		f.t.Fatal(err)
-	}
-	if _, err := pipeline.Land(context.Background(), f.app.Zones, paths); err != nil {
-		f.t.Fatal(err)
-	}
+	f.home.LandSample()
 }
 
 func at(hm string) time.Time {
