@@ -83,12 +83,12 @@ func cmdRun(ctx context.Context, e *env, args []string) int {
 	if err := runLockFree(cfg); err != nil {
 		return e.fail(err)
 	}
-	a, err := app.Open(ctx, cfg, log, e.crashHook(), app.WithAlerts(app.Notifier(cfg, log)))
+	a, err := app.Open(ctx, cfg, log, e.crashHook(), app.WithObservers(app.Notifier(cfg, log)))
 	if err != nil {
 		return e.fail(err)
 	}
 	defer a.Close()
-	sum, err := a.Pipeline.Run(ctx, pipeline.RunInfo{RunType: "manual"})
+	sum, err := a.Pipeline.Run(ctx, pipeline.RunInfo{RunType: grpipe.RunManual})
 	if err != nil {
 		return e.fail(err)
 	}
@@ -266,7 +266,7 @@ func cmdDemo(ctx context.Context, e *env, args []string) int {
 		return e.fail(err)
 	}
 	fmt.Fprintf(e.stdout, "landed the sample rows: %s\n", strings.Join(landed, ", "))
-	sum, err := a.Pipeline.Run(ctx, pipeline.RunInfo{RunType: "manual"})
+	sum, err := a.Pipeline.Run(ctx, pipeline.RunInfo{RunType: grpipe.RunManual})
 	if err != nil {
 		return e.fail(err)
 	}
@@ -329,9 +329,9 @@ func topQuery(t warehouse.AnalyticsTable) string {
 		name, key = "title", "book_id"
 	}
 	switch t.Kind {
-	case "review_count":
+	case grpipe.AnalyticsReviewCount:
 		return fmt.Sprintf("SELECT rank, %s, %s, review_count FROM goodreads_analytics.%s ORDER BY rank LIMIT 5", key, name, t.Table)
-	case "average_rating":
+	case grpipe.AnalyticsAverageRating:
 		return fmt.Sprintf("SELECT rank, %s, %s, round(average_review_rating, 2) AS average_review_rating, review_count FROM goodreads_analytics.%s ORDER BY rank LIMIT 5", key, name, t.Table)
 	}
 	return fmt.Sprintf("SELECT %s, %s, review_count, round(average_review_rating, 2) AS average_review_rating FROM goodreads_analytics.%s ORDER BY count_rank LIMIT 5", key, name, t.Table)

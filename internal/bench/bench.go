@@ -157,7 +157,7 @@ func Run(ctx context.Context, opts Options) (*Result, error) {
 	}
 
 	rss := startSampler()
-	sum, err := a.Pipeline.Run(ctx, pipeline.RunInfo{RunType: "manual"})
+	sum, err := a.Pipeline.Run(ctx, pipeline.RunInfo{RunType: grpipe.RunManual})
 	closed = true
 	if cerr := a.Close(); err == nil {
 		err = cerr
@@ -227,7 +227,7 @@ func (r *Result) measure(sum *grpipe.RunSummary, samples []sample) {
 	for _, t := range sum.Tasks {
 		tasks[t.TaskID] = t
 	}
-	etl := tasks[pipeline.TaskETL]
+	etl := tasks[grpipe.TaskETL]
 	stageSecs := map[string]grpipe.StageTiming{}
 	for _, s := range sum.Stages {
 		stageSecs[s.Stage] = s
@@ -268,8 +268,8 @@ func (r *Result) measure(sum *grpipe.RunSummary, samples []sample) {
 		}
 		return a, b
 	}
-	wa, wb := span(pipeline.TaskWarehouseChecks)
-	qa, qb := span(pipeline.TaskAuthorChecks, pipeline.TaskBookChecks)
+	wa, wb := span(grpipe.TaskWarehouseChecks)
+	qa, qb := span(grpipe.TaskAuthorChecks, grpipe.TaskBookChecks)
 	quality := wb.Sub(wa).Seconds() + qb.Sub(qa).Seconds()
 	var warehouseRows int64
 	for _, l := range sum.Tables {
@@ -277,9 +277,9 @@ func (r *Result) measure(sum *grpipe.RunSummary, samples []sample) {
 	}
 	q := Stage{Stage: "quality", Seconds: quality, Rows: warehouseRows,
 		PeakRSS: max(peak(samples, wa, wb), peak(samples, qa, qb))}
-	aa, ab := span(pipeline.TaskAnalyticsSchema, pipeline.TaskAuthorTables, pipeline.TaskBookTables,
-		pipeline.TaskAuthorReviews, pipeline.TaskAuthorRatings, pipeline.TaskBestAuthors,
-		pipeline.TaskBookReviews, pipeline.TaskBookRatings, pipeline.TaskBestBooks)
+	aa, ab := span(grpipe.TaskAnalyticsSchema, grpipe.TaskAuthorTables, grpipe.TaskBookTables,
+		grpipe.TaskAuthorReviews, grpipe.TaskAuthorRatings, grpipe.TaskBestAuthors,
+		grpipe.TaskBookReviews, grpipe.TaskBookRatings, grpipe.TaskBestBooks)
 	an := Stage{Stage: "analytics", Seconds: ab.Sub(aa).Seconds(), Rows: sum.Tables["reviews"].Staged, PeakRSS: peak(samples, aa, ab)}
 	for _, s := range []*Stage{&q, &an} {
 		if s.Seconds > 0 {

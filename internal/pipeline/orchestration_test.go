@@ -14,7 +14,6 @@ import (
 	"github.com/grpipe/grpipe/internal/app"
 	"github.com/grpipe/grpipe/internal/config"
 	"github.com/grpipe/grpipe/internal/pipeline"
-	"github.com/grpipe/grpipe/internal/runstore"
 	"github.com/grpipe/grpipe/internal/testsupport"
 )
 
@@ -36,20 +35,14 @@ func TestTransientFailureIsRetried(t *testing.T) {
 		t.Fatal(err)
 	}
 	var mu sync.Mutex
-	var retried []string
 	var waits []time.Duration
-	a, err := app.Open(context.Background(), cfg, nil, func(o *pipeline.Options) {
+	obs := &testsupport.Observer{OnRetry: func(string) { os.Remove(work) }}
+	a, err := app.Open(context.Background(), cfg, nil, app.WithObservers(obs), func(o *pipeline.Options) {
 		o.Sleep = func(ctx context.Context, d time.Duration) error {
 			mu.Lock()
 			waits = append(waits, d)
 			mu.Unlock()
 			return nil
-		}
-		o.OnRetry = func(ctx context.Context, runID, taskID string, try int, err error) {
-			mu.Lock()
-			retried = append(retried, taskID)
-			mu.Unlock()
-			os.Remove(work)
 		}
 	})
 	if err != nil {
@@ -60,12 +53,12 @@ func TestTransientFailureIsRetried(t *testing.T) {
 	h.LandSample()
 	sum := h.Run()
 	h.MustSucceed(sum)
-	if len(retried) != 1 || retried[0] != pipeline.TaskETL || len(waits) != 1 || waits[0] != 10*time.Second {
+	if retried := obs.Retries(); len(retried) != 1 || retried[0] != grpipe.TaskETL || len(waits) != 1 || waits[0] != 10*time.Second {
 		t.Errorf("retries %v waits %v, want one ETL retry after the default 10s", retried, waits)
 	}
 	var etl grpipe.TaskSummary
 	for _, ts := range sum.Tasks {
-		if ts.TaskID == pipeline.TaskETL {
+		if ts.TaskID == grpipe.TaskETL {
 			etl = ts
 		}
 	}
@@ -82,11 +75,11 @@ func TestTransientFailureIsRetried(t *testing.T) {
 		t.Errorf("%d loaded batch entries, want 4 (nothing twice)", got)
 	}
 	ctx := context.Background()
-	log1, n1, err := a.Store.TaskLog(ctx, sum.RunID, pipeline.TaskETL, 1)
+	log1, n1, err := a.Store.TaskLog(ctx, sum.RunID, grpipe.TaskETL, 1)
 	if err != nil || n1 != 1 || !strings.Contains(log1, "task failed") || !strings.Contains(log1, "claimed") {
 		t.Errorf("try 1 log (%v): %q", err, log1)
 	}
-	log2, n2, err := a.Store.TaskLog(ctx, sum.RunID, pipeline.TaskETL, 0)
+	log2, n2, err := a.Store.TaskLog(ctx, sum.RunID, grpipe.TaskETL, 0)
 	if err != nil || n2 != 2 || !strings.Contains(log2, "resuming the batch of an interrupted run") || !strings.Contains(log2, "task succeeded") {
 		t.Errorf("latest log, try %d (%v): %q", n2, err, log2)
 	}
@@ -96,7 +89,7 @@ func TestTransientFailureIsRetried(t *testing.T) {
 	}
 	var states []string
 	for _, ti := range tis {
-		if ti.TaskID == pipeline.TaskETL {
+		if ti.TaskID == grpipe.TaskETL {
 			states = append(states, string(ti.State))
 		}
 	}
@@ -104,7 +97,7 @@ func TestTransientFailureIsRetried(t *testing.T) {
 		t.Errorf("ETL instances %v", states)
 	}
 	// The stored summary (grpipe runs show --json) has the tries too.
-	stored, err := a.Store.Run(ctx, sum.RunID)
+	stored, err := a.Store.Summary(ctx, sum.RunID)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -121,11 +114,11 @@ func TestClearDownstreamReruns(t *testing.T) {
 	sum := h.Run()
 	h.MustSucceed(sum)
 	ctx := context.Background()
-	ids := append([]string{pipeline.TaskBookTables}, pipeline.Downstream(pipeline.TaskBookTables)...)
+	ids := append([]string{grpipe.TaskBookTables}, grpipe.Downstream(grpipe.TaskBookTables)...)
 	if err := h.App.Store.ClearTasks(ctx, sum.RunID, ids, time.Now()); err != nil {
 		t.Fatal(err)
 	}
-	if rec, _ := h.App.Store.RunRecord(ctx, sum.RunID); rec.State != grpipe.StateQueued {
+	if rec, _ := h.App.Store.Run(ctx, sum.RunID); rec.State != grpipe.StateQueued {
 		t.Fatalf("cleared run is %s, want queued", rec.State)
 	}
 	again, err := h.App.Pipeline.Execute(ctx, sum.RunID, pipeline.ExecOptions{})
@@ -167,7 +160,7 @@ func TestDataIntervalReachesTheAnalytics(t *testing.T) {
 			ctx := context.Background()
 			start := time.Date(2001, 1, 1, 0, 0, 0, 0, time.UTC)
 			id := "scheduled__2001-01-01T00:00:00.000000Z"
-			if _, err := h.App.Store.EnqueueRun(ctx, runstore.RunInfo{RunID: id, RunType: "scheduled", LogicalDate: start,
+			if _, err := h.App.Store.EnqueueRun(ctx, grpipe.Run{RunID: id, RunType: grpipe.RunScheduled, LogicalDate: start,
 				DataIntervalStart: start, DataIntervalEnd: start.Add(24 * time.Hour), StartedAt: time.Now()}); err != nil {
 				t.Fatal(err)
 			}

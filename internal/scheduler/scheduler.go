@@ -144,14 +144,14 @@ func (s *Scheduler) Run(ctx context.Context) error {
 
 	clock := s.opts.Clock
 	started := clock.Now().UTC()
-	beat := func(state string) {
+	beat := func(state grpipe.SchedulerState) {
 		err := s.store.Beat(context.WithoutCancel(ctx), runstore.Heartbeat{PID: os.Getpid(), Schedule: s.opts.Schedule, State: state,
 			StartedAt: started, BeatAt: clock.Now().UTC()})
 		if err != nil {
 			s.log.Error("scheduler heartbeat", "error", err)
 		}
 	}
-	beat("running")
+	beat(grpipe.SchedulerRunning)
 	s.log.Info("scheduler started", "schedule", s.opts.Schedule, "catchup", s.opts.Catchup, "depends_on_past", s.opts.DependsOnPast)
 
 	// Work outlives the stop signal by the grace period.
@@ -167,7 +167,7 @@ func (s *Scheduler) Run(ctx context.Context) error {
 		}
 		s.log.Info("stop requested: no new task starts; waiting for the running one", "grace", s.opts.Grace.String())
 		close(stop)
-		beat("stopping")
+		beat(grpipe.SchedulerStopping)
 		select {
 		case <-clock.After(s.opts.Grace):
 			s.log.Warn("grace period over: cancelling the running task")
@@ -183,7 +183,7 @@ func (s *Scheduler) Run(ctx context.Context) error {
 			case <-stop:
 				return
 			case <-clock.After(s.opts.HeartbeatEvery):
-				beat("running")
+				beat(grpipe.SchedulerRunning)
 			}
 		}
 	}()
@@ -203,7 +203,7 @@ func (s *Scheduler) Run(ctx context.Context) error {
 		break
 	}
 	close(finished)
-	beat("stopped")
+	beat(grpipe.SchedulerStopped)
 	s.log.Info("scheduler stopped")
 	return nil
 }
@@ -317,8 +317,8 @@ func (s *Scheduler) queueDue(ctx context.Context) error {
 	if err != nil || !ok {
 		return err
 	}
-	id := grpipe.NewRunID("scheduled", start, "")
-	created, err := s.store.EnqueueRun(ctx, runstore.RunInfo{RunID: id, RunType: "scheduled", LogicalDate: start,
+	id := grpipe.NewRunID(grpipe.RunScheduled, start)
+	created, err := s.store.EnqueueRun(ctx, grpipe.Run{RunID: id, RunType: grpipe.RunScheduled, LogicalDate: start,
 		DataIntervalStart: start, DataIntervalEnd: end, StartedAt: now})
 	if err != nil {
 		return err

@@ -89,7 +89,7 @@ func (h *Home) LandSample() {
 // Run runs the DAG once, as `grpipe run` does, and returns the summary.
 func (h *Home) Run() *grpipe.RunSummary {
 	h.T.Helper()
-	sum, err := h.App.Pipeline.Run(context.Background(), pipeline.RunInfo{RunType: "manual"})
+	sum, err := h.App.Pipeline.Run(context.Background(), pipeline.RunInfo{RunType: grpipe.RunManual})
 	if err != nil {
 		h.T.Fatal(err)
 	}

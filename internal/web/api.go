@@ -191,11 +191,11 @@ type apiRun struct {
 	Note              string         `json:"note"`
 }
 
-func toAPIRun(r RunRow) apiRun {
+func toAPIRun(r grpipe.Run) apiRun {
 	return apiRun{DagRunID: r.RunID, DAGID: grpipe.DAGID, LogicalDate: timePtr(r.LogicalDate), ExecutionDate: timePtr(r.LogicalDate),
 		StartDate: timePtr(r.StartedAt), EndDate: timePtr(r.EndedAt), DataIntervalStart: timePtr(r.DataIntervalStart),
-		DataIntervalEnd: timePtr(r.DataIntervalEnd), State: string(r.State), RunType: r.RunType,
-		ExternalTrigger: r.RunType == "manual", Conf: map[string]any{}, Note: r.Error}
+		DataIntervalEnd: timePtr(r.DataIntervalEnd), State: string(r.State), RunType: string(r.RunType),
+		ExternalTrigger: r.RunType == grpipe.RunManual, Conf: map[string]any{}, Note: r.Error}
 }
 
 func (s *Server) apiRuns(w http.ResponseWriter, r *http.Request) {
@@ -246,8 +246,8 @@ func (s *Server) apiTrigger(w http.ResponseWriter, r *http.Request) {
 			writeError(w, http.StatusBadRequest, "conf is not supported: the goodreads_pipeline DAG takes no parameters")
 			return
 		}
-		if body.DagRunID != "" && !validRunID(body.DagRunID) {
-			writeError(w, http.StatusBadRequest, "dag_run_id may hold letters, digits and _ . : + - only, at most 200 characters")
+		if body.DagRunID != "" && grpipe.CheckRunID(body.DagRunID) != nil {
+			writeError(w, http.StatusBadRequest, fmt.Sprintf("dag_run_id may hold letters, digits and _ . : + - only, at most %d characters", grpipe.MaxRunIDLength))
 			return
 		}
 	}
@@ -257,18 +257,6 @@ func (s *Server) apiTrigger(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	writeJSON(w, http.StatusOK, toAPIRun(run))
-}
-
-func validRunID(id string) bool {
-	if len(id) > 200 {
-		return false
-	}
-	for _, c := range id {
-		if !(c == '_' || c == '.' || c == ':' || c == '+' || c == '-' || c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9') {
-			return false
-		}
-	}
-	return true
 }
 
 func (s *Server) apiRun(w http.ResponseWriter, r *http.Request) {

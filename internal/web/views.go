@@ -89,7 +89,7 @@ func (s *Server) dagOK(w http.ResponseWriter, r *http.Request) bool {
 
 type dagsData struct {
 	DAG     DAGInfo
-	Last    *RunRow
+	Last    *grpipe.Run
 	Running bool
 }
 
@@ -141,7 +141,7 @@ func (s *Server) actionTrigger(w http.ResponseWriter, r *http.Request) {
 }
 
 // pickRun returns the run named by ?run_id=, or the latest run (nil when there is none).
-func (s *Server) pickRun(r *http.Request) (*RunRow, error) {
+func (s *Server) pickRun(r *http.Request) (*grpipe.Run, error) {
 	if id := r.URL.Query().Get("run_id"); id != "" {
 		run, _, err := s.b.Run(r.Context(), id)
 		if err != nil {
@@ -168,8 +168,8 @@ func latestTries(tis []TaskInstance) map[string]TaskInstance {
 }
 
 type graphData struct {
-	Run           *RunRow
-	Runs          []RunRow
+	Run           *grpipe.Run
+	Runs          []grpipe.Run
 	Nodes         []graphNode
 	Edges         []graphEdge
 	Width, Height int
@@ -236,7 +236,7 @@ type gridLabel struct {
 type gridData struct {
 	Tasks     []string
 	Labels    []gridLabel
-	Runs      []RunRow
+	Runs      []grpipe.Run
 	Cells     []gridCell
 	RunCells  []gridCell
 	Width     int
@@ -309,7 +309,7 @@ func (s *Server) pageGrid(w http.ResponseWriter, r *http.Request) {
 }
 
 type runData struct {
-	Run     RunRow
+	Run     grpipe.Run
 	Summary *grpipe.RunSummary
 	Tables  []ledgerRow
 	Tasks   []TaskInstance
@@ -357,7 +357,7 @@ func (s *Server) pageRun(w http.ResponseWriter, r *http.Request) {
 
 // runPage is what the pages of one run share.
 type runPage struct {
-	run  RunRow
+	run  grpipe.Run
 	sum  *grpipe.RunSummary
 	info DAGInfo
 	tis  []TaskInstance
@@ -384,7 +384,7 @@ func (s *Server) loadRun(w http.ResponseWriter, r *http.Request) (runPage, bool)
 }
 
 type ganttData struct {
-	Run        RunRow
+	Run        grpipe.Run
 	Rows       []ganttRow
 	Start, End time.Time
 	Height     int
@@ -406,7 +406,7 @@ func (s *Server) pageGantt(w http.ResponseWriter, r *http.Request) {
 }
 
 type taskData struct {
-	Run      RunRow
+	Run      grpipe.Run
 	TaskID   string
 	Tries    []TaskInstance
 	Selected TaskInstance
@@ -463,7 +463,7 @@ func (s *Server) pageTask(w http.ResponseWriter, r *http.Request) {
 }
 
 type quarantineData struct {
-	Run      RunRow
+	Run      grpipe.Run
 	Entity   string
 	Entities []string
 	Rows     []RejectedRow
