@@ -365,6 +365,54 @@ func (s *Store) ReadAll(ctx context.Context, key string) ([]byte, error) {
 	return b.Bytes(), nil
 }
 
+// NewReader opens the object at key as a stream, for reading a large object
+// without holding it in memory. On a remote store a transfer cut midway is
+// resumed where it stopped (a ranged read), as often as a download is
+// started again; Close releases the connection.
+func (s *Store) NewReader(ctx context.Context, key string) (io.ReadCloser, error) {
+	r, err := s.bucket.NewReader(ctx, s.full(key), nil)
+	if err != nil {
+		return nil, fmt.Errorf("read %s: %w", key, s.explain(err))
+	}
+	return &resumingReader{ctx: ctx, s: s, key: key, r: r}, nil
+}
+
+// resumingReader reads an object and, on a remote store, reopens it at the
+// offset reached when a transfer is cut.
+type resumingReader struct {
+	ctx      context.Context
+	s        *Store
+	key      string
+	r        *blob.Reader
+	off      int64
+	attempts int
+}
+
+func (r *resumingReader) Read(p []byte) (int, error) {
+	for {
+		n, err := r.r.Read(p)
+		r.off += int64(n)
+		if err == nil || err == io.EOF {
+			return n, err
+		}
+		r.attempts++
+		if r.s.root != "" || r.ctx.Err() != nil || r.attempts >= downloadAttempts {
+			return n, fmt.Errorf("read %s: %w", r.key, r.s.explain(err))
+		}
+		r.r.Close()
+		next, oerr := r.s.bucket.NewRangeReader(r.ctx, r.s.full(r.key), r.off, -1, nil)
+		if oerr != nil {
+			return n, fmt.Errorf("read %s: %w", r.key, r.s.explain(oerr))
+		}
+		r.r = next
+		if n > 0 {
+			return n, nil
+		}
+	}
+}
+
+func (r *resumingReader) Close() error { return r.r.Close() }
+
 // downloadAttempts is how often a download cut midway is started again.
 const downloadAttempts = 4
 
