@@ -93,4 +93,3 @@ func TestReduceEqualsOneTransform(t *testing.T) {
 		t.Fatalf("reduced parts: %v, want %v", got, want)
 	}
 }
-
