@@ -86,8 +86,8 @@ func goodreadsTime(b []byte) (time.Time, bool) {
 	return time.Date(y, time.Month(mo), d, h, mi, s, 0, time.UTC).Add(-time.Duration(off) * time.Second), true
 }
 
-// isoDate parses "YYYY-MM-DD" (sep '-') or "YYYY/MM/DD" (sep '/') as midnight UTC.
-func isoDate(b []byte, sep byte) (time.Time, bool) {
+// ParseDate parses "YYYY-MM-DD" (sep '-') or "YYYY/MM/DD" (sep '/') as midnight UTC.
+func ParseDate(b []byte, sep byte) (time.Time, bool) {
 	if len(b) != 10 || b[4] != sep || b[7] != sep {
 		return time.Time{}, false
 	}

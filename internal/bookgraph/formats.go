@@ -178,7 +178,7 @@ func (r *Reader) mapSpoiler(rec *grpipe.InputRecord) {
 		return
 	}
 	if ts = bytes.TrimSpace(ts); len(ts) > 0 {
-		t, ok := isoDate(ts, '-')
+		t, ok := ParseDate(ts, '-')
 		if !ok {
 			rec.Reject(grpipe.TimestampColumn, fmt.Sprintf("timestamp %q is not a date like 2017-08-30", clip(ts)))
 			return
