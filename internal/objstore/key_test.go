@@ -67,10 +67,16 @@ func TestKeysCannotLeaveTheirFolder(t *testing.T) {
 				ops := map[string]func() error{
 					"DeletePrefix": func() error { return s.DeletePrefix(ctx, objstore.Key(grpipe.Working, e)+"/") },
 					"Delete":       func() error { return s.Delete(ctx, objstore.Key(grpipe.Working, e, "held.csv")) },
-					"Put":          func() error { _, err := s.Put(ctx, objstore.Key(grpipe.Working, e, "x.csv"), strings.NewReader("x")); return err },
-					"PutFile":      func() error { _, err := s.PutFile(ctx, objstore.Key(grpipe.Quarantine, e, "x.rejects.csv"), src); return err },
-					"PutFileNew":   func() error { _, err := s.PutFileNew(ctx, objstore.Key(grpipe.Landing, e), src); return err },
-					"PutBytes":     func() error { return s.PutBytes(ctx, objstore.Key(grpipe.Working, e, "_manifest.json"), []byte("{}")) },
+					"Put": func() error {
+						_, err := s.Put(ctx, objstore.Key(grpipe.Working, e, "x.csv"), strings.NewReader("x"))
+						return err
+					},
+					"PutFile": func() error {
+						_, err := s.PutFile(ctx, objstore.Key(grpipe.Quarantine, e, "x.rejects.csv"), src)
+						return err
+					},
+					"PutFileNew": func() error { _, err := s.PutFileNew(ctx, objstore.Key(grpipe.Landing, e), src); return err },
+					"PutBytes":   func() error { return s.PutBytes(ctx, objstore.Key(grpipe.Working, e, "_manifest.json"), []byte("{}")) },
 					"Create": func() error {
 						w, err := s.Create(ctx, objstore.Key(grpipe.Processed, e, "reviews", "part-0.parquet"))
 						if err == nil {
@@ -78,10 +84,19 @@ func TestKeysCannotLeaveTheirFolder(t *testing.T) {
 						}
 						return err
 					},
-					"Move":     func() error { return s.Move(ctx, "landing/reviews.csv", objstore.Key(grpipe.Working, e, "reviews.csv"), 99) },
+					"Move": func() error {
+						return s.Move(ctx, "landing/reviews.csv", objstore.Key(grpipe.Working, e, "reviews.csv"), 99)
+					},
 					"MoveFrom": func() error { return s.Move(ctx, objstore.Key(grpipe.Landing, e), "working/run2/reviews.csv", 1) },
 					"Stat":     func() error { _, err := s.Stat(ctx, objstore.Key(grpipe.Working, e, "held.csv")); return err },
 					"ReadAll":  func() error { _, err := s.ReadAll(ctx, objstore.Key(grpipe.Working, e, "held.csv")); return err },
+					"NewReader": func() error {
+						r, err := s.NewReader(ctx, objstore.Key(grpipe.Working, e, "held.csv"))
+						if err == nil {
+							r.Close()
+						}
+						return err
+					},
 					"Checksum": func() error { _, err := s.Checksum(ctx, objstore.Key(grpipe.Working, e, "held.csv")); return err },
 					"Fetch":    func() error { _, _, err := s.Fetch(ctx, objstore.Key(grpipe.Working, e, "held.csv"), dir); return err },
 					"List":     func() error { _, err := s.List(ctx, objstore.Key(grpipe.Working, e, "")); return err },

@@ -370,6 +370,9 @@ func (s *Store) ReadAll(ctx context.Context, key string) ([]byte, error) {
 // resumed where it stopped (a ranged read), as often as a download is
 // started again; Close releases the connection.
 func (s *Store) NewReader(ctx context.Context, key string) (io.ReadCloser, error) {
+	if err := s.checkKey(key); err != nil {
+		return nil, fmt.Errorf("read %s: %w", key, err)
+	}
 	r, err := s.bucket.NewReader(ctx, s.full(key), nil)
 	if err != nil {
 		return nil, fmt.Errorf("read %s: %w", key, s.explain(err))
