@@ -85,14 +85,3 @@ func TestREADMEShowsTheDAG(t *testing.T) {
 		}
 	}
 }
-
-func TestCheckRunID(t *testing.T) {
-	for id, ok := range map[string]bool{
-		"manual__2026-01-01T00:00:00.000000Z": true, "my.run+1": true, "": false, "a b": false, "x/y": false,
-		strings.Repeat("a", grpipe.MaxRunIDLength): true, strings.Repeat("a", grpipe.MaxRunIDLength+1): false,
-	} {
-		if err := grpipe.CheckRunID(id); (err == nil) != ok || (err != nil && !errors.Is(err, grpipe.ErrBadInput)) {
-			t.Errorf("CheckRunID(%q) = %v", id, err)
-		}
-	}
-}

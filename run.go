@@ -2,7 +2,6 @@ package grpipe
 
 import (
 	"context"
-	"fmt"
 	"time"
 )
 
@@ -80,27 +79,11 @@ func (r Run) HasInterval() bool { return !r.DataIntervalStart.IsZero() && !r.Dat
 // sortable by time; a scheduled run's id is its interval's, so an interval
 // never runs twice.
 func NewRunID(t RunType, at time.Time) string {
-	return string(t) + "__" + at.UTC().Format("2006-01-02T15:04:05.000000Z")
+	return runIDPrefix(t) + at.UTC().Format("2006-01-02T15:04:05.000000Z")
 }
 
-// MaxRunIDLength bounds a run id given by a user.
-const MaxRunIDLength = 200
-
-// CheckRunID refuses a run id given by a user (the API's dag_run_id) that
-// holds anything but letters, digits and _ . : + -, or is longer than
-// MaxRunIDLength; the error wraps ErrBadInput.
-func CheckRunID(id string) error {
-	ok := id != "" && len(id) <= MaxRunIDLength
-	for _, c := range id {
-		if !(c == '_' || c == '.' || c == ':' || c == '+' || c == '-' || c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9') {
-			ok = false
-		}
-	}
-	if !ok {
-		return fmt.Errorf("%w: run id %q: it may hold letters, digits and _ . : + - only, at most %d characters", ErrBadInput, id, MaxRunIDLength)
-	}
-	return nil
-}
+// runIDPrefix is how the ids of runs of type t begin.
+func runIDPrefix(t RunType) string { return string(t) + "__" }
 
 // TaskSummary is one task instance in a run summary.
 type TaskSummary struct {
