@@ -33,6 +33,8 @@ type Manifest struct {
 	Batch     string         `json:"batch"`
 	ClaimedAt time.Time      `json:"claimed_at"`
 	Files     []ManifestFile `json:"files"`
+	// loaded marks the entities of the batch committed in this process.
+	loaded map[string]bool
 }
 
 // ManifestFile is one claimed file.
@@ -82,12 +84,12 @@ func (p *Pipeline) claim(ctx context.Context, batch string, log *slog.Logger) (*
 	m := &Manifest{Batch: batch, ClaimedAt: p.now().UTC()}
 	for _, o := range objs {
 		name := strings.TrimPrefix(o.Key, string(grpipe.Landing)+"/")
-		e, err := grpipe.EntityForFile(name)
+		in, err := grpipe.InputForFile(name)
 		if err != nil || strings.Contains(name, "/") {
-			log.Warn("landing object ignored: not a landing file name", "key", o.Key, "accepted", grpipe.AcceptedFileNames)
+			log.Warn("landing object ignored: not a landing file name", "key", o.Key, "accepted", grpipe.AcceptedInputNames)
 			continue
 		}
-		m.Files = append(m.Files, ManifestFile{Name: name, Entity: e.Name, Size: o.Size, ModTime: o.ModTime, State: fileClaiming})
+		m.Files = append(m.Files, ManifestFile{Name: name, Entity: in.Entity.Name, Size: o.Size, ModTime: o.ModTime, State: fileClaiming})
 	}
 	if len(m.Files) == 0 {
 		log.Info("nothing to claim: the landing zone holds no files")

@@ -102,15 +102,15 @@ func TestUCSDBatch(t *testing.T) {
 		reviewLine(`Wed Aug 30 00:00:26 -0700 2017`, `Thu Aug 31 00:00:26 -0700 2017`, `"rating": 4`, `"rating": 2`),
 	}
 	bad := map[string]string{ // line -> the reason's start
-		`not json at all`:                 "the line is not a JSON object",
-		ucsdReview[:120]:                  "the line ends",
+		`not json at all`: "the line is not a JSON object",
+		ucsdReview[:120]:  "the line ends",
 		reviewLine("f0e1d2c3b4a5968778695a4b3c2d1e0f", "x0e1d2c3b4a5968778695a4b3c2d1e0f"): `review_id "x0e1d2c3b4a5968778695a4b3c2d1e0f": not a 32-digit hex id`,
-		reviewLine(`"0a1b2c3d4e5f60718293a4b5c6d7e8f9"`, `""`):                              `user_id "": not a 32-digit hex id: it is empty`,
-		reviewLine(`"90000001"`, `"9x"`):                                                    `book_id "9x" is not an integer`,
-		reviewLine(`"rating": 4`, `"rating": 7`):                                            `review_rating 7 out of range [0, 5]`,
-		reviewLine(`"n_votes": 3`, `"n_votes": 3.5`):                                        `review_votes "3.5" is not an integer`,
-		reviewLine(`Sun Jul 30 07:44:10 -0700 2017`, `Sun Jul 32 07:44:10 -0700 2017`):      `review_added_date "Sun Jul 32`,
-		reviewLine(`"review_id": "f0e1d2c3b4a5968778695a4b3c2d1e0f", `, ``):                 `review_id is missing`,
+		reviewLine(`"0a1b2c3d4e5f60718293a4b5c6d7e8f9"`, `""`):                             `user_id "": not a 32-digit hex id: it is empty`,
+		reviewLine(`"90000001"`, `"9x"`):                                                   `book_id "9x" is not an integer`,
+		reviewLine(`"rating": 4`, `"rating": 7`):                                           `review_rating 7 out of range [0, 5]`,
+		reviewLine(`"n_votes": 3`, `"n_votes": 3.5`):                                       `review_votes "3.5" is not an integer`,
+		reviewLine(`Sun Jul 30 07:44:10 -0700 2017`, `Sun Jul 32 07:44:10 -0700 2017`):     `review_added_date "Sun Jul 32`,
+		reviewLine(`"review_id": "f0e1d2c3b4a5968778695a4b3c2d1e0f", `, ``):                `review_id is missing`,
 	}
 	var lines []string
 	lines = append(lines, good...)
