@@ -12,9 +12,10 @@ import (
 
 	grpipe "github.com/grpipe/grpipe"
 	"github.com/grpipe/grpipe/internal/config"
-	"github.com/grpipe/grpipe/internal/pipeline"
+	"github.com/grpipe/grpipe/internal/landing"
 	"github.com/grpipe/grpipe/internal/postgres/pgtest"
 	"github.com/grpipe/grpipe/internal/sample"
+	"github.com/grpipe/grpipe/internal/testsupport"
 )
 
 // Invented lines of the UCSD Book Graph dumps' shape.
@@ -38,24 +39,24 @@ func gz(t *testing.T, s string) string {
 	return b.String()
 }
 
-// landInputs writes files (name → content) and lands them with LandInputs.
-func (h *home) landInputs(exportUser int64, files ...[2]string) ([]string, error) {
-	h.t.Helper()
-	src := h.t.TempDir()
+// landInputs writes files (name → content) and lands them, an export as the member exportUser's.
+func landInputs(h *testsupport.Home, exportUser int64, files ...[2]string) ([]string, error) {
+	h.T.Helper()
+	src := h.T.TempDir()
 	var paths []string
 	for _, f := range files {
 		p := filepath.Join(src, f[0])
 		if err := os.WriteFile(p, []byte(f[1]), 0o644); err != nil {
-			h.t.Fatal(err)
+			h.T.Fatal(err)
 		}
 		paths = append(paths, p)
 	}
-	return pipeline.LandInputs(context.Background(), h.app.Zones, paths, exportUser)
+	return landing.Land(context.Background(), h.App.Zones, paths, &landing.Options{ExportUserID: exportUser})
 }
 
 // realDataRuns lands the bundled CSV sample together with UCSD dumps (one
 // bad line), then a library export and more dumps, and returns the two runs.
-func realDataRuns(t *testing.T, h *home) [2]*grpipe.RunSummary {
+func realDataRuns(t *testing.T, h *testsupport.Home) [2]*grpipe.RunSummary {
 	var sampleFiles [][2]string
 	for _, n := range sample.Names {
 		b, err := sample.Bytes(n)
@@ -80,17 +81,17 @@ func realDataRuns(t *testing.T, h *home) [2]*grpipe.RunSummary {
 		[2]string{"goodreads_books.json.gz", gz(t, rdBook+"\n"+staleBook+"\n")},
 		[2]string{"goodreads_book_authors.json", rdAuthor + "\n"},
 	)
-	if _, err := h.landInputs(0, files...); err != nil {
+	if _, err := landInputs(h, 0, files...); err != nil {
 		t.Fatal(err)
 	}
-	first := h.run()
+	first := h.Run()
 
 	// Second batch: the export (twice: the second landing under a batch name
 	// changes nothing), the late book, and a review key colliding with a
 	// stored one (same first 62 bits as f0e1...).
 	late := strings.NewReplacer(`"90000001"`, `"90000002"`, "The Quiet Sea", "Tide Tables", `"9000001"`, `"9000003"`).Replace(rdBook)
 	collide := rdReviewLine("f0e1d2c3b4a5968778695a4b3c2d1e0f", "f0e1d2c3b4a596870000000000000000", `"rating": 4`, `"rating": 1`)
-	if _, err := h.landInputs(12345,
+	if _, err := landInputs(h, 12345,
 		[2]string{"goodreads_library_export.csv", rdExport},
 		[2]string{"goodreads_library_export-again.csv", rdExport},
 		[2]string{"goodreads_books-late.json", late + "\n"},
@@ -98,14 +99,14 @@ func realDataRuns(t *testing.T, h *home) [2]*grpipe.RunSummary {
 	); err != nil {
 		t.Fatal(err)
 	}
-	second := h.run()
+	second := h.Run()
 	return [2]*grpipe.RunSummary{first, second}
 }
 
-func checkRealData(t *testing.T, h *home, runs [2]*grpipe.RunSummary) {
+func checkRealData(t *testing.T, h *testsupport.Home, runs [2]*grpipe.RunSummary) {
 	t.Helper()
 	for i, sum := range runs {
-		h.mustSucceed(sum)
+		h.MustSucceed(sum)
 		for name, l := range sum.Tables {
 			if !l.Balanced() {
 				t.Errorf("run %d: %s ledger %+v does not balance", i+1, name, l)
@@ -126,7 +127,7 @@ func checkRealData(t *testing.T, h *home, runs [2]*grpipe.RunSummary) {
 
 	q := func(sql string) string {
 		t.Helper()
-		rows := h.query(sql)
+		rows := h.Query(sql)
 		var out []string
 		for _, r := range rows {
 			out = append(out, strings.Join(r, "|"))
@@ -183,18 +184,18 @@ func checkRealData(t *testing.T, h *home, runs [2]*grpipe.RunSummary) {
 
 func TestRealDataEndToEnd(t *testing.T) {
 	tune := func(c *config.Config) { c.MaxRejectRatio = 0.5 }
-	h := newHome(t, tune)
+	h := testsupport.NewHome(t, tune)
 	checkRealData(t, h, realDataRuns(t, h))
 	t.Run("postgres", func(t *testing.T) {
 		dsn := pgtest.Database(t)
-		h := newHome(t, func(c *config.Config) { tune(c); c.Warehouse = dsn })
+		h := testsupport.NewHome(t, func(c *config.Config) { tune(c); c.Warehouse = dsn })
 		checkRealData(t, h, realDataRuns(t, h))
 	})
 }
 
 func TestLandRealDataNames(t *testing.T) {
-	h := newHome(t, nil)
-	_, err := h.landInputs(0, [2]string{"goodreads_library_export.csv", rdExport})
+	h := testsupport.NewHome(t, nil)
+	_, err := landInputs(h, 0, [2]string{"goodreads_library_export.csv", rdExport})
 	if !errors.Is(err, grpipe.ErrExportUserID) || !strings.Contains(err.Error(), "goodreads_library_export.csv") || !strings.Contains(err.Error(), "--export-user-id") {
 		t.Fatalf("an export without a user id: %v", err)
 	}
@@ -203,11 +204,11 @@ func TestLandRealDataNames(t *testing.T) {
 		"goodreads_reviews_dedup.csv":          "x\n",
 		"goodreads_books.json":                 "book_id,title\n1,x\n", // not JSON Lines
 	} {
-		if _, err := h.landInputs(0, [2]string{name, content}); !errors.Is(err, grpipe.ErrBadInput) || !strings.Contains(err.Error(), name) {
+		if _, err := landInputs(h, 0, [2]string{name, content}); !errors.Is(err, grpipe.ErrBadInput) || !strings.Contains(err.Error(), name) {
 			t.Errorf("%s: %v", name, err)
 		}
 	}
-	landed, err := h.landInputs(7, [2]string{"goodreads_library_export.csv", rdExport}, [2]string{"goodreads_reviews_poetry.json.gz", gz(t, rdReview+"\n")})
+	landed, err := landInputs(h, 7, [2]string{"goodreads_library_export.csv", rdExport}, [2]string{"goodreads_reviews_poetry.json.gz", gz(t, rdReview+"\n")})
 	if err != nil || len(landed) != 2 || landed[0] != "goodreads_library_export.user-7.csv" {
 		t.Fatalf("landed %v, %v", landed, err)
 	}
