@@ -224,6 +224,7 @@ func newPipeline(cfg config.Config, o Options, zones *objstore.Store, wh *wareho
 		Transform:              duckdb.Options{MemoryLimit: cfg.DuckDB.MemoryLimit, TempDirectory: cfg.DuckDB.TempDirectory, Threads: cfg.DuckDB.Threads},
 		Parallelism:            cfg.Parallelism,
 		ProcessedRetention:     cfg.ProcessedRetention,
+		Snapshot:               cfg.UCSDSnapshot,
 		Crash:                  o.Crash,
 	}, zones, wh, log), nil
 }

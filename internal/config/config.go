@@ -24,6 +24,7 @@ import (
 	"github.com/goccy/go-yaml"
 
 	grpipe "github.com/grpipe/grpipe"
+	"github.com/grpipe/grpipe/internal/redact"
 )
 
 // FileName is the config file's name inside the home.
@@ -50,6 +51,10 @@ type Config struct {
 	ProcessedRetention int
 	// LogLevel is the least level logged.
 	LogLevel slog.Level
+	// UCSDSnapshot is the record_create_timestamp given to the books,
+	// authors and users of a UCSD Book Graph dump; zero means the pipeline's
+	// default (2017-12-01: the crawl ended in late 2017).
+	UCSDSnapshot time.Time
 	// Orchestrator configures retries, depends_on_past and shutdown.
 	Orchestrator Orchestrator
 	// Alerts says where failed runs are reported.
@@ -417,51 +422,16 @@ func parseTime(key, s string) (time.Time, error) {
 	return t.UTC(), nil
 }
 
-// Redact hides the password in a URL or DSN (user info, or a password
-// query parameter as PostgreSQL DSNs allow).
-func Redact(s string) string {
-	u, err := url.Parse(s)
-	if err != nil {
-		return redactUnparsed(s)
-	}
-	changed := false
-	if u.User != nil {
-		if _, has := u.User.Password(); has {
-			u.User = url.UserPassword(u.User.Username(), "xxxxx")
-			changed = true
-		}
-	}
-	if q := u.Query(); q.Has("password") {
-		q.Set("password", "xxxxx")
-		u.RawQuery = q.Encode()
-		changed = true
-	}
-	if !changed {
-		return s
-	}
-	return u.String()
-}
+// Redact hides the secrets in a URL or DSN: see redact.String.
+func Redact(s string) string { return redact.String(s) }
 
-// redactUnparsed hides the password of a URL that does not parse: whatever
-// stands between the user name and the last '@' of the authority, and the
-// value of a password= parameter.
-func redactUnparsed(s string) string {
-	if i := strings.Index(s, "://"); i >= 0 {
-		rest := s[i+3:]
-		if at := strings.LastIndex(rest, "@"); at >= 0 {
-			userinfo := rest[:at]
-			if c := strings.Index(userinfo, ":"); c >= 0 {
-				s = s[:i+3] + userinfo[:c+1] + "xxxxx" + rest[at:]
-			}
+// parseSnapshot reads ucsd_snapshot: a date, an RFC 3339 time or a
+// "2006-01-02 15:04:05" time, in UTC.
+func parseSnapshot(v string) (time.Time, error) {
+	for _, layout := range []string{"2006-01-02", time.RFC3339, "2006-01-02 15:04:05"} {
+		if t, err := time.Parse(layout, v); err == nil {
+			return t.UTC(), nil
 		}
 	}
-	if i := strings.Index(s, "password="); i >= 0 {
-		end := strings.IndexAny(s[i:], "& ")
-		if end < 0 {
-			s = s[:i] + "password=xxxxx"
-		} else {
-			s = s[:i] + "password=xxxxx" + s[i+end:]
-		}
-	}
-	return s
+	return time.Time{}, fmt.Errorf("%w: ucsd_snapshot %q is not a date like 2017-12-01 or a time like 2017-12-01T00:00:00Z (setting ucsd_snapshot, env GRPIPE_UCSD_SNAPSHOT)", grpipe.ErrBadInput, v)
 }

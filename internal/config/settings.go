@@ -76,6 +76,8 @@ var settings = []Setting{
 		c.LogLevel = l
 		return nil
 	}},
+	{Key: "ucsd_snapshot", Env: "GRPIPE_UCSD_SNAPSHOT",
+		set: func(c *Config, v, _ string) (err error) { c.UCSDSnapshot, err = parseSnapshot(v); return err }},
 	{Key: "orchestrator.retries", Default: "2",
 		set: func(c *Config, v, _ string) error {
 			return parseInt("orchestrator.retries", v, &c.Orchestrator.Retries)

@@ -42,7 +42,12 @@ func (p *Pipeline) Work() map[string]dag.Func {
 			if err != nil {
 				return err
 			}
-			return report(c, append(cs, warehouse.LedgerChecks(c.Ledgers())...))
+			cs = append(cs, warehouse.LedgerChecks(c.Ledgers())...)
+			kc, err := p.wh.SourceKeyChecks(ctx)
+			if err != nil {
+				return err
+			}
+			return report(c, append(cs, kc...))
 		},
 		grpipe.TaskAnalyticsSchema: func(ctx context.Context, c *dag.Call) error {
 			return p.wh.CreateAnalyticsSchema(ctx)

@@ -50,6 +50,9 @@ func NewProgress(w io.Writer, total int64) *Progress {
 // Add counts n more bytes done.
 func (p *Progress) Add(n int64) { p.done.Add(n) }
 
+// Done returns the bytes counted so far.
+func (p *Progress) Done() int64 { return p.done.Load() }
+
 // Stop erases the bar.
 func (p *Progress) Stop() {
 	if p.quit != nil {
