@@ -13,6 +13,7 @@ import (
 
 	grpipe "github.com/grpipe/grpipe"
 	"github.com/grpipe/grpipe/internal/fake"
+	"github.com/grpipe/grpipe/internal/quarantine"
 	"github.com/grpipe/grpipe/internal/sample"
 )
 
@@ -61,7 +62,10 @@ func BenchmarkCleanFile(b *testing.B) {
 		b.Run(f.name, func(b *testing.B) {
 			b.SetBytes(f.bytes)
 			for n := 0; n < b.N; n++ {
-				rw := csv.NewWriter(io.Discard)
+				rw, err := quarantine.NewWriter(io.Discard)
+				if err != nil {
+					b.Fatal(err)
+				}
 				if _, err := cleanFile(context.Background(), log, f.entity, f.path, filepath.Base(f.path), 0, out, out+".keys", rw, 0.01); err != nil {
 					b.Fatal(err)
 				}

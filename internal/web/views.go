@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"net/url"
 	"sort"
 	"strconv"
 	"time"
@@ -137,13 +138,13 @@ func (s *Server) actionTrigger(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, r, err)
 		return
 	}
-	http.Redirect(w, r, "/dags/"+grpipe.DAGID+"/grid?triggered="+run.RunID, http.StatusSeeOther)
+	http.Redirect(w, r, "/dags/"+grpipe.DAGID+"/grid?triggered="+url.QueryEscape(run.RunID), http.StatusSeeOther)
 }
 
 // pickRun returns the run named by ?run_id=, or the latest run (nil when there is none).
 func (s *Server) pickRun(r *http.Request) (*RunRow, error) {
 	if id := r.URL.Query().Get("run_id"); id != "" {
-		run, _, err := s.b.Run(r.Context(), id)
+		run, _, err := s.run(r.Context(), id)
 		if err != nil {
 			return nil, err
 		}
@@ -371,7 +372,7 @@ func (s *Server) loadRun(w http.ResponseWriter, r *http.Request) (runPage, bool)
 		return p, false
 	}
 	var err error
-	if p.run, p.sum, err = s.b.Run(r.Context(), r.PathValue("run")); err == nil {
+	if p.run, p.sum, err = s.run(r.Context(), r.PathValue("run")); err == nil {
 		if p.info, err = s.b.DAG(r.Context()); err == nil {
 			p.tis, err = s.b.TaskInstances(r.Context(), p.run.RunID)
 		}
@@ -474,7 +475,7 @@ func (s *Server) pageQuarantine(w http.ResponseWriter, r *http.Request) {
 	if !s.dagOK(w, r) {
 		return
 	}
-	run, _, err := s.b.Run(r.Context(), r.PathValue("run"))
+	run, _, err := s.run(r.Context(), r.PathValue("run"))
 	if err != nil {
 		s.fail(w, r, err)
 		return
