@@ -351,7 +351,7 @@ func quoteIdents(names []string) string {
 // dedupToParquet keeps the latest version of each id of the clean files and
 // writes them to out, returning the number of rows written. The Parquet is
 // zstd at level 1: compressing is most of the cost of writing it, and level 1
-// takes half the time of the default level 3 for files about 10 % larger. The winners (the
+// takes half the time of the default level 3 for files about a quarter larger. The winners (the
 // greatest timestamp per id, then the greatest ordinal: the row read last)
 // are found in the small keys files the validation pass wrote beside the
 // clean files, so the clean rows are read once.
