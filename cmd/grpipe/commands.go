@@ -14,6 +14,7 @@ import (
 
 	grpipe "github.com/grpipe/grpipe"
 	"github.com/grpipe/grpipe/internal/app"
+	"github.com/grpipe/grpipe/internal/landing"
 	"github.com/grpipe/grpipe/internal/pipeline"
 	"github.com/grpipe/grpipe/internal/sample"
 	"github.com/grpipe/grpipe/internal/warehouse"
@@ -39,11 +40,16 @@ func values(m map[string]*string) map[string]string {
 func cmdLand(ctx context.Context, e *env, args []string) int {
 	fs := e.flags("land")
 	sf := settingFlags(fs)
+	exportUser := fs.Int64("export-user-id", 0, "your own Goodreads user `ID`, for a goodreads_library_export.csv (the number in your profile's address)")
 	if err := fs.Parse(args); err != nil {
 		return exitUsage
 	}
 	if fs.NArg() == 0 {
-		fmt.Fprintf(e.stderr, "grpipe land: name at least one file; accepted names: %s\n", grpipe.AcceptedFileNames)
+		fmt.Fprintf(e.stderr, "grpipe land: name at least one file; accepted names: %s\n", grpipe.AcceptedInputNames)
+		return exitUsage
+	}
+	if *exportUser < 0 {
+		fmt.Fprintf(e.stderr, "grpipe land: --export-user-id %d: give your Goodreads user id, a positive number\n", *exportUser)
 		return exitUsage
 	}
 	cfg, err := e.config(values(sf))
@@ -55,7 +61,7 @@ func cmdLand(ctx context.Context, e *env, args []string) int {
 		return e.fail(err)
 	}
 	defer zones.Close()
-	landed, err := pipeline.Land(ctx, zones, fs.Args())
+	landed, err := landing.Land(ctx, zones, fs.Args(), &landing.Options{ExportUserID: *exportUser})
 	for _, n := range landed {
 		fmt.Fprintf(e.stdout, "landed %s\n", n)
 	}
@@ -82,12 +88,12 @@ func cmdRun(ctx context.Context, e *env, args []string) int {
 	if err := runLockFree(cfg); err != nil {
 		return e.fail(err)
 	}
-	a, err := app.Open(ctx, cfg, log, e.crashHook(), app.WithAlerts(app.Notifier(cfg, log)))
+	a, err := app.Open(ctx, cfg, log, e.crashHook(), app.WithObservers(app.Notifier(cfg, log)))
 	if err != nil {
 		return e.fail(err)
 	}
 	defer a.Close()
-	sum, err := a.Pipeline.Run(ctx, pipeline.RunInfo{RunType: "manual"})
+	sum, err := a.Pipeline.Run(ctx, pipeline.RunInfo{RunType: grpipe.RunManual})
 	if err != nil {
 		return e.fail(err)
 	}
@@ -260,12 +266,12 @@ func cmdDemo(ctx context.Context, e *env, args []string) int {
 	if err != nil {
 		return e.fail(err)
 	}
-	landed, err := pipeline.Land(ctx, a.Zones, paths)
+	landed, err := landing.Land(ctx, a.Zones, paths, nil)
 	if err != nil {
 		return e.fail(err)
 	}
 	fmt.Fprintf(e.stdout, "landed the sample rows: %s\n", strings.Join(landed, ", "))
-	sum, err := a.Pipeline.Run(ctx, pipeline.RunInfo{RunType: "manual"})
+	sum, err := a.Pipeline.Run(ctx, pipeline.RunInfo{RunType: grpipe.RunManual})
 	if err != nil {
 		return e.fail(err)
 	}
@@ -328,9 +334,9 @@ func topQuery(t warehouse.AnalyticsTable) string {
 		name, key = "title", "book_id"
 	}
 	switch t.Kind {
-	case "review_count":
+	case grpipe.AnalyticsReviewCount:
 		return fmt.Sprintf("SELECT rank, %s, %s, review_count FROM goodreads_analytics.%s ORDER BY rank LIMIT 5", key, name, t.Table)
-	case "average_rating":
+	case grpipe.AnalyticsAverageRating:
 		return fmt.Sprintf("SELECT rank, %s, %s, round(average_review_rating, 2) AS average_review_rating, review_count FROM goodreads_analytics.%s ORDER BY rank LIMIT 5", key, name, t.Table)
 	}
 	return fmt.Sprintf("SELECT %s, %s, review_count, round(average_review_rating, 2) AS average_review_rating FROM goodreads_analytics.%s ORDER BY count_rank LIMIT 5", key, name, t.Table)

@@ -46,6 +46,7 @@ type predupRow struct {
 	ts    int64
 	ordAt int32
 	dead  bool
+	tag   uint64 // hash of the source key of a derived id; 0: none
 }
 
 // newPredup returns a predup whose arena is sized for about sizeHint bytes
@@ -84,12 +85,28 @@ func (p *predup) reset() {
 // add offers a clean row (ending with its ordinal, which starts at ordAt,
 // and '\n') of key id and packed timestamp ts.
 func (p *predup) add(row []byte, id, ts int64, ordAt int) error {
-	r := predupRow{n: len(row), id: id, ts: ts, ordAt: int32(ordAt)}
+	return p.addTagged(row, id, ts, ordAt, 0)
+}
+
+// addTagged is add for a row whose id was derived from a source key (tag: a
+// hash of the key, 0 for none). Two rows of the same id but different tags
+// are both kept: they are a collision of derived ids, which the transform
+// quarantines after seeing every key of the batch.
+func (p *predup) addTagged(row []byte, id, ts int64, ordAt int, tag uint64) error {
+	r := predupRow{n: len(row), id: id, ts: ts, ordAt: int32(ordAt), tag: tag}
 	if p.off {
 		return p.emit(row, r)
 	}
 	p.seen++
-	if i, ok := p.lookup(id); ok {
+	if i, ok := p.lookup(id); ok && p.rows[i].tag != tag {
+		// Another key on this id: write the held row out, hold this one.
+		old := &p.rows[i]
+		if err := p.emit(p.arena[old.at:old.at+old.n], *old); err != nil {
+			return err
+		}
+		old.dead = true
+		p.bytes -= old.n
+	} else if ok {
 		old := &p.rows[i]
 		if ts < old.ts {
 			p.dropped++
