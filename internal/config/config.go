@@ -18,6 +18,7 @@ import (
 	"github.com/goccy/go-yaml"
 
 	grpipe "github.com/grpipe/grpipe"
+	"github.com/grpipe/grpipe/internal/redact"
 )
 
 // FileName is the config file's name inside the home.
@@ -401,54 +402,8 @@ func (c Config) Window() ([2]time.Time, error) {
 	return out, nil
 }
 
-// Redact hides the password in a URL or DSN (user info, or a password
-// query parameter as PostgreSQL DSNs allow).
-func Redact(s string) string {
-	u, err := url.Parse(s)
-	if err != nil {
-		return redactUnparsed(s)
-	}
-	changed := false
-	if u.User != nil {
-		if _, has := u.User.Password(); has {
-			u.User = url.UserPassword(u.User.Username(), "xxxxx")
-			changed = true
-		}
-	}
-	if q := u.Query(); q.Has("password") {
-		q.Set("password", "xxxxx")
-		u.RawQuery = q.Encode()
-		changed = true
-	}
-	if !changed {
-		return s
-	}
-	return u.String()
-}
-
-// redactUnparsed hides the password of a URL that does not parse: whatever
-// stands between the user name and the last '@' of the authority, and the
-// value of a password= parameter.
-func redactUnparsed(s string) string {
-	if i := strings.Index(s, "://"); i >= 0 {
-		rest := s[i+3:]
-		if at := strings.LastIndex(rest, "@"); at >= 0 {
-			userinfo := rest[:at]
-			if c := strings.Index(userinfo, ":"); c >= 0 {
-				s = s[:i+3] + userinfo[:c+1] + "xxxxx" + rest[at:]
-			}
-		}
-	}
-	if i := strings.Index(s, "password="); i >= 0 {
-		end := strings.IndexAny(s[i:], "& ")
-		if end < 0 {
-			s = s[:i] + "password=xxxxx"
-		} else {
-			s = s[:i] + "password=xxxxx" + s[i+end:]
-		}
-	}
-	return s
-}
+// Redact hides the secrets in a URL or DSN: see redact.String.
+func Redact(s string) string { return redact.String(s) }
 
 // Snapshot returns the ucsd_snapshot setting as a UTC time; zero when unset.
 func (c Config) Snapshot() (time.Time, error) {
