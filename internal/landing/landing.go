@@ -124,6 +124,9 @@ func Land(ctx context.Context, zones *objstore.Store, files []string, opts *Opti
 	if opts == nil {
 		opts = &Options{}
 	}
+	if opts.ExportUserID < 0 {
+		return nil, fmt.Errorf("%w: --export-user-id %d: give your Goodreads user id, a positive number", grpipe.ErrBadInput, opts.ExportUserID)
+	}
 	type item struct {
 		path, name string
 	}
