@@ -213,7 +213,6 @@ func FuzzSpans(f *testing.F) {
 	})
 }
 
-
 // Defect 17: a file with carriage-return-only line ends is refused with a
 // message saying so, not with a misleading "column appears twice".
 func TestCarriageReturnOnlyFile(t *testing.T) {
