@@ -130,7 +130,7 @@ func TestCrashThenRerunRealData(t *testing.T) {
 			landRealData(t, env, dumps)
 			args, _ := json.Marshal([]string{"--home", home, "run"})
 			cmd := exec.Command(os.Args[0], "-test.run=^$")
-			cmd.Env = append(os.Environ(), "GRPIPE_TEST_ARGS="+string(args), "GRPIPE_CRASHPOINT="+point, "GRPIPE_HOME="+home, "GRPIPE_MAX_REJECT_RATIO=0.6")
+			cmd.Env = append(os.Environ(), "GRPIPE_TEST_ARGS="+string(args), "GRPIPE_TEST_CRASHPOINT="+point, "GRPIPE_HOME="+home, "GRPIPE_MAX_REJECT_RATIO=0.6")
 			var stderr bytes.Buffer
 			cmd.Stderr = &stderr
 			err := cmd.Run()

@@ -300,6 +300,10 @@ func openCSV(log *slog.Logger, src Source, base string, ordBase int64) (*csvFile
 		unmap()
 		return f, &FileError{Source: src.Name, Reason: "the header row cannot be parsed: " + hdr.err}
 	}
+	if bytes.IndexByte(hdr.raw, '\r') >= 0 {
+		unmap()
+		return f, &FileError{Source: src.Name, Reason: "the header row holds a carriage return: the file ends its lines with a carriage return only (old Mac style); convert it to LF or CRLF line ends (e.g. tr '\\r' '\\n')"}
+	}
 	mapping, err := mapHeader(log, src.Entity, src.Name, hdr.fields)
 	if err != nil {
 		unmap()
