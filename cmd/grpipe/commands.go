@@ -30,11 +30,7 @@ func cmdRun(ctx context.Context, e *env, args []string) error {
 	return e.do(ctx, args, spec{name: "run", settings: dataSettings, service: true}, func(fs *flag.FlagSet) {
 		fs.BoolVar(&asJSON, "json", false, "print the run's JSON summary on stdout")
 	}, func(c call) error {
-		sum, err := c.svc.RunNow(ctx)
-		if err != nil {
-			return err
-		}
-		return e.ended(sum, asJSON)
+		return e.ended(asJSON)(c.svc.RunNow(ctx))
 	})
 }
 

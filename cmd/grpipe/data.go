@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"flag"
 	"fmt"
 	"log/slog"
@@ -94,7 +95,7 @@ func cmdBench(ctx context.Context, e *env, args []string) error {
 	var fo *fake.Options
 	var size *string
 	var asJSON bool
-	o := bench.Options{Getenv: e.getenv, LogOutput: e.stderr, Progress: report.Bar(e.stderr)}
+	o := bench.Options{Getenv: e.getenv, LogOutput: e.stderr, CompareOut: e.stderr, Progress: report.Bar(e.stderr)}
 	return e.do(ctx, args, spec{name: "bench", noConfig: true}, func(fs *flag.FlagSet) {
 		fo, size = fakeFlags(fs)
 		fs.StringVar(&o.Dir, "dir", "", "scratch `DIR` for the run's home (default: a new temporary folder, removed at the end)")
@@ -104,17 +105,17 @@ func cmdBench(ctx context.Context, e *env, args []string) error {
 		fs.StringVar(&o.CPUProfile, "cpuprofile", "", "write a Go CPU profile of the benchmark to `FILE`")
 		fs.StringVar(&o.ProfileDir, "profile", "", "write Go CPU and heap profiles of the run (cpu.pprof, heap.pprof) into `DIR`")
 		fs.BoolVar(&o.Reference, "reference", false, "also run a bare-DuckDB reference of the core work on the same files and print the ratio")
+		fs.StringVar(&o.Compare, "compare", "", "compare the result with the last recorded one in `FILE` (BENCHMARKS.md); exit 1 on a regression")
 	}, func(c call) error {
 		o.Fake, o.Size = *fo, *size
 		res, err := bench.Run(ctx, o)
-		switch {
-		case err != nil:
+		if err != nil && !errors.Is(err, bench.ErrRegressed) {
 			return err
-		case asJSON:
-			return report.JSON(e.stdout, res)
+		} else if asJSON {
+			return errors.Join(report.JSON(e.stdout, res), err)
 		}
 		res.WriteText(e.stdout)
-		return nil
+		return err
 	})
 }
 

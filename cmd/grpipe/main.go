@@ -275,10 +275,16 @@ func (c *call) loadConfig() error {
 // The settings the commands that touch the data accept as flags.
 var dataSettings = []string{"zones", "warehouse", "max_reject_ratio"}
 
-// ended prints a run's outcome; a run that did not succeed is exit 1.
-func (e *env) ended(sum *grpipe.RunSummary, asJSON bool) error {
-	if ok, err := report.Ended(e.stdout, e.stderr, sum, asJSON); err != nil || ok {
-		return err
+// ended returns what prints the outcome of a run (or the error of starting
+// it): a run that did not succeed is exit 1.
+func (e *env) ended(asJSON bool) func(*grpipe.RunSummary, error) error {
+	return func(sum *grpipe.RunSummary, err error) error {
+		if err != nil {
+			return err
+		}
+		if ok, err := report.Ended(e.stdout, e.stderr, sum, asJSON); err != nil || ok {
+			return err
+		}
+		return exitError(exitFailed)
 	}
-	return exitError(exitFailed)
 }

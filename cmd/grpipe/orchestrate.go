@@ -138,11 +138,7 @@ func cmdRunsResume(ctx context.Context, e *env, args []string) error {
 	return e.do(ctx, args, spec{name: "runs resume", nargs: 1, usage: "grpipe runs resume: give one RUN_ID", service: true},
 		func(fs *flag.FlagSet) { fs.BoolVar(&asJSON, "json", false, "print the run's JSON summary on stdout") },
 		func(c call) error {
-			sum, err := c.svc.Resume(ctx, c.args[0])
-			if err != nil {
-				return err
-			}
-			return e.ended(sum, asJSON)
+			return e.ended(asJSON)(c.svc.Resume(ctx, c.args[0]))
 		})
 }
 

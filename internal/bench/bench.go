@@ -70,6 +70,11 @@ type Options struct {
 	// Progress, when set, is given the batch's expected bytes and returns
 	// the generator's progress callback and a function that ends it.
 	Progress func(total int64) (add func(int64), stop func())
+	// Compare, when set, is a BENCHMARKS.md whose recorded baseline the
+	// result is judged against (see Compare); the judgement goes to
+	// CompareOut, and a regression makes Run return ErrRegressed.
+	Compare    string
+	CompareOut io.Writer
 	// LogOutput, when Log is nil, receives the log at GRPIPE_LOG_LEVEL (Getenv), default warn.
 	LogOutput io.Writer
 
@@ -133,6 +138,13 @@ func Run(ctx context.Context, opts Options) (*Result, error) {
 	}
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
+	}
+	var baseline *Result
+	if opts.Compare != "" {
+		var err error
+		if baseline, err = ReadBaseline(opts.Compare); err != nil {
+			return nil, err
+		}
 	}
 	if opts.Fake.Records == 0 && opts.Size == "" {
 		opts.Fake.Records = DefaultRecords
@@ -258,6 +270,15 @@ func Run(ctx context.Context, opts Options) (*Result, error) {
 		}
 		ref.Ratio = res.RunSeconds / ref.Seconds
 		res.Reference = ref
+	}
+	if baseline != nil {
+		findings, regressed := Compare(baseline, res)
+		if opts.CompareOut != nil {
+			PrintComparison(opts.CompareOut, findings, regressed)
+		}
+		if regressed {
+			return res, ErrRegressed
+		}
 	}
 	return res, nil
 }

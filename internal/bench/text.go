@@ -44,5 +44,3 @@ func (r *Result) WriteText(w io.Writer) {
 		fmt.Fprintf(w, "grpipe / reference: %.2fx (peak RSS of the reference: %s)\n", ref.Ratio, mib(ref.PeakRSS))
 	}
 }
-
-func mib(b int64) string { return fmt.Sprintf("%d MiB", b>>20) }
