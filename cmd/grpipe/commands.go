@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/csv"
 	"encoding/json"
+	"errors"
 	"flag"
 	"fmt"
 	"io"
@@ -162,7 +163,7 @@ func cmdQuery(ctx context.Context, e *env, args []string) int {
 	defer wh.Close()
 	rows, err := wh.Query(ctx, fs.Arg(0))
 	if err != nil {
-		if strings.Contains(err.Error(), "read-only") {
+		if errors.Is(err, warehouse.ErrReadOnly) {
 			return e.fail(fmt.Errorf("%w: grpipe query is read-only: %v", grpipe.ErrBadInput, err))
 		}
 		return e.fail(fmt.Errorf("query: %w", err))

@@ -23,6 +23,7 @@ import (
 	"github.com/grpipe/grpipe/internal/postgres"
 	"github.com/grpipe/grpipe/internal/runstore"
 	"github.com/grpipe/grpipe/internal/warehouse"
+	"github.com/grpipe/grpipe/internal/warehouse/driver"
 )
 
 // App is an opened home.
@@ -46,7 +47,7 @@ func OpenWarehouse(ctx context.Context, cfg config.Config, readOnly bool, log *s
 	if err != nil {
 		return nil, err
 	}
-	var drv warehouse.Driver
+	var drv driver.Driver
 	switch kind {
 	case "duckdb":
 		if readOnly {
