@@ -15,6 +15,7 @@ import (
 
 	grpipe "github.com/grpipe/grpipe"
 	"github.com/grpipe/grpipe/internal/app"
+	"github.com/grpipe/grpipe/internal/landing"
 	"github.com/grpipe/grpipe/internal/pipeline"
 	"github.com/grpipe/grpipe/internal/sample"
 	"github.com/grpipe/grpipe/internal/warehouse"
@@ -56,7 +57,7 @@ func cmdLand(ctx context.Context, e *env, args []string) int {
 		return e.fail(err)
 	}
 	defer zones.Close()
-	landed, err := pipeline.Land(ctx, zones, fs.Args())
+	landed, err := landing.Land(ctx, zones, fs.Args(), nil)
 	for _, n := range landed {
 		fmt.Fprintf(e.stdout, "landed %s\n", n)
 	}
@@ -83,12 +84,12 @@ func cmdRun(ctx context.Context, e *env, args []string) int {
 	if err := runLockFree(cfg); err != nil {
 		return e.fail(err)
 	}
-	a, err := app.Open(ctx, cfg, log, e.crashHook(), app.WithAlerts(app.Notifier(cfg, log)))
+	a, err := app.Open(ctx, cfg, log, e.crashHook(), app.WithObservers(app.Notifier(cfg, log)))
 	if err != nil {
 		return e.fail(err)
 	}
 	defer a.Close()
-	sum, err := a.Pipeline.Run(ctx, pipeline.RunInfo{RunType: "manual"})
+	sum, err := a.Pipeline.Run(ctx, pipeline.RunInfo{RunType: grpipe.RunManual})
 	if err != nil {
 		return e.fail(err)
 	}
@@ -261,12 +262,12 @@ func cmdDemo(ctx context.Context, e *env, args []string) int {
 	if err != nil {
 		return e.fail(err)
 	}
-	landed, err := pipeline.Land(ctx, a.Zones, paths)
+	landed, err := landing.Land(ctx, a.Zones, paths, nil)
 	if err != nil {
 		return e.fail(err)
 	}
 	fmt.Fprintf(e.stdout, "landed the sample rows: %s\n", strings.Join(landed, ", "))
-	sum, err := a.Pipeline.Run(ctx, pipeline.RunInfo{RunType: "manual"})
+	sum, err := a.Pipeline.Run(ctx, pipeline.RunInfo{RunType: grpipe.RunManual})
 	if err != nil {
 		return e.fail(err)
 	}
@@ -329,9 +330,9 @@ func topQuery(t warehouse.AnalyticsTable) string {
 		name, key = "title", "book_id"
 	}
 	switch t.Kind {
-	case "review_count":
+	case grpipe.AnalyticsReviewCount:
 		return fmt.Sprintf("SELECT rank, %s, %s, review_count FROM goodreads_analytics.%s ORDER BY rank LIMIT 5", key, name, t.Table)
-	case "average_rating":
+	case grpipe.AnalyticsAverageRating:
 		return fmt.Sprintf("SELECT rank, %s, %s, round(average_review_rating, 2) AS average_review_rating, review_count FROM goodreads_analytics.%s ORDER BY rank LIMIT 5", key, name, t.Table)
 	}
 	return fmt.Sprintf("SELECT %s, %s, review_count, round(average_review_rating, 2) AS average_review_rating FROM goodreads_analytics.%s ORDER BY count_rank LIMIT 5", key, name, t.Table)

@@ -17,6 +17,7 @@ import (
 	grpipe "github.com/grpipe/grpipe"
 	"github.com/grpipe/grpipe/internal/app"
 	"github.com/grpipe/grpipe/internal/fake"
+	"github.com/grpipe/grpipe/internal/landing"
 	"github.com/grpipe/grpipe/internal/objstore"
 )
 
@@ -135,7 +136,10 @@ func cmdFake(ctx context.Context, e *env, args []string) int {
 		start := time.Now()
 		var m *fake.Manifest
 		if *land {
-			m, err = landBatch(ctx, zones, name, o)
+			m, err = fake.Land(ctx, zones, name, o)
+			if errors.Is(err, landing.ErrWaiting) {
+				err = fmt.Errorf("%w (or give --batch N to land under other names)", err)
+			}
 		} else {
 			_, m, err = fake.WriteBatch(ctx, *out, name, o)
 		}
@@ -175,47 +179,6 @@ func cmdFake(ctx context.Context, e *env, args []string) int {
 		e.stdout.Write(b)
 	}
 	return exitOK
-}
-
-// landBatch writes one batch straight into the landing zone: each file is
-// published whole when complete; a name already waiting there is refused.
-func landBatch(ctx context.Context, zones *objstore.Store, name string, o fake.Options) (*fake.Manifest, error) {
-	ents := grpipe.Entities()
-	var ws [4]io.Writer
-	writers := make([]*objstore.Writer, 0, len(ents))
-	abort := func() {
-		for _, w := range writers {
-			w.Abort()
-		}
-	}
-	for i, en := range ents {
-		key := objstore.Key(grpipe.Landing, fake.FileName(en, name))
-		if _, err := zones.Stat(ctx, key); err == nil {
-			abort()
-			return nil, fmt.Errorf("%w: %s is already waiting in the landing zone: run `grpipe run` first, or give --batch N to land under other names", grpipe.ErrBadInput, fake.FileName(en, name))
-		} else if !objstore.IsNotFound(err) {
-			abort()
-			return nil, err
-		}
-		w, err := zones.Create(ctx, key)
-		if err != nil {
-			abort()
-			return nil, err
-		}
-		writers = append(writers, w)
-		ws[i] = w
-	}
-	m, err := fake.Generate(ctx, o, ws)
-	if err != nil {
-		abort()
-		return nil, err
-	}
-	var errs []error
-	for i, w := range writers {
-		errs = append(errs, w.Close())
-		m.Files[i].Name = fake.FileName(ents[i], name)
-	}
-	return m, errors.Join(errs...)
 }
 
 // progress draws a progress bar on a terminal: bytes, rate, ETA. It draws

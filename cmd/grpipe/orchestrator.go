@@ -18,6 +18,7 @@ import (
 	grpipe "github.com/grpipe/grpipe"
 	"github.com/grpipe/grpipe/internal/app"
 	"github.com/grpipe/grpipe/internal/config"
+	"github.com/grpipe/grpipe/internal/flock"
 	"github.com/grpipe/grpipe/internal/metrics"
 	"github.com/grpipe/grpipe/internal/pipeline"
 	"github.com/grpipe/grpipe/internal/runstore"
@@ -156,11 +157,11 @@ func cmdScheduler(ctx context.Context, e *env, args []string) int {
 	if *grace == 0 {
 		*grace = dur.GracePeriod
 	}
-	opts := []app.Option{app.WithAlerts(app.Notifier(cfg, log)), e.crashHook(), e.slowHook()}
+	opts := []app.Option{app.WithObservers(app.Notifier(cfg, log)), e.crashHook(), e.slowHook()}
 	var m *metrics.Metrics
 	if *metricsAddr != "" {
 		m = metrics.New()
-		opts = append(opts, app.WithMetrics(m))
+		opts = append(opts, app.WithObservers(m))
 	}
 	// The scheduler keeps only the run store open; each run opens the rest
 	// (app.Executor), so settings only a run would read are checked now.
@@ -174,7 +175,7 @@ func cmdScheduler(ctx context.Context, e *env, args []string) int {
 	defer st.Close()
 	if m != nil {
 		if ok, _ := st.ListRuns(ctx, 1, grpipe.StateSuccess); len(ok) == 1 {
-			m.SetLastSuccess(&grpipe.RunSummary{EndedAt: ok[0].EndedAt})
+			m.SetLastSuccess(&grpipe.RunSummary{Run: ok[0]})
 		}
 		ln, err := net.Listen("tcp", *metricsAddr)
 		if err != nil {
@@ -227,8 +228,8 @@ func cmdDagsTrigger(ctx context.Context, e *env, args []string) int {
 	}
 	defer st.Close()
 	now := time.Now().UTC()
-	id := grpipe.NewRunID("manual", now, "")
-	if _, err := st.EnqueueRun(ctx, runstore.RunInfo{RunID: id, RunType: "manual", LogicalDate: now, StartedAt: now}); err != nil {
+	id := grpipe.NewRunID(grpipe.RunManual, now)
+	if _, err := st.EnqueueRun(ctx, grpipe.Run{RunID: id, RunType: grpipe.RunManual, LogicalDate: now, StartedAt: now}); err != nil {
 		return e.fail(err)
 	}
 	paused, _ := st.Paused(ctx)
@@ -281,7 +282,7 @@ func cmdRunsList(ctx context.Context, e *env, args []string) int {
 	}
 	if *asJSON {
 		if runs == nil {
-			runs = []runstore.RunRecord{}
+			runs = []grpipe.Run{}
 		}
 		return e.printJSON(runs)
 	}
@@ -339,7 +340,7 @@ func cmdRunsShow(ctx context.Context, e *env, args []string) int {
 		return e.fail(err)
 	}
 	defer st.Close()
-	sum, err := st.Run(ctx, runID)
+	sum, err := st.Summary(ctx, runID)
 	if err != nil {
 		return e.fail(err)
 	}
@@ -377,16 +378,6 @@ func cmdRunsShow(ctx context.Context, e *env, args []string) int {
 	return exitOK
 }
 
-// checkTask refuses a task id the DAG does not have.
-func checkTask(id string) error {
-	for _, t := range pipeline.TaskIDs() {
-		if t == id {
-			return nil
-		}
-	}
-	return fmt.Errorf("%w: task %q is not in %s; its tasks are: %s", grpipe.ErrNotFound, id, grpipe.DAGID, strings.Join(pipeline.TaskIDs(), ", "))
-}
-
 // taskArgs parses the RUN_ID TASK_ID of a tasks command, checks the task id
 // and opens the run store; on failure the store is nil and code is the exit code.
 func taskArgs(ctx context.Context, e *env, fs *flag.FlagSet, args []string, usage string) (*runstore.Store, string, string, int) {
@@ -398,7 +389,7 @@ func taskArgs(ctx context.Context, e *env, fs *flag.FlagSet, args []string, usag
 		fmt.Fprintln(e.stderr, usage)
 		return nil, "", "", exitUsage
 	}
-	if err := checkTask(pos[1]); err != nil {
+	if _, err := grpipe.TaskByID(pos[1]); err != nil {
 		return nil, "", "", e.fail(err)
 	}
 	st, _, err := e.store(ctx)
@@ -420,7 +411,7 @@ func cmdTasksLogs(ctx context.Context, e *env, args []string) int {
 		fmt.Fprintf(e.stderr, "grpipe tasks logs: --try %d: tries are numbered from 1\n", *try)
 		return exitUsage
 	}
-	if _, err := st.RunRecord(ctx, runID); err != nil {
+	if _, err := st.Run(ctx, runID); err != nil {
 		return e.fail(err)
 	}
 	log, n, err := st.TaskLog(ctx, runID, taskID, *try)
@@ -455,7 +446,7 @@ func cmdTasksClear(ctx context.Context, e *env, args []string) int {
 	defer st.Close()
 	ids := []string{taskID}
 	if *downstream {
-		ids = append(ids, pipeline.Downstream(taskID)...)
+		ids = append(ids, grpipe.Downstream(taskID)...)
 	}
 	if err := st.ClearTasks(ctx, runID, ids, time.Now()); err != nil {
 		return e.fail(err)
@@ -477,15 +468,15 @@ func cmdRunsResume(ctx context.Context, e *env, args []string) int {
 		return e.fail(err)
 	}
 	log := e.logger(cfg)
-	a, err := app.Open(ctx, cfg, log, app.WithAlerts(app.Notifier(cfg, log)))
+	a, err := app.Open(ctx, cfg, log, app.WithObservers(app.Notifier(cfg, log)))
 	if err != nil {
 		return e.fail(err)
 	}
 	defer a.Close()
-	if _, err := a.Store.RunRecord(ctx, runID); err != nil {
+	if _, err := a.Store.Run(ctx, runID); err != nil {
 		return e.fail(err)
 	}
-	lock, err := runstore.TryLock(app.RunLockPath(cfg))
+	lock, err := flock.TryLock(app.RunLockPath(cfg))
 	if err != nil {
 		return e.fail(err)
 	}
@@ -539,7 +530,7 @@ func runLockFree(cfg config.Config) error {
 	if err := os.MkdirAll(cfg.Home, 0o755); err != nil {
 		return err
 	}
-	l, err := runstore.TryLock(app.RunLockPath(cfg))
+	l, err := flock.TryLock(app.RunLockPath(cfg))
 	if err != nil {
 		return err
 	}
@@ -584,11 +575,11 @@ func cmdDagsBackfill(ctx context.Context, e *env, args []string) int {
 	at := time.Now().UTC()
 	for _, iv := range ivs {
 		// An interval the scheduler already ran is not run again.
-		if _, err := st.RunRecord(ctx, grpipe.NewRunID("scheduled", iv[0], "")); err == nil {
+		if _, err := st.Run(ctx, grpipe.NewRunID(grpipe.RunScheduled, iv[0])); err == nil {
 			continue
 		}
-		id := grpipe.NewRunID("backfill", iv[0], "")
-		created, err := st.EnqueueRun(ctx, runstore.RunInfo{RunID: id, RunType: "backfill", LogicalDate: iv[0],
+		id := grpipe.NewRunID(grpipe.RunBackfill, iv[0])
+		created, err := st.EnqueueRun(ctx, grpipe.Run{RunID: id, RunType: grpipe.RunBackfill, LogicalDate: iv[0],
 			DataIntervalStart: iv[0], DataIntervalEnd: iv[1], StartedAt: at})
 		if err != nil {
 			return e.fail(err)
@@ -603,12 +594,12 @@ func cmdDagsBackfill(ctx context.Context, e *env, args []string) int {
 		return exitOK
 	}
 	log := e.logger(cfg)
-	lock, err := runstore.TryLock(app.RunLockPath(cfg))
+	lock, err := flock.TryLock(app.RunLockPath(cfg))
 	if err != nil {
 		return e.fail(err)
 	}
 	defer lock.Unlock()
-	a, err := app.Open(ctx, cfg, log, app.WithAlerts(app.Notifier(cfg, log)))
+	a, err := app.Open(ctx, cfg, log, app.WithObservers(app.Notifier(cfg, log)))
 	if err != nil {
 		return e.fail(err)
 	}

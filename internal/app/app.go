@@ -17,7 +17,6 @@ import (
 	"github.com/grpipe/grpipe/internal/config"
 	"github.com/grpipe/grpipe/internal/dag"
 	"github.com/grpipe/grpipe/internal/duckdb"
-	"github.com/grpipe/grpipe/internal/metrics"
 	"github.com/grpipe/grpipe/internal/objstore"
 	"github.com/grpipe/grpipe/internal/pipeline"
 	"github.com/grpipe/grpipe/internal/postgres"
@@ -191,13 +190,13 @@ func CheckSettings(cfg config.Config) error {
 // task id is an error naming the setting.
 func taskOptions(cfg config.Config, dur config.Durations) (map[string]pipeline.TaskOptions, error) {
 	known := map[string]bool{}
-	for _, id := range pipeline.TaskIDs() {
+	for _, id := range grpipe.TaskIDs() {
 		known[id] = true
 	}
 	out := map[string]pipeline.TaskOptions{}
 	for id, t := range cfg.Orchestrator.Tasks {
 		if !known[id] {
-			return nil, fmt.Errorf("%w: orchestrator.tasks.%s: no such task; the task ids are %s", grpipe.ErrBadInput, id, strings.Join(pipeline.TaskIDs(), ", "))
+			return nil, fmt.Errorf("%w: orchestrator.tasks.%s: no such task; the task ids are %s", grpipe.ErrBadInput, id, strings.Join(grpipe.TaskIDs(), ", "))
 		}
 		out[id] = pipeline.TaskOptions{Retries: t.Retries, Timeout: dur.TaskTimeouts[id]}
 	}
@@ -212,42 +211,10 @@ func Notifier(cfg config.Config, log *slog.Logger) *alert.Notifier {
 		Username: e.Username, Password: e.Password, OnRetry: cfg.Alerts.OnRetry, Timeout: dur.WebhookTimeout}, log)
 }
 
-// WithAlerts sends failed runs (and, if configured, retries) to n.
-func WithAlerts(n *alert.Notifier) Option {
-	return func(o *pipeline.Options) {
-		prevEnd, prevRetry := o.OnRunEnd, o.OnRetry
-		o.OnRunEnd = func(ctx context.Context, sum *grpipe.RunSummary) {
-			if prevEnd != nil {
-				prevEnd(ctx, sum)
-			}
-			n.RunEnded(ctx, sum)
-		}
-		o.OnRetry = func(ctx context.Context, runID, taskID string, try int, err error) {
-			if prevRetry != nil {
-				prevRetry(ctx, runID, taskID, try, err)
-			}
-			n.TaskRetry(ctx, runID, taskID, try, err)
-		}
-	}
-}
-
-// WithMetrics counts every try and every run in m.
-func WithMetrics(m *metrics.Metrics) Option {
-	return func(o *pipeline.Options) {
-		prevEnd, prevTask := o.OnRunEnd, o.OnTaskEnd
-		o.OnRunEnd = func(ctx context.Context, sum *grpipe.RunSummary) {
-			if prevEnd != nil {
-				prevEnd(ctx, sum)
-			}
-			m.RunEnded(sum)
-		}
-		o.OnTaskEnd = func(runID string, t grpipe.TaskSummary) {
-			if prevTask != nil {
-				prevTask(runID, t)
-			}
-			m.TaskEnded(t)
-		}
-	}
+// WithObservers tells obs of every run that ends, every try that ends and
+// every try that will be retried.
+func WithObservers(obs ...grpipe.Observer) Option {
+	return func(o *pipeline.Options) { o.Observers = append(o.Observers, obs...) }
 }
 
 // Close closes what Open opened.

@@ -10,7 +10,6 @@ import (
 	grpipe "github.com/grpipe/grpipe"
 	"github.com/grpipe/grpipe/internal/config"
 	"github.com/grpipe/grpipe/internal/objstore"
-	"github.com/grpipe/grpipe/internal/pipeline"
 	"github.com/grpipe/grpipe/internal/quarantine"
 	"github.com/grpipe/grpipe/internal/runstore"
 	"github.com/grpipe/grpipe/internal/scheduler"
@@ -38,7 +37,7 @@ func (b *WebBackend) schedule(ctx context.Context) (string, bool) {
 		return b.Schedule, true
 	}
 	if hb, err := b.Store.LastHeartbeat(ctx); err == nil && hb.Schedule != "" {
-		return hb.Schedule, hb.State == "running" && time.Since(hb.BeatAt) < time.Minute
+		return hb.Schedule, hb.State == grpipe.SchedulerRunning && time.Since(hb.BeatAt) < time.Minute
 	}
 	return scheduler.DefaultSchedule, false
 }
@@ -54,7 +53,7 @@ func (b *WebBackend) DAG(ctx context.Context) (web.DAGInfo, error) {
 	if sched, err := scheduler.ParseSchedule(spec); err == nil && live && !paused {
 		info.NextRun = sched.Next(time.Now())
 	}
-	for _, t := range pipeline.Graph() {
+	for _, t := range grpipe.Tasks() {
 		info.Tasks = append(info.Tasks, web.TaskNode{ID: t.ID, Upstream: t.Upstream})
 	}
 	return info, nil
@@ -67,57 +66,39 @@ func (b *WebBackend) SetPaused(ctx context.Context, paused bool) error {
 
 // Trigger queues a manual run, as `grpipe dags trigger` does, with the
 // given id or a generated one.
-func (b *WebBackend) Trigger(ctx context.Context, runID string) (web.RunRow, error) {
+func (b *WebBackend) Trigger(ctx context.Context, runID string) (grpipe.Run, error) {
 	now := time.Now().UTC()
 	if runID == "" {
-		runID = grpipe.NewRunID("manual", now, "")
+		runID = grpipe.NewRunID(grpipe.RunManual, now)
 	}
-	created, err := b.Store.EnqueueRun(ctx, runstore.RunInfo{RunID: runID, RunType: "manual", LogicalDate: now, StartedAt: now})
+	created, err := b.Store.EnqueueRun(ctx, grpipe.Run{RunID: runID, RunType: grpipe.RunManual, LogicalDate: now, QueuedAt: now})
 	if err != nil {
-		return web.RunRow{}, err
+		return grpipe.Run{}, err
 	}
 	if !created {
-		return web.RunRow{}, fmt.Errorf("%w: a run with id %s exists already", grpipe.ErrBadInput, runID)
+		return grpipe.Run{}, fmt.Errorf("%w: a run with id %s exists already", grpipe.ErrBadInput, runID)
 	}
-	r, err := b.Store.RunRecord(ctx, runID)
-	if err != nil {
-		return web.RunRow{}, err
-	}
-	return runRow(r), nil
-}
-
-func runRow(r runstore.RunRecord) web.RunRow {
-	return web.RunRow{RunID: r.RunID, RunType: r.RunType, State: r.State, LogicalDate: r.LogicalDate,
-		DataIntervalStart: r.DataIntervalStart, DataIntervalEnd: r.DataIntervalEnd, QueuedAt: r.QueuedAt,
-		StartedAt: r.StartedAt, EndedAt: r.EndedAt, Error: r.Error}
+	return b.Store.Run(ctx, runID)
 }
 
 // Runs returns the latest runs, newest first.
-func (b *WebBackend) Runs(ctx context.Context, limit int) ([]web.RunRow, error) {
-	rs, err := b.Store.ListRuns(ctx, limit)
-	if err != nil {
-		return nil, err
-	}
-	out := make([]web.RunRow, 0, len(rs))
-	for _, r := range rs {
-		out = append(out, runRow(r))
-	}
-	return out, nil
+func (b *WebBackend) Runs(ctx context.Context, limit int) ([]grpipe.Run, error) {
+	return b.Store.ListRuns(ctx, limit)
 }
 
 // Run returns one run and its summary (nil before the run ends).
-func (b *WebBackend) Run(ctx context.Context, runID string) (web.RunRow, *grpipe.RunSummary, error) {
-	r, err := b.Store.RunRecord(ctx, runID)
+func (b *WebBackend) Run(ctx context.Context, runID string) (grpipe.Run, *grpipe.RunSummary, error) {
+	r, err := b.Store.Run(ctx, runID)
 	if err != nil {
-		return web.RunRow{}, nil, err
+		return grpipe.Run{}, nil, err
 	}
 	var sum *grpipe.RunSummary
-	if r.State == grpipe.StateSuccess || r.State == grpipe.StateFailed {
-		if sum, err = b.Store.Run(ctx, runID); err != nil {
-			return web.RunRow{}, nil, err
+	if r.State.Ended() {
+		if sum, err = b.Store.Summary(ctx, runID); err != nil {
+			return grpipe.Run{}, nil, err
 		}
 	}
-	return runRow(r), sum, nil
+	return r, sum, nil
 }
 
 // maxTries is how many tries a task gets: its retries plus one.
@@ -187,7 +168,7 @@ func (b *WebBackend) Warehouse(ctx context.Context) (web.WarehouseView, error) {
 	}
 	for _, t := range warehouse.AnalyticsTables() {
 		order := "rank"
-		if t.Kind == "best" {
+		if t.Kind == grpipe.AnalyticsBest {
 			order = "count_rank"
 		}
 		rows, err := wh.Query(ctx, fmt.Sprintf("SELECT * FROM goodreads_analytics.%s ORDER BY %s LIMIT 10", t.Table, order))
@@ -215,7 +196,7 @@ func (b *WebBackend) Health(ctx context.Context) web.Health {
 	if err := b.Store.DB().PingContext(ctx); err != nil {
 		h.MetadataOK, h.MetadataError = false, err.Error()
 	}
-	if hb, err := b.Store.LastHeartbeat(ctx); err == nil && hb.State != "stopped" {
+	if hb, err := b.Store.LastHeartbeat(ctx); err == nil && hb.State != grpipe.SchedulerStopped {
 		h.SchedulerHeartbeat = hb.BeatAt
 	}
 	return h

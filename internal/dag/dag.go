@@ -12,6 +12,8 @@ import (
 	"log/slog"
 	"sort"
 	"time"
+
+	grpipe "github.com/grpipe/grpipe"
 )
 
 // Func is the work of a task. log writes to the task's own log.
@@ -27,9 +29,9 @@ type Task struct {
 	Run Func
 	// Timeout bounds one try; zero means no bound.
 	Timeout time.Duration
-	// Kind says what sort of work the task does (marker, etl, check, sql), for
-	// people and the run history; the runner does not interpret it.
-	Kind string
+	// Kind says what sort of work the task does, for people and the run
+	// history; the runner does not interpret it.
+	Kind grpipe.TaskKind
 	// Retry overrides the DAG's retry policy for this task; nil keeps it.
 	Retry *RetryPolicy
 }

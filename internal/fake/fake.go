@@ -28,6 +28,8 @@ import (
 	"time"
 
 	grpipe "github.com/grpipe/grpipe"
+	"github.com/grpipe/grpipe/internal/landing"
+	"github.com/grpipe/grpipe/internal/objstore"
 )
 
 // Defaults of the id ranges, as in the original generator.
@@ -228,6 +230,34 @@ func WriteBatch(ctx context.Context, dir, name string, opts Options) ([]string, 
 		m.Files[i].Name = filepath.Base(paths[i])
 	}
 	return paths, m, nil
+}
+
+// Land writes one batch straight into the landing zone as the four files
+// FileName(e, name), each published whole when complete, and returns the
+// manifest. A name already waiting there is refused (landing.ErrWaiting).
+func Land(ctx context.Context, zones *objstore.Store, name string, opts Options) (*Manifest, error) {
+	ents := grpipe.Entities()
+	names := make([]string, len(ents))
+	for i, e := range ents {
+		names[i] = FileName(e, name)
+	}
+	b, err := landing.Create(ctx, zones, names)
+	if err != nil {
+		return nil, err
+	}
+	var ws [4]io.Writer
+	for i := range ents {
+		ws[i] = b.Writer(i)
+	}
+	m, err := Generate(ctx, opts, ws)
+	if err != nil {
+		b.Abort()
+		return nil, err
+	}
+	for i := range m.Files {
+		m.Files[i].Name = names[i]
+	}
+	return m, b.Commit()
 }
 
 // counter counts bytes written.

@@ -74,7 +74,7 @@ func TestS3RoundTrip(t *testing.T) {
 	if _, err := os.Stat(p); !os.IsNotExist(err) {
 		t.Fatalf("fetched copy left behind: %v", err)
 	}
-	if err := s.DeletePrefix(ctx, "working/"); err != nil {
+	if err := s.DeletePrefix(ctx, "working/r1/"); err != nil {
 		t.Fatal(err)
 	}
 	if objs, _ := s.List(ctx, "working/"); len(objs) != 0 {

@@ -15,6 +15,7 @@ import (
 	grpipe "github.com/grpipe/grpipe"
 	"github.com/grpipe/grpipe/internal/dag"
 	"github.com/grpipe/grpipe/internal/duckdb"
+	"github.com/grpipe/grpipe/internal/flock"
 	"github.com/grpipe/grpipe/internal/objstore"
 	"github.com/grpipe/grpipe/internal/runstore"
 	"github.com/grpipe/grpipe/internal/warehouse"
@@ -42,13 +43,9 @@ type Options struct {
 	// WindowFromDataInterval makes the analytics count the reviews of the
 	// run's data interval (when it has one) instead of Window.
 	WindowFromDataInterval bool
-	// OnRetry, when set, is told of each failed try that will be retried.
-	OnRetry func(ctx context.Context, runID, taskID string, try int, err error)
-	// OnTaskEnd, when set, is told of each try that ends (and of each task
-	// that ends upstream_failed).
-	OnTaskEnd func(runID string, t grpipe.TaskSummary)
-	// OnRunEnd, when set, is told of each run that ends (success or failed).
-	OnRunEnd func(ctx context.Context, sum *grpipe.RunSummary)
+	// Observers are told of each run that ends, each try that ends and each
+	// try that will be retried.
+	Observers []grpipe.Observer
 	// Sleep waits between tries (nil: a timer); tests shorten it.
 	Sleep func(ctx context.Context, d time.Duration) error
 	// ProcessedRetention is how many batches the processed zone keeps, the
@@ -137,7 +134,7 @@ func (rs *runState) ledgers() map[string]grpipe.Ledger {
 // RunInfo says why and for which interval a run starts.
 type RunInfo struct {
 	// RunType is manual, scheduled or backfill.
-	RunType string
+	RunType grpipe.RunType
 	// LogicalDate and the data interval are recorded with the run.
 	LogicalDate       time.Time
 	DataIntervalStart time.Time
@@ -161,7 +158,7 @@ type ExecOptions struct {
 // non-nil only when the run could not be started or recorded; a run whose
 // tasks failed returns a summary in state failed.
 func (p *Pipeline) Run(ctx context.Context, info RunInfo) (*grpipe.RunSummary, error) {
-	lock, err := runstore.TryLock(p.opts.LockPath)
+	lock, err := flock.TryLock(p.opts.LockPath)
 	if err != nil {
 		return nil, err
 	}
@@ -174,16 +171,16 @@ func (p *Pipeline) Run(ctx context.Context, info RunInfo) (*grpipe.RunSummary, e
 	if info.LogicalDate.IsZero() {
 		info.LogicalDate = start
 	}
-	id := grpipe.NewRunID(info.RunType, start, "")
+	id := grpipe.NewRunID(info.RunType, start)
 	// Holding the lock, any run still marked running belongs to a dead process.
 	if err := p.failInterrupted(ctx, id, p.log.With("run_id", id)); err != nil {
 		return nil, err
 	}
-	if err := p.store.StartRun(ctx, runstore.RunInfo{RunID: id, RunType: info.RunType, LogicalDate: info.LogicalDate,
+	if err := p.store.StartRun(ctx, grpipe.Run{RunID: id, RunType: info.RunType, LogicalDate: info.LogicalDate,
 		DataIntervalStart: info.DataIntervalStart, DataIntervalEnd: info.DataIntervalEnd, StartedAt: start}); err != nil {
 		return nil, err
 	}
-	rec, err := p.store.RunRecord(ctx, id)
+	rec, err := p.store.Run(ctx, id)
 	if err != nil {
 		return nil, err
 	}
@@ -193,10 +190,10 @@ func (p *Pipeline) Run(ctx context.Context, info RunInfo) (*grpipe.RunSummary, e
 // Execute runs a queued run (triggered, cleared, or resumed after a crash or
 // a shutdown): tasks that already succeeded are kept, tasks without an
 // instance or with a queued one run. The caller holds the run lock
-// (runstore.TryLock on Options.LockPath). A run that ends with tasks still
+// (flock.TryLock on Options.LockPath). A run that ends with tasks still
 // waiting (depends_on_past, or a shutdown) is left queued, its summary says why.
 func (p *Pipeline) Execute(ctx context.Context, runID string, eo ExecOptions) (*grpipe.RunSummary, error) {
-	rec, err := p.store.RunRecord(ctx, runID)
+	rec, err := p.store.Run(ctx, runID)
 	if err != nil {
 		return nil, err
 	}
@@ -219,12 +216,12 @@ func retryable(err error) bool {
 	return !errors.Is(err, grpipe.ErrBadInput) && !errors.Is(err, grpipe.ErrCheckFailed) && !errors.Is(err, context.Canceled)
 }
 
-func (p *Pipeline) execute(ctx context.Context, rec runstore.RunRecord, eo ExecOptions) (*grpipe.RunSummary, error) {
+func (p *Pipeline) execute(ctx context.Context, rec grpipe.Run, eo ExecOptions) (*grpipe.RunSummary, error) {
+	run := rec
+	run.State, run.Error, run.EndedAt = grpipe.StateRunning, "", time.Time{}
 	rs := &runState{id: rec.RunID, info: RunInfo{RunType: rec.RunType, LogicalDate: rec.LogicalDate,
-		DataIntervalStart: rec.DataIntervalStart, DataIntervalEnd: rec.DataIntervalEnd}, sum: &grpipe.RunSummary{
-		RunID: rec.RunID, DAGID: grpipe.DAGID, State: grpipe.StateRunning, StartedAt: rec.StartedAt, Tables: grpipe.NewLedgers(), Checks: []grpipe.CheckResult{},
-		RunType: rec.RunType, LogicalDate: rec.LogicalDate, DataIntervalStart: rec.DataIntervalStart, DataIntervalEnd: rec.DataIntervalEnd,
-	}}
+		DataIntervalStart: rec.DataIntervalStart, DataIntervalEnd: rec.DataIntervalEnd},
+		sum: &grpipe.RunSummary{Run: run, Tables: grpipe.NewLedgers(), Checks: []grpipe.CheckResult{}}}
 	if rs.sum.StartedAt.IsZero() {
 		rs.sum.StartedAt = p.now().UTC()
 	}
@@ -250,7 +247,7 @@ func (p *Pipeline) execute(ctx context.Context, rec runstore.RunRecord, eo ExecO
 		}
 	}
 	if len(latest) > 0 {
-		if old, err := p.store.Run(ctx, rs.id); err == nil {
+		if old, err := p.store.Summary(ctx, rs.id); err == nil {
 			rs.sum.Tables, rs.sum.Checks = old.Tables, old.Checks
 			rs.sum.Files, rs.sum.Recovered, rs.sum.Stages = old.Files, old.Recovered, old.Stages
 		}
@@ -258,7 +255,7 @@ func (p *Pipeline) execute(ctx context.Context, rec runstore.RunRecord, eo ExecO
 	}
 
 	d := p.DAG(rs)
-	kinds := map[string]string{}
+	kinds := map[string]grpipe.TaskKind{}
 	for _, t := range d.Tasks {
 		kinds[t.ID] = t.Kind
 	}
@@ -283,14 +280,14 @@ func (p *Pipeline) execute(ctx context.Context, rec runstore.RunRecord, eo ExecO
 			if err := p.store.TaskEnded(bg, rs.id, ts, r.Try, r.Log); err != nil {
 				log.Error("record task end", "task", r.TaskID, "error", err)
 			}
-			if p.opts.OnTaskEnd != nil {
-				p.opts.OnTaskEnd(rs.id, ts)
+			for _, o := range p.opts.Observers {
+				o.TaskEnded(bg, rs.sum.Run, ts)
 			}
 		},
 		OnRetry: func(r dag.TaskResult, wait time.Duration) {
 			log.Warn("task will be retried", "task", r.TaskID, "try", r.Try, "wait", wait.String(), "error", r.Err)
-			if p.opts.OnRetry != nil {
-				p.opts.OnRetry(bg, rs.id, r.TaskID, r.Try, r.Err)
+			for _, o := range p.opts.Observers {
+				o.TaskRetry(bg, rs.sum.Run, r.TaskID, r.Try, r.Err)
 			}
 		},
 	}
@@ -349,8 +346,10 @@ func (p *Pipeline) execute(ctx context.Context, rec runstore.RunRecord, eo ExecO
 		return rs.sum, err
 	}
 	log.Info("run ended", "state", rs.sum.State, "seconds", p.now().Sub(rs.sum.StartedAt).Seconds())
-	if rs.sum.State != grpipe.StateQueued && p.opts.OnRunEnd != nil {
-		p.opts.OnRunEnd(bg, rs.sum)
+	if rs.sum.State != grpipe.StateQueued {
+		for _, o := range p.opts.Observers {
+			o.RunEnded(bg, rs.sum)
+		}
 	}
 	return rs.sum, nil
 }

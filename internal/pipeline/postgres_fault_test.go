@@ -14,19 +14,8 @@ import (
 	"github.com/grpipe/grpipe/internal/config"
 	"github.com/grpipe/grpipe/internal/pipeline"
 	"github.com/grpipe/grpipe/internal/postgres/pgtest"
+	"github.com/grpipe/grpipe/internal/testsupport"
 )
-
-// reopen opens the home in dir again (as a new grpipe process would), with
-// pipeline options.
-func reopen(t *testing.T, cfg config.Config, options ...app.Option) *home {
-	t.Helper()
-	a, err := app.Open(context.Background(), cfg, nil, options...)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { a.Close() })
-	return &home{t: t, dir: cfg.Home, app: a}
-}
 
 // TestPostgresRestartDuringUpsert restarts PostgreSQL while a run's upsert
 // transaction is open: the run fails with a message naming the server, the
@@ -43,13 +32,13 @@ func TestPostgresRestartDuringUpsert(t *testing.T) {
 	noRetries := 0
 	cfg.Orchestrator.Retries = &noRetries
 
-	h := reopen(t, cfg)
+	h := testsupport.OpenHome(t, cfg)
 	landBatch1(h)
-	first := h.run()
-	h.mustSucceed(first)
+	first := h.Run()
+	h.MustSucceed(first)
 	before := conformanceSnapshot(h, nil)
 	landBatch2(h)
-	h.app.Close()
+	h.App.Close()
 
 	// Hold a lock on the reviews table so that the upsert stops inside its
 	// transaction; restart the server once it waits there.
@@ -96,12 +85,12 @@ func TestPostgresRestartDuringUpsert(t *testing.T) {
 			}()
 		}
 	}
-	h = reopen(t, cfg, hook)
-	failed := h.run()
+	h = testsupport.OpenHome(t, cfg, hook)
+	failed := h.Run()
 	if err := <-restarted; err != nil {
 		t.Fatalf("restart: %v", err)
 	}
-	h.app.Close()
+	h.App.Close()
 	if failed.State != grpipe.StateFailed {
 		t.Fatalf("run survived a restart in its upsert: %s", failed.State)
 	}
@@ -110,18 +99,18 @@ func TestPostgresRestartDuringUpsert(t *testing.T) {
 	}
 	t.Logf("run error: %s", failed.Error)
 
-	h = reopen(t, cfg)
+	h = testsupport.OpenHome(t, cfg)
 	if got := conformanceSnapshot(h, nil); !reflect.DeepEqual(got.tables, before.tables) {
 		t.Fatalf("the warehouse changed in the failed run")
 	}
-	third := h.run()
-	h.mustSucceed(third)
+	third := h.Run()
+	h.MustSucceed(third)
 	if len(third.Recovered) != 1 {
 		t.Errorf("rerun recovered %v, want the failed run's batch", third.Recovered)
 	}
 	got := conformanceSnapshot(h, []*grpipe.RunSummary{first, third})
 
-	ref := newHome(t, func(c *config.Config) { c.MaxRejectRatio = 0.5 })
+	ref := testsupport.NewHome(t, func(c *config.Config) { c.MaxRejectRatio = 0.5 })
 	want := conformanceSnapshot(ref, conformanceBatches(ref))
 	compareResults(t, "postgres after a restart", got, want)
 }
@@ -149,10 +138,10 @@ func TestPostgresDownAtStart(t *testing.T) {
 		t.Errorf("message %q shows the password", msg)
 	}
 	c.Start()
-	h := reopen(t, cfg)
-	h.landSample()
-	h.mustSucceed(h.run())
-	if n := h.count("goodreads_warehouse.reviews"); n != 60 {
+	h := testsupport.OpenHome(t, cfg)
+	h.LandSample()
+	h.MustSucceed(h.Run())
+	if n := h.Count("goodreads_warehouse.reviews"); n != 60 {
 		t.Fatalf("%d reviews, want 60", n)
 	}
 }

@@ -17,6 +17,7 @@ import (
 	"github.com/robfig/cron/v3"
 
 	grpipe "github.com/grpipe/grpipe"
+	"github.com/grpipe/grpipe/internal/flock"
 	"github.com/grpipe/grpipe/internal/pipeline"
 	"github.com/grpipe/grpipe/internal/runstore"
 )
@@ -132,7 +133,7 @@ func New(opts Options, store *runstore.Store, exec Executor, log *slog.Logger) (
 // start, and returns nil. It refuses (grpipe.ErrBusy) when another
 // scheduler runs in the same home.
 func (s *Scheduler) Run(ctx context.Context) error {
-	lk, err := runstore.TryLock(s.opts.SchedulerLock)
+	lk, err := flock.TryLock(s.opts.SchedulerLock)
 	if err != nil {
 		if errors.Is(err, grpipe.ErrBusy) {
 			return fmt.Errorf("%w: a scheduler already runs in this home (%v)", grpipe.ErrBusy, err)
@@ -143,14 +144,14 @@ func (s *Scheduler) Run(ctx context.Context) error {
 
 	clock := s.opts.Clock
 	started := clock.Now().UTC()
-	beat := func(state string) {
+	beat := func(state grpipe.SchedulerState) {
 		err := s.store.Beat(context.WithoutCancel(ctx), runstore.Heartbeat{PID: os.Getpid(), Schedule: s.opts.Schedule, State: state,
 			StartedAt: started, BeatAt: clock.Now().UTC()})
 		if err != nil {
 			s.log.Error("scheduler heartbeat", "error", err)
 		}
 	}
-	beat("running")
+	beat(grpipe.SchedulerRunning)
 	s.log.Info("scheduler started", "schedule", s.opts.Schedule, "catchup", s.opts.Catchup, "depends_on_past", s.opts.DependsOnPast)
 
 	// Work outlives the stop signal by the grace period.
@@ -166,7 +167,7 @@ func (s *Scheduler) Run(ctx context.Context) error {
 		}
 		s.log.Info("stop requested: no new task starts; waiting for the running one", "grace", s.opts.Grace.String())
 		close(stop)
-		beat("stopping")
+		beat(grpipe.SchedulerStopping)
 		select {
 		case <-clock.After(s.opts.Grace):
 			s.log.Warn("grace period over: cancelling the running task")
@@ -182,7 +183,7 @@ func (s *Scheduler) Run(ctx context.Context) error {
 			case <-stop:
 				return
 			case <-clock.After(s.opts.HeartbeatEvery):
-				beat("running")
+				beat(grpipe.SchedulerRunning)
 			}
 		}
 	}()
@@ -202,7 +203,7 @@ func (s *Scheduler) Run(ctx context.Context) error {
 		break
 	}
 	close(finished)
-	beat("stopped")
+	beat(grpipe.SchedulerStopped)
 	s.log.Info("scheduler stopped")
 	return nil
 }
@@ -235,7 +236,7 @@ func stopped(stop <-chan struct{}) bool {
 // execute queued runs oldest first, one at a time, until none is left, one
 // waits on depends_on_past, or stop closes.
 func (s *Scheduler) Tick(ctx context.Context, stop <-chan struct{}) error {
-	lock, err := runstore.TryLock(s.opts.RunLock)
+	lock, err := flock.TryLock(s.opts.RunLock)
 	if errors.Is(err, grpipe.ErrBusy) {
 		s.log.Info("the run lock is held by another process (a manual grpipe run?): waiting", "detail", err.Error())
 		return nil
@@ -316,8 +317,8 @@ func (s *Scheduler) queueDue(ctx context.Context) error {
 	if err != nil || !ok {
 		return err
 	}
-	id := grpipe.NewRunID("scheduled", start, "")
-	created, err := s.store.EnqueueRun(ctx, runstore.RunInfo{RunID: id, RunType: "scheduled", LogicalDate: start,
+	id := grpipe.NewRunID(grpipe.RunScheduled, start)
+	created, err := s.store.EnqueueRun(ctx, grpipe.Run{RunID: id, RunType: grpipe.RunScheduled, LogicalDate: start,
 		DataIntervalStart: start, DataIntervalEnd: end, StartedAt: now})
 	if err != nil {
 		return err

@@ -31,19 +31,19 @@ const (
 type AnalyticsTable struct {
 	Table   string
 	Subject Subject
-	// Kind is review_count, average_rating or best.
-	Kind string
+	// Kind is what the table ranks by.
+	Kind grpipe.AnalyticsKind
 }
 
 // AnalyticsTables lists the original's six analytics tables.
 func AnalyticsTables() []AnalyticsTable {
 	return []AnalyticsTable{
-		{"popular_authors_review_count", AuthorSubject, "review_count"},
-		{"popular_authors_average_rating", AuthorSubject, "average_rating"},
-		{"best_authors", AuthorSubject, "best"},
-		{"popular_books_review_count", BookSubject, "review_count"},
-		{"popular_books_average_rating", BookSubject, "average_rating"},
-		{"best_books", BookSubject, "best"},
+		{"popular_authors_review_count", AuthorSubject, grpipe.AnalyticsReviewCount},
+		{"popular_authors_average_rating", AuthorSubject, grpipe.AnalyticsAverageRating},
+		{"best_authors", AuthorSubject, grpipe.AnalyticsBest},
+		{"popular_books_review_count", BookSubject, grpipe.AnalyticsReviewCount},
+		{"popular_books_average_rating", BookSubject, grpipe.AnalyticsAverageRating},
+		{"best_books", BookSubject, grpipe.AnalyticsBest},
 	}
 }
 
@@ -100,9 +100,9 @@ func (w *Warehouse) analyticsDef(t AnalyticsTable) driver.TableDef {
 	si := subjectOf(t.Subject)
 	d := driver.TableDef{Table: t.Qualified()}
 	switch t.Kind {
-	case "review_count":
+	case grpipe.AnalyticsReviewCount:
 		d.Columns = []driver.ColumnDef{{Name: "rank", Type: "BIGINT"}, {Name: si.key, Type: "BIGINT"}, {Name: "review_count", Type: "BIGINT"}}
-	case "average_rating":
+	case grpipe.AnalyticsAverageRating:
 		d.Columns = []driver.ColumnDef{{Name: "rank", Type: "BIGINT"}, {Name: si.key, Type: "BIGINT"},
 			{Name: "average_review_rating", Type: "DOUBLE PRECISION"}, {Name: "review_count", Type: "BIGINT"}}
 	default:
@@ -131,14 +131,14 @@ func analyticsData(t AnalyticsTable) map[string]any {
 		"DimKey":     si.entity.Key,
 		"DimColumns": si.dimColumns,
 		"Name":       si.dimColumns[0],
-		"Kind":       t.Kind,
+		"Kind":       string(t.Kind),
 		"Order":      t.orderColumn(),
 	}
 }
 
 // orderColumn is the column that ranks the table's rows.
 func (t AnalyticsTable) orderColumn() string {
-	if t.Kind == "best" {
+	if t.Kind == grpipe.AnalyticsBest {
 		return "count_rank"
 	}
 	return "rank"
@@ -175,7 +175,7 @@ func (w *Warehouse) BuildAnalytics(ctx context.Context, t AnalyticsTable, window
 	if _, err := w.exec(ctx, tx, "analytics_delete", data); err != nil {
 		return 0, fmt.Errorf("build %s: %w", t.Table, err)
 	}
-	n, err := w.exec(ctx, tx, "analytics_"+t.Kind, data, window.Start.UTC(), window.End.UTC(), TopN)
+	n, err := w.exec(ctx, tx, "analytics_"+string(t.Kind), data, window.Start.UTC(), window.End.UTC(), TopN)
 	if err != nil {
 		return 0, fmt.Errorf("build %s: %w", t.Table, err)
 	}
@@ -200,7 +200,7 @@ func (w *Warehouse) AnalyticsChecks(ctx context.Context, s Subject) ([]grpipe.Ch
 		if err != nil {
 			return nil, err
 		}
-		if t.Kind == "best" {
+		if t.Kind == grpipe.AnalyticsBest {
 			out = append(out, grpipe.CheckResult{Name: "row_count", Table: table, Passed: true,
 				Detail: fmt.Sprintf("%d rows (may be empty: no %s in both top-%d lists)", n, s, TopN)})
 			continue

@@ -21,11 +21,11 @@ type Backend interface {
 	SetPaused(ctx context.Context, paused bool) error
 	// Trigger queues a manual run and returns it. runID names the run ("" for
 	// a generated id); an id already taken is an error wrapping grpipe.ErrBadInput.
-	Trigger(ctx context.Context, runID string) (RunRow, error)
+	Trigger(ctx context.Context, runID string) (grpipe.Run, error)
 	// Runs returns the most recent runs, newest first.
-	Runs(ctx context.Context, limit int) ([]RunRow, error)
+	Runs(ctx context.Context, limit int) ([]grpipe.Run, error)
 	// Run returns one run; the error wraps grpipe.ErrNotFound for an unknown id.
-	Run(ctx context.Context, runID string) (RunRow, *grpipe.RunSummary, error)
+	Run(ctx context.Context, runID string) (grpipe.Run, *grpipe.RunSummary, error)
 	// TaskInstances returns every try of every task of a run.
 	TaskInstances(ctx context.Context, runID string) ([]TaskInstance, error)
 	// TaskLog returns the log of one try; the error wraps grpipe.ErrNotFound when there is none.
@@ -54,20 +54,6 @@ type DAGInfo struct {
 type TaskNode struct {
 	ID       string
 	Upstream []string
-}
-
-// RunRow is one DAG run.
-type RunRow struct {
-	RunID             string
-	RunType           string
-	State             grpipe.State
-	LogicalDate       time.Time
-	DataIntervalStart time.Time
-	DataIntervalEnd   time.Time
-	QueuedAt          time.Time
-	StartedAt         time.Time
-	EndedAt           time.Time
-	Error             string
 }
 
 // TaskInstance is one try of a task in a run.
