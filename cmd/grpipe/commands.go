@@ -41,11 +41,16 @@ func values(m map[string]*string) map[string]string {
 func cmdLand(ctx context.Context, e *env, args []string) int {
 	fs := e.flags("land")
 	sf := settingFlags(fs)
+	exportUser := fs.Int64("export-user-id", 0, "your own Goodreads user `ID`, for a goodreads_library_export.csv (the number in your profile's address)")
 	if err := fs.Parse(args); err != nil {
 		return exitUsage
 	}
 	if fs.NArg() == 0 {
-		fmt.Fprintf(e.stderr, "grpipe land: name at least one file; accepted names: %s\n", grpipe.AcceptedFileNames)
+		fmt.Fprintf(e.stderr, "grpipe land: name at least one file; accepted names: %s\n", grpipe.AcceptedInputNames)
+		return exitUsage
+	}
+	if *exportUser < 0 {
+		fmt.Fprintf(e.stderr, "grpipe land: --export-user-id %d: give your Goodreads user id, a positive number\n", *exportUser)
 		return exitUsage
 	}
 	cfg, err := e.config(values(sf))
@@ -57,7 +62,7 @@ func cmdLand(ctx context.Context, e *env, args []string) int {
 		return e.fail(err)
 	}
 	defer zones.Close()
-	landed, err := landing.Land(ctx, zones, fs.Args(), nil)
+	landed, err := landing.Land(ctx, zones, fs.Args(), &landing.Options{ExportUserID: *exportUser})
 	for _, n := range landed {
 		fmt.Fprintf(e.stdout, "landed %s\n", n)
 	}

@@ -84,11 +84,20 @@ func cmdFake(ctx context.Context, e *env, args []string) int {
 	first := fs.Int("batch", 0, "number the batches from `N` (files reviews-<N>.csv ...); default: plain reviews.csv for one batch, 1.. for several")
 	manifestPath := fs.String("manifest", "", "also write the manifests (JSON) to `FILE` (default with --out: DIR/manifest.json)")
 	asJSON := fs.Bool("json", false, "print the manifests (JSON) on stdout")
+	format := fs.String("format", "csv", "`FORMAT`: csv (the four entities' CSV files) or ucsd (the UCSD Book Graph dumps, gzip JSON Lines; --records counts reviews)")
 	if err := fs.Parse(args); err != nil {
 		return exitUsage
 	}
 	if fs.NArg() > 0 {
 		fmt.Fprintf(e.stderr, "grpipe fake: unexpected argument %q\n", fs.Arg(0))
+		return exitUsage
+	}
+	switch *format {
+	case "csv":
+	case "ucsd":
+		return fakeUCSD(ctx, e, ff, *out, *land)
+	default:
+		fmt.Fprintf(e.stderr, "grpipe fake: --format %q: give csv or ucsd\n", *format)
 		return exitUsage
 	}
 	if (*out == "") == !*land {

@@ -117,7 +117,13 @@ func Open(ctx context.Context, cfg config.Config, log *slog.Logger, options ...O
 		a.Close()
 		return nil, err
 	}
+	snapshot, err := cfg.Snapshot()
+	if err != nil {
+		a.Close()
+		return nil, err
+	}
 	popts := pipeline.Options{
+		Snapshot:               snapshot,
 		WorkDir:                filepath.Join(cfg.Home, "tmp", "work"),
 		LockPath:               RunLockPath(cfg),
 		Retry:                  &retry,

@@ -18,6 +18,7 @@ import (
 	"github.com/goccy/go-yaml"
 
 	grpipe "github.com/grpipe/grpipe"
+	"github.com/grpipe/grpipe/internal/redact"
 )
 
 // FileName is the config file's name inside the home.
@@ -44,6 +45,10 @@ type Config struct {
 	ProcessedRetention int `yaml:"processed_retention"`
 	// LogLevel is debug, info, warn or error.
 	LogLevel string `yaml:"log_level"`
+	// UCSDSnapshot is the record_create_timestamp given to the books,
+	// authors and users of a UCSD Book Graph dump: a date (2017-12-01) or an
+	// RFC 3339 time; empty means 2017-12-01 (the crawl ended in late 2017).
+	UCSDSnapshot string `yaml:"ucsd_snapshot"`
 	// Orchestrator configures retries, depends_on_past and shutdown.
 	Orchestrator Orchestrator `yaml:"orchestrator"`
 	// Alerts says where failed runs are reported.
@@ -172,7 +177,7 @@ func Load(home string, getenv func(string) string, flags map[string]string) (Con
 	switch {
 	case err == nil:
 		if err := yaml.UnmarshalWithOptions(b, &c, yaml.Strict()); err != nil {
-			return c, fmt.Errorf("%w: config file %s: %s (settings: zones, warehouse, max_reject_ratio, analytics.window_start, analytics.window_end, analytics.window_from_data_interval, duckdb.memory_limit, duckdb.temp_directory, duckdb.threads, parallelism, processed_retention, log_level, orchestrator.retries, orchestrator.retry_delay, orchestrator.max_retry_delay, orchestrator.depends_on_past, orchestrator.grace_period, orchestrator.tasks.<task_id>.retries, orchestrator.tasks.<task_id>.timeout, alerts.on_retry, alerts.webhook.url, alerts.webhook.timeout, alerts.email.smtp_addr, alerts.email.from, alerts.email.to, alerts.email.username, alerts.email.password, web.addr, web.token)",
+			return c, fmt.Errorf("%w: config file %s: %s (settings: zones, warehouse, max_reject_ratio, analytics.window_start, analytics.window_end, analytics.window_from_data_interval, duckdb.memory_limit, duckdb.temp_directory, duckdb.threads, parallelism, processed_retention, log_level, orchestrator.retries, orchestrator.retry_delay, orchestrator.max_retry_delay, orchestrator.depends_on_past, orchestrator.grace_period, orchestrator.tasks.<task_id>.retries, orchestrator.tasks.<task_id>.timeout, alerts.on_retry, alerts.webhook.url, alerts.webhook.timeout, alerts.email.smtp_addr, alerts.email.from, alerts.email.to, alerts.email.username, alerts.email.password, web.addr, web.token, ucsd_snapshot)",
 				grpipe.ErrBadInput, path, yaml.FormatError(err, false, true))
 		}
 	case errors.Is(err, os.ErrNotExist):
@@ -208,13 +213,15 @@ func Load(home string, getenv func(string) string, flags map[string]string) (Con
 			c.Web.Token = value
 		case "web.addr":
 			c.Web.Addr = value
+		case "ucsd_snapshot":
+			c.UCSDSnapshot = value
 		}
 		return nil
 	}
 	for name, env := range map[string]string{"zones": "GRPIPE_ZONES", "warehouse": "GRPIPE_WAREHOUSE",
 		"max_reject_ratio": "GRPIPE_MAX_REJECT_RATIO", "log_level": "GRPIPE_LOG_LEVEL", "duckdb.memory_limit": "GRPIPE_DUCKDB_MEMORY_LIMIT",
 		"alerts.webhook.url": "GRPIPE_ALERTS_WEBHOOK_URL", "alerts.email.smtp_addr": "GRPIPE_ALERTS_SMTP_ADDR",
-		"alerts.email.password": "GRPIPE_ALERTS_SMTP_PASSWORD", "web.token": "GRPIPE_WEB_TOKEN"} {
+		"alerts.email.password": "GRPIPE_ALERTS_SMTP_PASSWORD", "web.token": "GRPIPE_WEB_TOKEN", "ucsd_snapshot": "GRPIPE_UCSD_SNAPSHOT"} {
 		if err := set(name, getenv(env), "environment variable "+env); err != nil {
 			return c, err
 		}
@@ -254,6 +261,9 @@ func (c Config) Validate() error {
 	case "debug", "info", "warn", "error":
 	default:
 		return fmt.Errorf("%w: log_level %q must be debug, info, warn or error", grpipe.ErrBadInput, c.LogLevel)
+	}
+	if _, err := c.Snapshot(); err != nil {
+		return err
 	}
 	if c.ProcessedRetention < 0 {
 		return fmt.Errorf("%w: processed_retention %d must not be negative (0 keeps every batch)", grpipe.ErrBadInput, c.ProcessedRetention)
@@ -392,51 +402,18 @@ func (c Config) Window() ([2]time.Time, error) {
 	return out, nil
 }
 
-// Redact hides the password in a URL or DSN (user info, or a password
-// query parameter as PostgreSQL DSNs allow).
-func Redact(s string) string {
-	u, err := url.Parse(s)
-	if err != nil {
-		return redactUnparsed(s)
-	}
-	changed := false
-	if u.User != nil {
-		if _, has := u.User.Password(); has {
-			u.User = url.UserPassword(u.User.Username(), "xxxxx")
-			changed = true
-		}
-	}
-	if q := u.Query(); q.Has("password") {
-		q.Set("password", "xxxxx")
-		u.RawQuery = q.Encode()
-		changed = true
-	}
-	if !changed {
-		return s
-	}
-	return u.String()
-}
+// Redact hides the secrets in a URL or DSN: see redact.String.
+func Redact(s string) string { return redact.String(s) }
 
-// redactUnparsed hides the password of a URL that does not parse: whatever
-// stands between the user name and the last '@' of the authority, and the
-// value of a password= parameter.
-func redactUnparsed(s string) string {
-	if i := strings.Index(s, "://"); i >= 0 {
-		rest := s[i+3:]
-		if at := strings.LastIndex(rest, "@"); at >= 0 {
-			userinfo := rest[:at]
-			if c := strings.Index(userinfo, ":"); c >= 0 {
-				s = s[:i+3] + userinfo[:c+1] + "xxxxx" + rest[at:]
-			}
+// Snapshot returns the ucsd_snapshot setting as a UTC time; zero when unset.
+func (c Config) Snapshot() (time.Time, error) {
+	if c.UCSDSnapshot == "" {
+		return time.Time{}, nil
+	}
+	for _, layout := range []string{"2006-01-02", time.RFC3339, "2006-01-02 15:04:05"} {
+		if t, err := time.Parse(layout, c.UCSDSnapshot); err == nil {
+			return t.UTC(), nil
 		}
 	}
-	if i := strings.Index(s, "password="); i >= 0 {
-		end := strings.IndexAny(s[i:], "& ")
-		if end < 0 {
-			s = s[:i] + "password=xxxxx"
-		} else {
-			s = s[:i] + "password=xxxxx" + s[i+end:]
-		}
-	}
-	return s
+	return time.Time{}, fmt.Errorf("%w: ucsd_snapshot %q is not a date like 2017-12-01 or a time like 2017-12-01T00:00:00Z (setting ucsd_snapshot, env GRPIPE_UCSD_SNAPSHOT)", grpipe.ErrBadInput, c.UCSDSnapshot)
 }

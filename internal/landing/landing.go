@@ -1,13 +1,15 @@
 // Package landing is the one way into the landing zone: `grpipe land`
 // (Land, files from disk), `grpipe fake --land` (Create, files written as
 // streams) and `grpipe capture` (Put, a spooled batch) go through it, and so
-// do its rules: accepted file names (grpipe.EntityForFile), a header naming
-// the entity's key, whole files only (a run never sees half a file), and no
+// do its rules: accepted file names (grpipe.InputForFile: the entities' CSV
+// files, the UCSD Book Graph dumps, library exports), a header naming the
+// entity's key (a gzip or JSON start for a dump), whole files only (a run never sees half a file), and no
 // file landed over one of the same name still waiting to be claimed.
 //
 // The run's claim (internal/pipeline) reads landing through List and Key.
-// A new input format (issue 10) extends the accepted names and the header
-// check here, and its reader in internal/transform.
+// An input format extends the accepted names (grpipe.InputForFile) and the
+// check of a file's start here (sniffInput), and its reader in
+// internal/transform (the format seam).
 package landing
 
 import (
@@ -50,12 +52,12 @@ func free(ctx context.Context, zones *objstore.Store, name string) error {
 	if err != nil || !waiting {
 		return err
 	}
-	prefix := strings.TrimSuffix(name, ".csv")
-	if e, err := grpipe.EntityForFile(name); err == nil {
-		prefix = e.FilePrefix
+	hint := strings.TrimSuffix(name, ".csv") + "-<batch>.csv"
+	if in, err := grpipe.InputForFile(name); err == nil {
+		hint = batchHint(in)
 	}
-	return fmt.Errorf("%w: %s is %w and has not been processed yet: run `grpipe run` first, or land this file under a batch name such as %s-<batch>.csv",
-		grpipe.ErrBadInput, name, ErrWaiting, prefix)
+	return fmt.Errorf("%w: %s is %w and has not been processed yet: run `grpipe run` first, or land this file under a batch name such as %s",
+		grpipe.ErrBadInput, name, ErrWaiting, hint)
 }
 
 // Options tune Land.
@@ -64,6 +66,11 @@ type Options struct {
 	// copying them (grpipe bench); on other zones, or when linking fails,
 	// the files are copied.
 	Link bool
+	// ExportUserID is the member's own Goodreads user id, needed to land a
+	// library export (goodreads_library_export*.csv): it lands under a name
+	// carrying the id (grpipe.ExportLandingName), so that a run, however
+	// much later, knows whose shelves it holds.
+	ExportUserID int64
 }
 
 // Land puts local files into the landing zone, each atomically. Every file
@@ -82,15 +89,22 @@ func Land(ctx context.Context, zones *objstore.Store, files []string, opts *Opti
 	seen := map[string]string{}
 	for _, f := range files {
 		name := filepath.Base(f)
-		e, err := grpipe.EntityForFile(name)
+		if grpipe.IsLibraryExportName(name) {
+			n, err := grpipe.ExportLandingName(name, opts.ExportUserID)
+			if err != nil {
+				return nil, err
+			}
+			name = n
+		}
+		in, err := grpipe.InputForFile(name)
 		if err != nil {
 			return nil, err
 		}
 		if other, dup := seen[name]; dup {
-			return nil, fmt.Errorf("%w: %s and %s would both land as %s: rename one (e.g. %s-<batch>.csv)", grpipe.ErrBadInput, other, f, name, e.FilePrefix)
+			return nil, fmt.Errorf("%w: %s and %s would both land as %s: rename one (e.g. %s)", grpipe.ErrBadInput, other, f, name, batchHint(in))
 		}
 		seen[name] = f
-		if err := sniff(f, e); err != nil {
+		if err := sniffInput(f, in); err != nil {
 			return nil, err
 		}
 		if err := free(ctx, zones, name); err != nil {
@@ -194,8 +208,11 @@ type File struct {
 	objstore.Object
 	// Name is the file name in the landing zone.
 	Name string
-	// Entity is the entity the name belongs to.
+	// Entity is the entity the name belongs to (a file of several
+	// entities: its primary one, Input.Entity).
 	Entity grpipe.Entity
+	// Input is what the name says: the format and every entity of the file.
+	Input grpipe.Input
 }
 
 // List returns the files waiting in the landing zone, and the keys of the
@@ -207,12 +224,12 @@ func List(ctx context.Context, zones *objstore.Store) (files []File, ignored []s
 	}
 	for _, o := range objs {
 		name := strings.TrimPrefix(o.Key, string(grpipe.Landing)+"/")
-		e, err := grpipe.EntityForFile(name)
+		in, err := grpipe.InputForFile(name)
 		if err != nil || strings.Contains(name, "/") {
 			ignored = append(ignored, o.Key)
 			continue
 		}
-		files = append(files, File{Object: o, Name: name, Entity: e})
+		files = append(files, File{Object: o, Name: name, Entity: in.Entity, Input: in})
 	}
 	return files, ignored, nil
 }
@@ -243,4 +260,51 @@ func sniff(path string, e grpipe.Entity) error {
 	}
 	return fmt.Errorf("%w: %s does not look like a %s file: its first line should be a header naming %s (columns: %s)",
 		grpipe.ErrBadInput, path, e.FilePrefix, e.Key, strings.Join(e.ColumnNames(), ","))
+}
+
+// sniffInput checks that path looks like a file of in's format: a CSV
+// header naming the key, a gzip stream or a JSON object for a dump, a
+// header naming Book Id for an export.
+func sniffInput(path string, in grpipe.Input) error {
+	switch in.Format {
+	case grpipe.FormatCSV:
+		return sniff(path, in.Entity)
+	case grpipe.FormatLibraryExport:
+		return sniff(path, grpipe.Entity{FilePrefix: "goodreads_library_export", Key: "Book Id", Columns: []grpipe.Column{{Name: "Book Id"}}})
+	}
+	f, err := os.Open(path)
+	if err != nil {
+		return fmt.Errorf("%w: %w", grpipe.ErrBadInput, err)
+	}
+	defer f.Close()
+	st, err := f.Stat()
+	if err != nil {
+		return fmt.Errorf("%w: %w", grpipe.ErrBadInput, err)
+	}
+	if !st.Mode().IsRegular() {
+		return fmt.Errorf("%w: %s is not a regular file", grpipe.ErrBadInput, path)
+	}
+	head := make([]byte, 64)
+	n, _ := io.ReadFull(f, head)
+	head = head[:n]
+	gz := len(head) >= 2 && head[0] == 0x1f && head[1] == 0x8b
+	if !gz && !strings.HasPrefix(strings.TrimLeft(string(head), " \t\r\n"), "{") {
+		return fmt.Errorf("%w: %s does not look like a UCSD Book Graph dump: it should be gzip (.json.gz) or JSON Lines starting with '{'", grpipe.ErrBadInput, path)
+	}
+	return nil
+}
+
+// batchHint is an example of another accepted name for a file like in.
+func batchHint(in grpipe.Input) string {
+	switch in.Format {
+	case grpipe.FormatCSV:
+		return in.Entity.FilePrefix + "-<batch>.csv"
+	case grpipe.FormatLibraryExport:
+		return "goodreads_library_export-<batch>.csv"
+	}
+	ext := ".json"
+	if strings.HasSuffix(in.Name, ".json.gz") {
+		ext = ".json.gz"
+	}
+	return strings.TrimSuffix(in.Name, ext) + "-<batch>" + ext
 }

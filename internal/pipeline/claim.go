@@ -34,6 +34,8 @@ type Manifest struct {
 	Batch     string         `json:"batch"`
 	ClaimedAt time.Time      `json:"claimed_at"`
 	Files     []ManifestFile `json:"files"`
+	// loaded marks the entities of the batch committed in this process.
+	loaded map[string]bool
 }
 
 // ManifestFile is one claimed file.
@@ -81,7 +83,7 @@ func (p *Pipeline) claim(ctx context.Context, batch string, log *slog.Logger) (*
 		return nil, fmt.Errorf("claim: %w", err)
 	}
 	for _, key := range ignored {
-		log.Warn("landing object ignored: not a landing file name", "key", key, "accepted", grpipe.AcceptedFileNames)
+		log.Warn("landing object ignored: not a landing file name", "key", key, "accepted", grpipe.AcceptedInputNames)
 	}
 	m := &Manifest{Batch: batch, ClaimedAt: p.now().UTC()}
 	for _, f := range files {

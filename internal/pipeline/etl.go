@@ -70,6 +70,19 @@ func (p *Pipeline) etl(ctx context.Context, rs *runState, log *slog.Logger) erro
 			refused = append(refused, err)
 		}
 	}
+	if len(pending) > 0 {
+		// Reviews that came without their author (UCSD) take their book's
+		// first author, from this batch's books or any stored before.
+		t1 := time.Now()
+		n, err := p.wh.FillReviewAuthors(ctx)
+		if err != nil {
+			return err
+		}
+		if n > 0 {
+			log.Info("reviews given their book's first author", "rows", n)
+		}
+		rs.addStage(grpipe.StageTiming{Stage: "fill_authors", Seconds: time.Since(t1).Seconds(), Rows: n})
+	}
 	return errFiles(refused)
 }
 
@@ -96,38 +109,49 @@ func (p *Pipeline) processBatch(ctx context.Context, rs *runState, m *Manifest, 
 		if f.State != fileClaimed {
 			continue
 		}
-		e, _ := grpipe.EntityByName(f.Entity)
-		if checked[e.Name] {
-			continue
+		for _, e := range fileEntities(f) {
+			if checked[e.Name] {
+				continue
+			}
+			checked[e.Name] = true
+			l, loaded, err := p.wh.Loaded(ctx, m.Batch, e)
+			if err != nil {
+				return err
+			}
+			if loaded {
+				log.Info("already loaded before the interruption", "table", e.Name)
+				rs.addLedger(e.Name, l)
+				p.markLoaded(m, e.Name)
+				continue
+			}
+			need[e.Name] = true
 		}
-		checked[e.Name] = true
-		l, loaded, err := p.wh.Loaded(ctx, m.Batch, e)
-		if err != nil {
-			return err
-		}
-		if loaded {
-			log.Info("already loaded before the interruption", "table", e.Name)
-			rs.addLedger(e.Name, l)
-			p.markLoaded(m, e.Name)
-			continue
-		}
-		need[e.Name] = true
 	}
 
 	workDir := filepath.Join(p.opts.WorkDir, m.Batch)
 	defer os.RemoveAll(workDir)
 	var sources []transform.Source
 	for _, f := range m.Files {
-		if f.State != fileClaimed || !need[f.Entity] {
+		if f.State != fileClaimed {
 			continue
 		}
-		e, _ := grpipe.EntityByName(f.Entity)
+		needed := false
+		for _, e := range fileEntities(&f) {
+			needed = needed || need[e.Name]
+		}
+		if !needed {
+			continue
+		}
+		in, err := grpipe.InputForFile(f.Name)
+		if err != nil {
+			return fmt.Errorf("batch %s: %w", m.Batch, err)
+		}
 		local, cleanup, err := p.zones.Fetch(ctx, workingKey(m.Batch, f.Name), filepath.Join(workDir, "fetch"))
 		if err != nil {
 			return err
 		}
 		defer cleanup()
-		sources = append(sources, transform.Source{Entity: e, Name: f.Name, Path: local})
+		sources = append(sources, transform.Source{Entity: in.Entity, Input: in, Name: f.Name, Path: local})
 	}
 	if len(sources) == 0 {
 		return p.cleanupBatch(ctx, m, log)
@@ -139,7 +163,8 @@ func (p *Pipeline) processBatch(ctx context.Context, rs *runState, m *Manifest, 
 		return fmt.Errorf("transform engine: %w", err)
 	}
 	res, err := transform.Run(ctx, engine, sources, transform.Options{
-		WorkDir: filepath.Join(workDir, "out"), MaxRejectRatio: p.opts.MaxRejectRatio, Parallelism: p.opts.Parallelism, Log: log,
+		WorkDir: filepath.Join(workDir, "out"), MaxRejectRatio: p.opts.MaxRejectRatio, Parallelism: p.opts.Parallelism,
+		Snapshot: p.opts.Snapshot, Log: log,
 	})
 	engine.Close()
 	if err != nil {
@@ -187,7 +212,8 @@ func (p *Pipeline) processBatch(ctx context.Context, rs *runState, m *Manifest, 
 			continue
 		}
 		er := res.Entities[e.Name]
-		if er == nil { // every file of the entity was refused
+		if er == nil { // no rows: every file of the entity was refused, or its files yield none
+			p.markLoaded(m, e.Name)
 			continue
 		}
 		ledger := grpipe.Ledger{Read: er.Read, Rejected: er.Rejected, Superseded: er.Superseded, Staged: er.Staged}
@@ -195,10 +221,20 @@ func (p *Pipeline) processBatch(ctx context.Context, rs *runState, m *Manifest, 
 		if err := p.wh.Stage(ctx, e, er.Parquet, er.Rejects, ledger); err != nil {
 			return err
 		}
+		keys := res.SourceKeys[e.Name]
+		if keys != "" {
+			if err := p.wh.StageSourceKeys(ctx, keys); err != nil {
+				return err
+			}
+		}
 		rs.addStage(grpipe.StageTiming{Stage: "stage", Seconds: time.Since(t1).Seconds(), Rows: er.Staged})
 		p.crashPoint("stage")
 		t2 := time.Now()
-		ledger, err = p.wh.Upsert(ctx, m.Batch, e, ledger)
+		if keys != "" {
+			ledger, err = p.wh.UpsertWithKeys(ctx, m.Batch, e, ledger)
+		} else {
+			ledger, err = p.wh.Upsert(ctx, m.Batch, e, ledger)
+		}
 		if err != nil {
 			return err
 		}
@@ -265,13 +301,36 @@ func (p *Pipeline) pruneProcessed(ctx context.Context, current string, log *slog
 	return nil
 }
 
-// markLoaded marks the claimed files of entity as loaded.
+// markLoaded records that entity's rows of the batch are committed: a
+// claimed file is loaded once every entity it yields rows of is.
 func (p *Pipeline) markLoaded(m *Manifest, entity string) {
+	if m.loaded == nil {
+		m.loaded = map[string]bool{}
+	}
+	m.loaded[entity] = true
 	for i := range m.Files {
-		if m.Files[i].Entity == entity && m.Files[i].State == fileClaimed {
-			m.Files[i].State = fileLoaded
+		f := &m.Files[i]
+		if f.State != fileClaimed {
+			continue
+		}
+		all := true
+		for _, e := range fileEntities(f) {
+			all = all && m.loaded[e.Name]
+		}
+		if all {
+			f.State = fileLoaded
 		}
 	}
+}
+
+// fileEntities lists the entities a claimed file yields rows of (its
+// recorded entity for a name no longer accepted).
+func fileEntities(f *ManifestFile) []grpipe.Entity {
+	if in, err := grpipe.InputForFile(f.Name); err == nil {
+		return in.Entities
+	}
+	e, _ := grpipe.EntityByName(f.Entity)
+	return []grpipe.Entity{e}
 }
 
 // cleanupBatch removes the working copies of loaded files, and the batch's

@@ -51,6 +51,9 @@ type Options struct {
 	// ProcessedRetention is how many batches the processed zone keeps, the
 	// newest by time of writing (0: all).
 	ProcessedRetention int
+	// Snapshot is the record_create_timestamp of the books, authors and users
+	// of a UCSD Book Graph dump (setting ucsd_snapshot; zero: late 2017).
+	Snapshot time.Time
 	// Crash, when set, is called at named points of the ETL (claim, transform,
 	// stage, upsert, cleanup): crash tests use it to kill the process there.
 	Crash func(point string)

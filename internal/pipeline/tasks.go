@@ -45,6 +45,11 @@ func (p *Pipeline) DAG(rs *runState) *dag.DAG {
 				return err
 			}
 			cs = append(cs, warehouse.LedgerChecks(rs.ledgers())...)
+			kc, err := p.wh.SourceKeyChecks(ctx)
+			if err != nil {
+				return err
+			}
+			cs = append(cs, kc...)
 			rs.addChecks(cs)
 			logChecks(log, cs)
 			return warehouse.FirstFailure(cs)

@@ -160,7 +160,7 @@ func (w *Warehouse) Setup(ctx context.Context) error {
 			return fmt.Errorf("warehouse setup: %w", err)
 		}
 	}
-	defs := w.qualityDefs()
+	defs := append(w.qualityDefs(), w.sourceKeysDef())
 	for _, e := range grpipe.Entities() {
 		defs = append(defs, w.entityDef(WarehouseSchema, e))
 	}
@@ -239,28 +239,49 @@ func (w *Warehouse) Stage(ctx context.Context, e grpipe.Entity, parquet, rejects
 // whose record_create_timestamp is newer or equal. ledger carries the
 // transform's counts; Upsert fills Inserted, Updated and Stale.
 func (w *Warehouse) Upsert(ctx context.Context, batch string, e grpipe.Entity, ledger grpipe.Ledger) (grpipe.Ledger, error) {
+	return w.upsert(ctx, batch, e, ledger, false)
+}
+
+func (w *Warehouse) upsert(ctx context.Context, batch string, e grpipe.Entity, ledger grpipe.Ledger, keys bool) (grpipe.Ledger, error) {
 	data := map[string]any{
 		"Target":    driver.Table{Schema: WarehouseSchema, Name: e.Name},
 		"Staging":   driver.Table{Schema: StagingSchema, Name: e.Name},
 		"Key":       e.Key,
 		"Timestamp": grpipe.TimestampColumn,
 		"Columns":   e.ColumnNames(),
+		"Keys":      keys,
 	}
 	rejected := map[string]any{
 		"Target":  rejectedRows,
 		"Staging": w.rejectsDef().Table,
 		"Columns": quarantine.ColumnNames(),
 	}
+	// With source keys, upsert_delete and upsert_insert skip the staged rows
+	// whose derived id collides with a stored key: entity $1.
+	var upsertArgs []any
+	if keys {
+		upsertArgs = []any{e.Name}
+	}
 	tx, err := w.db.BeginTx(ctx, nil)
 	if err != nil {
 		return ledger, fmt.Errorf("upsert %s: %w", e.Name, w.mapErr(err))
 	}
 	defer tx.Rollback() //nolint:errcheck // a no-op after Commit
-	replaced, err := w.exec(ctx, tx, "upsert_delete", data)
+	var collided int64
+	if keys {
+		q, err := w.stmts.Render("source_keys_collisions", nil)
+		if err != nil {
+			return ledger, err
+		}
+		if err := tx.QueryRowContext(ctx, q, e.Name).Scan(&collided); err != nil {
+			return ledger, fmt.Errorf("upsert %s: source keys: %w", e.Name, w.mapErr(err))
+		}
+	}
+	replaced, err := w.exec(ctx, tx, "upsert_delete", data, upsertArgs...)
 	if err != nil {
 		return ledger, fmt.Errorf("upsert %s: %w", e.Name, err)
 	}
-	added, err := w.exec(ctx, tx, "upsert_insert", data)
+	added, err := w.exec(ctx, tx, "upsert_insert", data, upsertArgs...)
 	if err != nil {
 		return ledger, fmt.Errorf("upsert %s: %w", e.Name, err)
 	}
@@ -269,6 +290,19 @@ func (w *Warehouse) Upsert(ctx context.Context, batch string, e grpipe.Entity, l
 	}
 	if _, err := w.exec(ctx, tx, "rejected_insert", rejected, batch, e.Name); err != nil {
 		return ledger, fmt.Errorf("upsert %s: %w", e.Name, err)
+	}
+	if keys {
+		if collided > 0 {
+			if _, err := w.exec(ctx, tx, "source_keys_reject", rejected, batch, e.Name, e.Key); err != nil {
+				return ledger, fmt.Errorf("upsert %s: %w", e.Name, err)
+			}
+			w.log.Warn("derived ids collide with stored keys: rows quarantined", "table", e.Name, "rows", collided)
+			ledger.Rejected += collided
+			ledger.Staged -= collided
+		}
+		if _, err := w.exec(ctx, tx, "source_keys_insert", nil, e.Name); err != nil {
+			return ledger, fmt.Errorf("upsert %s: %w", e.Name, err)
+		}
 	}
 	ledger.Updated = replaced
 	ledger.Inserted = added - replaced

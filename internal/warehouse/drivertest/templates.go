@@ -90,7 +90,11 @@ func checkTemplate(src string, names map[string]bool) []string {
 				return append(problems, fmt.Sprintf("line %d: unterminated action", line))
 			}
 			action := strings.TrimSpace(strings.Trim(src[i+2:i+end], "-"))
-			if !inComment && quote == 0 && !allowedAction(action) {
+			switch {
+			case inComment || isControl(action):
+			case quote != 0:
+				problems = append(problems, fmt.Sprintf("line %d: {{%s}} prints into a quoted literal: bind a value as a parameter, quote an identifier with ident", line, action))
+			case !isPrintAllowed(action):
 				problems = append(problems, fmt.Sprintf("line %d: {{%s}} prints a value into the SQL: bind it as a parameter, or quote an identifier with ident", line, action))
 			}
 			line += strings.Count(src[i:i+end], "\n")
@@ -125,11 +129,27 @@ func checkTemplate(src string, names map[string]bool) []string {
 	return problems
 }
 
-func allowedAction(a string) bool {
-	if strings.HasPrefix(a, "/*") || strings.HasSuffix(a, ".Type") {
+// isControl reports an action that prints nothing itself (a template
+// comment, range, if, a call of another template...).
+func isControl(a string) bool {
+	if strings.HasPrefix(a, "/*") {
 		return true
 	}
-	for _, p := range append(printActions, controlActions...) {
+	for _, p := range controlActions {
+		if strings.HasPrefix(a+" ", p) {
+			return true
+		}
+	}
+	return false
+}
+
+// isPrintAllowed reports an action allowed to print into SQL text: an
+// identifier, a file list, a column type.
+func isPrintAllowed(a string) bool {
+	if strings.HasSuffix(a, ".Type") {
+		return true
+	}
+	for _, p := range printActions {
 		if strings.HasPrefix(a+" ", p) {
 			return true
 		}

@@ -4,3 +4,6 @@ DELETE FROM {{ident .Target}}
 USING {{ident .Staging}} s
 WHERE {{ident .Target}}.{{ident .Key}} = s.{{ident .Key}}
   AND s.{{ident .Timestamp}} >= {{ident .Target}}.{{ident .Timestamp}}
+{{- if .Keys}}
+  AND NOT EXISTS ({{template "source_keys_collided.sql" .}})
+{{- end}}

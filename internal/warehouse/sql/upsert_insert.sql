@@ -5,3 +5,6 @@ FROM {{ident .Staging}} s
 WHERE NOT EXISTS (
   SELECT 1 FROM {{ident .Target}} w WHERE w.{{ident .Key}} = s.{{ident .Key}}
 )
+{{- if .Keys}}
+  AND NOT EXISTS ({{template "source_keys_collided.sql" .}})
+{{- end}}
