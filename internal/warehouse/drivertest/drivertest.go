@@ -58,6 +58,7 @@ func RunConformanceTests(t *testing.T, newHarness HarnessMaker) {
 		{"WarehouseChecksFail", testChecksFail},
 		{"Analytics", testAnalytics},
 		{"AnalyticsChecks", testAnalyticsChecks},
+		{"SourceKeys", testSourceKeys},
 		{"ReadOnly", testReadOnly},
 		{"Errors", testErrors},
 	}

@@ -30,6 +30,7 @@ func testSetup(t *testing.T, h Harness) {
 		"goodreads_quality.rejected_rows": {"run_id", "entity", "source_file", "line", "column_name", "reason", "raw"},
 		"goodreads_quality.loaded_batches": {"batch_id", "entity", "read_rows", "rejected", "superseded", "staged",
 			"inserted", "updated", "stale", "loaded_at"},
+		"goodreads_warehouse.source_keys": {"entity", "source", "source_key", "id"},
 	}
 	for table, want := range columns {
 		if n := count(t, w, table); n != 0 {
