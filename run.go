@@ -2,6 +2,7 @@ package grpipe
 
 import (
 	"context"
+	"slices"
 	"time"
 )
 
@@ -131,4 +132,50 @@ type Observer interface {
 	TaskEnded(ctx context.Context, run Run, t TaskSummary)
 	// TaskRetry is told of each failed try that will be retried.
 	TaskRetry(ctx context.Context, run Run, taskID string, try int, err error)
+}
+
+// TaskOutput is what one try of a task adds to its run's summary: the ETL's
+// ledger, claimed files, recovered batches and stage timings, the checks'
+// results. A try returns it wherever it ran, also when it failed (the
+// entities it committed stay counted).
+type TaskOutput struct {
+	Tables    map[string]Ledger `json:"tables,omitempty"`
+	Checks    []CheckResult     `json:"checks,omitempty"`
+	Files     []string          `json:"files,omitempty"`
+	Recovered []string          `json:"recovered,omitempty"`
+	Stages    []StageTiming     `json:"stages,omitempty"`
+}
+
+// Add adds a try's output to the summary: ledgers are summed, stage
+// timings summed by stage, a check repeated by a later try replaces the
+// earlier result.
+func (s *RunSummary) Add(o TaskOutput) {
+	if s.Tables == nil {
+		s.Tables = NewLedgers()
+	}
+	for name, l := range o.Tables {
+		cur := s.Tables[name]
+		cur.Add(l)
+		s.Tables[name] = cur
+	}
+	for _, c := range o.Checks {
+		i := slices.IndexFunc(s.Checks, func(x CheckResult) bool { return x.Name == c.Name && x.Table == c.Table })
+		if i >= 0 {
+			s.Checks[i] = c
+		} else {
+			s.Checks = append(s.Checks, c)
+		}
+	}
+	s.Files = append(s.Files, o.Files...)
+	s.Recovered = append(s.Recovered, o.Recovered...)
+	for _, st := range o.Stages {
+		i := slices.IndexFunc(s.Stages, func(x StageTiming) bool { return x.Stage == st.Stage })
+		if i < 0 {
+			s.Stages = append(s.Stages, st)
+			continue
+		}
+		s.Stages[i].Seconds += st.Seconds
+		s.Stages[i].Bytes += st.Bytes
+		s.Stages[i].Rows += st.Rows
+	}
 }

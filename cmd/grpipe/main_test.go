@@ -6,6 +6,7 @@ import (
 	"encoding/csv"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"os"
 	"os/exec"
 	"os/signal"
@@ -14,6 +15,7 @@ import (
 	"strings"
 	"syscall"
 	"testing"
+	"time"
 
 	grpipe "github.com/grpipe/grpipe"
 	"github.com/grpipe/grpipe/internal/runstore"
@@ -22,19 +24,62 @@ import (
 )
 
 // TestMain lets the test binary act as grpipe itself in a subprocess (for
-// the crash tests): GRPIPE_TEST_ARGS holds the arguments as JSON.
+// the crash and shutdown tests): GRPIPE_TEST_ARGS holds the arguments as
+// JSON, and the test-only hooks come from GRPIPE_TEST_CRASHPOINT,
+// GRPIPE_TEST_SLOWPOINT and GRPIPE_TEST_POLL, which only this test binary
+// reads.
 func TestMain(m *testing.M) {
 	if args := os.Getenv("GRPIPE_TEST_ARGS"); args != "" {
 		var a []string
 		if err := json.Unmarshal([]byte(args), &a); err != nil {
 			panic(err)
 		}
+		h, err := testHooks(os.Getenv)
+		if err != nil {
+			panic(err)
+		}
 		ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-		code := run(ctx, a, os.Stdout, os.Stderr, os.Getenv)
+		code := run(ctx, a, os.Stdout, os.Stderr, os.Getenv, h)
 		stop()
 		os.Exit(code)
 	}
 	os.Exit(m.Run())
+}
+
+// testHooks returns the hooks the environment asks for:
+// GRPIPE_TEST_CRASHPOINT=upsert kills the process with SIGKILL at that ETL
+// point (claim, transform, stage, upsert, cleanup);
+// GRPIPE_TEST_SLOWPOINT=transform=1500ms makes the ETL sleep there (a task
+// still running when SIGTERM arrives); GRPIPE_TEST_POLL=200ms is the
+// scheduler's poll and heartbeat period.
+func testHooks(getenv func(string) string) (hooks, error) {
+	var h hooks
+	if p := getenv("GRPIPE_TEST_POLL"); p != "" {
+		d, err := time.ParseDuration(p)
+		if err != nil {
+			return h, err
+		}
+		h.poll = d
+	}
+	crash := getenv("GRPIPE_TEST_CRASHPOINT")
+	slow, d, _ := strings.Cut(getenv("GRPIPE_TEST_SLOWPOINT"), "=")
+	wait, err := time.ParseDuration(d)
+	if slow != "" && err != nil {
+		return h, fmt.Errorf("GRPIPE_TEST_SLOWPOINT: %w", err)
+	}
+	if crash == "" && slow == "" {
+		return h, nil
+	}
+	h.crash = func(at string) {
+		if at == slow {
+			time.Sleep(wait)
+		}
+		if at == crash {
+			_ = syscall.Kill(os.Getpid(), syscall.SIGKILL)
+			select {} // the signal ends the process
+		}
+	}
+	return h, nil
 }
 
 // result is one in-process invocation of grpipe.
@@ -47,7 +92,7 @@ func grpipeCmd(t *testing.T, env map[string]string, args ...string) result {
 	t.Helper()
 	var out, errOut bytes.Buffer
 	getenv := func(k string) string { return env[k] }
-	code := run(context.Background(), args, &out, &errOut, getenv)
+	code := run(context.Background(), args, &out, &errOut, getenv, hooks{})
 	return result{code, out.String(), errOut.String()}
 }
 
@@ -283,7 +328,7 @@ func crashThenRerun(t *testing.T, homeEnv func(home string) map[string]string, l
 			landDirty(t, env)
 			args, _ := json.Marshal([]string{"--home", home, "run"})
 			cmd := exec.Command(os.Args[0], "-test.run=^$")
-			cmd.Env = append(os.Environ(), "GRPIPE_TEST_ARGS="+string(args), "GRPIPE_CRASHPOINT="+point)
+			cmd.Env = append(os.Environ(), "GRPIPE_TEST_ARGS="+string(args), "GRPIPE_TEST_CRASHPOINT="+point)
 			for k, v := range env {
 				cmd.Env = append(cmd.Env, k+"="+v)
 			}

@@ -153,7 +153,7 @@ func etlInstances(t *testing.T, st *runstore.Store, runID string) []runstore.Tas
 	return out
 }
 
-var fastScheduler = map[string]string{"GRPIPE_SCHEDULER_POLL": "200ms"}
+var fastScheduler = map[string]string{"GRPIPE_TEST_POLL": "200ms"}
 
 func with(m map[string]string, kv ...string) map[string]string {
 	out := map[string]string{}
@@ -170,7 +170,7 @@ func TestSchedulerSIGTERMLetsTheRunningTaskFinish(t *testing.T) {
 	home := t.TempDir()
 	landSample(t, home)
 	st := openStore(t, home)
-	p := startGrpipe(t, with(fastScheduler, "GRPIPE_SLOWPOINT", "transform=1500ms"), "--home", home, "scheduler", "--schedule", "@every 1s")
+	p := startGrpipe(t, with(fastScheduler, "GRPIPE_TEST_SLOWPOINT", "transform=1500ms"), "--home", home, "scheduler", "--schedule", "@every 1s")
 	var runID string
 	eventually(t, 20*time.Second, "the ETL task to run", func() bool {
 		for _, r := range runsIn(t, st, grpipe.StateRunning) {
@@ -233,7 +233,7 @@ func TestSchedulerKill9ThenRestartResumes(t *testing.T) {
 	home := t.TempDir()
 	landSample(t, home)
 	st := openStore(t, home)
-	p := startGrpipe(t, with(fastScheduler, "GRPIPE_CRASHPOINT", "upsert"), "--home", home, "scheduler", "--schedule", "@every 1s")
+	p := startGrpipe(t, with(fastScheduler, "GRPIPE_TEST_CRASHPOINT", "upsert"), "--home", home, "scheduler", "--schedule", "@every 1s")
 	if _, sig := p.wait(t, 60*time.Second); sig != syscall.SIGKILL {
 		t.Fatalf("scheduler was not killed at upsert:\n%s", p.stderr.String())
 	}

@@ -10,9 +10,9 @@ import (
 	grpipe "github.com/grpipe/grpipe"
 	"github.com/grpipe/grpipe/internal/config"
 	"github.com/grpipe/grpipe/internal/objstore"
+	"github.com/grpipe/grpipe/internal/orchestrator"
 	"github.com/grpipe/grpipe/internal/quarantine"
 	"github.com/grpipe/grpipe/internal/runstore"
-	"github.com/grpipe/grpipe/internal/scheduler"
 	"github.com/grpipe/grpipe/internal/warehouse"
 	"github.com/grpipe/grpipe/internal/web"
 )
@@ -21,10 +21,11 @@ import (
 // and logs, the quarantine zone for rejected rows, and the warehouse, opened
 // read-only per request (the embedded DuckDB file is free between runs).
 type WebBackend struct {
-	Config config.Config
-	Store  *runstore.Store
-	Zones  *objstore.Store
-	Log    *slog.Logger
+	Config       config.Config
+	Store        *runstore.Store
+	Orchestrator *orchestrator.Service
+	Zones        *objstore.Store
+	Log          *slog.Logger
 	// Schedule is the scheduler's spec, when it runs in this process; else
 	// the last heartbeat's, else the default.
 	Schedule string
@@ -39,7 +40,7 @@ func (b *WebBackend) schedule(ctx context.Context) (string, bool) {
 	if hb, err := b.Store.LastHeartbeat(ctx); err == nil && hb.Schedule != "" {
 		return hb.Schedule, hb.State == grpipe.SchedulerRunning && time.Since(hb.BeatAt) < time.Minute
 	}
-	return scheduler.DefaultSchedule, false
+	return orchestrator.DefaultSchedule, false
 }
 
 // DAG describes the DAG, its schedule and its next run.
@@ -49,8 +50,8 @@ func (b *WebBackend) DAG(ctx context.Context) (web.DAGInfo, error) {
 		return web.DAGInfo{}, err
 	}
 	spec, live := b.schedule(ctx)
-	info := web.DAGInfo{DAGID: grpipe.DAGID, Paused: paused, Schedule: spec, Zones: b.Config.Zones, Warehouse: b.Config.Warehouse}
-	if sched, err := scheduler.ParseSchedule(spec); err == nil && live && !paused {
+	info := web.DAGInfo{DAGID: grpipe.DAGID, Paused: paused, Schedule: spec, Zones: b.Config.Zones, Warehouse: b.Config.Warehouse.URL}
+	if sched, err := orchestrator.ParseSchedule(spec); err == nil && live && !paused {
 		info.NextRun = sched.Next(time.Now())
 	}
 	for _, t := range grpipe.Tasks() {
@@ -61,24 +62,13 @@ func (b *WebBackend) DAG(ctx context.Context) (web.DAGInfo, error) {
 
 // SetPaused pauses or unpauses the schedule.
 func (b *WebBackend) SetPaused(ctx context.Context, paused bool) error {
-	return b.Store.SetPaused(ctx, paused, time.Now())
+	return b.Orchestrator.SetPaused(ctx, paused)
 }
 
 // Trigger queues a manual run, as `grpipe dags trigger` does, with the
 // given id or a generated one.
 func (b *WebBackend) Trigger(ctx context.Context, runID string) (grpipe.Run, error) {
-	now := time.Now().UTC()
-	if runID == "" {
-		runID = grpipe.NewRunID(grpipe.RunManual, now)
-	}
-	created, err := b.Store.EnqueueRun(ctx, grpipe.Run{RunID: runID, RunType: grpipe.RunManual, LogicalDate: now, QueuedAt: now})
-	if err != nil {
-		return grpipe.Run{}, err
-	}
-	if !created {
-		return grpipe.Run{}, fmt.Errorf("%w: a run with id %s exists already", grpipe.ErrBadInput, runID)
-	}
-	return b.Store.Run(ctx, runID)
+	return b.Orchestrator.Trigger(ctx, runID)
 }
 
 // Runs returns the latest runs, newest first.
@@ -101,18 +91,6 @@ func (b *WebBackend) Run(ctx context.Context, runID string) (grpipe.Run, *grpipe
 	return r, sum, nil
 }
 
-// maxTries is how many tries a task gets: its retries plus one.
-func (b *WebBackend) maxTries(task string) int {
-	retries := 2
-	if b.Config.Orchestrator.Retries != nil {
-		retries = *b.Config.Orchestrator.Retries
-	}
-	if t, ok := b.Config.Orchestrator.Tasks[task]; ok && t.Retries != nil {
-		retries = *t.Retries
-	}
-	return retries + 1
-}
-
 // TaskInstances returns every try of every task of a run.
 func (b *WebBackend) TaskInstances(ctx context.Context, runID string) ([]web.TaskInstance, error) {
 	tis, err := b.Store.TaskInstances(ctx, runID)
@@ -121,7 +99,7 @@ func (b *WebBackend) TaskInstances(ctx context.Context, runID string) ([]web.Tas
 	}
 	out := make([]web.TaskInstance, 0, len(tis))
 	for _, ti := range tis {
-		out = append(out, web.TaskInstance{RunID: ti.RunID, TaskID: ti.TaskID, Try: ti.TryNumber, MaxTries: b.maxTries(ti.TaskID),
+		out = append(out, web.TaskInstance{RunID: ti.RunID, TaskID: ti.TaskID, Try: ti.TryNumber, MaxTries: b.Orchestrator.MaxTries(ti.TaskID),
 			State: ti.State, StartedAt: ti.StartedAt, EndedAt: ti.EndedAt, Error: ti.Error})
 	}
 	return out, nil
@@ -135,16 +113,8 @@ func (b *WebBackend) TaskLog(ctx context.Context, runID, taskID string, try int)
 
 // Rejected reads the first limit rows of the run's quarantine files
 // (quarantine/<run_id>/ and the folders of its later tries), streaming them.
-func (b *WebBackend) Rejected(ctx context.Context, runID, entity string, limit int) ([]web.RejectedRow, error) {
-	rows, err := quarantine.RunRows(ctx, b.Zones, runID, entity, 0, limit)
-	if err != nil {
-		return nil, err
-	}
-	out := make([]web.RejectedRow, 0, len(rows))
-	for _, r := range rows {
-		out = append(out, web.RejectedRow{Entity: r.Entity, SourceFile: r.SourceFile, Line: r.Line, Column: r.Column, Reason: r.Reason, Raw: r.Raw})
-	}
-	return out, nil
+func (b *WebBackend) Rejected(ctx context.Context, runID, entity string, limit int) ([]quarantine.EntityRow, error) {
+	return quarantine.RunRows(ctx, b.Zones, runID, entity, 0, limit)
 }
 
 // Warehouse opens the warehouse read-only and reads the row counts and the
@@ -167,11 +137,7 @@ func (b *WebBackend) Warehouse(ctx context.Context) (web.WarehouseView, error) {
 		v.Counts = append(v.Counts, web.TableCount{Table: t, Rows: n})
 	}
 	for _, t := range warehouse.AnalyticsTables() {
-		order := "rank"
-		if t.Kind == grpipe.AnalyticsBest {
-			order = "count_rank"
-		}
-		rows, err := wh.Query(ctx, fmt.Sprintf("SELECT * FROM goodreads_analytics.%s ORDER BY %s LIMIT 10", t.Table, order))
+		rows, err := wh.Top(ctx, t, 10)
 		if err != nil {
 			continue
 		}

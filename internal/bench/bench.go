@@ -25,7 +25,6 @@ import (
 	"github.com/grpipe/grpipe/internal/config"
 	"github.com/grpipe/grpipe/internal/fake"
 	"github.com/grpipe/grpipe/internal/landing"
-	"github.com/grpipe/grpipe/internal/pipeline"
 )
 
 // The seed's "Testing the Limits" figures: an 11.4 GB batch on EMR 3 x
@@ -38,6 +37,10 @@ const (
 	manifestName    = "manifest.json"
 	sampleRSSPeriod = 50 * time.Millisecond
 )
+
+// DefaultRecords is the batch grpipe bench generates when given neither
+// --records nor --size: one million review records.
+const DefaultRecords = 1_000_000
 
 // Options configure a benchmark.
 type Options struct {
@@ -167,7 +170,7 @@ func Run(ctx context.Context, opts Options) (*Result, error) {
 		return nil, err
 	}
 	rss := startSampler()
-	sum, err := a.Pipeline.Run(ctx, pipeline.RunInfo{RunType: grpipe.RunManual})
+	sum, err := a.Orchestrator.RunNow(ctx)
 	closed = true
 	if cerr := a.Close(); err == nil {
 		err = cerr

@@ -86,6 +86,33 @@ func (o Options) Validate() error {
 	return nil
 }
 
+// Sized returns the options of a batch of size bytes ("1.2GB", "500MB";
+// "" keeps o.Records), refusing both a size and a number of records, or
+// neither, and id ranges that are not positive; the errors name the flags
+// of grpipe fake and grpipe bench.
+func (o Options) Sized(ctx context.Context, size string) (Options, error) {
+	for name, v := range map[string]int64{"--review-ids": o.ReviewIDs, "--user-ids": o.UserIDs, "--book-ids": o.BookIDs, "--author-ids": o.AuthorIDs} {
+		if v <= 0 {
+			return o, fmt.Errorf("%w: %s %d: give a positive number", grpipe.ErrBadInput, name, v)
+		}
+	}
+	switch {
+	case size != "" && o.Records != 0:
+		return o, fmt.Errorf("%w: give --records or --size, not both", grpipe.ErrBadInput)
+	case size != "":
+		n, err := ParseSize(size)
+		if err != nil {
+			return o, err
+		}
+		if o.Records, err = RecordsForSize(ctx, n, o); err != nil {
+			return o, err
+		}
+	case o.Records <= 0:
+		return o, fmt.Errorf("%w: give --records N (N > 0) or --size SIZE (e.g. 1.2GB)", grpipe.ErrBadInput)
+	}
+	return o, o.Validate()
+}
+
 // FileReport is what was written to one file.
 type FileReport struct {
 	// Name is the file's base name (reviews-1.csv).
@@ -165,6 +192,20 @@ func Generate(ctx context.Context, opts Options, w [4]io.Writer) (*Manifest, err
 		m.Bytes += f.Bytes
 	}
 	return m, errors.Join(errs...)
+}
+
+// BatchNumbers returns the numbers of count batches numbered from first;
+// first 0 numbers several batches from 1, and leaves a single batch 0 (its
+// files are the plain reviews.csv, ...).
+func BatchNumbers(first, count int) []int {
+	if first == 0 && count > 1 {
+		first = 1
+	}
+	nums := make([]int, count)
+	for i := range nums {
+		nums[i] = first + i
+	}
+	return nums
 }
 
 // FileName returns the landing file name of entity e in a batch named name

@@ -52,6 +52,24 @@ func UCSDCounts(reviews int64) (books, authors, users int64) {
 	return scale(RealUCSDBooks), scale(RealUCSDAuthors), scale(RealUCSDUsers)
 }
 
+// UCSDReviews returns the review lines of UCSD dumps of records reviews,
+// or of about size compressed bytes ("7.4GB"); one of them must be given.
+func UCSDReviews(records int64, size string) (int64, error) {
+	switch {
+	case size != "" && records != 0:
+		return 0, fmt.Errorf("%w: give --records or --size, not both", grpipe.ErrBadInput)
+	case size != "":
+		n, err := ParseSize(size)
+		if err != nil {
+			return 0, err
+		}
+		return max(1, n/UCSDBytesPerReview), nil
+	case records <= 0:
+		return 0, fmt.Errorf("%w: give --records N (review lines, N > 0) or --size SIZE (e.g. 7.4GB, the real dumps)", grpipe.ErrBadInput)
+	}
+	return records, nil
+}
+
 // UCSDBytesPerReview is the compressed size of the three dumps per review
 // line, measured on this generator (20,000 reviews, seed 7; the real dumps: 470): --size divides by it.
 const UCSDBytesPerReview = 442

@@ -299,7 +299,7 @@ func TestConformance(t *testing.T) {
 
 	t.Run("postgres", func(t *testing.T) {
 		dsn := pgtest.Database(t)
-		h := testsupport.NewHome(t, func(c *config.Config) { tune(c); c.Warehouse = dsn })
+		h := testsupport.NewHome(t, func(c *config.Config) { tune(c); testsupport.Set(t, c, "warehouse", dsn) })
 		runs := conformanceBatches(h)
 		expectLiterals(t, "postgres", h, runs)
 		compareResults(t, "postgres", conformanceSnapshot(h, runs), want)

@@ -26,10 +26,11 @@ import (
 // The batch is named after the run; a later try of the task (a retry, or the
 // run resumed after a crash) claims into <run_id>_try<N> and finishes the
 // earlier tries' batches like those of any interrupted run.
-func (p *Pipeline) etl(ctx context.Context, rs *runState, log *slog.Logger) error {
-	batch := rs.id
-	if try := dag.Try(ctx); try > 1 {
-		batch = fmt.Sprintf("%s_try%d", rs.id, try)
+func (p *Pipeline) etl(ctx context.Context, c *dag.Call) error {
+	log := c.Log
+	batch := c.Run.RunID
+	if c.Number > 1 {
+		batch = fmt.Sprintf("%s_try%d", c.Run.RunID, c.Number)
 	}
 	pending, err := p.pendingBatches(ctx, batch, log)
 	if err != nil {
@@ -40,9 +41,7 @@ func (p *Pipeline) etl(ctx context.Context, rs *runState, log *slog.Logger) erro
 		if err := p.finishClaim(ctx, m, log); err != nil {
 			return err
 		}
-		rs.mu.Lock()
-		rs.sum.Recovered = append(rs.sum.Recovered, m.Batch)
-		rs.mu.Unlock()
+		c.AddRecovered(m.Batch)
 	}
 
 	t0 := time.Now()
@@ -57,11 +56,11 @@ func (p *Pipeline) etl(ctx context.Context, rs *runState, log *slog.Logger) erro
 		}
 		pending = append(pending, own)
 	}
-	rs.addStage(grpipe.StageTiming{Stage: "claim", Seconds: time.Since(t0).Seconds(), Bytes: claimed})
+	c.AddStage(grpipe.StageTiming{Stage: "claim", Seconds: time.Since(t0).Seconds(), Bytes: claimed})
 
 	var refused []error
 	for _, m := range pending {
-		err := p.processBatch(ctx, rs, m, log)
+		err := p.processBatch(ctx, c, m, log)
 		var fe *transform.FileError
 		if err != nil && !errors.As(err, &fe) {
 			return fmt.Errorf("batch %s: %w", m.Batch, err)
@@ -81,7 +80,7 @@ func (p *Pipeline) etl(ctx context.Context, rs *runState, log *slog.Logger) erro
 		if n > 0 {
 			log.Info("reviews given their book's first author", "rows", n)
 		}
-		rs.addStage(grpipe.StageTiming{Stage: "fill_authors", Seconds: time.Since(t1).Seconds(), Rows: n})
+		c.AddStage(grpipe.StageTiming{Stage: "fill_authors", Seconds: time.Since(t1).Seconds(), Rows: n})
 	}
 	return errFiles(refused)
 }
@@ -90,13 +89,11 @@ func (p *Pipeline) etl(ctx context.Context, rs *runState, log *slog.Logger) erro
 // batch, entity by entity, skipping entities whose load already committed.
 // Files refused whole are marked held in the manifest before anything loads,
 // and the error names them.
-func (p *Pipeline) processBatch(ctx context.Context, rs *runState, m *Manifest, log *slog.Logger) error {
+func (p *Pipeline) processBatch(ctx context.Context, c *dag.Call, m *Manifest, log *slog.Logger) error {
 	log = log.With("batch", m.Batch)
 	for _, f := range m.Files {
 		if f.State == fileClaimed {
-			rs.mu.Lock()
-			rs.sum.Files = append(rs.sum.Files, f.Name)
-			rs.mu.Unlock()
+			c.AddFiles(f.Name)
 		}
 	}
 
@@ -120,7 +117,7 @@ func (p *Pipeline) processBatch(ctx context.Context, rs *runState, m *Manifest, 
 			}
 			if loaded {
 				log.Info("already loaded before the interruption", "table", e.Name)
-				rs.addLedger(e.Name, l)
+				c.AddLedger(e.Name, l)
 				p.markLoaded(m, e.Name)
 				continue
 			}
@@ -188,7 +185,7 @@ func (p *Pipeline) processBatch(ctx context.Context, rs *runState, m *Manifest, 
 	for _, er := range res.Entities {
 		rows += er.Read
 	}
-	rs.addStage(grpipe.StageTiming{Stage: "transform", Seconds: time.Since(t0).Seconds(), Bytes: res.Bytes, Rows: rows})
+	c.AddStage(grpipe.StageTiming{Stage: "transform", Seconds: time.Since(t0).Seconds(), Bytes: res.Bytes, Rows: rows})
 
 	// Hold refused files before any load commits, so that a resumed batch
 	// never mistakes them for loaded.
@@ -227,7 +224,7 @@ func (p *Pipeline) processBatch(ctx context.Context, rs *runState, m *Manifest, 
 				return err
 			}
 		}
-		rs.addStage(grpipe.StageTiming{Stage: "stage", Seconds: time.Since(t1).Seconds(), Rows: er.Staged})
+		c.AddStage(grpipe.StageTiming{Stage: "stage", Seconds: time.Since(t1).Seconds(), Rows: er.Staged})
 		p.crashPoint("stage")
 		t2 := time.Now()
 		if keys != "" {
@@ -238,9 +235,9 @@ func (p *Pipeline) processBatch(ctx context.Context, rs *runState, m *Manifest, 
 		if err != nil {
 			return err
 		}
-		rs.addStage(grpipe.StageTiming{Stage: "upsert", Seconds: time.Since(t2).Seconds(), Rows: er.Staged})
+		c.AddStage(grpipe.StageTiming{Stage: "upsert", Seconds: time.Since(t2).Seconds(), Rows: er.Staged})
 		p.crashPoint("upsert")
-		rs.addLedger(e.Name, ledger)
+		c.AddLedger(e.Name, ledger)
 		p.markLoaded(m, e.Name)
 	}
 	p.crashPoint("cleanup")

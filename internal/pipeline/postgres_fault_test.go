@@ -12,7 +12,6 @@ import (
 	grpipe "github.com/grpipe/grpipe"
 	"github.com/grpipe/grpipe/internal/app"
 	"github.com/grpipe/grpipe/internal/config"
-	"github.com/grpipe/grpipe/internal/pipeline"
 	"github.com/grpipe/grpipe/internal/postgres/pgtest"
 	"github.com/grpipe/grpipe/internal/testsupport"
 )
@@ -23,14 +22,13 @@ import (
 // gives the same warehouse as an uninterrupted run.
 func TestPostgresRestartDuringUpsert(t *testing.T) {
 	c := pgtest.StartCluster(t)
-	cfg := config.Default(t.TempDir())
-	cfg.DuckDB.MemoryLimit = "512MB"
-	cfg.MaxRejectRatio = 0.5
-	cfg.Warehouse = c.DSN("postgres")
 	// No retries: the try that meets the restart must end the run, as a
 	// retry would (rightly) finish the batch in the same run.
-	noRetries := 0
-	cfg.Orchestrator.Retries = &noRetries
+	cfg := testsupport.Config(t, t.TempDir(), func(cf *config.Config) {
+		cf.MaxRejectRatio = 0.5
+		cf.Orchestrator.Retries = 0
+		testsupport.Set(t, cf, "warehouse", c.DSN("postgres"))
+	})
 
 	h := testsupport.OpenHome(t, cfg)
 	landBatch1(h)
@@ -49,42 +47,40 @@ func TestPostgresRestartDuringUpsert(t *testing.T) {
 	defer locker.Close()
 	restarted := make(chan error, 1)
 	var once bool
-	hook := func(o *pipeline.Options) {
-		o.Crash = func(point string) {
-			if point != "stage" || once {
-				return
-			}
-			once = true
-			ctx := context.Background()
-			tx, err := locker.BeginTx(ctx, nil)
-			if err == nil {
-				_, err = tx.ExecContext(ctx, "LOCK TABLE goodreads_warehouse.reviews IN ACCESS EXCLUSIVE MODE")
-			}
-			if err != nil {
-				restarted <- err
-				return
-			}
-			go func() {
-				deadline := time.Now().Add(30 * time.Second)
-				for time.Now().Before(deadline) {
-					var n int
-					err := locker.QueryRow(`SELECT count(*) FROM pg_stat_activity
-						WHERE application_name = 'grpipe' AND wait_event_type = 'Lock'`).Scan(&n)
-					if err != nil {
-						restarted <- err
-						return
-					}
-					if n > 0 {
-						c.Restart()
-						restarted <- nil
-						return
-					}
-					time.Sleep(10 * time.Millisecond)
-				}
-				restarted <- errors.New("the upsert never waited on the lock")
-			}()
+	hook := app.WithCrash(func(point string) {
+		if point != "stage" || once {
+			return
 		}
-	}
+		once = true
+		ctx := context.Background()
+		tx, err := locker.BeginTx(ctx, nil)
+		if err == nil {
+			_, err = tx.ExecContext(ctx, "LOCK TABLE goodreads_warehouse.reviews IN ACCESS EXCLUSIVE MODE")
+		}
+		if err != nil {
+			restarted <- err
+			return
+		}
+		go func() {
+			deadline := time.Now().Add(30 * time.Second)
+			for time.Now().Before(deadline) {
+				var n int
+				err := locker.QueryRow(`SELECT count(*) FROM pg_stat_activity
+						WHERE application_name = 'grpipe' AND wait_event_type = 'Lock'`).Scan(&n)
+				if err != nil {
+					restarted <- err
+					return
+				}
+				if n > 0 {
+					c.Restart()
+					restarted <- nil
+					return
+				}
+				time.Sleep(10 * time.Millisecond)
+			}
+			restarted <- errors.New("the upsert never waited on the lock")
+		}()
+	})
 	h = testsupport.OpenHome(t, cfg, hook)
 	failed := h.Run()
 	if err := <-restarted; err != nil {
@@ -121,9 +117,7 @@ func TestPostgresRestartDuringUpsert(t *testing.T) {
 func TestPostgresDownAtStart(t *testing.T) {
 	c := pgtest.StartCluster(t)
 	c.Stop()
-	cfg := config.Default(t.TempDir())
-	cfg.DuckDB.MemoryLimit = "512MB"
-	cfg.Warehouse = c.DSN("postgres")
+	cfg := testsupport.Config(t, t.TempDir(), func(cfg *config.Config) { testsupport.Set(t, cfg, "warehouse", c.DSN("postgres")) })
 	_, err := app.Open(context.Background(), cfg, nil)
 	if err == nil {
 		t.Fatal("opened a warehouse whose server is down")

@@ -188,7 +188,7 @@ func TestRealDataEndToEnd(t *testing.T) {
 	checkRealData(t, h, realDataRuns(t, h))
 	t.Run("postgres", func(t *testing.T) {
 		dsn := pgtest.Database(t)
-		h := testsupport.NewHome(t, func(c *config.Config) { tune(c); c.Warehouse = dsn })
+		h := testsupport.NewHome(t, func(c *config.Config) { tune(c); testsupport.Set(t, c, "warehouse", dsn) })
 		checkRealData(t, h, realDataRuns(t, h))
 	})
 }

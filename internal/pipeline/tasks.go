@@ -9,58 +9,53 @@ import (
 	"github.com/grpipe/grpipe/internal/warehouse"
 )
 
-// DAG returns the goodreads_pipeline DAG whose tasks work on the run rs.
-func (p *Pipeline) DAG(rs *runState) *dag.DAG {
+// Work returns the work of the DAG's tasks, by task id (grpipe.Tasks()
+// lists the tasks; Stop_execution, a marker, has none). A new task gets its
+// spec in the domain package's dag.go and its work here.
+func (p *Pipeline) Work() map[string]dag.Func {
 	build := func(table string) dag.Func {
-		return func(ctx context.Context, log *slog.Logger) error {
+		return func(ctx context.Context, c *dag.Call) error {
 			t, _ := warehouse.AnalyticsTableByName(table)
-			n, err := p.wh.BuildAnalytics(ctx, t, p.window(rs))
+			n, err := p.wh.BuildAnalytics(ctx, t, p.window(c.Run))
 			if err == nil {
-				log.Info("analytics table replaced", "table", table, "rows", n)
+				c.Log.Info("analytics table replaced", "table", table, "rows", n)
 			}
 			return err
 		}
 	}
 	checks := func(s warehouse.Subject) dag.Func {
-		return func(ctx context.Context, log *slog.Logger) error {
+		return func(ctx context.Context, c *dag.Call) error {
 			cs, err := p.wh.AnalyticsChecks(ctx, s)
 			if err != nil {
 				return err
 			}
-			rs.addChecks(cs)
-			logChecks(log, cs)
-			return warehouse.FirstFailure(cs)
+			return report(c, cs)
 		}
 	}
-	work := map[string]dag.Func{
-		grpipe.TaskBegin: func(ctx context.Context, log *slog.Logger) error {
+	return map[string]dag.Func{
+		grpipe.TaskBegin: func(ctx context.Context, c *dag.Call) error {
 			return p.wh.Setup(ctx)
 		},
-		grpipe.TaskETL: func(ctx context.Context, log *slog.Logger) error {
-			return p.etl(ctx, rs, log)
-		},
-		grpipe.TaskWarehouseChecks: func(ctx context.Context, log *slog.Logger) error {
+		grpipe.TaskETL: p.etl,
+		grpipe.TaskWarehouseChecks: func(ctx context.Context, c *dag.Call) error {
 			cs, err := p.wh.WarehouseChecks(ctx)
 			if err != nil {
 				return err
 			}
-			cs = append(cs, warehouse.LedgerChecks(rs.ledgers())...)
+			cs = append(cs, warehouse.LedgerChecks(c.Ledgers())...)
 			kc, err := p.wh.SourceKeyChecks(ctx)
 			if err != nil {
 				return err
 			}
-			cs = append(cs, kc...)
-			rs.addChecks(cs)
-			logChecks(log, cs)
-			return warehouse.FirstFailure(cs)
+			return report(c, append(cs, kc...))
 		},
-		grpipe.TaskAnalyticsSchema: func(ctx context.Context, log *slog.Logger) error {
+		grpipe.TaskAnalyticsSchema: func(ctx context.Context, c *dag.Call) error {
 			return p.wh.CreateAnalyticsSchema(ctx)
 		},
-		grpipe.TaskAuthorTables: func(ctx context.Context, log *slog.Logger) error {
+		grpipe.TaskAuthorTables: func(ctx context.Context, c *dag.Call) error {
 			return p.wh.CreateAnalyticsTables(ctx, warehouse.AuthorSubject)
 		},
-		grpipe.TaskBookTables: func(ctx context.Context, log *slog.Logger) error {
+		grpipe.TaskBookTables: func(ctx context.Context, c *dag.Call) error {
 			return p.wh.CreateAnalyticsTables(ctx, warehouse.BookSubject)
 		},
 		grpipe.TaskAuthorReviews: build("popular_authors_review_count"),
@@ -72,36 +67,26 @@ func (p *Pipeline) DAG(rs *runState) *dag.DAG {
 		grpipe.TaskAuthorChecks:  checks(warehouse.AuthorSubject),
 		grpipe.TaskBookChecks:    checks(warehouse.BookSubject),
 	}
-	d := &dag.DAG{ID: grpipe.DAGID}
-	for _, spec := range grpipe.Tasks() {
-		d.Tasks = append(d.Tasks, dag.Task{ID: spec.ID, Upstream: spec.Upstream, Kind: spec.Kind, Timeout: spec.Timeout, Run: work[spec.ID]})
-	}
-	policy := dag.DefaultRetry()
-	if p.opts.Retry != nil {
-		policy = *p.opts.Retry
-	}
-	d.Retry = &policy
-	for i := range d.Tasks {
-		t := &d.Tasks[i]
-		if o, ok := p.opts.Tasks[t.ID]; ok {
-			if o.Retries != nil {
-				tp := policy
-				tp.Retries = *o.Retries
-				t.Retry = &tp
-			}
-			if o.Timeout > 0 {
-				t.Timeout = o.Timeout
-			}
-		}
-	}
-	return d
+}
+
+// Executor returns the executor that runs the DAG's tasks over this
+// pipeline's zones and warehouse in this process.
+func (p *Pipeline) Executor() *dag.Local {
+	return &dag.Local{Work: p.Work(), Log: p.log}
+}
+
+// report records check results, logs them and returns the first failure.
+func report(c *dag.Call, cs []grpipe.CheckResult) error {
+	c.AddChecks(cs...)
+	logChecks(c.Log, cs)
+	return warehouse.FirstFailure(cs)
 }
 
 // window returns the analytics window of a run: its data interval when so
 // configured and the run has one, else the configured window.
-func (p *Pipeline) window(rs *runState) warehouse.Window {
-	if p.opts.WindowFromDataInterval && !rs.info.DataIntervalStart.IsZero() && !rs.info.DataIntervalEnd.IsZero() {
-		return warehouse.Window{Start: rs.info.DataIntervalStart, End: rs.info.DataIntervalEnd}
+func (p *Pipeline) window(run grpipe.Run) warehouse.Window {
+	if p.opts.WindowFromDataInterval && run.HasInterval() {
+		return warehouse.Window{Start: run.DataIntervalStart, End: run.DataIntervalEnd}
 	}
 	return p.opts.Window
 }

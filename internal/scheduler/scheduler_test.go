@@ -12,6 +12,7 @@ import (
 	grpipe "github.com/grpipe/grpipe"
 	"github.com/grpipe/grpipe/internal/app"
 	"github.com/grpipe/grpipe/internal/config"
+	"github.com/grpipe/grpipe/internal/orchestrator"
 	"github.com/grpipe/grpipe/internal/runstore"
 	"github.com/grpipe/grpipe/internal/scheduler"
 	"github.com/grpipe/grpipe/internal/testsupport"
@@ -27,17 +28,22 @@ type fixture struct {
 
 var day = time.Date(2026, 3, 1, 0, 0, 0, 0, time.UTC)
 
-func newFixture(t *testing.T) *fixture {
+// newFixture opens a home whose runs do not depend on the past, unless
+// dependsOnPast.
+func newFixture(t *testing.T, dependsOnPast bool) *fixture {
 	t.Helper()
-	h := testsupport.NewHome(t, func(c *config.Config) { c.Orchestrator.RetryDelay = "10ms" })
+	h := testsupport.NewHome(t, func(c *config.Config) {
+		c.Orchestrator.RetryDelay = 10 * time.Millisecond
+		c.Orchestrator.DependsOnPast = dependsOnPast
+	})
 	return &fixture{t: t, cfg: h.App.Config, app: h.App, home: h, clock: testsupport.NewClock(day)}
 }
 
 func (f *fixture) scheduler(opts scheduler.Options) *scheduler.Scheduler {
 	f.t.Helper()
-	opts.RunLock, opts.SchedulerLock = app.RunLockPath(f.cfg), app.SchedulerLockPath(f.cfg)
+	opts.SchedulerLock = app.SchedulerLockPath(f.cfg)
 	opts.Clock = f.clock
-	s, err := scheduler.New(opts, f.app.Store, f.app.Pipeline, slog.New(slog.DiscardHandler))
+	s, err := scheduler.New(opts, f.app.Store, f.app.Orchestrator, slog.New(slog.DiscardHandler))
 	if err != nil {
 		f.t.Fatal(err)
 	}
@@ -75,7 +81,7 @@ func at(hm string) time.Time {
 }
 
 func TestCatchupCreatesMissedIntervalsOldestFirst(t *testing.T) {
-	f := newFixture(t)
+	f := newFixture(t, false)
 	f.landSample()
 	s := f.scheduler(scheduler.Options{Schedule: "*/10 * * * *", Catchup: true, StartDate: at("00:00")})
 	f.clock.Set(at("00:35"))
@@ -118,7 +124,7 @@ func TestCatchupCreatesMissedIntervalsOldestFirst(t *testing.T) {
 }
 
 func TestNoCatchupRunsOnlyTheLatestInterval(t *testing.T) {
-	f := newFixture(t)
+	f := newFixture(t, false)
 	s := f.scheduler(scheduler.Options{Schedule: "*/10 * * * *", StartDate: at("00:00")})
 	f.clock.Set(at("00:35"))
 	start, end, ok, err := s.NextInterval(context.Background(), f.clock.Now())
@@ -134,7 +140,7 @@ func TestNoCatchupRunsOnlyTheLatestInterval(t *testing.T) {
 }
 
 func TestEndDateStopsCatchup(t *testing.T) {
-	f := newFixture(t)
+	f := newFixture(t, false)
 	f.landSample()
 	s := f.scheduler(scheduler.Options{Schedule: "*/10 * * * *", Catchup: true, StartDate: at("00:00"), EndDate: at("00:10")})
 	f.clock.Set(at("01:00"))
@@ -146,21 +152,21 @@ func TestEndDateStopsCatchup(t *testing.T) {
 }
 
 func TestBadSchedule(t *testing.T) {
-	_, err := scheduler.ParseSchedule("every ten minutes")
+	_, err := orchestrator.ParseSchedule("every ten minutes")
 	if err == nil || !strings.Contains(err.Error(), `schedule "every ten minutes"`) {
 		t.Errorf("error %v", err)
 	}
 }
 
 func TestPausedAndTriggered(t *testing.T) {
-	f := newFixture(t)
+	f := newFixture(t, false)
 	f.landSample()
 	ctx := context.Background()
 	s := f.scheduler(scheduler.Options{Schedule: "*/10 * * * *", StartDate: at("00:00")})
 	if err := f.app.Store.SetPaused(ctx, true, day); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := f.app.Store.EnqueueRun(ctx, grpipe.Run{RunID: "manual__x", RunType: grpipe.RunManual, LogicalDate: at("00:05"), StartedAt: at("00:05")}); err != nil {
+	if _, err := f.app.Store.EnqueueRun(ctx, grpipe.Run{RunID: "manual__x", RunType: grpipe.RunManual, LogicalDate: at("00:05"), QueuedAt: at("00:05")}); err != nil {
 		t.Fatal(err)
 	}
 	f.clock.Set(at("00:35"))
@@ -179,14 +185,14 @@ func TestPausedAndTriggered(t *testing.T) {
 }
 
 func TestDependsOnPastUntilCleared(t *testing.T) {
-	f := newFixture(t)
+	f := newFixture(t, true)
 	ctx := context.Background()
 	f.landSample()
 	// An empty file is refused whole: the ETL task of the first run fails.
 	if _, err := f.app.Zones.Put(ctx, "landing/book-empty.csv", strings.NewReader("")); err != nil {
 		t.Fatal(err)
 	}
-	s := f.scheduler(scheduler.Options{Schedule: "*/10 * * * *", StartDate: at("00:00"), Catchup: true, DependsOnPast: true})
+	s := f.scheduler(scheduler.Options{Schedule: "*/10 * * * *", StartDate: at("00:00"), Catchup: true})
 	f.clock.Set(at("00:15"))
 	f.tick(s)
 	runs := f.runs()
@@ -225,7 +231,7 @@ func TestDependsOnPastUntilCleared(t *testing.T) {
 
 	// Clear the failed task (and what follows): the first run re-runs it
 	// (the refused file stays held), then the second run proceeds.
-	if err := f.app.Store.ClearTasks(ctx, first, append([]string{grpipe.TaskETL}, grpipe.Downstream(grpipe.TaskETL)...), f.clock.Now()); err != nil {
+	if _, err := f.app.Orchestrator.Clear(ctx, first, grpipe.TaskETL, true); err != nil {
 		t.Fatal(err)
 	}
 	f.tick(s)
@@ -252,7 +258,7 @@ func TestDependsOnPastUntilCleared(t *testing.T) {
 }
 
 func TestResumesARunLeftRunning(t *testing.T) {
-	f := newFixture(t)
+	f := newFixture(t, false)
 	ctx := context.Background()
 	// A run a dead process left running, in the middle of its ETL task.
 	if err := f.app.Warehouse.Setup(ctx); err != nil { // what its Begin_execution did
@@ -294,7 +300,7 @@ func TestResumesARunLeftRunning(t *testing.T) {
 }
 
 func TestRunLoopOnFakeClockAndStop(t *testing.T) {
-	f := newFixture(t)
+	f := newFixture(t, false)
 	s := f.scheduler(scheduler.Options{Schedule: "*/10 * * * *", StartDate: at("00:00"), Catchup: true, Poll: time.Minute, HeartbeatEvery: time.Minute})
 	f.landSample()
 	ctx, cancel := context.WithCancel(context.Background())

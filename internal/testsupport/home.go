@@ -11,7 +11,6 @@ import (
 	"github.com/grpipe/grpipe/internal/app"
 	"github.com/grpipe/grpipe/internal/config"
 	"github.com/grpipe/grpipe/internal/landing"
-	"github.com/grpipe/grpipe/internal/pipeline"
 	"github.com/grpipe/grpipe/internal/sample"
 )
 
@@ -37,6 +36,14 @@ func Config(t testing.TB, dir string, tune func(*config.Config)) config.Config {
 		t.Fatal(err)
 	}
 	return cfg
+}
+
+// Set sets a setting of c by its key, as grpipe.yaml would (see config.Config.Set).
+func Set(t testing.TB, c *config.Config, key, value string) {
+	t.Helper()
+	if err := c.Set(key, value); err != nil {
+		t.Fatal(err)
+	}
 }
 
 // NewHome opens a home in a new temporary folder; tune adjusts the
@@ -89,7 +96,7 @@ func (h *Home) LandSample() {
 // Run runs the DAG once, as `grpipe run` does, and returns the summary.
 func (h *Home) Run() *grpipe.RunSummary {
 	h.T.Helper()
-	sum, err := h.App.Pipeline.Run(context.Background(), pipeline.RunInfo{RunType: grpipe.RunManual})
+	sum, err := h.App.Orchestrator.RunNow(context.Background())
 	if err != nil {
 		h.T.Fatal(err)
 	}

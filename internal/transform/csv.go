@@ -60,6 +60,10 @@ func (s *scanner) skipBlank() bool {
 			s.line++
 			continue
 		}
+		if c == '\r' && s.pos+1 == len(s.data) {
+			s.pos++ // a carriage return ending the data: a blank line, as encoding/csv reads it
+			continue
+		}
 		break
 	}
 	return s.pos < s.end && s.pos < len(s.data)
@@ -81,6 +85,10 @@ func (s *scanner) next(r *record) bool {
 		if c == '\r' && s.pos+1 < len(s.data) && s.data[s.pos+1] == '\n' {
 			s.pos += 2
 			s.line++
+			continue
+		}
+		if c == '\r' && s.pos+1 == len(s.data) {
+			s.pos++ // a carriage return ending the data: a blank line, as encoding/csv reads it
 			continue
 		}
 		break

@@ -9,6 +9,7 @@ import (
 	"io"
 	"log/slog"
 	"os"
+	"slices"
 	"strconv"
 	"strings"
 	"syscall"
@@ -300,6 +301,10 @@ func openCSV(log *slog.Logger, src Source, base string, ordBase int64) (*csvFile
 		unmap()
 		return f, &FileError{Source: src.Name, Reason: "the header row cannot be parsed: " + hdr.err}
 	}
+	if bytes.IndexByte(hdr.raw, '\r') >= 0 {
+		unmap()
+		return f, &FileError{Source: src.Name, Reason: "the header row holds a carriage return: the file ends its lines with a carriage return only (old Mac style); convert it to LF or CRLF line ends (e.g. tr '\\r' '\\n')"}
+	}
 	mapping, err := mapHeader(log, src.Entity, src.Name, hdr.fields)
 	if err != nil {
 		unmap()
@@ -534,7 +539,7 @@ func mapHeader(log *slog.Logger, e grpipe.Entity, source string, header [][]byte
 	for i, h := range header {
 		name := strings.ToLower(strings.TrimSpace(string(h)))
 		if _, dup := pos[name]; dup {
-			return nil, &FileError{Source: source, Reason: fmt.Sprintf("column %q appears twice in the header", name)}
+			return nil, &FileError{Source: source, Reason: fmt.Sprintf("column %q appears twice in the header", clip([]byte(name)))}
 		}
 		pos[name] = i
 	}
@@ -559,11 +564,29 @@ func mapHeader(log *slog.Logger, e grpipe.Entity, source string, header [][]byte
 			"required column %s missing from the header (a %s file needs %s)",
 			strings.Join(missing, ", "), e.FilePrefix, strings.Join(e.ColumnNames(), ","))}
 	}
-	for name := range pos {
-		log.Warn("unknown column ignored", "file", source, "column", name)
+	if len(pos) > 0 {
+		// One warning for all of them, naming the first few in header
+		// order: a header of a million unknown columns is one line of log.
+		unknown := make([]int, 0, len(pos))
+		for _, i := range pos {
+			unknown = append(unknown, i)
+		}
+		slices.Sort(unknown)
+		var names []string
+		for _, i := range unknown[:min(len(unknown), maxNamedColumns)] {
+			names = append(names, clip(header[i]))
+		}
+		attrs := []any{"file", source, "count", len(unknown), "columns", strings.Join(names, ", ")}
+		if len(unknown) > maxNamedColumns {
+			attrs = append(attrs, "more", len(unknown)-maxNamedColumns)
+		}
+		log.Warn("unknown columns ignored", attrs...)
 	}
 	return mapping, nil
 }
+
+// maxNamedColumns is how many unknown columns a warning names.
+const maxNamedColumns = 10
 
 // releaseChunk is how much read input is let go of at a time.
 const releaseChunk = 64 << 20

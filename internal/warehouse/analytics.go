@@ -130,8 +130,6 @@ func analyticsData(t AnalyticsTable) map[string]any {
 		"Dim":        driver.Table{Schema: WarehouseSchema, Name: si.entity.Name},
 		"DimKey":     si.entity.Key,
 		"DimColumns": si.dimColumns,
-		"Name":       si.dimColumns[0],
-		"Kind":       string(t.Kind),
 		"Order":      t.orderColumn(),
 	}
 }
@@ -211,32 +209,20 @@ func (w *Warehouse) AnalyticsChecks(ctx context.Context, s Subject) ([]grpipe.Ch
 	return out, nil
 }
 
-// TopAnalytics returns the first limit rows of an analytics table, every
-// column, in rank order (count_rank for the best_* tables). The error wraps
-// ErrNoTable when the table is not built yet.
-func (w *Warehouse) TopAnalytics(ctx context.Context, t AnalyticsTable, limit int) (*Rows, error) {
-	return w.top(ctx, "analytics_top", t, limit)
-}
-
-// TopAnalyticsBrief returns the first limit rows of an analytics table in
-// rank order with the few columns a summary prints: the rank (both ranks'
-// order for best_*), the id, the author's name or the book's title, the
-// review count and the average rating rounded to two decimals.
-func (w *Warehouse) TopAnalyticsBrief(ctx context.Context, t AnalyticsTable, limit int) (*Rows, error) {
-	return w.top(ctx, "analytics_top_brief", t, limit)
-}
-
-func (w *Warehouse) top(ctx context.Context, stmt string, t AnalyticsTable, limit int) (*Rows, error) {
+// Top returns the first limit rows of an analytics table, every column, in
+// rank order (count_rank for the best_* tables): what the demo and the web
+// UI show. The error wraps ErrNoTable when the table is not built yet.
+func (w *Warehouse) Top(ctx context.Context, t AnalyticsTable, limit int) (*Rows, error) {
 	if limit < 0 {
 		return nil, fmt.Errorf("%w: top %s: limit %d must be >= 0", grpipe.ErrBadInput, t.Table, limit)
 	}
-	q, err := w.stmts.Render(stmt, analyticsData(t))
+	q, err := w.stmts.Render("analytics_top", analyticsData(t))
 	if err != nil {
 		return nil, err
 	}
 	rows, err := w.Query(ctx, q, limit)
 	if err != nil {
-		return nil, fmt.Errorf("top %s: %w", t.Table, err)
+		return nil, fmt.Errorf("top of %s: %w", t.Table, err)
 	}
 	return rows, nil
 }

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	grpipe "github.com/grpipe/grpipe"
+	"github.com/grpipe/grpipe/internal/quarantine"
 )
 
 // Backend is what the UI reads and the few actions it takes. The composition
@@ -31,7 +32,7 @@ type Backend interface {
 	// TaskLog returns the log of one try; the error wraps grpipe.ErrNotFound when there is none.
 	TaskLog(ctx context.Context, runID, taskID string, try int) (string, error)
 	// Rejected returns up to limit quarantined rows of a run, of one entity or all ("").
-	Rejected(ctx context.Context, runID, entity string, limit int) ([]RejectedRow, error)
+	Rejected(ctx context.Context, runID, entity string, limit int) ([]quarantine.EntityRow, error)
 	// Warehouse returns the warehouse's row counts and analytics tables.
 	Warehouse(ctx context.Context) (WarehouseView, error)
 	// Health reports the metadata database and the scheduler's heartbeat.
@@ -74,16 +75,6 @@ func (t TaskInstance) Duration() time.Duration {
 		return 0
 	}
 	return t.EndedAt.Sub(t.StartedAt)
-}
-
-// RejectedRow is one quarantined input row.
-type RejectedRow struct {
-	Entity     string
-	SourceFile string
-	Line       int64
-	Column     string
-	Reason     string
-	Raw        string
 }
 
 // WarehouseView is the warehouse's state for display.

@@ -12,6 +12,7 @@ import (
 
 	grpipe "github.com/grpipe/grpipe"
 	"github.com/grpipe/grpipe/internal/config"
+	"github.com/grpipe/grpipe/internal/quarantine"
 )
 
 func (s *Server) routes() {
@@ -33,6 +34,9 @@ func (s *Server) routes() {
 	m.HandleFunc("GET /dags/{dag}/runs/{run}/quarantine", s.pageQuarantine)
 	m.HandleFunc("GET /dags/{dag}/runs/{run}/tasks/{task}", s.pageTask)
 	m.HandleFunc("GET /warehouse", s.pageWarehouse)
+	if s.opts.Metrics != nil {
+		m.Handle("GET /metrics", s.opts.Metrics)
+	}
 	s.apiRoutes()
 }
 
@@ -467,7 +471,7 @@ type quarantineData struct {
 	Run      grpipe.Run
 	Entity   string
 	Entities []string
-	Rows     []RejectedRow
+	Rows     []quarantine.EntityRow
 	Limit    int
 }
 

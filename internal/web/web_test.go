@@ -15,6 +15,7 @@ import (
 	"time"
 
 	grpipe "github.com/grpipe/grpipe"
+	"github.com/grpipe/grpipe/internal/quarantine"
 )
 
 // memBackend is an in-memory Backend for handler tests: it holds runs as the
@@ -26,7 +27,7 @@ type memBackend struct {
 	tis    map[string][]TaskInstance
 	sums   map[string]*grpipe.RunSummary
 	logs   map[string]string
-	rej    map[string][]RejectedRow
+	rej    map[string][]quarantine.EntityRow
 }
 
 var testTasks = []TaskNode{
@@ -37,7 +38,7 @@ var testTasks = []TaskNode{
 
 func newMem() *memBackend {
 	t0 := time.Date(2026, 11, 27, 10, 0, 0, 0, time.UTC)
-	b := &memBackend{tis: map[string][]TaskInstance{}, sums: map[string]*grpipe.RunSummary{}, logs: map[string]string{}, rej: map[string][]RejectedRow{}}
+	b := &memBackend{tis: map[string][]TaskInstance{}, sums: map[string]*grpipe.RunSummary{}, logs: map[string]string{}, rej: map[string][]quarantine.EntityRow{}}
 	run := grpipe.Run{RunID: "manual__1", RunType: grpipe.RunManual, State: grpipe.StateFailed, LogicalDate: t0, StartedAt: t0, EndedAt: t0.Add(10 * time.Second), Error: "GoodReadsETLJob: boom"}
 	b.runs = []grpipe.Run{run}
 	b.tis["manual__1"] = []TaskInstance{
@@ -52,7 +53,7 @@ func newMem() *memBackend {
 		Tables: map[string]grpipe.Ledger{"reviews": {Read: 501, Rejected: 1, Superseded: 440, Staged: 60, Inserted: 60}},
 		Checks: []grpipe.CheckResult{{Name: "key_unique", Table: "goodreads_warehouse.reviews", Passed: true, Detail: "0 values"},
 			{Name: "row_count", Table: "goodreads_warehouse.users", Passed: false, Detail: "0 rows (at least 1 expected)"}}}
-	b.rej["manual__1"] = []RejectedRow{{Entity: "reviews", SourceFile: "reviews.csv", Line: 502, Column: "", Reason: "expected 15 fields as in the header, found 3", Raw: "not,a,review"}}
+	b.rej["manual__1"] = []quarantine.EntityRow{{Entity: "reviews", Row: quarantine.Row{SourceFile: "reviews.csv", Line: 502, Column: "", Reason: "expected 15 fields as in the header, found 3", Raw: "not,a,review"}}}
 	return b
 }
 
@@ -119,8 +120,8 @@ func (b *memBackend) TaskLog(ctx context.Context, run, task string, try int) (st
 	return l, nil
 }
 
-func (b *memBackend) Rejected(ctx context.Context, run, entity string, limit int) ([]RejectedRow, error) {
-	var out []RejectedRow
+func (b *memBackend) Rejected(ctx context.Context, run, entity string, limit int) ([]quarantine.EntityRow, error) {
+	var out []quarantine.EntityRow
 	for _, r := range b.rej[run] {
 		if entity == "" || r.Entity == entity {
 			out = append(out, r)

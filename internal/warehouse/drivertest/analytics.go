@@ -118,8 +118,8 @@ func analyticsTable(t *testing.T, name string) warehouse.AnalyticsTable {
 // testAnalytics: the six tables hold the top 10 of the window, ranked with
 // the documented tie-breaks (count, then id; average, then count of rated
 // reviews, then id), with the dimension columns (NULL where the author or
-// book has no row); building again replaces the rows; TopAnalytics and
-// TopAnalyticsBrief read them in rank order.
+// book has no row); building again replaces the rows; Top reads them in
+// rank order.
 func testAnalytics(t *testing.T, h Harness) {
 	w := setUp(t, h)
 	loadAnalyticsData(t, w)
@@ -194,64 +194,37 @@ func testAnalytics(t *testing.T, h Harness) {
 	expectFebruary()
 
 	ctx := t.Context()
-	top, err := w.TopAnalytics(ctx, analyticsTable(t, "popular_authors_review_count"), 3)
+	top, err := w.Top(ctx, analyticsTable(t, "popular_authors_review_count"), 3)
 	if err != nil {
 		t.Fatal(err)
 	}
 	if want := []string{"rank", "author_id", "review_count", "name", "role", "profile_url", "average_rating", "rating_count", "text_review_count"}; !reflect.DeepEqual(top.Columns, want) {
-		t.Errorf("TopAnalytics columns %v, want %v", top.Columns, want)
+		t.Errorf("Top columns %v, want %v", top.Columns, want)
 	}
 	if got, want := normalize(top.Values), [][]any{
 		{1, 105, 4, "Author 105", nil, nil, nil, nil, nil},
 		{2, 101, 3, "Author 101", nil, nil, nil, nil, nil},
 		{3, 102, 3, "Author 102", nil, nil, nil, nil, nil},
 	}; !sameRows(got, want) {
-		t.Errorf("TopAnalytics(popular_authors_review_count, 3):%s\nwant%s", show(got), show(normalize(want)))
+		t.Errorf("Top(popular_authors_review_count, 3):%s\nwant%s", show(got), show(normalize(want)))
 	}
-	top, err = w.TopAnalytics(ctx, analyticsTable(t, "best_books"), 2)
+	top, err = w.Top(ctx, analyticsTable(t, "best_books"), 2)
 	if err != nil {
 		t.Fatal(err)
 	}
 	if got := normalize(top.Values); len(got) != 2 || got[0][0] != int64(204) || got[1][0] != int64(201) {
-		t.Errorf("TopAnalytics(best_books, 2) = %s, want books 204 and 201 (count_rank order)", show(got))
-	}
-
-	for _, tc := range []struct {
-		table   string
-		limit   int
-		columns []string
-		rows    [][]any
-	}{
-		{"popular_authors_review_count", 2, []string{"rank", "author_id", "name", "review_count"},
-			[][]any{{1, 105, "Author 105", 4}, {2, 101, "Author 101", 3}}},
-		{"popular_books_average_rating", 2, []string{"rank", "book_id", "title", "average_review_rating", "review_count"},
-			[][]any{{1, 202, "Book 202", 3.5, 6}, {2, 203, "Book 203", 3.5, 4}}},
-		{"best_authors", 2, []string{"author_id", "name", "review_count", "average_review_rating"},
-			[][]any{{101, "Author 101", 3, 5.0}, {102, "Author 102", 3, 4.0}}},
-		{"best_books", 0, []string{"book_id", "title", "review_count", "average_review_rating"}, nil},
-	} {
-		brief, err := w.TopAnalyticsBrief(ctx, analyticsTable(t, tc.table), tc.limit)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if !reflect.DeepEqual(brief.Columns, tc.columns) || !sameRows(normalize(brief.Values), tc.rows) {
-			t.Errorf("TopAnalyticsBrief(%s, %d) = %v%s\nwant %v%s", tc.table, tc.limit, brief.Columns, show(normalize(brief.Values)), tc.columns, show(normalize(tc.rows)))
-		}
+		t.Errorf("Top(best_books, 2) = %s, want books 204 and 201 (count_rank order)", show(got))
 	}
 
 	// Over all time, author 110's two reviews outside February count: it
-	// moves up to rank 4 by count, with an average of 11/3 (3.67 rounded).
+	// moves up to rank 4 by count, and to rank 7 by an average of 11/3.
 	buildAll(t, w, warehouse.AllTime)
 	expect(t, w, "SELECT rank, author_id, review_count FROM goodreads_analytics.popular_authors_review_count WHERE rank <= 5 ORDER BY rank", [][]any{
 		{1, 105, 4}, {2, 101, 3}, {3, 102, 3}, {4, 110, 3}, {5, 112, 3},
 	})
-	brief, err := w.TopAnalyticsBrief(ctx, analyticsTable(t, "popular_authors_average_rating"), 7)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if got := normalize(brief.Values); len(got) != 7 || !sameRows(got[6:], [][]any{{7, 110, "Author 110", 3.67, 3}}) {
-		t.Errorf("TopAnalyticsBrief(popular_authors_average_rating, 7) all time = %s, want row 7: 110, 3.67 (rounded), 3 reviews", show(got))
-	}
+	expect(t, w, "SELECT rank, author_id, average_review_rating, review_count FROM goodreads_analytics.popular_authors_average_rating WHERE rank BETWEEN 6 AND 8 ORDER BY rank", [][]any{
+		{6, 108, 4.0, 1}, {7, 110, 11.0 / 3, 3}, {8, 111, 3.0, 2},
+	})
 }
 
 // testAnalyticsChecks: a ranking table with rows passes, an empty one

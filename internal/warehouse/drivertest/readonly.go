@@ -50,9 +50,9 @@ func testReadOnly(t *testing.T, h Harness) {
 	if l, ok, err := ro.Loaded(ctx, "b1", grpipe.Reviews); err != nil || !ok || l.Inserted != 1 {
 		t.Errorf("Loaded on the read-only warehouse: %+v, %v, %v", l, ok, err)
 	}
-	top, err := ro.TopAnalytics(ctx, analyticsTable(t, "popular_books_review_count"), 10)
+	top, err := ro.Top(ctx, analyticsTable(t, "popular_books_review_count"), 10)
 	if err != nil || !sameRows(normalize(top.Values), [][]any{{1, 201, 1, nil, nil, nil, nil, nil, nil, nil, nil, nil, nil}}) {
-		t.Errorf("TopAnalytics on the read-only warehouse: %v, %v", top, err)
+		t.Errorf("Top on the read-only warehouse: %v, %v", top, err)
 	}
 	checks, err := ro.WarehouseChecks(ctx)
 	if err != nil || len(checks) != 13 {
@@ -72,12 +72,12 @@ func testErrors(t *testing.T, h Harness) {
 	}
 	_, err = w.Count(ctx, "goodreads_analytics.best_books")
 	mustFail(t, "Count of an analytics table not created", err, warehouse.ErrNoTable)
-	_, err = w.TopAnalytics(ctx, analyticsTable(t, "best_books"), 10)
-	mustFail(t, "TopAnalytics of a table not created", err, warehouse.ErrNoTable)
+	_, err = w.Top(ctx, analyticsTable(t, "best_books"), 10)
+	mustFail(t, "Top of a table not created", err, warehouse.ErrNoTable)
 	_, err = w.Query(ctx, "SELECT * FROM goodreads_warehouse.nosuch")
 	mustFail(t, "Query of a table that does not exist", err, warehouse.ErrNoTable)
 	_, err = w.Count(ctx, "reviews")
 	mustFail(t, "Count of a table without its schema", err, grpipe.ErrBadInput)
-	_, err = w.TopAnalytics(ctx, analyticsTable(t, "best_books"), -1)
-	mustFail(t, "TopAnalytics with a negative limit", err, grpipe.ErrBadInput)
+	_, err = w.Top(ctx, analyticsTable(t, "best_books"), -1)
+	mustFail(t, "Top with a negative limit", err, grpipe.ErrBadInput)
 }

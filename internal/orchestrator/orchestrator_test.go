@@ -1,10 +1,11 @@
-package pipeline_test
+package orchestrator_test
 
 import (
 	"context"
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -13,7 +14,6 @@ import (
 	grpipe "github.com/grpipe/grpipe"
 	"github.com/grpipe/grpipe/internal/app"
 	"github.com/grpipe/grpipe/internal/config"
-	"github.com/grpipe/grpipe/internal/pipeline"
 	"github.com/grpipe/grpipe/internal/testsupport"
 )
 
@@ -24,8 +24,7 @@ import (
 // and nothing loaded twice.
 func TestTransientFailureIsRetried(t *testing.T) {
 	dir := t.TempDir()
-	cfg := config.Default(dir)
-	cfg.DuckDB.MemoryLimit = "512MB"
+	cfg := testsupport.Config(t, dir, nil)
 	work := filepath.Join(dir, "tmp", "work")
 	if err := os.MkdirAll(filepath.Dir(work), 0o755); err != nil {
 		t.Fatal(err)
@@ -37,19 +36,13 @@ func TestTransientFailureIsRetried(t *testing.T) {
 	var mu sync.Mutex
 	var waits []time.Duration
 	obs := &testsupport.Observer{OnRetry: func(string) { os.Remove(work) }}
-	a, err := app.Open(context.Background(), cfg, nil, app.WithObservers(obs), func(o *pipeline.Options) {
-		o.Sleep = func(ctx context.Context, d time.Duration) error {
-			mu.Lock()
-			waits = append(waits, d)
-			mu.Unlock()
-			return nil
-		}
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer a.Close()
-	h := &testsupport.Home{T: t, Dir: dir, App: a}
+	h := testsupport.OpenHome(t, cfg, app.WithObservers(obs), app.WithSleep(func(ctx context.Context, d time.Duration) error {
+		mu.Lock()
+		waits = append(waits, d)
+		mu.Unlock()
+		return nil
+	}))
+	a := h.App
 	h.LandSample()
 	sum := h.Run()
 	h.MustSucceed(sum)
@@ -114,14 +107,17 @@ func TestClearDownstreamReruns(t *testing.T) {
 	sum := h.Run()
 	h.MustSucceed(sum)
 	ctx := context.Background()
-	ids := append([]string{grpipe.TaskBookTables}, grpipe.Downstream(grpipe.TaskBookTables)...)
-	if err := h.App.Store.ClearTasks(ctx, sum.RunID, ids, time.Now()); err != nil {
+	ids, err := h.App.Orchestrator.Clear(ctx, sum.RunID, grpipe.TaskBookTables, true)
+	if err != nil {
 		t.Fatal(err)
+	}
+	if want := append([]string{grpipe.TaskBookTables}, grpipe.Downstream(grpipe.TaskBookTables)...); !slices.Equal(ids, want) {
+		t.Errorf("cleared %v, want %v", ids, want)
 	}
 	if rec, _ := h.App.Store.Run(ctx, sum.RunID); rec.State != grpipe.StateQueued {
 		t.Fatalf("cleared run is %s, want queued", rec.State)
 	}
-	again, err := h.App.Pipeline.Execute(ctx, sum.RunID, pipeline.ExecOptions{})
+	again, err := h.App.Orchestrator.Resume(ctx, sum.RunID)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -143,7 +139,7 @@ func TestClearDownstreamReruns(t *testing.T) {
 		t.Errorf("re-executed run lost its ledger or doubled its checks: read %d, %d checks (was %d)",
 			again.Tables["reviews"].Read, len(again.Checks), len(sum.Checks))
 	}
-	if _, err := h.App.Pipeline.Execute(ctx, sum.RunID, pipeline.ExecOptions{}); err == nil || !strings.Contains(err.Error(), "not queued") {
+	if _, err := h.App.Orchestrator.Resume(ctx, sum.RunID); err == nil || !strings.Contains(err.Error(), "not queued") {
 		t.Errorf("executing a finished run: %v", err)
 	}
 }
@@ -160,11 +156,11 @@ func TestDataIntervalReachesTheAnalytics(t *testing.T) {
 			ctx := context.Background()
 			start := time.Date(2001, 1, 1, 0, 0, 0, 0, time.UTC)
 			id := "scheduled__2001-01-01T00:00:00.000000Z"
-			if _, err := h.App.Store.EnqueueRun(ctx, grpipe.Run{RunID: id, RunType: grpipe.RunScheduled, LogicalDate: start,
-				DataIntervalStart: start, DataIntervalEnd: start.Add(24 * time.Hour), StartedAt: time.Now()}); err != nil {
-				t.Fatal(err)
+			run, created, err := h.App.Orchestrator.Enqueue(ctx, grpipe.RunScheduled, start, start.Add(24*time.Hour))
+			if err != nil || !created || run.RunID != id {
+				t.Fatalf("Enqueue: %+v %v %v", run, created, err)
 			}
-			sum, err := h.App.Pipeline.Execute(ctx, id, pipeline.ExecOptions{})
+			sum, err := h.App.Orchestrator.Resume(ctx, id)
 			if err != nil {
 				t.Fatal(err)
 			}
