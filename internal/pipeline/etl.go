@@ -28,6 +28,11 @@ import (
 // earlier tries' batches like those of any interrupted run.
 func (p *Pipeline) etl(ctx context.Context, c *dag.Call) error {
 	log := c.Log
+	if err := grpipe.ValidateRunID(c.Run.RunID); err != nil {
+		// A run id that could leave its folder (a run recorded by an older
+		// grpipe) never names a batch: its folders would not be its own.
+		return fmt.Errorf("run %q cannot claim a batch: %w", c.Run.RunID, err)
+	}
 	batch := c.Run.RunID
 	if c.Number > 1 {
 		batch = fmt.Sprintf("%s_try%d", c.Run.RunID, c.Number)
@@ -125,6 +130,9 @@ func (p *Pipeline) processBatch(ctx context.Context, c *dag.Call, m *Manifest, l
 		}
 	}
 
+	if err := objstore.CheckKeyElement(m.Batch); err != nil {
+		return fmt.Errorf("batch %q: %w", m.Batch, err)
+	}
 	workDir := filepath.Join(p.opts.WorkDir, m.Batch)
 	defer os.RemoveAll(workDir)
 	var sources []transform.Source

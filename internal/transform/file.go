@@ -589,7 +589,7 @@ func mapHeader(log *slog.Logger, e grpipe.Entity, source string, header [][]byte
 const maxNamedColumns = 10
 
 // releaseChunk is how much read input is let go of at a time.
-const releaseChunk = 64 << 20
+const releaseChunk = 16 << 20
 
 // release drops the pages of data before the record cur from the process's
 // resident memory (they stay in the page cache), so that validating a big
