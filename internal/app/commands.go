@@ -2,6 +2,7 @@ package app
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"log/slog"
@@ -41,7 +42,7 @@ func Query(ctx context.Context, cfg config.Config, q string, log *slog.Logger) (
 	}
 	defer wh.Close()
 	rows, err := wh.Query(ctx, q)
-	if err != nil && strings.Contains(err.Error(), "read-only") { // until warehouse.ErrReadOnly lands (house-b)
+	if errors.Is(err, warehouse.ErrReadOnly) {
 		return nil, fmt.Errorf("%w: grpipe query is read-only: %w", grpipe.ErrBadInput, err)
 	}
 	if err != nil {
