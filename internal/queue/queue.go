@@ -40,6 +40,8 @@ type TaskArgs struct {
 	MapIndex int `json:"map_index"`
 	// Try is the try number (1 for the first).
 	Try int `json:"try"`
+	// Timeout bounds the try (0: no bound); the scheduler decides it.
+	Timeout time.Duration `json:"timeout,omitempty"`
 }
 
 // Kind is River's job kind.

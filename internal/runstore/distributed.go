@@ -66,6 +66,8 @@ type Try struct {
 	Worker string `json:"worker,omitempty"`
 	// Output is what the try hands to the tasks after it (JSON).
 	Output string `json:"-"`
+	// Log is the try's log (filled by TryRecord only).
+	Log string `json:"-"`
 }
 
 // ErrorKind returns how an error of a try is recorded, so that a process on
@@ -211,8 +213,8 @@ func (s *Store) TryRecord(ctx context.Context, k TryKey) (Try, error) {
 	var t Try
 	var state string
 	var st, en sql.NullString
-	err := s.db.QueryRowContext(ctx, `SELECT `+label+`, state, started_at, ended_at, error, error_kind, worker, output FROM `+table(k)+` WHERE `+cond, args...).
-		Scan(&t.Label, &state, &st, &en, &t.Error, &t.ErrorKind, &t.Worker, &t.Output)
+	err := s.db.QueryRowContext(ctx, `SELECT `+label+`, state, started_at, ended_at, error, error_kind, worker, output, log FROM `+table(k)+` WHERE `+cond, args...).
+		Scan(&t.Label, &state, &st, &en, &t.Error, &t.ErrorKind, &t.Worker, &t.Output, &t.Log)
 	if errors.Is(err, sql.ErrNoRows) {
 		return t, fmt.Errorf("%s: %w", k, grpipe.ErrNotFound)
 	}
@@ -286,9 +288,9 @@ func (s *Store) RegisterWorker(ctx context.Context, w Worker, alive time.Duratio
 	case errors.Is(err, sql.ErrNoRows):
 	case err != nil:
 		return fmt.Errorf("register worker %s: %w", w.Name, err)
-	case state != WorkerStopped && w.StartedAt.Sub(parseTS(beat)) < alive && !(host == w.Hostname && pid == w.PID):
-		return fmt.Errorf("%w: a worker named %s is running on %s (process %d, last heartbeat %s): give this one another --name",
-			grpipe.ErrBusy, w.Name, host, pid, parseTS(beat).Format(time.RFC3339))
+	case state != WorkerStopped && w.StartedAt.Sub(parseTS(beat)) < alive:
+		return fmt.Errorf("%w: a worker named %s is running on %s (process %d, last heartbeat %s): give this one another --name, or start it again once that one has been silent for %s",
+			grpipe.ErrBusy, w.Name, host, pid, parseTS(beat).Format(time.RFC3339), alive)
 	}
 	if _, err := tx.ExecContext(ctx, `INSERT INTO workers (name, hostname, pid, concurrency, state, started_at, beat_at, running, tries_done)
 		VALUES (?, ?, ?, ?, ?, ?, ?, '', 0)

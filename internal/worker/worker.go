@@ -1,0 +1,255 @@
+// Package worker is the `grpipe worker` process of the distributed executor:
+// it registers itself in the run store (PostgreSQL), beats every few seconds
+// with the tries it runs, takes tries from the River queue (internal/queue)
+// and runs them with the pipeline's task functions.
+//
+// A try is run only after the worker claimed it in the run store (a
+// conditional update: only one worker ever runs a try, and never one that a
+// scheduler gave up as lost); its end, log and output are recorded by the
+// same worker, conditionally again, so an outcome that comes too late is
+// dropped rather than overwriting the try's recorded fate. The scheduler
+// decides everything else (retries, what runs next): a worker only runs.
+package worker
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"os"
+	"runtime/debug"
+	"sort"
+	"sync"
+	"time"
+
+	"github.com/jackc/pgx/v5/pgxpool"
+
+	grpipe "github.com/grpipe/grpipe"
+	"github.com/grpipe/grpipe/internal/queue"
+	"github.com/grpipe/grpipe/internal/runstore"
+)
+
+// Tasks runs the tries of task instances: the pipeline's task functions.
+type Tasks interface {
+	// Run runs try k; output is what the try hands on (JSON, may be empty).
+	Run(ctx context.Context, k runstore.TryKey, log *slog.Logger) (output string, err error)
+}
+
+// Options configure a worker.
+type Options struct {
+	// Name identifies the worker (default host:pid); unique among live workers.
+	Name string
+	// Concurrency is how many tries run at once (0: 1).
+	Concurrency int
+	// Grace is how long a stopping worker lets running tries finish before
+	// cancelling them (their tries are then handed back to the scheduler).
+	Grace time.Duration
+	// Beat is the heartbeat interval (0: DefaultBeat).
+	Beat time.Duration
+	// Alive is how long a silent worker counts as alive (0: DefaultAlive);
+	// a name is refused while a worker of that name is alive.
+	Alive time.Duration
+	// Poll is how often the queue is polled besides LISTEN/NOTIFY (0: 1s).
+	Poll time.Duration
+	Log  *slog.Logger
+}
+
+// Defaults of the heartbeat: a worker beats every DefaultBeat; one silent
+// for DefaultAlive is dead, and its tries are given up and retried.
+const (
+	DefaultBeat  = 2 * time.Second
+	DefaultAlive = 15 * time.Second
+)
+
+// DefaultName returns host:pid.
+func DefaultName() string {
+	host, _ := os.Hostname()
+	return fmt.Sprintf("%s:%d", host, os.Getpid())
+}
+
+// ErrHandedBack marks a try that a stopping worker cut short: it did not
+// fail, the scheduler runs it again.
+var ErrHandedBack = errors.New("handed back: the worker stopped before the try ended")
+
+// Run runs the worker until ctx ends, then stops within the grace period
+// and returns nil. It refuses to start (ErrBusy) when a live worker has the name.
+func Run(ctx context.Context, store *runstore.Store, pool *pgxpool.Pool, tasks Tasks, opts Options) error {
+	if opts.Name == "" {
+		opts.Name = DefaultName()
+	}
+	if opts.Concurrency <= 0 {
+		opts.Concurrency = 1
+	}
+	if opts.Beat <= 0 {
+		opts.Beat = DefaultBeat
+	}
+	if opts.Alive <= 0 {
+		opts.Alive = DefaultAlive
+	}
+	if opts.Log == nil {
+		opts.Log = slog.New(slog.DiscardHandler)
+	}
+	log := opts.Log.With("worker", opts.Name)
+	host, _ := os.Hostname()
+	me := runstore.Worker{Name: opts.Name, Hostname: host, PID: os.Getpid(), Concurrency: opts.Concurrency, StartedAt: time.Now().UTC()}
+	if err := store.RegisterWorker(ctx, me, opts.Alive); err != nil {
+		return err
+	}
+	h := &handler{store: store, tasks: tasks, name: opts.Name, log: log}
+	w, err := queue.NewWorker(pool, queue.WorkerOptions{ID: opts.Name, Concurrency: opts.Concurrency, Grace: opts.Grace, Poll: opts.Poll, Log: log}, h.run)
+	if err != nil {
+		return err
+	}
+	h.w = w
+
+	// The heartbeat outlives ctx: it goes on through the grace period.
+	bctx, stopBeat := context.WithCancel(context.WithoutCancel(ctx))
+	var beats sync.WaitGroup
+	state := func() string {
+		if ctx.Err() != nil {
+			return runstore.WorkerStopping
+		}
+		return runstore.WorkerRunning
+	}
+	beats.Add(1)
+	go func() {
+		defer beats.Done()
+		t := time.NewTicker(opts.Beat)
+		defer t.Stop()
+		for {
+			if err := store.BeatWorker(bctx, opts.Name, state(), h.running(), w.Done(), time.Now().UTC()); err != nil && bctx.Err() == nil {
+				log.Warn("heartbeat not recorded", "error", err)
+			}
+			select {
+			case <-bctx.Done():
+				return
+			case <-t.C:
+			}
+		}
+	}()
+	log.Info("worker started", "concurrency", opts.Concurrency, "host", host, "pid", me.PID)
+	err = w.Run(ctx)
+	stopBeat()
+	beats.Wait()
+	fctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
+	defer cancel()
+	if berr := store.BeatWorker(fctx, opts.Name, runstore.WorkerStopped, nil, w.Done(), time.Now().UTC()); berr != nil {
+		log.Warn("last heartbeat not recorded", "error", berr)
+	}
+	log.Info("worker stopped", "tries_done", w.Done())
+	return err
+}
+
+type handler struct {
+	store *runstore.Store
+	tasks Tasks
+	name  string
+	log   *slog.Logger
+	w     *queue.Worker
+	mu    sync.Mutex
+	// claimed are the tries this worker claimed and has not ended.
+	claimed map[runstore.TryKey]bool
+}
+
+// running returns the tries this worker claimed and runs, sorted.
+func (h *handler) running() []runstore.TryKey {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	out := make([]runstore.TryKey, 0, len(h.claimed))
+	for k := range h.claimed {
+		out = append(out, k)
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].String() < out[j].String() })
+	return out
+}
+
+func (h *handler) setClaimed(k runstore.TryKey, on bool) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if h.claimed == nil {
+		h.claimed = map[runstore.TryKey]bool{}
+	}
+	if on {
+		h.claimed[k] = true
+	} else {
+		delete(h.claimed, k)
+	}
+}
+
+// run is River's handler of one job: claim the try, run it, record its end.
+func (h *handler) run(ctx context.Context, a queue.TaskArgs) error {
+	k := runstore.TryKey{RunID: a.RunID, TaskID: a.TaskID, MapIndex: a.MapIndex, Try: a.Try}
+	log := h.log.With("run_id", a.RunID, "task", a.TaskID, "try", a.Try)
+	if a.MapIndex >= 0 {
+		log = log.With("map_index", a.MapIndex)
+	}
+	// Recording outlives the job's context: a try cut short is still recorded.
+	rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 30*time.Second)
+	defer cancel()
+	// Listed as running before the claim, so no heartbeat after the claim omits it.
+	h.setClaimed(k, true)
+	defer h.setClaimed(k, false)
+	ok, err := h.store.ClaimTry(rctx, k, h.name, time.Now().UTC())
+	if err != nil {
+		return err
+	}
+	if !ok {
+		log.Info("try not run: it is taken, ended, or was given up")
+		return nil
+	}
+	o := h.execute(ctx, k, a.Timeout, log)
+	recorded, err := h.store.EndTry(rctx, k, h.name, o)
+	if err != nil {
+		log.Error("try end not recorded", "state", o.State, "error", err)
+		return err
+	}
+	if !recorded {
+		log.Warn("try end dropped: the scheduler gave the try up as lost meanwhile", "state", o.State)
+	}
+	return nil
+}
+
+// execute runs one try with its own log and timeout.
+func (h *handler) execute(ctx context.Context, k runstore.TryKey, timeout time.Duration, base *slog.Logger) (o runstore.Outcome) {
+	var buf bytes.Buffer
+	var mu sync.Mutex
+	log := slog.New(teeHandler{a: base.Handler(), b: slog.NewTextHandler(&lockedWriter{w: &buf, mu: &mu}, &slog.HandlerOptions{Level: slog.LevelDebug})}).
+		With("worker", h.name)
+	tctx := ctx
+	if timeout > 0 {
+		var cancel context.CancelFunc
+		tctx, cancel = context.WithTimeout(ctx, timeout)
+		defer cancel()
+	}
+	defer func() {
+		if p := recover(); p != nil {
+			o.Err = fmt.Errorf("task %s panicked: %v\n%s", k.TaskID, p, debug.Stack())
+			log.Error("task panicked", "panic", fmt.Sprint(p))
+		}
+		o.EndedAt = time.Now().UTC()
+		o.State = grpipe.StateSuccess
+		if o.Err != nil {
+			o.State = grpipe.StateFailed
+		}
+		mu.Lock()
+		o.Log = buf.String()
+		mu.Unlock()
+	}()
+	log.Info("task started")
+	out, err := h.tasks.Run(tctx, k, log)
+	switch {
+	case err != nil && ctx.Err() != nil:
+		err = fmt.Errorf("%w (worker %s): %w", ErrHandedBack, h.name, err)
+		o.ErrorKind = "handed_back"
+	case err != nil && errors.Is(tctx.Err(), context.DeadlineExceeded):
+		err = fmt.Errorf("timed out after %s: %w", timeout, err)
+	}
+	o.Err, o.Output = err, out
+	if err != nil {
+		log.Error("task failed", "error", err.Error())
+	} else {
+		log.Info("task succeeded")
+	}
+	return o
+}

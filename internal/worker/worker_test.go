@@ -1,0 +1,206 @@
+package worker_test
+
+import (
+	"context"
+	"errors"
+	"log/slog"
+	"strings"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/jackc/pgx/v5/pgxpool"
+
+	grpipe "github.com/grpipe/grpipe"
+	"github.com/grpipe/grpipe/internal/postgres/pgtest"
+	"github.com/grpipe/grpipe/internal/queue"
+	"github.com/grpipe/grpipe/internal/runstore"
+	"github.com/grpipe/grpipe/internal/worker"
+)
+
+var t0 = time.Date(2026, 3, 1, 0, 0, 0, 0, time.UTC)
+
+type env struct {
+	store *runstore.Store
+	pool  *pgxpool.Pool
+	q     *queue.Queue
+}
+
+func setup(t *testing.T) env {
+	t.Helper()
+	ctx := context.Background()
+	dsn := pgtest.Database(t)
+	st, err := runstore.OpenMetadata(ctx, dsn)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { st.Close() })
+	pool, err := pgxpool.New(ctx, dsn)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(pool.Close)
+	if err := queue.Migrate(ctx, pool, ""); err != nil {
+		t.Fatal(err)
+	}
+	q, err := queue.Open(pool, "", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := st.EnqueueRun(ctx, runstore.RunInfo{RunID: "manual__w", RunType: "manual", LogicalDate: t0, StartedAt: t0}); err != nil {
+		t.Fatal(err)
+	}
+	return env{st, pool, q}
+}
+
+// enqueue records a queued mapped try and puts it on the queue.
+func (e env) enqueue(t *testing.T, k runstore.TryKey, timeout time.Duration) {
+	t.Helper()
+	if err := e.store.QueueMapped(context.Background(), k, "", t0); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := e.q.Enqueue(context.Background(), queue.TaskArgs{RunID: k.RunID, TaskID: k.TaskID, MapIndex: k.MapIndex, Try: k.Try, Timeout: timeout}); err != nil {
+		t.Fatal(err)
+	}
+}
+
+type taskFuncs map[int]func(ctx context.Context, log *slog.Logger) (string, error)
+
+func (f taskFuncs) Run(ctx context.Context, k runstore.TryKey, log *slog.Logger) (string, error) {
+	return f[k.MapIndex](ctx, log)
+}
+
+func waitEnded(t *testing.T, st *runstore.Store, k runstore.TryKey) runstore.Try {
+	t.Helper()
+	deadline := time.Now().Add(20 * time.Second)
+	for {
+		got, err := st.TryRecord(context.Background(), k)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got.State == grpipe.StateSuccess || got.State == grpipe.StateFailed {
+			return got
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("%s not ended: %+v", k, got)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+func key(i int) runstore.TryKey {
+	return runstore.TryKey{RunID: "manual__w", TaskID: "GoodReadsETLJob", MapIndex: i, Try: 1}
+}
+
+// A worker runs the tries on the queue and records each one's state, log,
+// output, error kind and its own name; a second worker may not take its name.
+func TestWorkerRunsTries(t *testing.T) {
+	e := setup(t)
+	ctx, stop := context.WithCancel(context.Background())
+	defer stop()
+	tasks := taskFuncs{
+		0: func(ctx context.Context, log *slog.Logger) (string, error) {
+			log.Info("transformed", "rows", 42)
+			return `{"rows":42}`, nil
+		},
+		1: func(ctx context.Context, log *slog.Logger) (string, error) {
+			return "", errors.Join(errors.New("file reviews-1.csv refused"), grpipe.ErrBadInput)
+		},
+		2: func(ctx context.Context, log *slog.Logger) (string, error) {
+			<-ctx.Done()
+			return "", ctx.Err()
+		},
+		3: func(ctx context.Context, log *slog.Logger) (string, error) { panic("boom") },
+	}
+	done := make(chan error, 1)
+	go func() {
+		done <- worker.Run(ctx, e.store, e.pool, tasks, worker.Options{Name: "w-one", Concurrency: 2, Beat: 100 * time.Millisecond, Poll: 50 * time.Millisecond})
+	}()
+	e.enqueue(t, key(0), 0)
+	e.enqueue(t, key(1), 0)
+	e.enqueue(t, key(2), 200*time.Millisecond)
+	e.enqueue(t, key(3), 0)
+
+	ok := waitEnded(t, e.store, key(0))
+	if ok.State != grpipe.StateSuccess || ok.Worker != "w-one" || ok.Output != `{"rows":42}` || !strings.Contains(ok.Log, "rows=42") || !strings.Contains(ok.Log, "worker=w-one") {
+		t.Fatalf("try 0: %+v", ok)
+	}
+	bad := waitEnded(t, e.store, key(1))
+	if bad.State != grpipe.StateFailed || bad.ErrorKind != "bad_input" {
+		t.Fatalf("try 1: %+v", bad)
+	}
+	slow := waitEnded(t, e.store, key(2))
+	if slow.State != grpipe.StateFailed || !strings.Contains(slow.Error, "timed out after 200ms") || slow.ErrorKind != "error" {
+		t.Fatalf("try 2: %+v", slow)
+	}
+	panicked := waitEnded(t, e.store, key(3))
+	if panicked.State != grpipe.StateFailed || !strings.Contains(panicked.Error, "panicked: boom") {
+		t.Fatalf("try 3: %+v", panicked)
+	}
+	// The same name is refused while this worker lives.
+	err := worker.Run(context.Background(), e.store, e.pool, tasks, worker.Options{Name: "w-one"})
+	if !errors.Is(err, grpipe.ErrBusy) {
+		t.Fatalf("second w-one: %v", err)
+	}
+	stop()
+	if err := <-done; err != nil {
+		t.Fatalf("worker: %v", err)
+	}
+	ws, err := e.store.Workers(context.Background())
+	if err != nil || len(ws) != 1 || ws[0].State != runstore.WorkerStopped || ws[0].TriesDone != 4 || ws[0].Concurrency != 2 {
+		t.Fatalf("workers %+v %v", ws, err)
+	}
+}
+
+// A stopping worker lets a try finish within the grace period; one that
+// takes longer is handed back (failed, kind handed_back), and the worker
+// stops with nil within the grace period.
+func TestWorkerStopHandsBack(t *testing.T) {
+	e := setup(t)
+	ctx, stop := context.WithCancel(context.Background())
+	var started atomic.Int32
+	tasks := taskFuncs{
+		0: func(ctx context.Context, log *slog.Logger) (string, error) {
+			started.Add(1)
+			select {
+			case <-time.After(300 * time.Millisecond):
+				return "", nil
+			case <-ctx.Done():
+				return "", ctx.Err()
+			}
+		},
+		1: func(ctx context.Context, log *slog.Logger) (string, error) {
+			started.Add(1)
+			<-ctx.Done()
+			return "", ctx.Err()
+		},
+	}
+	done := make(chan error, 1)
+	go func() {
+		done <- worker.Run(ctx, e.store, e.pool, tasks, worker.Options{Name: "w-stop", Concurrency: 2, Grace: time.Second, Beat: 100 * time.Millisecond, Poll: 50 * time.Millisecond})
+	}()
+	e.enqueue(t, key(0), 0)
+	e.enqueue(t, key(1), 0)
+	deadline := time.Now().Add(10 * time.Second)
+	for started.Load() < 2 {
+		if time.Now().After(deadline) {
+			t.Fatal("tries not started")
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	t1 := time.Now()
+	stop()
+	if err := <-done; err != nil {
+		t.Fatalf("worker: %v", err)
+	}
+	if took := time.Since(t1); took > 4*time.Second {
+		t.Fatalf("stop took %s, grace 1s", took)
+	}
+	if got := waitEnded(t, e.store, key(0)); got.State != grpipe.StateSuccess {
+		t.Fatalf("try within grace: %+v", got)
+	}
+	got := waitEnded(t, e.store, key(1))
+	if got.State != grpipe.StateFailed || got.ErrorKind != "handed_back" || !strings.Contains(got.Error, "handed back") {
+		t.Fatalf("try cut by the stop: %+v", got)
+	}
+}
