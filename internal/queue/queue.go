@@ -17,6 +17,7 @@ package queue
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"log/slog"
 	"sync"
@@ -32,16 +33,19 @@ import (
 // Name is the River queue grpipe's jobs go to.
 const Name = "grpipe"
 
-// TaskArgs is one try of one task instance: River's job arguments.
+// TaskArgs is one try of one task instance: River's job arguments. A job
+// is unique by run, task, map index and try.
 type TaskArgs struct {
-	RunID  string `json:"run_id"`
-	TaskID string `json:"task_id"`
+	RunID  string `json:"run_id" river:"unique"`
+	TaskID string `json:"task_id" river:"unique"`
 	// MapIndex is the instance of a mapped task (-1: the task is not mapped).
-	MapIndex int `json:"map_index"`
+	MapIndex int `json:"map_index" river:"unique"`
 	// Try is the try number (1 for the first).
-	Try int `json:"try"`
+	Try int `json:"try" river:"unique"`
 	// Timeout bounds the try (0: no bound); the scheduler decides it.
 	Timeout time.Duration `json:"timeout,omitempty"`
+	// Payload is what else the worker needs to run the try (JSON).
+	Payload json.RawMessage `json:"payload,omitempty"`
 }
 
 // Kind is River's job kind.
@@ -129,7 +133,7 @@ type WorkerOptions struct {
 type Worker struct {
 	client *river.Client[pgx.Tx]
 	mu     sync.Mutex
-	active map[TaskArgs]time.Time
+	active map[string]time.Time
 	done   int64
 }
 
@@ -150,15 +154,16 @@ func NewWorker(pool *pgxpool.Pool, opts WorkerOptions, h Handler) (*Worker, erro
 	if opts.Log == nil {
 		opts.Log = slog.New(slog.DiscardHandler)
 	}
-	w := &Worker{active: map[TaskArgs]time.Time{}}
+	w := &Worker{active: map[string]time.Time{}}
 	workers := river.NewWorkers()
 	river.AddWorker(workers, river.WorkFunc(func(ctx context.Context, job *river.Job[TaskArgs]) error {
+		name := job.Args.String()
 		w.mu.Lock()
-		w.active[job.Args] = time.Now()
+		w.active[name] = time.Now()
 		w.mu.Unlock()
 		defer func() {
 			w.mu.Lock()
-			delete(w.active, job.Args)
+			delete(w.active, name)
 			w.done++
 			w.mu.Unlock()
 		}()
@@ -199,11 +204,11 @@ func (w *Worker) Run(ctx context.Context) error {
 	return nil
 }
 
-// Running returns the tries running now, with their start times.
-func (w *Worker) Running() map[TaskArgs]time.Time {
+// Running returns the tries running now (by TaskArgs.String), with their start times.
+func (w *Worker) Running() map[string]time.Time {
 	w.mu.Lock()
 	defer w.mu.Unlock()
-	out := make(map[TaskArgs]time.Time, len(w.active))
+	out := make(map[string]time.Time, len(w.active))
 	for k, v := range w.active {
 		out[k] = v
 	}

@@ -112,14 +112,28 @@ func Run(ctx context.Context, store *runstore.Store, pool *pgxpool.Pool, tasks T
 		}
 		return runstore.WorkerRunning
 	}
+	// A worker that cannot beat for fence stops its tries itself, before the
+	// schedulers (after Alive) give them up and retry them elsewhere: a try
+	// never goes on beside its own retry.
+	fence := opts.Alive * 2 / 3
 	beats.Add(1)
 	go func() {
 		defer beats.Done()
 		t := time.NewTicker(opts.Beat)
 		defer t.Stop()
+		lastOK := time.Now()
 		for {
-			if err := store.BeatWorker(bctx, opts.Name, state(), h.running(), w.Done(), time.Now().UTC()); err != nil && bctx.Err() == nil {
+			bctx1, cancel := context.WithTimeout(bctx, opts.Beat)
+			err := store.BeatWorker(bctx1, opts.Name, state(), h.running(), w.Done(), time.Now().UTC())
+			cancel()
+			switch {
+			case err == nil:
+				lastOK = time.Now()
+			case bctx.Err() == nil:
 				log.Warn("heartbeat not recorded", "error", err)
+				if silent := time.Since(lastOK); silent > fence {
+					h.fence(fmt.Errorf("no heartbeat recorded for %s (the metadata database is unreachable): %w", silent.Round(time.Second), err))
+				}
 			}
 			select {
 			case <-bctx.Done():
@@ -148,9 +162,24 @@ type handler struct {
 	log   *slog.Logger
 	w     *queue.Worker
 	mu    sync.Mutex
-	// claimed are the tries this worker claimed and has not ended.
-	claimed map[runstore.TryKey]bool
+	// claimed are the tries this worker claimed and has not ended, with
+	// what cancels each.
+	claimed map[runstore.TryKey]context.CancelCauseFunc
 }
+
+// fence cancels every running try: the worker lost the metadata database.
+func (h *handler) fence(cause error) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	for k, cancel := range h.claimed {
+		h.log.Error("stopping a try: the worker cannot reach the metadata database", "try", k.String(), "error", cause)
+		cancel(fmt.Errorf("%w: %w", ErrFenced, cause))
+	}
+}
+
+// ErrFenced marks a try a worker stopped itself because it could no longer
+// record heartbeats: the schedulers give such a try up and retry it.
+var ErrFenced = errors.New("stopped by its worker")
 
 // running returns the tries this worker claimed and runs, sorted.
 func (h *handler) running() []runstore.TryKey {
@@ -164,14 +193,14 @@ func (h *handler) running() []runstore.TryKey {
 	return out
 }
 
-func (h *handler) setClaimed(k runstore.TryKey, on bool) {
+func (h *handler) setClaimed(k runstore.TryKey, cancel context.CancelCauseFunc) {
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	if h.claimed == nil {
-		h.claimed = map[runstore.TryKey]bool{}
+		h.claimed = map[runstore.TryKey]context.CancelCauseFunc{}
 	}
-	if on {
-		h.claimed[k] = true
+	if cancel != nil {
+		h.claimed[k] = cancel
 	} else {
 		delete(h.claimed, k)
 	}
@@ -188,8 +217,10 @@ func (h *handler) run(ctx context.Context, a queue.TaskArgs) error {
 	rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 30*time.Second)
 	defer cancel()
 	// Listed as running before the claim, so no heartbeat after the claim omits it.
-	h.setClaimed(k, true)
-	defer h.setClaimed(k, false)
+	ctx, cancelTry := context.WithCancelCause(ctx)
+	defer cancelTry(nil)
+	h.setClaimed(k, cancelTry)
+	defer h.setClaimed(k, nil)
 	ok, err := h.store.ClaimTry(rctx, k, h.name, time.Now().UTC())
 	if err != nil {
 		return err
@@ -199,6 +230,11 @@ func (h *handler) run(ctx context.Context, a queue.TaskArgs) error {
 		return nil
 	}
 	o := h.execute(ctx, k, a.Timeout, log)
+	if errors.Is(o.Err, ErrFenced) {
+		// Given up by the worker itself: no heartbeat lists it any more, so
+		// the schedulers find it lost even if its end cannot be recorded.
+		h.setClaimed(k, nil)
+	}
 	recorded, err := h.store.EndTry(rctx, k, h.name, o)
 	if err != nil {
 		log.Error("try end not recorded", "state", o.State, "error", err)
@@ -239,6 +275,9 @@ func (h *handler) execute(ctx context.Context, k runstore.TryKey, timeout time.D
 	log.Info("task started")
 	out, err := h.tasks.Run(tctx, k, log)
 	switch {
+	case err != nil && errors.Is(context.Cause(ctx), ErrFenced):
+		err = fmt.Errorf("%w: %w", context.Cause(ctx), err)
+		o.ErrorKind = "lost"
 	case err != nil && ctx.Err() != nil:
 		err = fmt.Errorf("%w (worker %s): %w", ErrHandedBack, h.name, err)
 		o.ErrorKind = "handed_back"

@@ -204,3 +204,91 @@ func TestWorkerStopHandsBack(t *testing.T) {
 		t.Fatalf("try cut by the stop: %+v", got)
 	}
 }
+
+// A worker that loses the metadata database stops its running tries itself
+// (before the schedulers would give them up and retry them elsewhere); when
+// the database is back, its heartbeat no longer lists the try, and the try
+// is found lost, to be retried.
+func TestWorkerFencesWithoutTheDatabase(t *testing.T) {
+	cl := pgtest.StartCluster(t)
+	ctx := context.Background()
+	dsn := cl.DSN("postgres")
+	st, err := runstore.OpenMetadata(ctx, dsn)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	pool, err := pgxpool.New(ctx, dsn)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer pool.Close()
+	if err := queue.Migrate(ctx, pool, ""); err != nil {
+		t.Fatal(err)
+	}
+	q, err := queue.Open(pool, "", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := st.EnqueueRun(ctx, runstore.RunInfo{RunID: "manual__w", RunType: "manual", LogicalDate: t0, StartedAt: t0}); err != nil {
+		t.Fatal(err)
+	}
+	e := env{st, pool, q}
+	started, ended := make(chan struct{}), make(chan error, 1)
+	tasks := taskFuncs{0: func(ctx context.Context, log *slog.Logger) (string, error) {
+		close(started)
+		<-ctx.Done()
+		ended <- context.Cause(ctx)
+		return "", ctx.Err()
+	}}
+	const alive, beat = 1500 * time.Millisecond, 100 * time.Millisecond
+	wctx, stop := context.WithCancel(ctx)
+	done := make(chan error, 1)
+	go func() {
+		done <- worker.Run(wctx, st, pool, tasks, worker.Options{Name: "w-fence", Alive: alive, Beat: beat, Poll: 50 * time.Millisecond})
+	}()
+	e.enqueue(t, key(0), 0)
+	<-started
+	time.Sleep(time.Second) // the test cluster commits asynchronously: let the claim reach the disk
+	cl.Stop()
+	t1 := time.Now()
+	select {
+	case cause := <-ended:
+		if !errors.Is(cause, worker.ErrFenced) {
+			t.Fatalf("try stopped by %v, want the worker's fence", cause)
+		}
+		if took := time.Since(t1); took > alive {
+			t.Fatalf("fenced after %s: want before the schedulers give up (%s)", took, alive)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("the try went on without the database")
+	}
+	cl.Start()
+	// Either the worker recorded the try's end once the database was back
+	// (failed, lost), or it could not and the try is found lost.
+	deadline := time.Now().Add(20 * time.Second)
+	for {
+		rec, rerr := st.TryRecord(ctx, key(0))
+		if rerr == nil && rec.State == grpipe.StateFailed {
+			if rec.ErrorKind != "lost" || !strings.Contains(rec.Error, "stopped by its worker") {
+				t.Fatalf("try recorded %+v", rec)
+			}
+			t.Logf("recorded: %s", rec.Error)
+			break
+		}
+		lost, err := st.LostTries(ctx, time.Now().UTC(), alive, beat)
+		if err == nil && len(lost) == 1 && lost[0].TryKey == key(0) {
+			t.Logf("lost: %s", lost[0].Reason)
+			break
+		}
+		if time.Now().After(deadline) {
+			ws, _ := st.Workers(ctx)
+			t.Fatalf("the try is neither ended nor found lost: %s %s %v %+v %v workers %+v", rec.State, rec.Worker, rerr, lost, err, ws)
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	stop()
+	if err := <-done; err != nil {
+		t.Fatalf("worker: %v", err)
+	}
+}
