@@ -143,6 +143,11 @@ type Worker struct {
 // worker's tries much sooner, and grpipe retries them.
 const rescueAfter = 7 * time.Hour
 
+// fetchCooldown is the least time between two fetches of a worker: River's
+// default (100ms) is every try's latency when tries come one by one, as the
+// DAG's tasks do.
+const fetchCooldown = 20 * time.Millisecond
+
 // NewWorker returns a worker of the queue in pool's database.
 func NewWorker(pool *pgxpool.Pool, opts WorkerOptions, h Handler) (*Worker, error) {
 	if opts.Concurrency <= 0 {
@@ -182,7 +187,7 @@ func NewWorker(pool *pgxpool.Pool, opts WorkerOptions, h Handler) (*Worker, erro
 		JobTimeout:           -1, // grpipe's per-task timeout applies inside the task
 		RescueStuckJobsAfter: rescueAfter,
 		FetchPollInterval:    opts.Poll,
-		FetchCooldown:        min(opts.Poll, river.FetchCooldownDefault),
+		FetchCooldown:        min(opts.Poll, fetchCooldown),
 		SoftStopTimeout:      soft,
 		MaxAttempts:          1,
 	})
