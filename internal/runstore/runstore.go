@@ -1,17 +1,20 @@
 // Package runstore keeps the run metadata in SQLite (modernc.org/sqlite, WAL):
-// DAG runs, task instances with their tries and logs, and each run's ledger
-// and check results, the DAG's paused flag, the queue of runs waiting to be
-// executed and the scheduler's heartbeat. The schema is created and upgraded
-// by numbered migrations (migrations/NNNN_*.sql, never edited once
-// released), so a newer grpipe can open an older home.
+// DAG runs with their JSON summaries (ledger and check results included),
+// task instances with their tries and logs, the DAG's paused flag, the queue
+// of runs waiting to be executed and the scheduler's heartbeat. The schema
+// is created and upgraded by numbered migrations (migrations/NNNN_*.sql,
+// never edited once released), so a newer grpipe can open an older home.
 //
 // Reading (for the CLI and a web UI): ListRuns, ListRunsWithTasks,
-// QueuedRuns, RunRecord, Run (the JSON summary), TaskInstances and
-// LatestTaskInstances (one row per try), TaskLog (per try), Ledger, Checks,
-// Paused, LastHeartbeat, PreviousRun. Unknown ids give errors wrapping
-// grpipe.ErrNotFound. Writing is the orchestrator's: StartRun, EnqueueRun,
-// MarkRunning, TaskStarted, TaskEnded, FinishRun, ClearTasks, QueueTasks,
-// RequeueInterrupted, FailInterrupted, SetPaused, Beat.
+// QueuedRuns, Run (a grpipe.Run), Summary (the JSON summary), TaskInstances
+// and LatestTaskInstances (one row per try), TaskLog (per try), Paused,
+// LastHeartbeat, PreviousRun. Unknown ids give errors wrapping
+// grpipe.ErrNotFound. Writing is the orchestrator's (internal/orchestrator):
+// StartRun, EnqueueRun, MarkRunning, TaskStarted, TaskEnded, FinishRun,
+// ClearTasks, QueueTasks, RequeueInterrupted, FailInterrupted, SetPaused, Beat.
+//
+// A second store (PostgreSQL, for several machines) implements the same
+// methods over the same migrations.
 package runstore
 
 import (
@@ -121,21 +124,12 @@ func parseTS(s sql.NullString) time.Time {
 	return t
 }
 
-// RunInfo is what is known of a run when it starts.
-type RunInfo struct {
-	RunID             string
-	RunType           string
-	LogicalDate       time.Time
-	DataIntervalStart time.Time
-	DataIntervalEnd   time.Time
-	StartedAt         time.Time
-}
-
 // StartRun records a run in state running.
-func (s *Store) StartRun(ctx context.Context, r RunInfo) error {
+// Its StartedAt is also its QueuedAt.
+func (s *Store) StartRun(ctx context.Context, r grpipe.Run) error {
 	_, err := s.db.ExecContext(ctx, `INSERT INTO dag_runs (run_id, dag_id, run_type, state, logical_date, data_interval_start, data_interval_end, queued_at, started_at)
 		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-		r.RunID, grpipe.DAGID, r.RunType, string(grpipe.StateRunning), ts(r.LogicalDate), ts(r.DataIntervalStart), ts(r.DataIntervalEnd), ts(r.StartedAt), ts(r.StartedAt))
+		r.RunID, grpipe.DAGID, string(r.RunType), string(grpipe.StateRunning), ts(r.LogicalDate), ts(r.DataIntervalStart), ts(r.DataIntervalEnd), ts(r.StartedAt), ts(r.StartedAt))
 	if err != nil {
 		return fmt.Errorf("record run %s: %w", r.RunID, err)
 	}
@@ -143,10 +137,10 @@ func (s *Store) StartRun(ctx context.Context, r RunInfo) error {
 }
 
 // TaskStarted records the start of a try of a task.
-func (s *Store) TaskStarted(ctx context.Context, runID, taskID, kind string, try int, at time.Time) error {
+func (s *Store) TaskStarted(ctx context.Context, runID, taskID string, kind grpipe.TaskKind, try int, at time.Time) error {
 	_, err := s.db.ExecContext(ctx, `INSERT INTO task_instances (run_id, task_id, try_number, state, started_at, kind) VALUES (?, ?, ?, ?, ?, ?)
 		ON CONFLICT (run_id, task_id, try_number) DO UPDATE SET state = excluded.state, started_at = excluded.started_at, kind = excluded.kind, error = '', log = ''`,
-		runID, taskID, try, string(grpipe.StateRunning), ts(at), kind)
+		runID, taskID, try, string(grpipe.StateRunning), ts(at), string(kind))
 	if err != nil {
 		return fmt.Errorf("record task %s: %w", taskID, err)
 	}
@@ -158,55 +152,33 @@ func (s *Store) TaskEnded(ctx context.Context, runID string, t grpipe.TaskSummar
 	_, err := s.db.ExecContext(ctx, `INSERT INTO task_instances (run_id, task_id, try_number, state, started_at, ended_at, error, log, kind) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
 		ON CONFLICT (run_id, task_id, try_number) DO UPDATE SET state = excluded.state, started_at = excluded.started_at, ended_at = excluded.ended_at,
 		error = excluded.error, log = excluded.log, kind = excluded.kind`,
-		runID, t.TaskID, try, string(t.State), ts(t.StartedAt), ts(t.EndedAt), t.Error, log, t.Kind)
+		runID, t.TaskID, try, string(t.State), ts(t.StartedAt), ts(t.EndedAt), t.Error, log, string(t.Kind))
 	if err != nil {
 		return fmt.Errorf("record task %s: %w", t.TaskID, err)
 	}
 	return nil
 }
 
-// FinishRun records a run's end: state, summary, ledger and checks.
+// FinishRun records a run's end (or its pause, queued): state, error and
+// summary, which holds the run's ledger and check results.
 func (s *Store) FinishRun(ctx context.Context, sum *grpipe.RunSummary) error {
 	body, err := json.Marshal(sum)
 	if err != nil {
 		return err
 	}
-	tx, err := s.db.BeginTx(ctx, nil)
-	if err != nil {
-		return fmt.Errorf("record run %s: %w", sum.RunID, err)
-	}
-	defer tx.Rollback() //nolint:errcheck // a no-op after Commit
-	if _, err := tx.ExecContext(ctx, `UPDATE dag_runs SET state = ?, ended_at = nullif(?, ''), error = ?, summary = ? WHERE run_id = ?`,
+	if _, err := s.db.ExecContext(ctx, `UPDATE dag_runs SET state = ?, ended_at = nullif(?, ''), error = ?, summary = ? WHERE run_id = ?`,
 		string(sum.State), ts(sum.EndedAt), sum.Error, string(body), sum.RunID); err != nil {
 		return fmt.Errorf("record run %s: %w", sum.RunID, err)
 	}
-	if _, err := tx.ExecContext(ctx, `DELETE FROM run_ledger WHERE run_id = ?`, sum.RunID); err != nil {
-		return err
-	}
-	for name, l := range sum.Tables {
-		if _, err := tx.ExecContext(ctx, `INSERT INTO run_ledger VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-			sum.RunID, name, l.Read, l.Rejected, l.Superseded, l.Staged, l.Inserted, l.Updated, l.Stale); err != nil {
-			return fmt.Errorf("record ledger: %w", err)
-		}
-	}
-	if _, err := tx.ExecContext(ctx, `DELETE FROM run_checks WHERE run_id = ?`, sum.RunID); err != nil {
-		return err
-	}
-	for i, c := range sum.Checks {
-		if _, err := tx.ExecContext(ctx, `INSERT INTO run_checks VALUES (?, ?, ?, ?, ?, ?)`,
-			sum.RunID, i, c.Name, c.Table, c.Passed, c.Detail); err != nil {
-			return fmt.Errorf("record checks: %w", err)
-		}
-	}
-	return tx.Commit()
+	return nil
 }
 
-// Run returns the JSON summary of a run (what `grpipe runs show --json`
+// Summary returns the JSON summary of a run (what `grpipe runs show --json`
 // prints). For a run that has not finished yet, its tasks are those recorded
 // so far (the latest try of each). The error wraps grpipe.ErrNotFound for an
 // unknown id.
-func (s *Store) Run(ctx context.Context, runID string) (*grpipe.RunSummary, error) {
-	rec, err := s.RunRecord(ctx, runID)
+func (s *Store) Summary(ctx context.Context, runID string) (*grpipe.RunSummary, error) {
+	rec, err := s.Run(ctx, runID)
 	if err != nil {
 		return nil, err
 	}
@@ -218,9 +190,7 @@ func (s *Store) Run(ctx context.Context, runID string) (*grpipe.RunSummary, erro
 	if err := json.Unmarshal([]byte(body), sum); err != nil {
 		return nil, fmt.Errorf("run %s summary: %w", runID, err)
 	}
-	sum.RunID, sum.DAGID, sum.State = runID, rec.DAGID, rec.State
-	sum.StartedAt, sum.EndedAt, sum.Error = rec.StartedAt, rec.EndedAt, rec.Error
-	sum.RunType, sum.LogicalDate, sum.DataIntervalStart, sum.DataIntervalEnd = rec.RunType, rec.LogicalDate, rec.DataIntervalStart, rec.DataIntervalEnd
+	sum.Run = rec
 	if sum.Tables == nil {
 		sum.Tables = grpipe.NewLedgers()
 	}

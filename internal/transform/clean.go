@@ -164,6 +164,9 @@ func appendISOTimestamp(dst, in []byte) ([]byte, bool) {
 			if !ok {
 				return dst, false
 			}
+			if !validOffset(oh, om) {
+				return dst, false
+			}
 			offset = oh*3600 + om*60
 			if in[i] == '-' {
 				offset = -offset
@@ -174,7 +177,7 @@ func appendISOTimestamp(dst, in []byte) ([]byte, bool) {
 	if i != len(in) || !validDate(y, mo, d) || h > 23 || mi > 59 || s > 59 {
 		return dst, false
 	}
-	return appendUTC(dst, y, mo, d, h, mi, s, micros, offset, true), true
+	return appendUTC(dst, y, mo, d, h, mi, s, micros, offset, true)
 }
 
 var monthNames = map[string]int{"Jan": 1, "Feb": 2, "Mar": 3, "Apr": 4, "May": 5, "Jun": 6,
@@ -186,7 +189,8 @@ var dayNames = map[string]bool{"Mon": true, "Tue": true, "Wed": true, "Thu": tru
 // in UTC as "YYYY-MM-DD HH:MM:SS".
 func appendGoodreadsTime(dst, in []byte) ([]byte, bool) {
 	// Mon Jan 02 15:04:05 -0700 2006
-	if len(in) < 30 || in[3] != ' ' || in[7] != ' ' || !dayNames[string(in[0:3])] {
+	// 29 bytes with a one-digit day ("Mon Feb 3 ..."), 30 otherwise.
+	if len(in) < 29 || in[3] != ' ' || in[7] != ' ' || !dayNames[string(in[0:3])] {
 		return dst, false
 	}
 	mo, ok := monthNames[string(in[4:7])]
@@ -217,14 +221,14 @@ func appendGoodreadsTime(dst, in []byte) ([]byte, bool) {
 	oh, ok4 := digits(rest, 11, 2)
 	om, ok5 := digits(rest, 13, 2)
 	y, ok6 := digits(rest, 16, 4)
-	if !(ok1 && ok2 && ok3 && ok4 && ok5 && ok6) || !validDate(y, mo, d) || h > 23 || mi > 59 || s > 59 {
+	if !(ok1 && ok2 && ok3 && ok4 && ok5 && ok6) || !validDate(y, mo, d) || h > 23 || mi > 59 || s > 59 || !validOffset(oh, om) {
 		return dst, false
 	}
 	offset := oh*3600 + om*60
 	if rest[10] == '-' {
 		offset = -offset
 	}
-	return appendUTC(dst, y, mo, d, h, mi, s, 0, offset, false), true
+	return appendUTC(dst, y, mo, d, h, mi, s, 0, offset, false)
 }
 
 func validDate(y, m, d int) bool {
@@ -247,8 +251,13 @@ func daysIn(y, m int) int {
 	return 31
 }
 
-// appendUTC converts a local wall time with a UTC offset in seconds to UTC and appends it.
-func appendUTC(dst []byte, y, mo, d, h, mi, s, micros, offset int, withMicros bool) []byte {
+// validOffset reports whether a UTC offset of oh hours and om minutes exists
+// somewhere: at most 14 hours (Kiribati, UTC+14), minutes below 60.
+func validOffset(oh, om int) bool { return om < 60 && oh*60+om <= 14*60 }
+
+// appendUTC converts a local wall time with a UTC offset in seconds to UTC
+// and appends it; false when the UTC time falls outside the years 1 to 9999.
+func appendUTC(dst []byte, y, mo, d, h, mi, s, micros, offset int, withMicros bool) ([]byte, bool) {
 	if offset != 0 {
 		// Shift by whole minutes, carrying through days, months and years.
 		total := h*3600 + mi*60 + s - offset
@@ -285,6 +294,9 @@ func appendUTC(dst []byte, y, mo, d, h, mi, s, micros, offset int, withMicros bo
 			}
 		}
 	}
+	if y < 1 || y > 9999 {
+		return dst, false
+	}
 	dst = appendPad(dst, y, 4)
 	dst = append(dst, '-')
 	dst = appendPad(dst, mo, 2)
@@ -300,7 +312,7 @@ func appendUTC(dst []byte, y, mo, d, h, mi, s, micros, offset int, withMicros bo
 		dst = append(dst, '.')
 		dst = appendPad(dst, micros, 6)
 	}
-	return dst
+	return dst, true
 }
 
 func appendPad(dst []byte, v, width int) []byte {

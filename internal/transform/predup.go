@@ -41,6 +41,7 @@ type predupRow struct {
 	at, n                      int
 	keyEnd, tsAt, tsEnd, ordAt int32
 	dead                       bool
+	tag                        uint64 // hash of the source key of a derived id; 0: none
 }
 
 func newPredup(emit func(row []byte, r predupRow) error) *predup {
@@ -49,7 +50,15 @@ func newPredup(emit func(row []byte, r predupRow) error) *predup {
 
 // add offers a clean row whose key is row[:keyEnd] and timestamp row[tsAt:tsEnd].
 func (p *predup) add(row []byte, keyEnd, tsAt, tsEnd, ordAt int) error {
-	r := predupRow{n: len(row), keyEnd: int32(keyEnd), tsAt: int32(tsAt), tsEnd: int32(tsEnd), ordAt: int32(ordAt)}
+	return p.addTagged(row, keyEnd, tsAt, tsEnd, ordAt, 0)
+}
+
+// addTagged is add for a row whose id was derived from a source key (tag: a
+// hash of the key, 0 for none). Two rows of the same id but different tags
+// are both kept: they are a collision of derived ids, which the transform
+// quarantines after seeing every key of the batch.
+func (p *predup) addTagged(row []byte, keyEnd, tsAt, tsEnd, ordAt int, tag uint64) error {
+	r := predupRow{n: len(row), keyEnd: int32(keyEnd), tsAt: int32(tsAt), tsEnd: int32(tsEnd), ordAt: int32(ordAt), tag: tag}
 	if p.off {
 		return p.emit(row, r)
 	}
@@ -58,7 +67,15 @@ func (p *predup) add(row []byte, keyEnd, tsAt, tsEnd, ordAt int) error {
 		return p.emit(row, r)
 	}
 	p.seen++
-	if i, ok := p.live[id]; ok {
+	if i, ok := p.live[id]; ok && p.rows[i].tag != tag {
+		// Another key on this id: write the held row out, hold this one.
+		old := &p.rows[i]
+		if err := p.emit(p.arena[old.at:old.at+old.n], *old); err != nil {
+			return err
+		}
+		old.dead = true
+		p.bytes -= old.n
+	} else if ok {
 		old := &p.rows[i]
 		if bytes.Compare(row[tsAt:tsEnd], p.arena[old.at+int(old.tsAt):old.at+int(old.tsEnd)]) < 0 {
 			p.dropped++

@@ -32,7 +32,10 @@ import (
 
 // Source is one claimed input file, available as a local file.
 type Source struct {
+	// Entity is the file's (primary) entity.
 	Entity grpipe.Entity
+	// Input is what the file's name says; its zero Format is a CSV file of Entity.
+	Input grpipe.Input
 	// Name is the file's name in the working zone, used in messages and quarantine.
 	Name string
 	// Path is the local file to read.
@@ -47,7 +50,10 @@ type Options struct {
 	MaxRejectRatio float64
 	// Parallelism bounds how many files are validated at once (0: one per core).
 	Parallelism int
-	Log         *slog.Logger
+	// Snapshot is the record_create_timestamp of the books, authors and users
+	// of a UCSD dump (setting ucsd_snapshot); zero: bookgraph.DefaultSnapshot.
+	Snapshot time.Time
+	Log      *slog.Logger
 }
 
 // EntityResult is what the transform made of one entity's files.
@@ -73,6 +79,10 @@ type Result struct {
 	// FileErrors are the files refused whole; their rows were not staged.
 	FileErrors []*FileError
 	Bytes      int64
+	// SourceKeys maps an entity to the local Parquet file of the source keys
+	// of its derived ids (entity, source, source_key, id, source_file, line),
+	// one row per key; only entities that have some.
+	SourceKeys map[string]string
 }
 
 // Run transforms sources with the DuckDB database db.
@@ -89,10 +99,15 @@ func Run(ctx context.Context, db *sql.DB, sources []Source, opts Options) (*Resu
 		par = runtime.NumCPU()
 	}
 
+	type part struct {
+		stats FileStats
+		clean string
+	}
 	type fileOut struct {
-		stats   FileStats
-		clean   string
+		parts   map[string]*part // by entity name
+		stats   FileStats        // of the file (its primary entity's rows)
 		rejects string
+		keys    string // the source keys of a non-CSV file
 		err     error
 	}
 	t0 := time.Now()
@@ -107,7 +122,9 @@ func Run(ctx context.Context, db *sql.DB, sources []Source, opts Options) (*Resu
 		if fi, err := os.Stat(src.Path); err == nil {
 			sizes[i] = fi.Size()
 		}
-		pending[src.Entity.Name]++
+		for _, e := range src.entities() {
+			pending[e.Name]++
+		}
 	}
 	sort.SliceStable(order, func(a, b int) bool { return sizes[order[a]] > sizes[order[b]] })
 	done := make(chan int, len(sources))
@@ -120,9 +137,23 @@ func Run(ctx context.Context, db *sql.DB, sources []Source, opts Options) (*Resu
 				defer func() { <-sem; done <- i }()
 				o := &outs[i]
 				base := filepath.Join(opts.WorkDir, fmt.Sprintf("%04d-%s", i, safeName(src.Name)))
-				o.clean = base + ".tsv"
 				o.rejects = quarantine.FileName(base)
-				o.stats, o.err = cleanOne(ctx, log, src, int64(i)<<40, o.clean, o.rejects, opts.MaxRejectRatio)
+				if src.isCSV() {
+					clean := base + ".tsv"
+					o.stats, o.err = cleanOne(ctx, log, src, int64(i)<<40, clean, o.rejects, opts.MaxRejectRatio)
+					o.parts = map[string]*part{src.Entity.Name: {stats: o.stats, clean: clean}}
+					return
+				}
+				o.keys = base + ".source_keys.tsv"
+				var eo map[string]*entityOut
+				eo, o.err = cleanFormat(ctx, log, src, int64(i)<<40, base, o.rejects, o.keys, opts)
+				o.parts = map[string]*part{}
+				for name, p := range eo {
+					o.parts[name] = &part{stats: p.stats, clean: p.clean}
+				}
+				if p := eo[src.Entity.Name]; p != nil {
+					o.stats = p.stats
+				}
 			}()
 		}
 	}()
@@ -139,59 +170,67 @@ func Run(ctx context.Context, db *sql.DB, sources []Source, opts Options) (*Resu
 	// while the other files are still being validated.
 	type dedupOut struct {
 		parquet, rejects string
+		files            []string // the clean files
 		staged           int64
 		err              error
 	}
 	deduped := map[string]*dedupOut{}
 	failed := false
-	for range sources {
-		i := <-done
-		var fe *FileError
-		if err := outs[i].err; err != nil && !errors.As(err, &fe) {
-			failed = true
-		}
-		e := sources[i].Entity
-		if pending[e.Name]--; pending[e.Name] > 0 || failed {
-			continue
-		}
+	dedup := func(e grpipe.Entity, exclude []int64, extraRejects ...string) *dedupOut {
 		var files, rejects []string
+		rejects = append(rejects, extraRejects...)
 		for j, src := range sources {
-			if src.Entity.Name != e.Name {
-				continue // other entities' files may still be in validation
+			o := &outs[j]
+			if o.err != nil {
+				continue
 			}
-			if o := &outs[j]; o.err == nil {
-				if o.stats.Valid > 0 {
-					files = append(files, o.clean)
-				}
-				if o.stats.Rejected > 0 {
-					rejects = append(rejects, o.rejects)
-				}
+			if p := o.parts[e.Name]; p != nil && p.stats.Valid > 0 {
+				files = append(files, p.clean)
+			}
+			if src.Entity.Name == e.Name && o.stats.Rejected > 0 {
+				rejects = append(rejects, o.rejects)
 			}
 		}
-		d := &dedupOut{}
-		deduped[e.Name] = d
+		d := &dedupOut{files: files}
 		if len(files) > 0 {
 			d.parquet = filepath.Join(opts.WorkDir, e.Name+".parquet")
 			t1 := time.Now()
-			d.staged, d.err = dedupToParquet(ctx, db, e, files, d.parquet)
+			d.staged, d.err = dedupToParquet(ctx, db, e, files, d.parquet, exclude)
 			log.Info("deduplicated", "table", e.Name, "seconds", time.Since(t1).Seconds())
 			if d.err != nil {
 				d.err = fmt.Errorf("transform %s: %w", e.Name, d.err)
-				failed = true
-				continue
+				return d
 			}
 		}
 		if len(rejects) > 0 {
 			d.rejects = filepath.Join(opts.WorkDir, e.Name+".rejects.parquet")
 			if err := rejectsToParquet(ctx, db, rejects, d.rejects); err != nil {
 				d.err = fmt.Errorf("transform %s rejects: %w", e.Name, err)
+			}
+		}
+		return d
+	}
+	for range sources {
+		i := <-done
+		var fe *FileError
+		if err := outs[i].err; err != nil && !errors.As(err, &fe) {
+			failed = true
+		}
+		for _, e := range sources[i].entities() {
+			if pending[e.Name]--; pending[e.Name] > 0 || failed {
+				continue
+			}
+			d := dedup(e, nil)
+			deduped[e.Name] = d
+			if d.err != nil {
 				failed = true
 			}
 		}
 	}
 	log.Info("validated and deduplicated", "files", len(sources), "seconds", time.Since(t0).Seconds())
 
-	res := &Result{Entities: map[string]*EntityResult{}, RejectFiles: map[string]string{}}
+	res := &Result{Entities: map[string]*EntityResult{}, RejectFiles: map[string]string{}, SourceKeys: map[string]string{}}
+	var keyFiles []string
 	for i, src := range sources {
 		o := outs[i]
 		res.Bytes += o.stats.Bytes
@@ -207,17 +246,59 @@ func Run(ctx context.Context, db *sql.DB, sources []Source, opts Options) (*Resu
 		if o.err != nil {
 			return nil, o.err
 		}
-		er := res.entity(src.Entity)
-		er.Files = append(er.Files, o.stats)
-		er.Read += o.stats.Read
-		er.Rejected += o.stats.Rejected
+		if o.keys != "" {
+			keyFiles = append(keyFiles, o.keys)
+		}
+		for _, e := range src.entities() {
+			p := o.parts[e.Name]
+			if p == nil {
+				continue
+			}
+			er := res.entity(e)
+			er.Files = append(er.Files, p.stats)
+			er.Read += p.stats.Read
+			er.Rejected += p.stats.Rejected
+		}
 	}
-
 	for _, e := range grpipe.Entities() {
 		if d := deduped[e.Name]; d != nil && d.err != nil {
 			return nil, d.err
 		}
 	}
+
+	// Derived ids: keep each key once; a second key on an id taken in this
+	// batch is a collision, its rows quarantined.
+	if len(keyFiles) > 0 {
+		names := make([]string, len(sources))
+		for i, src := range sources {
+			names[i] = src.Name
+		}
+		collided, err := sourceKeysToParquet(ctx, db, keyFiles, names, opts.WorkDir, res)
+		if err != nil {
+			return nil, err
+		}
+		for entity, rows := range collided {
+			e, _ := grpipe.EntityByName(entity)
+			extra, err := writeCollisions(filepath.Join(opts.WorkDir, e.Name+".collisions"+quarantine.Suffix), rows)
+			if err != nil {
+				return nil, err
+			}
+			var ords []int64
+			for _, c := range rows {
+				ords = append(ords, c.ord)
+			}
+			d := dedup(e, ords, extra)
+			if d.err != nil {
+				return nil, d.err
+			}
+			deduped[e.Name] = d
+			er := res.entity(e)
+			er.Rejected += int64(len(rows))
+			res.RejectFiles[e.Name+".collisions"] = extra
+			log.Warn("derived ids collide: rows quarantined", "table", e.Name, "rows", len(rows))
+		}
+	}
+
 	for _, e := range grpipe.Entities() {
 		er, ok := res.Entities[e.Name]
 		if !ok {
@@ -233,8 +314,8 @@ func Run(ctx context.Context, db *sql.DB, sources []Source, opts Options) (*Resu
 		er.Parquet, er.Rejects = d.parquet, d.rejects
 		if d.parquet != "" {
 			er.Staged = d.staged
-			er.Superseded = er.Read - er.Rejected - d.staged
 		}
+		er.Superseded = er.Read - er.Rejected - er.Staged
 		log.Info("transformed", "table", e.Name, "read", er.Read, "rejected", er.Rejected,
 			"superseded", er.Superseded, "staged", er.Staged)
 	}
@@ -295,7 +376,7 @@ func quoteIdents(names []string) string {
 // greatest timestamp per id, then the greatest ordinal: the row read last)
 // are found in the small keys files the validation pass wrote beside the
 // clean files, so the clean rows are read once.
-func dedupToParquet(ctx context.Context, db *sql.DB, e grpipe.Entity, files []string, out string) (int64, error) {
+func dedupToParquet(ctx context.Context, db *sql.DB, e grpipe.Entity, files []string, out string, exclude []int64) (int64, error) {
 	keyType := "BIGINT"
 	for _, c := range e.Columns {
 		if c.Name == e.Key {
@@ -311,9 +392,9 @@ func dedupToParquet(ctx context.Context, db *sql.DB, e grpipe.Entity, files []st
 	keys := fmt.Sprintf("read_csv(%s, %s, columns={'k': '%s', 't': 'TIMESTAMP', '_ord': 'BIGINT'})", duckdb.QuoteList(keyFiles), opts, keyType)
 	q := fmt.Sprintf(`COPY (
   SELECT %[2]s FROM %[1]s
-  WHERE _ord IN (SELECT arg_max(_ord, {'t': t, 'o': _ord}) FROM %[3]s GROUP BY k)
+  WHERE _ord IN (SELECT arg_max(_ord, {'t': t, 'o': _ord}) FROM %[3]s %[5]s GROUP BY k)
 ) TO %[4]s (FORMAT parquet, COMPRESSION zstd)`,
-		src, quoteIdents(e.ColumnNames()), keys, duckdb.Quote(out))
+		src, quoteIdents(e.ColumnNames()), keys, duckdb.Quote(out), excludeOrds(exclude))
 	r, err := db.ExecContext(ctx, q)
 	if err != nil {
 		return 0, err

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	grpipe "github.com/grpipe/grpipe"
+	"github.com/grpipe/grpipe/internal/quarantine"
 )
 
 // Backend is what the UI reads and the few actions it takes. The composition
@@ -21,17 +22,17 @@ type Backend interface {
 	SetPaused(ctx context.Context, paused bool) error
 	// Trigger queues a manual run and returns it. runID names the run ("" for
 	// a generated id); an id already taken is an error wrapping grpipe.ErrBadInput.
-	Trigger(ctx context.Context, runID string) (RunRow, error)
+	Trigger(ctx context.Context, runID string) (grpipe.Run, error)
 	// Runs returns the most recent runs, newest first.
-	Runs(ctx context.Context, limit int) ([]RunRow, error)
+	Runs(ctx context.Context, limit int) ([]grpipe.Run, error)
 	// Run returns one run; the error wraps grpipe.ErrNotFound for an unknown id.
-	Run(ctx context.Context, runID string) (RunRow, *grpipe.RunSummary, error)
+	Run(ctx context.Context, runID string) (grpipe.Run, *grpipe.RunSummary, error)
 	// TaskInstances returns every try of every task of a run.
 	TaskInstances(ctx context.Context, runID string) ([]TaskInstance, error)
 	// TaskLog returns the log of one try; the error wraps grpipe.ErrNotFound when there is none.
 	TaskLog(ctx context.Context, runID, taskID string, try int) (string, error)
 	// Rejected returns up to limit quarantined rows of a run, of one entity or all ("").
-	Rejected(ctx context.Context, runID, entity string, limit int) ([]RejectedRow, error)
+	Rejected(ctx context.Context, runID, entity string, limit int) ([]quarantine.EntityRow, error)
 	// Warehouse returns the warehouse's row counts and analytics tables.
 	Warehouse(ctx context.Context) (WarehouseView, error)
 	// Health reports the metadata database and the scheduler's heartbeat.
@@ -56,20 +57,6 @@ type TaskNode struct {
 	Upstream []string
 }
 
-// RunRow is one DAG run.
-type RunRow struct {
-	RunID             string
-	RunType           string
-	State             grpipe.State
-	LogicalDate       time.Time
-	DataIntervalStart time.Time
-	DataIntervalEnd   time.Time
-	QueuedAt          time.Time
-	StartedAt         time.Time
-	EndedAt           time.Time
-	Error             string
-}
-
 // TaskInstance is one try of a task in a run.
 type TaskInstance struct {
 	RunID     string
@@ -88,16 +75,6 @@ func (t TaskInstance) Duration() time.Duration {
 		return 0
 	}
 	return t.EndedAt.Sub(t.StartedAt)
-}
-
-// RejectedRow is one quarantined input row.
-type RejectedRow struct {
-	Entity     string
-	SourceFile string
-	Line       int64
-	Column     string
-	Reason     string
-	Raw        string
 }
 
 // WarehouseView is the warehouse's state for display.

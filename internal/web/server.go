@@ -42,6 +42,9 @@ type Options struct {
 	SecureCookies bool
 	// SessionTTL is how long a login lasts; zero means 12 hours.
 	SessionTTL time.Duration
+	// Metrics, when set, is served at /metrics (Prometheus), behind the
+	// token like every page: the scheduler's metrics when it runs in this process.
+	Metrics http.Handler
 	// Log receives request errors.
 	Log *slog.Logger
 	// Now returns the time (tests); nil means time.Now.

@@ -12,6 +12,7 @@ import (
 
 	grpipe "github.com/grpipe/grpipe"
 	"github.com/grpipe/grpipe/internal/config"
+	"github.com/grpipe/grpipe/internal/quarantine"
 )
 
 func (s *Server) routes() {
@@ -33,6 +34,9 @@ func (s *Server) routes() {
 	m.HandleFunc("GET /dags/{dag}/runs/{run}/quarantine", s.pageQuarantine)
 	m.HandleFunc("GET /dags/{dag}/runs/{run}/tasks/{task}", s.pageTask)
 	m.HandleFunc("GET /warehouse", s.pageWarehouse)
+	if s.opts.Metrics != nil {
+		m.Handle("GET /metrics", s.opts.Metrics)
+	}
 	s.apiRoutes()
 }
 
@@ -90,7 +94,7 @@ func (s *Server) dagOK(w http.ResponseWriter, r *http.Request) bool {
 
 type dagsData struct {
 	DAG     DAGInfo
-	Last    *RunRow
+	Last    *grpipe.Run
 	Running bool
 }
 
@@ -142,7 +146,7 @@ func (s *Server) actionTrigger(w http.ResponseWriter, r *http.Request) {
 }
 
 // pickRun returns the run named by ?run_id=, or the latest run (nil when there is none).
-func (s *Server) pickRun(r *http.Request) (*RunRow, error) {
+func (s *Server) pickRun(r *http.Request) (*grpipe.Run, error) {
 	if id := r.URL.Query().Get("run_id"); id != "" {
 		run, _, err := s.run(r.Context(), id)
 		if err != nil {
@@ -169,8 +173,8 @@ func latestTries(tis []TaskInstance) map[string]TaskInstance {
 }
 
 type graphData struct {
-	Run           *RunRow
-	Runs          []RunRow
+	Run           *grpipe.Run
+	Runs          []grpipe.Run
 	Nodes         []graphNode
 	Edges         []graphEdge
 	Width, Height int
@@ -237,7 +241,7 @@ type gridLabel struct {
 type gridData struct {
 	Tasks     []string
 	Labels    []gridLabel
-	Runs      []RunRow
+	Runs      []grpipe.Run
 	Cells     []gridCell
 	RunCells  []gridCell
 	Width     int
@@ -310,7 +314,7 @@ func (s *Server) pageGrid(w http.ResponseWriter, r *http.Request) {
 }
 
 type runData struct {
-	Run     RunRow
+	Run     grpipe.Run
 	Summary *grpipe.RunSummary
 	Tables  []ledgerRow
 	Tasks   []TaskInstance
@@ -358,7 +362,7 @@ func (s *Server) pageRun(w http.ResponseWriter, r *http.Request) {
 
 // runPage is what the pages of one run share.
 type runPage struct {
-	run  RunRow
+	run  grpipe.Run
 	sum  *grpipe.RunSummary
 	info DAGInfo
 	tis  []TaskInstance
@@ -385,7 +389,7 @@ func (s *Server) loadRun(w http.ResponseWriter, r *http.Request) (runPage, bool)
 }
 
 type ganttData struct {
-	Run        RunRow
+	Run        grpipe.Run
 	Rows       []ganttRow
 	Start, End time.Time
 	Height     int
@@ -407,7 +411,7 @@ func (s *Server) pageGantt(w http.ResponseWriter, r *http.Request) {
 }
 
 type taskData struct {
-	Run      RunRow
+	Run      grpipe.Run
 	TaskID   string
 	Tries    []TaskInstance
 	Selected TaskInstance
@@ -464,10 +468,10 @@ func (s *Server) pageTask(w http.ResponseWriter, r *http.Request) {
 }
 
 type quarantineData struct {
-	Run      RunRow
+	Run      grpipe.Run
 	Entity   string
 	Entities []string
-	Rows     []RejectedRow
+	Rows     []quarantine.EntityRow
 	Limit    int
 }
 
