@@ -37,7 +37,7 @@ func eachStore(t *testing.T, test func(t *testing.T, st *runstore.Store)) {
 
 func startRun(t *testing.T, st *runstore.Store, id string) {
 	t.Helper()
-	if _, err := st.EnqueueRun(context.Background(), runstore.RunInfo{RunID: id, RunType: "manual", LogicalDate: t0, StartedAt: t0}); err != nil {
+	if _, err := st.EnqueueRun(context.Background(), grpipe.Run{RunID: id, RunType: grpipe.RunManual, LogicalDate: t0, QueuedAt: t0}); err != nil {
 		t.Fatal(err)
 	}
 }

@@ -2,6 +2,8 @@ package runstore
 
 import (
 	"context"
+	"errors"
+	"os"
 	"database/sql"
 	"database/sql/driver"
 	"fmt"
@@ -10,6 +12,8 @@ import (
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/stdlib"
+
+	grpipe "github.com/grpipe/grpipe"
 )
 
 // This file puts the run store on PostgreSQL (metadata: postgres://...),
@@ -36,7 +40,8 @@ func openPostgresDB(dsn string) (*sql.DB, error) {
 		cfg.RuntimeParams = map[string]string{}
 	}
 	if _, ok := cfg.RuntimeParams["application_name"]; !ok {
-		cfg.RuntimeParams["application_name"] = "grpipe"
+		host, _ := os.Hostname()
+		cfg.RuntimeParams["application_name"] = fmt.Sprintf("grpipe %s:%d", host, os.Getpid())
 	}
 	return sql.OpenDB(pgConnector{stdlib.GetConnector(*cfg)}), nil
 }
@@ -135,7 +140,7 @@ func OpenMetadata(ctx context.Context, metadata string) (*Store, error) {
 	if err != nil {
 		return nil, err
 	}
-	s := &Store{db: db}
+	s := &Store{db: db, postgres: true}
 	// Processes starting together migrate one at a time.
 	conn, err := db.Conn(ctx)
 	if err != nil {
@@ -158,3 +163,42 @@ func OpenMetadata(ctx context.Context, metadata string) (*Store, error) {
 // MigrationLockKey is the advisory lock key under which processes migrate
 // the metadata database (the bytes of "grpipe-M").
 const MigrationLockKey int64 = 0x67727069_70652d4d
+
+// RunLockKey is the advisory lock key of the run lock on PostgreSQL
+// metadata (max_active_runs=1 across machines; the bytes of "grpipe-R").
+const RunLockKey int64 = 0x67727069_70652d52
+
+// TryAdvisoryLock takes the session advisory lock key on a connection of
+// its own, without waiting, and returns what releases it. PostgreSQL
+// releases it too when the holder's session ends (its process dies). The
+// error wraps grpipe.ErrBusy, naming the holding process, when another
+// session holds it, and errors.ErrUnsupported on SQLite metadata.
+func (s *Store) TryAdvisoryLock(ctx context.Context, key int64) (release func() error, err error) {
+	if !s.postgres {
+		return nil, fmt.Errorf("advisory lock: %w on SQLite metadata", errors.ErrUnsupported)
+	}
+	conn, err := s.db.Conn(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("advisory lock: %w", err)
+	}
+	var got bool
+	if err := conn.QueryRowContext(ctx, `SELECT pg_try_advisory_lock(?)`, key).Scan(&got); err != nil {
+		conn.Close()
+		return nil, fmt.Errorf("advisory lock: %w", err)
+	}
+	if !got {
+		var holder string
+		err := conn.QueryRowContext(ctx, `SELECT coalesce(a.application_name, '') || ' (server pid ' || l.pid || ')' FROM pg_locks l
+			LEFT JOIN pg_stat_activity a ON a.pid = l.pid
+			WHERE l.locktype = 'advisory' AND l.granted AND l.objid = (?::bigint & 4294967295)::oid AND l.classid = (?::bigint >> 32)::oid LIMIT 1`, key, key).Scan(&holder)
+		conn.Close()
+		if err != nil {
+			holder = "another process"
+		}
+		return nil, fmt.Errorf("%w (%s holds the lock in the metadata database): wait for it to finish, or stop it", grpipe.ErrBusy, holder)
+	}
+	return func() error {
+		_, err := conn.ExecContext(context.WithoutCancel(ctx), `SELECT pg_advisory_unlock(?)`, key)
+		return errors.Join(err, conn.Close())
+	}, nil
+}

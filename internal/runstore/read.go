@@ -291,7 +291,10 @@ func (s *Store) RequeueInterrupted(ctx context.Context, runID, reason string, at
 		return err
 	}
 	defer tx.Rollback() //nolint:errcheck // a no-op after Commit
-	rows, err := tx.QueryContext(ctx, `SELECT task_id FROM task_instances WHERE run_id = ? AND state = ?`, runID, string(grpipe.StateRunning))
+	// A try running on a worker (distributed executor) is not orphaned: it
+	// goes on there, and the next execution waits for it; the workers'
+	// heartbeats tell when one is lost.
+	rows, err := tx.QueryContext(ctx, `SELECT task_id FROM task_instances WHERE run_id = ? AND state = ? AND worker = ''`, runID, string(grpipe.StateRunning))
 	if err != nil {
 		return fmt.Errorf("requeue run %s: %w", runID, err)
 	}
@@ -305,7 +308,7 @@ func (s *Store) RequeueInterrupted(ctx context.Context, runID, reason string, at
 		ids = append(ids, id)
 	}
 	rows.Close()
-	if _, err := tx.ExecContext(ctx, `UPDATE task_instances SET state = ?, ended_at = ?, error = ? WHERE run_id = ? AND state = ?`,
+	if _, err := tx.ExecContext(ctx, `UPDATE task_instances SET state = ?, ended_at = ?, error = ? WHERE run_id = ? AND state = ? AND worker = ''`,
 		string(grpipe.StateFailed), ts(at), reason, runID, string(grpipe.StateRunning)); err != nil {
 		return fmt.Errorf("requeue run %s: %w", runID, err)
 	}

@@ -41,6 +41,8 @@ var migrations embed.FS
 // Store is the run metadata database.
 type Store struct {
 	db *sql.DB
+	// postgres is whether the store is on PostgreSQL (see postgres.go).
+	postgres bool
 }
 
 // Open opens (creating and migrating if needed) the store at path.

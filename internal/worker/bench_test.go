@@ -2,11 +2,11 @@ package worker_test
 
 import (
 	"context"
-	"log/slog"
 	"testing"
 	"time"
 
 	grpipe "github.com/grpipe/grpipe"
+	"github.com/grpipe/grpipe/internal/dag"
 	"github.com/grpipe/grpipe/internal/postgres/pgtest"
 	"github.com/grpipe/grpipe/internal/queue"
 	"github.com/grpipe/grpipe/internal/runstore"
@@ -39,22 +39,17 @@ func BenchmarkTryRoundTrip(b *testing.B) {
 	if err != nil {
 		b.Fatal(err)
 	}
-	if _, err := st.EnqueueRun(ctx, runstore.RunInfo{RunID: "manual__bench", RunType: "manual", LogicalDate: t0, StartedAt: t0}); err != nil {
+	if _, err := st.EnqueueRun(ctx, grpipe.Run{RunID: "manual__bench", RunType: grpipe.RunManual, LogicalDate: t0, QueuedAt: t0}); err != nil {
 		b.Fatal(err)
 	}
-	noop := benchTasks{}
+	noop := &dag.Local{Work: map[string]dag.Func{}}
 	wctx, stop := context.WithCancel(ctx)
 	done := make(chan error, 1)
 	go func() { done <- worker.Run(wctx, st, pool, noop, worker.Options{Name: "bench"}) }()
 	b.ResetTimer()
 	for i := 0; i < b.N; i++ {
-		k := runstore.TryKey{RunID: "manual__bench", TaskID: "GoodReadsETLJob", MapIndex: i, Try: 1}
-		if err := st.QueueMapped(ctx, k, "", t0); err != nil {
-			b.Fatal(err)
-		}
-		if _, err := q.Enqueue(ctx, queue.TaskArgs{RunID: k.RunID, TaskID: k.TaskID, MapIndex: k.MapIndex, Try: k.Try}); err != nil {
-			b.Fatal(err)
-		}
+		k := runstore.TryKey{RunID: "manual__bench", TaskID: "Stop_execution", MapIndex: -1, Try: i + 1}
+		(env{st, pool, q}).enqueue(b, k, 0)
 		for {
 			rec, err := st.TryRecord(ctx, k)
 			if err != nil {
@@ -71,10 +66,4 @@ func BenchmarkTryRoundTrip(b *testing.B) {
 	if err := <-done; err != nil {
 		b.Fatal(err)
 	}
-}
-
-type benchTasks struct{}
-
-func (benchTasks) Run(ctx context.Context, k runstore.TryKey, log *slog.Logger) (string, error) {
-	return "", nil
 }

@@ -12,13 +12,12 @@
 package worker
 
 import (
-	"bytes"
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
 	"os"
-	"runtime/debug"
 	"sort"
 	"sync"
 	"time"
@@ -26,15 +25,10 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	grpipe "github.com/grpipe/grpipe"
+	"github.com/grpipe/grpipe/internal/dag"
 	"github.com/grpipe/grpipe/internal/queue"
 	"github.com/grpipe/grpipe/internal/runstore"
 )
-
-// Tasks runs the tries of task instances: the pipeline's task functions.
-type Tasks interface {
-	// Run runs try k; output is what the try hands on (JSON, may be empty).
-	Run(ctx context.Context, k runstore.TryKey, log *slog.Logger) (output string, err error)
-}
 
 // Options configure a worker.
 type Options struct {
@@ -74,7 +68,7 @@ var ErrHandedBack = errors.New("handed back: the worker stopped before the try e
 
 // Run runs the worker until ctx ends, then stops within the grace period
 // and returns nil. It refuses to start (ErrBusy) when a live worker has the name.
-func Run(ctx context.Context, store *runstore.Store, pool *pgxpool.Pool, tasks Tasks, opts Options) error {
+func Run(ctx context.Context, store *runstore.Store, pool *pgxpool.Pool, tasks dag.Executor, opts Options) error {
 	if opts.Name == "" {
 		opts.Name = DefaultName()
 	}
@@ -96,7 +90,7 @@ func Run(ctx context.Context, store *runstore.Store, pool *pgxpool.Pool, tasks T
 	if err := store.RegisterWorker(ctx, me, opts.Alive); err != nil {
 		return err
 	}
-	h := &handler{store: store, tasks: tasks, name: opts.Name, log: log}
+	h := &handler{store: store, tasks: tasks, name: opts.Name, host: host, log: log}
 	w, err := queue.NewWorker(pool, queue.WorkerOptions{ID: opts.Name, Concurrency: opts.Concurrency, Grace: opts.Grace, Poll: opts.Poll, Log: log}, h.run)
 	if err != nil {
 		return err
@@ -157,8 +151,9 @@ func Run(ctx context.Context, store *runstore.Store, pool *pgxpool.Pool, tasks T
 
 type handler struct {
 	store *runstore.Store
-	tasks Tasks
+	tasks dag.Executor
 	name  string
+	host  string
 	log   *slog.Logger
 	w     *queue.Worker
 	mu    sync.Mutex
@@ -229,7 +224,7 @@ func (h *handler) run(ctx context.Context, a queue.TaskArgs) error {
 		log.Info("try not run: it is taken, ended, or was given up")
 		return nil
 	}
-	o := h.execute(ctx, k, a.Timeout, log)
+	o := h.execute(ctx, k, a, log)
 	if errors.Is(o.Err, ErrFenced) {
 		// Given up by the worker itself: no heartbeat lists it any more, so
 		// the schedulers find it lost even if its end cannot be recorded.
@@ -246,49 +241,49 @@ func (h *handler) run(ctx context.Context, a queue.TaskArgs) error {
 	return nil
 }
 
-// execute runs one try with its own log and timeout.
-func (h *handler) execute(ctx context.Context, k runstore.TryKey, timeout time.Duration, base *slog.Logger) (o runstore.Outcome) {
-	var buf bytes.Buffer
-	var mu sync.Mutex
-	log := slog.New(teeHandler{a: base.Handler(), b: slog.NewTextHandler(&lockedWriter{w: &buf, mu: &mu}, &slog.HandlerOptions{Level: slog.LevelDebug})}).
-		With("worker", h.name)
-	tctx := ctx
-	if timeout > 0 {
-		var cancel context.CancelFunc
-		tctx, cancel = context.WithTimeout(ctx, timeout)
-		defer cancel()
-	}
-	defer func() {
-		if p := recover(); p != nil {
-			o.Err = fmt.Errorf("task %s panicked: %v\n%s", k.TaskID, p, debug.Stack())
-			log.Error("task panicked", "panic", fmt.Sprint(p))
+// Try returns the dag.Try a job carries.
+func Try(a queue.TaskArgs) (dag.Try, error) {
+	var t dag.Try
+	if len(a.Payload) > 0 {
+		if err := json.Unmarshal(a.Payload, &t); err != nil {
+			return t, fmt.Errorf("job %s: its payload is not a try: %w", a, err)
 		}
-		o.EndedAt = time.Now().UTC()
-		o.State = grpipe.StateSuccess
-		if o.Err != nil {
-			o.State = grpipe.StateFailed
-		}
-		mu.Lock()
-		o.Log = buf.String()
-		mu.Unlock()
-	}()
-	log.Info("task started")
-	out, err := h.tasks.Run(tctx, k, log)
-	switch {
-	case err != nil && errors.Is(context.Cause(ctx), ErrFenced):
-		err = fmt.Errorf("%w: %w", context.Cause(ctx), err)
-		o.ErrorKind = "lost"
-	case err != nil && ctx.Err() != nil:
-		err = fmt.Errorf("%w (worker %s): %w", ErrHandedBack, h.name, err)
-		o.ErrorKind = "handed_back"
-	case err != nil && errors.Is(tctx.Err(), context.DeadlineExceeded):
-		err = fmt.Errorf("timed out after %s: %w", timeout, err)
 	}
-	o.Err, o.Output = err, out
-	if err != nil {
-		log.Error("task failed", "error", err.Error())
+	if t.Run.RunID != a.RunID || t.TaskID != a.TaskID || t.Number != a.Try {
+		return t, fmt.Errorf("job %s: its payload is another try (%s %s try %d)", a, t.Run.RunID, t.TaskID, t.Number)
+	}
+	return t, nil
+}
+
+// execute runs one try with the executor of this process (the pipeline's
+// work, as the local executor runs it: its own log, timeout and panics).
+func (h *handler) execute(ctx context.Context, k runstore.TryKey, a queue.TaskArgs, log *slog.Logger) runstore.Outcome {
+	var res dag.Result
+	if t, err := Try(a); err != nil {
+		now := time.Now().UTC()
+		res = dag.Result{Started: now, Ended: now, Err: err}
 	} else {
-		log.Info("task succeeded")
+		res = h.tasks.Run(ctx, t)
+	}
+	o := runstore.Outcome{State: grpipe.StateSuccess, EndedAt: res.Ended, Err: res.Err,
+		Log: fmt.Sprintf("time=%s level=INFO msg=\"try taken by worker\" worker=%s host=%s\n", res.Started.Format(time.RFC3339Nano), h.name, h.host) + res.Log}
+	if o.EndedAt.IsZero() {
+		o.EndedAt = time.Now().UTC()
+	}
+	if out, err := json.Marshal(res.Output); err == nil {
+		o.Output = string(out)
+	}
+	switch {
+	case o.Err != nil && errors.Is(context.Cause(ctx), ErrFenced):
+		o.Err, o.ErrorKind = fmt.Errorf("%w: %w", context.Cause(ctx), o.Err), "lost"
+	case o.Err != nil && ctx.Err() != nil:
+		o.Err, o.ErrorKind = fmt.Errorf("%w (worker %s): %w", ErrHandedBack, h.name, o.Err), "handed_back"
+	}
+	if o.Err != nil {
+		o.State = grpipe.StateFailed
+		log.Error("try failed", "error", o.Err.Error())
+	} else {
+		log.Info("try succeeded")
 	}
 	return o
 }

@@ -3,7 +3,6 @@ package worker_test
 import (
 	"context"
 	"errors"
-	"log/slog"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -12,6 +11,8 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	grpipe "github.com/grpipe/grpipe"
+	"github.com/grpipe/grpipe/internal/dag"
+	"github.com/grpipe/grpipe/internal/distributed"
 	"github.com/grpipe/grpipe/internal/postgres/pgtest"
 	"github.com/grpipe/grpipe/internal/queue"
 	"github.com/grpipe/grpipe/internal/runstore"
@@ -47,28 +48,30 @@ func setup(t *testing.T) env {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := st.EnqueueRun(ctx, runstore.RunInfo{RunID: "manual__w", RunType: "manual", LogicalDate: t0, StartedAt: t0}); err != nil {
+	if _, err := st.EnqueueRun(ctx, grpipe.Run{RunID: "manual__w", RunType: grpipe.RunManual, LogicalDate: t0, QueuedAt: t0}); err != nil {
 		t.Fatal(err)
 	}
 	return env{st, pool, q}
 }
 
-// enqueue records a queued mapped try and puts it on the queue.
-func (e env) enqueue(t *testing.T, k runstore.TryKey, timeout time.Duration) {
+// enqueue records a try of task started (as the scheduler does) and puts it on the queue.
+func (e env) enqueue(t testing.TB, k runstore.TryKey, timeout time.Duration) {
 	t.Helper()
-	if err := e.store.QueueMapped(context.Background(), k, "", t0); err != nil {
+	if err := e.store.TaskStarted(context.Background(), k.RunID, k.TaskID, grpipe.KindSQL, k.Try, t0); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := e.q.Enqueue(context.Background(), queue.TaskArgs{RunID: k.RunID, TaskID: k.TaskID, MapIndex: k.MapIndex, Try: k.Try, Timeout: timeout}); err != nil {
+	run := grpipe.Run{RunID: k.RunID, DAGID: grpipe.DAGID, RunType: grpipe.RunManual, LogicalDate: t0}
+	args, err := distributed.Job(dag.Try{Run: run, TaskID: k.TaskID, Kind: grpipe.KindSQL, Number: k.Try, Timeout: timeout})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := e.q.Enqueue(context.Background(), args); err != nil {
 		t.Fatal(err)
 	}
 }
 
-type taskFuncs map[int]func(ctx context.Context, log *slog.Logger) (string, error)
-
-func (f taskFuncs) Run(ctx context.Context, k runstore.TryKey, log *slog.Logger) (string, error) {
-	return f[k.MapIndex](ctx, log)
-}
+// work returns the local executor of test task functions, by task id.
+func work(fs map[string]dag.Func) dag.Executor { return &dag.Local{Work: fs} }
 
 func waitEnded(t *testing.T, st *runstore.Store, k runstore.TryKey) runstore.Try {
 	t.Helper()
@@ -88,8 +91,8 @@ func waitEnded(t *testing.T, st *runstore.Store, k runstore.TryKey) runstore.Try
 	}
 }
 
-func key(i int) runstore.TryKey {
-	return runstore.TryKey{RunID: "manual__w", TaskID: "GoodReadsETLJob", MapIndex: i, Try: 1}
+func key(task string) runstore.TryKey {
+	return runstore.TryKey{RunID: "manual__w", TaskID: task, MapIndex: -1, Try: 1}
 }
 
 // A worker runs the tries on the queue and records each one's state, log,
@@ -98,42 +101,43 @@ func TestWorkerRunsTries(t *testing.T) {
 	e := setup(t)
 	ctx, stop := context.WithCancel(context.Background())
 	defer stop()
-	tasks := taskFuncs{
-		0: func(ctx context.Context, log *slog.Logger) (string, error) {
-			log.Info("transformed", "rows", 42)
-			return `{"rows":42}`, nil
+	tasks := work(map[string]dag.Func{
+		"ok": func(ctx context.Context, c *dag.Call) error {
+			c.Log.Info("transformed", "rows", 42)
+			c.AddLedger("reviews", grpipe.Ledger{Read: 42})
+			return nil
 		},
-		1: func(ctx context.Context, log *slog.Logger) (string, error) {
-			return "", errors.Join(errors.New("file reviews-1.csv refused"), grpipe.ErrBadInput)
+		"bad": func(ctx context.Context, c *dag.Call) error {
+			return errors.Join(errors.New("file reviews-1.csv refused"), grpipe.ErrBadInput)
 		},
-		2: func(ctx context.Context, log *slog.Logger) (string, error) {
+		"slow": func(ctx context.Context, c *dag.Call) error {
 			<-ctx.Done()
-			return "", ctx.Err()
+			return ctx.Err()
 		},
-		3: func(ctx context.Context, log *slog.Logger) (string, error) { panic("boom") },
-	}
+		"panics": func(ctx context.Context, c *dag.Call) error { panic("boom") },
+	})
 	done := make(chan error, 1)
 	go func() {
 		done <- worker.Run(ctx, e.store, e.pool, tasks, worker.Options{Name: "w-one", Concurrency: 2, Beat: 100 * time.Millisecond, Poll: 50 * time.Millisecond})
 	}()
-	e.enqueue(t, key(0), 0)
-	e.enqueue(t, key(1), 0)
-	e.enqueue(t, key(2), 200*time.Millisecond)
-	e.enqueue(t, key(3), 0)
+	e.enqueue(t, key("ok"), 0)
+	e.enqueue(t, key("bad"), 0)
+	e.enqueue(t, key("slow"), 200*time.Millisecond)
+	e.enqueue(t, key("panics"), 0)
 
-	ok := waitEnded(t, e.store, key(0))
-	if ok.State != grpipe.StateSuccess || ok.Worker != "w-one" || ok.Output != `{"rows":42}` || !strings.Contains(ok.Log, "rows=42") || !strings.Contains(ok.Log, "worker=w-one") {
+	ok := waitEnded(t, e.store, key("ok"))
+	if ok.State != grpipe.StateSuccess || ok.Worker != "w-one" || !strings.Contains(ok.Output, `"read":42`) || !strings.Contains(ok.Log, "rows=42") || !strings.Contains(ok.Log, "worker=w-one") {
 		t.Fatalf("try 0: %+v", ok)
 	}
-	bad := waitEnded(t, e.store, key(1))
+	bad := waitEnded(t, e.store, key("bad"))
 	if bad.State != grpipe.StateFailed || bad.ErrorKind != "bad_input" {
 		t.Fatalf("try 1: %+v", bad)
 	}
-	slow := waitEnded(t, e.store, key(2))
+	slow := waitEnded(t, e.store, key("slow"))
 	if slow.State != grpipe.StateFailed || !strings.Contains(slow.Error, "timed out after 200ms") || slow.ErrorKind != "error" {
 		t.Fatalf("try 2: %+v", slow)
 	}
-	panicked := waitEnded(t, e.store, key(3))
+	panicked := waitEnded(t, e.store, key("panics"))
 	if panicked.State != grpipe.StateFailed || !strings.Contains(panicked.Error, "panicked: boom") {
 		t.Fatalf("try 3: %+v", panicked)
 	}
@@ -159,28 +163,28 @@ func TestWorkerStopHandsBack(t *testing.T) {
 	e := setup(t)
 	ctx, stop := context.WithCancel(context.Background())
 	var started atomic.Int32
-	tasks := taskFuncs{
-		0: func(ctx context.Context, log *slog.Logger) (string, error) {
+	tasks := work(map[string]dag.Func{
+		"quick": func(ctx context.Context, c *dag.Call) error {
 			started.Add(1)
 			select {
 			case <-time.After(300 * time.Millisecond):
-				return "", nil
+				return nil
 			case <-ctx.Done():
-				return "", ctx.Err()
+				return ctx.Err()
 			}
 		},
-		1: func(ctx context.Context, log *slog.Logger) (string, error) {
+		"long": func(ctx context.Context, c *dag.Call) error {
 			started.Add(1)
 			<-ctx.Done()
-			return "", ctx.Err()
+			return ctx.Err()
 		},
-	}
+	})
 	done := make(chan error, 1)
 	go func() {
 		done <- worker.Run(ctx, e.store, e.pool, tasks, worker.Options{Name: "w-stop", Concurrency: 2, Grace: time.Second, Beat: 100 * time.Millisecond, Poll: 50 * time.Millisecond})
 	}()
-	e.enqueue(t, key(0), 0)
-	e.enqueue(t, key(1), 0)
+	e.enqueue(t, key("quick"), 0)
+	e.enqueue(t, key("long"), 0)
 	deadline := time.Now().Add(10 * time.Second)
 	for started.Load() < 2 {
 		if time.Now().After(deadline) {
@@ -196,10 +200,10 @@ func TestWorkerStopHandsBack(t *testing.T) {
 	if took := time.Since(t1); took > 4*time.Second {
 		t.Fatalf("stop took %s, grace 1s", took)
 	}
-	if got := waitEnded(t, e.store, key(0)); got.State != grpipe.StateSuccess {
+	if got := waitEnded(t, e.store, key("quick")); got.State != grpipe.StateSuccess {
 		t.Fatalf("try within grace: %+v", got)
 	}
-	got := waitEnded(t, e.store, key(1))
+	got := waitEnded(t, e.store, key("long"))
 	if got.State != grpipe.StateFailed || got.ErrorKind != "handed_back" || !strings.Contains(got.Error, "handed back") {
 		t.Fatalf("try cut by the stop: %+v", got)
 	}
@@ -230,24 +234,24 @@ func TestWorkerFencesWithoutTheDatabase(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := st.EnqueueRun(ctx, runstore.RunInfo{RunID: "manual__w", RunType: "manual", LogicalDate: t0, StartedAt: t0}); err != nil {
+	if _, err := st.EnqueueRun(ctx, grpipe.Run{RunID: "manual__w", RunType: grpipe.RunManual, LogicalDate: t0, QueuedAt: t0}); err != nil {
 		t.Fatal(err)
 	}
 	e := env{st, pool, q}
 	started, ended := make(chan struct{}), make(chan error, 1)
-	tasks := taskFuncs{0: func(ctx context.Context, log *slog.Logger) (string, error) {
+	tasks := work(map[string]dag.Func{"fenced": func(ctx context.Context, c *dag.Call) error {
 		close(started)
 		<-ctx.Done()
 		ended <- context.Cause(ctx)
-		return "", ctx.Err()
-	}}
+		return ctx.Err()
+	}})
 	const alive, beat = 1500 * time.Millisecond, 100 * time.Millisecond
 	wctx, stop := context.WithCancel(ctx)
 	done := make(chan error, 1)
 	go func() {
 		done <- worker.Run(wctx, st, pool, tasks, worker.Options{Name: "w-fence", Alive: alive, Beat: beat, Poll: 50 * time.Millisecond})
 	}()
-	e.enqueue(t, key(0), 0)
+	e.enqueue(t, key("fenced"), 0)
 	<-started
 	time.Sleep(time.Second) // the test cluster commits asynchronously: let the claim reach the disk
 	cl.Stop()
@@ -268,7 +272,7 @@ func TestWorkerFencesWithoutTheDatabase(t *testing.T) {
 	// (failed, lost), or it could not and the try is found lost.
 	deadline := time.Now().Add(20 * time.Second)
 	for {
-		rec, rerr := st.TryRecord(ctx, key(0))
+		rec, rerr := st.TryRecord(ctx, key("fenced"))
 		if rerr == nil && rec.State == grpipe.StateFailed {
 			if rec.ErrorKind != "lost" || !strings.Contains(rec.Error, "stopped by its worker") {
 				t.Fatalf("try recorded %+v", rec)
@@ -277,7 +281,7 @@ func TestWorkerFencesWithoutTheDatabase(t *testing.T) {
 			break
 		}
 		lost, err := st.LostTries(ctx, time.Now().UTC(), alive, beat)
-		if err == nil && len(lost) == 1 && lost[0].TryKey == key(0) {
+		if err == nil && len(lost) == 1 && lost[0].TryKey == key("fenced") {
 			t.Logf("lost: %s", lost[0].Reason)
 			break
 		}
