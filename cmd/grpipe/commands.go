@@ -17,7 +17,7 @@ import (
 )
 
 // The settings the commands that touch the data accept as flags.
-var dataSettings = []string{"zones", "warehouse", "max_reject_ratio"}
+var dataSettings = []string{"zones", "warehouse", "metadata", "max_reject_ratio"}
 
 func cmdLand(ctx context.Context, e *env, args []string) int {
 	fs := e.flags("land")

@@ -84,11 +84,6 @@ func Job(t dag.Try) (queue.TaskArgs, error) {
 	return queue.TaskArgs{RunID: t.Run.RunID, TaskID: t.TaskID, MapIndex: -1, Try: t.Number, Timeout: t.Timeout, Payload: payload}, nil
 }
 
-// ErrDetached is the result of a try the executor stopped waiting for
-// (the scheduler stops): it goes on on its worker, and the next scheduler
-// to execute the run waits for it.
-var ErrDetached = errors.New("the try goes on on its worker; the next scheduler waits for it")
-
 // Run puts the try on the queue (once: a try enqueued again, by a scheduler
 // that took over, is the same job) and waits until a worker recorded its
 // end, or the try was lost.
@@ -116,7 +111,7 @@ func (x *Executor) Run(ctx context.Context, t dag.Try) dag.Result {
 		select {
 		case <-ctx.Done():
 			now := time.Now().UTC()
-			return dag.Result{Started: now, Ended: now, Err: fmt.Errorf("%w: %w", ErrDetached, ctx.Err())}
+			return dag.Result{Started: now, Ended: now, Err: fmt.Errorf("%w: %w", dag.ErrDetached, ctx.Err())}
 		case <-tick.C:
 		}
 	}

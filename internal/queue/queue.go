@@ -69,6 +69,16 @@ func (a TaskArgs) String() string {
 // Migrate creates or upgrades River's tables in the database of pool (River's
 // own numbered migrations, rivermigrate), in schema (empty: the search path).
 func Migrate(ctx context.Context, pool *pgxpool.Pool, schema string) error {
+	// Processes starting together migrate one at a time.
+	conn, err := pool.Acquire(ctx)
+	if err != nil {
+		return fmt.Errorf("queue migrations: %w", err)
+	}
+	defer conn.Release()
+	if _, err := conn.Exec(ctx, `SELECT pg_advisory_lock($1)`, migrationLockKey); err != nil {
+		return fmt.Errorf("queue migrations: %w", err)
+	}
+	defer conn.Exec(context.WithoutCancel(ctx), `SELECT pg_advisory_unlock($1)`, migrationLockKey) //nolint:errcheck // the session's end releases it too
 	m, err := rivermigrate.New(riverpgxv5.New(pool), &rivermigrate.Config{Schema: schema, Logger: slog.New(slog.DiscardHandler)})
 	if err != nil {
 		return fmt.Errorf("queue migrations: %w", err)
@@ -78,6 +88,9 @@ func Migrate(ctx context.Context, pool *pgxpool.Pool, schema string) error {
 	}
 	return nil
 }
+
+// migrationLockKey is the advisory lock taken while migrating (the bytes of "grpipe-Q").
+const migrationLockKey int64 = 0x67727069_70652d51
 
 // Queue puts tries on the queue (a scheduler's side: it works no job).
 type Queue struct {
