@@ -260,7 +260,9 @@ func TestDistributed(t *testing.T) {
 	}
 }
 
-func envGetter(env map[string]string) func(string) string { return func(k string) string { return env[k] } }
+func envGetter(env map[string]string) func(string) string {
+	return func(k string) string { return env[k] }
+}
 
 func landSampleEnv(t *testing.T, env map[string]string) {
 	t.Helper()

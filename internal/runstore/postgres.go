@@ -2,11 +2,11 @@ package runstore
 
 import (
 	"context"
-	"errors"
-	"os"
 	"database/sql"
 	"database/sql/driver"
+	"errors"
 	"fmt"
+	"os"
 	"strconv"
 	"strings"
 
