@@ -110,7 +110,7 @@ func TestEnvAndFlagsOverride(t *testing.T) {
 	values := map[string]string{"zones": "file:///srv/zones", "warehouse": "duckdb:///srv/wh.duckdb", "max_reject_ratio": "0.5",
 		"metadata": "/srv/grpipe.db", "executor": "local",
 		"log_level": "warn", "duckdb.memory_limit": "3GB", "alerts.webhook.url": "https://h.example.org/", "alerts.email.smtp_addr": "m.example.org:25",
-		"alerts.email.password": "secret", "web.token": "t0k"}
+		"alerts.email.password": "secret", "web.token": "t0k", "ucsd_snapshot": "2017-11-01"}
 	env, flags := map[string]string{}, map[string]string{}
 	for _, s := range config.Settings() {
 		if s.Env == "" {
@@ -132,7 +132,8 @@ func TestEnvAndFlagsOverride(t *testing.T) {
 		t.Fatal(err)
 	}
 	if c.Zones != "file:///srv/zones" || c.LogLevel != slog.LevelWarn || c.DuckDB.MemoryLimit != "3GB" || c.Alerts.Email.Password != "secret" ||
-		c.Web.Token != "t0k" || c.Alerts.Email.SMTPAddr != "m.example.org:25" || c.MaxRejectRatio != 0.5 {
+		c.Web.Token != "t0k" || c.Alerts.Email.SMTPAddr != "m.example.org:25" || c.MaxRejectRatio != 0.5 ||
+		!c.UCSDSnapshot.Equal(time.Date(2017, 11, 1, 0, 0, 0, 0, time.UTC)) {
 		t.Errorf("environment did not override: %+v", c)
 	}
 	c, err = load(t, yaml, env, flags)

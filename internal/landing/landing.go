@@ -3,8 +3,12 @@
 // streams) and `grpipe capture` (Put, a spooled batch) go through it, and so
 // do its rules: accepted file names (grpipe.InputForFile: the entities' CSV
 // files, the UCSD Book Graph dumps, library exports), a header naming the
-// entity's key (a gzip or JSON start for a dump), whole files only (a run never sees half a file), and no
-// file landed over one of the same name still waiting to be claimed.
+// entity's key (a gzip or JSON start for a dump), read from regular files
+// only (a FIFO or device is refused before it is opened), names of at most
+// MaxNameLen bytes, whole files only (a run never sees half a file), and no
+// file landed over one of the same name still waiting to be claimed: the
+// name is taken atomically when the file is published (objstore's
+// CreateNew), so of two lands of one name at once exactly one lands.
 //
 // The run's claim (internal/pipeline) reads landing through List and Key.
 // An input format extends the accepted names (grpipe.InputForFile) and the
@@ -13,11 +17,12 @@
 package landing
 
 import (
-	"bufio"
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"strings"
@@ -46,18 +51,55 @@ func Waiting(ctx context.Context, zones *objstore.Store, name string) (bool, err
 }
 
 // free returns an error wrapping ErrWaiting and grpipe.ErrBadInput when a
-// file of that name waits in the landing zone.
+// file of that name waits in the landing zone. It is an early check, before
+// anything is copied; the name is taken atomically when the file is
+// published (taken, below).
 func free(ctx context.Context, zones *objstore.Store, name string) error {
 	waiting, err := Waiting(ctx, zones, name)
 	if err != nil || !waiting {
 		return err
 	}
+	return waitingError(name, "has not been processed yet")
+}
+
+func waitingError(name, why string) error {
 	hint := strings.TrimSuffix(name, ".csv") + "-<batch>.csv"
 	if in, err := grpipe.InputForFile(name); err == nil {
 		hint = batchHint(in)
 	}
-	return fmt.Errorf("%w: %s is %w and has not been processed yet: run `grpipe run` first, or land this file under a batch name such as %s",
-		grpipe.ErrBadInput, name, ErrWaiting, hint)
+	return fmt.Errorf("%w: %s is %w and %s: run `grpipe run` first, or land this file under a batch name such as %s",
+		grpipe.ErrBadInput, name, ErrWaiting, why, hint)
+}
+
+// taken maps the store's refusal to publish over an existing object (a
+// concurrent land of the same name won) to ErrWaiting.
+func taken(name string, err error) error {
+	if errors.Is(err, objstore.ErrExists) {
+		return waitingError(name, "was landed by another process just now (this copy was not landed)")
+	}
+	return fmt.Errorf("land %s: %w", name, err)
+}
+
+// MaxNameLen is the longest landing file name, in bytes: the run derives
+// longer names from it (quarantine/<run_id>/<name>.rejects.csv, its work
+// files), which must stay within the 255-byte limit of a file name.
+const MaxNameLen = 200
+
+// checkName returns what an accepted landing name says, and refuses a name
+// that is too long or that cannot name an object.
+func checkName(name string) (grpipe.Input, error) {
+	in, err := grpipe.InputForFile(name)
+	if err != nil {
+		return in, err
+	}
+	if len(name) > MaxNameLen {
+		return in, fmt.Errorf("%w: file name %.60q... is %d bytes long; a landing file name may have at most %d (the run derives longer names from it): rename it, e.g. %s",
+			grpipe.ErrBadInput, name, len(name), MaxNameLen, batchHint(in))
+	}
+	if err := objstore.CheckKeyElement(name); err != nil {
+		return in, err
+	}
+	return in, nil
 }
 
 // Options tune Land.
@@ -96,7 +138,7 @@ func Land(ctx context.Context, zones *objstore.Store, files []string, opts *Opti
 			}
 			name = n
 		}
-		in, err := grpipe.InputForFile(name)
+		in, err := checkName(name)
 		if err != nil {
 			return nil, err
 		}
@@ -114,9 +156,19 @@ func Land(ctx context.Context, zones *objstore.Store, files []string, opts *Opti
 	}
 	var landed []string
 	for _, it := range items {
-		if !(opts.Link && link(zones, it.path, it.name)) {
-			if _, err := zones.PutFile(ctx, Key(it.name), it.path); err != nil {
+		if err := ctx.Err(); err != nil {
+			return landed, fmt.Errorf("land %s: %w", it.name, err)
+		}
+		linked := false
+		if opts.Link {
+			var err error
+			if linked, err = link(zones, it.path, it.name); err != nil {
 				return landed, err
+			}
+		}
+		if !linked {
+			if _, err := putNew(ctx, zones, it.name, it.path); err != nil {
+				return landed, taken(it.name, err)
 			}
 		}
 		landed = append(landed, it.name)
@@ -124,16 +176,32 @@ func Land(ctx context.Context, zones *objstore.Store, files []string, opts *Opti
 	return landed, nil
 }
 
-// link hard-links path into a local landing zone as name; false when it could not.
-func link(zones *objstore.Store, path, name string) bool {
+// putNew copies the regular file at path into the landing zone as a new
+// object; a FIFO swapped in since the checks is still refused.
+func putNew(ctx context.Context, zones *objstore.Store, name, path string) (int64, error) {
+	f, err := openRegular(path)
+	if err != nil {
+		return 0, err
+	}
+	defer f.Close()
+	return zones.PutNew(ctx, Key(name), f)
+}
+
+// link hard-links path into a local landing zone as name (false when it
+// could not: the caller copies); a name that exists there is refused.
+func link(zones *objstore.Store, path, name string) (bool, error) {
 	dst, ok := zones.LocalPath(Key(name))
 	if !ok {
-		return false
+		return false, nil
 	}
 	if err := os.MkdirAll(filepath.Dir(dst), 0o755); err != nil {
-		return false
+		return false, nil
 	}
-	return os.Link(path, dst) == nil
+	err := os.Link(path, dst)
+	if errors.Is(err, fs.ErrExist) {
+		return false, waitingError(name, "was landed by another process just now (this copy was not landed)")
+	}
+	return err == nil, nil
 }
 
 // Put lands the local file path under name, atomically; a name already
@@ -143,11 +211,14 @@ func Put(ctx context.Context, zones *objstore.Store, name, path string) error {
 	if _, err := grpipe.EntityForFile(name); err != nil {
 		return err
 	}
+	if _, err := checkName(name); err != nil {
+		return err
+	}
 	if err := free(ctx, zones, name); err != nil {
 		return err
 	}
-	if _, err := zones.PutFile(ctx, Key(name), path); err != nil {
-		return fmt.Errorf("land %s: %w", name, err)
+	if _, err := zones.PutFileNew(ctx, Key(name), path); err != nil {
+		return taken(name, err)
 	}
 	return nil
 }
@@ -166,13 +237,16 @@ func Create(ctx context.Context, zones *objstore.Store, names []string) (*Batch,
 		if _, err := grpipe.EntityForFile(name); err != nil {
 			return nil, err
 		}
+		if _, err := checkName(name); err != nil {
+			return nil, err
+		}
 		if err := free(ctx, zones, name); err != nil {
 			return nil, err
 		}
 	}
 	b := &Batch{names: names}
 	for _, name := range names {
-		w, err := zones.Create(ctx, Key(name))
+		w, err := zones.CreateNew(ctx, Key(name))
 		if err != nil {
 			b.Abort()
 			return nil, fmt.Errorf("land %s: %w", name, err)
@@ -190,7 +264,7 @@ func (b *Batch) Commit() error {
 	var errs []error
 	for i, w := range b.writers {
 		if err := w.Close(); err != nil {
-			errs = append(errs, fmt.Errorf("land %s: %w", b.names[i], err))
+			errs = append(errs, taken(b.names[i], err))
 		}
 	}
 	return errors.Join(errs...)
@@ -234,27 +308,75 @@ func List(ctx context.Context, zones *objstore.Store) (files []File, ignored []s
 	return files, ignored, nil
 }
 
-// sniff checks that path is a readable regular file whose header names e's key column.
-func sniff(path string, e grpipe.Entity) error {
-	f, err := os.Open(path)
+// maxHeader is how much of a file is read for its header.
+const maxHeader = 64 << 10
+
+// openRegular opens path for reading only if it is a regular file (or a
+// link to one): a FIFO, a device or a folder is refused before it is opened
+// (opening a FIFO would wait for a writer, forever), and the file opened is
+// checked again (it may have been swapped meanwhile).
+func openRegular(path string) (*os.File, error) {
+	st, err := os.Stat(path)
 	if err != nil {
-		return fmt.Errorf("%w: %w", grpipe.ErrBadInput, err)
-	}
-	defer f.Close()
-	st, err := f.Stat()
-	if err != nil {
-		return fmt.Errorf("%w: %w", grpipe.ErrBadInput, err)
+		return nil, fmt.Errorf("%w: %w", grpipe.ErrBadInput, err)
 	}
 	if !st.Mode().IsRegular() {
-		return fmt.Errorf("%w: %s is not a regular file", grpipe.ErrBadInput, path)
+		return nil, fmt.Errorf("%w: %s is not a regular file (%s): land the data as a file", grpipe.ErrBadInput, path, kind(st.Mode()))
 	}
-	line, err := bufio.NewReaderSize(f, 64<<10).ReadString('\n')
-	if err != nil && !errors.Is(err, io.EOF) {
+	f, err := os.OpenFile(path, openFlags, 0)
+	if err != nil {
+		return nil, fmt.Errorf("%w: %w", grpipe.ErrBadInput, err)
+	}
+	if st2, err := f.Stat(); err != nil || !st2.Mode().IsRegular() || !os.SameFile(st, st2) {
+		f.Close()
+		return nil, fmt.Errorf("%w: %s changed while it was opened: land it again", grpipe.ErrBadInput, path)
+	}
+	return f, nil
+}
+
+// kind names a file mode that is not a regular file's.
+func kind(m os.FileMode) string {
+	switch {
+	case m&os.ModeNamedPipe != 0:
+		return "a named pipe"
+	case m&os.ModeSocket != 0:
+		return "a socket"
+	case m&os.ModeDevice != 0:
+		return "a device"
+	case m.IsDir():
+		return "a folder"
+	}
+	return "not a plain file"
+}
+
+// sniff checks that path is a readable regular file whose header names e's key column.
+func sniff(path string, e grpipe.Entity) error {
+	f, err := openRegular(path)
+	if err != nil {
+		return err
+	}
+	defer f.Close()
+	head := make([]byte, maxHeader)
+	n, err := io.ReadFull(f, head)
+	if err != nil && !errors.Is(err, io.EOF) && !errors.Is(err, io.ErrUnexpectedEOF) {
 		return fmt.Errorf("%w: read %s: %w", grpipe.ErrBadInput, path, err)
+	}
+	head = head[:n]
+	nl := bytes.IndexByte(head, '\n')
+	if nl < 0 && bytes.IndexByte(head, '\r') >= 0 {
+		return fmt.Errorf("%w: %s ends its lines with a carriage return only (old Mac style): convert it to LF or CRLF line ends (e.g. tr '\\r' '\\n')", grpipe.ErrBadInput, path)
+	}
+	if nl < 0 && n == maxHeader {
+		return fmt.Errorf("%w: %s has no line end in its first %d KiB: its first line should be a CSV header", grpipe.ErrBadInput, path, maxHeader>>10)
+	}
+	line := string(head)
+	if nl >= 0 {
+		line = line[:nl]
 	}
 	line = strings.TrimPrefix(line, "\ufeff")
 	for _, col := range strings.Split(line, ",") {
-		if strings.EqualFold(strings.Trim(strings.TrimSpace(col), `"`), e.Key) {
+		// As the run reads a header: quotes removed, then white space.
+		if strings.EqualFold(strings.TrimSpace(strings.Trim(strings.TrimSpace(col), `"`)), e.Key) {
 			return nil
 		}
 	}
@@ -272,18 +394,11 @@ func sniffInput(path string, in grpipe.Input) error {
 	case grpipe.FormatLibraryExport:
 		return sniff(path, grpipe.Entity{FilePrefix: "goodreads_library_export", Key: "Book Id", Columns: []grpipe.Column{{Name: "Book Id"}}})
 	}
-	f, err := os.Open(path)
+	f, err := openRegular(path)
 	if err != nil {
-		return fmt.Errorf("%w: %w", grpipe.ErrBadInput, err)
+		return err
 	}
 	defer f.Close()
-	st, err := f.Stat()
-	if err != nil {
-		return fmt.Errorf("%w: %w", grpipe.ErrBadInput, err)
-	}
-	if !st.Mode().IsRegular() {
-		return fmt.Errorf("%w: %s is not a regular file", grpipe.ErrBadInput, path)
-	}
 	head := make([]byte, 64)
 	n, _ := io.ReadFull(f, head)
 	head = head[:n]

@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"math"
 	"strconv"
-	"unicode/utf8"
 	"unsafe"
 
 	grpipe "github.com/grpipe/grpipe"
@@ -28,11 +27,16 @@ func appendValue(dst []byte, col grpipe.Column, in []byte) ([]byte, string) {
 	}
 	switch col.Type {
 	case grpipe.Text:
-		if !utf8.Valid(in) {
+		out, ok := text.AppendCleanValid(dst, in, col.HTML)
+		if !ok {
 			return dst, fmt.Sprintf("%s is not valid UTF-8", col.Name)
 		}
-		return text.AppendClean(dst, in, col.HTML), ""
+		return out, ""
 	case grpipe.BigInt, grpipe.Int, grpipe.SmallInt:
+		if v, ok := smallInt(in); ok && v <= maxOf(col.Type) {
+			// Plain digits, no sign, no leading zero: already canonical.
+			return append(dst, in...), ""
+		}
 		v, err := strconv.ParseInt(bstr(in), 10, bitSize(col.Type))
 		if err != nil {
 			if ne, ok := err.(*strconv.NumError); ok && ne.Err == strconv.ErrRange {
@@ -45,6 +49,16 @@ func appendValue(dst []byte, col grpipe.Column, in []byte) ([]byte, string) {
 		}
 		return strconv.AppendInt(dst, v, 10), ""
 	case grpipe.Double:
+		if plainDecimal(in) {
+			// Digits with an optional fraction: the staging reader parses
+			// them to the same double as strconv does, so they stay as given.
+			if col.Name == "review_rating" {
+				if v, err := strconv.ParseFloat(bstr(in), 64); err != nil || v > 5 {
+					return dst, fmt.Sprintf("review_rating %v out of range [0, 5]", v)
+				}
+			}
+			return append(dst, in...), ""
+		}
 		v, err := strconv.ParseFloat(bstr(in), 64)
 		if err != nil || math.IsNaN(v) || math.IsInf(v, 0) || bytes.ContainsAny(in, "xXpP_") {
 			return dst, fmt.Sprintf("%s %q is not a number", col.Name, clip(in))
@@ -75,6 +89,50 @@ func appendValue(dst []byte, col grpipe.Column, in []byte) ([]byte, string) {
 		return out, ""
 	}
 	return dst, fmt.Sprintf("%s has an unknown type", col.Name)
+}
+
+// smallInt parses in when it is 1 to 18 ASCII digits without a sign and
+// without a leading zero (or is "0"): the canonical form of a non-negative
+// integer, which needs no rewriting.
+func smallInt(in []byte) (int64, bool) {
+	if len(in) == 0 || len(in) > 18 || (in[0] == '0' && len(in) > 1) {
+		return 0, false
+	}
+	var v int64
+	for _, c := range in {
+		if c < '0' || c > '9' {
+			return 0, false
+		}
+		v = v*10 + int64(c-'0')
+	}
+	return v, true
+}
+
+// maxOf is the largest value of an integer column type.
+func maxOf(t grpipe.ColumnType) int64 {
+	switch t {
+	case grpipe.Int:
+		return math.MaxInt32
+	case grpipe.SmallInt:
+		return math.MaxInt16
+	}
+	return math.MaxInt64
+}
+
+// plainDecimal reports whether in is digits with an optional fraction
+// ("4", "4.12", "0.5"): no sign, exponent, or other spelling.
+func plainDecimal(in []byte) bool {
+	dot := -1
+	for i, c := range in {
+		if c == '.' && dot < 0 && i > 0 {
+			dot = i
+			continue
+		}
+		if c < '0' || c > '9' {
+			return false
+		}
+	}
+	return len(in) > 0 && dot != len(in)-1
 }
 
 func bitSize(t grpipe.ColumnType) int {

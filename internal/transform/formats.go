@@ -77,19 +77,19 @@ func newEntityOut(e grpipe.Entity, base, source string) (*entityOut, error) {
 		return nil, err
 	}
 	o.w, o.kw = bufio.NewWriterSize(o.f, 1<<20), bufio.NewWriterSize(o.kf, 256<<10)
-	o.pd = newPredup(o.emit)
+	o.pd = newPredup(16<<20, o.emit)
 	return o, nil
 }
 
-// emit writes a clean row (key first) and its keys line.
+// emit writes a clean row (key first) and its keys line (id, packed
+// timestamp, ordinal).
 func (o *entityOut) emit(row []byte, r predupRow) error {
 	if _, err := o.w.Write(row); err != nil {
 		return fmt.Errorf("write %s: %w", o.clean, err)
 	}
-	k := o.keysLine[:0]
-	k = append(k, row[:r.keyEnd]...)
+	k := strconv.AppendInt(o.keysLine[:0], r.id, 10)
 	k = append(k, '\t')
-	k = append(k, row[r.tsAt:r.tsEnd]...)
+	k = strconv.AppendInt(k, r.ts, 10)
 	k = append(k, row[r.ordAt:]...)
 	o.keysLine = k
 	if _, err := o.kw.Write(k); err != nil {
@@ -276,7 +276,8 @@ func cleanRecords(ctx context.Context, log *slog.Logger, src Source, ordBase int
 					tag = keyTag(k.Key)
 				}
 			}
-			if err := o.pd.addTagged(o.row, b.keyEnd-b.start, b.tsAt-b.start, b.end-b.start, ordAt, tag); err != nil {
+			id, ts := parseDigits(scratch[b.start:b.keyEnd]), packTimestamp(scratch[b.tsAt:b.end])
+			if err := o.pd.addTagged(o.row, id, ts, ordAt, tag); err != nil {
 				return nil, err
 			}
 		}
