@@ -154,8 +154,21 @@ func cmdBench(ctx context.Context, e *env, args []string) int {
 	asJSON := fs.Bool("json", false, "print the result as JSON on stdout")
 	cpuProfile := fs.String("cpuprofile", "", "write a Go CPU profile of the benchmark to `FILE`")
 	reference := fs.Bool("reference", false, "also run a bare-DuckDB reference of the core work on the same files and print the ratio")
+	profileDir := fs.String("profile", "", "write Go CPU and heap profiles of the run (cpu.pprof, heap.pprof) into `DIR`")
+	compare := fs.String("compare", "", "compare the result with the last recorded one in `FILE` (BENCHMARKS.md); exit 1 on a regression")
 	if err := fs.Parse(args); err != nil {
 		return exitUsage
+	}
+	if *cpuProfile != "" && *profileDir != "" {
+		fmt.Fprintln(e.stderr, "grpipe bench: give --cpuprofile or --profile, not both")
+		return exitUsage
+	}
+	var baseline *bench.Result
+	if *compare != "" {
+		var err error
+		if baseline, err = bench.ReadBaseline(*compare); err != nil {
+			return e.fail(err)
+		}
 	}
 	if fs.NArg() > 0 {
 		fmt.Fprintf(e.stderr, "grpipe bench: unexpected argument %q\n", fs.Arg(0))
@@ -198,15 +211,26 @@ func cmdBench(ctx context.Context, e *env, args []string) int {
 	_ = level.UnmarshalText([]byte(e.getenv("GRPIPE_LOG_LEVEL")))
 	prog := report.NewProgress(e.stderr, total)
 	res, err := bench.Run(ctx, bench.Options{Fake: opts, Dir: scratch, DataDir: *data, KeepData: *keep || *data != "",
-		Reference: *reference, Getenv: e.getenv, Log: slog.New(slog.NewTextHandler(e.stderr, &slog.HandlerOptions{Level: level})), Progress: prog.Add})
+		Reference: *reference, Getenv: e.getenv, Log: slog.New(slog.NewTextHandler(e.stderr, &slog.HandlerOptions{Level: level})), Progress: prog.Add,
+		ProfileDir: *profileDir})
 	prog.Stop()
 	if err != nil {
 		return e.fail(err)
 	}
 	if *asJSON {
-		return e.printJSON(res)
+		if code := e.printJSON(res); code != exitOK || baseline == nil {
+			return code
+		}
+	} else {
+		report.Bench(e.stdout, res)
 	}
-	report.Bench(e.stdout, res)
+	if baseline != nil {
+		findings, regressed := bench.Compare(baseline, res)
+		bench.PrintComparison(e.stderr, findings, regressed)
+		if regressed {
+			return exitFailed
+		}
+	}
 	return exitOK
 }
 

@@ -40,7 +40,7 @@ func StartWeb(ctx context.Context, w Web) (net.Addr, func(), error) {
 	if addr == "" {
 		addr = w.Config.Web.Addr
 	}
-	opts := web.Options{Addr: addr, Token: w.Config.Web.Token, Log: w.Log}
+	opts := web.Options{Addr: addr, Token: w.Config.Web.Token, Hosts: w.Config.Web.Hosts, SecureCookies: w.Config.Web.SecureCookies, Log: w.Log}
 	if w.Metrics != nil {
 		opts.Metrics = w.Metrics.Handler()
 	}

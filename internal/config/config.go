@@ -13,13 +13,16 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"math"
 	"net"
 	"net/mail"
 	"net/url"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"time"
+	"unicode"
 
 	"github.com/goccy/go-yaml"
 
@@ -92,6 +95,11 @@ type Web struct {
 	Addr string
 	// Token, when set, is required on every page and API call.
 	Token string
+	// Hosts are further host names the UI is reached by (without a token,
+	// other Host headers are refused).
+	Hosts []string
+	// SecureCookies marks cookies Secure: a proxy in front serves HTTPS.
+	SecureCookies bool
 }
 
 // Orchestrator configures how the DAG's tasks are run.
@@ -327,12 +335,34 @@ func (c Config) Validate() error {
 	if c.ProcessedRetention < 0 {
 		return fmt.Errorf("%w: processed_retention %d must not be negative (0 keeps every batch)", grpipe.ErrBadInput, c.ProcessedRetention)
 	}
-	if c.Parallelism < 0 || c.DuckDB.Threads < 0 {
-		return fmt.Errorf("%w: parallelism and duckdb.threads must not be negative", grpipe.ErrBadInput)
+	if c.ProcessedRetention > maxRetention {
+		return fmt.Errorf("%w: processed_retention %d is more than %d batches: use 0 to keep every batch", grpipe.ErrBadInput, c.ProcessedRetention, maxRetention)
+	}
+	for _, n := range []struct {
+		key  string
+		v    int
+		most int
+	}{{"parallelism", c.Parallelism, maxParallelism}, {"duckdb.threads", c.DuckDB.Threads, maxThreads}} {
+		if n.v < 0 || n.v > n.most {
+			return fmt.Errorf("%w: %s %d must be between 0 (the default: one per core) and %d", grpipe.ErrBadInput, n.key, n.v, n.most)
+		}
+	}
+	if err := checkMemoryLimit(c.DuckDB.MemoryLimit); err != nil {
+		return err
 	}
 	o := c.Orchestrator
 	if o.Retries < 0 || o.Retries > maxRetries {
 		return fmt.Errorf("%w: orchestrator.retries %d must be between 0 and %d", grpipe.ErrBadInput, o.Retries, maxRetries)
+	}
+	for _, d := range []struct {
+		key  string
+		v    time.Duration
+		most time.Duration
+	}{{"orchestrator.retry_delay", o.RetryDelay, maxDelay}, {"orchestrator.max_retry_delay", o.MaxRetryDelay, maxDelay},
+		{"orchestrator.grace_period", o.GracePeriod, maxDelay}, {"alerts.webhook.timeout", c.Alerts.Webhook.Timeout, maxWebhookTimeout}} {
+		if d.v > d.most {
+			return fmt.Errorf("%w: %s %s is longer than %s", grpipe.ErrBadInput, d.key, d.v, d.most)
+		}
 	}
 	for id, t := range o.Tasks {
 		if _, err := grpipe.TaskByID(id); err != nil {
@@ -341,6 +371,12 @@ func (c Config) Validate() error {
 		if t.Retries != nil && (*t.Retries < 0 || *t.Retries > maxRetries) {
 			return fmt.Errorf("%w: orchestrator.tasks.%s.retries %d must be between 0 and %d", grpipe.ErrBadInput, id, *t.Retries, maxRetries)
 		}
+		if t.Timeout > maxTaskTimeout {
+			return fmt.Errorf("%w: orchestrator.tasks.%s.timeout %s is longer than %s", grpipe.ErrBadInput, id, t.Timeout, maxTaskTimeout)
+		}
+	}
+	if err := c.validateWeb(); err != nil {
+		return err
 	}
 	if err := c.validateExecutor(); err != nil {
 		return err
@@ -385,8 +421,51 @@ func (c Config) validateExecutor() error {
 	return nil
 }
 
-// maxRetries bounds orchestrator.retries.
-const maxRetries = 100
+// Upper bounds of numeric settings: beyond them a value is a mistake (and
+// some, such as a hundred thousand DuckDB threads, abort the process).
+const (
+	maxRetries        = 100
+	maxParallelism    = 256
+	maxThreads        = 256
+	maxRetention      = 1_000_000
+	maxDelay          = 24 * time.Hour
+	maxTaskTimeout    = 7 * 24 * time.Hour
+	maxWebhookTimeout = 10 * time.Minute
+	maxMemoryLimit    = 1 << 50 // 1 PiB
+)
+
+// checkMemoryLimit accepts what DuckDB's memory_limit takes: a positive
+// number of bytes with a unit (2GB, 512MiB, 1.5 GB), at most maxMemoryLimit.
+func checkMemoryLimit(v string) error {
+	units := map[string]float64{"b": 1, "kb": 1e3, "mb": 1e6, "gb": 1e9, "tb": 1e12, "kib": 1 << 10, "mib": 1 << 20, "gib": 1 << 30, "tib": 1 << 40}
+	s := strings.ToLower(strings.TrimSpace(v))
+	i := strings.IndexFunc(s, func(r rune) bool { return (r < '0' || r > '9') && r != '.' })
+	if i > 0 {
+		if n, err := strconv.ParseFloat(s[:i], 64); err == nil && n > 0 && !math.IsInf(n, 0) {
+			if u, ok := units[strings.TrimSpace(s[i:])]; ok && n*u >= 1<<20 && n*u <= maxMemoryLimit {
+				return nil
+			}
+		}
+	}
+	return fmt.Errorf("%w: duckdb.memory_limit %q must be an amount of memory from 1MB to 1PiB, such as 2GB or 512MiB (env GRPIPE_DUCKDB_MEMORY_LIMIT)", grpipe.ErrBadInput, v)
+}
+
+// validateWeb refuses a blank or padded token and malformed host names.
+func (c Config) validateWeb() error {
+	w := c.Web
+	if w.Token != "" && strings.TrimSpace(w.Token) == "" {
+		return fmt.Errorf("%w: web.token (env GRPIPE_WEB_TOKEN) is blank: set a real secret (e.g. `openssl rand -hex 16`), or unset it to serve on loopback only", grpipe.ErrBadInput)
+	}
+	if strings.TrimFunc(w.Token, func(r rune) bool { return unicode.IsSpace(r) || unicode.IsControl(r) }) != w.Token {
+		return fmt.Errorf("%w: web.token (env GRPIPE_WEB_TOKEN) begins or ends with white space or a control character: remove it", grpipe.ErrBadInput)
+	}
+	for _, h := range w.Hosts {
+		if strings.ContainsAny(h, "/\\@ \t:") {
+			return fmt.Errorf("%w: web.hosts %q: give bare host names, such as grpipe.internal (env GRPIPE_WEB_HOSTS, comma-separated)", grpipe.ErrBadInput, h)
+		}
+	}
+	return nil
+}
 
 func checkZones(zones string) error {
 	u, err := url.Parse(zones)

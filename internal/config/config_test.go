@@ -99,7 +99,7 @@ web: {addr: "127.0.0.1:9000", token: tok}
 		strings.Join(a.Email.To, " ") != "oncall@example.org ops@example.org" || a.Email.Username != "grpipe" || a.Email.Password != "pw" {
 		t.Errorf("alerts %+v", a)
 	}
-	if c.Web != (config.Web{Addr: "127.0.0.1:9000", Token: "tok"}) {
+	if c.Web.Addr != "127.0.0.1:9000" || c.Web.Token != "tok" || c.Web.Hosts != nil || c.Web.SecureCookies {
 		t.Errorf("web %+v", c.Web)
 	}
 }
@@ -110,7 +110,7 @@ func TestEnvAndFlagsOverride(t *testing.T) {
 	values := map[string]string{"zones": "file:///srv/zones", "warehouse": "duckdb:///srv/wh.duckdb", "max_reject_ratio": "0.5",
 		"metadata": "/srv/grpipe.db", "executor": "local",
 		"log_level": "warn", "duckdb.memory_limit": "3GB", "alerts.webhook.url": "https://h.example.org/", "alerts.email.smtp_addr": "m.example.org:25",
-		"alerts.email.password": "secret", "web.token": "t0k", "ucsd_snapshot": "2017-11-01"}
+		"alerts.email.password": "secret", "web.token": "t0k", "ucsd_snapshot": "2017-11-01", "web.hosts": "a.example, b.example"}
 	env, flags := map[string]string{}, map[string]string{}
 	for _, s := range config.Settings() {
 		if s.Env == "" {

@@ -3,6 +3,7 @@ package config
 import (
 	"fmt"
 	"log/slog"
+	"math"
 	"slices"
 	"strconv"
 	"strings"
@@ -47,8 +48,8 @@ var settings = []Setting{
 		Doc: "refuse a file whose rejected share exceeds `RATIO`",
 		set: func(c *Config, v, _ string) error {
 			x, err := strconv.ParseFloat(v, 64)
-			if err != nil {
-				return fmt.Errorf("%w: max_reject_ratio %q is not a number (e.g. 0.01 for 1%%)", grpipe.ErrBadInput, v)
+			if err != nil || math.IsNaN(x) || math.IsInf(x, 0) {
+				return fmt.Errorf("%w: max_reject_ratio %q is not a number from 0 to 1 (e.g. 0.01 for 1%%)", grpipe.ErrBadInput, v)
 			}
 			c.MaxRejectRatio = x
 			return nil
@@ -143,6 +144,18 @@ var settings = []Setting{
 	{Key: "alerts.email.password", Env: "GRPIPE_ALERTS_SMTP_PASSWORD", set: func(c *Config, v, _ string) error { c.Alerts.Email.Password = v; return nil }},
 	{Key: "web.addr", Default: "127.0.0.1:8080", set: func(c *Config, v, _ string) error { c.Web.Addr = v; return nil }},
 	{Key: "web.token", Env: "GRPIPE_WEB_TOKEN", set: func(c *Config, v, _ string) error { c.Web.Token = v; return nil }},
+	{Key: "web.hosts", Env: "GRPIPE_WEB_HOSTS", set: func(c *Config, v, _ string) error {
+		c.Web.Hosts = nil
+		for _, h := range strings.Split(v, ",") {
+			if h = strings.TrimSpace(h); h != "" {
+				c.Web.Hosts = append(c.Web.Hosts, h)
+			}
+		}
+		return nil
+	}},
+	{Key: "web.secure_cookies", Default: "false", set: func(c *Config, v, _ string) error {
+		return parseBool("web.secure_cookies", v, &c.Web.SecureCookies)
+	}},
 }
 
 // taskKey is the placeholder of a task id in a setting's key.

@@ -213,3 +213,79 @@ func TestLandRealDataNames(t *testing.T) {
 		t.Fatalf("landed %v, %v", landed, err)
 	}
 }
+
+// TestBadDumpLinesQuarantined lands a reviews dump with one bad line of
+// each kind the issue lists (and the lenient cases, which load): the line
+// lands in goodreads_quality.rejected_rows and the quarantine zone with its
+// file, line and reason, the good lines load, and every ledger balances.
+func TestBadDumpLinesQuarantined(t *testing.T) {
+	good := []string{
+		rdReview,
+		rdReviewLine("f0e1d2c3b4a5968778695a4b3c2d1e0f", "1111d2c3b4a5968778695a4b3c2d1e0f", `"0a1b2c3d4e5f60718293a4b5c6d7e8f9"`, `"5c6d7e8f90a1b2c3d4e5f60718293a4b"`),
+	}
+	other := "2222d2c3b4a5968778695a4b3c2d1e0f"
+	line := func(repl ...string) string {
+		return strings.NewReplacer(repl...).Replace(rdReviewLine("f0e1d2c3b4a5968778695a4b3c2d1e0f", other))
+	}
+	cases := []struct {
+		name, line, column, reason string // reason "" : the line loads
+	}{
+		{"not JSON", "this is not JSON", "", "not a JSON object"},
+		{"cut in the middle", line()[:150], "", "the line ends inside a string"},
+		{"non-hex id", line(other, "zz22d2c3b4a5968778695a4b3c2d1e0f"), "review_id", "not a hex digit"},
+		{"empty id", line(`"`+other+`"`, `""`), "review_id", "it is empty"},
+		{"id not an integer", line(`"90000001"`, `"90000001x"`), "book_id", "is not an integer"},
+		{"number does not parse", line(`"n_votes": 3`, `"n_votes": 3e`), "", "not valid JSON"},
+		{"count not an integer", line(`"n_votes": 3`, `"n_votes": 3.5`), "review_votes", "is not an integer"},
+		{"date does not parse", line("Wed Aug 30 00:00:26 -0700 2017", "2017-08-30T00:00:26Z"), "review_updated_date", "is not a date like"},
+		{"rating outside [0, 5]", line(`"rating": 4`, `"rating": 6`), "review_rating", "out of range [0, 5]"},
+		{"a list where a string was expected", line(`"review_text": "Slow`, `"review_text": ["Slow"], "x": "`), "review_text", "review_text is an array"},
+		{"missing id", line(`"review_id": "`+other+`", `, ""), "review_id", "review_id is missing"},
+		{"null id", line(`"`+other+`"`, "null"), "review_id", "review_id is null"},
+		{"null where a string was expected (NULL)", line(`"review_text": "Slow start, lovely ending. \n Would read the sequel."`, `"review_text": null`), "", ""},
+		{"unknown key (ignored)", line(`"n_comments": 0`, `"n_comments": 0, "mood": {"a": [1]}`), "", ""},
+		{"missing optional key (NULL)", line(`, "n_votes": 3`, ""), "", ""},
+		{"a 5 MB review text (loads)", line("Slow start, lovely ending. \\n Would read the sequel.", strings.Repeat("word ", 1<<20)), "", ""},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			h := testsupport.NewHome(t, func(c *config.Config) { c.MaxRejectRatio = 0.5 })
+			dump := strings.Join(append(append([]string{}, good...), tc.line), "\n") + "\n"
+			if _, err := landInputs(h, 0, [2]string{"goodreads_reviews_dedup.json.gz", gz(t, dump)},
+				[2]string{"goodreads_books.json", rdBook + "\n"}, [2]string{"goodreads_book_authors.json", rdAuthor + "\n"}); err != nil {
+				t.Fatal(err)
+			}
+			sum := h.Run()
+			h.MustSucceed(sum)
+			for name, l := range sum.Tables {
+				if !l.Balanced() || l.Read != l.Rejected+l.Superseded+l.Staged {
+					t.Errorf("%s ledger %+v does not balance", name, l)
+				}
+			}
+			l := sum.Tables["reviews"]
+			rejected := h.Query("SELECT entity, source_file, line, column_name, reason FROM goodreads_quality.rejected_rows")
+			if tc.reason == "" {
+				if l.Read != 3 || l.Rejected != 0 || l.Staged != 3 || len(rejected) != 0 {
+					t.Fatalf("ledger %+v, rejected %v: the line should load", l, rejected)
+				}
+				return
+			}
+			if l.Read != 3 || l.Rejected != 1 || l.Staged != 2 {
+				t.Fatalf("reviews ledger %+v, want 3 read, 1 rejected, 2 staged", l)
+			}
+			col := tc.column
+			if col == "" {
+				col = "NULL"
+			}
+			if len(rejected) != 1 || rejected[0][0] != "reviews" || rejected[0][1] != "goodreads_reviews_dedup.json.gz" || rejected[0][2] != "3" ||
+				rejected[0][3] != col || !strings.Contains(rejected[0][4], tc.reason) {
+				t.Fatalf("rejected rows %v, want reviews, the file, line 3, column %s, a reason with %q", rejected, col, tc.reason)
+			}
+			// The quarantine zone holds the same row.
+			q, err := h.App.Zones.ReadAll(context.Background(), "quarantine/"+sum.RunID+"/goodreads_reviews_dedup.json.gz.rejects.csv")
+			if err != nil || !strings.Contains(string(q), tc.reason) {
+				t.Fatalf("quarantine file: %v\n%.300s", err, q)
+			}
+		})
+	}
+}

@@ -213,7 +213,6 @@ func FuzzSpans(f *testing.F) {
 	})
 }
 
-
 // Defect 17: a file with carriage-return-only line ends is refused with a
 // message saying so, not with a misleading "column appears twice".
 func TestCarriageReturnOnlyFile(t *testing.T) {
@@ -229,5 +228,52 @@ func TestCarriageReturnOnlyFile(t *testing.T) {
 	// A lone carriage return ending the data is a blank line, not a row.
 	if got := scanAll("a,b\n1,2\n\r"); len(got) != 2 {
 		t.Fatalf("records of a file ending in a carriage return: %+v", got)
+	}
+}
+
+// recordingHandler keeps the log records.
+type recordingHandler struct {
+	records []slog.Record
+}
+
+func (h *recordingHandler) Enabled(context.Context, slog.Level) bool { return true }
+func (h *recordingHandler) Handle(_ context.Context, r slog.Record) error {
+	h.records = append(h.records, r)
+	return nil
+}
+func (h *recordingHandler) WithAttrs([]slog.Attr) slog.Handler { return h }
+func (h *recordingHandler) WithGroup(string) slog.Handler      { return h }
+
+// Defect 4: a header of 100,000 unknown columns gives one warning naming the
+// first ten and counting the rest, not one warning per column.
+func TestUnknownColumnsOneWarning(t *testing.T) {
+	var hdr strings.Builder
+	hdr.WriteString("user_id,record_create_timestamp")
+	for i := range 100_000 {
+		hdr.WriteString(",extra_" + strconv.Itoa(i))
+	}
+	path := filepath.Join(t.TempDir(), "user.csv")
+	if err := os.WriteFile(path, []byte(hdr.String()+"\n1,2020-01-01 00:00:00\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	h := &recordingHandler{}
+	f, err := openCSV(slog.New(h), Source{Entity: grpipe.Users, Name: "user.csv", Path: path}, filepath.Join(t.TempDir(), "f"), 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	f.unmap()
+	var unknown []slog.Record
+	for _, r := range h.records {
+		if strings.Contains(r.Message, "unknown column") {
+			unknown = append(unknown, r)
+		}
+	}
+	if len(unknown) != 1 {
+		t.Fatalf("%d warnings about unknown columns, want 1", len(unknown))
+	}
+	attrs := map[string]string{}
+	unknown[0].Attrs(func(a slog.Attr) bool { attrs[a.Key] = a.Value.String(); return true })
+	if attrs["count"] != "100000" || attrs["more"] != "99990" || !strings.HasPrefix(attrs["columns"], "extra_0, extra_1,") || len(attrs["columns"]) > 200 {
+		t.Fatalf("warning attributes %v", attrs)
 	}
 }

@@ -9,6 +9,7 @@ import (
 	"io"
 	"log/slog"
 	"os"
+	"slices"
 	"strconv"
 	"strings"
 	"syscall"
@@ -538,7 +539,7 @@ func mapHeader(log *slog.Logger, e grpipe.Entity, source string, header [][]byte
 	for i, h := range header {
 		name := strings.ToLower(strings.TrimSpace(string(h)))
 		if _, dup := pos[name]; dup {
-			return nil, &FileError{Source: source, Reason: fmt.Sprintf("column %q appears twice in the header", name)}
+			return nil, &FileError{Source: source, Reason: fmt.Sprintf("column %q appears twice in the header", clip([]byte(name)))}
 		}
 		pos[name] = i
 	}
@@ -563,14 +564,32 @@ func mapHeader(log *slog.Logger, e grpipe.Entity, source string, header [][]byte
 			"required column %s missing from the header (a %s file needs %s)",
 			strings.Join(missing, ", "), e.FilePrefix, strings.Join(e.ColumnNames(), ","))}
 	}
-	for name := range pos {
-		log.Warn("unknown column ignored", "file", source, "column", name)
+	if len(pos) > 0 {
+		// One warning for all of them, naming the first few in header
+		// order: a header of a million unknown columns is one line of log.
+		unknown := make([]int, 0, len(pos))
+		for _, i := range pos {
+			unknown = append(unknown, i)
+		}
+		slices.Sort(unknown)
+		var names []string
+		for _, i := range unknown[:min(len(unknown), maxNamedColumns)] {
+			names = append(names, clip(header[i]))
+		}
+		attrs := []any{"file", source, "count", len(unknown), "columns", strings.Join(names, ", ")}
+		if len(unknown) > maxNamedColumns {
+			attrs = append(attrs, "more", len(unknown)-maxNamedColumns)
+		}
+		log.Warn("unknown columns ignored", attrs...)
 	}
 	return mapping, nil
 }
 
+// maxNamedColumns is how many unknown columns a warning names.
+const maxNamedColumns = 10
+
 // releaseChunk is how much read input is let go of at a time.
-const releaseChunk = 64 << 20
+const releaseChunk = 16 << 20
 
 // release drops the pages of data before the record cur from the process's
 // resident memory (they stay in the page cache), so that validating a big

@@ -191,6 +191,7 @@ func cleanRecords(ctx context.Context, log *slog.Logger, src Source, ordBase int
 		last    = time.Now()
 		prog, _ = rr.(progressReader)
 	)
+	seenKeys := map[string]struct{}{}
 	for rr.Next(&rec) {
 		n++
 		if n&0x3fff == 0 {
@@ -282,6 +283,19 @@ func cleanRecords(ctx context.Context, log *slog.Logger, src Source, ordBase int
 			}
 		}
 		for _, k := range rec.Keys {
+			if k.Entity != primary.e.Name && k.Source == grpipe.SourceUCSD {
+				// A UCSD user comes with each of its reviews, always the same
+				// row (the id, NULLs, the snapshot time): its key is written
+				// once per file (while the set stays small), so that a
+				// collision quarantines its first line, and its other rows
+				// are superseded like any repeated row.
+				if _, dup := seenKeys[string(k.Key)]; dup {
+					continue
+				}
+				if len(seenKeys) < maxSeenKeys {
+					seenKeys[string(k.Key)] = struct{}{}
+				}
+			}
 			skLine = append(skLine[:0], k.Entity...)
 			skLine = append(skLine, '\t')
 			skLine = append(skLine, k.Source...)
@@ -400,35 +414,55 @@ const sourceKeyColumns = `{'entity': 'VARCHAR', 'source': 'VARCHAR', 'source_key
 // collides with another key of the same entity and id that appeared first
 // (by entity). Colliding keys are left out of the Parquet.
 func sourceKeysToParquet(ctx context.Context, db *sql.DB, files []string, names []string, workDir string, res *Result) (map[string][]collision, error) {
-	// A row's file is its ordinal's high bits: the index in names.
-	src := fmt.Sprintf("(SELECT *, list_extract(%s, (_ord >> 40)::INTEGER + 1) AS source_file FROM read_csv(%s, delim='\t', quote='', escape='', header=false, auto_detect=false, nullstr='', columns=%s))",
-		duckdb.QuoteList(names), duckdb.QuoteList(files), sourceKeyColumns)
-	// The first appearance of each key; per (entity, id), the first key wins.
-	firsts := fmt.Sprintf(`SELECT entity, source, source_key, id, min(_ord) AS _ord,
-  arg_min(source_file, _ord) AS source_file, arg_min(line, _ord) AS line FROM %s GROUP BY entity, source, source_key, id`, src)
-	winners := fmt.Sprintf(`SELECT entity, id, arg_min(source_key, _ord) AS winner FROM (%s) GROUP BY entity, id`, firsts)
-	q := fmt.Sprintf(`SELECT k.entity, k.source, k.source_key, w.winner, k.source_file, k.id, k.line, k._ord
-FROM %s k JOIN (%s) w ON w.entity = k.entity AND w.id = k.id AND w.winner <> k.source_key
-ORDER BY k._ord`, src, winners)
-	rows, err := db.QueryContext(ctx, q)
+	conn, err := db.Conn(ctx) // temporary tables live in one connection
 	if err != nil {
 		return nil, fmt.Errorf("transform source keys: %w", err)
 	}
-	out := map[string][]collision{}
-	for rows.Next() {
-		var c collision
-		if err := rows.Scan(&c.entity, &c.source, &c.key, &c.winner, &c.file, &c.id, &c.line, &c.ord); err != nil {
-			rows.Close()
+	defer conn.Close()
+	// A row's file is its ordinal's high bits: the index in names.
+	src := fmt.Sprintf("(SELECT *, list_extract(%s, (_ord >> 40)::INTEGER + 1) AS source_file FROM read_csv(%s, delim='\t', quote='', escape='', header=false, auto_detect=false, nullstr='', columns=%s))",
+		duckdb.QuoteList(names), duckdb.QuoteList(files), sourceKeyColumns)
+	// Each key once, where it first appears; per (entity, id), the first key wins.
+	for _, q := range []string{
+		fmt.Sprintf(`CREATE OR REPLACE TEMP TABLE "_sk_first" AS SELECT entity, source, source_key, id, min(_ord) AS _ord,
+  arg_min(source_file, _ord) AS source_file, arg_min(line, _ord) AS line FROM %s GROUP BY entity, source, source_key, id`, src),
+		`CREATE OR REPLACE TEMP TABLE "_sk_taken" AS SELECT entity, id, arg_min(source_key, _ord) AS winner
+  FROM "_sk_first" GROUP BY entity, id HAVING count(*) > 1`,
+	} {
+		if _, err := conn.ExecContext(ctx, q); err != nil {
 			return nil, fmt.Errorf("transform source keys: %w", err)
 		}
-		out[c.entity] = append(out[c.entity], c)
 	}
-	if err := rows.Close(); err != nil {
+	defer conn.ExecContext(context.WithoutCancel(ctx), `DROP TABLE IF EXISTS "_sk_first"; DROP TABLE IF EXISTS "_sk_taken"`) //nolint:errcheck // scratch
+
+	// Every row of a losing key (rare: read the keys again only then).
+	out := map[string][]collision{}
+	var n int64
+	if err := conn.QueryRowContext(ctx, `SELECT count(*) FROM "_sk_taken"`).Scan(&n); err != nil {
 		return nil, fmt.Errorf("transform source keys: %w", err)
+	}
+	if n > 0 {
+		rows, err := conn.QueryContext(ctx, fmt.Sprintf(`SELECT k.entity, k.source, k.source_key, w.winner, k.source_file, k.id, k.line, k._ord
+FROM %s k JOIN "_sk_taken" w ON w.entity = k.entity AND w.id = k.id AND w.winner <> k.source_key
+ORDER BY k._ord`, src))
+		if err != nil {
+			return nil, fmt.Errorf("transform source keys: %w", err)
+		}
+		for rows.Next() {
+			var c collision
+			if err := rows.Scan(&c.entity, &c.source, &c.key, &c.winner, &c.file, &c.id, &c.line, &c.ord); err != nil {
+				rows.Close()
+				return nil, fmt.Errorf("transform source keys: %w", err)
+			}
+			out[c.entity] = append(out[c.entity], c)
+		}
+		if err := rows.Close(); err != nil {
+			return nil, fmt.Errorf("transform source keys: %w", err)
+		}
 	}
 	var entities []string
 	if err := func() error {
-		r, err := db.QueryContext(ctx, fmt.Sprintf("SELECT DISTINCT entity FROM %s ORDER BY entity", src))
+		r, err := conn.QueryContext(ctx, `SELECT DISTINCT entity FROM "_sk_first" ORDER BY entity`)
 		if err != nil {
 			return err
 		}
@@ -447,11 +481,11 @@ ORDER BY k._ord`, src, winners)
 	for _, entity := range entities {
 		path := filepath.Join(workDir, entity+".source_keys.parquet")
 		q := fmt.Sprintf(`COPY (
-  SELECT f.entity, f.source, f.source_key, f.id, f.source_file, f.line FROM (%s) f
-  JOIN (%s) w ON w.entity = f.entity AND w.id = f.id AND w.winner = f.source_key
-  WHERE f.entity = %s
-) TO %s (FORMAT parquet, COMPRESSION zstd)`, firsts, winners, duckdb.Quote(entity), duckdb.Quote(path))
-		if _, err := db.ExecContext(ctx, q); err != nil {
+  SELECT f.entity, f.source, f.source_key, f.id, f.source_file, f.line FROM "_sk_first" f
+  WHERE f.entity = %s AND NOT EXISTS (
+    SELECT 1 FROM "_sk_taken" w WHERE w.entity = f.entity AND w.id = f.id AND w.winner <> f.source_key)
+) TO %s (FORMAT parquet, COMPRESSION zstd)`, duckdb.Quote(entity), duckdb.Quote(path))
+		if _, err := conn.ExecContext(ctx, q); err != nil {
 			return nil, fmt.Errorf("transform source keys of %s: %w", entity, err)
 		}
 		res.SourceKeys[entity] = path
@@ -483,6 +517,11 @@ func writeCollisions(path string, rows []collision) (string, error) {
 	}
 	return path, f.Close()
 }
+
+// maxSeenKeys bounds the set of secondary keys a file writes once (about
+// 100 MB); past it, every further key is written (the dedup in DuckDB still
+// keeps one row per key).
+const maxSeenKeys = 2 << 20
 
 // keyTag is a 64-bit FNV-1a hash of a source key, never 0.
 func keyTag(key []byte) uint64 {

@@ -25,7 +25,6 @@ const predupDense = 1 << 21
 type predup struct {
 	limit   int // bytes the arena may hold
 	arena   []byte
-	spare   []byte      // the other arena, reused by compaction
 	rows    []predupRow // held rows in reading order, superseded ones marked dead
 	dense   []int32     // id -> index in rows + 1, for ids below predupDense
 	sparse  map[int64]int32
@@ -121,7 +120,7 @@ func (p *predup) addTagged(row []byte, id, ts int64, ordAt int, tag uint64) erro
 		if err := p.flush(); err != nil {
 			return err
 		}
-		p.arena, p.spare, p.dense = nil, nil, nil
+		p.arena, p.dense = nil, nil
 		return p.emit(row, r)
 	}
 	if len(p.arena)+len(row) > p.limit {
@@ -137,28 +136,26 @@ func (p *predup) addTagged(row []byte, id, ts int64, ordAt int, tag uint64) erro
 	return nil
 }
 
-// compact drops superseded rows from the arena, or writes out every held
-// row when the live ones fill half of it.
+// compact drops superseded rows from the arena, moving the live ones down
+// in place (in reading order, so a row never overwrites one not yet moved),
+// or writes out every held row when the live ones fill half of it.
 func (p *predup) compact() error {
 	if p.bytes*2 > p.limit {
 		return p.flush()
 	}
-	if p.spare == nil {
-		p.spare = make([]byte, 0, cap(p.arena))
-	}
-	next := p.spare[:0]
+	next := 0
 	kept := p.rows[:0]
 	for _, r := range p.rows {
 		if r.dead {
 			continue
 		}
-		row := p.arena[r.at : r.at+r.n]
-		r.at = len(next)
-		next = append(next, row...)
+		copy(p.arena[next:], p.arena[r.at:r.at+r.n])
+		r.at = next
+		next += r.n
 		p.store(r.id, int32(len(kept)))
 		kept = append(kept, r)
 	}
-	p.spare, p.arena, p.rows = p.arena[:0], next, kept
+	p.arena, p.rows = p.arena[:next], kept
 	return nil
 }
 

@@ -178,7 +178,7 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	w.Header().Set("Content-Security-Policy", "default-src 'self'; style-src 'self'; script-src 'self'; img-src 'self' data:")
 	w.Header().Set("Referrer-Policy", "same-origin")
 	if s.opts.Token == "" && !s.hostAllowed(r.Host) {
-		msg := fmt.Sprintf("host %q is not served here: open the UI by its address (e.g. http://%s/), or add the name to the web host names (web.hosts)", r.Host, s.opts.Addr)
+		msg := fmt.Sprintf("host %q is not served here: open the UI by its address (e.g. http://%s/), or add the name to web.hosts (env GRPIPE_WEB_HOSTS)", r.Host, s.opts.Addr)
 		if isAPI(r) {
 			writeError(w, http.StatusForbidden, msg)
 		} else {
