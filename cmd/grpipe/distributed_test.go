@@ -196,6 +196,9 @@ func TestDistributed(t *testing.T) {
 	if len(ran) < 2 {
 		t.Fatalf("the tasks ran on %v: want at least two workers", ran)
 	}
+	if r := grpipeCmd(t, c.home(""), "runs", "show", run1, "--json"); r.code != 0 || !strings.Contains(r.stdout, `"worker": "`+retry.Worker+`"`) {
+		t.Fatalf("runs show --json does not name the workers (exit %d): %s %s", r.code, r.stdout, r.stderr)
+	}
 	sum, err := c.store.Summary(context.Background(), run1)
 	if err != nil || sum.Tables["reviews"].Read == 0 {
 		t.Fatalf("run summary %+v %v", sum, err)
@@ -328,5 +331,97 @@ func TestLandSplit(t *testing.T) {
 	delete(b, testsupport.Rejected)
 	if !reflect.DeepEqual(a, b) {
 		t.Fatalf("the warehouse differs between whole and split files")
+	}
+}
+
+// TestPostgresMetadataLocal: the run metadata in PostgreSQL with the local
+// executor: a run is recorded there, and the run lock is the database's (a
+// second process's run is refused while one holds it).
+func TestPostgresMetadataLocal(t *testing.T) {
+	meta := pgtest.Database(t)
+	env := map[string]string{"GRPIPE_HOME": t.TempDir(), "GRPIPE_METADATA": meta}
+	landSampleEnv(t, env)
+	if r := grpipeCmd(t, env, "run"); r.code != 0 {
+		t.Fatalf("run: %s", r.stderr)
+	}
+	if _, err := os.Stat(filepath.Join(env["GRPIPE_HOME"], "grpipe.db")); !os.IsNotExist(err) {
+		t.Fatalf("a SQLite run store was created in the home: %v", err)
+	}
+	st, err := runstore.OpenMetadata(context.Background(), meta)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	runs, err := st.ListRuns(context.Background(), 10)
+	if err != nil || len(runs) != 1 || runs[0].State != grpipe.StateSuccess {
+		t.Fatalf("runs in PostgreSQL: %+v %v", runs, err)
+	}
+	release, err := st.TryAdvisoryLock(context.Background(), runstore.RunLockKey)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer release()
+	if r := grpipeCmd(t, env, "run"); r.code == 0 || !strings.Contains(r.stderr, "holds the lock in the metadata database") {
+		t.Fatalf("a run while another process holds the run lock: exit %d: %s", r.code, r.stderr)
+	}
+}
+
+// TestFiguresDistributed measures (it asserts no time) a run of the DAG on
+// a fake batch of GRPIPE_FIGURES records landed with --split 64MB: once
+// with the local executor, then distributed with 1, 2 and 3 workers, all on
+// the same kind of zones (the S3 test server) and warehouse (PostgreSQL).
+// Run: GRPIPE_FIGURES=1000000 go test -run TestFiguresDistributed -v -timeout 60m ./cmd/grpipe
+func TestFiguresDistributed(t *testing.T) {
+	records := os.Getenv("GRPIPE_FIGURES")
+	if records == "" {
+		t.Skip("set GRPIPE_FIGURES to a record count to measure")
+	}
+	data := t.TempDir()
+	if r := grpipeCmd(t, map[string]string{"GRPIPE_HOME": t.TempDir()}, "fake", "--records", records, "--out", data); r.code != 0 {
+		t.Fatalf("fake: %s", r.stderr)
+	}
+	var files []string
+	for _, n := range []string{"reviews.csv", "user.csv", "author.csv", "book.csv"} {
+		files = append(files, filepath.Join(data, n))
+	}
+	measure := func(name string, workers int) {
+		c := newCluster(t)
+		env := c.home("")
+		if workers == 0 {
+			env["GRPIPE_EXECUTOR"] = "local"
+		}
+		r := grpipeCmd(t, env, append([]string{"land", "--split", "64MB"}, files...)...)
+		if r.code != 0 {
+			t.Fatalf("land: %s", r.stderr)
+		}
+		parts := strings.Count(r.stdout, "landed ")
+		var procs []*proc
+		for i := range workers {
+			procs = append(procs, startGrpipe(t, c.home(""), "worker", "--name", fmt.Sprintf("w%d", i+1), "--concurrency", "2"))
+		}
+		t0 := time.Now()
+		var id string
+		if workers == 0 {
+			if r := grpipeCmd(t, env, "run"); r.code != 0 {
+				t.Fatalf("local run: %s", r.stderr)
+			}
+		} else {
+			procs = append(procs, startGrpipe(t, c.home(""), "scheduler", "--schedule", "@every 24h", "--start-date", "2100-01-01"))
+			id = c.trigger(c.home(""))
+			if got := c.waitRun(id, 30*time.Minute, procs...); got.State != grpipe.StateSuccess {
+				t.Fatalf("%s: run ended %s: %s", name, got.State, got.Error)
+			}
+		}
+		took := time.Since(t0)
+		load, _ := os.ReadFile("/proc/loadavg")
+		t.Logf("FIGURE %s: %d parts, run %.1f s (load %s)", name, parts, took.Seconds(), strings.Join(strings.Fields(string(load))[:3], " "))
+		for _, p := range procs {
+			p.signal(t, syscall.SIGTERM)
+			p.wait(t, time.Minute)
+		}
+	}
+	measure("local", 0)
+	for _, n := range []int{1, 2, 3} {
+		measure(fmt.Sprintf("distributed, %d worker(s)", n), n)
 	}
 }
