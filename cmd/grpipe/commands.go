@@ -119,10 +119,10 @@ func cmdQuery(ctx context.Context, e *env, args []string) int {
 	}
 	defer wh.Close()
 	rows, err := wh.Query(ctx, fs.Arg(0))
-	if err != nil && strings.Contains(err.Error(), "read-only") { // until warehouse.ErrReadOnly lands (house-b)
-		return e.fail(fmt.Errorf("%w: grpipe query is read-only: %w", grpipe.ErrBadInput, err))
-	}
 	if err != nil {
+		if errors.Is(err, warehouse.ErrReadOnly) {
+			return e.fail(fmt.Errorf("%w: grpipe query is read-only: %w", grpipe.ErrBadInput, err))
+		}
 		return e.fail(fmt.Errorf("query: %w", err))
 	}
 	if err := report.Rows(e.stdout, rows, *format); err != nil {

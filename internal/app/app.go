@@ -26,6 +26,7 @@ import (
 	"github.com/grpipe/grpipe/internal/postgres"
 	"github.com/grpipe/grpipe/internal/runstore"
 	"github.com/grpipe/grpipe/internal/warehouse"
+	"github.com/grpipe/grpipe/internal/warehouse/driver"
 )
 
 // OpenZones opens only the zones of cfg (for commands that need nothing else).
@@ -36,7 +37,7 @@ func OpenZones(ctx context.Context, cfg config.Config) (*objstore.Store, error) 
 // OpenWarehouse opens the warehouse cfg names; readOnly refuses every write.
 func OpenWarehouse(ctx context.Context, cfg config.Config, readOnly bool, log *slog.Logger) (*warehouse.Warehouse, error) {
 	kind, loc := cfg.Warehouse.Kind, cfg.Warehouse.Location
-	var drv warehouse.Driver
+	var drv driver.Driver
 	var err error
 	switch kind {
 	case config.DuckDBWarehouse:

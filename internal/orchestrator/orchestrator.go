@@ -139,11 +139,37 @@ func (s *Service) Trigger(ctx context.Context, runID string) (grpipe.Run, error)
 // Enqueue queues a run of an interval for the scheduler (a scheduled or
 // backfill run, whose id is its logical date's); created is false when a run
 // with that id exists already, so an interval is never queued twice.
+//
+// An id taken by a run of another type or interval (created by hand before
+// the scheduler's prefixes were reserved) would make the scheduler skip the
+// interval, silently and forever: the interval's run is queued under the
+// next free id <id>.2, <id>.3, ... instead, and a warning says so.
 func (s *Service) Enqueue(ctx context.Context, t grpipe.RunType, start, end time.Time) (run grpipe.Run, created bool, err error) {
-	run = grpipe.Run{RunID: grpipe.NewRunID(t, start), RunType: t, LogicalDate: start, DataIntervalStart: start, DataIntervalEnd: end,
+	base := grpipe.NewRunID(t, start)
+	run = grpipe.Run{RunID: base, RunType: t, LogicalDate: start, DataIntervalStart: start, DataIntervalEnd: end,
 		QueuedAt: s.now().UTC()}
-	created, err = s.opts.Store.EnqueueRun(ctx, run)
-	return run, created, err
+	for n := 2; ; n++ {
+		if created, err = s.opts.Store.EnqueueRun(ctx, run); err != nil || created {
+			if created && run.RunID != base {
+				s.log.Warn("interval queued under another run id: its own is taken by a run of another kind",
+					"run_id", run.RunID, "taken_id", base, "data_interval_start", start, "data_interval_end", end)
+			}
+			return run, created, err
+		}
+		other, err := s.opts.Store.Run(ctx, run.RunID)
+		if err != nil {
+			return run, false, err
+		}
+		if other.RunType == t && other.DataIntervalStart.Equal(start) {
+			return other, false, nil // this interval's run exists: never queued twice
+		}
+		if n > 10 {
+			s.log.Warn("interval skipped: its run id and the next ones are taken by runs of another kind",
+				"taken_id", base, "data_interval_start", start, "data_interval_end", end)
+			return run, false, fmt.Errorf("%w: the run ids %s to %s.%d are taken by runs that are not this interval's: rename or delete them", grpipe.ErrBadInput, base, base, n-1)
+		}
+		run.RunID = fmt.Sprintf("%s.%d", base, n)
+	}
 }
 
 // SetPaused pauses or unpauses the DAG: a paused DAG gets no scheduled

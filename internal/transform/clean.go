@@ -235,6 +235,9 @@ func appendISOTimestamp(dst, in []byte) ([]byte, bool) {
 	if i != len(in) || !validDate(y, mo, d) || h > 23 || mi > 59 || s > 59 {
 		return dst, false
 	}
+	if offset == 0 && len(in) == 26 && in[10] == ' ' && in[19] == '.' && in[25] >= '0' && in[25] <= '9' {
+		return append(dst, in...), true // already "YYYY-MM-DD HH:MM:SS.ffffff" in UTC
+	}
 	return appendUTC(dst, y, mo, d, h, mi, s, micros, offset, true)
 }
 
