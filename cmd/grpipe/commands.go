@@ -15,11 +15,13 @@ import (
 
 func cmdLand(ctx context.Context, e *env, args []string) error {
 	var o landing.Options
+	var split string
 	return e.do(ctx, args, spec{name: "land", nargs: -1, usage: "grpipe land: name at least one file; accepted names: " + grpipe.AcceptedInputNames, settings: dataSettings},
 		func(fs *flag.FlagSet) {
 			fs.Int64Var(&o.ExportUserID, "export-user-id", 0, "your own Goodreads user `ID`, for a goodreads_library_export.csv (the number in your profile's address)")
+			fs.StringVar(&split, "split", "", "cut each CSV file at record boundaries into parts of about `SIZE` (64MB, 1GiB), landed as <entity>-<name>-NNNN.csv")
 		}, func(c call) error {
-			landed, err := app.Land(ctx, c.cfg, c.args, &o)
+			landed, err := app.Land(ctx, c.cfg, c.args, split, o)
 			report.Landed(e.stdout, landed)
 			return err
 		})
@@ -61,7 +63,7 @@ func cmdDemo(ctx context.Context, e *env, args []string) error {
 		}
 		if sum.State != grpipe.StateSuccess {
 			fmt.Fprintf(e.stderr, "grpipe: run %s failed: %s\n", sum.RunID, sum.Error)
-			return exitError(exitFailed)
+			return errFailed
 		}
 		report.Next(e.stdout, c.cfg.Home)
 		return nil

@@ -10,7 +10,6 @@ import (
 	"path/filepath"
 	"time"
 
-	"github.com/grpipe/grpipe/internal/app"
 	"github.com/grpipe/grpipe/internal/bench"
 	"github.com/grpipe/grpipe/internal/capture"
 	"github.com/grpipe/grpipe/internal/fake"
@@ -76,11 +75,7 @@ func cmdFake(ctx context.Context, e *env, args []string) error {
 			if err := c.loadConfig(); err != nil {
 				return err
 			}
-			if job.Zones, err = app.OpenZones(ctx, c.cfg); err != nil {
-				return err
-			}
-			defer job.Zones.Close()
-			where = "the landing zone"
+			job.Zones, where = c.cfg.Zones, "the landing zone"
 		}
 		job.Wrote = func(m *fake.Manifest, secs float64) { report.Batch(human, m, secs, where) }
 		b, err := job.Run(ctx)
@@ -109,13 +104,10 @@ func cmdBench(ctx context.Context, e *env, args []string) error {
 	}, func(c call) error {
 		o.Fake, o.Size = *fo, *size
 		res, err := bench.Run(ctx, o)
-		if err != nil && !errors.Is(err, bench.ErrRegressed) {
-			return err
-		} else if asJSON {
-			return errors.Join(report.JSON(e.stdout, res), err)
+		if errors.Is(err, bench.ErrRegressed) { // the result, then the verdict
+			return errors.Join(e.print(nil, asJSON, res, func() { res.WriteText(e.stdout) }), err)
 		}
-		res.WriteText(e.stdout)
-		return err
+		return e.print(err, asJSON, res, func() { res.WriteText(e.stdout) })
 	})
 }
 

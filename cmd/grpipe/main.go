@@ -79,6 +79,10 @@ Commands:
                        serve CSV files as the Goodreads XML API, for demos and tests
   scheduler [--schedule SPEC] [--catchup] [--start-date T] [--end-date T] [--metrics-addr ADDR]
                        long-running scheduler: a run per interval (default */10 * * * *)
+  worker [--concurrency N] [--name NAME]
+                       run the tries of executor: distributed (see Running on several machines)
+  worker [--concurrency N] [--name NAME]
+                       run the tries of executor: distributed (see Running on several machines)
   serve [--addr 127.0.0.1:8080]
                        the web UI and JSON API (token: GRPIPE_WEB_TOKEN or web.token)
   dags trigger|pause|unpause
@@ -101,15 +105,14 @@ type command func(ctx context.Context, e *env, args []string) error
 // already: exit 2.
 var errUsage = errors.New("usage")
 
-// exitError ends a command whose outcome is printed already with its code.
-type exitError int
-
-func (c exitError) Error() string { return fmt.Sprintf("exit %d", int(c)) }
+// errFailed ends a command whose failure is printed already (a run that
+// did not succeed): exit 1.
+var errFailed = errors.New("failed")
 
 // commands are grpipe's commands by name (dags, runs, tasks take a verb).
 var commands = map[string]command{
 	"demo": cmdDemo, "land": cmdLand, "run": cmdRun, "query": cmdQuery, "capture": cmdCapture, "api-replay": cmdAPIReplay,
-	"fake": cmdFake, "bench": cmdBench, "scheduler": cmdScheduler, "serve": cmdServe,
+	"fake": cmdFake, "bench": cmdBench, "scheduler": cmdScheduler, "worker": cmdWorker, "serve": cmdServe,
 	"dags":  verbs("dags", map[string]command{"trigger": cmdDagsTrigger, "pause": cmdDagsPause(true), "unpause": cmdDagsPause(false), "backfill": cmdDagsBackfill}),
 	"runs":  verbs("runs", map[string]command{"list": cmdRunsList, "show": cmdRunsShow, "resume": cmdRunsResume}),
 	"tasks": verbs("tasks", map[string]command{"logs": cmdTasksLogs, "clear": cmdTasksClear}),
@@ -159,21 +162,20 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer, getenv fu
 		fmt.Fprintf(stderr, "grpipe: unknown command %q\n\n%s", rest[0], usage)
 		return exitUsage
 	}
-	err := cmd(ctx, e, rest[1:])
-	var code exitError
-	switch {
+	switch err := cmd(ctx, e, rest[1:]); {
 	case err == nil:
 		return exitOK
 	case errors.Is(err, errUsage):
 		return exitUsage
-	case errors.As(err, &code):
-		return int(code)
+	case errors.Is(err, errFailed):
+		return exitFailed
+	default:
+		fmt.Fprintf(e.stderr, "grpipe: %v\n", err)
+		if errors.Is(err, grpipe.ErrBadInput) || errors.Is(err, grpipe.ErrNotFound) {
+			return exitUsage
+		}
+		return exitFailed
 	}
-	fmt.Fprintf(e.stderr, "grpipe: %v\n", err)
-	if errors.Is(err, grpipe.ErrBadInput) || errors.Is(err, grpipe.ErrNotFound) {
-		return exitUsage
-	}
-	return exitFailed
 }
 
 // usageError prints a command's usage complaint and returns errUsage.
@@ -273,7 +275,7 @@ func (c *call) loadConfig() error {
 }
 
 // The settings the commands that touch the data accept as flags.
-var dataSettings = []string{"zones", "warehouse", "max_reject_ratio"}
+var dataSettings = []string{"zones", "warehouse", "metadata", "max_reject_ratio"}
 
 // ended returns what prints the outcome of a run (or the error of starting
 // it): a run that did not succeed is exit 1.
@@ -285,6 +287,18 @@ func (e *env) ended(asJSON bool) func(*grpipe.RunSummary, error) error {
 		if ok, err := report.Ended(e.stdout, e.stderr, sum, asJSON); err != nil || ok {
 			return err
 		}
-		return exitError(exitFailed)
+		return errFailed
 	}
+}
+
+// print prints v as JSON, or as text, unless err.
+func (e *env) print(err error, asJSON bool, v any, text func()) error {
+	switch {
+	case err != nil:
+		return err
+	case asJSON:
+		return report.JSON(e.stdout, v)
+	}
+	text()
+	return nil
 }

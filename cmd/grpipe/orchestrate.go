@@ -34,6 +34,14 @@ func cmdScheduler(ctx context.Context, e *env, args []string) error {
 	})
 }
 
+func cmdWorker(ctx context.Context, e *env, args []string) error {
+	var o app.WorkerOptions
+	return e.do(ctx, args, spec{name: "worker", settings: dataSettings}, func(fs *flag.FlagSet) {
+		fs.IntVar(&o.Concurrency, "concurrency", 1, "how many tries run at once, `N`")
+		fs.StringVar(&o.Name, "name", "", "the worker's `NAME` in the UI and the logs (default host:pid); unique among live workers")
+	}, func(c call) error { return app.RunWorker(ctx, c.cfg, o, c.log, e.options...) })
+}
+
 func cmdServe(ctx context.Context, e *env, args []string) error {
 	var addr string
 	return e.do(ctx, args, spec{name: "serve", settings: dataSettings}, func(fs *flag.FlagSet) {
@@ -76,11 +84,7 @@ func cmdDagsBackfill(ctx context.Context, e *env, args []string) error {
 		fs.StringVar(&end, "end-date", "", "last logical `DATE` (required)")
 		fs.BoolVar(&now, "now", false, "execute the queued runs here, oldest first, instead of leaving them to the scheduler")
 	}, func(c call) error {
-		from, to, err := orchestrator.ParseDates(start, end)
-		if err != nil {
-			return err
-		}
-		plan, err := orchestrator.PlanBackfill(schedule, from, to)
+		plan, err := orchestrator.PlanBackfill(schedule, start, end)
 		if err != nil {
 			return err
 		}
@@ -91,7 +95,7 @@ func cmdDagsBackfill(ctx context.Context, e *env, args []string) error {
 		}
 		sums, err := c.svc.ExecuteRuns(ctx, queued)
 		if !report.Executed(e.stdout, e.stderr, sums) {
-			return exitError(exitFailed)
+			return errFailed
 		}
 		return err
 	})
@@ -105,14 +109,7 @@ func cmdRunsList(ctx context.Context, e *env, args []string) error {
 		fs.IntVar(&limit, "limit", 25, "show at most `N` runs")
 	}, func(c call) error {
 		runs, err := c.svc.Runs(ctx, limit)
-		switch {
-		case err != nil:
-			return err
-		case asJSON:
-			return report.JSON(e.stdout, runs)
-		}
-		report.Runs(e.stdout, runs)
-		return nil
+		return e.print(err, asJSON, runs, func() { report.Runs(e.stdout, runs) })
 	})
 }
 
@@ -122,14 +119,7 @@ func cmdRunsShow(ctx context.Context, e *env, args []string) error {
 		func(fs *flag.FlagSet) { fs.BoolVar(&asJSON, "json", false, "print the run's JSON summary") },
 		func(c call) error {
 			d, err := c.svc.Detail(ctx, c.args[0])
-			switch {
-			case err != nil:
-				return err
-			case asJSON:
-				return report.JSON(e.stdout, d)
-			}
-			report.Run(e.stdout, d.RunSummary, d.TaskTries)
-			return nil
+			return e.print(err, asJSON, d, func() { report.Run(e.stdout, d.RunSummary, d.TaskTries) })
 		})
 }
 

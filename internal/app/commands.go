@@ -11,6 +11,7 @@ import (
 
 	grpipe "github.com/grpipe/grpipe"
 	"github.com/grpipe/grpipe/internal/config"
+	"github.com/grpipe/grpipe/internal/fake"
 	"github.com/grpipe/grpipe/internal/landing"
 	"github.com/grpipe/grpipe/internal/report"
 	"github.com/grpipe/grpipe/internal/sample"
@@ -20,14 +21,22 @@ import (
 // The wiring of the commands that are more than one call: which parts of
 // a home they open, in what order, and what they close.
 
-// Land lands local files into the zones of cfg and returns the names landed.
-func Land(ctx context.Context, cfg config.Config, files []string, opts *landing.Options) ([]string, error) {
+// Land lands local files into the zones of cfg, cut into parts of about
+// split bytes ("64MB"; "" lands them whole), and returns the names landed.
+func Land(ctx context.Context, cfg config.Config, files []string, split string, opts landing.Options) ([]string, error) {
+	if split != "" {
+		n, err := fake.ParseSize(split)
+		if err != nil {
+			return nil, fmt.Errorf("--split: %w", err)
+		}
+		opts.Split = n
+	}
 	zones, err := OpenZones(ctx, cfg)
 	if err != nil {
 		return nil, err
 	}
 	defer zones.Close()
-	return landing.Land(ctx, zones, files, opts)
+	return landing.Land(ctx, zones, files, &opts)
 }
 
 // Query runs one read-only statement against the warehouse of cfg, opened

@@ -152,7 +152,15 @@ func RunScheduler(ctx context.Context, cfg config.Config, log *slog.Logger, s Sc
 	if err != nil {
 		return err
 	}
-	return sch.Run(ctx)
+	if cfg.Executor != config.ExecutorDistributed {
+		return sch.Run(ctx)
+	}
+	// Several schedulers may run (high availability): the leader schedules.
+	var runErr error
+	if err := Lead(ctx, cfg, log, func(lctx context.Context) { runErr = sch.Run(lctx) }); err != nil {
+		return err
+	}
+	return runErr
 }
 
 // Serve serves the web UI and API of the home of cfg on addr (""

@@ -23,9 +23,9 @@ type Job struct {
 	// sizes it in bytes instead of Options.Records (see Options.Sized).
 	Options Options
 	Size    string
-	// Out is the folder of the files; Zones, when set, is where they land instead.
-	Out   string
-	Zones *objstore.Store
+	// Out is the folder of the files; Zones, when set, is the URL of the
+	// zones whose landing zone they land in instead.
+	Out, Zones string
 	// Manifest, when set, is where the manifests are written (JSON); with
 	// Out it defaults to Out/manifest.json.
 	Manifest string
@@ -42,7 +42,7 @@ type Job struct {
 // the error names the flags of grpipe fake.
 func (j Job) Validate() error {
 	switch {
-	case (j.Out == "") == (j.Zones == nil):
+	case (j.Out == "") == (j.Zones == ""):
 		return fmt.Errorf("%w: grpipe fake: give --out DIR or --land (one of them)", grpipe.ErrBadInput)
 	case j.Count < 1 || j.First < 0:
 		return fmt.Errorf("%w: grpipe fake: --batches must be 1 or more and --batch 0 or more", grpipe.ErrBadInput)
@@ -64,6 +64,13 @@ func (j Job) Run(ctx context.Context) ([]byte, error) {
 	if err != nil {
 		return nil, err
 	}
+	var zones *objstore.Store
+	if j.Zones != "" {
+		if zones, err = objstore.Open(ctx, j.Zones); err != nil {
+			return nil, err
+		}
+		defer zones.Close()
+	}
 	var out []*Manifest
 	for _, num := range BatchNumbers(j.First, j.Count) {
 		name := ""
@@ -78,8 +85,8 @@ func (j Job) Run(ctx context.Context) ([]byte, error) {
 		}
 		start := time.Now()
 		var m *Manifest
-		if j.Zones != nil {
-			m, err = Land(ctx, j.Zones, name, o)
+		if zones != nil {
+			m, err = Land(ctx, zones, name, o)
 			if errors.Is(err, landing.ErrWaiting) {
 				err = fmt.Errorf("%w (or give --batch N to land under other names)", err)
 			}
