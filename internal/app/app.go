@@ -164,6 +164,9 @@ func NewOrchestrator(cfg config.Config, st *runstore.Store, log *slog.Logger, op
 		log = slog.New(slog.DiscardHandler)
 	}
 	o := collect(options)
+	if cfg.Executor == config.ExecutorDistributed {
+		return newOrchestrator(cfg, o, st, distributedWorkspace{cfg: cfg, store: st, log: log}, log)
+	}
 	return newOrchestrator(cfg, o, st, homeWorkspace{cfg: cfg, opts: o, log: log}, log)
 }
 
@@ -238,8 +241,14 @@ func newOrchestrator(cfg config.Config, o Options, st *runstore.Store, ws orches
 	for id, t := range oc.Tasks {
 		tasks[id] = dag.Override{Retries: t.Retries, Timeout: t.Timeout}
 	}
+	var lock func() (func() error, error)
+	if cfg.MetadataOnPostgres() {
+		// Processes on several machines share one run lock: in the database.
+		lock = func() (func() error, error) { return st.TryAdvisoryLock(context.Background(), runstore.RunLockKey) }
+	}
 	return orchestrator.New(orchestrator.Options{
 		Store:         st,
+		Lock:          lock,
 		RunLock:       RunLockPath(cfg),
 		Workspace:     ws,
 		Retry:         dag.RetryPolicy{Retries: oc.Retries, Delay: oc.RetryDelay, MaxDelay: oc.MaxRetryDelay},
@@ -265,7 +274,7 @@ func OpenStore(ctx context.Context, cfg config.Config) (*runstore.Store, error) 
 	if err := os.MkdirAll(cfg.Home, 0o755); err != nil {
 		return nil, fmt.Errorf("home %s: %w", cfg.Home, err)
 	}
-	return runstore.Open(ctx, filepath.Join(cfg.Home, "grpipe.db"))
+	return runstore.OpenMetadata(ctx, cfg.Metadata)
 }
 
 // Notifier returns the alert notifier cfg's alerts settings describe.
