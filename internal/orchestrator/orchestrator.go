@@ -389,7 +389,7 @@ func retryable(err error) bool {
 func (s *Service) execute(ctx context.Context, run grpipe.Run, x dag.Executor, eo execOptions) (*grpipe.RunSummary, error) {
 	st := s.opts.Store
 	run.DAGID, run.State, run.Error, run.EndedAt = grpipe.DAGID, grpipe.StateRunning, "", time.Time{}
-	sum := &grpipe.RunSummary{Run: run, Tables: grpipe.NewLedgers(), Checks: []grpipe.CheckResult{}}
+	sum := &grpipe.RunSummary{Run: run, Tables: grpipe.NewLedgers(), Checks: []grpipe.CheckResult{}, Files: []string{}, Recovered: []string{}}
 	var mu sync.Mutex // guards sum while tasks run
 	log := s.log.With("run_id", run.RunID)
 

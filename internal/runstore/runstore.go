@@ -271,6 +271,12 @@ func (s *Store) Summary(ctx context.Context, runID string) (*grpipe.RunSummary, 
 	if sum.Checks == nil {
 		sum.Checks = []grpipe.CheckResult{}
 	}
+	if sum.Files == nil {
+		sum.Files = []string{}
+	}
+	if sum.Recovered == nil {
+		sum.Recovered = []string{}
+	}
 	if len(sum.Tasks) == 0 || rec.State == grpipe.StateRunning || rec.State == grpipe.StateQueued {
 		latest, err := s.LatestTaskInstances(ctx, runID)
 		if err != nil {
