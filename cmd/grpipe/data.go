@@ -49,6 +49,7 @@ func cmdFake(ctx context.Context, e *env, args []string) error {
 		fs.IntVar(&job.First, "batch", 0, "number the batches from `N` (files reviews-<N>.csv ...); default: plain reviews.csv for one batch, 1.. for several")
 		fs.StringVar(&job.Manifest, "manifest", "", "also write the manifests (JSON) to `FILE` (default with --out: DIR/manifest.json)")
 		fs.BoolVar(&asJSON, "json", false, "print the manifests (JSON) on stdout")
+		fs.IntVar(&job.Parts, "parts", 1, "write each file as `N` parts of about equal size, cut at record boundaries (<entity>-<name>-NNNN.csv, as land --split)")
 		fs.StringVar(&format, "format", "csv", "`FORMAT`: csv (the four entities' CSV files) or ucsd (the UCSD Book Graph dumps, gzip JSON Lines; --records counts reviews)")
 	}, func(c call) (err error) {
 		switch {

@@ -31,6 +31,9 @@ type Job struct {
 	Manifest string
 	// First and Count number the batches.
 	First, Count int
+	// Parts, when more than 1, cuts each file into that many parts of about
+	// equal size at record boundaries (<entity>-<name>-NNNN.csv).
+	Parts int
 	// Progress, when set, is given the expected bytes of a batch and returns
 	// the batch's progress callback and a function that ends it.
 	Progress func(total int64) (add func(int64), stop func())
@@ -46,6 +49,8 @@ func (j Job) Validate() error {
 		return fmt.Errorf("%w: grpipe fake: give --out DIR or --land (one of them)", grpipe.ErrBadInput)
 	case j.Count < 1 || j.First < 0:
 		return fmt.Errorf("%w: grpipe fake: --batches must be 1 or more and --batch 0 or more", grpipe.ErrBadInput)
+	case j.Parts < 0 || j.Parts > maxParts:
+		return fmt.Errorf("%w: grpipe fake: --parts must be between 1 and %d", grpipe.ErrBadInput, maxParts)
 	}
 	return nil
 }
@@ -85,13 +90,16 @@ func (j Job) Run(ctx context.Context) ([]byte, error) {
 		}
 		start := time.Now()
 		var m *Manifest
-		if zones != nil {
+		switch {
+		case j.Parts > 1:
+			m, err = writeParts(ctx, zones, j.Out, name, o, j.Parts)
+		case zones != nil:
 			m, err = Land(ctx, zones, name, o)
-			if errors.Is(err, landing.ErrWaiting) {
-				err = fmt.Errorf("%w (or give --batch N to land under other names)", err)
-			}
-		} else {
+		default:
 			_, m, err = WriteBatch(ctx, j.Out, name, o)
+		}
+		if errors.Is(err, landing.ErrWaiting) {
+			err = fmt.Errorf("%w (or give --batch N to land under other names)", err)
 		}
 		stop()
 		if err != nil {
