@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"encoding/csv"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -385,6 +386,17 @@ func TestFiguresDistributed(t *testing.T) {
 		files = append(files, filepath.Join(data, n))
 	}
 	measure := func(name string, workers int) {
+		t.Run(name, func(t *testing.T) { measureRun(t, files, name, workers) })
+	}
+	measure("local", 0)
+	for _, n := range []int{1, 2, 3} {
+		measure(fmt.Sprintf("distributed %d workers", n), n)
+	}
+}
+
+// measureRun lands files split in a fresh cluster and times one run on it.
+func measureRun(t *testing.T, files []string, name string, workers int) {
+	{
 		c := newCluster(t)
 		env := c.home("")
 		if workers == 0 {
@@ -420,8 +432,37 @@ func TestFiguresDistributed(t *testing.T) {
 			p.wait(t, time.Minute)
 		}
 	}
-	measure("local", 0)
-	for _, n := range []int{1, 2, 3} {
-		measure(fmt.Sprintf("distributed, %d worker(s)", n), n)
+}
+
+// TestFakeParts: fake --parts N writes each file as N parts, each with the
+// header, holding together every record of the whole file.
+func TestFakeParts(t *testing.T) {
+	out := t.TempDir()
+	if r := grpipeCmd(t, map[string]string{"GRPIPE_HOME": t.TempDir()}, "fake", "--records", "3000", "--parts", "3", "--out", out); r.code != 0 {
+		t.Fatalf("fake: %s", r.stderr)
+	}
+	for _, prefix := range []string{"reviews", "user", "author", "book"} {
+		rows := 0
+		for i := 1; i <= 3; i++ {
+			f, err := os.Open(filepath.Join(out, fmt.Sprintf("%s-%04d.csv", prefix, i)))
+			if err != nil {
+				t.Fatal(err)
+			}
+			recs, err := csv.NewReader(f).ReadAll()
+			f.Close()
+			if err != nil {
+				t.Fatal(err)
+			}
+			if len(recs) < 2 || !slices.Contains(recs[0], "record_create_timestamp") {
+				t.Fatalf("%s part %d: header %q, %d records", prefix, i, recs[0], len(recs))
+			}
+			rows += len(recs) - 1
+		}
+		if rows != 3000 {
+			t.Fatalf("%s: %d records in the parts, want 3000", prefix, rows)
+		}
+		if _, err := os.Stat(filepath.Join(out, prefix+"-0004.csv")); !os.IsNotExist(err) {
+			t.Fatalf("%s: a fourth part: %v", prefix, err)
+		}
 	}
 }
