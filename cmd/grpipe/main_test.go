@@ -291,6 +291,25 @@ func landDirty(t *testing.T, env map[string]string) {
 	}
 }
 
+// killedAt runs `grpipe run` in the home of env in a child process that
+// kills itself with SIGKILL at the ETL point, and checks that it did.
+func killedAt(t *testing.T, env map[string]string, point string) {
+	t.Helper()
+	args, _ := json.Marshal([]string{"--home", env["GRPIPE_HOME"], "run"})
+	cmd := exec.Command(os.Args[0], "-test.run=^$")
+	cmd.Env = append(os.Environ(), "GRPIPE_TEST_ARGS="+string(args), "GRPIPE_TEST_CRASHPOINT="+point)
+	for k, v := range env {
+		cmd.Env = append(cmd.Env, k+"="+v)
+	}
+	var stderr bytes.Buffer
+	cmd.Stderr = &stderr
+	err := cmd.Run()
+	var ee *exec.ExitError
+	if !errors.As(err, &ee) || ee.Sys().(syscall.WaitStatus).Signal() != syscall.SIGKILL {
+		t.Fatalf("process was not killed at %s: %v\n%s", point, err, stderr.String())
+	}
+}
+
 // TestCrashThenRerun kills a real grpipe process with SIGKILL at each step
 // of the ETL, then runs again: the warehouse must equal a clean run's, and
 // no input file may be lost or loaded twice.
@@ -326,19 +345,7 @@ func crashThenRerun(t *testing.T, homeEnv func(home string) map[string]string, l
 			home := t.TempDir()
 			env := homeEnv(home)
 			landDirty(t, env)
-			args, _ := json.Marshal([]string{"--home", home, "run"})
-			cmd := exec.Command(os.Args[0], "-test.run=^$")
-			cmd.Env = append(os.Environ(), "GRPIPE_TEST_ARGS="+string(args), "GRPIPE_TEST_CRASHPOINT="+point)
-			for k, v := range env {
-				cmd.Env = append(cmd.Env, k+"="+v)
-			}
-			var stderr bytes.Buffer
-			cmd.Stderr = &stderr
-			err := cmd.Run()
-			var ee *exec.ExitError
-			if !errors.As(err, &ee) || ee.Sys().(syscall.WaitStatus).Signal() != syscall.SIGKILL {
-				t.Fatalf("process was not killed at %s: %v\n%s", point, err, stderr.String())
-			}
+			killedAt(t, env, point)
 
 			r := grpipeCmd(t, env, "run", "--json")
 			if r.code != 0 {
