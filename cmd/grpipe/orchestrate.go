@@ -319,11 +319,17 @@ func cmdRunsShow(ctx context.Context, e *env, args []string) int {
 		return e.fail(err)
 	}
 	if *asJSON {
-		// The run's summary, plus every try of every task (state, times, error).
+		// The run's summary, plus every try of every task (state, times,
+		// error, worker) and of every mapped instance (the fanned-out ETL's files).
+		mapped, err := st.MappedInstances(ctx, pos[0])
+		if err != nil {
+			return e.fail(err)
+		}
 		return e.printJSON(struct {
 			*grpipe.RunSummary
-			TaskTries []runstore.TaskInstance `json:"task_tries"`
-		}{sum, tries})
+			TaskTries       []runstore.TaskInstance `json:"task_tries"`
+			MappedInstances []runstore.Try          `json:"mapped_instances"`
+		}{sum, tries, mapped})
 	}
 	report.Run(e.stdout, sum, tries)
 	return exitOK
