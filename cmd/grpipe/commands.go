@@ -4,31 +4,50 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"os"
 	"path/filepath"
 	"strings"
 
 	grpipe "github.com/grpipe/grpipe"
 	"github.com/grpipe/grpipe/internal/app"
+	"github.com/grpipe/grpipe/internal/fake"
 	"github.com/grpipe/grpipe/internal/landing"
 	"github.com/grpipe/grpipe/internal/report"
 	"github.com/grpipe/grpipe/internal/sample"
+	"github.com/grpipe/grpipe/internal/split"
 	"github.com/grpipe/grpipe/internal/warehouse"
 )
 
 // The settings the commands that touch the data accept as flags.
-var dataSettings = []string{"zones", "warehouse", "max_reject_ratio"}
+var dataSettings = []string{"zones", "warehouse", "metadata", "max_reject_ratio"}
 
 func cmdLand(ctx context.Context, e *env, args []string) int {
 	fs := e.flags("land")
 	sf := settingFlags(fs, dataSettings...)
 	exportUser := fs.Int64("export-user-id", 0, "your own Goodreads user `ID`, for a goodreads_library_export.csv (the number in your profile's address)")
+	splitSize := fs.String("split", "", "cut each CSV file at record boundaries into parts of about `SIZE` (64MB, 1GiB), landed as <entity>-<name>-NNNN.csv")
 	if err := fs.Parse(args); err != nil {
 		return exitUsage
 	}
 	if fs.NArg() == 0 {
 		fmt.Fprintf(e.stderr, "grpipe land: name at least one file; accepted names: %s\n", grpipe.AcceptedInputNames)
 		return exitUsage
+	}
+	files := fs.Args()
+	if *splitSize != "" {
+		size, err := fake.ParseSize(*splitSize)
+		if err != nil {
+			return e.fail(fmt.Errorf("--split: %w", err))
+		}
+		dir, err := os.MkdirTemp("", "grpipe-split-")
+		if err != nil {
+			return e.fail(err)
+		}
+		defer os.RemoveAll(dir)
+		if files, err = splitFiles(ctx, files, size, dir); err != nil {
+			return e.fail(err)
+		}
 	}
 	if *exportUser < 0 {
 		fmt.Fprintf(e.stderr, "grpipe land: --export-user-id %d: give your Goodreads user id, a positive number\n", *exportUser)
@@ -43,7 +62,7 @@ func cmdLand(ctx context.Context, e *env, args []string) int {
 		return e.fail(err)
 	}
 	defer zones.Close()
-	landed, err := landing.Land(ctx, zones, fs.Args(), &landing.Options{ExportUserID: *exportUser})
+	landed, err := landing.Land(ctx, zones, files, &landing.Options{ExportUserID: *exportUser})
 	for _, n := range landed {
 		fmt.Fprintf(e.stdout, "landed %s\n", n)
 	}
@@ -100,10 +119,10 @@ func cmdQuery(ctx context.Context, e *env, args []string) int {
 	}
 	defer wh.Close()
 	rows, err := wh.Query(ctx, fs.Arg(0))
-	if err != nil && strings.Contains(err.Error(), "read-only") { // until warehouse.ErrReadOnly lands (house-b)
-		return e.fail(fmt.Errorf("%w: grpipe query is read-only: %w", grpipe.ErrBadInput, err))
-	}
 	if err != nil {
+		if errors.Is(err, warehouse.ErrReadOnly) {
+			return e.fail(fmt.Errorf("%w: grpipe query is read-only: %w", grpipe.ErrBadInput, err))
+		}
 		return e.fail(fmt.Errorf("query: %w", err))
 	}
 	if err := report.Rows(e.stdout, rows, *format); err != nil {
@@ -161,4 +180,23 @@ func cmdDemo(ctx context.Context, e *env, args []string) int {
 	}
 	fmt.Fprintf(e.stdout, "\nnext: grpipe --home %s query \"SELECT * FROM goodreads_analytics.best_books\"\n", home)
 	return exitOK
+}
+
+// splitFiles cuts each file into parts of about size bytes in dir and
+// returns the parts' paths, in order.
+func splitFiles(ctx context.Context, files []string, size int64, dir string) ([]string, error) {
+	var out []string
+	for _, f := range files {
+		name := filepath.Base(f)
+		parts, err := split.File(ctx, f, name, size, func(part string) (io.WriteCloser, error) {
+			return os.Create(filepath.Join(dir, part))
+		})
+		if err != nil {
+			return nil, err
+		}
+		for _, p := range parts {
+			out = append(out, filepath.Join(dir, p.Name))
+		}
+	}
+	return out, nil
 }

@@ -1,11 +1,13 @@
 package main
 
 import (
+	"bufio"
 	"context"
 	"encoding/json"
 	"errors"
 	"flag"
 	"fmt"
+	"io"
 	"log/slog"
 	"os"
 	"path/filepath"
@@ -52,6 +54,7 @@ func cmdFake(ctx context.Context, e *env, args []string) int {
 	first := fs.Int("batch", 0, "number the batches from `N` (files reviews-<N>.csv ...); default: plain reviews.csv for one batch, 1.. for several")
 	manifestPath := fs.String("manifest", "", "also write the manifests (JSON) to `FILE` (default with --out: DIR/manifest.json)")
 	asJSON := fs.Bool("json", false, "print the manifests (JSON) on stdout")
+	parts := fs.Int("parts", 1, "write each file as `N` parts of about equal size, cut at record boundaries (<entity>-<name>-NNNN.csv, as land --split)")
 	format := fs.String("format", "csv", "`FORMAT`: csv (the four entities' CSV files) or ucsd (the UCSD Book Graph dumps, gzip JSON Lines; --records counts reviews)")
 	if err := fs.Parse(args); err != nil {
 		return exitUsage
@@ -67,6 +70,9 @@ func cmdFake(ctx context.Context, e *env, args []string) int {
 		return exitUsage
 	case (*out == "") == !*land:
 		fmt.Fprintln(e.stderr, "grpipe fake: give --out DIR or --land (one of them)")
+		return exitUsage
+	case *parts < 1 || *parts > 100000:
+		fmt.Fprintln(e.stderr, "grpipe fake: --parts must be between 1 and 100000")
 		return exitUsage
 	case *batches < 1 || *first < 0:
 		fmt.Fprintln(e.stderr, "grpipe fake: --batches must be 1 or more and --batch 0 or more")
@@ -109,13 +115,16 @@ func cmdFake(ctx context.Context, e *env, args []string) int {
 		o.Progress = prog.Add
 		start := time.Now()
 		var m *fake.Manifest
-		if *land {
+		switch {
+		case *parts > 1:
+			m, err = fakeParts(ctx, zones, *out, name, o, *parts)
+		case *land:
 			m, err = fake.Land(ctx, zones, name, o)
-			if errors.Is(err, landing.ErrWaiting) {
-				err = fmt.Errorf("%w (or give --batch N to land under other names)", err)
-			}
-		} else {
+		default:
 			_, m, err = fake.WriteBatch(ctx, *out, name, o)
+		}
+		if errors.Is(err, landing.ErrWaiting) {
+			err = fmt.Errorf("%w (or give --batch N to land under other names)", err)
 		}
 		prog.Stop()
 		if err != nil {
@@ -354,4 +363,70 @@ func cmdAPIReplay(ctx context.Context, e *env, args []string) int {
 		return e.fail(fmt.Errorf("api-replay: %w", err))
 	}
 	return exitOK
+}
+
+// fakeParts writes a batch as parts: the files are generated whole into a
+// scratch folder, then each is cut into n parts of about equal size at
+// record boundaries, written to out or landed (zones not nil) in order.
+// The manifest counts the whole files.
+func fakeParts(ctx context.Context, zones *objstore.Store, out, name string, o fake.Options, n int) (*fake.Manifest, error) {
+	if out != "" {
+		if err := os.MkdirAll(out, 0o755); err != nil {
+			return nil, fmt.Errorf("fake --parts: %w", err)
+		}
+	}
+	scratch, err := os.MkdirTemp(out, ".grpipe-fake-")
+	if err != nil {
+		return nil, fmt.Errorf("fake --parts: %w", err)
+	}
+	defer os.RemoveAll(scratch)
+	files, m, err := fake.WriteBatch(ctx, scratch, name, o)
+	if err != nil {
+		return nil, err
+	}
+	dst := out
+	if zones != nil {
+		dst = filepath.Join(scratch, "parts")
+		if err := os.MkdirAll(dst, 0o755); err != nil {
+			return nil, fmt.Errorf("fake --parts: %w", err)
+		}
+	}
+	var all []string
+	for _, f := range files {
+		st, err := os.Stat(f)
+		if err != nil {
+			return nil, fmt.Errorf("fake --parts: %w", err)
+		}
+		// Each part repeats the header: n parts of the rows, each with it.
+		h, err := headerLength(f)
+		if err != nil {
+			return nil, err
+		}
+		rows := st.Size() - h
+		paths, err := splitFiles(ctx, []string{f}, h+max((rows+int64(n)-1)/int64(n), 1), dst)
+		if err != nil {
+			return nil, err
+		}
+		all = append(all, paths...)
+	}
+	if zones != nil {
+		if _, err := landing.Land(ctx, zones, all, nil); err != nil {
+			return nil, err
+		}
+	}
+	return m, nil
+}
+
+// headerLength returns the length of the first line of the file at path, line end included.
+func headerLength(path string) (int64, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return 0, err
+	}
+	defer f.Close()
+	line, err := bufio.NewReader(f).ReadBytes('\n')
+	if err != nil && !errors.Is(err, io.EOF) {
+		return 0, err
+	}
+	return int64(len(line)), nil
 }

@@ -76,6 +76,8 @@ Commands:
                        serve CSV files as the Goodreads XML API, for demos and tests
   scheduler [--schedule SPEC] [--catchup] [--start-date T] [--end-date T] [--metrics-addr ADDR]
                        long-running scheduler: a run per interval (default */10 * * * *)
+  worker [--concurrency N] [--name NAME]
+                       run the tries of executor: distributed (see Running on several machines)
   serve [--addr 127.0.0.1:8080]
                        the web UI and JSON API (token: GRPIPE_WEB_TOKEN or web.token)
   dags trigger|pause|unpause
@@ -112,7 +114,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer, getenv fu
 	cmds := map[string]func(context.Context, *env, []string) int{
 		"demo": cmdDemo, "land": cmdLand, "run": cmdRun, "query": cmdQuery,
 		"capture": cmdCapture, "api-replay": cmdAPIReplay, "fake": cmdFake, "bench": cmdBench,
-		"scheduler": cmdScheduler, "dags": cmdDags, "runs": cmdRuns, "tasks": cmdTasks, "serve": cmdServe,
+		"scheduler": cmdScheduler, "worker": cmdWorker, "dags": cmdDags, "runs": cmdRuns, "tasks": cmdTasks, "serve": cmdServe,
 	}
 	cmd, ok := cmds[rest[0]]
 	if !ok {

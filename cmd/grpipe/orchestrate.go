@@ -9,6 +9,7 @@ import (
 
 	grpipe "github.com/grpipe/grpipe"
 	"github.com/grpipe/grpipe/internal/app"
+	"github.com/grpipe/grpipe/internal/config"
 	"github.com/grpipe/grpipe/internal/orchestrator"
 	"github.com/grpipe/grpipe/internal/report"
 	"github.com/grpipe/grpipe/internal/runstore"
@@ -158,6 +159,17 @@ func cmdScheduler(ctx context.Context, e *env, args []string) int {
 	sch, err := scheduler.New(opts, st, svc, log)
 	if err != nil {
 		return e.fail(err)
+	}
+	if cfg.Executor == config.ExecutorDistributed {
+		// Several schedulers may run (high availability): the leader schedules.
+		var runErr error
+		if err := app.Lead(ctx, cfg, log, func(lctx context.Context) { runErr = sch.Run(lctx) }); err != nil {
+			return e.fail(err)
+		}
+		if runErr != nil {
+			return e.fail(runErr)
+		}
+		return exitOK
 	}
 	if err := sch.Run(ctx); err != nil {
 		return e.fail(err)

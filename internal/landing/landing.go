@@ -298,7 +298,7 @@ func List(ctx context.Context, zones *objstore.Store) (files []File, ignored []s
 	}
 	for _, o := range objs {
 		name := strings.TrimPrefix(o.Key, string(grpipe.Landing)+"/")
-		in, err := grpipe.InputForFile(name)
+		in, err := checkName(name) // put there by other means than Land: the same rules
 		if err != nil || strings.Contains(name, "/") {
 			ignored = append(ignored, o.Key)
 			continue

@@ -49,6 +49,11 @@ type Options struct {
 	// RunLock is the path of the lock that keeps two executions from
 	// overlapping, across processes (max_active_runs=1).
 	RunLock string
+	// Lock, when set, takes the run lock instead of the file RunLock: on
+	// PostgreSQL metadata it is an advisory lock in the database, which
+	// processes on every machine see. It returns what releases the lock, or
+	// an error wrapping grpipe.ErrBusy naming the holder.
+	Lock func() (release func() error, err error)
 	// Workspace opens each execution's executor.
 	Workspace Workspace
 	// Retry is the tasks' retry policy; Tasks overrides it, and the spec's
@@ -83,7 +88,7 @@ type Service struct {
 // New returns a service; the error names a bad option (a per-task override
 // of a task the DAG does not have).
 func New(opts Options) (*Service, error) {
-	if opts.Store == nil || opts.Workspace == nil || opts.RunLock == "" {
+	if opts.Store == nil || opts.Workspace == nil || (opts.RunLock == "" && opts.Lock == nil) {
 		return nil, errors.New("orchestrator: a store, a workspace and the run lock's path are required")
 	}
 	d, err := dag.New(grpipe.DAGID, grpipe.Tasks(), opts.Retry, opts.Tasks)
@@ -313,6 +318,14 @@ func (s *Service) ExecuteRuns(ctx context.Context, ids []string) ([]*grpipe.RunS
 // locked runs fn holding the run lock; while another process holds it, it
 // returns an error wrapping grpipe.ErrBusy that names the holder.
 func (s *Service) locked(fn func() error) error {
+	if s.opts.Lock != nil {
+		release, err := s.opts.Lock()
+		if err != nil {
+			return err
+		}
+		defer release() //nolint:errcheck // the session's end releases it too
+		return fn()
+	}
 	lock, err := flock.TryLock(s.opts.RunLock)
 	if err != nil {
 		return err
@@ -376,7 +389,7 @@ func retryable(err error) bool {
 func (s *Service) execute(ctx context.Context, run grpipe.Run, x dag.Executor, eo execOptions) (*grpipe.RunSummary, error) {
 	st := s.opts.Store
 	run.DAGID, run.State, run.Error, run.EndedAt = grpipe.DAGID, grpipe.StateRunning, "", time.Time{}
-	sum := &grpipe.RunSummary{Run: run, Tables: grpipe.NewLedgers(), Checks: []grpipe.CheckResult{}}
+	sum := &grpipe.RunSummary{Run: run, Tables: grpipe.NewLedgers(), Checks: []grpipe.CheckResult{}, Files: []string{}, Recovered: []string{}}
 	var mu sync.Mutex // guards sum while tasks run
 	log := s.log.With("run_id", run.RunID)
 
@@ -475,7 +488,7 @@ func (s *Service) execute(ctx context.Context, run grpipe.Run, x dag.Executor, e
 			if waiting == "" && r.Err != nil {
 				waiting = fmt.Sprintf("%s: %v", r.TaskID, r.Err)
 			}
-			if r.Try > 0 {
+			if r.Try > 0 && !r.Detached {
 				requeue = append(requeue, r.TaskID)
 			}
 		default:
