@@ -199,7 +199,7 @@ func (w homeWorkspace) Open(ctx context.Context, _ grpipe.Run) (dag.Executor, fu
 	if err != nil {
 		return nil, nil, err
 	}
-	wh, err := OpenWarehouse(ctx, w.cfg, false, w.log)
+	wh, err := openForRun(ctx, w.cfg, w.log, readersWait)
 	if err != nil {
 		zones.Close()
 		return nil, nil, err
@@ -211,6 +211,39 @@ func (w homeWorkspace) Open(ctx context.Context, _ grpipe.Run) (dag.Executor, fu
 		return nil, nil, err
 	}
 	return p.Executor(), release, nil
+}
+
+// readersWait is how long a run waits for the warehouse's readers (grpipe
+// query, the web UI's warehouse view: short-lived read-only sessions of the
+// embedded DuckDB file) to let go of it.
+const readersWait = 2 * time.Minute
+
+// openForRun opens the warehouse for a run, which holds the run lock: the
+// one gate between runs. A reader holding the embedded warehouse's file
+// (warehouse.ErrBusy) is waited for, up to wait, trying again with a
+// growing pause; the run fails only when a reader keeps it longer.
+func openForRun(ctx context.Context, cfg config.Config, log *slog.Logger, wait time.Duration) (*warehouse.Warehouse, error) {
+	deadline := time.Now().Add(wait)
+	pause := 100 * time.Millisecond
+	for logged := false; ; {
+		wh, err := OpenWarehouse(ctx, cfg, false, log)
+		if err == nil || !errors.Is(err, warehouse.ErrBusy) || time.Now().Add(pause).After(deadline) {
+			if err != nil && errors.Is(err, warehouse.ErrBusy) {
+				err = fmt.Errorf("%w (waited %s for it)", err, wait)
+			}
+			return wh, err
+		}
+		if !logged {
+			log.Info("the warehouse is open in another process (grpipe query, the web UI): waiting for it to let go", "up_to", wait.String())
+			logged = true
+		}
+		select {
+		case <-ctx.Done():
+			return nil, ctx.Err()
+		case <-time.After(pause):
+		}
+		pause = min(2*pause, 2*time.Second)
+	}
 }
 
 // newPipeline wires the pipeline's work over zones and wh.

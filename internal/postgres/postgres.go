@@ -15,7 +15,6 @@ import (
 	"fmt"
 	"io"
 	"net"
-	"net/url"
 	"strconv"
 	"strings"
 	"sync"
@@ -28,6 +27,7 @@ import (
 
 	grpipe "github.com/grpipe/grpipe"
 	"github.com/grpipe/grpipe/internal/duckdb"
+	"github.com/grpipe/grpipe/internal/redact"
 	"github.com/grpipe/grpipe/internal/warehouse"
 	"github.com/grpipe/grpipe/internal/warehouse/driver"
 )
@@ -63,8 +63,8 @@ var _ driver.Driver = (*Warehouse)(nil)
 func Open(ctx context.Context, dsn string, opts Options) (*Warehouse, error) {
 	cfg, err := pgx.ParseConfig(dsn)
 	if err != nil {
-		// pgconn redacts the password in parse errors; scrub it anyway.
-		return nil, fmt.Errorf("%w: parse DSN: %s", grpipe.ErrBadInput, scrub(err.Error(), passwordOf(dsn)))
+		// pgconn redacts the password in parse errors; scrub every secret anyway.
+		return nil, fmt.Errorf("%w: parse DSN: %s", grpipe.ErrBadInput, redact.Scrub(err.Error(), redact.Secrets(dsn)))
 	}
 	if opts.ConnectTimeout == 0 {
 		opts.ConnectTimeout = 10 * time.Second
@@ -344,24 +344,4 @@ func (e *Error) Error() string { return scrub(e.msg, e.pass) }
 func (e *Error) Unwrap() error { return e.err }
 
 // scrub hides pass in s.
-func scrub(s, pass string) string {
-	if pass == "" || len(pass) < 3 {
-		return s
-	}
-	return strings.ReplaceAll(s, pass, "xxxxx")
-}
-
-func passwordOf(dsn string) string {
-	u, err := url.Parse(dsn)
-	if err != nil {
-		return ""
-	}
-	if p := u.Query().Get("password"); p != "" {
-		return p
-	}
-	if u.User == nil {
-		return ""
-	}
-	p, _ := u.User.Password()
-	return p
-}
+func scrub(s, pass string) string { return redact.Scrub(s, []string{pass}) }
