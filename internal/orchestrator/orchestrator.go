@@ -49,6 +49,11 @@ type Options struct {
 	// RunLock is the path of the lock that keeps two executions from
 	// overlapping, across processes (max_active_runs=1).
 	RunLock string
+	// Lock, when set, takes the run lock instead of the file RunLock: on
+	// PostgreSQL metadata it is an advisory lock in the database, which
+	// processes on every machine see. It returns what releases the lock, or
+	// an error wrapping grpipe.ErrBusy naming the holder.
+	Lock func() (release func() error, err error)
 	// Workspace opens each execution's executor.
 	Workspace Workspace
 	// Retry is the tasks' retry policy; Tasks overrides it, and the spec's
@@ -83,7 +88,7 @@ type Service struct {
 // New returns a service; the error names a bad option (a per-task override
 // of a task the DAG does not have).
 func New(opts Options) (*Service, error) {
-	if opts.Store == nil || opts.Workspace == nil || opts.RunLock == "" {
+	if opts.Store == nil || opts.Workspace == nil || (opts.RunLock == "" && opts.Lock == nil) {
 		return nil, errors.New("orchestrator: a store, a workspace and the run lock's path are required")
 	}
 	d, err := dag.New(grpipe.DAGID, grpipe.Tasks(), opts.Retry, opts.Tasks)
@@ -292,13 +297,13 @@ func (s *Service) ExecuteQueued(ctx context.Context, stop <-chan struct{}, due f
 	return nil, nil
 }
 
-// ExecuteRuns executes the queued runs ids now, in order, stopping after
-// the first that does not succeed (`grpipe dags backfill --now`); it
-// returns the summaries of the runs executed.
-func (s *Service) ExecuteRuns(ctx context.Context, ids []string) ([]*grpipe.RunSummary, error) {
+// ExecuteRuns executes the queued runs now, in order, stopping after the
+// first that does not succeed (`grpipe dags backfill --now`); it returns
+// the summaries of the runs executed.
+func (s *Service) ExecuteRuns(ctx context.Context, runs []grpipe.Run) ([]*grpipe.RunSummary, error) {
 	var out []*grpipe.RunSummary
-	for _, id := range ids {
-		sum, err := s.Resume(ctx, id)
+	for _, r := range runs {
+		sum, err := s.Resume(ctx, r.RunID)
 		if err != nil {
 			return out, err
 		}
@@ -313,6 +318,14 @@ func (s *Service) ExecuteRuns(ctx context.Context, ids []string) ([]*grpipe.RunS
 // locked runs fn holding the run lock; while another process holds it, it
 // returns an error wrapping grpipe.ErrBusy that names the holder.
 func (s *Service) locked(fn func() error) error {
+	if s.opts.Lock != nil {
+		release, err := s.opts.Lock()
+		if err != nil {
+			return err
+		}
+		defer release() //nolint:errcheck // the session's end releases it too
+		return fn()
+	}
 	lock, err := flock.TryLock(s.opts.RunLock)
 	if err != nil {
 		return err
@@ -376,7 +389,7 @@ func retryable(err error) bool {
 func (s *Service) execute(ctx context.Context, run grpipe.Run, x dag.Executor, eo execOptions) (*grpipe.RunSummary, error) {
 	st := s.opts.Store
 	run.DAGID, run.State, run.Error, run.EndedAt = grpipe.DAGID, grpipe.StateRunning, "", time.Time{}
-	sum := &grpipe.RunSummary{Run: run, Tables: grpipe.NewLedgers(), Checks: []grpipe.CheckResult{}}
+	sum := &grpipe.RunSummary{Run: run, Tables: grpipe.NewLedgers(), Checks: []grpipe.CheckResult{}, Files: []string{}, Recovered: []string{}}
 	var mu sync.Mutex // guards sum while tasks run
 	log := s.log.With("run_id", run.RunID)
 
@@ -475,7 +488,7 @@ func (s *Service) execute(ctx context.Context, run grpipe.Run, x dag.Executor, e
 			if waiting == "" && r.Err != nil {
 				waiting = fmt.Sprintf("%s: %v", r.TaskID, r.Err)
 			}
-			if r.Try > 0 {
+			if r.Try > 0 && !r.Detached {
 				requeue = append(requeue, r.TaskID)
 			}
 		default:
@@ -600,8 +613,16 @@ type BackfillPlan struct {
 }
 
 // PlanBackfill returns the intervals of spec whose logical date lies in
-// [from, to] (at most 10000; more is an error naming the dates).
-func PlanBackfill(spec string, from, to time.Time) (BackfillPlan, error) {
+// [start, end] (dates as ParseDate reads them; at most 10000, more is an
+// error naming the dates).
+func PlanBackfill(spec, start, end string) (BackfillPlan, error) {
+	if start == "" || end == "" {
+		return BackfillPlan{}, fmt.Errorf("%w: grpipe dags backfill: give --start-date and --end-date", grpipe.ErrBadInput)
+	}
+	from, to, err := ParseDates(start, end)
+	if err != nil {
+		return BackfillPlan{}, err
+	}
 	sched, err := ParseSchedule(spec)
 	if err != nil {
 		return BackfillPlan{}, err
@@ -633,21 +654,47 @@ func (s *Service) Backfill(ctx context.Context, plan BackfillPlan) ([]grpipe.Run
 	return queued, nil
 }
 
-// Summary returns a run's summary and every try of its tasks; an unknown
+// Runs returns the latest runs, newest first (by logical date), at most
+// limit (1 or more).
+func (s *Service) Runs(ctx context.Context, limit int) ([]grpipe.Run, error) {
+	if limit < 1 {
+		return nil, fmt.Errorf("%w: --limit %d: give a number of runs, 1 or more", grpipe.ErrBadInput, limit)
+	}
+	runs, err := s.opts.Store.ListRuns(ctx, limit)
+	return append([]grpipe.Run{}, runs...), err
+}
+
+// RunDetail is a run's summary, every try of its tasks (state, times,
+// error, worker) and of the instances of its mapped tasks (the ETL fanned
+// out per file): what `grpipe runs show --json` prints.
+type RunDetail struct {
+	*grpipe.RunSummary
+	TaskTries       []runstore.TaskInstance `json:"task_tries"`
+	MappedInstances []runstore.Try          `json:"mapped_instances"`
+}
+
+// Detail returns a run's summary and every try of its tasks; an unknown
 // run is an error wrapping grpipe.ErrNotFound.
-func (s *Service) Summary(ctx context.Context, runID string) (*grpipe.RunSummary, []runstore.TaskInstance, error) {
+func (s *Service) Detail(ctx context.Context, runID string) (RunDetail, error) {
 	sum, err := s.opts.Store.Summary(ctx, runID)
 	if err != nil {
-		return nil, nil, err
+		return RunDetail{}, err
 	}
 	tries, err := s.opts.Store.TaskInstances(ctx, runID)
-	return sum, tries, err
+	if err != nil {
+		return RunDetail{}, err
+	}
+	mapped, err := s.opts.Store.MappedInstances(ctx, runID)
+	return RunDetail{sum, tries, mapped}, err
 }
 
 // TaskLog returns the log of try (0: the latest) of a task of a run, and
 // the try's number. The error names what exists: an unknown run or task, a
 // task that has not run, or the tries it has (grpipe.ErrNotFound).
 func (s *Service) TaskLog(ctx context.Context, runID, taskID string, try int) (string, int, error) {
+	if try < 0 {
+		return "", 0, fmt.Errorf("%w: --try %d: tries are numbered from 1", grpipe.ErrBadInput, try)
+	}
 	if _, err := grpipe.TaskByID(taskID); err != nil {
 		return "", 0, err
 	}

@@ -41,6 +41,8 @@ var migrations embed.FS
 // Store is the run metadata database.
 type Store struct {
 	db *sql.DB
+	// postgres is whether the store is on PostgreSQL (see postgres.go).
+	postgres bool
 }
 
 // busyTimeout is how long a statement waits for a lock another connection
@@ -105,9 +107,13 @@ func loadMigrations() ([]migration, error) {
 // version returns the schema's version: 0 for a new database.
 func version(ctx context.Context, q interface {
 	QueryRowContext(context.Context, string, ...any) *sql.Row
-}) (int, error) {
+}, postgres bool) (int, error) {
+	exists := `SELECT count(*) FROM sqlite_master WHERE type = 'table' AND name = 'schema_migrations'`
+	if postgres {
+		exists = `SELECT count(*) FROM information_schema.tables WHERE table_schema = current_schema() AND table_name = 'schema_migrations'`
+	}
 	var n int
-	if err := q.QueryRowContext(ctx, `SELECT count(*) FROM sqlite_master WHERE type = 'table' AND name = 'schema_migrations'`).Scan(&n); err != nil || n == 0 {
+	if err := q.QueryRowContext(ctx, exists).Scan(&n); err != nil || n == 0 {
 		return 0, err
 	}
 	var v int
@@ -126,7 +132,7 @@ func (s *Store) migrate(ctx context.Context) error {
 		return err
 	}
 	latest := all[len(all)-1].version
-	current, err := version(ctx, s.db)
+	current, err := version(ctx, s.db, s.postgres)
 	if err != nil {
 		return fmt.Errorf("migrate: %w", err)
 	}
@@ -138,7 +144,13 @@ func (s *Store) migrate(ctx context.Context) error {
 		return fmt.Errorf("migrate: %w", err)
 	}
 	defer conn.Close()
-	if _, err := conn.ExecContext(ctx, `BEGIN IMMEDIATE`); err != nil {
+	// On PostgreSQL the processes that open the store migrate under an
+	// advisory lock (OpenMetadata); a plain transaction suffices.
+	begin := `BEGIN IMMEDIATE`
+	if s.postgres {
+		begin = `BEGIN`
+	}
+	if _, err := conn.ExecContext(ctx, begin); err != nil {
 		return fmt.Errorf("migrate: %w", err)
 	}
 	done := false
@@ -150,7 +162,7 @@ func (s *Store) migrate(ctx context.Context) error {
 	if _, err := conn.ExecContext(ctx, `CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, applied_at TEXT NOT NULL)`); err != nil {
 		return fmt.Errorf("migrate: %w", err)
 	}
-	if current, err = version(ctx, conn); err != nil {
+	if current, err = version(ctx, conn, s.postgres); err != nil {
 		return fmt.Errorf("migrate: %w", err)
 	}
 	for _, m := range all {
@@ -258,6 +270,12 @@ func (s *Store) Summary(ctx context.Context, runID string) (*grpipe.RunSummary, 
 	}
 	if sum.Checks == nil {
 		sum.Checks = []grpipe.CheckResult{}
+	}
+	if sum.Files == nil {
+		sum.Files = []string{}
+	}
+	if sum.Recovered == nil {
+		sum.Recovered = []string{}
 	}
 	if len(sum.Tasks) == 0 || rec.State == grpipe.StateRunning || rec.State == grpipe.StateQueued {
 		latest, err := s.LatestTaskInstances(ctx, runID)

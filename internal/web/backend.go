@@ -37,6 +37,25 @@ type Backend interface {
 	Warehouse(ctx context.Context) (WarehouseView, error)
 	// Health reports the metadata database and the scheduler's heartbeat.
 	Health(ctx context.Context) Health
+	// Workers returns the grpipe worker processes of executor distributed
+	// (none with the local executor).
+	Workers(ctx context.Context) ([]Worker, error)
+}
+
+// Worker is one grpipe worker process as its heartbeats describe it.
+type Worker struct {
+	Name, Host  string
+	PID         int
+	Concurrency int
+	// State is running, stopping or stopped; Alive is false once its
+	// heartbeat is older than the timeout after which its tries are retried.
+	State         string
+	Alive         bool
+	Started, Beat time.Time
+	// Running names the tries it runs ("<run> <task> try N"); Done counts
+	// the tries it finished since it started.
+	Running []string
+	Done    int64
 }
 
 // DAGInfo describes the DAG.
@@ -67,6 +86,8 @@ type TaskInstance struct {
 	StartedAt time.Time
 	EndedAt   time.Time
 	Error     string
+	// Worker is the grpipe worker that ran the try (executor distributed).
+	Worker string
 }
 
 // Duration is the try's wall time (zero while it runs).

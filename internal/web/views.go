@@ -34,6 +34,7 @@ func (s *Server) routes() {
 	m.HandleFunc("GET /dags/{dag}/runs/{run}/quarantine", s.pageQuarantine)
 	m.HandleFunc("GET /dags/{dag}/runs/{run}/tasks/{task}", s.pageTask)
 	m.HandleFunc("GET /warehouse", s.pageWarehouse)
+	m.HandleFunc("GET /workers", s.pageWorkers)
 	if s.opts.Metrics != nil {
 		m.Handle("GET /metrics", s.opts.Metrics)
 	}
@@ -511,4 +512,20 @@ func (s *Server) pageWarehouse(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	s.render(w, r, "warehouse", "Warehouse", v)
+}
+
+// workersView is the workers page: each worker's heartbeat and tries.
+type workersView struct {
+	Workers []Worker
+}
+
+func (v workersView) refresh() bool { return len(v.Workers) > 0 }
+
+func (s *Server) pageWorkers(w http.ResponseWriter, r *http.Request) {
+	ws, err := s.b.Workers(r.Context())
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	s.render(w, r, "workers", "Workers", workersView{Workers: ws})
 }
