@@ -78,6 +78,9 @@ type WorkerOptions struct {
 // with the pipeline's work. It needs the shared settings of executor:
 // distributed (cfg.Validate refuses others).
 func RunWorker(ctx context.Context, cfg config.Config, wo WorkerOptions, log *slog.Logger, options ...Option) error {
+	if wo.Concurrency < 1 || wo.Concurrency > 1024 {
+		return fmt.Errorf("%w: --concurrency %d must be between 1 and 1024", grpipe.ErrBadInput, wo.Concurrency)
+	}
 	if cfg.Executor != config.ExecutorDistributed {
 		return fmt.Errorf("%w: grpipe worker runs the tries of executor distributed: set executor: distributed (env GRPIPE_EXECUTOR) and the shared settings metadata, warehouse and zones", grpipe.ErrBadInput)
 	}

@@ -126,7 +126,10 @@ func (b *WebBackend) Warehouse(ctx context.Context) (web.WarehouseView, error) {
 		if errors.Is(err, grpipe.ErrNotFound) {
 			return web.WarehouseView{Note: "The warehouse does not exist yet: it is created by the first run."}, nil
 		}
-		return web.WarehouseView{Note: "The warehouse cannot be read now (a run may be writing to it): " + err.Error()}, nil
+		if errors.Is(err, warehouse.ErrBusy) {
+			return web.WarehouseView{Note: "A run is writing to the warehouse now: reload this page when it ends."}, nil
+		}
+		return web.WarehouseView{Note: "The warehouse cannot be read now: " + err.Error()}, nil
 	}
 	defer wh.Close()
 	var v web.WarehouseView

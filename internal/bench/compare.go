@@ -3,6 +3,7 @@ package bench
 import (
 	"bytes"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -14,6 +15,10 @@ import (
 // recorded result (the JSON of grpipe bench --json, or the part of it that
 // Compare reads), closed by a line of three backquotes.
 const BaselineFence = "```json bench-baseline"
+
+// ErrRegressed is returned by Run, with the result, when it regressed
+// against the baseline of Options.Compare.
+var ErrRegressed = errors.New("the benchmark regressed against the baseline")
 
 // Tolerances of Compare. The ratio to the bare-DuckDB reference is measured
 // side by side in one process, so it moves far less with the machine's load

@@ -297,13 +297,13 @@ func (s *Service) ExecuteQueued(ctx context.Context, stop <-chan struct{}, due f
 	return nil, nil
 }
 
-// ExecuteRuns executes the queued runs ids now, in order, stopping after
-// the first that does not succeed (`grpipe dags backfill --now`); it
-// returns the summaries of the runs executed.
-func (s *Service) ExecuteRuns(ctx context.Context, ids []string) ([]*grpipe.RunSummary, error) {
+// ExecuteRuns executes the queued runs now, in order, stopping after the
+// first that does not succeed (`grpipe dags backfill --now`); it returns
+// the summaries of the runs executed.
+func (s *Service) ExecuteRuns(ctx context.Context, runs []grpipe.Run) ([]*grpipe.RunSummary, error) {
 	var out []*grpipe.RunSummary
-	for _, id := range ids {
-		sum, err := s.Resume(ctx, id)
+	for _, r := range runs {
+		sum, err := s.Resume(ctx, r.RunID)
 		if err != nil {
 			return out, err
 		}
@@ -613,8 +613,16 @@ type BackfillPlan struct {
 }
 
 // PlanBackfill returns the intervals of spec whose logical date lies in
-// [from, to] (at most 10000; more is an error naming the dates).
-func PlanBackfill(spec string, from, to time.Time) (BackfillPlan, error) {
+// [start, end] (dates as ParseDate reads them; at most 10000, more is an
+// error naming the dates).
+func PlanBackfill(spec, start, end string) (BackfillPlan, error) {
+	if start == "" || end == "" {
+		return BackfillPlan{}, fmt.Errorf("%w: grpipe dags backfill: give --start-date and --end-date", grpipe.ErrBadInput)
+	}
+	from, to, err := ParseDates(start, end)
+	if err != nil {
+		return BackfillPlan{}, err
+	}
 	sched, err := ParseSchedule(spec)
 	if err != nil {
 		return BackfillPlan{}, err
@@ -646,21 +654,41 @@ func (s *Service) Backfill(ctx context.Context, plan BackfillPlan) ([]grpipe.Run
 	return queued, nil
 }
 
-// Summary returns a run's summary and every try of its tasks; an unknown
+// Runs returns the latest runs, newest first (by logical date), at most
+// limit (1 or more).
+func (s *Service) Runs(ctx context.Context, limit int) ([]grpipe.Run, error) {
+	if limit < 1 {
+		return nil, fmt.Errorf("%w: --limit %d: give a number of runs, 1 or more", grpipe.ErrBadInput, limit)
+	}
+	runs, err := s.opts.Store.ListRuns(ctx, limit)
+	return append([]grpipe.Run{}, runs...), err
+}
+
+// RunDetail is a run's summary and every try of its tasks (state, times,
+// error): what `grpipe runs show --json` prints.
+type RunDetail struct {
+	*grpipe.RunSummary
+	TaskTries []runstore.TaskInstance `json:"task_tries"`
+}
+
+// Detail returns a run's summary and every try of its tasks; an unknown
 // run is an error wrapping grpipe.ErrNotFound.
-func (s *Service) Summary(ctx context.Context, runID string) (*grpipe.RunSummary, []runstore.TaskInstance, error) {
+func (s *Service) Detail(ctx context.Context, runID string) (RunDetail, error) {
 	sum, err := s.opts.Store.Summary(ctx, runID)
 	if err != nil {
-		return nil, nil, err
+		return RunDetail{}, err
 	}
 	tries, err := s.opts.Store.TaskInstances(ctx, runID)
-	return sum, tries, err
+	return RunDetail{sum, tries}, err
 }
 
 // TaskLog returns the log of try (0: the latest) of a task of a run, and
 // the try's number. The error names what exists: an unknown run or task, a
 // task that has not run, or the tries it has (grpipe.ErrNotFound).
 func (s *Service) TaskLog(ctx context.Context, runID, taskID string, try int) (string, int, error) {
+	if try < 0 {
+		return "", 0, fmt.Errorf("%w: --try %d: tries are numbered from 1", grpipe.ErrBadInput, try)
+	}
 	if _, err := grpipe.TaskByID(taskID); err != nil {
 		return "", 0, err
 	}

@@ -22,6 +22,7 @@ import (
 	"github.com/mattn/go-isatty"
 
 	grpipe "github.com/grpipe/grpipe"
+	"github.com/grpipe/grpipe/internal/fake"
 	"github.com/grpipe/grpipe/internal/runstore"
 	"github.com/grpipe/grpipe/internal/termsafe"
 	"github.com/grpipe/grpipe/internal/warehouse"
@@ -123,7 +124,7 @@ var Formats = []string{"table", "csv", "json"}
 // CheckFormat refuses a format Rows does not write.
 func CheckFormat(format string) error {
 	if !slices.Contains(Formats, format) {
-		return fmt.Errorf("%w: --format %q: use %s", grpipe.ErrBadInput, format, strings.Join(Formats, ", "))
+		return fmt.Errorf("%w: grpipe query: --format %q: use table, csv or json", grpipe.ErrBadInput, format)
 	}
 	return nil
 }
@@ -268,4 +269,13 @@ func topColumns(t warehouse.AnalyticsTable, rows *warehouse.Rows) *warehouse.Row
 		out.Values = append(out.Values, row)
 	}
 	return out
+}
+
+// Batch says what one batch of grpipe fake wrote, where, and how fast.
+func Batch(w io.Writer, m *fake.Manifest, secs float64, where string) {
+	fmt.Fprintf(w, "wrote %d records, %s in %.1fs (%s/s) to %s:", m.Records, Bytes(m.Bytes), secs, Bytes(int64(float64(m.Bytes)/secs)), where)
+	for _, f := range m.Files {
+		fmt.Fprintf(w, " %s", f.Name)
+	}
+	fmt.Fprintln(w)
 }
