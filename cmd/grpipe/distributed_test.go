@@ -125,8 +125,13 @@ func TestDistributed(t *testing.T) {
 	}
 	c := newCluster(t)
 	landEnv := c.home("")
-	if r := grpipeCmd(t, landEnv, append([]string{"land"}, sampleDir(t)...)...); r.code != 0 {
+	sample := sampleDir(t)
+	r := grpipeCmd(t, landEnv, append([]string{"land", "--split", "40KB"}, sample...)...)
+	if r.code != 0 {
 		t.Fatalf("land: %s", r.stderr)
+	}
+	if n := strings.Count(r.stdout, "landed "); n < 12 {
+		t.Fatalf("the batch was cut into %d parts, want at least 12:\n%s", n, r.stdout)
 	}
 
 	var procs []*proc
@@ -197,9 +202,25 @@ func TestDistributed(t *testing.T) {
 	if len(ran) < 2 {
 		t.Fatalf("the tasks ran on %v: want at least two workers", ran)
 	}
-	if r := grpipeCmd(t, c.home(""), "runs", "show", run1, "--json"); r.code != 0 || !strings.Contains(r.stdout, `"worker": "`+retry.Worker+`"`) {
+	if r := grpipeCmd(t, c.home(""), "runs", "show", run1, "--json"); r.code != 0 || !strings.Contains(r.stdout, `"worker": "`+retry.Worker+`"`) ||
+		!strings.Contains(r.stdout, `"mapped_instances": [`) || !strings.Contains(r.stdout, `"map_index": 11`) {
 		t.Fatalf("runs show --json does not name the workers (exit %d): %s %s", r.code, r.stdout, r.stderr)
 	}
+	// The transform fanned out: one mapped instance per landed part, on several workers.
+	mapped, err := c.store.MappedInstances(context.Background(), run1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	partWorkers := map[string]int{}
+	for _, mi := range mapped {
+		if mi.TaskID == grpipe.TaskETL && mi.State == grpipe.StateSuccess {
+			partWorkers[mi.Worker]++
+		}
+	}
+	if n := strings.Count(r.stdout, "landed "); len(mapped) < n || len(partWorkers) < 2 {
+		t.Fatalf("mapped instances %d for %d parts, on workers %v: want every part, on at least two workers", len(mapped), n, partWorkers)
+	}
+	t.Logf("parts transformed per worker: %v", partWorkers)
 	sum, err := c.store.Summary(context.Background(), run1)
 	if err != nil || sum.Tables["reviews"].Read == 0 {
 		t.Fatalf("run summary %+v %v", sum, err)
@@ -214,7 +235,9 @@ func TestDistributed(t *testing.T) {
 	distWH := warehouseSnapshot(t, cfg)
 	localHome := t.TempDir()
 	localEnv := map[string]string{"GRPIPE_HOME": localHome, "GRPIPE_WAREHOUSE": pgtest.Database(t)}
-	landSampleEnv(t, localEnv)
+	if r := grpipeCmd(t, localEnv, append([]string{"land", "--split", "40KB"}, sample...)...); r.code != 0 {
+		t.Fatalf("land: %s", r.stderr)
+	}
 	if r := grpipeCmd(t, localEnv, "run"); r.code != 0 {
 		t.Fatalf("local run: %s", r.stderr)
 	}

@@ -664,11 +664,13 @@ func (s *Service) Runs(ctx context.Context, limit int) ([]grpipe.Run, error) {
 	return append([]grpipe.Run{}, runs...), err
 }
 
-// RunDetail is a run's summary and every try of its tasks (state, times,
-// error): what `grpipe runs show --json` prints.
+// RunDetail is a run's summary, every try of its tasks (state, times,
+// error, worker) and of the instances of its mapped tasks (the ETL fanned
+// out per file): what `grpipe runs show --json` prints.
 type RunDetail struct {
 	*grpipe.RunSummary
-	TaskTries []runstore.TaskInstance `json:"task_tries"`
+	TaskTries       []runstore.TaskInstance `json:"task_tries"`
+	MappedInstances []runstore.Try          `json:"mapped_instances"`
 }
 
 // Detail returns a run's summary and every try of its tasks; an unknown
@@ -679,7 +681,11 @@ func (s *Service) Detail(ctx context.Context, runID string) (RunDetail, error) {
 		return RunDetail{}, err
 	}
 	tries, err := s.opts.Store.TaskInstances(ctx, runID)
-	return RunDetail{sum, tries}, err
+	if err != nil {
+		return RunDetail{}, err
+	}
+	mapped, err := s.opts.Store.MappedInstances(ctx, runID)
+	return RunDetail{sum, tries, mapped}, err
 }
 
 // TaskLog returns the log of try (0: the latest) of a task of a run, and
