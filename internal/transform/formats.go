@@ -105,6 +105,9 @@ func (o *entityOut) close() error {
 			err = fmt.Errorf("write %s: %w", o.clean, e)
 		}
 	}
+	// Let the predup's arenas (up to 128 MiB) and the buffers go while DuckDB
+	// deduplicates: the file's stats and paths are all that is kept.
+	o.pd, o.w, o.kw, o.row, o.keysLine = nil, nil, nil, nil, nil
 	return err
 }
 
