@@ -286,6 +286,7 @@ func newOrchestrator(cfg config.Config, o Options, st *runstore.Store, ws orches
 		Store:         st,
 		Lock:          lock,
 		RunLock:       RunLockPath(cfg),
+		PendingRecord: filepath.Join(cfg.Home, "run-record.pending"),
 		Workspace:     ws,
 		Retry:         dag.RetryPolicy{Retries: oc.Retries, Delay: oc.RetryDelay, MaxDelay: oc.MaxRetryDelay},
 		Tasks:         tasks,

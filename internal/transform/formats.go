@@ -77,7 +77,7 @@ func newEntityOut(e grpipe.Entity, base, source string) (*entityOut, error) {
 		return nil, err
 	}
 	o.w, o.kw = bufio.NewWriterSize(o.f, 1<<20), bufio.NewWriterSize(o.kf, 256<<10)
-	o.pd = newPredup(16<<20, o.emit)
+	o.pd = newPredup(16<<20, nil, o.emit)
 	return o, nil
 }
 
