@@ -29,12 +29,13 @@ type cluster struct {
 	t      *testing.T
 	shared map[string]string
 	store  *runstore.Store
+	s3     *s3test.Server
 }
 
 func newCluster(t *testing.T) *cluster {
 	srv := s3test.Start(t, "grpipe")
 	meta := pgtest.Database(t)
-	c := &cluster{t: t, shared: map[string]string{
+	c := &cluster{t: t, s3: srv, shared: map[string]string{
 		"GRPIPE_EXECUTOR":  "distributed",
 		"GRPIPE_METADATA":  meta,
 		"GRPIPE_WAREHOUSE": pgtest.Database(t),
@@ -125,8 +126,13 @@ func TestDistributed(t *testing.T) {
 	}
 	c := newCluster(t)
 	landEnv := c.home("")
-	if r := grpipeCmd(t, landEnv, append([]string{"land"}, sampleDir(t)...)...); r.code != 0 {
+	sample := sampleDir(t)
+	r := grpipeCmd(t, landEnv, append([]string{"land", "--split", "40KB"}, sample...)...)
+	if r.code != 0 {
 		t.Fatalf("land: %s", r.stderr)
+	}
+	if n := strings.Count(r.stdout, "landed "); n < 12 {
+		t.Fatalf("the batch was cut into %d parts, want at least 12:\n%s", n, r.stdout)
 	}
 
 	var procs []*proc
@@ -197,9 +203,25 @@ func TestDistributed(t *testing.T) {
 	if len(ran) < 2 {
 		t.Fatalf("the tasks ran on %v: want at least two workers", ran)
 	}
-	if r := grpipeCmd(t, c.home(""), "runs", "show", run1, "--json"); r.code != 0 || !strings.Contains(r.stdout, `"worker": "`+retry.Worker+`"`) {
+	if r := grpipeCmd(t, c.home(""), "runs", "show", run1, "--json"); r.code != 0 || !strings.Contains(r.stdout, `"worker": "`+retry.Worker+`"`) ||
+		!strings.Contains(r.stdout, `"mapped_instances": [`) || !strings.Contains(r.stdout, `"map_index": 11`) {
 		t.Fatalf("runs show --json does not name the workers (exit %d): %s %s", r.code, r.stdout, r.stderr)
 	}
+	// The transform fanned out: one mapped instance per landed part, on several workers.
+	mapped, err := c.store.MappedInstances(context.Background(), run1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	partWorkers := map[string]int{}
+	for _, mi := range mapped {
+		if mi.TaskID == grpipe.TaskETL && mi.State == grpipe.StateSuccess {
+			partWorkers[mi.Worker]++
+		}
+	}
+	if n := strings.Count(r.stdout, "landed "); len(mapped) < n || len(partWorkers) < 2 {
+		t.Fatalf("mapped instances %d for %d parts, on workers %v: want every part, on at least two workers", len(mapped), n, partWorkers)
+	}
+	t.Logf("parts transformed per worker: %v", partWorkers)
 	sum, err := c.store.Summary(context.Background(), run1)
 	if err != nil || sum.Tables["reviews"].Read == 0 {
 		t.Fatalf("run summary %+v %v", sum, err)
@@ -214,7 +236,9 @@ func TestDistributed(t *testing.T) {
 	distWH := warehouseSnapshot(t, cfg)
 	localHome := t.TempDir()
 	localEnv := map[string]string{"GRPIPE_HOME": localHome, "GRPIPE_WAREHOUSE": pgtest.Database(t)}
-	landSampleEnv(t, localEnv)
+	if r := grpipeCmd(t, localEnv, append([]string{"land", "--split", "40KB"}, sample...)...); r.code != 0 {
+		t.Fatalf("land: %s", r.stderr)
+	}
 	if r := grpipeCmd(t, localEnv, "run"); r.code != 0 {
 		t.Fatalf("local run: %s", r.stderr)
 	}
@@ -464,5 +488,68 @@ func TestFakeParts(t *testing.T) {
 		if _, err := os.Stat(filepath.Join(out, prefix+"-0004.csv")); !os.IsNotExist(err) {
 			t.Fatalf("%s: a fourth part: %v", prefix, err)
 		}
+	}
+}
+
+// TestDistributedS3Outage: the S3 server answers 503 to everything for a
+// while in the middle of the ETL's fan-out: the tries that needed it fail
+// cleanly (after the S3 client's own retries), the ETL is retried, and the
+// run ends with the warehouse a local run of the same files gives — no
+// half-written part was read.
+func TestDistributedS3Outage(t *testing.T) {
+	if testing.Short() {
+		t.Skip("starts three processes")
+	}
+	c := newCluster(t)
+	sample := sampleDir(t)
+	if r := grpipeCmd(t, c.home(""), append([]string{"land", "--split", "40KB"}, sample...)...); r.code != 0 {
+		t.Fatalf("land: %s", r.stderr)
+	}
+	var procs []*proc
+	for _, name := range []string{"w1", "w2"} {
+		procs = append(procs, startGrpipe(t, c.home(""), "worker", "--name", name, "--concurrency", "2"))
+	}
+	procs = append(procs, startGrpipe(t, c.home("orchestrator:\n  retry_delay: 1s\n  retries: 4\n"), "scheduler", "--schedule", "@every 24h", "--start-date", "2100-01-01"))
+	run := c.trigger(c.home(""))
+	deadline := time.Now().Add(60 * time.Second)
+	for {
+		mapped, err := c.store.MappedInstances(context.Background(), run)
+		if err == nil && len(mapped) > 0 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("the ETL never fanned out")
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	c.s3.FailNext(150, 503)
+	got := c.waitRun(run, 3*time.Minute, procs...)
+	if got.State != grpipe.StateSuccess {
+		t.Fatalf("run ended %s: %s", got.State, got.Error)
+	}
+	first := c.try(run, grpipe.TaskETL, 1)
+	if first.State != grpipe.StateFailed {
+		t.Fatalf("the ETL's first try, during the outage: %+v", first)
+	}
+	t.Logf("the first ETL try failed: %.200s", first.Error)
+
+	distEnv := c.home("")
+	cfg, err := config.Load(distEnv["GRPIPE_HOME"], envGetter(distEnv), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	localEnv := map[string]string{"GRPIPE_HOME": t.TempDir(), "GRPIPE_WAREHOUSE": pgtest.Database(t)}
+	if r := grpipeCmd(t, localEnv, append([]string{"land", "--split", "40KB"}, sample...)...); r.code != 0 {
+		t.Fatalf("land: %s", r.stderr)
+	}
+	if r := grpipeCmd(t, localEnv, "run"); r.code != 0 {
+		t.Fatalf("local run: %s", r.stderr)
+	}
+	lcfg, err := config.Load(localEnv["GRPIPE_HOME"], envGetter(localEnv), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !reflect.DeepEqual(warehouseSnapshot(t, cfg), warehouseSnapshot(t, lcfg)) {
+		t.Fatal("the warehouse differs from a local run's")
 	}
 }

@@ -49,6 +49,9 @@ type hooks struct {
 	crash func(point string)
 	// poll is how often the scheduler looks at its queue and beats (0: its default).
 	poll time.Duration
+	// observers are told of runs and tries (crash tests kill the process
+	// at a task boundary from one).
+	observers []grpipe.Observer
 }
 
 // env is what every command gets: its streams, the environment, the global
@@ -152,6 +155,9 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer, getenv fu
 	e := &env{stdout: stdout, stderr: stderr, getenv: getenv, home: *home, hooks: h}
 	if h.crash != nil {
 		e.options = append(e.options, app.WithCrash(h.crash))
+	}
+	if len(h.observers) > 0 {
+		e.options = append(e.options, app.WithObservers(h.observers...))
 	}
 	cmd, ok := commands[rest[0]]
 	if !ok {

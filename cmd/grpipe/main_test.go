@@ -5,10 +5,8 @@ import (
 	"context"
 	"encoding/csv"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"os"
-	"os/exec"
 	"os/signal"
 	"path/filepath"
 	"reflect"
@@ -62,6 +60,11 @@ func testHooks(getenv func(string) string) (hooks, error) {
 		h.poll = d
 	}
 	crash := getenv("GRPIPE_TEST_CRASHPOINT")
+	if task, ok := strings.CutPrefix(crash, "after:"); ok {
+		// A task boundary: killed once the try of task has ended and been recorded.
+		h.observers = append(h.observers, killAfter{task})
+		crash = ""
+	}
 	slow, d, _ := strings.Cut(getenv("GRPIPE_TEST_SLOWPOINT"), "=")
 	wait, err := time.ParseDuration(d)
 	if slow != "" && err != nil {
@@ -291,25 +294,6 @@ func landDirty(t *testing.T, env map[string]string) {
 	}
 }
 
-// killedAt runs `grpipe run` in the home of env in a child process that
-// kills itself with SIGKILL at the ETL point, and checks that it did.
-func killedAt(t *testing.T, env map[string]string, point string) {
-	t.Helper()
-	args, _ := json.Marshal([]string{"--home", env["GRPIPE_HOME"], "run"})
-	cmd := exec.Command(os.Args[0], "-test.run=^$")
-	cmd.Env = append(os.Environ(), "GRPIPE_TEST_ARGS="+string(args), "GRPIPE_TEST_CRASHPOINT="+point)
-	for k, v := range env {
-		cmd.Env = append(cmd.Env, k+"="+v)
-	}
-	var stderr bytes.Buffer
-	cmd.Stderr = &stderr
-	err := cmd.Run()
-	var ee *exec.ExitError
-	if !errors.As(err, &ee) || ee.Sys().(syscall.WaitStatus).Signal() != syscall.SIGKILL {
-		t.Fatalf("process was not killed at %s: %v\n%s", point, err, stderr.String())
-	}
-}
-
 // TestCrashThenRerun kills a real grpipe process with SIGKILL at each step
 // of the ETL, then runs again: the warehouse must equal a clean run's, and
 // no input file may be lost or loaded twice.
@@ -345,7 +329,7 @@ func crashThenRerun(t *testing.T, homeEnv func(home string) map[string]string, l
 			home := t.TempDir()
 			env := homeEnv(home)
 			landDirty(t, env)
-			killedAt(t, env, point)
+			killedAt(t, env["GRPIPE_HOME"], point, env)
 
 			r := grpipeCmd(t, env, "run", "--json")
 			if r.code != 0 {
@@ -389,5 +373,19 @@ func crashThenRerun(t *testing.T, homeEnv func(home string) map[string]string, l
 				t.Errorf("loaded_batches %v, want 4 entries: one per entity, none twice", recs)
 			}
 		})
+	}
+}
+
+// killAfter kills the process with SIGKILL when a try of its task ends
+// (GRPIPE_TEST_CRASHPOINT=after:<task_id>): a crash at a task boundary.
+type killAfter struct{ task string }
+
+func (k killAfter) RunEnded(context.Context, *grpipe.RunSummary) {}
+func (k killAfter) TaskRetry(context.Context, grpipe.Run, string, int, error) {
+}
+func (k killAfter) TaskEnded(_ context.Context, _ grpipe.Run, t grpipe.TaskSummary) {
+	if t.TaskID == k.task {
+		_ = syscall.Kill(os.Getpid(), syscall.SIGKILL)
+		select {} // the signal ends the process
 	}
 }

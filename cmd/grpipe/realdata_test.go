@@ -124,7 +124,7 @@ func TestCrashThenRerunRealData(t *testing.T) {
 			home := t.TempDir()
 			env := map[string]string{"GRPIPE_HOME": home, "GRPIPE_MAX_REJECT_RATIO": "0.6"}
 			landRealData(t, env, dumps)
-			killedAt(t, env, point)
+			killedAt(t, env["GRPIPE_HOME"], point, env)
 			if r := grpipeCmd(t, env, "run"); r.code != 0 {
 				t.Fatalf("rerun after a crash at %s: exit %d\n%s", point, r.code, r.stderr)
 			}

@@ -86,6 +86,8 @@ type Options struct {
 	Crash func(point string)
 	// Sleep waits the backoff before a retry (orchestrator.Options.Sleep).
 	Sleep func(ctx context.Context, d time.Duration) error
+	// mapper fans the ETL's files out (a worker's pipeline only).
+	mapper pipeline.Mapper
 }
 
 // Option adjusts the Options.
@@ -263,6 +265,7 @@ func newPipeline(cfg config.Config, o Options, zones *objstore.Store, wh *wareho
 		ProcessedRetention:     cfg.ProcessedRetention,
 		Snapshot:               cfg.UCSDSnapshot,
 		Crash:                  o.Crash,
+		Mapper:                 o.mapper,
 	}, zones, wh, log), nil
 }
 
@@ -283,6 +286,7 @@ func newOrchestrator(cfg config.Config, o Options, st *runstore.Store, ws orches
 		Store:         st,
 		Lock:          lock,
 		RunLock:       RunLockPath(cfg),
+		PendingRecord: filepath.Join(cfg.Home, "run-record.pending"),
 		Workspace:     ws,
 		Retry:         dag.RetryPolicy{Retries: oc.Retries, Delay: oc.RetryDelay, MaxDelay: oc.MaxRetryDelay},
 		Tasks:         tasks,

@@ -104,11 +104,16 @@ func RunWorker(ctx context.Context, cfg config.Config, wo WorkerOptions, log *sl
 		return err
 	}
 	defer wh.Close()
-	p, err := newPipeline(cfg, collect(options), zones, wh, log)
+	// The ETL tries this worker runs fan their files out to all workers.
+	mapper := &worker.Mapper{}
+	o := collect(options)
+	o.mapper = mapper
+	p, err := newPipeline(cfg, o, zones, wh, log)
 	if err != nil {
 		return err
 	}
-	return worker.Run(ctx, st, pool, p.Executor(), worker.Options{Name: wo.Name, Concurrency: wo.Concurrency, Grace: cfg.Orchestrator.GracePeriod, Log: log})
+	return worker.Run(ctx, st, pool, p.Executor(), worker.Options{Name: wo.Name, Concurrency: wo.Concurrency, Grace: cfg.Orchestrator.GracePeriod, Log: log,
+		Parts: p.RunPart, Mapper: mapper})
 }
 
 // Lead runs lead while this process leads the schedulers of the metadata

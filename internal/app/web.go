@@ -114,8 +114,8 @@ func (b *WebBackend) TaskLog(ctx context.Context, runID, taskID string, try int)
 
 // Rejected reads the first limit rows of the run's quarantine files
 // (quarantine/<run_id>/ and the folders of its later tries), streaming them.
-func (b *WebBackend) Rejected(ctx context.Context, runID, entity string, limit int) ([]quarantine.EntityRow, error) {
-	return quarantine.RunRows(ctx, b.Zones, runID, entity, 0, limit)
+func (b *WebBackend) Rejected(ctx context.Context, runID, entity string, offset, limit int) ([]quarantine.EntityRow, error) {
+	return quarantine.RunRows(ctx, b.Zones, runID, entity, offset, limit)
 }
 
 // Warehouse opens the warehouse read-only and reads the row counts and the

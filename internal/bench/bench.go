@@ -20,6 +20,7 @@ import (
 	"runtime/pprof"
 	"strconv"
 	"sync"
+	"syscall"
 	"time"
 
 	grpipe "github.com/grpipe/grpipe"
@@ -113,7 +114,11 @@ type Result struct {
 	Stages          []Stage `json:"stages"`
 	ETLSeconds      float64 `json:"etl_seconds"`
 	RunSeconds      float64 `json:"run_seconds"`
-	RunMBPerSec     float64 `json:"run_mb_per_s"`
+	// CPUSeconds is the CPU time (user and system, every thread, DuckDB's
+	// included) the process used during the run: on a shared machine it
+	// moves far less than the wall time.
+	CPUSeconds  float64 `json:"cpu_seconds,omitempty"`
+	RunMBPerSec float64 `json:"run_mb_per_s"`
 	// PeakRSS is the process's VmHWM at the end of the run (DuckDB runs in-process, so it counts).
 	PeakRSS int64 `json:"peak_rss_bytes"`
 	// SeedBatchETLSeconds and SeedBatchRunSeconds extrapolate linearly to the seed's 11.4 GB batch.
@@ -244,11 +249,13 @@ func Run(ctx context.Context, opts Options) (*Result, error) {
 		return nil, err
 	}
 	rss := startSampler()
+	cpu0 := cpuTime()
 	sum, err := a.Orchestrator.RunNow(ctx)
 	closed = true
 	if cerr := a.Close(); err == nil {
 		err = cerr
 	}
+	res.CPUSeconds = cpuTime() - cpu0
 	samples := rss.stop()
 	if perr := prof.stop(); err == nil {
 		err = perr
@@ -269,6 +276,9 @@ func Run(ctx context.Context, opts Options) (*Result, error) {
 			return res, fmt.Errorf("reference: %w", err)
 		}
 		ref.Ratio = res.RunSeconds / ref.Seconds
+		if ref.CPUSeconds > 0 {
+			ref.CPURatio = res.CPUSeconds / ref.CPUSeconds
+		}
 		res.Reference = ref
 	}
 	if baseline != nil {
@@ -478,3 +488,12 @@ func procStatus(field string) int64 {
 }
 
 var errNoFiles = errors.New("no input files")
+
+// cpuTime returns the CPU time the process has used so far, in seconds.
+func cpuTime() float64 {
+	var ru syscall.Rusage
+	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
+		return 0
+	}
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano()).Seconds()
+}

@@ -224,15 +224,13 @@ func (p *Pipeline) processBatch(ctx context.Context, c *dag.Call, m *Manifest, l
 	}
 
 	t0 := time.Now()
-	engine, err := duckdb.Open(ctx, "", p.opts.Transform)
-	if err != nil {
-		return fmt.Errorf("transform engine: %w", err)
+	var res *transform.Result
+	var err error
+	if p.fanOut(sources) {
+		res, err = p.fanTransform(ctx, c, m, sources, workDir)
+	} else {
+		res, err = p.transformHere(ctx, sources, workDir, log)
 	}
-	res, err := transform.Run(ctx, engine, sources, transform.Options{
-		WorkDir: filepath.Join(workDir, "out"), MaxRejectRatio: p.opts.MaxRejectRatio, Parallelism: p.opts.Parallelism,
-		Snapshot: p.opts.Snapshot, Log: log,
-	})
-	engine.Close()
 	if err != nil {
 		return err
 	}
@@ -450,3 +448,16 @@ func processedKey(batch, entity string) string {
 
 // rejectedKey is the object of entity's rejected rows of batch.
 func rejectedKey(batch, entity string) string { return quarantine.ParquetKey(batch, entity) }
+
+// transformHere transforms the sources in this process.
+func (p *Pipeline) transformHere(ctx context.Context, sources []transform.Source, workDir string, log *slog.Logger) (*transform.Result, error) {
+	engine, err := duckdb.Open(ctx, "", p.opts.Transform)
+	if err != nil {
+		return nil, fmt.Errorf("transform engine: %w", err)
+	}
+	defer engine.Close()
+	return transform.Run(ctx, engine, sources, transform.Options{
+		WorkDir: filepath.Join(workDir, "out"), MaxRejectRatio: p.opts.MaxRejectRatio, Parallelism: p.opts.Parallelism,
+		Snapshot: p.opts.Snapshot, Log: log,
+	})
+}

@@ -47,6 +47,9 @@ type Options struct {
 	// transform, stage, upsert, cleanup). Only tests set it: crash tests kill
 	// the process there, shutdown tests slow it down.
 	Crash func(point string)
+	// Mapper, when set, transforms the files of a batch of CSV files as
+	// mapped instances (executor distributed; see fanout.go).
+	Mapper Mapper
 }
 
 // Pipeline does the work of the GoodReads DAG's tasks over zones and a warehouse.

@@ -1,5 +1,7 @@
 package transform
 
+import "sync"
+
 // predupLimit bounds the bytes of rows a predup holds.
 const predupLimit = 64 << 20
 
@@ -32,6 +34,7 @@ type predup struct {
 	seen    int
 	dropped int
 	off     bool // pass-through: predup did not pay here
+	arenas  *sync.Pool
 	// emit writes one row (with its ordinal and '\n') and its keys line.
 	emit func(row []byte, r predupRow) error
 }
@@ -49,9 +52,31 @@ type predupRow struct {
 }
 
 // newPredup returns a predup whose arena is sized for about sizeHint bytes
-// of rows (at most predupLimit).
-func newPredup(sizeHint int, emit func(row []byte, r predupRow) error) *predup {
-	return &predup{limit: predupLimit, arena: make([]byte, 0, min(sizeHint, predupLimit)+64<<10), sparse: map[int64]int32{}, emit: emit}
+// of rows (at most predupLimit), taken from arenas when it holds one (arenas
+// may be nil).
+func newPredup(sizeHint int, arenas *sync.Pool, emit func(row []byte, r predupRow) error) *predup {
+	size := min(sizeHint, predupLimit) + 64<<10
+	var arena []byte
+	if arenas != nil {
+		if b, ok := arenas.Get().(*[]byte); ok && cap(*b) >= size {
+			arena = (*b)[:0]
+		}
+	}
+	if arena == nil {
+		arena = make([]byte, 0, size)
+	}
+	return &predup{limit: predupLimit, arena: arena, sparse: map[int64]int32{}, arenas: arenas, emit: emit}
+}
+
+// release gives the arena back to the pool it came from (the spans of a big
+// file come one after the other on each worker); the predup must not be
+// used after.
+func (p *predup) release() {
+	if p.arenas != nil && cap(p.arena) > 0 {
+		a := p.arena[:0]
+		p.arenas.Put(&a)
+	}
+	p.arena, p.rows, p.dense = nil, nil, nil
 }
 
 func (p *predup) lookup(id int64) (int32, bool) {
@@ -138,9 +163,11 @@ func (p *predup) addTagged(row []byte, id, ts int64, ordAt int, tag uint64) erro
 
 // compact drops superseded rows from the arena, moving the live ones down
 // in place (in reading order, so a row never overwrites one not yet moved),
-// or writes out every held row when the live ones fill half of it.
+// or writes out every held row when the live ones fill three quarters of it
+// (a Goodreads batch's 100 K books fill more than half of it, and writing
+// them out at each compaction would write each book many times).
 func (p *predup) compact() error {
-	if p.bytes*2 > p.limit {
+	if p.bytes*4 > p.limit*3 {
 		return p.flush()
 	}
 	next := 0

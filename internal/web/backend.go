@@ -39,7 +39,7 @@ type Backend interface {
 	// TaskLog returns the log of one try; the error wraps grpipe.ErrNotFound when there is none.
 	TaskLog(ctx context.Context, runID, taskID string, try int) (string, error)
 	// Rejected returns up to limit quarantined rows of a run, of one entity or all ("").
-	Rejected(ctx context.Context, runID, entity string, limit int) ([]quarantine.EntityRow, error)
+	Rejected(ctx context.Context, runID, entity string, offset, limit int) ([]quarantine.EntityRow, error)
 	// Warehouse returns the warehouse's row counts and analytics tables.
 	Warehouse(ctx context.Context) (WarehouseView, error)
 	// Health reports the metadata database and the scheduler's heartbeat.

@@ -416,8 +416,11 @@ type taskData struct {
 	TaskID   string
 	Tries    []TaskInstance
 	Selected TaskInstance
-	Log      string
-	LogError string
+	// Log is the shown page of the try's log; NextHref and PrevHref link
+	// the pages after and before it ("" when none).
+	Log                logPart
+	NextHref, PrevHref string
+	LogError           string
 }
 
 func (d taskData) refresh() bool { return d.Selected.State == grpipe.StateRunning }
@@ -460,9 +463,18 @@ func (s *Server) pageTask(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if d.Selected.Try > 0 {
-		d.Log, err = s.b.TaskLog(r.Context(), run.RunID, task, d.Selected.Try)
+		log, err := s.b.TaskLog(r.Context(), run.RunID, task, d.Selected.Try)
 		if err != nil {
 			d.LogError = err.Error()
+		} else if d.Log, err = pageOf(log, r.URL.Query().Get("token")); err != nil {
+			s.fail(w, r, err)
+			return
+		}
+		if d.Log.Next >= 0 {
+			d.NextHref = withToken(r.URL, d.Log.Next)
+		}
+		if d.Log.Prev >= 0 {
+			d.PrevHref = withToken(r.URL, d.Log.Prev)
 		}
 	}
 	s.render(w, r, "task", task, d)
@@ -474,6 +486,10 @@ type quarantineData struct {
 	Entities []string
 	Rows     []quarantine.EntityRow
 	Limit    int
+	// Offset is the number of the first row shown (from 0); NextHref and
+	// PrevHref link the pages after and before ("" when none).
+	Offset             int
+	NextHref, PrevHref string
 }
 
 func (s *Server) pageQuarantine(w http.ResponseWriter, r *http.Request) {
@@ -493,12 +509,32 @@ func (s *Server) pageQuarantine(w http.ResponseWriter, r *http.Request) {
 		}
 	}
 	const limit = 1000
-	rows, err := s.b.Rejected(r.Context(), run.RunID, entity, limit)
+	offset := 0
+	if v := r.URL.Query().Get("offset"); v != "" {
+		n, err := strconv.Atoi(v)
+		if err != nil || n < 0 || n > 1<<40 {
+			s.fail(w, r, fmt.Errorf("%w: offset %q: give a row number from 0", grpipe.ErrBadInput, v))
+			return
+		}
+		offset = n
+	}
+	rows, err := s.b.Rejected(r.Context(), run.RunID, entity, offset, limit+1) // one more: is there a next page?
 	if err != nil {
 		s.fail(w, r, err)
 		return
 	}
-	d := quarantineData{Run: run, Entity: entity, Rows: rows, Limit: limit}
+	more := len(rows) > limit
+	rows = rows[:min(len(rows), limit)]
+	d := quarantineData{Run: run, Entity: entity, Rows: rows, Limit: limit, Offset: offset}
+	q := r.URL.Query()
+	if more {
+		q.Set("offset", strconv.Itoa(offset+limit))
+		d.NextHref = r.URL.Path + "?" + q.Encode()
+	}
+	if offset > 0 {
+		q.Set("offset", strconv.Itoa(max(0, offset-limit)))
+		d.PrevHref = r.URL.Path + "?" + q.Encode()
+	}
 	for _, e := range grpipe.Entities() {
 		d.Entities = append(d.Entities, e.Name)
 	}

@@ -122,10 +122,17 @@ func (b *memBackend) TaskLog(ctx context.Context, run, task string, try int) (st
 	return l, nil
 }
 
-func (b *memBackend) Rejected(ctx context.Context, run, entity string, limit int) ([]quarantine.EntityRow, error) {
+func (b *memBackend) Rejected(ctx context.Context, run, entity string, offset, limit int) ([]quarantine.EntityRow, error) {
 	var out []quarantine.EntityRow
 	for _, r := range b.rej[run] {
 		if entity == "" || r.Entity == entity {
+			if offset > 0 {
+				offset--
+				continue
+			}
+			if len(out) == limit {
+				break
+			}
 			out = append(out, r)
 		}
 	}

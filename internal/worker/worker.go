@@ -36,6 +36,11 @@ type Options struct {
 	Name string
 	// Concurrency is how many tries run at once (0: 1).
 	Concurrency int
+	// Parts runs the instances of the mapped ETL (a part's JSON in, its
+	// output's JSON out): the pipeline's RunPart. Nil: the worker runs none.
+	Parts func(ctx context.Context, part json.RawMessage, log *slog.Logger) ([]byte, error)
+	// Mapper, when set, is made the mapper of this worker's ETL tries.
+	Mapper *Mapper
 	// Grace is how long a stopping worker lets running tries finish before
 	// cancelling them (their tries are then handed back to the scheduler).
 	Grace time.Duration
@@ -90,7 +95,15 @@ func Run(ctx context.Context, store *runstore.Store, pool *pgxpool.Pool, tasks d
 	if err := store.RegisterWorker(ctx, me, opts.Alive); err != nil {
 		return err
 	}
-	h := &handler{store: store, tasks: tasks, name: opts.Name, host: host, log: log}
+	h := &handler{store: store, tasks: tasks, parts: opts.Parts, name: opts.Name, host: host, log: log}
+	q, err := queue.Open(pool, "", log)
+	if err != nil {
+		return err
+	}
+	h.q = q
+	if opts.Mapper != nil {
+		opts.Mapper.h = h
+	}
 	w, err := queue.NewWorker(pool, queue.WorkerOptions{ID: opts.Name, Concurrency: opts.Concurrency, Grace: opts.Grace, Poll: opts.Poll, Log: log}, h.run)
 	if err != nil {
 		return err
@@ -152,6 +165,8 @@ func Run(ctx context.Context, store *runstore.Store, pool *pgxpool.Pool, tasks d
 type handler struct {
 	store *runstore.Store
 	tasks dag.Executor
+	parts func(ctx context.Context, part json.RawMessage, log *slog.Logger) ([]byte, error)
+	q     *queue.Queue
 	name  string
 	host  string
 	log   *slog.Logger
@@ -225,6 +240,11 @@ func (h *handler) run(ctx context.Context, a queue.TaskArgs) error {
 		return nil
 	}
 	o := h.execute(ctx, k, a, log)
+	return h.record(rctx, k, o, log)
+}
+
+// record records the end of try k run by this worker.
+func (h *handler) record(rctx context.Context, k runstore.TryKey, o runstore.Outcome, log *slog.Logger) error {
 	if errors.Is(o.Err, ErrFenced) {
 		// Given up by the worker itself: no heartbeat lists it any more, so
 		// the schedulers find it lost even if its end cannot be recorded.
@@ -259,7 +279,10 @@ func Try(a queue.TaskArgs) (dag.Try, error) {
 // work, as the local executor runs it: its own log, timeout and panics).
 func (h *handler) execute(ctx context.Context, k runstore.TryKey, a queue.TaskArgs, log *slog.Logger) runstore.Outcome {
 	var res dag.Result
-	if t, err := Try(a); err != nil {
+	var raw []byte
+	if a.MapIndex >= 0 {
+		res, raw = h.runPart(ctx, a)
+	} else if t, err := Try(a); err != nil {
 		now := time.Now().UTC()
 		res = dag.Result{Started: now, Ended: now, Err: err}
 	} else {
@@ -270,7 +293,9 @@ func (h *handler) execute(ctx context.Context, k runstore.TryKey, a queue.TaskAr
 	if o.EndedAt.IsZero() {
 		o.EndedAt = time.Now().UTC()
 	}
-	if out, err := json.Marshal(res.Output); err == nil {
+	if raw != nil {
+		o.Output = string(raw)
+	} else if out, err := json.Marshal(res.Output); err == nil {
 		o.Output = string(out)
 	}
 	switch {
