@@ -5,10 +5,8 @@ import (
 	"context"
 	"encoding/csv"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"os"
-	"os/exec"
 	"os/signal"
 	"path/filepath"
 	"reflect"
@@ -331,19 +329,7 @@ func crashThenRerun(t *testing.T, homeEnv func(home string) map[string]string, l
 			home := t.TempDir()
 			env := homeEnv(home)
 			landDirty(t, env)
-			args, _ := json.Marshal([]string{"--home", home, "run"})
-			cmd := exec.Command(os.Args[0], "-test.run=^$")
-			cmd.Env = append(os.Environ(), "GRPIPE_TEST_ARGS="+string(args), "GRPIPE_TEST_CRASHPOINT="+point)
-			for k, v := range env {
-				cmd.Env = append(cmd.Env, k+"="+v)
-			}
-			var stderr bytes.Buffer
-			cmd.Stderr = &stderr
-			err := cmd.Run()
-			var ee *exec.ExitError
-			if !errors.As(err, &ee) || ee.Sys().(syscall.WaitStatus).Signal() != syscall.SIGKILL {
-				t.Fatalf("process was not killed at %s: %v\n%s", point, err, stderr.String())
-			}
+			killedAt(t, env["GRPIPE_HOME"], point, env)
 
 			r := grpipeCmd(t, env, "run", "--json")
 			if r.code != 0 {
