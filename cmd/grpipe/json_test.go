@@ -59,3 +59,12 @@ func TestJSONFieldNames(t *testing.T) {
 	check(t, keys(t, grpipeCmd(t, env, "runs", "list", "--json").stdout, true),
 		[]string{"dag_id", "ended_at", "logical_date", "queued_at", "run_id", "run_type", "started_at", "state"})
 }
+
+// TestQueryFormatRefused: an unknown --format is refused with the same
+// message and exit code as always, before anything is opened.
+func TestQueryFormatRefused(t *testing.T) {
+	r := grpipeCmd(t, map[string]string{"GRPIPE_HOME": t.TempDir()}, "query", "--format", "xml", "SELECT 1")
+	if r.code != 2 || r.stderr != "grpipe query: --format \"xml\": use table, csv or json\n" {
+		t.Fatalf("code %d, stderr %q", r.code, r.stderr)
+	}
+}

@@ -124,7 +124,7 @@ var formats = []string{"table", "csv", "json"}
 // CheckFormat refuses a format Rows does not write.
 func CheckFormat(format string) error {
 	if !slices.Contains(formats, format) {
-		return fmt.Errorf("%w: --format %q: use table, csv or json", grpipe.ErrBadInput, format)
+		return fmt.Errorf("--format %q: use table, csv or json", format)
 	}
 	return nil
 }
