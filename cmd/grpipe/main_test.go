@@ -5,10 +5,8 @@ import (
 	"context"
 	"encoding/csv"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"os"
-	"os/exec"
 	"os/signal"
 	"path/filepath"
 	"reflect"
@@ -18,6 +16,7 @@ import (
 	"time"
 
 	grpipe "github.com/grpipe/grpipe"
+	"github.com/grpipe/grpipe/internal/app"
 	"github.com/grpipe/grpipe/internal/runstore"
 	"github.com/grpipe/grpipe/internal/sample"
 	"github.com/grpipe/grpipe/internal/testsupport"
@@ -62,6 +61,11 @@ func testHooks(getenv func(string) string) (hooks, error) {
 		h.poll = d
 	}
 	crash := getenv("GRPIPE_TEST_CRASHPOINT")
+	if task, ok := strings.CutPrefix(crash, "after:"); ok {
+		// A task boundary: killed once the try of task has ended and been recorded.
+		h.options = append(h.options, app.WithObservers(killAfter{task}))
+		crash = ""
+	}
 	slow, d, _ := strings.Cut(getenv("GRPIPE_TEST_SLOWPOINT"), "=")
 	wait, err := time.ParseDuration(d)
 	if slow != "" && err != nil {
@@ -70,7 +74,7 @@ func testHooks(getenv func(string) string) (hooks, error) {
 	if crash == "" && slow == "" {
 		return h, nil
 	}
-	h.crash = func(at string) {
+	h.options = append(h.options, app.WithCrash(func(at string) {
 		if at == slow {
 			time.Sleep(wait)
 		}
@@ -78,7 +82,7 @@ func testHooks(getenv func(string) string) (hooks, error) {
 			_ = syscall.Kill(os.Getpid(), syscall.SIGKILL)
 			select {} // the signal ends the process
 		}
-	}
+	}))
 	return h, nil
 }
 
@@ -326,19 +330,7 @@ func crashThenRerun(t *testing.T, homeEnv func(home string) map[string]string, l
 			home := t.TempDir()
 			env := homeEnv(home)
 			landDirty(t, env)
-			args, _ := json.Marshal([]string{"--home", home, "run"})
-			cmd := exec.Command(os.Args[0], "-test.run=^$")
-			cmd.Env = append(os.Environ(), "GRPIPE_TEST_ARGS="+string(args), "GRPIPE_TEST_CRASHPOINT="+point)
-			for k, v := range env {
-				cmd.Env = append(cmd.Env, k+"="+v)
-			}
-			var stderr bytes.Buffer
-			cmd.Stderr = &stderr
-			err := cmd.Run()
-			var ee *exec.ExitError
-			if !errors.As(err, &ee) || ee.Sys().(syscall.WaitStatus).Signal() != syscall.SIGKILL {
-				t.Fatalf("process was not killed at %s: %v\n%s", point, err, stderr.String())
-			}
+			killedAt(t, env["GRPIPE_HOME"], point, env)
 
 			r := grpipeCmd(t, env, "run", "--json")
 			if r.code != 0 {
@@ -382,5 +374,19 @@ func crashThenRerun(t *testing.T, homeEnv func(home string) map[string]string, l
 				t.Errorf("loaded_batches %v, want 4 entries: one per entity, none twice", recs)
 			}
 		})
+	}
+}
+
+// killAfter kills the process with SIGKILL when a try of its task ends
+// (GRPIPE_TEST_CRASHPOINT=after:<task_id>): a crash at a task boundary.
+type killAfter struct{ task string }
+
+func (k killAfter) RunEnded(context.Context, *grpipe.RunSummary) {}
+func (k killAfter) TaskRetry(context.Context, grpipe.Run, string, int, error) {
+}
+func (k killAfter) TaskEnded(_ context.Context, _ grpipe.Run, t grpipe.TaskSummary) {
+	if t.TaskID == k.task {
+		_ = syscall.Kill(os.Getpid(), syscall.SIGKILL)
+		select {} // the signal ends the process
 	}
 }

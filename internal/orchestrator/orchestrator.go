@@ -75,6 +75,10 @@ type Options struct {
 	Now func() time.Time
 	// Sleep waits the backoff before a retry (nil: a timer); tests shorten it.
 	Sleep func(ctx context.Context, d time.Duration) error
+	// PendingRecord is a file with room reserved for a run's summary that
+	// the run store could not record (its disk full): the next execution
+	// records it before anything else ("" : none).
+	PendingRecord string
 }
 
 // Service creates and executes runs.
@@ -98,6 +102,9 @@ func New(opts Options) (*Service, error) {
 	s := &Service{opts: opts, dag: d, log: opts.Log, now: opts.Now}
 	if s.log == nil {
 		s.log = slog.New(slog.DiscardHandler)
+	}
+	if err := reservePending(opts.PendingRecord); err != nil {
+		s.log.Warn("no room reserved for a run the run store cannot record", "error", err.Error())
 	}
 	if s.now == nil {
 		s.now = time.Now
@@ -213,6 +220,9 @@ func (s *Service) RunNow(ctx context.Context) (*grpipe.RunSummary, error) {
 		start := s.now().UTC()
 		run := grpipe.Run{RunID: grpipe.NewRunID(grpipe.RunManual, start), DAGID: grpipe.DAGID, RunType: grpipe.RunManual,
 			State: grpipe.StateRunning, LogicalDate: start, QueuedAt: start, StartedAt: start}
+		if err := s.applyPending(ctx); err != nil {
+			return err
+		}
 		if err := s.failOrphans(ctx, run.RunID); err != nil {
 			return err
 		}
@@ -241,6 +251,9 @@ func (s *Service) Resume(ctx context.Context, runID string) (*grpipe.RunSummary,
 	}
 	var sum *grpipe.RunSummary
 	err := s.locked(func() error {
+		if err := s.applyPending(ctx); err != nil {
+			return err
+		}
 		var err error
 		sum, err = s.executeQueued(ctx, runID, nil)
 		return err
@@ -257,10 +270,13 @@ func (s *Service) Resume(ctx context.Context, runID string) (*grpipe.RunSummary,
 // the run is queued to resume) or another process holds the run lock
 // (grpipe.ErrBusy).
 func (s *Service) ExecuteQueued(ctx context.Context, stop <-chan struct{}, due func(ctx context.Context) error) (*grpipe.RunSummary, error) {
-	for !stopped(stop) {
+	for !dag.Stopped(stop) {
 		var sum *grpipe.RunSummary
 		done := false
 		err := s.locked(func() error {
+			if err := s.applyPending(ctx); err != nil {
+				return err
+			}
 			if err := s.requeueOrphans(ctx); err != nil {
 				return err
 			}
@@ -334,15 +350,6 @@ func (s *Service) locked(fn func() error) error {
 	return fn()
 }
 
-func stopped(stop <-chan struct{}) bool {
-	select {
-	case <-stop:
-		return true
-	default:
-		return false
-	}
-}
-
 // executeQueued executes the queued run runID; the caller holds the run lock.
 func (s *Service) executeQueued(ctx context.Context, runID string, stop <-chan struct{}) (*grpipe.RunSummary, error) {
 	run, err := s.opts.Store.Run(ctx, runID)
@@ -390,7 +397,27 @@ func (s *Service) execute(ctx context.Context, run grpipe.Run, x dag.Executor, e
 	st := s.opts.Store
 	run.DAGID, run.State, run.Error, run.EndedAt = grpipe.DAGID, grpipe.StateRunning, "", time.Time{}
 	sum := &grpipe.RunSummary{Run: run, Tables: grpipe.NewLedgers(), Checks: []grpipe.CheckResult{}, Files: []string{}, Recovered: []string{}}
-	var mu sync.Mutex // guards sum while tasks run
+	var mu sync.Mutex // guards sum and storeErr while tasks run
+	// storeErr is the first write to the run store that failed for good.
+	var storeErr error
+	storeFailed := func(err error) {
+		mu.Lock()
+		defer mu.Unlock()
+		if storeErr == nil {
+			storeErr = err
+		}
+	}
+	// write tries a store write again while it fails, until one failed for
+	// good: then each is tried once (the run has failed already).
+	write := func(fn func() error) error {
+		mu.Lock()
+		failedBefore := storeErr != nil
+		mu.Unlock()
+		if failedBefore {
+			return fn()
+		}
+		return s.storeWrite(context.WithoutCancel(ctx), fn)
+	}
 	log := s.log.With("run_id", run.RunID)
 
 	// What earlier executions of this run left: finished tasks are kept.
@@ -448,14 +475,16 @@ func (s *Service) execute(ctx context.Context, run grpipe.Run, x dag.Executor, e
 			sum.Add(out)
 		},
 		OnStart: func(taskID string, try int, at time.Time) {
-			if err := st.TaskStarted(bg, run.RunID, taskID, kind(taskID), try, at); err != nil {
+			if err := write(func() error { return st.TaskStarted(bg, run.RunID, taskID, kind(taskID), try, at) }); err != nil {
 				log.Error("record task start", "task", taskID, "error", err)
+				storeFailed(fmt.Errorf("record the start of %s: %w", taskID, err))
 			}
 		},
 		OnEnd: func(r dag.TaskResult) {
 			ts := taskSummary(r, kind(r.TaskID))
-			if err := st.TaskEnded(bg, run.RunID, ts, r.Try, r.Log); err != nil {
+			if err := write(func() error { return st.TaskEnded(bg, run.RunID, ts, r.Try, r.Log) }); err != nil {
 				log.Error("record task end", "task", r.TaskID, "error", err)
+				storeFailed(fmt.Errorf("record the end of %s: %w", r.TaskID, err))
 			}
 			for _, o := range s.opts.Observers {
 				o.TaskEnded(bg, run, ts)
@@ -517,8 +546,31 @@ func (s *Service) execute(ctx context.Context, run grpipe.Run, x dag.Executor, e
 	if sum.State.Ended() {
 		sum.EndedAt = s.now().UTC()
 	}
-	if err := st.FinishRun(bg, sum); err != nil {
-		return sum, err
+	if storeErr != nil {
+		// The run's records are incomplete: it failed, and says why.
+		why := fmt.Sprintf("the run store could not record this run: %v", storeErr)
+		if sum.Error != "" {
+			why += "; the run's own first failure: " + sum.Error
+		}
+		sum.State, sum.Error = grpipe.StateFailed, why
+		if sum.EndedAt.IsZero() {
+			sum.EndedAt = s.now().UTC()
+		}
+	}
+	if err := s.storeWrite(bg, func() error { return st.FinishRun(bg, sum) }); err != nil {
+		if sum.State != grpipe.StateFailed || storeErr == nil {
+			sum.State, sum.EndedAt = grpipe.StateFailed, s.now().UTC()
+			why := fmt.Sprintf("the run store could not record the end of this run: %v", err)
+			if sum.Error != "" {
+				why += "; " + sum.Error
+			}
+			sum.Error = why
+		}
+		if perr := s.writePending(sum); perr != nil {
+			return sum, fmt.Errorf("record run %s: %w (and its record could not be kept for later: %v)", run.RunID, err, perr)
+		}
+		log.Error("the run's end is kept for the next execution to record", "file", s.opts.PendingRecord, "error", err)
+		return sum, fmt.Errorf("record run %s: %w (its end is kept in %s and recorded by the next run once the store can be written)", run.RunID, err, s.opts.PendingRecord)
 	}
 	log.Info("run ended", "state", sum.State, "seconds", s.now().Sub(sum.StartedAt).Seconds())
 	if sum.State.Ended() {

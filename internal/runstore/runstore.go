@@ -30,7 +30,7 @@ import (
 	"strings"
 	"time"
 
-	_ "modernc.org/sqlite" // registers "sqlite"
+	"modernc.org/sqlite" // registers "sqlite"
 
 	grpipe "github.com/grpipe/grpipe"
 )
@@ -183,6 +183,19 @@ func (s *Store) migrate(ctx context.Context) error {
 	return nil
 }
 
+// sqliteFull is SQLite's result code for a write that found no room.
+const sqliteFull = 13
+
+// full names a full disk in SQLite's error, which says only "database or
+// disk is full".
+func full(err error) error {
+	var se *sqlite.Error
+	if errors.As(err, &se) && se.Code()&0xff == sqliteFull {
+		return fmt.Errorf("%w: no space left on device for the run store", err)
+	}
+	return err
+}
+
 func ts(t time.Time) string {
 	if t.IsZero() {
 		return ""
@@ -205,7 +218,7 @@ func (s *Store) StartRun(ctx context.Context, r grpipe.Run) error {
 		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
 		r.RunID, grpipe.DAGID, string(r.RunType), string(grpipe.StateRunning), ts(r.LogicalDate), ts(r.DataIntervalStart), ts(r.DataIntervalEnd), ts(r.StartedAt), ts(r.StartedAt))
 	if err != nil {
-		return fmt.Errorf("record run %s: %w", r.RunID, err)
+		return fmt.Errorf("record run %s: %w", r.RunID, full(err))
 	}
 	return nil
 }
@@ -216,7 +229,7 @@ func (s *Store) TaskStarted(ctx context.Context, runID, taskID string, kind grpi
 		ON CONFLICT (run_id, task_id, try_number) DO UPDATE SET state = excluded.state, started_at = excluded.started_at, kind = excluded.kind, error = '', log = ''`,
 		runID, taskID, try, string(grpipe.StateRunning), ts(at), string(kind))
 	if err != nil {
-		return fmt.Errorf("record task %s: %w", taskID, err)
+		return fmt.Errorf("record task %s: %w", taskID, full(err))
 	}
 	return nil
 }
@@ -228,7 +241,7 @@ func (s *Store) TaskEnded(ctx context.Context, runID string, t grpipe.TaskSummar
 		error = excluded.error, log = excluded.log, kind = excluded.kind`,
 		runID, t.TaskID, try, string(t.State), ts(t.StartedAt), ts(t.EndedAt), t.Error, log, string(t.Kind))
 	if err != nil {
-		return fmt.Errorf("record task %s: %w", t.TaskID, err)
+		return fmt.Errorf("record task %s: %w", t.TaskID, full(err))
 	}
 	return nil
 }
@@ -242,7 +255,7 @@ func (s *Store) FinishRun(ctx context.Context, sum *grpipe.RunSummary) error {
 	}
 	if _, err := s.db.ExecContext(ctx, `UPDATE dag_runs SET state = ?, ended_at = nullif(?, ''), error = ?, summary = ? WHERE run_id = ?`,
 		string(sum.State), ts(sum.EndedAt), sum.Error, string(body), sum.RunID); err != nil {
-		return fmt.Errorf("record run %s: %w", sum.RunID, err)
+		return fmt.Errorf("record run %s: %w", sum.RunID, full(err))
 	}
 	return nil
 }
