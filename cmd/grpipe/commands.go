@@ -45,7 +45,7 @@ func cmdQuery(ctx context.Context, e *env, args []string) error {
 		},
 		func(c call) error {
 			if err := report.CheckFormat(format); err != nil {
-				return err
+				return e.usageError("grpipe query: %v", err)
 			}
 			rows, err := app.Query(ctx, c.cfg, c.args[0], c.log)
 			if err != nil {
@@ -57,7 +57,7 @@ func cmdQuery(ctx context.Context, e *env, args []string) error {
 
 func cmdDemo(ctx context.Context, e *env, args []string) error {
 	return e.do(ctx, args, spec{name: "demo"}, nil, func(c call) error {
-		sum, err := app.Demo(ctx, c.cfg, c.log, e.stdout, e.options...)
+		sum, err := app.Demo(ctx, c.cfg, c.log, e.stdout, e.hooks.options...)
 		if err != nil {
 			return err
 		}

@@ -16,6 +16,7 @@ import (
 	"time"
 
 	grpipe "github.com/grpipe/grpipe"
+	"github.com/grpipe/grpipe/internal/app"
 	"github.com/grpipe/grpipe/internal/runstore"
 	"github.com/grpipe/grpipe/internal/sample"
 	"github.com/grpipe/grpipe/internal/testsupport"
@@ -62,7 +63,7 @@ func testHooks(getenv func(string) string) (hooks, error) {
 	crash := getenv("GRPIPE_TEST_CRASHPOINT")
 	if task, ok := strings.CutPrefix(crash, "after:"); ok {
 		// A task boundary: killed once the try of task has ended and been recorded.
-		h.observers = append(h.observers, killAfter{task})
+		h.options = append(h.options, app.WithObservers(killAfter{task}))
 		crash = ""
 	}
 	slow, d, _ := strings.Cut(getenv("GRPIPE_TEST_SLOWPOINT"), "=")
@@ -73,7 +74,7 @@ func testHooks(getenv func(string) string) (hooks, error) {
 	if crash == "" && slow == "" {
 		return h, nil
 	}
-	h.crash = func(at string) {
+	h.options = append(h.options, app.WithCrash(func(at string) {
 		if at == slow {
 			time.Sleep(wait)
 		}
@@ -81,7 +82,7 @@ func testHooks(getenv func(string) string) (hooks, error) {
 			_ = syscall.Kill(os.Getpid(), syscall.SIGKILL)
 			select {} // the signal ends the process
 		}
-	}
+	}))
 	return h, nil
 }
 
