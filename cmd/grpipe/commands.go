@@ -45,7 +45,7 @@ func cmdQuery(ctx context.Context, e *env, args []string) error {
 		},
 		func(c call) error {
 			if err := report.CheckFormat(format); err != nil {
-				return err
+				return e.usageError("grpipe query: %v", err)
 			}
 			rows, err := app.Query(ctx, c.cfg, c.args[0], c.log)
 			if err != nil {
