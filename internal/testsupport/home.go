@@ -164,7 +164,13 @@ func (h *Home) Snapshot(except ...string) map[string][][]string {
 // query` does, while no run holds it) and returns its Snapshot.
 func SnapshotHome(t testing.TB, dir string, except ...string) map[string][][]string {
 	t.Helper()
-	cfg := config.Default(dir)
+	return SnapshotConfig(t, config.Default(dir), except...)
+}
+
+// SnapshotConfig is SnapshotHome for the warehouse cfg names (another
+// backend, another path).
+func SnapshotConfig(t testing.TB, cfg config.Config, except ...string) map[string][][]string {
+	t.Helper()
 	wh, err := app.OpenWarehouse(context.Background(), cfg, true, nil)
 	if err != nil {
 		t.Fatal(err)
