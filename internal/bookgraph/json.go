@@ -1,7 +1,9 @@
 package bookgraph
 
 import (
+	"encoding/binary"
 	"fmt"
+	"math/bits"
 	"unicode/utf16"
 	"unicode/utf8"
 )
@@ -292,27 +294,21 @@ func (p *parser) digits() int {
 
 // str parses the string at p.i (p.in[p.i] is '"') and returns its decoded
 // bytes: a slice of the input when it holds no escape, else of p.buf.
+// Runs of plain bytes are skipped eight at a time (special).
 func (p *parser) str() ([]byte, bool) {
 	start := p.i + 1
-	j := start
-	for j < len(p.in) {
-		c := p.in[j]
-		if c == '"' {
-			p.i = j + 1
-			return p.in[start:j], true
-		}
-		if c == '\\' {
-			break
-		}
-		if c < 0x20 {
-			p.i = j
-			return nil, p.fail(fmt.Sprintf("not valid JSON: control character %q inside a string at byte %d", c, j+1))
-		}
-		j++
-	}
+	j := start + special(p.in[start:])
 	if j >= len(p.in) {
-		p.i = j
+		p.i = len(p.in)
 		return nil, p.fail("the line ends inside a string (is it cut short?)")
+	}
+	switch c := p.in[j]; {
+	case c == '"':
+		p.i = j + 1
+		return p.in[start:j], true
+	case c < 0x20:
+		p.i = j
+		return nil, p.fail(fmt.Sprintf("not valid JSON: control character %q inside a string at byte %d", c, j+1))
 	}
 	// Escapes: decode into p.buf.
 	from := len(p.buf)
@@ -327,8 +323,9 @@ func (p *parser) str() ([]byte, bool) {
 			p.i = j
 			return nil, p.fail(fmt.Sprintf("not valid JSON: control character %q inside a string at byte %d", c, j+1))
 		case c != '\\':
-			p.buf = append(p.buf, c)
-			j++
+			n := special(p.in[j:])
+			p.buf = append(p.buf, p.in[j:j+n]...)
+			j += n
 			continue
 		}
 		if j+1 >= len(p.in) {
@@ -377,6 +374,35 @@ func (p *parser) str() ([]byte, bool) {
 	}
 	p.i = len(p.in)
 	return nil, p.fail("the line ends inside a string (is it cut short?)")
+}
+
+const (
+	ones  = 0x0101010101010101
+	highs = 0x8080808080808080
+)
+
+// special returns the index of the first byte of b that ends a run of
+// plain string bytes: '"', '\\' or a control character (below 0x20);
+// len(b) when there is none. Eight bytes are tested at a time: a byte x is
+// zero when (x - 1) & ^x has its high bit set, which is exact for the
+// lowest such byte of a word, the one looked for.
+func special(b []byte) int {
+	i := 0
+	for ; i+8 <= len(b); i += 8 {
+		w := binary.LittleEndian.Uint64(b[i:])
+		q := w ^ (ones * '"')
+		s := w ^ (ones * '\\')
+		m := ((q - ones) &^ q) | ((s - ones) &^ s) | ((w - ones*0x20) &^ w)
+		if m &= highs; m != 0 {
+			return i + bits.TrailingZeros64(m)/8
+		}
+	}
+	for ; i < len(b); i++ {
+		if c := b[i]; c == '"' || c == '\\' || c < 0x20 {
+			return i
+		}
+	}
+	return i
 }
 
 // hex4 reads four hex digits at b[i:].

@@ -9,6 +9,7 @@ import (
 	"bytes"
 	"encoding/binary"
 	"html"
+	"math/bits"
 	"unicode/utf8"
 )
 
@@ -114,8 +115,14 @@ func scan(in []byte) (clean, ascii bool) {
 }
 
 func allASCII(b []byte) bool {
-	for _, c := range b {
-		if c >= 0x80 {
+	i := 0
+	for ; i+8 <= len(b); i += 8 {
+		if binary.LittleEndian.Uint64(b[i:])&msb != 0 {
+			return false
+		}
+	}
+	for ; i < len(b); i++ {
+		if b[i] >= 0x80 {
 			return false
 		}
 	}
@@ -123,23 +130,45 @@ func allASCII(b []byte) bool {
 }
 
 // collapse appends in with runs of white space and control characters
-// collapsed to one space, trimmed at both ends.
+// collapsed to one space, trimmed at both ends. Runs of other bytes are
+// found eight bytes at a time and copied whole.
 func collapse(dst, in []byte) []byte {
-	pending := false
-	wrote := false
-	for _, c := range in {
-		if isSpace(c) {
-			pending = wrote
-			continue
+	i := 0
+	for i < len(in) && isSpace(in[i]) {
+		i++
+	}
+	for i < len(in) {
+		n := i + wordRun(in[i:])
+		dst = append(dst, in[i:n]...)
+		i = n
+		for i < len(in) && isSpace(in[i]) {
+			i++
 		}
-		if pending {
+		if i < len(in) {
 			dst = append(dst, ' ')
-			pending = false
 		}
-		dst = append(dst, c)
-		wrote = true
 	}
 	return dst
+}
+
+// wordRun returns the length of the run of bytes at the start of b that are
+// not white space (isSpace). A byte below 0x21 makes (x - 0x21) &^ x set its
+// high bit, DEL makes (x^0x7f - 1) &^ (x^0x7f) set it; both are exact for
+// the lowest such byte of a word, the one looked for.
+func wordRun(b []byte) int {
+	i := 0
+	for ; i+8 <= len(b); i += 8 {
+		w := binary.LittleEndian.Uint64(b[i:])
+		d := w ^ (lsb * 0x7f)
+		m := ((w - lsb*0x21) &^ w) | ((d - lsb) &^ d)
+		if m &= msb; m != 0 {
+			return i + bits.TrailingZeros64(m)/8
+		}
+	}
+	for i < len(b) && !isSpace(b[i]) {
+		i++
+	}
+	return i
 }
 
 // blockTags become a space when removed, so words on both sides stay apart.

@@ -64,8 +64,16 @@ func TestAppendCleanValidMatchesRule(t *testing.T) {
 		for i := range in {
 			in[i] = alphabet[r.IntN(len(alphabet))]
 		}
-		if r.IntN(3) == 0 { // mostly clean text
+		switch r.IntN(4) {
+		case 0: // mostly clean text
 			in = []byte(strings.Repeat("ab é ", r.IntN(6)) + "z")
+		case 1: // words longer than the eight-byte words, any byte among them
+			var b []byte
+			for range r.IntN(6) {
+				b = append(b, strings.Repeat("wxyzé", r.IntN(6))...)
+				b = append(b, alphabet[r.IntN(len(alphabet))])
+			}
+			in = b
 		}
 		got, ok := AppendCleanValid([]byte("x"), in, false)
 		if ok != utf8.Valid(in) {
