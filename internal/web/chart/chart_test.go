@@ -2,8 +2,8 @@ package chart
 
 import (
 	"encoding/xml"
-	"fmt"
 	"flag"
+	"fmt"
 	"html/template"
 	"io"
 	"math"
