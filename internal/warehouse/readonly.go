@@ -18,8 +18,17 @@ var readStatements = map[string]bool{
 // and more than one statement, with a message saying why. It is a first
 // guard; the backend is also opened read-only.
 func CheckReadQuery(q string) error {
+	_, _, err := ReadStatement(q)
+	return err
+}
+
+// ReadStatement checks q as CheckReadQuery does and returns the statement
+// without its terminating ';' and the comments after it, and its first
+// keyword in upper case (SELECT, WITH, ...).
+func ReadStatement(q string) (stmt, verb string, err error) {
 	first := ""
 	ended := false
+	end := len(q)
 	for i := 0; i < len(q); {
 		c := q[i]
 		switch {
@@ -34,20 +43,21 @@ func CheckReadQuery(q string) error {
 		case strings.HasPrefix(q[i:], "/*"):
 			j := strings.Index(q[i+2:], "*/")
 			if j < 0 {
-				return fmt.Errorf("%w: the query has an unterminated /* comment", grpipe.ErrBadInput)
+				return "", "", fmt.Errorf("%w: the query has an unterminated /* comment", grpipe.ErrBadInput)
 			}
 			i += j + 4
 		case ended:
-			return fmt.Errorf("%w: grpipe query runs one statement at a time; this text holds more than one (split it at the ';')", grpipe.ErrBadInput)
+			return "", "", fmt.Errorf("%w: grpipe query runs one statement at a time; this text holds more than one (split it at the ';')", grpipe.ErrBadInput)
 		case c == ';':
 			ended = true
+			end = i
 			i++
 		case c == '\'' || c == '"':
 			j := i + 1
 			for {
 				k := strings.IndexByte(q[j:], c)
 				if k < 0 {
-					return fmt.Errorf("%w: the query has an unterminated %c quote", grpipe.ErrBadInput, c)
+					return "", "", fmt.Errorf("%w: the query has an unterminated %c quote", grpipe.ErrBadInput, c)
 				}
 				j += k + 1
 				if j < len(q) && q[j] == c { // doubled quote: an escaped one
@@ -61,7 +71,7 @@ func CheckReadQuery(q string) error {
 			tag := dollarTag(q[i:])
 			j := strings.Index(q[i+len(tag):], tag)
 			if j < 0 {
-				return fmt.Errorf("%w: the query has an unterminated %s quote", grpipe.ErrBadInput, tag)
+				return "", "", fmt.Errorf("%w: the query has an unterminated %s quote", grpipe.ErrBadInput, tag)
 			}
 			i += len(tag) + j + len(tag)
 		case isWordByte(c):
@@ -78,12 +88,12 @@ func CheckReadQuery(q string) error {
 		}
 	}
 	if first == "" {
-		return fmt.Errorf("%w: the query is empty: give one SQL statement", grpipe.ErrBadInput)
+		return "", "", fmt.Errorf("%w: the query is empty: give one SQL statement", grpipe.ErrBadInput)
 	}
 	if !readStatements[first] {
-		return fmt.Errorf("%w: grpipe query is read-only: %s statements are refused (use SELECT, WITH, VALUES, TABLE, SHOW, DESCRIBE or EXPLAIN)", grpipe.ErrBadInput, first)
+		return "", "", fmt.Errorf("%w: grpipe query is read-only: %s statements are refused (use SELECT, WITH, VALUES, TABLE, SHOW, DESCRIBE or EXPLAIN)", grpipe.ErrBadInput, first)
 	}
-	return nil
+	return strings.TrimSpace(q[:end]), first, nil
 }
 
 func isWordByte(c byte) bool {

@@ -36,6 +36,30 @@ type Backend interface {
 	Warehouse(ctx context.Context) (WarehouseView, error)
 	// Health reports the metadata database and the scheduler's heartbeat.
 	Health(ctx context.Context) Health
+
+	// The charts, the warehouse explorer and the quarantine view (types in data.go).
+
+	// Analytics returns the six analytics tables and the distributions of
+	// the analytics window's reviews, aggregated in the warehouse.
+	Analytics(ctx context.Context) (AnalyticsView, error)
+	// Tables lists the tables the explorer browses, with columns and row counts.
+	Tables(ctx context.Context) ([]TableInfo, error)
+	// Browse returns one page of a table, sorted and filtered; an unknown
+	// table or column is an error wrapping grpipe.ErrNotFound.
+	Browse(ctx context.Context, q BrowseQuery) (ResultPage, error)
+	// Query runs one statement in a read-only warehouse session and returns
+	// its rows [offset, offset+limit). The caller has passed it through
+	// warehouse.CheckReadQuery; the session refuses writes on its own too.
+	Query(ctx context.Context, sql string, offset, limit int) (ResultPage, error)
+	// Export streams the rows of a table view (x.Browse, without paging) or
+	// of a read-only statement (x.SQL) to fn, for a CSV download: first once
+	// with the column names and a nil row, then once per row; fn returning
+	// ErrStop ends the stream.
+	Export(ctx context.Context, x ExportQuery, fn func(columns []string, row []Cell) error) error
+	// EachRejected streams every quarantined row of a run (all entities, the
+	// run's later tries included), file by file, in line order; fn returning
+	// ErrStop ends the stream. An unknown run is an error wrapping grpipe.ErrNotFound.
+	EachRejected(ctx context.Context, runID string, fn func(RejectedRow) error) error
 }
 
 // DAGInfo describes the DAG.
@@ -80,6 +104,9 @@ type TaskInstance struct {
 	StartedAt time.Time
 	EndedAt   time.Time
 	Error     string
+	// Worker names where the try ran (Airflow's hostname); empty until an
+	// executor records it. The Gantt chart and the API show it when set.
+	Worker string
 }
 
 // Duration is the try's wall time (zero while it runs).
