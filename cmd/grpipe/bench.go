@@ -22,12 +22,17 @@ func cmdBench(ctx context.Context, e *env, args []string) int {
 	keep := fs.Bool("keep", false, "keep the generated batch (its folder is printed) so that the next bench with --data reuses it")
 	asJSON := fs.Bool("json", false, "print the result as JSON on stdout")
 	cpuProfile := fs.String("cpuprofile", "", "write a Go CPU profile of the benchmark to `FILE`")
+	profileDir := fs.String("profile", "", "write Go CPU and heap profiles of the run (cpu.pprof, heap.pprof) into `DIR`")
 	reference := fs.Bool("reference", false, "also run a bare-DuckDB reference of the core work on the same files and print the ratio")
 	if err := fs.Parse(args); err != nil {
 		return exitUsage
 	}
 	if fs.NArg() > 0 {
 		fmt.Fprintf(e.stderr, "grpipe bench: unexpected argument %q\n", fs.Arg(0))
+		return exitUsage
+	}
+	if *cpuProfile != "" && *profileDir != "" {
+		fmt.Fprintln(e.stderr, "grpipe bench: give --cpuprofile or --profile, not both")
 		return exitUsage
 	}
 	if *ff.records == 0 && *ff.size == "" {
@@ -70,7 +75,7 @@ func cmdBench(ctx context.Context, e *env, args []string) int {
 	}
 	prog := newProgress(e.stderr, total)
 	res, err := bench.Run(ctx, bench.Options{Fake: opts, Dir: scratch, DataDir: *data, KeepData: *keep || *data != "",
-		Reference: *reference, Getenv: e.getenv, Log: log, Progress: prog.add})
+		Reference: *reference, Getenv: e.getenv, Log: log, Progress: prog.add, ProfileDir: *profileDir})
 	prog.stop()
 	if err != nil {
 		return e.fail(err)

@@ -17,6 +17,7 @@ import (
 	grpipe "github.com/grpipe/grpipe"
 	"github.com/grpipe/grpipe/internal/app"
 	"github.com/grpipe/grpipe/internal/capture"
+	"github.com/grpipe/grpipe/internal/httpserver"
 	"github.com/grpipe/grpipe/internal/source"
 )
 
@@ -192,9 +193,9 @@ func cmdAPIReplay(ctx context.Context, e *env, args []string) int {
 	if host, _, _ := net.SplitHostPort(ln.Addr().String()); !net.ParseIP(host).IsLoopback() {
 		log.Warn("the replay server listens beyond this machine", "addr", ln.Addr().String())
 	}
-	srv := &http.Server{Handler: rp, ReadHeaderTimeout: 10 * time.Second}
+	srv := httpserver.New(rp, httpserver.Options{Log: log})
 	done := make(chan error, 1)
-	go func() { done <- srv.Serve(ln) }()
+	go func() { done <- srv.Serve(httpserver.LimitListener(ln, httpserver.DefaultMaxConns)) }()
 	fmt.Fprintf(e.stdout, "serving %d reviews from %s as the Goodreads API on http://%s\n", rp.Len(), *from, ln.Addr())
 	select {
 	case <-ctx.Done():

@@ -11,6 +11,7 @@ import (
 
 	"github.com/grpipe/grpipe/internal/app"
 	"github.com/grpipe/grpipe/internal/config"
+	"github.com/grpipe/grpipe/internal/httpserver"
 	"github.com/grpipe/grpipe/internal/runstore"
 	"github.com/grpipe/grpipe/internal/web"
 )
@@ -67,9 +68,9 @@ func startWeb(ctx context.Context, e *env, cfg config.Config, st *runstore.Store
 		zones.Close()
 		return nil, fmt.Errorf("web: listen on %s: %w (is another grpipe serving there? choose another address with --addr)", addr, err)
 	}
-	hs := &http.Server{Handler: srv, ReadHeaderTimeout: 10 * time.Second}
+	hs := httpserver.New(srv, httpserver.Options{Log: log})
 	go func() {
-		if err := hs.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
+		if err := hs.Serve(httpserver.LimitListener(ln, httpserver.DefaultMaxConns)); err != nil && !errors.Is(err, http.ErrServerClosed) {
 			log.Error("web server stopped", "error", err)
 		}
 	}()

@@ -1,21 +1,17 @@
 package app
 
 import (
-	"bytes"
 	"context"
-	"encoding/csv"
 	"errors"
 	"fmt"
-	"io"
 	"log/slog"
-	"strconv"
-	"strings"
 	"time"
 
 	grpipe "github.com/grpipe/grpipe"
 	"github.com/grpipe/grpipe/internal/config"
 	"github.com/grpipe/grpipe/internal/objstore"
 	"github.com/grpipe/grpipe/internal/pipeline"
+	"github.com/grpipe/grpipe/internal/quarantine"
 	"github.com/grpipe/grpipe/internal/runstore"
 	"github.com/grpipe/grpipe/internal/scheduler"
 	"github.com/grpipe/grpipe/internal/warehouse"
@@ -156,45 +152,16 @@ func (b *WebBackend) TaskLog(ctx context.Context, runID, taskID string, try int)
 	return log, err
 }
 
-// Rejected reads the run's quarantine files (quarantine/<run_id>/ and the
-// folders of its later tries, <run_id>_try<N>/).
+// Rejected reads the first limit rows of the run's quarantine files
+// (quarantine/<run_id>/ and the folders of its later tries), streaming them.
 func (b *WebBackend) Rejected(ctx context.Context, runID, entity string, limit int) ([]web.RejectedRow, error) {
-	objs, err := b.Zones.List(ctx, objstore.Key(grpipe.Quarantine, runID))
+	rows, err := quarantine.RunRows(ctx, b.Zones, runID, entity, 0, limit)
 	if err != nil {
 		return nil, err
 	}
-	var out []web.RejectedRow
-	for _, o := range objs {
-		rel := strings.TrimPrefix(o.Key, string(grpipe.Quarantine)+"/")
-		batch, name, ok := strings.Cut(rel, "/")
-		if !ok || (batch != runID && !strings.HasPrefix(batch, runID+"_try")) || !strings.HasSuffix(name, ".rejects.csv") {
-			continue
-		}
-		source := strings.TrimSuffix(name, ".rejects.csv")
-		e, err := grpipe.EntityForFile(source)
-		if err != nil || (entity != "" && e.Name != entity) {
-			continue
-		}
-		body, err := b.Zones.ReadAll(ctx, o.Key)
-		if err != nil {
-			return nil, err
-		}
-		r := csv.NewReader(bytes.NewReader(body))
-		r.FieldsPerRecord = 5
-		if _, err := r.Read(); err != nil { // the header
-			return nil, fmt.Errorf("quarantine file %s: %w", o.Key, err)
-		}
-		for len(out) < limit {
-			rec, err := r.Read()
-			if errors.Is(err, io.EOF) {
-				break
-			}
-			if err != nil {
-				return nil, fmt.Errorf("quarantine file %s: %w", o.Key, err)
-			}
-			line, _ := strconv.ParseInt(rec[1], 10, 64)
-			out = append(out, web.RejectedRow{Entity: e.Name, SourceFile: rec[0], Line: line, Column: rec[2], Reason: rec[3], Raw: rec[4]})
-		}
+	out := make([]web.RejectedRow, 0, len(rows))
+	for _, r := range rows {
+		out = append(out, web.RejectedRow{Entity: r.Entity, SourceFile: r.SourceFile, Line: r.Line, Column: r.Column, Reason: r.Reason, Raw: r.Raw})
 	}
 	return out, nil
 }

@@ -60,6 +60,12 @@ type Options struct {
 	Log *slog.Logger
 	// Progress, when set, is told how many bytes the generator wrote.
 	Progress func(n int64)
+	// ProfileDir, when set, receives Go profiles of the run (not of the
+	// batch's generation nor of the reference): cpu.pprof (CPU, the whole
+	// run) and heap.pprof (allocations over the run and the heap in use at
+	// its end). DuckDB's own threads run C++ code the Go profiler does not
+	// see; their time shows as the Go calls that wait on them.
+	ProfileDir string
 }
 
 // Stage is the measurement of one stage.
@@ -155,6 +161,10 @@ func Run(ctx context.Context, opts Options) (*Result, error) {
 		return nil, err
 	}
 
+	prof, err := startProfile(opts.ProfileDir)
+	if err != nil {
+		return nil, err
+	}
 	rss := startSampler()
 	sum, err := a.Pipeline.Run(ctx, pipeline.RunInfo{RunType: "manual"})
 	closed = true
@@ -162,6 +172,9 @@ func Run(ctx context.Context, opts Options) (*Result, error) {
 		err = cerr
 	}
 	samples := rss.stop()
+	if perr := prof.stop(); err == nil {
+		err = perr
+	}
 	if err != nil {
 		return nil, err
 	}

@@ -59,3 +59,22 @@ func TestRun(t *testing.T) {
 		t.Fatalf("kept batch: %v", err)
 	}
 }
+
+// TestRunProfile checks that --profile writes non-empty CPU and heap profiles.
+func TestRunProfile(t *testing.T) {
+	dir := t.TempDir()
+	prof := filepath.Join(dir, "prof")
+	opts := Options{Fake: fake.Options{Records: 2000, Seed: 3}, Dir: filepath.Join(dir, "scratch"), ProfileDir: prof}
+	if _, err := Run(context.Background(), opts); err != nil {
+		t.Fatal(err)
+	}
+	for _, name := range []string{"cpu.pprof", "heap.pprof"} {
+		st, err := os.Stat(filepath.Join(prof, name))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if st.Size() == 0 {
+			t.Errorf("%s is empty", name)
+		}
+	}
+}

@@ -12,6 +12,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"net/url"
 	"os"
 	"path"
@@ -85,9 +86,10 @@ func (s *Store) URL() string { return s.url }
 // Local reports whether objects are plain files on this machine.
 func (s *Store) Local() bool { return s.root != "" }
 
-// LocalPath returns the file that holds key on a local store; false elsewhere.
+// LocalPath returns the file that holds key on a local store; false
+// elsewhere, and for a key no object may have.
 func (s *Store) LocalPath(key string) (string, bool) {
-	if s.root == "" {
+	if s.root == "" || s.checkKey(key) != nil {
 		return "", false
 	}
 	return s.localPath(key), true
@@ -95,11 +97,6 @@ func (s *Store) LocalPath(key string) (string, bool) {
 
 // Close closes the store.
 func (s *Store) Close() error { return s.bucket.Close() }
-
-// Key joins a zone and path elements into an object key.
-func Key(z grpipe.Zone, elems ...string) string {
-	return path.Join(append([]string{string(z)}, elems...)...)
-}
 
 func (s *Store) full(key string) string {
 	if s.prefix == "" {
@@ -118,6 +115,9 @@ func (s *Store) rel(key string) string {
 // List returns the objects under prefix (recursively), sorted by key.
 // Unfinished uploads (fileblob's *.tmp files) are left out.
 func (s *Store) List(ctx context.Context, prefix string) ([]Object, error) {
+	if err := s.checkPath(prefix, true); err != nil {
+		return nil, fmt.Errorf("list %s: %w", prefix, err)
+	}
 	var out []Object
 	it := s.bucket.List(&blob.ListOptions{Prefix: s.full(prefix)})
 	for {
@@ -139,6 +139,9 @@ func (s *Store) List(ctx context.Context, prefix string) ([]Object, error) {
 
 // Stat returns the object at key; the error wraps grpipe.ErrNotFound when there is none.
 func (s *Store) Stat(ctx context.Context, key string) (Object, error) {
+	if err := s.checkKey(key); err != nil {
+		return Object{}, fmt.Errorf("stat %s: %w", key, err)
+	}
 	a, err := s.bucket.Attributes(ctx, s.full(key))
 	if err != nil {
 		return Object{}, fmt.Errorf("stat %s: %w", key, s.explain(err))
@@ -148,6 +151,9 @@ func (s *Store) Stat(ctx context.Context, key string) (Object, error) {
 
 // Put writes r to key atomically: readers see the whole object or none.
 func (s *Store) Put(ctx context.Context, key string, r io.Reader) (int64, error) {
+	if err := s.checkKey(key); err != nil {
+		return 0, fmt.Errorf("put %s: %w", key, err)
+	}
 	// Cancelling the writer's context before Close abandons the upload.
 	wctx, cancel := context.WithCancel(ctx)
 	defer cancel()
@@ -171,25 +177,84 @@ func (s *Store) Put(ctx context.Context, key string, r io.Reader) (int64, error)
 // returns nil. Abort abandons it.
 type Writer struct {
 	w      *blob.Writer
+	ctx    context.Context
 	cancel context.CancelFunc
 	key    string
 	store  *Store
+	// local is set for a new object on a local store (CreateNew): a
+	// temporary file next to the object, linked to its name at Close.
+	local *os.File
+	final string
 }
 
 // Create returns a writer of key: readers see the whole object or none.
 func (s *Store) Create(ctx context.Context, key string) (*Writer, error) {
+	return s.create(ctx, key, false)
+}
+
+// CreateNew returns a writer of a new object at key: Close publishes it
+// only if no object key exists by then, and otherwise fails with an error
+// wrapping ErrExists and leaves the existing object untouched. The check
+// and the publication are one atomic step, across processes and hosts: a
+// hard link of a finished temporary file on local zones (it fails if the
+// name exists), a conditional put (If-None-Match: *) on S3.
+func (s *Store) CreateNew(ctx context.Context, key string) (*Writer, error) {
+	return s.create(ctx, key, true)
+}
+
+func (s *Store) create(ctx context.Context, key string, exclusive bool) (*Writer, error) {
+	if err := s.checkKey(key); err != nil {
+		return nil, fmt.Errorf("put %s: %w", key, err)
+	}
 	wctx, cancel := context.WithCancel(ctx)
-	w, err := s.bucket.NewWriter(wctx, s.full(key), &blob.WriterOptions{BufferSize: 16 << 20})
+	if exclusive && s.root != "" {
+		final := s.localPath(key)
+		if err := os.MkdirAll(filepath.Dir(final), 0o755); err != nil {
+			cancel()
+			return nil, fmt.Errorf("put %s: %w", key, err)
+		}
+		// The temporary name ends in .tmp: List leaves it out.
+		f, err := os.CreateTemp(filepath.Dir(final), "."+filepath.Base(final)+".*.tmp")
+		if err != nil {
+			cancel()
+			return nil, fmt.Errorf("put %s: %w", key, err)
+		}
+		return &Writer{ctx: wctx, cancel: cancel, key: key, store: s, local: f, final: final}, nil
+	}
+	w, err := s.bucket.NewWriter(wctx, s.full(key), &blob.WriterOptions{BufferSize: PartSize, IfNotExist: exclusive})
 	if err != nil {
 		cancel()
 		return nil, fmt.Errorf("put %s: %w", key, s.explain(err))
 	}
-	return &Writer{w: w, cancel: cancel, key: key, store: s}, nil
+	return &Writer{w: w, ctx: wctx, cancel: cancel, key: key, store: s}, nil
 }
 
 // Write writes to the object.
 func (w *Writer) Write(p []byte) (int, error) {
+	if w.local != nil {
+		n, err := w.local.Write(p)
+		if err != nil {
+			return n, fmt.Errorf("put %s: %w", w.key, err)
+		}
+		return n, nil
+	}
 	n, err := w.w.Write(p)
+	if err != nil {
+		return n, fmt.Errorf("put %s: %w", w.key, w.store.explain(err))
+	}
+	return n, nil
+}
+
+// ReadFrom copies r into the object (io.Copy uses it).
+func (w *Writer) ReadFrom(r io.Reader) (int64, error) {
+	if w.local != nil {
+		n, err := w.local.ReadFrom(r)
+		if err != nil {
+			return n, fmt.Errorf("put %s: %w", w.key, err)
+		}
+		return n, nil
+	}
+	n, err := w.w.ReadFrom(r)
 	if err != nil {
 		return n, fmt.Errorf("put %s: %w", w.key, w.store.explain(err))
 	}
@@ -199,8 +264,35 @@ func (w *Writer) Write(p []byte) (int, error) {
 // Close publishes the object.
 func (w *Writer) Close() error {
 	defer w.cancel()
+	if w.local != nil {
+		return w.closeLocal()
+	}
 	if err := w.w.Close(); err != nil {
 		return fmt.Errorf("put %s: %w", w.key, w.store.explain(err))
+	}
+	return nil
+}
+
+// closeLocal publishes a new local object: the finished temporary file is
+// hard-linked to the object's name, which fails if the name exists.
+func (w *Writer) closeLocal() error {
+	tmp := w.local.Name()
+	defer os.Remove(tmp)
+	err := w.local.Sync()
+	if cerr := w.local.Close(); err == nil {
+		err = cerr
+	}
+	if err == nil {
+		err = w.ctx.Err()
+	}
+	if err != nil {
+		return fmt.Errorf("put %s: %w", w.key, err)
+	}
+	if err := os.Link(tmp, w.final); err != nil {
+		if errors.Is(err, fs.ErrExist) {
+			return fmt.Errorf("put %s: %w", w.key, ErrExists)
+		}
+		return fmt.Errorf("put %s: %w", w.key, err)
 	}
 	return nil
 }
@@ -208,6 +300,11 @@ func (w *Writer) Close() error {
 // Abort abandons the object: nothing is published.
 func (w *Writer) Abort() {
 	w.cancel()
+	if w.local != nil {
+		_ = w.local.Close()
+		_ = os.Remove(w.local.Name())
+		return
+	}
 	_ = w.w.Close()
 }
 
@@ -221,13 +318,45 @@ func (s *Store) PutFile(ctx context.Context, key, src string) (int64, error) {
 	return s.Put(ctx, key, f)
 }
 
+// PutFileNew uploads the local file at src to a new object at key: if an
+// object key exists (or appears meanwhile), nothing is written and the error
+// wraps ErrExists. See CreateNew.
+func (s *Store) PutFileNew(ctx context.Context, key, src string) (int64, error) {
+	f, err := os.Open(src)
+	if err != nil {
+		return 0, fmt.Errorf("put %s: %w", key, err)
+	}
+	defer f.Close()
+	return s.PutNew(ctx, key, f)
+}
+
+// PutNew writes r to a new object at key; see CreateNew.
+func (s *Store) PutNew(ctx context.Context, key string, r io.Reader) (int64, error) {
+	w, err := s.CreateNew(ctx, key)
+	if err != nil {
+		return 0, err
+	}
+	n, err := io.Copy(w, r)
+	if err != nil {
+		w.Abort()
+		return n, err
+	}
+	return n, w.Close()
+}
+
 // PutBytes writes b to key atomically.
 func (s *Store) PutBytes(ctx context.Context, key string, b []byte) error {
+	if err := s.checkKey(key); err != nil {
+		return fmt.Errorf("put %s: %w", key, err)
+	}
 	return s.bucket.WriteAll(ctx, s.full(key), b, nil)
 }
 
 // ReadAll returns the object at key.
 func (s *Store) ReadAll(ctx context.Context, key string) ([]byte, error) {
+	if err := s.checkKey(key); err != nil {
+		return nil, fmt.Errorf("read %s: %w", key, err)
+	}
 	var b bytes.Buffer
 	err := s.download(ctx, key, func() (io.Writer, error) { b.Reset(); return &b, nil })
 	if err != nil {
@@ -235,6 +364,57 @@ func (s *Store) ReadAll(ctx context.Context, key string) ([]byte, error) {
 	}
 	return b.Bytes(), nil
 }
+
+// NewReader opens the object at key as a stream, for reading a large object
+// without holding it in memory. On a remote store a transfer cut midway is
+// resumed where it stopped (a ranged read), as often as a download is
+// started again; Close releases the connection.
+func (s *Store) NewReader(ctx context.Context, key string) (io.ReadCloser, error) {
+	if err := s.checkKey(key); err != nil {
+		return nil, fmt.Errorf("read %s: %w", key, err)
+	}
+	r, err := s.bucket.NewReader(ctx, s.full(key), nil)
+	if err != nil {
+		return nil, fmt.Errorf("read %s: %w", key, s.explain(err))
+	}
+	return &resumingReader{ctx: ctx, s: s, key: key, r: r}, nil
+}
+
+// resumingReader reads an object and, on a remote store, reopens it at the
+// offset reached when a transfer is cut.
+type resumingReader struct {
+	ctx      context.Context
+	s        *Store
+	key      string
+	r        *blob.Reader
+	off      int64
+	attempts int
+}
+
+func (r *resumingReader) Read(p []byte) (int, error) {
+	for {
+		n, err := r.r.Read(p)
+		r.off += int64(n)
+		if err == nil || err == io.EOF {
+			return n, err
+		}
+		r.attempts++
+		if r.s.root != "" || r.ctx.Err() != nil || r.attempts >= downloadAttempts {
+			return n, fmt.Errorf("read %s: %w", r.key, r.s.explain(err))
+		}
+		r.r.Close()
+		next, oerr := r.s.bucket.NewRangeReader(r.ctx, r.s.full(r.key), r.off, -1, nil)
+		if oerr != nil {
+			return n, fmt.Errorf("read %s: %w", r.key, r.s.explain(oerr))
+		}
+		r.r = next
+		if n > 0 {
+			return n, nil
+		}
+	}
+}
+
+func (r *resumingReader) Close() error { return r.r.Close() }
 
 // downloadAttempts is how often a download cut midway is started again.
 const downloadAttempts = 4
@@ -268,6 +448,9 @@ func (s *Store) download(ctx context.Context, key string, reset func() (io.Write
 
 // Delete removes key; a missing key is not an error.
 func (s *Store) Delete(ctx context.Context, key string) error {
+	if err := s.checkKey(key); err != nil {
+		return fmt.Errorf("delete %s: %w", key, err)
+	}
 	err := s.bucket.Delete(ctx, s.full(key))
 	if err != nil && gcerrors.Code(err) != gcerrors.NotFound {
 		return fmt.Errorf("delete %s: %w", key, s.explain(err))
@@ -277,6 +460,9 @@ func (s *Store) Delete(ctx context.Context, key string) error {
 
 // DeletePrefix removes every object under prefix.
 func (s *Store) DeletePrefix(ctx context.Context, prefix string) error {
+	if err := s.checkFolder(prefix); err != nil {
+		return err
+	}
 	objs, err := s.List(ctx, prefix)
 	if err != nil {
 		return err
@@ -296,6 +482,11 @@ func (s *Store) DeletePrefix(ctx context.Context, prefix string) error {
 // the source is deleted. On a local store it is a rename (atomic, no copy);
 // elsewhere a server-side copy, a size check, then a delete.
 func (s *Store) Move(ctx context.Context, src, dst string, size int64) error {
+	for _, k := range []string{src, dst} {
+		if err := s.checkKey(k); err != nil {
+			return fmt.Errorf("move %s to %s: %w", src, dst, err)
+		}
+	}
 	if s.root != "" {
 		from, to := s.localPath(src), s.localPath(dst)
 		if err := os.MkdirAll(filepath.Dir(to), 0o755); err != nil {
@@ -327,6 +518,9 @@ func (s *Store) Move(ctx context.Context, src, dst string, size int64) error {
 // it returns the object's own path and a no-op cleanup; elsewhere it streams
 // the object into dir and the cleanup removes the copy.
 func (s *Store) Fetch(ctx context.Context, key, dir string) (string, func(), error) {
+	if err := s.checkKey(key); err != nil {
+		return "", nil, fmt.Errorf("fetch %s: %w", key, err)
+	}
 	if s.root != "" {
 		p := s.localPath(key)
 		if _, err := os.Stat(p); err != nil {
@@ -363,6 +557,9 @@ func (s *Store) Fetch(ctx context.Context, key, dir string) (string, func(), err
 
 // Checksum returns the SHA-256 of the object at key, hex-encoded.
 func (s *Store) Checksum(ctx context.Context, key string) (string, error) {
+	if err := s.checkKey(key); err != nil {
+		return "", fmt.Errorf("read %s: %w", key, err)
+	}
 	h := sha256.New()
 	if err := s.download(ctx, key, func() (io.Writer, error) { h.Reset(); return h, nil }); err != nil {
 		return "", fmt.Errorf("read %s: %w", key, s.explain(err))
@@ -399,8 +596,13 @@ func (s *Store) explain(err error) error {
 	switch gcerrors.Code(err) {
 	case gcerrors.NotFound:
 		return fmt.Errorf("%w: %w", grpipe.ErrNotFound, err)
+	case gcerrors.FailedPrecondition:
+		return fmt.Errorf("%w: %w", ErrExists, err)
 	case gcerrors.PermissionDenied:
 		return fmt.Errorf("%w (check the credentials for %s)", err, s.url)
+	}
+	if conditionalConflict(err) {
+		return fmt.Errorf("%w: another upload of the same name was in progress: %w", ErrExists, err)
 	}
 	return err
 }

@@ -2,6 +2,7 @@ package objstore
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"net"
 	"net/http"
@@ -15,6 +16,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws/retry"
 	awshttp "github.com/aws/aws-sdk-go-v2/aws/transport/http"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
+	"github.com/aws/smithy-go"
 	gcaws "gocloud.dev/aws"
 	"gocloud.dev/blob/s3blob"
 
@@ -151,6 +153,13 @@ func openS3(ctx context.Context, u *url.URL) (*Store, error) {
 		return nil, fmt.Errorf("open zones %s (setting zones, env GRPIPE_ZONES): %w (check the bucket name, the endpoint and the AWS credentials in AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY or AWS_PROFILE)", redact(u), err)
 	}
 	return s, nil
+}
+
+// conditionalConflict reports S3's 409 ConditionalRequestConflict: two
+// conditional writes of one key raced, and this one lost.
+func conditionalConflict(err error) bool {
+	var ae smithy.APIError
+	return errors.As(err, &ae) && ae.ErrorCode() == "ConditionalRequestConflict"
 }
 
 // redact drops any user information from a URL for messages.

@@ -7,6 +7,7 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"errors"
+	"io"
 	"os"
 	"strings"
 	"testing"
@@ -73,7 +74,7 @@ func TestS3RoundTrip(t *testing.T) {
 	if _, err := os.Stat(p); !os.IsNotExist(err) {
 		t.Fatalf("fetched copy left behind: %v", err)
 	}
-	if err := s.DeletePrefix(ctx, "working/"); err != nil {
+	if err := s.DeletePrefix(ctx, "working/r1/"); err != nil {
 		t.Fatal(err)
 	}
 	if objs, _ := s.List(ctx, "working/"); len(objs) != 0 {
@@ -228,5 +229,36 @@ func TestS3DownloadCutMidway(t *testing.T) {
 	defer srv.ClearFaults()
 	if _, _, err := s.Fetch(ctx, "working/r1/reviews.csv", t.TempDir()); err == nil || !strings.Contains(err.Error(), "working/r1/reviews.csv") {
 		t.Fatalf("fetch with every download cut: %v, want an error naming the object", err)
+	}
+}
+
+// TestS3NewReaderResumes: a stream whose transfer is cut midway resumes at
+// the offset reached (a ranged read), and reads the whole object once.
+func TestS3NewReaderResumes(t *testing.T) {
+	srv := s3test.Start(t, "zones")
+	s := openS3(t, srv)
+	ctx := context.Background()
+	body := make([]byte, 3<<20)
+	rand.Read(body)
+	if err := s.PutBytes(ctx, "quarantine/r1/reviews.csv.rejects.csv", body); err != nil {
+		t.Fatal(err)
+	}
+	gets := srv.Requests("GET")
+	srv.CutNext(2)
+	defer srv.ClearFaults()
+	r, err := s.NewReader(ctx, "quarantine/r1/reviews.csv.rejects.csv")
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, err := io.ReadAll(r)
+	r.Close()
+	if err != nil || !bytes.Equal(got, body) {
+		t.Fatalf("read %d bytes (equal: %v), %v; want the %d stored", len(got), bytes.Equal(got, body), err, len(body))
+	}
+	if n := srv.Requests("GET") - gets; n != 3 {
+		t.Errorf("%d GET requests, want 3 (two cut, each resumed)", n)
+	}
+	if _, err := s.NewReader(ctx, "quarantine/r1/none.csv"); !errors.Is(err, grpipe.ErrNotFound) {
+		t.Errorf("missing object: %v, want ErrNotFound", err)
 	}
 }

@@ -16,6 +16,7 @@ import (
 	"github.com/grpipe/grpipe/internal/dag"
 	"github.com/grpipe/grpipe/internal/duckdb"
 	"github.com/grpipe/grpipe/internal/objstore"
+	"github.com/grpipe/grpipe/internal/quarantine"
 	"github.com/grpipe/grpipe/internal/transform"
 )
 
@@ -310,7 +311,7 @@ func (p *Pipeline) publish(ctx context.Context, batch string, res *transform.Res
 		}
 	}
 	for source, local := range res.RejectFiles {
-		if _, err := p.zones.PutFile(ctx, objstore.Key(grpipe.Quarantine, batch, source+".rejects.csv"), local); err != nil {
+		if _, err := p.zones.PutFile(ctx, quarantine.Key(batch, source), local); err != nil {
 			return err
 		}
 	}
@@ -323,6 +324,4 @@ func processedKey(batch, entity string) string {
 }
 
 // rejectedKey is the object of entity's rejected rows of batch.
-func rejectedKey(batch, entity string) string {
-	return objstore.Key(grpipe.Quarantine, batch, entity+".rejected.parquet")
-}
+func rejectedKey(batch, entity string) string { return quarantine.ParquetKey(batch, entity) }

@@ -2,7 +2,6 @@ package transform
 
 import (
 	"context"
-	"encoding/csv"
 	"io"
 	"log/slog"
 	"os"
@@ -11,6 +10,7 @@ import (
 
 	grpipe "github.com/grpipe/grpipe"
 	"github.com/grpipe/grpipe/internal/fake"
+	"github.com/grpipe/grpipe/internal/quarantine"
 )
 
 // BenchmarkCleanFile measures the Go validation pass on generated files of
@@ -26,7 +26,10 @@ func BenchmarkCleanFile(b *testing.B) {
 		b.Run(e.Name, func(b *testing.B) {
 			b.SetBytes(m.Files[i].Bytes)
 			for n := 0; n < b.N; n++ {
-				rw := csv.NewWriter(io.Discard)
+				rw, err := quarantine.NewWriter(io.Discard)
+				if err != nil {
+					b.Fatal(err)
+				}
 				out := filepath.Join(dir, "out.tsv")
 				if _, err := cleanFile(context.Background(), log, e, paths[i], filepath.Base(paths[i]), 0, out, out+".keys", rw, 0.01); err != nil {
 					b.Fatal(err)

@@ -4,7 +4,6 @@ import (
 	"bufio"
 	"bytes"
 	"context"
-	"encoding/csv"
 	"fmt"
 	"log/slog"
 	"os"
@@ -14,6 +13,7 @@ import (
 	"unsafe"
 
 	grpipe "github.com/grpipe/grpipe"
+	"github.com/grpipe/grpipe/internal/quarantine"
 )
 
 // FileStats counts what validation did with one input file.
@@ -50,16 +50,13 @@ func rawText(raw []byte) string {
 	return string(bytes.ToValidUTF8(raw, []byte("\uFFFD")))
 }
 
-// RejectHeader is the header of a quarantine file.
-var RejectHeader = []string{"source_file", "line", "column", "reason", "raw"}
-
 // cleanFile validates the CSV file at path, the working-zone object source of
 // entity e, and writes its valid rows to outPath as tab-separated clean values
 // in the entity's column order plus a final ordinal column (ordBase + record
-// index), and its rejected rows to rejects (a CSV writer with RejectHeader).
+// index), and its rejected rows to rejects.
 // keysPath receives, for each valid row, its key, its timestamp and its
 // ordinal (tab-separated): the small input of the dedup's winner search.
-func cleanFile(ctx context.Context, log *slog.Logger, e grpipe.Entity, path, source string, ordBase int64, outPath, keysPath string, rejects *csv.Writer, maxRejectRatio float64) (FileStats, error) {
+func cleanFile(ctx context.Context, log *slog.Logger, e grpipe.Entity, path, source string, ordBase int64, outPath, keysPath string, rejects *quarantine.Writer, maxRejectRatio float64) (FileStats, error) {
 	st := FileStats{Source: source}
 	data, unmap, err := mapFile(path)
 	if err != nil {
@@ -175,8 +172,8 @@ func cleanFile(ctx context.Context, log *slog.Logger, e grpipe.Entity, path, sou
 		}
 		if reason != "" {
 			st.Rejected++
-			if err := rejects.Write([]string{source, strconv.FormatInt(rec.line, 10), column, reason, rawText(rec.raw)}); err != nil {
-				return st, fmt.Errorf("write rejects: %w", err)
+			if err := rejects.Write(quarantine.Row{SourceFile: source, Line: rec.line, Column: column, Reason: reason, Raw: rawText(rec.raw)}); err != nil {
+				return st, err
 			}
 			continue
 		}

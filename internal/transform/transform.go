@@ -15,7 +15,6 @@ package transform
 import (
 	"context"
 	"database/sql"
-	"encoding/csv"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -28,6 +27,7 @@ import (
 
 	grpipe "github.com/grpipe/grpipe"
 	"github.com/grpipe/grpipe/internal/duckdb"
+	"github.com/grpipe/grpipe/internal/quarantine"
 )
 
 // Source is one claimed input file, available as a local file.
@@ -121,7 +121,7 @@ func Run(ctx context.Context, db *sql.DB, sources []Source, opts Options) (*Resu
 				o := &outs[i]
 				base := filepath.Join(opts.WorkDir, fmt.Sprintf("%04d-%s", i, safeName(src.Name)))
 				o.clean = base + ".tsv"
-				o.rejects = base + ".rejects.csv"
+				o.rejects = quarantine.FileName(base)
 				o.stats, o.err = cleanOne(ctx, log, src, int64(i)<<40, o.clean, o.rejects, opts.MaxRejectRatio)
 			}()
 		}
@@ -257,14 +257,13 @@ func cleanOne(ctx context.Context, log *slog.Logger, src Source, ordBase int64, 
 		return FileStats{Source: src.Name}, fmt.Errorf("create %s: %w", rejectsPath, err)
 	}
 	defer rf.Close()
-	rw := csv.NewWriter(rf)
-	if err := rw.Write(RejectHeader); err != nil {
-		return FileStats{Source: src.Name}, err
+	rw, err := quarantine.NewWriter(rf)
+	if err != nil {
+		return FileStats{Source: src.Name}, fmt.Errorf("%s: %w", rejectsPath, err)
 	}
 	st, cerr := cleanFile(ctx, log, src.Entity, src.Path, src.Name, ordBase, cleanPath, cleanPath+".keys", rw, maxReject)
-	rw.Flush()
-	if err := rw.Error(); err != nil && cerr == nil {
-		cerr = fmt.Errorf("write %s: %w", rejectsPath, err)
+	if err := rw.Flush(); err != nil && cerr == nil {
+		cerr = fmt.Errorf("%s: %w", rejectsPath, err)
 	}
 	if err := rf.Close(); err != nil && cerr == nil {
 		cerr = fmt.Errorf("write %s: %w", rejectsPath, err)
@@ -322,13 +321,22 @@ func dedupToParquet(ctx context.Context, db *sql.DB, e grpipe.Entity, files []st
 	return r.RowsAffected()
 }
 
-// rejectsToParquet gathers quarantine CSV files into one Parquet file.
+// rejectsToParquet gathers quarantine CSV files into one Parquet file with
+// the same columns. The columns are given by position (the header is
+// skipped, whatever it names them).
 func rejectsToParquet(ctx context.Context, db *sql.DB, files []string, out string) error {
+	var cols strings.Builder
+	for i, c := range quarantine.Columns() {
+		if i > 0 {
+			cols.WriteString(", ")
+		}
+		fmt.Fprintf(&cols, "%s: '%s'", duckdb.Quote(c.Name), c.Type.SQL())
+	}
 	q := fmt.Sprintf(`COPY (
-  SELECT source_file, line, "column" AS column_name, reason, raw
+  SELECT %s
   FROM read_csv(%s, header=true, auto_detect=false, delim=',', quote='"', escape='"', strict_mode=false, max_line_size=%d,
-    columns={'source_file': 'VARCHAR', 'line': 'BIGINT', 'column': 'VARCHAR', 'reason': 'VARCHAR', 'raw': 'VARCHAR'})
-) TO %s (FORMAT parquet, COMPRESSION zstd)`, duckdb.QuoteList(files), 2*MaxRowBytes+(1<<20), duckdb.Quote(out))
+    columns={%s})
+) TO %s (FORMAT parquet, COMPRESSION zstd)`, quoteIdents(quarantine.ColumnNames()), duckdb.QuoteList(files), 2*MaxRowBytes+(1<<20), cols.String(), duckdb.Quote(out))
 	_, err := db.ExecContext(ctx, q)
 	return err
 }

@@ -2,6 +2,7 @@ package web
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -246,9 +247,11 @@ func (s *Server) apiTrigger(w http.ResponseWriter, r *http.Request) {
 			writeError(w, http.StatusBadRequest, "conf is not supported: the goodreads_pipeline DAG takes no parameters")
 			return
 		}
-		if body.DagRunID != "" && !validRunID(body.DagRunID) {
-			writeError(w, http.StatusBadRequest, "dag_run_id may hold letters, digits and _ . : + - only, at most 200 characters")
-			return
+		if body.DagRunID != "" {
+			if err := grpipe.ValidateManualRunID(body.DagRunID); err != nil {
+				writeError(w, http.StatusBadRequest, "dag_run_id: "+err.Error())
+				return
+			}
 		}
 	}
 	run, err := s.b.Trigger(r.Context(), body.DagRunID)
@@ -259,23 +262,21 @@ func (s *Server) apiTrigger(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, http.StatusOK, toAPIRun(run))
 }
 
-func validRunID(id string) bool {
-	if len(id) > 200 {
-		return false
+// run returns the run runID names. An id that no run can have (see
+// grpipe.ValidateRunID) is not looked up: the error wraps grpipe.ErrNotFound
+// and says why.
+func (s *Server) run(ctx context.Context, runID string) (RunRow, *grpipe.RunSummary, error) {
+	if err := grpipe.ValidateRunID(runID); err != nil {
+		return RunRow{}, nil, fmt.Errorf("run %q: %w: %w", runID, grpipe.ErrNotFound, err)
 	}
-	for _, c := range id {
-		if !(c == '_' || c == '.' || c == ':' || c == '+' || c == '-' || c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9') {
-			return false
-		}
-	}
-	return true
+	return s.b.Run(ctx, runID)
 }
 
 func (s *Server) apiRun(w http.ResponseWriter, r *http.Request) {
 	if !s.apiDAGOK(w, r) {
 		return
 	}
-	run, sum, err := s.b.Run(r.Context(), r.PathValue("run"))
+	run, sum, err := s.run(r.Context(), r.PathValue("run"))
 	if err != nil {
 		s.apiFail(w, err)
 		return
@@ -308,7 +309,7 @@ func (s *Server) apiTaskInstances(w http.ResponseWriter, r *http.Request) {
 	if !s.apiDAGOK(w, r) {
 		return
 	}
-	run, _, err := s.b.Run(r.Context(), r.PathValue("run"))
+	run, _, err := s.run(r.Context(), r.PathValue("run"))
 	if err != nil {
 		s.apiFail(w, err)
 		return
@@ -356,7 +357,7 @@ func (s *Server) apiLog(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusBadRequest, "try_number must be a positive number")
 		return
 	}
-	if _, _, err := s.b.Run(r.Context(), r.PathValue("run")); err != nil {
+	if _, _, err := s.run(r.Context(), r.PathValue("run")); err != nil {
 		s.apiFail(w, err)
 		return
 	}

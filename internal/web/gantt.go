@@ -102,7 +102,7 @@ func (s *Server) apiTries(w http.ResponseWriter, r *http.Request) {
 	if !s.apiDAGOK(w, r) {
 		return
 	}
-	run, _, err := s.b.Run(r.Context(), r.PathValue("run"))
+	run, _, err := s.run(r.Context(), r.PathValue("run"))
 	if err != nil {
 		s.apiFail(w, err)
 		return

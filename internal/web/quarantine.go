@@ -227,7 +227,7 @@ func (s *Server) pageQuarantine(w http.ResponseWriter, r *http.Request) {
 	if !s.dagOK(w, r) {
 		return
 	}
-	run, _, err := s.b.Run(r.Context(), r.PathValue("run"))
+	run, _, err := s.run(r.Context(), r.PathValue("run"))
 	if err != nil {
 		s.fail(w, r, err)
 		return
@@ -290,7 +290,7 @@ func (s *Server) pageQuarantineCSV(w http.ResponseWriter, r *http.Request) {
 	if !s.dagOK(w, r) {
 		return
 	}
-	run, _, err := s.b.Run(r.Context(), r.PathValue("run"))
+	run, _, err := s.run(r.Context(), r.PathValue("run"))
 	if err != nil {
 		s.fail(w, r, err)
 		return
@@ -337,7 +337,7 @@ func (s *Server) apiQuarantine(w http.ResponseWriter, r *http.Request) {
 	if !s.apiDAGOK(w, r) {
 		return
 	}
-	run, _, err := s.b.Run(r.Context(), r.PathValue("run"))
+	run, _, err := s.run(r.Context(), r.PathValue("run"))
 	if err != nil {
 		s.apiFail(w, err)
 		return

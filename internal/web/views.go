@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"net/url"
 	"sort"
 	"strconv"
 
@@ -161,13 +162,13 @@ func (s *Server) actionTrigger(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, r, err)
 		return
 	}
-	http.Redirect(w, r, "/dags/"+grpipe.DAGID+"/grid?triggered="+run.RunID, http.StatusSeeOther)
+	http.Redirect(w, r, "/dags/"+grpipe.DAGID+"/grid?triggered="+url.QueryEscape(run.RunID), http.StatusSeeOther)
 }
 
 // pickRun returns the run named by ?run_id=, or the latest run (nil when there is none).
 func (s *Server) pickRun(r *http.Request) (*RunRow, error) {
 	if id := r.URL.Query().Get("run_id"); id != "" {
-		run, _, err := s.b.Run(r.Context(), id)
+		run, _, err := s.run(r.Context(), id)
 		if err != nil {
 			return nil, err
 		}
@@ -417,7 +418,7 @@ func (s *Server) loadRun(w http.ResponseWriter, r *http.Request) (runPage, bool)
 		return p, false
 	}
 	var err error
-	if p.run, p.sum, err = s.b.Run(r.Context(), r.PathValue("run")); err == nil {
+	if p.run, p.sum, err = s.run(r.Context(), r.PathValue("run")); err == nil {
 		if p.info, err = s.b.DAG(r.Context()); err == nil {
 			p.tis, err = s.b.TaskInstances(r.Context(), p.run.RunID)
 		}

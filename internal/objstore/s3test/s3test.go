@@ -37,6 +37,10 @@ type Server struct {
 	mu     sync.Mutex
 	faults []fault
 
+	// condMu serializes conditional writes (If-None-Match: *), so that the
+	// check this front makes for multipart uploads is atomic with them.
+	condMu sync.Mutex
+
 	// Requests counts requests by kind: "PUT", "GET", "UploadPart",
 	// "CreateMultipartUpload", "CompleteMultipartUpload", "CopyObject", ...
 	reqMu    sync.Mutex
@@ -174,6 +178,16 @@ func (s *Server) front(next http.Handler) http.Handler {
 			return
 		}
 		s.count(r)
+		if r.Header.Get("If-None-Match") == "*" && (r.Method == http.MethodPut || r.Method == http.MethodPost) {
+			// gofakes3 checks If-None-Match on PutObject only; S3 checks it
+			// on CompleteMultipartUpload too, and so does this front.
+			s.condMu.Lock()
+			defer s.condMu.Unlock()
+			if r.Method == http.MethodPost && r.URL.Query().Has("uploadId") && s.exists(r.URL.Path) {
+				writeError(w, http.StatusPreconditionFailed, "PreconditionFailed", "At least one of the pre-conditions you specified did not hold")
+				return
+			}
+		}
 		if f != nil && f.cut {
 			cw := &cutWriter{ResponseWriter: w}
 			next.ServeHTTP(cw, r)
@@ -182,6 +196,16 @@ func (s *Server) front(next http.Handler) http.Handler {
 		}
 		next.ServeHTTP(w, r)
 	})
+}
+
+// exists reports whether the object at a path-style URL path (/bucket/key) exists.
+func (s *Server) exists(urlPath string) bool {
+	bucket, key, ok := strings.Cut(strings.TrimPrefix(urlPath, "/"), "/")
+	if !ok {
+		return false
+	}
+	_, err := s.backend.HeadObject(bucket, key)
+	return err == nil
 }
 
 func (s *Server) count(r *http.Request) {
