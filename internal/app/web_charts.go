@@ -1,19 +1,14 @@
 package app
 
 import (
-	"bytes"
 	"context"
-	"encoding/csv"
 	"errors"
 	"fmt"
-	"io"
-	"os"
 	"strconv"
-	"strings"
 	"time"
 
 	grpipe "github.com/grpipe/grpipe"
-	"github.com/grpipe/grpipe/internal/objstore"
+	"github.com/grpipe/grpipe/internal/quarantine"
 	"github.com/grpipe/grpipe/internal/warehouse"
 	"github.com/grpipe/grpipe/internal/web"
 )
@@ -276,71 +271,11 @@ func (b *WebBackend) EachRejected(ctx context.Context, runID string, fn func(web
 	if _, err := b.Store.RunRecord(ctx, runID); err != nil {
 		return err
 	}
-	objs, err := b.Zones.List(ctx, objstore.Key(grpipe.Quarantine, runID))
-	if err != nil {
-		return err
+	err := quarantine.EachRunRow(ctx, b.Zones, runID, func(r quarantine.EntityRow) error {
+		return fn(web.RejectedRow{Entity: r.Entity, SourceFile: r.SourceFile, Line: r.Line, Column: r.Column, Reason: r.Reason, Raw: r.Raw})
+	})
+	if errors.Is(err, web.ErrStop) {
+		return nil
 	}
-	for _, o := range objs {
-		rel := strings.TrimPrefix(o.Key, string(grpipe.Quarantine)+"/")
-		batch, name, ok := strings.Cut(rel, "/")
-		if !ok || (batch != runID && !strings.HasPrefix(batch, runID+"_try")) || !strings.HasSuffix(name, ".rejects.csv") {
-			continue
-		}
-		e, err := grpipe.EntityForFile(strings.TrimSuffix(name, ".rejects.csv"))
-		if err != nil {
-			continue
-		}
-		if err := b.eachRejectedIn(ctx, o.Key, e.Name, fn); err != nil {
-			if errors.Is(err, web.ErrStop) {
-				return nil
-			}
-			return err
-		}
-	}
-	return nil
-}
-
-// eachRejectedIn streams one quarantine file: from disk on local zones,
-// else after reading the object.
-func (b *WebBackend) eachRejectedIn(ctx context.Context, key, entity string, fn func(web.RejectedRow) error) error {
-	var src io.Reader
-	if path, ok := b.Zones.LocalPath(key); ok {
-		f, err := os.Open(path)
-		if err != nil {
-			return fmt.Errorf("quarantine file %s: %w", key, err)
-		}
-		defer f.Close()
-		src = f
-	} else {
-		body, err := b.Zones.ReadAll(ctx, key)
-		if err != nil {
-			return err
-		}
-		src = bytes.NewReader(body)
-	}
-	r := csv.NewReader(src)
-	r.FieldsPerRecord = 5
-	r.ReuseRecord = true
-	if _, err := r.Read(); err != nil { // the header
-		if errors.Is(err, io.EOF) {
-			return nil
-		}
-		return fmt.Errorf("quarantine file %s: %w", key, err)
-	}
-	for {
-		rec, err := r.Read()
-		if errors.Is(err, io.EOF) {
-			return nil
-		}
-		if err != nil {
-			return fmt.Errorf("quarantine file %s: %w", key, err)
-		}
-		line, err := strconv.ParseInt(rec[1], 10, 64)
-		if err != nil {
-			return fmt.Errorf("quarantine file %s: line %q is not a number", key, rec[1])
-		}
-		if err := fn(web.RejectedRow{Entity: entity, SourceFile: rec[0], Line: line, Column: rec[2], Reason: rec[3], Raw: rec[4]}); err != nil {
-			return err
-		}
-	}
+	return err
 }

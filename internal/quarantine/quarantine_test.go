@@ -261,6 +261,25 @@ func testRunRows(t *testing.T, zones *objstore.Store) {
 	if _, err := quarantine.RunRows(ctx, zones, "r1", "", -1, 10); !errors.Is(err, grpipe.ErrBadInput) {
 		t.Errorf("negative offset: %v, want bad input", err)
 	}
+	var all []quarantine.EntityRow
+	if err := quarantine.EachRunRow(ctx, zones, "r1", func(r quarantine.EntityRow) error { all = append(all, r); return nil }); err != nil {
+		t.Fatal(err)
+	}
+	if want := "reviews:reviews.csv:2 reviews:reviews.csv:3 reviews:reviews.csv:4 users:user.csv:5 reviews:reviews-b.csv:6 reviews:reviews-b.csv:7 books:book.csv:8"; lines(all) != want {
+		t.Errorf("EachRunRow(r1) = %q, want %q", lines(all), want)
+	}
+	stop := errors.New("stop")
+	n := 0
+	err := quarantine.EachRunRow(ctx, zones, "r1", func(quarantine.EntityRow) error {
+		n++
+		if n == 4 {
+			return stop
+		}
+		return nil
+	})
+	if !errors.Is(err, stop) || n != 4 {
+		t.Errorf("EachRunRow did not stop when told: %v after %d rows", err, n)
+	}
 }
 
 func TestRunRowsLocal(t *testing.T) {

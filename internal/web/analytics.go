@@ -76,6 +76,14 @@ func coverURL(raw string) string {
 	return u.String()
 }
 
+// reviewsText writes a number of reviews: "1 review", "1,234 reviews".
+func reviewsText(n int64) string {
+	if n == 1 {
+		return "1 review"
+	}
+	return chart.Number(float64(n)) + " reviews"
+}
+
 func windowText(v AnalyticsView) string {
 	switch {
 	case v.WindowStart.IsZero() && v.WindowEnd.IsZero():
@@ -174,7 +182,7 @@ func buildAnalytics(v AnalyticsView) analyticsData {
 	}
 	d.RatingsChart = chart.Columns{XY: chart.XY{ID: "chart-ratings", Title: "Reviews by rating",
 		Desc:       fmt.Sprintf("Column chart of the %s reviews with a rating, by rating from 0 to 5.", chart.Number(float64(rated))),
-		Categories: cats, Series: []chart.Series{ratings}, Width: 460, Height: 240, YLabel: "reviews"}}.SVG()
+		Categories: cats, Series: []chart.Series{ratings}, Width: 460, Height: 240, YLabel: "reviews", Counts: true}}.SVG()
 
 	// Reviews over time.
 	d.Unit, d.Buckets = bucketDays(v.PerDay)
@@ -190,7 +198,7 @@ func buildAnalytics(v AnalyticsView) analyticsData {
 	}
 	d.TimeChart = chart.Columns{XY: chart.XY{ID: "chart-per-" + d.Unit, Title: "Reviews per " + d.Unit,
 		Desc:       fmt.Sprintf("Column chart of the number of reviews created per %s, %d %ss.", d.Unit, len(d.Buckets), d.Unit),
-		Categories: cats, Series: []chart.Series{per}, Width: 720, Height: 240, YLabel: "reviews"}}.SVG()
+		Categories: cats, Series: []chart.Series{per}, Width: 720, Height: 240, YLabel: "reviews", Counts: true}}.SVG()
 
 	for _, rk := range v.Rankings {
 		h := rankHeadings[rk.Table]
@@ -214,13 +222,13 @@ func buildAnalytics(v AnalyticsView) analyticsData {
 			}
 			switch {
 			case card.Rating:
-				rr.Value = fmt.Sprintf("%.2f ★ (%s reviews)", row.AverageRating, chart.Number(float64(row.ReviewCount)))
+				rr.Value = fmt.Sprintf("%.2f ★ (%s)", row.AverageRating, reviewsText(row.ReviewCount))
 				rr.Meter = chart.Meter{Value: row.AverageRating, Max: 5, Color: "#e9a23b", Label: rr.Value}.SVG()
 			case card.Best:
-				rr.Value = fmt.Sprintf("%s reviews · %.2f ★", chart.Number(float64(row.ReviewCount)), row.AverageRating)
+				rr.Value = fmt.Sprintf("%s · %.2f ★", reviewsText(row.ReviewCount), row.AverageRating)
 				rr.Meter = chart.Meter{Value: float64(row.ReviewCount), Max: max, Color: "#59a14f", Label: rr.Value}.SVG()
 			default:
-				rr.Value = chart.Number(float64(row.ReviewCount)) + " reviews"
+				rr.Value = reviewsText(row.ReviewCount)
 				rr.Meter = chart.Meter{Value: float64(row.ReviewCount), Max: max, Label: rr.Value}.SVG()
 			}
 			card.Rows = append(card.Rows, rr)

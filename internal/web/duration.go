@@ -199,10 +199,10 @@ func (s *Server) pageDuration(w http.ResponseWriter, r *http.Request) {
 	}
 	d.Rows = chart.Columns{Stacked: true, XY: chart.XY{ID: "chart-rows", Title: "Rows per run",
 		Desc:       "Stacked columns: the rows each run read, split into rejected, superseded (an older version of an id in the same batch) and staged; the stack's height is the rows read.",
-		Categories: cats, Series: ledger, Width: 1000, Height: 280, YLabel: "rows"}}.SVG()
+		Categories: cats, Series: ledger, Width: 1000, Height: 280, YLabel: "rows", Counts: true}}.SVG()
 	d.Rejected = chart.Columns{Stacked: true, XY: chart.XY{ID: "chart-rejected", Title: "Rejected rows per run",
 		Desc:       "Stacked columns: the rows each run quarantined, by table; a rising column is a data-quality drift.",
-		Categories: cats, Series: rejected, Width: 1000, Height: 240, YLabel: "rejected rows"}}.SVG()
+		Categories: cats, Series: rejected, Width: 1000, Height: 240, YLabel: "rejected rows", Counts: true}}.SVG()
 	s.render(w, r, "duration", "Task duration", d)
 }
 

@@ -248,6 +248,24 @@ func TestColumnsStacked(t *testing.T) {
 	}
 }
 
+func TestCountAxis(t *testing.T) {
+	axis := func(c Columns) string {
+		var out []string
+		for _, e := range find(parse(t, c.SVG()), "text", "") {
+			out = append(out, e.text)
+		}
+		return strings.Join(out, " ")
+	}
+	zeros := Columns{XY: XY{Counts: true, Categories: []Category{{Label: "r1"}, {Label: "r2"}}, Series: []Series{{Values: []float64{0, 0}}}}}
+	if got := axis(zeros); !strings.HasPrefix(got, "0 1 ") {
+		t.Errorf("an all-zero count axis: %q, want 0 1", got)
+	}
+	three := Columns{XY: XY{Counts: true, Categories: []Category{{Label: "r1"}}, Series: []Series{{Values: []float64{3}}}}}
+	if got := axis(three); !strings.HasPrefix(got, "0 1 2 3 ") {
+		t.Errorf("a count axis up to 3: %q", got)
+	}
+}
+
 func TestLines(t *testing.T) {
 	c := Lines{XY: XY{Title: "Durations", Categories: []Category{{Label: "a"}, {Label: "b"}, {Label: "c"}, {Label: "d"}},
 		Series: []Series{{Name: "ETL", Values: []float64{10, 12, math.NaN(), 9}}, {Name: "checks", Values: []float64{1, 1, 2, 1}}},

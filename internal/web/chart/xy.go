@@ -41,8 +41,12 @@ type XY struct {
 	// AxisFormat writes the value axis's ticks; nil means Format, or Compact
 	// when Format is nil.
 	AxisFormat func(float64) string
-	// YLabel names the value axis (e.g. "seconds", "rows").
+	// YLabel names the value axis (e.g. "seconds", "rows"); it is written
+	// above the axis.
 	YLabel string
+	// Counts marks whole-number values (rows, reviews): the axis's steps are
+	// whole numbers too.
+	Counts bool
 }
 
 // Columns is a vertical bar chart: a column per category and series, side by
@@ -131,12 +135,23 @@ func (c XY) begin(w *writer, kind string, maxValue float64) frame {
 		legend, legendH = layoutLegend(c, float64(width))
 	}
 	f := frame{x0: 58, y0: 10 + legendH, n: len(c.Categories)}
+	if c.YLabel != "" {
+		f.y0 += 14
+	}
 	f.w = float64(width) - f.x0 - 12
 	f.h = float64(height) - f.y0 - 34
 	if f.h < 20 {
 		f.h = 20
 	}
-	f.ticks = NiceTicks(0, math.Max(maxValue, 0), 5)
+	if c.Counts && maxValue <= 5 {
+		// Whole steps of one: 0, 1, ... up to the largest count (at least 1).
+		f.ticks = nil
+		for v := 0.0; v <= math.Max(math.Ceil(maxValue), 1); v++ {
+			f.ticks = append(f.ticks, v)
+		}
+	} else {
+		f.ticks = NiceTicks(0, math.Max(maxValue, 0), 5)
+	}
 	f.max = f.ticks[len(f.ticks)-1]
 	w.svgOpen(c.ID, kind+" "+c.Class, c.Title, c.Desc, width, height)
 	for _, it := range legend {
@@ -152,7 +167,7 @@ func (c XY) begin(w *writer, kind string, maxValue float64) frame {
 		w.elem("text", c.axisFormat(t), "x", num(f.x0-6), "y", num(y+4), "text-anchor", "end", "fill", "#556")
 	}
 	if c.YLabel != "" {
-		w.elem("text", c.YLabel, "x", "4", "y", num(f.y0-2), "fill", "#556", "class", "ylabel")
+		w.elem("text", c.YLabel, "x", "4", "y", num(f.y0-10), "fill", "#556", "class", "ylabel")
 	}
 	w.close("g")
 	w.open("g", "class", "axis x")
