@@ -1,7 +1,13 @@
 // Package grpipe holds the domain vocabulary of the GoodReads data pipeline:
-// the four entities and their schemas, zones, run ids, task and check results,
-// the JSON summary of a run, and sentinel errors. It imports only the standard
-// library; every other package depends on it.
+// the four entities and their schemas, zones, and sentinel errors
+// (goodreads.go); runs, their types, states, ids and JSON summary, and the
+// Observer of runs (run.go); the DAG as data: the 15 task specs, task kinds
+// and analytics kinds (dag.go). It imports only the standard library; every
+// other package depends on it.
+//
+// A new entity or column starts here (its schema); a new task starts in
+// dag.go (its spec: id, upstream, kind, timeout), then gets its work in
+// internal/pipeline.
 package grpipe
 
 import (
@@ -9,11 +15,7 @@ import (
 	"fmt"
 	"path"
 	"strings"
-	"time"
 )
-
-// DAGID is the id of the one DAG grpipe runs, as in the original Airflow deployment.
-const DAGID = "goodreads_pipeline"
 
 // Sentinel errors, checked with errors.Is.
 var (
@@ -214,30 +216,6 @@ const (
 	Quarantine Zone = "quarantine"
 )
 
-// NewRunID returns a run id for a run started at t: sortable by time, unique per process start.
-func NewRunID(kind string, t time.Time, suffix string) string {
-	id := kind + "__" + t.UTC().Format("2006-01-02T15:04:05.000000Z")
-	if suffix != "" {
-		id += "_" + suffix
-	}
-	return id
-}
-
-// State is the state of a run or a task instance (Airflow's names).
-type State string
-
-// States of runs and task instances.
-const (
-	StateQueued         State = "queued"
-	StateRunning        State = "running"
-	StateSuccess        State = "success"
-	StateFailed         State = "failed"
-	StateSkipped        State = "skipped"
-	StateUpstreamFailed State = "upstream_failed"
-	StateUpForRetry     State = "up_for_retry"
-	StateNone           State = ""
-)
-
 // Ledger counts the rows of one entity through one run:
 // Read = Rejected + Superseded + Staged, and Staged = Inserted + Updated + Stale.
 type Ledger struct {
@@ -274,52 +252,6 @@ type CheckResult struct {
 	Table  string `json:"table"`
 	Passed bool   `json:"passed"`
 	Detail string `json:"detail"`
-}
-
-// TaskSummary is one task instance in a run summary.
-type TaskSummary struct {
-	TaskID    string    `json:"task_id"`
-	State     State     `json:"state"`
-	StartedAt time.Time `json:"started_at"`
-	EndedAt   time.Time `json:"ended_at"`
-	Error     string    `json:"error"`
-	Tries     int       `json:"tries,omitempty"`
-	// Kind is the task's kind: marker, etl, check or sql.
-	Kind string `json:"kind,omitempty"`
-}
-
-// StageTiming is the wall time of one stage of the ETL job.
-type StageTiming struct {
-	Stage   string  `json:"stage"`
-	Seconds float64 `json:"seconds"`
-	Bytes   int64   `json:"bytes"`
-	Rows    int64   `json:"rows"`
-}
-
-// RunSummary is the stable JSON summary of a run. Fields are only ever added.
-type RunSummary struct {
-	RunID     string            `json:"run_id"`
-	DAGID     string            `json:"dag_id"`
-	State     State             `json:"state"`
-	StartedAt time.Time         `json:"started_at"`
-	EndedAt   time.Time         `json:"ended_at"`
-	Tasks     []TaskSummary     `json:"tasks"`
-	Tables    map[string]Ledger `json:"tables"`
-	Checks    []CheckResult     `json:"checks"`
-	// Error is the first failure's message, empty on success.
-	Error string `json:"error,omitempty"`
-	// Files lists the landing files this run claimed.
-	Files []string `json:"files,omitempty"`
-	// Recovered lists earlier runs whose unfinished batches this run completed.
-	Recovered []string `json:"recovered,omitempty"`
-	// Stages times the parts of the ETL job.
-	Stages []StageTiming `json:"stages,omitempty"`
-	// RunType is manual, scheduled or backfill.
-	RunType string `json:"run_type,omitempty"`
-	// LogicalDate and the data interval [start, end) the run covers (Airflow's).
-	LogicalDate       time.Time `json:"logical_date,omitzero"`
-	DataIntervalStart time.Time `json:"data_interval_start,omitzero"`
-	DataIntervalEnd   time.Time `json:"data_interval_end,omitzero"`
 }
 
 // NewLedgers returns an empty ledger for each entity.

@@ -16,7 +16,7 @@ const RunIDChars = "letters, digits and _ . : + - (starting with a letter or a d
 // Run id prefixes that only the scheduler gives: an interval's run is found
 // by its id, so an id of this form taken by hand would make the scheduler
 // skip that interval.
-var reservedRunIDPrefixes = []string{"scheduled__", "backfill__"}
+var reservedRunIDPrefixes = []string{runIDPrefix(RunScheduled), runIDPrefix(RunBackfill)}
 
 // ValidateRunID checks that id can name a run: 1 to MaxRunIDLen bytes of
 // RunIDChars, starting with a letter or a digit (so never "." or ".."), and

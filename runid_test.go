@@ -84,8 +84,8 @@ func TestValidateManualRunID(t *testing.T) {
 
 func TestNewRunIDIsValid(t *testing.T) {
 	for _, at := range []time.Time{time.Unix(0, 0), time.Date(2026, 11, 27, 2, 44, 28, 953513000, time.UTC), time.Date(9999, 12, 31, 23, 59, 59, 999999999, time.FixedZone("x", -3600))} {
-		for _, kind := range []string{"manual", "scheduled", "backfill"} {
-			id := grpipe.NewRunID(kind, at, "")
+		for _, kind := range []grpipe.RunType{grpipe.RunManual, grpipe.RunScheduled, grpipe.RunBackfill} {
+			id := grpipe.NewRunID(kind, at)
 			if err := grpipe.ValidateRunID(id); err != nil {
 				t.Errorf("NewRunID(%s, %s) = %q: %v", kind, at, id, err)
 			}

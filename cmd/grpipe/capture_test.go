@@ -26,7 +26,7 @@ func startReplay(t *testing.T, args ...string) string {
 	pr, pw := io.Pipe()
 	done := make(chan int, 1)
 	go func() {
-		code := run(ctx, append([]string{"api-replay", "--addr", "127.0.0.1:0", "--from", dir}, args...), pw, io.Discard, func(string) string { return "" })
+		code := run(ctx, append([]string{"api-replay", "--addr", "127.0.0.1:0", "--from", dir}, args...), pw, io.Discard, func(string) string { return "" }, hooks{})
 		pw.Close()
 		done <- code
 	}()
@@ -126,7 +126,7 @@ func TestCaptureStopsOnCancel(t *testing.T) {
 		getenv := func(k string) string {
 			return map[string]string{"GRPIPE_API_KEY": "k", "GRPIPE_API_URL": url}[k]
 		}
-		code := run(ctx, []string{"--home", home, "capture", "--every", "1h", "--rate", "1000/s"}, &out, errOut, getenv)
+		code := run(ctx, []string{"--home", home, "capture", "--every", "1h", "--rate", "1000/s"}, &out, errOut, getenv, hooks{})
 		done <- result{code, out.String(), errOut.String()}
 	}()
 	select {

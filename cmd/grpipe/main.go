@@ -1,5 +1,8 @@
 // Command grpipe is the GoodReads data pipeline in one binary: land files,
-// run the DAG, query the warehouse, and a zero-set-up demo.
+// run the DAG, query the warehouse, schedule, serve the UI, and a
+// zero-set-up demo. This package only parses flags into settings and wires
+// the packages below (internal/app is the composition root); a new command
+// is a flag set here and a call into them.
 package main
 
 import (
@@ -12,11 +15,14 @@ import (
 	"os"
 	"os/signal"
 	"syscall"
+	"time"
 
 	grpipe "github.com/grpipe/grpipe"
 	"github.com/grpipe/grpipe/internal/app"
 	"github.com/grpipe/grpipe/internal/config"
-	"github.com/grpipe/grpipe/internal/pipeline"
+	"github.com/grpipe/grpipe/internal/orchestrator"
+	"github.com/grpipe/grpipe/internal/report"
+	"github.com/grpipe/grpipe/internal/runstore"
 )
 
 // Exit codes.
@@ -29,14 +35,27 @@ const (
 func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
-	os.Exit(run(ctx, os.Args[1:], os.Stdout, os.Stderr, os.Getenv))
+	os.Exit(run(ctx, os.Args[1:], os.Stdout, os.Stderr, os.Getenv, hooks{}))
 }
 
-// env is what every command gets: its streams, the environment and the global flags.
+// hooks are behaviours only tests inject (cmd/grpipe's TestMain and
+// in-process tests); the production binary passes none and reads no test
+// setting.
+type hooks struct {
+	// crash is called at the ETL's named points (claim, transform, stage,
+	// upsert, cleanup): crash tests kill the process there.
+	crash func(point string)
+	// poll is how often the scheduler looks at its queue and beats (0: its default).
+	poll time.Duration
+}
+
+// env is what every command gets: its streams, the environment, the global
+// flags and the test hooks.
 type env struct {
 	stdout, stderr io.Writer
 	getenv         func(string) string
 	home           string
+	hooks          hooks
 }
 
 const usage = `grpipe: the GoodReads data pipeline in one binary.
@@ -73,7 +92,7 @@ Global flags:
 `
 
 // run is main without the process: it returns the exit code.
-func run(ctx context.Context, args []string, stdout, stderr io.Writer, getenv func(string) string) int {
+func run(ctx context.Context, args []string, stdout, stderr io.Writer, getenv func(string) string, h hooks) int {
 	global := flag.NewFlagSet("grpipe", flag.ContinueOnError)
 	global.SetOutput(stderr)
 	home := global.String("home", "", "home `DIR`")
@@ -89,24 +108,11 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer, getenv fu
 		fmt.Fprint(stderr, usage)
 		return exitUsage
 	}
-	e := &env{stdout: stdout, stderr: stderr, getenv: getenv, home: *home}
+	e := &env{stdout: stdout, stderr: stderr, getenv: getenv, home: *home, hooks: h}
 	cmds := map[string]func(context.Context, *env, []string) int{
-		"demo":  cmdDemo,
-		"land":  cmdLand,
-		"run":   cmdRun,
-		"query": cmdQuery,
-
-		"capture":    cmdCapture,
-		"api-replay": cmdAPIReplay,
-		// Orchestration (orchestrator.go).
-		"scheduler": cmdScheduler,
-		"dags":      cmdDags,
-		"runs":      cmdRuns,
-		"tasks":     cmdTasks,
-		// Web UI (web.go).
-		"serve": cmdServe,
-		"fake":  cmdFake,
-		"bench": cmdBench,
+		"demo": cmdDemo, "land": cmdLand, "run": cmdRun, "query": cmdQuery,
+		"capture": cmdCapture, "api-replay": cmdAPIReplay, "fake": cmdFake, "bench": cmdBench,
+		"scheduler": cmdScheduler, "dags": cmdDags, "runs": cmdRuns, "tasks": cmdTasks, "serve": cmdServe,
 	}
 	cmd, ok := cmds[rest[0]]
 	if !ok {
@@ -128,7 +134,24 @@ func (e *env) flags(name string) *flag.FlagSet {
 	return fs
 }
 
-// config loads the configuration; flagValues are settings given as flags.
+// settingFlags registers the flags of the settings keys (config.Settings
+// names them) and returns their values once parsed.
+func settingFlags(fs *flag.FlagSet, keys ...string) func() map[string]string {
+	vals := map[string]*string{}
+	for _, k := range keys {
+		s := config.SettingByKey(k)
+		vals[k] = fs.String(s.Flag, "", s.FlagUsage())
+	}
+	return func() map[string]string {
+		out := map[string]string{}
+		for k, v := range vals {
+			out[k] = *v
+		}
+		return out
+	}
+}
+
+// config loads the configuration; flagValues are settings given as flags, by key.
 func (e *env) config(flagValues map[string]string) (config.Config, error) {
 	home, err := config.HomeFrom(e.home, e.getenv)
 	if err != nil {
@@ -139,9 +162,26 @@ func (e *env) config(flagValues map[string]string) (config.Config, error) {
 
 // logger returns the process logger: text on stderr at the configured level.
 func (e *env) logger(cfg config.Config) *slog.Logger {
-	var lvl slog.Level
-	_ = lvl.UnmarshalText([]byte(cfg.LogLevel))
-	return slog.New(slog.NewTextHandler(e.stderr, &slog.HandlerOptions{Level: lvl}))
+	return slog.New(slog.NewTextHandler(e.stderr, &slog.HandlerOptions{Level: cfg.LogLevel}))
+}
+
+// options are the app options the test hooks call for.
+func (e *env) options() []app.Option {
+	if e.hooks.crash == nil {
+		return nil
+	}
+	return []app.Option{app.WithCrash(e.hooks.crash)}
+}
+
+// orchestrator loads the configuration and opens the orchestrator of the home.
+func (e *env) orchestrator(ctx context.Context, flagValues map[string]string, options ...app.Option) (*orchestrator.Service, *runstore.Store, config.Config, *slog.Logger, error) {
+	cfg, err := e.config(flagValues)
+	if err != nil {
+		return nil, nil, cfg, nil, err
+	}
+	log := e.logger(cfg)
+	svc, st, err := app.OpenOrchestrator(ctx, cfg, log, append(e.options(), options...)...)
+	return svc, st, cfg, log, err
 }
 
 // fail prints err and returns the exit code it calls for.
@@ -153,20 +193,28 @@ func (e *env) fail(err error) int {
 	return exitFailed
 }
 
-// crashHook returns the pipeline option that kills this process with SIGKILL
-// at the ETL point named by GRPIPE_CRASHPOINT (claim, transform, stage,
-// upsert, cleanup): a testing aid for crash-recovery tests, inert when unset.
-func (e *env) crashHook() app.Option {
-	point := e.getenv("GRPIPE_CRASHPOINT")
-	return func(o *pipeline.Options) {
-		if point == "" {
-			return
-		}
-		o.Crash = func(at string) {
-			if at == point {
-				_ = syscall.Kill(os.Getpid(), syscall.SIGKILL)
-				select {} // the signal ends the process
-			}
-		}
+// printJSON prints v as indented JSON on stdout.
+func (e *env) printJSON(v any) int {
+	if err := report.JSON(e.stdout, v); err != nil {
+		return e.fail(err)
 	}
+	return exitOK
+}
+
+// ended prints a run's outcome and returns its exit code.
+func (e *env) ended(sum *grpipe.RunSummary, asJSON bool) int {
+	if asJSON {
+		e.printJSON(sum)
+	} else {
+		report.Summary(e.stdout, sum)
+	}
+	switch sum.State {
+	case grpipe.StateSuccess:
+		return exitOK
+	case grpipe.StateQueued:
+		fmt.Fprintf(e.stderr, "grpipe: run %s waits: %s\n", sum.RunID, sum.Error)
+	default:
+		fmt.Fprintf(e.stderr, "grpipe: run %s failed: %s\n", sum.RunID, sum.Error)
+	}
+	return exitFailed
 }

@@ -6,6 +6,7 @@ import (
 	"encoding/csv"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"os"
 	"os/exec"
 	"os/signal"
@@ -14,26 +15,71 @@ import (
 	"strings"
 	"syscall"
 	"testing"
+	"time"
 
 	grpipe "github.com/grpipe/grpipe"
 	"github.com/grpipe/grpipe/internal/runstore"
 	"github.com/grpipe/grpipe/internal/sample"
+	"github.com/grpipe/grpipe/internal/testsupport"
 )
 
 // TestMain lets the test binary act as grpipe itself in a subprocess (for
-// the crash tests): GRPIPE_TEST_ARGS holds the arguments as JSON.
+// the crash and shutdown tests): GRPIPE_TEST_ARGS holds the arguments as
+// JSON, and the test-only hooks come from GRPIPE_TEST_CRASHPOINT,
+// GRPIPE_TEST_SLOWPOINT and GRPIPE_TEST_POLL, which only this test binary
+// reads.
 func TestMain(m *testing.M) {
 	if args := os.Getenv("GRPIPE_TEST_ARGS"); args != "" {
 		var a []string
 		if err := json.Unmarshal([]byte(args), &a); err != nil {
 			panic(err)
 		}
+		h, err := testHooks(os.Getenv)
+		if err != nil {
+			panic(err)
+		}
 		ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-		code := run(ctx, a, os.Stdout, os.Stderr, os.Getenv)
+		code := run(ctx, a, os.Stdout, os.Stderr, os.Getenv, h)
 		stop()
 		os.Exit(code)
 	}
 	os.Exit(m.Run())
+}
+
+// testHooks returns the hooks the environment asks for:
+// GRPIPE_TEST_CRASHPOINT=upsert kills the process with SIGKILL at that ETL
+// point (claim, transform, stage, upsert, cleanup);
+// GRPIPE_TEST_SLOWPOINT=transform=1500ms makes the ETL sleep there (a task
+// still running when SIGTERM arrives); GRPIPE_TEST_POLL=200ms is the
+// scheduler's poll and heartbeat period.
+func testHooks(getenv func(string) string) (hooks, error) {
+	var h hooks
+	if p := getenv("GRPIPE_TEST_POLL"); p != "" {
+		d, err := time.ParseDuration(p)
+		if err != nil {
+			return h, err
+		}
+		h.poll = d
+	}
+	crash := getenv("GRPIPE_TEST_CRASHPOINT")
+	slow, d, _ := strings.Cut(getenv("GRPIPE_TEST_SLOWPOINT"), "=")
+	wait, err := time.ParseDuration(d)
+	if slow != "" && err != nil {
+		return h, fmt.Errorf("GRPIPE_TEST_SLOWPOINT: %w", err)
+	}
+	if crash == "" && slow == "" {
+		return h, nil
+	}
+	h.crash = func(at string) {
+		if at == slow {
+			time.Sleep(wait)
+		}
+		if at == crash {
+			_ = syscall.Kill(os.Getpid(), syscall.SIGKILL)
+			select {} // the signal ends the process
+		}
+	}
+	return h, nil
 }
 
 // result is one in-process invocation of grpipe.
@@ -46,7 +92,7 @@ func grpipeCmd(t *testing.T, env map[string]string, args ...string) result {
 	t.Helper()
 	var out, errOut bytes.Buffer
 	getenv := func(k string) string { return env[k] }
-	code := run(context.Background(), args, &out, &errOut, getenv)
+	code := run(context.Background(), args, &out, &errOut, getenv, hooks{})
 	return result{code, out.String(), errOut.String()}
 }
 
@@ -230,30 +276,6 @@ func TestBadConfig(t *testing.T) {
 	})
 }
 
-// snapshot dumps every warehouse and analytics table, and the rejected rows
-// without their run id, as CSV.
-func snapshot(t *testing.T, env map[string]string) map[string]string {
-	t.Helper()
-	out := map[string]string{}
-	queries := map[string]string{
-		"reviews":  "SELECT * FROM goodreads_warehouse.reviews ORDER BY review_id",
-		"users":    "SELECT * FROM goodreads_warehouse.users ORDER BY user_id",
-		"authors":  "SELECT * FROM goodreads_warehouse.authors ORDER BY author_id",
-		"books":    "SELECT * FROM goodreads_warehouse.books ORDER BY book_id",
-		"rejected": "SELECT entity, source_file, line, column_name, reason, raw FROM goodreads_quality.rejected_rows ORDER BY 1, 2, 3",
-		"a1":       "SELECT * FROM goodreads_analytics.popular_authors_review_count ORDER BY rank",
-		"a2":       "SELECT * FROM goodreads_analytics.best_books ORDER BY book_id",
-	}
-	for k, q := range queries {
-		r := grpipeCmd(t, env, "query", "--format", "csv", q)
-		if r.code != 0 {
-			t.Fatalf("snapshot %s: %s", k, r.stderr)
-		}
-		out[k] = r.stdout
-	}
-	return out
-}
-
 // landDirty lands the sample files, with one broken review row.
 func landDirty(t *testing.T, env map[string]string) {
 	t.Helper()
@@ -294,9 +316,9 @@ func crashThenRerun(t *testing.T, homeEnv func(home string) map[string]string, l
 	if r := grpipeCmd(t, cleanEnv, "run"); r.code != 0 {
 		t.Fatalf("clean run: %s", r.stderr)
 	}
-	want := snapshot(t, cleanEnv)
-	if !strings.Contains(want["rejected"], "not,a,review") {
-		t.Fatalf("clean run did not quarantine the broken row: %s", want["rejected"])
+	want := testsupport.SnapshotHome(t, cleanEnv["GRPIPE_HOME"])
+	if rej := want[testsupport.Rejected]; len(rej) != 1 || rej[0][5] != "not,a,review" {
+		t.Fatalf("clean run did not quarantine the broken row: %v", rej)
 	}
 
 	for _, point := range []string{"claim", "transform", "stage", "upsert", "cleanup"} {
@@ -306,7 +328,7 @@ func crashThenRerun(t *testing.T, homeEnv func(home string) map[string]string, l
 			landDirty(t, env)
 			args, _ := json.Marshal([]string{"--home", home, "run"})
 			cmd := exec.Command(os.Args[0], "-test.run=^$")
-			cmd.Env = append(os.Environ(), "GRPIPE_TEST_ARGS="+string(args), "GRPIPE_CRASHPOINT="+point)
+			cmd.Env = append(os.Environ(), "GRPIPE_TEST_ARGS="+string(args), "GRPIPE_TEST_CRASHPOINT="+point)
 			for k, v := range env {
 				cmd.Env = append(cmd.Env, k+"="+v)
 			}
@@ -329,10 +351,10 @@ func crashThenRerun(t *testing.T, homeEnv func(home string) map[string]string, l
 			if point != "cleanup" && len(sum.Recovered) != 1 {
 				t.Errorf("rerun recovered %v, want the crashed run's batch", sum.Recovered)
 			}
-			if got := snapshot(t, env); !reflect.DeepEqual(got, want) {
+			if got := testsupport.SnapshotHome(t, home); !reflect.DeepEqual(got, want) {
 				for k := range want {
-					if got[k] != want[k] {
-						t.Errorf("after a crash at %s, %s differs from a clean run:\n got %.400s\nwant %.400s", point, k, got[k], want[k])
+					if !reflect.DeepEqual(got[k], want[k]) {
+						t.Errorf("after a crash at %s, %s differs from a clean run:\n got %.400v\nwant %.400v", point, k, got[k], want[k])
 					}
 				}
 			}

@@ -21,7 +21,7 @@ import (
 	"time"
 
 	grpipe "github.com/grpipe/grpipe"
-	"github.com/grpipe/grpipe/internal/pipeline"
+	"github.com/grpipe/grpipe/internal/flock"
 	"github.com/grpipe/grpipe/internal/runstore"
 )
 
@@ -129,7 +129,7 @@ func landSample(t *testing.T, home string) {
 	}
 }
 
-func runsIn(t *testing.T, st *runstore.Store, states ...grpipe.State) []runstore.RunRecord {
+func runsIn(t *testing.T, st *runstore.Store, states ...grpipe.State) []grpipe.Run {
 	t.Helper()
 	rs, err := st.ListRuns(context.Background(), 100, states...)
 	if err != nil {
@@ -146,14 +146,14 @@ func etlInstances(t *testing.T, st *runstore.Store, runID string) []runstore.Tas
 	}
 	var out []runstore.TaskInstance
 	for _, ti := range tis {
-		if ti.TaskID == pipeline.TaskETL {
+		if ti.TaskID == grpipe.TaskETL {
 			out = append(out, ti)
 		}
 	}
 	return out
 }
 
-var fastScheduler = map[string]string{"GRPIPE_SCHEDULER_POLL": "200ms"}
+var fastScheduler = map[string]string{"GRPIPE_TEST_POLL": "200ms"}
 
 func with(m map[string]string, kv ...string) map[string]string {
 	out := map[string]string{}
@@ -170,7 +170,7 @@ func TestSchedulerSIGTERMLetsTheRunningTaskFinish(t *testing.T) {
 	home := t.TempDir()
 	landSample(t, home)
 	st := openStore(t, home)
-	p := startGrpipe(t, with(fastScheduler, "GRPIPE_SLOWPOINT", "transform=1500ms"), "--home", home, "scheduler", "--schedule", "@every 1s")
+	p := startGrpipe(t, with(fastScheduler, "GRPIPE_TEST_SLOWPOINT", "transform=1500ms"), "--home", home, "scheduler", "--schedule", "@every 1s")
 	var runID string
 	eventually(t, 20*time.Second, "the ETL task to run", func() bool {
 		for _, r := range runsIn(t, st, grpipe.StateRunning) {
@@ -192,7 +192,7 @@ func TestSchedulerSIGTERMLetsTheRunningTaskFinish(t *testing.T) {
 	if code, sig := p.wait(t, 30*time.Second); code != 0 {
 		t.Fatalf("exit %d (signal %v) after SIGTERM, want 0:\n%s", code, sig, p.stderr.String())
 	}
-	rec, err := st.RunRecord(context.Background(), runID)
+	rec, err := st.Run(context.Background(), runID)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -213,7 +213,7 @@ func TestSchedulerSIGTERMLetsTheRunningTaskFinish(t *testing.T) {
 	// The next start resumes the run where it stopped.
 	p2 := startGrpipe(t, fastScheduler, "--home", home, "scheduler", "--schedule", "@every 1s")
 	eventually(t, 30*time.Second, "the stopped run to finish", func() bool {
-		r, _ := st.RunRecord(context.Background(), runID)
+		r, _ := st.Run(context.Background(), runID)
 		return r.State == grpipe.StateSuccess
 	})
 	p2.signal(t, syscall.SIGINT)
@@ -223,7 +223,7 @@ func TestSchedulerSIGTERMLetsTheRunningTaskFinish(t *testing.T) {
 	if etl := etlInstances(t, st, runID); len(etl) != 1 {
 		t.Errorf("the finished ETL task ran again: %+v", etl)
 	}
-	sum, _ := st.Run(context.Background(), runID)
+	sum, _ := st.Summary(context.Background(), runID)
 	if sum.Tables["reviews"].Read != 500 {
 		t.Errorf("resumed run's ledger: %+v", sum.Tables["reviews"])
 	}
@@ -233,7 +233,7 @@ func TestSchedulerKill9ThenRestartResumes(t *testing.T) {
 	home := t.TempDir()
 	landSample(t, home)
 	st := openStore(t, home)
-	p := startGrpipe(t, with(fastScheduler, "GRPIPE_CRASHPOINT", "upsert"), "--home", home, "scheduler", "--schedule", "@every 1s")
+	p := startGrpipe(t, with(fastScheduler, "GRPIPE_TEST_CRASHPOINT", "upsert"), "--home", home, "scheduler", "--schedule", "@every 1s")
 	if _, sig := p.wait(t, 60*time.Second); sig != syscall.SIGKILL {
 		t.Fatalf("scheduler was not killed at upsert:\n%s", p.stderr.String())
 	}
@@ -245,7 +245,7 @@ func TestSchedulerKill9ThenRestartResumes(t *testing.T) {
 
 	p2 := startGrpipe(t, fastScheduler, "--home", home, "scheduler", "--schedule", "@every 1s")
 	eventually(t, 60*time.Second, "the killed run to be resumed and finish", func() bool {
-		r, _ := st.RunRecord(context.Background(), runID)
+		r, _ := st.Run(context.Background(), runID)
 		return r.State == grpipe.StateSuccess
 	})
 	p2.signal(t, syscall.SIGTERM)
@@ -276,7 +276,7 @@ func TestMaxActiveRunsAcrossProcesses(t *testing.T) {
 	landSample(t, home)
 	st := openStore(t, home)
 	// This process holds the run lock, as a running `grpipe run` would.
-	lock, err := runstore.TryLock(filepath.Join(home, "run.lock"))
+	lock, err := flock.TryLock(filepath.Join(home, "run.lock"))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -371,7 +371,7 @@ func TestOrchestrationCommands(t *testing.T) {
 		t.Fatalf("run: %s", r.stderr)
 	}
 	r := grpipeCmd(t, env, "runs", "list", "--json")
-	var runs []runstore.RunRecord
+	var runs []grpipe.Run
 	if err := json.Unmarshal([]byte(r.stdout), &runs); err != nil || len(runs) != 1 {
 		t.Fatalf("runs list --json: %v %q", err, r.stdout)
 	}
@@ -404,7 +404,7 @@ func TestOrchestrationCommands(t *testing.T) {
 	if r := grpipeCmd(t, env, "runs", "show", id); !regexp.MustCompile(`(?m)^GoodReadsETLJob +etl +success +1 `).MatchString(r.stdout) {
 		t.Errorf("runs show (text):\n%s", r.stdout)
 	}
-	if r := grpipeCmd(t, env, "tasks", "logs", id, pipeline.TaskETL); r.code != 0 || !strings.Contains(r.stdout, "claimed") {
+	if r := grpipeCmd(t, env, "tasks", "logs", id, grpipe.TaskETL); r.code != 0 || !strings.Contains(r.stdout, "claimed") {
 		t.Errorf("tasks logs: %d %s %s", r.code, r.stdout, r.stderr)
 	}
 
@@ -413,10 +413,10 @@ func TestOrchestrationCommands(t *testing.T) {
 		want string
 	}{
 		{[]string{"runs", "show", "manual__nope"}, "run manual__nope: not found"},
-		{[]string{"tasks", "logs", "manual__nope", pipeline.TaskETL}, "run manual__nope: not found"},
+		{[]string{"tasks", "logs", "manual__nope", grpipe.TaskETL}, "run manual__nope: not found"},
 		{[]string{"tasks", "logs", id, "No_such_task"}, `task "No_such_task" is not in goodreads_pipeline`},
-		{[]string{"tasks", "logs", id, pipeline.TaskETL, "--try", "2"}, "has no try 2 (its tries: 1)"},
-		{[]string{"tasks", "clear", "manual__nope", pipeline.TaskETL}, "run manual__nope: not found"},
+		{[]string{"tasks", "logs", id, grpipe.TaskETL, "--try", "2"}, "has no try 2 (its tries: 1)"},
+		{[]string{"tasks", "clear", "manual__nope", grpipe.TaskETL}, "run manual__nope: not found"},
 		{[]string{"tasks", "clear", id, "No_such_task"}, "is not in goodreads_pipeline"},
 		{[]string{"runs", "resume", "manual__nope"}, "not found"},
 		{[]string{"dags", "frobnicate"}, `unknown subcommand "frobnicate"`},
@@ -432,17 +432,17 @@ func TestOrchestrationCommands(t *testing.T) {
 	}
 
 	// Clear a task and what follows, then resume the run without a scheduler.
-	r = grpipeCmd(t, env, "tasks", "clear", id, pipeline.TaskBookTables, "--downstream")
+	r = grpipeCmd(t, env, "tasks", "clear", id, grpipe.TaskBookTables, "--downstream")
 	if r.code != 0 || !strings.Contains(r.stdout, "Load_best_books") || strings.Contains(r.stdout, "Load_best_author,") {
 		t.Fatalf("tasks clear: %d %s %s", r.code, r.stdout, r.stderr)
 	}
 	if r := grpipeCmd(t, env, "runs", "resume", id, "--json"); r.code != 0 {
 		t.Fatalf("runs resume: %d %s", r.code, r.stderr)
 	}
-	if r := grpipeCmd(t, env, "tasks", "logs", id, pipeline.TaskBestBooks, "--try", "2"); r.code != 0 || !strings.Contains(r.stdout, "try=2") {
+	if r := grpipeCmd(t, env, "tasks", "logs", id, grpipe.TaskBestBooks, "--try", "2"); r.code != 0 || !strings.Contains(r.stdout, "try=2") {
 		t.Errorf("try 2 log: %d %s %s", r.code, r.stdout, r.stderr)
 	}
-	if r := grpipeCmd(t, env, "tasks", "logs", id, pipeline.TaskBestAuthors, "--try", "2"); r.code != exitUsage {
+	if r := grpipeCmd(t, env, "tasks", "logs", id, grpipe.TaskBestAuthors, "--try", "2"); r.code != exitUsage {
 		t.Errorf("an uncleared task got a second try")
 	}
 
@@ -552,7 +552,7 @@ func TestBackfill(t *testing.T) {
 		!oldest.DataIntervalEnd.Equal(time.Date(2026, 3, 1, 0, 10, 0, 0, time.UTC)) {
 		t.Errorf("oldest backfill run %+v", oldest)
 	}
-	if sum, _ := st.Run(context.Background(), oldest.RunID); sum.Tables["reviews"].Read != 500 {
+	if sum, _ := st.Summary(context.Background(), oldest.RunID); sum.Tables["reviews"].Read != 500 {
 		t.Errorf("the oldest interval should load the landed files: %+v", sum.Tables["reviews"])
 	}
 	// Again: the intervals exist, nothing is queued twice.

@@ -63,7 +63,7 @@ func screenshotDir(t *testing.T) string {
 func TestBrowserUI(t *testing.T) {
 	chrome := chromium(t)
 	home := t.TempDir()
-	env := map[string]string{"GRPIPE_HOME": home, "GRPIPE_SCHEDULER_POLL": "300ms"}
+	env := map[string]string{"GRPIPE_HOME": home}
 	landDirty(t, env)
 	r := grpipeCmd(t, env, "run", "--json")
 	if r.code != 0 {
@@ -80,7 +80,7 @@ func TestBrowserUI(t *testing.T) {
 	var schedErr bytes.Buffer
 	go func() {
 		done <- run(ctx, []string{"scheduler", "--schedule", "@every 24h", "--web", addr}, &bytes.Buffer{}, &schedErr,
-			func(k string) string { return env[k] })
+			func(k string) string { return env[k] }, hooks{poll: 300 * time.Millisecond})
 	}()
 	defer func() {
 		cancel()

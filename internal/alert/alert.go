@@ -1,6 +1,6 @@
 // Package alert tells people about failed runs (and, optionally, about
 // retried tasks): a JSON POST to a webhook and/or an email through an SMTP
-// server.
+// server. Its Notifier is a grpipe.Observer of runs.
 package alert
 
 import (
@@ -37,7 +37,7 @@ type Options struct {
 	Username, Password string
 	// OnRetry also alerts when a failed task will be retried.
 	OnRetry bool
-	// Timeout bounds one delivery (0: 10s).
+	// Timeout bounds one delivery (alerts.webhook.timeout; 0: no bound).
 	Timeout time.Duration
 }
 
@@ -47,7 +47,7 @@ type Alert struct {
 	Event       string               `json:"event"`
 	DAGID       string               `json:"dag_id"`
 	RunID       string               `json:"run_id"`
-	RunType     string               `json:"run_type,omitempty"`
+	RunType     grpipe.RunType       `json:"run_type,omitempty"`
 	LogicalDate time.Time            `json:"logical_date,omitzero"`
 	State       grpipe.State         `json:"state,omitempty"`
 	TaskID      string               `json:"task_id,omitempty"`
@@ -67,9 +67,6 @@ type Notifier struct {
 
 // New returns a notifier (one that does nothing when opts names no channel).
 func New(opts Options, log *slog.Logger) *Notifier {
-	if opts.Timeout <= 0 {
-		opts.Timeout = 10 * time.Second
-	}
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
@@ -94,12 +91,18 @@ func (n *Notifier) RunEnded(ctx context.Context, sum *grpipe.RunSummary) {
 	n.deliver(ctx, a)
 }
 
+var _ grpipe.Observer = (*Notifier)(nil)
+
+// TaskEnded does nothing: a notifier tells of failed runs and retries only.
+func (n *Notifier) TaskEnded(context.Context, grpipe.Run, grpipe.TaskSummary) {}
+
 // TaskRetry alerts, when OnRetry is set, that a try failed and will be retried.
-func (n *Notifier) TaskRetry(ctx context.Context, runID, taskID string, try int, err error) {
+func (n *Notifier) TaskRetry(ctx context.Context, run grpipe.Run, taskID string, try int, err error) {
 	if !n.Enabled() || !n.opts.OnRetry {
 		return
 	}
-	a := Alert{Event: "task_retry", DAGID: grpipe.DAGID, RunID: runID, TaskID: taskID, Try: try, State: grpipe.StateUpForRetry}
+	a := Alert{Event: "task_retry", DAGID: grpipe.DAGID, RunID: run.RunID, RunType: run.RunType, LogicalDate: run.LogicalDate,
+		TaskID: taskID, Try: try, State: grpipe.StateUpForRetry}
 	if err != nil {
 		a.Error = err.Error()
 	}
@@ -139,7 +142,7 @@ func (n *Notifier) post(ctx context.Context, a Alert) error {
 	if err != nil {
 		return err
 	}
-	ctx, cancel := context.WithTimeout(ctx, n.opts.Timeout)
+	ctx, cancel := n.bound(ctx)
 	defer cancel()
 	req, err := http.NewRequestWithContext(ctx, http.MethodPost, n.opts.WebhookURL, bytes.NewReader(body))
 	if err != nil {
@@ -166,8 +169,16 @@ func Subject(a Alert) string {
 	return fmt.Sprintf("[grpipe] %s: run %s failed", a.DAGID, a.RunID)
 }
 
+// bound returns ctx bounded by the delivery timeout, when there is one.
+func (n *Notifier) bound(ctx context.Context) (context.Context, context.CancelFunc) {
+	if n.opts.Timeout <= 0 {
+		return context.WithCancel(ctx)
+	}
+	return context.WithTimeout(ctx, n.opts.Timeout)
+}
+
 func (n *Notifier) mail(ctx context.Context, a Alert) error {
-	ctx, cancel := context.WithTimeout(ctx, n.opts.Timeout)
+	ctx, cancel := n.bound(ctx)
 	defer cancel()
 	host, _, err := net.SplitHostPort(n.opts.SMTPAddr)
 	if err != nil {

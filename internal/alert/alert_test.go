@@ -98,8 +98,8 @@ func (s *smtpServer) serve(conn net.Conn) {
 }
 
 func failedRun() *grpipe.RunSummary {
-	return &grpipe.RunSummary{RunID: "scheduled__2026-01-01T00:00:00.000000Z", DAGID: grpipe.DAGID, State: grpipe.StateFailed,
-		RunType: "scheduled", Error: "GoodReadsETLJob: boom",
+	return &grpipe.RunSummary{Run: grpipe.Run{RunID: "scheduled__2026-01-01T00:00:00.000000Z", DAGID: grpipe.DAGID, State: grpipe.StateFailed,
+		RunType: grpipe.RunScheduled, Error: "GoodReadsETLJob: boom"},
 		Tasks: []grpipe.TaskSummary{{TaskID: "Begin_execution", State: grpipe.StateSuccess}, {TaskID: "GoodReadsETLJob", State: grpipe.StateFailed, Error: "boom", Tries: 3}}}
 }
 
@@ -162,8 +162,8 @@ func TestNoAlertForSuccessAndRetryOnlyWhenAsked(t *testing.T) {
 	ok := failedRun()
 	ok.State = grpipe.StateSuccess
 	New(Options{WebhookURL: hook.URL}, nil).RunEnded(context.Background(), ok)
-	New(Options{WebhookURL: hook.URL}, nil).TaskRetry(context.Background(), "r", "GoodReadsETLJob", 1, errors.New("down"))
-	New(Options{WebhookURL: hook.URL, OnRetry: true}, nil).TaskRetry(context.Background(), "r", "GoodReadsETLJob", 1, errors.New("down"))
+	New(Options{WebhookURL: hook.URL}, nil).TaskRetry(context.Background(), grpipe.Run{RunID: "r"}, "GoodReadsETLJob", 1, errors.New("down"))
+	New(Options{WebhookURL: hook.URL, OnRetry: true}, nil).TaskRetry(context.Background(), grpipe.Run{RunID: "r"}, "GoodReadsETLJob", 1, errors.New("down"))
 	select {
 	case a := <-posted:
 		if a.Event != "task_retry" || a.TaskID != "GoodReadsETLJob" || a.Try != 1 || a.Error != "down" {

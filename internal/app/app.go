@@ -1,6 +1,9 @@
-// Package app is grpipe's composition root: it opens the zones, the
-// warehouse and the run store that a configuration names, and wires the
-// pipeline over them.
+// Package app is grpipe's composition root: from a configuration it opens
+// the zones, the warehouse and the run store, and wires the pipeline's work,
+// the executor, the observers (alerts) and the orchestrator over them. It
+// holds no logic of its own: a new warehouse backend is a case in
+// OpenWarehouse (its driver in its own package), a new executor a new
+// orchestrator.Workspace here.
 package app
 
 import (
@@ -10,30 +13,20 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
-	"strings"
+	"time"
 
 	grpipe "github.com/grpipe/grpipe"
 	"github.com/grpipe/grpipe/internal/alert"
 	"github.com/grpipe/grpipe/internal/config"
 	"github.com/grpipe/grpipe/internal/dag"
 	"github.com/grpipe/grpipe/internal/duckdb"
-	"github.com/grpipe/grpipe/internal/metrics"
 	"github.com/grpipe/grpipe/internal/objstore"
+	"github.com/grpipe/grpipe/internal/orchestrator"
 	"github.com/grpipe/grpipe/internal/pipeline"
 	"github.com/grpipe/grpipe/internal/postgres"
 	"github.com/grpipe/grpipe/internal/runstore"
 	"github.com/grpipe/grpipe/internal/warehouse"
 )
-
-// App is an opened home.
-type App struct {
-	Config    config.Config
-	Zones     *objstore.Store
-	Warehouse *warehouse.Warehouse
-	Store     *runstore.Store
-	Pipeline  *pipeline.Pipeline
-	Log       *slog.Logger
-}
 
 // OpenZones opens only the zones of cfg (for commands that need nothing else).
 func OpenZones(ctx context.Context, cfg config.Config) (*objstore.Store, error) {
@@ -42,13 +35,11 @@ func OpenZones(ctx context.Context, cfg config.Config) (*objstore.Store, error) 
 
 // OpenWarehouse opens the warehouse cfg names; readOnly refuses every write.
 func OpenWarehouse(ctx context.Context, cfg config.Config, readOnly bool, log *slog.Logger) (*warehouse.Warehouse, error) {
-	kind, loc, err := cfg.WarehouseKind()
-	if err != nil {
-		return nil, err
-	}
+	kind, loc := cfg.Warehouse.Kind, cfg.Warehouse.Location
 	var drv warehouse.Driver
+	var err error
 	switch kind {
-	case "duckdb":
+	case config.DuckDBWarehouse:
 		if readOnly {
 			if _, err := os.Stat(loc); errors.Is(err, os.ErrNotExist) {
 				return nil, fmt.Errorf("%w: the warehouse %s does not exist yet: run `grpipe run` (or `grpipe demo`) first", grpipe.ErrNotFound, loc)
@@ -58,7 +49,7 @@ func OpenWarehouse(ctx context.Context, cfg config.Config, readOnly bool, log *s
 		}
 		opts := duckdb.Options{MemoryLimit: cfg.DuckDB.MemoryLimit, TempDirectory: cfg.DuckDB.TempDirectory, Threads: cfg.DuckDB.Threads, ReadOnly: readOnly}
 		drv, err = duckdb.OpenWarehouse(ctx, loc, opts)
-	case "postgres":
+	case config.PostgresWarehouse:
 		scan := duckdb.Options{MemoryLimit: cfg.DuckDB.MemoryLimit, TempDirectory: cfg.DuckDB.TempDirectory, Threads: cfg.DuckDB.Threads}
 		drv, err = postgres.Open(ctx, loc, postgres.Options{ReadOnly: readOnly, Scan: scan})
 		if err != nil {
@@ -73,20 +64,59 @@ func OpenWarehouse(ctx context.Context, cfg config.Config, readOnly bool, log *s
 	return warehouse.New(drv, log)
 }
 
-// Option adjusts the pipeline's options.
-type Option func(*pipeline.Options)
+// App is an opened home: zones, warehouse and run store stay open, and the
+// orchestrator's runs work on them (tests, grpipe bench).
+type App struct {
+	Config       config.Config
+	Zones        *objstore.Store
+	Warehouse    *warehouse.Warehouse
+	Store        *runstore.Store
+	Orchestrator *orchestrator.Service
+	Log          *slog.Logger
+}
 
-// Open opens everything a run needs.
+// Options are what a caller adds to the wiring: observers, and the hooks
+// only tests set.
+type Options struct {
+	// Observers are told of runs and tries, besides the alerts of the
+	// configuration.
+	Observers []grpipe.Observer
+	// Crash is called at named points of the ETL (pipeline.Options.Crash).
+	Crash func(point string)
+	// Sleep waits the backoff before a retry (orchestrator.Options.Sleep).
+	Sleep func(ctx context.Context, d time.Duration) error
+}
+
+// Option adjusts the Options.
+type Option func(*Options)
+
+// WithObservers tells obs of every run that ends, every try that ends and
+// every try that will be retried.
+func WithObservers(obs ...grpipe.Observer) Option {
+	return func(o *Options) { o.Observers = append(o.Observers, obs...) }
+}
+
+// WithCrash calls crash at the ETL's named points (a test hook).
+func WithCrash(crash func(point string)) Option {
+	return func(o *Options) { o.Crash = crash }
+}
+
+// WithSleep waits the backoff before a retry with sleep (a test hook).
+func WithSleep(sleep func(ctx context.Context, d time.Duration) error) Option {
+	return func(o *Options) { o.Sleep = sleep }
+}
+
+// Open opens the home cfg describes and keeps it open.
 func Open(ctx context.Context, cfg config.Config, log *slog.Logger, options ...Option) (*App, error) {
-	if err := os.MkdirAll(cfg.Home, 0o755); err != nil {
-		return nil, fmt.Errorf("home %s: %w", cfg.Home, err)
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
 	}
 	a := &App{Config: cfg, Log: log}
 	var err error
-	if a.Zones, err = OpenZones(ctx, cfg); err != nil {
+	if a.Store, err = OpenStore(ctx, cfg); err != nil {
 		return nil, err
 	}
-	if a.Store, err = runstore.Open(ctx, filepath.Join(cfg.Home, "grpipe.db")); err != nil {
+	if a.Zones, err = OpenZones(ctx, cfg); err != nil {
 		a.Close()
 		return nil, err
 	}
@@ -94,66 +124,131 @@ func Open(ctx context.Context, cfg config.Config, log *slog.Logger, options ...O
 		a.Close()
 		return nil, err
 	}
-	win, _ := cfg.Window()
+	o := collect(options)
+	p, err := newPipeline(cfg, o, a.Zones, a.Warehouse, log)
+	if err != nil {
+		a.Close()
+		return nil, err
+	}
+	if a.Orchestrator, err = newOrchestrator(cfg, o, a.Store, openWorkspace{p.Executor()}, log); err != nil {
+		a.Close()
+		return nil, err
+	}
+	return a, nil
+}
+
+// OpenOrchestrator opens the run store of the home cfg describes and
+// returns the orchestrator over it (see NewOrchestrator). The caller closes
+// the store.
+func OpenOrchestrator(ctx context.Context, cfg config.Config, log *slog.Logger, options ...Option) (*orchestrator.Service, *runstore.Store, error) {
+	st, err := OpenStore(ctx, cfg)
+	if err != nil {
+		return nil, nil, err
+	}
+	svc, err := NewOrchestrator(cfg, st, log, options...)
+	if err != nil {
+		st.Close()
+		return nil, nil, err
+	}
+	return svc, st, nil
+}
+
+// NewOrchestrator returns the orchestrator of the home cfg describes over
+// its open run store st. Each execution of a run opens the zones and the
+// warehouse and closes them after: the embedded DuckDB warehouse admits one
+// process at a time, so a long-running scheduler must not hold it between
+// runs (`grpipe query` and `grpipe run` work while it waits).
+func NewOrchestrator(cfg config.Config, st *runstore.Store, log *slog.Logger, options ...Option) (*orchestrator.Service, error) {
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	o := collect(options)
+	return newOrchestrator(cfg, o, st, homeWorkspace{cfg: cfg, opts: o, log: log}, log)
+}
+
+func collect(options []Option) Options {
+	var o Options
+	for _, f := range options {
+		f(&o)
+	}
+	return o
+}
+
+// openWorkspace runs every execution on the same open zones and warehouse.
+type openWorkspace struct{ x dag.Executor }
+
+func (w openWorkspace) Open(context.Context, grpipe.Run) (dag.Executor, func() error, error) {
+	return w.x, func() error { return nil }, nil
+}
+
+// homeWorkspace opens the zones and the warehouse for each execution.
+type homeWorkspace struct {
+	cfg  config.Config
+	opts Options
+	log  *slog.Logger
+}
+
+func (w homeWorkspace) Open(ctx context.Context, _ grpipe.Run) (dag.Executor, func() error, error) {
+	zones, err := OpenZones(ctx, w.cfg)
+	if err != nil {
+		return nil, nil, err
+	}
+	wh, err := OpenWarehouse(ctx, w.cfg, false, w.log)
+	if err != nil {
+		zones.Close()
+		return nil, nil, err
+	}
+	release := func() error { return errors.Join(wh.Close(), zones.Close()) }
+	p, err := newPipeline(w.cfg, w.opts, zones, wh, w.log)
+	if err != nil {
+		release()
+		return nil, nil, err
+	}
+	return p.Executor(), release, nil
+}
+
+// newPipeline wires the pipeline's work over zones and wh.
+func newPipeline(cfg config.Config, o Options, zones *objstore.Store, wh *warehouse.Warehouse, log *slog.Logger) (*pipeline.Pipeline, error) {
 	w := warehouse.AllTime
-	if !win[0].IsZero() {
-		w.Start = win[0]
+	if a := cfg.Analytics; !a.WindowStart.IsZero() {
+		w.Start = a.WindowStart
 	}
-	if !win[1].IsZero() {
-		w.End = win[1]
+	if a := cfg.Analytics; !a.WindowEnd.IsZero() {
+		w.End = a.WindowEnd
 	}
-	dur, err := cfg.Durations()
-	if err != nil {
-		a.Close()
-		return nil, err
-	}
-	retry := dag.DefaultRetry()
-	retry.Delay, retry.MaxDelay = dur.RetryDelay, dur.MaxRetryDelay
-	if cfg.Orchestrator.Retries != nil {
-		retry.Retries = *cfg.Orchestrator.Retries
-	}
-	tasks, err := taskOptions(cfg, dur)
-	if err != nil {
-		a.Close()
-		return nil, err
-	}
-	popts := pipeline.Options{
+	return pipeline.New(pipeline.Options{
 		WorkDir:                filepath.Join(cfg.Home, "tmp", "work"),
-		LockPath:               RunLockPath(cfg),
-		Retry:                  &retry,
-		Tasks:                  tasks,
 		WindowFromDataInterval: cfg.Analytics.WindowFromDataInterval,
 		MaxRejectRatio:         cfg.MaxRejectRatio,
 		Window:                 w,
 		Transform:              duckdb.Options{MemoryLimit: cfg.DuckDB.MemoryLimit, TempDirectory: cfg.DuckDB.TempDirectory, Threads: cfg.DuckDB.Threads},
 		Parallelism:            cfg.Parallelism,
 		ProcessedRetention:     cfg.ProcessedRetention,
-	}
-	for _, o := range options {
-		o(&popts)
-	}
-	a.Pipeline = pipeline.New(popts, a.Zones, a.Warehouse, a.Store, log)
-	return a, nil
+		Snapshot:               cfg.UCSDSnapshot,
+		Crash:                  o.Crash,
+	}, zones, wh, log), nil
 }
 
-// Executor executes queued runs, opening the home for each run and closing
-// it after: the embedded DuckDB warehouse admits one process at a time, so a
-// long-running scheduler must not hold it between runs (`grpipe query` and
-// `grpipe run` work while it waits for the next interval).
-type Executor struct {
-	Config  config.Config
-	Log     *slog.Logger
-	Options []Option
-}
-
-// Execute opens the home, executes the queued run runID and closes the home.
-func (x *Executor) Execute(ctx context.Context, runID string, eo pipeline.ExecOptions) (*grpipe.RunSummary, error) {
-	a, err := Open(ctx, x.Config, x.Log, x.Options...)
-	if err != nil {
-		return nil, err
+// newOrchestrator wires the orchestrator of cfg over st and ws, with the
+// alerts of cfg and the observers of o.
+func newOrchestrator(cfg config.Config, o Options, st *runstore.Store, ws orchestrator.Workspace, log *slog.Logger) (*orchestrator.Service, error) {
+	oc := cfg.Orchestrator
+	tasks := map[string]dag.Override{}
+	for id, t := range oc.Tasks {
+		tasks[id] = dag.Override{Retries: t.Retries, Timeout: t.Timeout}
 	}
-	defer a.Close()
-	return a.Pipeline.Execute(ctx, runID, eo)
+	return orchestrator.New(orchestrator.Options{
+		Store:         st,
+		RunLock:       RunLockPath(cfg),
+		Workspace:     ws,
+		Retry:         dag.RetryPolicy{Retries: oc.Retries, Delay: oc.RetryDelay, MaxDelay: oc.MaxRetryDelay},
+		Tasks:         tasks,
+		DependsOnPast: oc.DependsOnPast,
+		Parallelism:   cfg.Parallelism,
+		Observers:     append([]grpipe.Observer{Notifier(cfg, log)}, o.Observers...),
+		Log:           log,
+		Sleep:         o.Sleep,
+	})
 }
 
 // RunLockPath is the lock that keeps two runs of the DAG from overlapping
@@ -172,81 +267,11 @@ func OpenStore(ctx context.Context, cfg config.Config) (*runstore.Store, error) 
 	return runstore.Open(ctx, filepath.Join(cfg.Home, "grpipe.db"))
 }
 
-// CheckSettings checks the settings Open would refuse without opening
-// anything: the warehouse URL and the per-task overrides.
-func CheckSettings(cfg config.Config) error {
-	if _, _, err := cfg.WarehouseKind(); err != nil {
-		return err
-	}
-	dur, err := cfg.Durations()
-	if err != nil {
-		return err
-	}
-	_, err = taskOptions(cfg, dur)
-	return err
-}
-
-// taskOptions turns orchestrator.tasks into per-task overrides; an unknown
-// task id is an error naming the setting.
-func taskOptions(cfg config.Config, dur config.Durations) (map[string]pipeline.TaskOptions, error) {
-	known := map[string]bool{}
-	for _, id := range pipeline.TaskIDs() {
-		known[id] = true
-	}
-	out := map[string]pipeline.TaskOptions{}
-	for id, t := range cfg.Orchestrator.Tasks {
-		if !known[id] {
-			return nil, fmt.Errorf("%w: orchestrator.tasks.%s: no such task; the task ids are %s", grpipe.ErrBadInput, id, strings.Join(pipeline.TaskIDs(), ", "))
-		}
-		out[id] = pipeline.TaskOptions{Retries: t.Retries, Timeout: dur.TaskTimeouts[id]}
-	}
-	return out, nil
-}
-
 // Notifier returns the alert notifier cfg's alerts settings describe.
 func Notifier(cfg config.Config, log *slog.Logger) *alert.Notifier {
-	dur, _ := cfg.Durations()
 	e := cfg.Alerts.Email
 	return alert.New(alert.Options{WebhookURL: cfg.Alerts.Webhook.URL, SMTPAddr: e.SMTPAddr, From: e.From, To: e.To,
-		Username: e.Username, Password: e.Password, OnRetry: cfg.Alerts.OnRetry, Timeout: dur.WebhookTimeout}, log)
-}
-
-// WithAlerts sends failed runs (and, if configured, retries) to n.
-func WithAlerts(n *alert.Notifier) Option {
-	return func(o *pipeline.Options) {
-		prevEnd, prevRetry := o.OnRunEnd, o.OnRetry
-		o.OnRunEnd = func(ctx context.Context, sum *grpipe.RunSummary) {
-			if prevEnd != nil {
-				prevEnd(ctx, sum)
-			}
-			n.RunEnded(ctx, sum)
-		}
-		o.OnRetry = func(ctx context.Context, runID, taskID string, try int, err error) {
-			if prevRetry != nil {
-				prevRetry(ctx, runID, taskID, try, err)
-			}
-			n.TaskRetry(ctx, runID, taskID, try, err)
-		}
-	}
-}
-
-// WithMetrics counts every try and every run in m.
-func WithMetrics(m *metrics.Metrics) Option {
-	return func(o *pipeline.Options) {
-		prevEnd, prevTask := o.OnRunEnd, o.OnTaskEnd
-		o.OnRunEnd = func(ctx context.Context, sum *grpipe.RunSummary) {
-			if prevEnd != nil {
-				prevEnd(ctx, sum)
-			}
-			m.RunEnded(sum)
-		}
-		o.OnTaskEnd = func(runID string, t grpipe.TaskSummary) {
-			if prevTask != nil {
-				prevTask(runID, t)
-			}
-			m.TaskEnded(t)
-		}
-	}
+		Username: e.Username, Password: e.Password, OnRetry: cfg.Alerts.OnRetry, Timeout: cfg.Alerts.Webhook.Timeout}, log)
 }
 
 // Close closes what Open opened.

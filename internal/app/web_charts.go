@@ -32,29 +32,24 @@ func (b *WebBackend) openRead(ctx context.Context) (*warehouse.Warehouse, error)
 	return nil, fmt.Errorf("%w (a run may be writing to it, or its server is down; try again in a moment): %v", web.ErrUnavailable, err)
 }
 
-// window is the analytics window of the configuration (zero values: unbounded).
-func (b *WebBackend) window() ([2]time.Time, warehouse.Window, error) {
-	win, err := b.Config.Window()
-	if err != nil {
-		return win, warehouse.Window{}, err
-	}
+// window is the analytics window of the configuration: its bounds (zero
+// values: unbounded) and the warehouse's window.
+func (b *WebBackend) window() ([2]time.Time, warehouse.Window) {
+	bounds := [2]time.Time{b.Config.Analytics.WindowStart, b.Config.Analytics.WindowEnd}
 	w := warehouse.AllTime
-	if !win[0].IsZero() {
-		w.Start = win[0]
+	if !bounds[0].IsZero() {
+		w.Start = bounds[0]
 	}
-	if !win[1].IsZero() {
-		w.End = win[1]
+	if !bounds[1].IsZero() {
+		w.End = bounds[1]
 	}
-	return win, w, nil
+	return bounds, w
 }
 
 // Analytics reads the six analytics tables and the distributions of the
 // window's reviews.
 func (b *WebBackend) Analytics(ctx context.Context) (web.AnalyticsView, error) {
-	bounds, win, err := b.window()
-	if err != nil {
-		return web.AnalyticsView{}, err
-	}
+	bounds, win := b.window()
 	v := web.AnalyticsView{WindowStart: bounds[0], WindowEnd: bounds[1]}
 	wh, err := b.openRead(ctx)
 	if err != nil {
@@ -90,7 +85,7 @@ func (b *WebBackend) Analytics(ctx context.Context) (web.AnalyticsView, error) {
 	}
 	missing := 0
 	for _, t := range warehouse.AnalyticsTables() {
-		rk := web.Ranking{Table: t.Table, Subject: string(t.Subject), Kind: t.Kind}
+		rk := web.Ranking{Table: t.Table, Subject: string(t.Subject), Kind: string(t.Kind)}
 		if !exist["goodreads_analytics."+t.Table] {
 			missing++
 			v.Rankings = append(v.Rankings, rk)
@@ -267,13 +262,11 @@ func (b *WebBackend) Export(ctx context.Context, x web.ExportQuery, fn func([]st
 
 // EachRejected streams the run's quarantine files (quarantine/<run_id>/ and
 // the folders of its later tries, <run_id>_try<N>/), row by row.
-func (b *WebBackend) EachRejected(ctx context.Context, runID string, fn func(web.RejectedRow) error) error {
-	if _, err := b.Store.RunRecord(ctx, runID); err != nil {
+func (b *WebBackend) EachRejected(ctx context.Context, runID string, fn func(quarantine.EntityRow) error) error {
+	if _, err := b.Store.Run(ctx, runID); err != nil {
 		return err
 	}
-	err := quarantine.EachRunRow(ctx, b.Zones, runID, func(r quarantine.EntityRow) error {
-		return fn(web.RejectedRow{Entity: r.Entity, SourceFile: r.SourceFile, Line: r.Line, Column: r.Column, Reason: r.Reason, Raw: r.Raw})
-	})
+	err := quarantine.EachRunRow(ctx, b.Zones, runID, fn)
 	if errors.Is(err, web.ErrStop) {
 		return nil
 	}

@@ -24,8 +24,7 @@ import (
 	"github.com/grpipe/grpipe/internal/app"
 	"github.com/grpipe/grpipe/internal/config"
 	"github.com/grpipe/grpipe/internal/fake"
-	"github.com/grpipe/grpipe/internal/objstore"
-	"github.com/grpipe/grpipe/internal/pipeline"
+	"github.com/grpipe/grpipe/internal/landing"
 )
 
 // The seed's "Testing the Limits" figures: an 11.4 GB batch on EMR 3 x
@@ -38,6 +37,10 @@ const (
 	manifestName    = "manifest.json"
 	sampleRSSPeriod = 50 * time.Millisecond
 )
+
+// DefaultRecords is the batch grpipe bench generates when given neither
+// --records nor --size: one million review records.
+const DefaultRecords = 1_000_000
 
 // Options configure a benchmark.
 type Options struct {
@@ -157,7 +160,8 @@ func Run(ctx context.Context, opts Options) (*Result, error) {
 			a.Close()
 		}
 	}()
-	if err := land(ctx, a.Zones, files); err != nil {
+	// Hard links on a local store: atomic, no copy, and the batch stays for the next benchmark.
+	if _, err := landing.Land(ctx, a.Zones, files, &landing.Options{Link: true}); err != nil {
 		return nil, err
 	}
 
@@ -166,7 +170,7 @@ func Run(ctx context.Context, opts Options) (*Result, error) {
 		return nil, err
 	}
 	rss := startSampler()
-	sum, err := a.Pipeline.Run(ctx, pipeline.RunInfo{RunType: "manual"})
+	sum, err := a.Orchestrator.RunNow(ctx)
 	closed = true
 	if cerr := a.Close(); err == nil {
 		err = cerr
@@ -233,38 +237,13 @@ func sizesMatch(files []string, m *fake.Manifest) bool {
 	return true
 }
 
-// land puts the files into the landing zone: a hard link on a local store
-// (atomic, no copy, and the batch stays for the next benchmark), a copy
-// otherwise.
-func land(ctx context.Context, zones *objstore.Store, files []string) error {
-	var copyFiles []string
-	for _, f := range files {
-		dst, ok := zones.LocalPath(objstore.Key(grpipe.Landing, filepath.Base(f)))
-		if ok {
-			if err := os.MkdirAll(filepath.Dir(dst), 0o755); err != nil {
-				return err
-			}
-			if err := os.Link(f, dst); err == nil {
-				continue
-			}
-		}
-		copyFiles = append(copyFiles, f)
-	}
-	if len(copyFiles) > 0 {
-		if _, err := pipeline.Land(ctx, zones, copyFiles); err != nil {
-			return err
-		}
-	}
-	return nil
-}
-
 // measure fills the stages from the run summary and the memory samples.
 func (r *Result) measure(sum *grpipe.RunSummary, samples []sample) {
 	tasks := map[string]grpipe.TaskSummary{}
 	for _, t := range sum.Tasks {
 		tasks[t.TaskID] = t
 	}
-	etl := tasks[pipeline.TaskETL]
+	etl := tasks[grpipe.TaskETL]
 	stageSecs := map[string]grpipe.StageTiming{}
 	for _, s := range sum.Stages {
 		stageSecs[s.Stage] = s
@@ -305,8 +284,8 @@ func (r *Result) measure(sum *grpipe.RunSummary, samples []sample) {
 		}
 		return a, b
 	}
-	wa, wb := span(pipeline.TaskWarehouseChecks)
-	qa, qb := span(pipeline.TaskAuthorChecks, pipeline.TaskBookChecks)
+	wa, wb := span(grpipe.TaskWarehouseChecks)
+	qa, qb := span(grpipe.TaskAuthorChecks, grpipe.TaskBookChecks)
 	quality := wb.Sub(wa).Seconds() + qb.Sub(qa).Seconds()
 	var warehouseRows int64
 	for _, l := range sum.Tables {
@@ -314,9 +293,9 @@ func (r *Result) measure(sum *grpipe.RunSummary, samples []sample) {
 	}
 	q := Stage{Stage: "quality", Seconds: quality, Rows: warehouseRows,
 		PeakRSS: max(peak(samples, wa, wb), peak(samples, qa, qb))}
-	aa, ab := span(pipeline.TaskAnalyticsSchema, pipeline.TaskAuthorTables, pipeline.TaskBookTables,
-		pipeline.TaskAuthorReviews, pipeline.TaskAuthorRatings, pipeline.TaskBestAuthors,
-		pipeline.TaskBookReviews, pipeline.TaskBookRatings, pipeline.TaskBestBooks)
+	aa, ab := span(grpipe.TaskAnalyticsSchema, grpipe.TaskAuthorTables, grpipe.TaskBookTables,
+		grpipe.TaskAuthorReviews, grpipe.TaskAuthorRatings, grpipe.TaskBestAuthors,
+		grpipe.TaskBookReviews, grpipe.TaskBookRatings, grpipe.TaskBestBooks)
 	an := Stage{Stage: "analytics", Seconds: ab.Sub(aa).Seconds(), Rows: sum.Tables["reviews"].Staged, PeakRSS: peak(samples, aa, ab)}
 	for _, s := range []*Stage{&q, &an} {
 		if s.Seconds > 0 {

@@ -17,8 +17,9 @@ import (
 	"time"
 
 	grpipe "github.com/grpipe/grpipe"
+	"github.com/grpipe/grpipe/internal/flock"
+	"github.com/grpipe/grpipe/internal/landing"
 	"github.com/grpipe/grpipe/internal/objstore"
-	"github.com/grpipe/grpipe/internal/runstore"
 	"github.com/grpipe/grpipe/internal/source"
 )
 
@@ -68,7 +69,7 @@ type Capturer struct {
 	opts  Options
 	log   *slog.Logger
 	clock source.Clock
-	lock  *runstore.Lock
+	lock  *flock.Lock
 	state *state
 	spool *spool
 
@@ -105,7 +106,7 @@ func Open(ctx context.Context, api API, zones *objstore.Store, opts Options) (*C
 	c := &Capturer{api: api, zones: zones, opts: opts, log: opts.Log, clock: opts.Clock,
 		pending: map[int64]string{}, skipped: map[int64]string{}}
 	var err error
-	if c.lock, err = runstore.TryLock(filepath.Join(opts.Dir, "capture.lock")); err != nil {
+	if c.lock, err = flock.TryLock(filepath.Join(opts.Dir, "capture.lock")); err != nil {
 		return nil, fmt.Errorf("capture: %w", err)
 	}
 	if c.state, err = openState(ctx, filepath.Join(opts.Dir, "capture.db")); err != nil {
@@ -278,7 +279,7 @@ func (c *Capturer) Flush(ctx context.Context) error {
 	// still sees the users, books and authors before the reviews naming them.
 	for _, e := range []grpipe.Entity{grpipe.Users, grpipe.Authors, grpipe.Books, grpipe.Reviews} {
 		name := e.FilePrefix + "-" + stamp + ".csv"
-		if _, err := c.zones.PutFile(ctx, objstore.Key(grpipe.Landing, name), paths[e.Name]); err != nil {
+		if err := landing.Put(ctx, c.zones, name, paths[e.Name]); err != nil {
 			return fmt.Errorf("land %s: %w (the spool is kept and lands on the next flush)", name, err)
 		}
 	}
@@ -301,13 +302,13 @@ func (c *Capturer) freeStamp(ctx context.Context, now time.Time) (string, error)
 		stamp := now.Format("20060102T150405.000000Z")
 		taken := false
 		for _, e := range grpipe.Entities() {
-			_, err := c.zones.Stat(ctx, objstore.Key(grpipe.Landing, e.FilePrefix+"-"+stamp+".csv"))
-			if err == nil {
+			waiting, err := landing.Waiting(ctx, c.zones, e.FilePrefix+"-"+stamp+".csv")
+			if err != nil {
+				return "", err
+			}
+			if waiting {
 				taken = true
 				break
-			}
-			if !objstore.IsNotFound(err) {
-				return "", fmt.Errorf("land: %w", err)
 			}
 		}
 		if !taken {

@@ -21,33 +21,10 @@ import (
 	"github.com/grpipe/grpipe/internal/objstore"
 	"github.com/grpipe/grpipe/internal/sample"
 	"github.com/grpipe/grpipe/internal/source"
+	"github.com/grpipe/grpipe/internal/testsupport"
 )
 
 const key = "test-key"
-
-// fakeClock advances only when slept on.
-type fakeClock struct {
-	mu  sync.Mutex
-	now time.Time
-}
-
-func (c *fakeClock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.now
-}
-
-func (c *fakeClock) Sleep(ctx context.Context, d time.Duration) error {
-	if err := ctx.Err(); err != nil {
-		return err
-	}
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	if d > 0 {
-		c.now = c.now.Add(d)
-	}
-	return nil
-}
 
 // api is a replay server of the sample behind a handler that counts the
 // show.xml calls and can answer some ids with a fault.
@@ -117,7 +94,7 @@ type env struct {
 	t     *testing.T
 	dir   string
 	zones *objstore.Store
-	clock *fakeClock
+	clock *testsupport.Clock
 	log   *bytes.Buffer
 }
 
@@ -130,7 +107,7 @@ func newEnv(t *testing.T) *env {
 	}
 	t.Cleanup(func() { zones.Close() })
 	return &env{t: t, dir: dir, zones: zones, log: &bytes.Buffer{},
-		clock: &fakeClock{now: time.Date(2026, 11, 27, 3, 0, 0, 0, time.UTC)}}
+		clock: testsupport.NewClock(time.Date(2026, 11, 27, 3, 0, 0, 0, time.UTC))}
 }
 
 func (e *env) open(a API, tune func(*Options)) *Capturer {

@@ -8,60 +8,9 @@ import (
 	"testing"
 
 	grpipe "github.com/grpipe/grpipe"
-	"github.com/grpipe/grpipe/internal/app"
-	"github.com/grpipe/grpipe/internal/config"
-	"github.com/grpipe/grpipe/internal/pipeline"
-	"github.com/grpipe/grpipe/internal/sample"
 	"github.com/grpipe/grpipe/internal/source"
+	"github.com/grpipe/grpipe/internal/testsupport"
 )
-
-func openApp(t *testing.T, home string) *app.App {
-	t.Helper()
-	cfg := config.Default(home)
-	cfg.DuckDB.MemoryLimit = "512MB"
-	if err := cfg.Validate(); err != nil {
-		t.Fatal(err)
-	}
-	a, err := app.Open(context.Background(), cfg, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { a.Close() })
-	return a
-}
-
-func runOnce(t *testing.T, a *app.App) *grpipe.RunSummary {
-	t.Helper()
-	sum, err := a.Pipeline.Run(context.Background(), pipeline.RunInfo{RunType: "manual"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if sum.State != grpipe.StateSuccess {
-		t.Fatalf("run %s: %s: %s", sum.RunID, sum.State, sum.Error)
-	}
-	return sum
-}
-
-// tables returns the four warehouse tables without record_create_timestamp, by key.
-func tables(t *testing.T, a *app.App) map[string][][]string {
-	t.Helper()
-	out := map[string][][]string{}
-	for _, e := range grpipe.Entities() {
-		rows, err := a.Warehouse.Query(context.Background(),
-			fmt.Sprintf("SELECT * EXCLUDE (record_create_timestamp) FROM goodreads_warehouse.%s ORDER BY %s", e.Name, e.Key))
-		if err != nil {
-			t.Fatal(err)
-		}
-		for _, r := range rows.Values {
-			var s []string
-			for _, v := range r {
-				s = append(s, fmt.Sprint(v))
-			}
-			out[e.Name] = append(out[e.Name], s)
-		}
-	}
-	return out
-}
 
 // TestCaptureToWarehouse captures the sample's reviews through the replay
 // server, lands them, runs the pipeline, and finds in the warehouse exactly
@@ -71,9 +20,9 @@ func TestCaptureToWarehouse(t *testing.T) {
 	ctx := context.Background()
 	api := newAPI(t, &source.ReplayOptions{Recent: 1000})
 	home := t.TempDir()
-	wh := openApp(t, home)
+	wh := testsupport.OpenHome(t, testsupport.Config(t, home, nil))
 	e := newEnv(t)
-	e.zones = wh.Zones // the capture lands where the pipeline claims
+	e.zones = wh.App.Zones // the capture lands where the pipeline claims
 	c := e.open(api.client(t, key), func(o *Options) { o.Dir = filepath.Join(home, "capture") })
 	if err := c.Run(ctx); err != nil {
 		t.Fatal(err)
@@ -82,7 +31,8 @@ func TestCaptureToWarehouse(t *testing.T) {
 	if s := c.Stats(); s.Landed != n {
 		t.Fatalf("stats %+v, want all %d reviews landed", s, n)
 	}
-	sum := runOnce(t, wh)
+	sum := wh.Run()
+	wh.MustSucceed(sum)
 	if got := sum.Tables["reviews"]; got.Read != int64(n) || got.Rejected != 0 || got.Inserted != int64(n) {
 		t.Errorf("reviews ledger %+v, want %d read and inserted", got, n)
 	}
@@ -91,17 +41,11 @@ func TestCaptureToWarehouse(t *testing.T) {
 	}
 
 	// The sample landed directly, in another home.
-	ref := openApp(t, t.TempDir())
-	paths, err := sample.WriteTo(t.TempDir())
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := pipeline.Land(ctx, ref.Zones, paths); err != nil {
-		t.Fatal(err)
-	}
-	runOnce(t, ref)
+	ref := testsupport.NewHome(t, nil)
+	ref.LandSample()
+	ref.MustSucceed(ref.Run())
 
-	got, want := tables(t, wh), tables(t, ref)
+	got, want := wh.Snapshot(grpipe.TimestampColumn), ref.Snapshot(grpipe.TimestampColumn)
 	for _, ent := range grpipe.Entities() {
 		if len(got[ent.Name]) == 0 {
 			t.Errorf("%s: no rows captured", ent.Name)
@@ -118,7 +62,7 @@ func TestCaptureToWarehouse(t *testing.T) {
 		}
 	}
 	// record_create_timestamp is the capture time.
-	rows, err := wh.Warehouse.Query(ctx, "SELECT DISTINCT CAST(record_create_timestamp AS VARCHAR) FROM goodreads_warehouse.reviews")
+	rows, err := wh.App.Warehouse.Query(ctx, "SELECT DISTINCT CAST(record_create_timestamp AS VARCHAR) FROM goodreads_warehouse.reviews")
 	if err != nil {
 		t.Fatal(err)
 	}

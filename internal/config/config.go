@@ -1,11 +1,19 @@
-// Package config loads grpipe's settings: defaults, then the home's
-// grpipe.yaml, then GRPIPE_* environment variables, then command-line flags,
-// each overriding the one before.
+// Package config loads grpipe's settings once into typed values: defaults,
+// then the home's grpipe.yaml, then GRPIPE_* environment variables, then
+// command-line flags, each overriding the one before.
+//
+// Every setting is one row of one table (settings.go): its key in
+// grpipe.yaml, its environment variable and flag when it has them, its
+// default, and how its text becomes a typed value. Load, Default, the flags
+// of cmd/grpipe, and the list of settings in an error all read that table.
+// A new setting is a field of Config and a row of the table.
 package config
 
 import (
 	"errors"
 	"fmt"
+	"log/slog"
+	"math"
 	"net"
 	"net/mail"
 	"net/url"
@@ -14,136 +22,157 @@ import (
 	"strconv"
 	"strings"
 	"time"
+	"unicode"
 
 	"github.com/goccy/go-yaml"
 
 	grpipe "github.com/grpipe/grpipe"
+	"github.com/grpipe/grpipe/internal/redact"
 )
 
 // FileName is the config file's name inside the home.
 const FileName = "grpipe.yaml"
 
-// Config is grpipe's configuration.
+// Config is grpipe's configuration, parsed and checked.
 type Config struct {
 	// Home holds the config file, the zones, the warehouse and the run metadata.
-	Home string `yaml:"-"`
+	Home string
 	// Zones is the object store URL of the zones: file:///path or s3://bucket/prefix?endpoint=...
-	Zones string `yaml:"zones"`
-	// Warehouse is the warehouse: duckdb:///path/to/file.duckdb or postgres://user:pass@host:port/db.
-	Warehouse string `yaml:"warehouse"`
+	Zones string
+	// Warehouse is the warehouse: an embedded DuckDB file or a PostgreSQL server.
+	Warehouse Warehouse
 	// MaxRejectRatio is the share of rejected rows above which a file is refused whole.
-	MaxRejectRatio float64 `yaml:"max_reject_ratio"`
+	MaxRejectRatio float64
 	// Analytics configures the analytics tables.
-	Analytics Analytics `yaml:"analytics"`
+	Analytics Analytics
 	// DuckDB tunes the DuckDB engines (transform and embedded warehouse).
-	DuckDB DuckDB `yaml:"duckdb"`
+	DuckDB DuckDB
 	// Parallelism bounds concurrent file validations and DAG tasks (0: defaults).
-	Parallelism int `yaml:"parallelism"`
+	Parallelism int
 	// ProcessedRetention is how many batches' Parquet the processed zone keeps
 	// (the newest; 0 keeps every batch).
-	ProcessedRetention int `yaml:"processed_retention"`
-	// LogLevel is debug, info, warn or error.
-	LogLevel string `yaml:"log_level"`
+	ProcessedRetention int
+	// LogLevel is the least level logged.
+	LogLevel slog.Level
+	// UCSDSnapshot is the record_create_timestamp given to the books,
+	// authors and users of a UCSD Book Graph dump; zero means the pipeline's
+	// default (2017-12-01: the crawl ended in late 2017).
+	UCSDSnapshot time.Time
 	// Orchestrator configures retries, depends_on_past and shutdown.
-	Orchestrator Orchestrator `yaml:"orchestrator"`
+	Orchestrator Orchestrator
 	// Alerts says where failed runs are reported.
-	Alerts Alerts `yaml:"alerts"`
+	Alerts Alerts
 	// Web configures the web UI and API (grpipe serve, grpipe scheduler --web).
-	Web Web `yaml:"web"`
+	Web Web
 }
+
+// Warehouse is a parsed warehouse setting.
+type Warehouse struct {
+	// URL is the setting as given (show it through Redact).
+	URL string
+	// Kind is the backend: duckdb or postgres.
+	Kind string
+	// Location is the DuckDB file's absolute path, or the PostgreSQL DSN.
+	Location string
+}
+
+// The warehouse backends.
+const (
+	DuckDBWarehouse   = "duckdb"
+	PostgresWarehouse = "postgres"
+)
 
 // Web configures the web UI and API.
 type Web struct {
-	// Addr is the listen address (default 127.0.0.1:8080).
-	Addr string `yaml:"addr"`
-	// Token, when set, is required on every page and API call. Env GRPIPE_WEB_TOKEN.
-	Token string `yaml:"token"`
+	// Addr is the listen address.
+	Addr string
+	// Token, when set, is required on every page and API call.
+	Token string
+	// Hosts are further host names the UI is reached by (without a token,
+	// other Host headers are refused).
+	Hosts []string
+	// SecureCookies marks cookies Secure: a proxy in front serves HTTPS.
+	SecureCookies bool
 }
 
 // Orchestrator configures how the DAG's tasks are run.
 type Orchestrator struct {
-	// Retries is the number of retries of a failed task (default 2).
-	Retries *int `yaml:"retries"`
+	// Retries is the number of retries of a failed task.
+	Retries int
 	// RetryDelay is the wait before the first retry, doubled for each next
-	// one up to MaxRetryDelay (Go durations: 10s, 5m).
-	RetryDelay    string `yaml:"retry_delay"`
-	MaxRetryDelay string `yaml:"max_retry_delay"`
-	// DependsOnPast keeps the scheduler's runs from starting a task while the
-	// same task of the previous run failed (default true, as the original).
-	DependsOnPast *bool `yaml:"depends_on_past"`
-	// GracePeriod is how long the running task may finish after SIGTERM (default 30s).
-	GracePeriod string `yaml:"grace_period"`
+	// one up to MaxRetryDelay.
+	RetryDelay, MaxRetryDelay time.Duration
+	// DependsOnPast keeps a task of a queued run from starting while the same
+	// task of the previous run failed (as the original).
+	DependsOnPast bool
+	// GracePeriod is how long the running task may finish after SIGTERM.
+	GracePeriod time.Duration
 	// Tasks overrides retries and timeout per task id.
-	Tasks map[string]TaskSettings `yaml:"tasks"`
+	Tasks map[string]TaskSettings
 }
 
 // TaskSettings override one task's retries and timeout.
 type TaskSettings struct {
-	Retries *int   `yaml:"retries"`
-	Timeout string `yaml:"timeout"`
+	// Retries, when set, replaces orchestrator.retries.
+	Retries *int
+	// Timeout, when positive, replaces the task's default timeout.
+	Timeout time.Duration
 }
 
 // Alerts says where failed runs (and optionally retries) are reported.
 type Alerts struct {
 	// OnRetry also alerts when a failed task will be retried.
-	OnRetry bool `yaml:"on_retry"`
+	OnRetry bool
 	// Webhook receives a JSON POST.
-	Webhook Webhook `yaml:"webhook"`
+	Webhook Webhook
 	// Email is sent through an SMTP server.
-	Email Email `yaml:"email"`
+	Email Email
 }
 
 // Webhook is an HTTP endpoint for alerts.
 type Webhook struct {
-	URL     string `yaml:"url"`
-	Timeout string `yaml:"timeout"`
+	URL     string
+	Timeout time.Duration
 }
 
 // Email is an SMTP server and the addresses of alerts.
 type Email struct {
-	SMTPAddr string   `yaml:"smtp_addr"`
-	From     string   `yaml:"from"`
-	To       []string `yaml:"to"`
-	Username string   `yaml:"username"`
-	Password string   `yaml:"password"`
-}
-
-// Durations are the orchestrator's and the alerts' durations, parsed.
-type Durations struct {
-	RetryDelay, MaxRetryDelay, GracePeriod, WebhookTimeout time.Duration
-	// TaskTimeouts holds the per-task timeouts that are set.
-	TaskTimeouts map[string]time.Duration
+	SMTPAddr string
+	From     string
+	To       []string
+	Username string
+	Password string
 }
 
 // Analytics configures the window of reviews the analytics tables count.
 type Analytics struct {
 	// WindowStart and WindowEnd bound record_create_timestamp, [start, end);
-	// RFC 3339 or YYYY-MM-DD, empty for open-ended.
-	WindowStart string `yaml:"window_start"`
-	WindowEnd   string `yaml:"window_end"`
+	// zero for open-ended.
+	WindowStart, WindowEnd time.Time
 	// WindowFromDataInterval makes scheduled runs count the reviews of their
 	// data interval instead (runs without one use the window above).
-	WindowFromDataInterval bool `yaml:"window_from_data_interval"`
+	WindowFromDataInterval bool
 }
 
 // DuckDB tunes DuckDB.
 type DuckDB struct {
-	MemoryLimit   string `yaml:"memory_limit"`
-	TempDirectory string `yaml:"temp_directory"`
-	Threads       int    `yaml:"threads"`
+	MemoryLimit   string
+	TempDirectory string
+	Threads       int
 }
 
-// Default returns the defaults for a home.
+// Default returns the defaults for a home, from the settings table.
 func Default(home string) Config {
-	return Config{
-		Home:           home,
-		Zones:          "file://" + filepath.Join(home, "zones"),
-		Warehouse:      "duckdb://" + filepath.Join(home, "warehouse.duckdb"),
-		MaxRejectRatio: 0.01,
-		DuckDB:         DuckDB{MemoryLimit: "2GB", TempDirectory: filepath.Join(home, "tmp", "duckdb")},
-		LogLevel:       "info",
-		Web:            Web{Addr: "127.0.0.1:8080"},
+	c := Config{Home: home}
+	for _, s := range settings {
+		if s.Default == "" {
+			continue
+		}
+		if err := s.set(&c, strings.ReplaceAll(s.Default, "<home>", home), ""); err != nil {
+			panic(fmt.Sprintf("config: the default of %s does not parse: %v", s.Key, err))
+		}
 	}
+	return c
 }
 
 // HomeFrom returns the home: the flag's value, else GRPIPE_HOME, else ./grpipe-home, made absolute.
@@ -162,156 +191,247 @@ func HomeFrom(flag string, getenv func(string) string) (string, error) {
 	return abs, nil
 }
 
-// Load builds the configuration of home: defaults, the config file if
-// present, then the environment (getenv), then flags (non-empty values of
-// the flags map, keyed by setting name: zones, warehouse, max_reject_ratio).
+// Load builds the configuration of home: the defaults, the config file if
+// present, then the environment (getenv), then flags (the non-empty values
+// of the flags map, keyed by setting key), and checks it.
 func Load(home string, getenv func(string) string, flags map[string]string) (Config, error) {
 	c := Default(home)
 	path := filepath.Join(home, FileName)
 	b, err := os.ReadFile(path)
 	switch {
 	case err == nil:
-		if err := yaml.UnmarshalWithOptions(b, &c, yaml.Strict()); err != nil {
-			return c, fmt.Errorf("%w: config file %s: %s (settings: zones, warehouse, max_reject_ratio, analytics.window_start, analytics.window_end, analytics.window_from_data_interval, duckdb.memory_limit, duckdb.temp_directory, duckdb.threads, parallelism, processed_retention, log_level, orchestrator.retries, orchestrator.retry_delay, orchestrator.max_retry_delay, orchestrator.depends_on_past, orchestrator.grace_period, orchestrator.tasks.<task_id>.retries, orchestrator.tasks.<task_id>.timeout, alerts.on_retry, alerts.webhook.url, alerts.webhook.timeout, alerts.email.smtp_addr, alerts.email.from, alerts.email.to, alerts.email.username, alerts.email.password, web.addr, web.token)",
-				grpipe.ErrBadInput, path, yaml.FormatError(err, false, true))
+		if err := c.loadFile(path, b); err != nil {
+			return c, err
 		}
 	case errors.Is(err, os.ErrNotExist):
 	default:
 		return c, fmt.Errorf("config file %s: %w", path, err)
 	}
-	set := func(name, value, from string) error {
-		if value == "" {
-			return nil
-		}
-		switch name {
-		case "zones":
-			c.Zones = value
-		case "warehouse":
-			c.Warehouse = value
-		case "max_reject_ratio":
-			v, err := strconv.ParseFloat(value, 64)
-			if err != nil {
-				return fmt.Errorf("%w: %s: max_reject_ratio %q is not a number (e.g. 0.01 for 1%%)", grpipe.ErrBadInput, from, value)
+	for _, s := range settings {
+		if v := getenv(s.Env); s.Env != "" && v != "" {
+			if err := s.set(&c, v, ""); err != nil {
+				return c, fmt.Errorf("environment variable %s: %w", s.Env, err)
 			}
-			c.MaxRejectRatio = v
-		case "log_level":
-			c.LogLevel = value
-		case "duckdb.memory_limit":
-			c.DuckDB.MemoryLimit = value
-		case "alerts.webhook.url":
-			c.Alerts.Webhook.URL = value
-		case "alerts.email.smtp_addr":
-			c.Alerts.Email.SMTPAddr = value
-		case "alerts.email.password":
-			c.Alerts.Email.Password = value
-		case "web.token":
-			c.Web.Token = value
-		case "web.addr":
-			c.Web.Addr = value
-		}
-		return nil
-	}
-	for name, env := range map[string]string{"zones": "GRPIPE_ZONES", "warehouse": "GRPIPE_WAREHOUSE",
-		"max_reject_ratio": "GRPIPE_MAX_REJECT_RATIO", "log_level": "GRPIPE_LOG_LEVEL", "duckdb.memory_limit": "GRPIPE_DUCKDB_MEMORY_LIMIT",
-		"alerts.webhook.url": "GRPIPE_ALERTS_WEBHOOK_URL", "alerts.email.smtp_addr": "GRPIPE_ALERTS_SMTP_ADDR",
-		"alerts.email.password": "GRPIPE_ALERTS_SMTP_PASSWORD", "web.token": "GRPIPE_WEB_TOKEN"} {
-		if err := set(name, getenv(env), "environment variable "+env); err != nil {
-			return c, err
 		}
 	}
-	for name, v := range flags {
-		if err := set(name, v, "flag --"+strings.ReplaceAll(name, "_", "-")); err != nil {
-			return c, err
+	for key, v := range flags {
+		s := SettingByKey(key)
+		if s.Flag == "" {
+			return c, fmt.Errorf("config: %s has no flag", key)
+		}
+		if v == "" {
+			continue
+		}
+		if err := s.set(&c, v, ""); err != nil {
+			return c, fmt.Errorf("flag --%s: %w", s.Flag, err)
 		}
 	}
 	return c, c.Validate()
 }
 
-// Validate checks every setting and names the one at fault.
+// loadFile applies the settings of a grpipe.yaml.
+func (c *Config) loadFile(path string, b []byte) error {
+	var tree map[string]any
+	if err := yaml.Unmarshal(b, &tree); err != nil {
+		return fmt.Errorf("%w: config file %s: %s", grpipe.ErrBadInput, path, yaml.FormatError(err, false, true))
+	}
+	values := map[string]string{}
+	if err := flatten("", tree, values); err != nil {
+		return fmt.Errorf("%w: config file %s: %v", grpipe.ErrBadInput, path, err)
+	}
+	for key, v := range values {
+		s, arg, ok := lookup(key)
+		if !ok && v == "" && isSection(key) {
+			continue // an empty section (tasks:)
+		}
+		if !ok {
+			return fmt.Errorf("%w: config file %s: unknown setting %q (settings: %s)", grpipe.ErrBadInput, path, key, strings.Join(Keys(), ", "))
+		}
+		if v == "" {
+			continue // as if unset
+		}
+		if err := s.set(c, v, arg); err != nil {
+			return fmt.Errorf("config file %s: %w", path, err)
+		}
+	}
+	return nil
+}
+
+// isSection reports whether key is the section (a.b) of some setting (a.b.c).
+func isSection(key string) bool {
+	for _, k := range Keys() {
+		if strings.HasPrefix(k, key+".") {
+			return true
+		}
+	}
+	return false
+}
+
+// flatten turns a YAML tree into setting keys (a.b.c) and their values as
+// text; a list becomes its items joined by commas.
+func flatten(prefix string, v any, out map[string]string) error {
+	switch t := v.(type) {
+	case map[string]any:
+		for k, sub := range t {
+			key := k
+			if prefix != "" {
+				key = prefix + "." + k
+			}
+			if err := flatten(key, sub, out); err != nil {
+				return err
+			}
+		}
+	case []any:
+		items := make([]string, len(t))
+		for i, x := range t {
+			if _, nested := x.(map[string]any); nested {
+				return fmt.Errorf("setting %s: give a list of values", prefix)
+			}
+			items[i] = fmt.Sprint(x)
+		}
+		out[prefix] = strings.Join(items, ",")
+	case nil:
+		out[prefix] = ""
+	default:
+		out[prefix] = fmt.Sprint(t)
+	}
+	return nil
+}
+
+// Set sets the setting key (as in grpipe.yaml: orchestrator.retry_delay,
+// orchestrator.tasks.GoodReadsETLJob.timeout) from its text, as Load does;
+// the error names the setting. Tests tune configurations through it.
+func (c *Config) Set(key, value string) error {
+	s, arg, ok := lookup(key)
+	if !ok {
+		return fmt.Errorf("%w: unknown setting %q (settings: %s)", grpipe.ErrBadInput, key, strings.Join(Keys(), ", "))
+	}
+	return s.set(c, value, arg)
+}
+
+// Validate checks what no single setting can: ranges, and settings that go
+// together. The error names the setting at fault.
 func (c Config) Validate() error {
 	if c.MaxRejectRatio < 0 || c.MaxRejectRatio > 1 {
 		return fmt.Errorf("%w: max_reject_ratio %v must be between 0 and 1 (0.01 is 1%%)", grpipe.ErrBadInput, c.MaxRejectRatio)
 	}
-	u, err := url.Parse(c.Zones)
-	if err != nil || (u.Scheme != "file" && u.Scheme != "s3") {
-		return fmt.Errorf("%w: zones %q must be a file:///path or s3://bucket/prefix URL", grpipe.ErrBadInput, Redact(c.Zones))
-	}
-	if u.Scheme == "file" && (u.Host != "" || !strings.HasPrefix(u.Path, "/")) {
-		return fmt.Errorf("%w: zones %q: a file URL takes an absolute path after three slashes, as in file:///srv/grpipe/zones (setting zones, env GRPIPE_ZONES, flag --zones)", grpipe.ErrBadInput, c.Zones)
-	}
-	if u.Scheme == "s3" && u.Host == "" {
-		return fmt.Errorf("%w: zones %q names no bucket: use s3://bucket/prefix?endpoint=...&region=... (setting zones, env GRPIPE_ZONES, flag --zones)", grpipe.ErrBadInput, Redact(c.Zones))
-	}
-	if _, _, err := c.WarehouseKind(); err != nil {
+	if err := checkZones(c.Zones); err != nil {
 		return err
 	}
-	if w, err := c.Window(); err != nil {
-		return err
-	} else if !w[0].IsZero() && !w[1].IsZero() && !w[0].Before(w[1]) {
-		return fmt.Errorf("%w: analytics.window_start %s is not before analytics.window_end %s: the window would hold no review", grpipe.ErrBadInput, c.Analytics.WindowStart, c.Analytics.WindowEnd)
+	if c.Warehouse.Kind == "" {
+		return fmt.Errorf("%w: no warehouse: set warehouse (env GRPIPE_WAREHOUSE, flag --warehouse)", grpipe.ErrBadInput)
 	}
-	switch c.LogLevel {
-	case "debug", "info", "warn", "error":
-	default:
-		return fmt.Errorf("%w: log_level %q must be debug, info, warn or error", grpipe.ErrBadInput, c.LogLevel)
+	if w := c.Analytics; !w.WindowStart.IsZero() && !w.WindowEnd.IsZero() && !w.WindowStart.Before(w.WindowEnd) {
+		return fmt.Errorf("%w: analytics.window_start %s is not before analytics.window_end %s: the window would hold no review", grpipe.ErrBadInput,
+			w.WindowStart.Format(time.RFC3339), w.WindowEnd.Format(time.RFC3339))
 	}
 	if c.ProcessedRetention < 0 {
 		return fmt.Errorf("%w: processed_retention %d must not be negative (0 keeps every batch)", grpipe.ErrBadInput, c.ProcessedRetention)
 	}
-	if c.Parallelism < 0 || c.DuckDB.Threads < 0 {
-		return fmt.Errorf("%w: parallelism and duckdb.threads must not be negative", grpipe.ErrBadInput)
+	if c.ProcessedRetention > maxRetention {
+		return fmt.Errorf("%w: processed_retention %d is more than %d batches: use 0 to keep every batch", grpipe.ErrBadInput, c.ProcessedRetention, maxRetention)
 	}
-	if _, err := c.Durations(); err != nil {
+	for _, n := range []struct {
+		key  string
+		v    int
+		most int
+	}{{"parallelism", c.Parallelism, maxParallelism}, {"duckdb.threads", c.DuckDB.Threads, maxThreads}} {
+		if n.v < 0 || n.v > n.most {
+			return fmt.Errorf("%w: %s %d must be between 0 (the default: one per core) and %d", grpipe.ErrBadInput, n.key, n.v, n.most)
+		}
+	}
+	if err := checkMemoryLimit(c.DuckDB.MemoryLimit); err != nil {
+		return err
+	}
+	o := c.Orchestrator
+	if o.Retries < 0 || o.Retries > maxRetries {
+		return fmt.Errorf("%w: orchestrator.retries %d must be between 0 and %d", grpipe.ErrBadInput, o.Retries, maxRetries)
+	}
+	for _, d := range []struct {
+		key  string
+		v    time.Duration
+		most time.Duration
+	}{{"orchestrator.retry_delay", o.RetryDelay, maxDelay}, {"orchestrator.max_retry_delay", o.MaxRetryDelay, maxDelay},
+		{"orchestrator.grace_period", o.GracePeriod, maxDelay}, {"alerts.webhook.timeout", c.Alerts.Webhook.Timeout, maxWebhookTimeout}} {
+		if d.v > d.most {
+			return fmt.Errorf("%w: %s %s is longer than %s", grpipe.ErrBadInput, d.key, d.v, d.most)
+		}
+	}
+	for id, t := range o.Tasks {
+		if _, err := grpipe.TaskByID(id); err != nil {
+			return fmt.Errorf("%w: orchestrator.tasks.%s: no such task; the task ids are %s", grpipe.ErrBadInput, id, strings.Join(grpipe.TaskIDs(), ", "))
+		}
+		if t.Retries != nil && (*t.Retries < 0 || *t.Retries > maxRetries) {
+			return fmt.Errorf("%w: orchestrator.tasks.%s.retries %d must be between 0 and %d", grpipe.ErrBadInput, id, *t.Retries, maxRetries)
+		}
+		if t.Timeout > maxTaskTimeout {
+			return fmt.Errorf("%w: orchestrator.tasks.%s.timeout %s is longer than %s", grpipe.ErrBadInput, id, t.Timeout, maxTaskTimeout)
+		}
+	}
+	if err := c.validateWeb(); err != nil {
 		return err
 	}
 	return c.validateAlerts()
 }
 
-// Durations parses the duration settings; the error names the one at fault.
-func (c Config) Durations() (Durations, error) {
-	d := Durations{RetryDelay: 10 * time.Second, MaxRetryDelay: 5 * time.Minute, GracePeriod: 30 * time.Second,
-		WebhookTimeout: 10 * time.Second, TaskTimeouts: map[string]time.Duration{}}
-	parse := func(name, v string, into *time.Duration) error {
-		if v == "" {
-			return nil
-		}
-		x, err := time.ParseDuration(v)
-		if err != nil || x <= 0 {
-			return fmt.Errorf("%w: %s %q must be a positive duration such as 30s, 5m or 2h", grpipe.ErrBadInput, name, v)
-		}
-		*into = x
-		return nil
-	}
-	o := c.Orchestrator
-	for _, p := range []struct {
-		name, v string
-		into    *time.Duration
-	}{
-		{"orchestrator.retry_delay", o.RetryDelay, &d.RetryDelay},
-		{"orchestrator.max_retry_delay", o.MaxRetryDelay, &d.MaxRetryDelay},
-		{"orchestrator.grace_period", o.GracePeriod, &d.GracePeriod},
-		{"alerts.webhook.timeout", c.Alerts.Webhook.Timeout, &d.WebhookTimeout},
-	} {
-		if err := parse(p.name, p.v, p.into); err != nil {
-			return d, err
+// Upper bounds of numeric settings: beyond them a value is a mistake (and
+// some, such as a hundred thousand DuckDB threads, abort the process).
+const (
+	maxRetries        = 100
+	maxParallelism    = 256
+	maxThreads        = 256
+	maxRetention      = 1_000_000
+	maxDelay          = 24 * time.Hour
+	maxTaskTimeout    = 7 * 24 * time.Hour
+	maxWebhookTimeout = 10 * time.Minute
+	maxMemoryLimit    = 1 << 50 // 1 PiB
+)
+
+// checkMemoryLimit accepts what DuckDB's memory_limit takes: a positive
+// number of bytes with a unit (2GB, 512MiB, 1.5 GB), at most maxMemoryLimit.
+func checkMemoryLimit(v string) error {
+	units := map[string]float64{"b": 1, "kb": 1e3, "mb": 1e6, "gb": 1e9, "tb": 1e12, "kib": 1 << 10, "mib": 1 << 20, "gib": 1 << 30, "tib": 1 << 40}
+	s := strings.ToLower(strings.TrimSpace(v))
+	i := strings.IndexFunc(s, func(r rune) bool { return (r < '0' || r > '9') && r != '.' })
+	if i > 0 {
+		if n, err := strconv.ParseFloat(s[:i], 64); err == nil && n > 0 && !math.IsInf(n, 0) {
+			if u, ok := units[strings.TrimSpace(s[i:])]; ok && n*u >= 1<<20 && n*u <= maxMemoryLimit {
+				return nil
+			}
 		}
 	}
-	if o.Retries != nil && (*o.Retries < 0 || *o.Retries > 100) {
-		return d, fmt.Errorf("%w: orchestrator.retries %d must be between 0 and 100", grpipe.ErrBadInput, *o.Retries)
+	return fmt.Errorf("%w: duckdb.memory_limit %q must be an amount of memory from 1MB to 1PiB, such as 2GB or 512MiB (env GRPIPE_DUCKDB_MEMORY_LIMIT)", grpipe.ErrBadInput, v)
+}
+
+// validateWeb refuses a blank or padded token and malformed host names.
+func (c Config) validateWeb() error {
+	w := c.Web
+	if w.Token != "" && strings.TrimSpace(w.Token) == "" {
+		return fmt.Errorf("%w: web.token (env GRPIPE_WEB_TOKEN) is blank: set a real secret (e.g. `openssl rand -hex 16`), or unset it to serve on loopback only", grpipe.ErrBadInput)
 	}
-	for id, t := range o.Tasks {
-		if t.Retries != nil && (*t.Retries < 0 || *t.Retries > 100) {
-			return d, fmt.Errorf("%w: orchestrator.tasks.%s.retries %d must be between 0 and 100", grpipe.ErrBadInput, id, *t.Retries)
-		}
-		var x time.Duration
-		if err := parse("orchestrator.tasks."+id+".timeout", t.Timeout, &x); err != nil {
-			return d, err
-		}
-		if x > 0 {
-			d.TaskTimeouts[id] = x
+	if strings.TrimFunc(w.Token, func(r rune) bool { return unicode.IsSpace(r) || unicode.IsControl(r) }) != w.Token {
+		return fmt.Errorf("%w: web.token (env GRPIPE_WEB_TOKEN) begins or ends with white space or a control character: remove it", grpipe.ErrBadInput)
+	}
+	for _, h := range w.Hosts {
+		if strings.ContainsAny(h, "/\\@ \t:") {
+			return fmt.Errorf("%w: web.hosts %q: give bare host names, such as grpipe.internal (env GRPIPE_WEB_HOSTS, comma-separated)", grpipe.ErrBadInput, h)
 		}
 	}
-	return d, nil
+	return nil
+}
+
+func checkZones(zones string) error {
+	u, err := url.Parse(zones)
+	if err != nil || (u.Scheme != "file" && u.Scheme != "s3") {
+		return fmt.Errorf("%w: zones %q must be a file:///path or s3://bucket/prefix URL", grpipe.ErrBadInput, Redact(zones))
+	}
+	if u.Scheme == "file" && (u.Host != "" || !strings.HasPrefix(u.Path, "/")) {
+		return fmt.Errorf("%w: zones %q: a file URL takes an absolute path after three slashes, as in file:///srv/grpipe/zones (setting zones, env GRPIPE_ZONES, flag --zones)", grpipe.ErrBadInput, zones)
+	}
+	if u.Scheme == "s3" && u.Host == "" {
+		return fmt.Errorf("%w: zones %q names no bucket: use s3://bucket/prefix?endpoint=...&region=... (setting zones, env GRPIPE_ZONES, flag --zones)", grpipe.ErrBadInput, Redact(zones))
+	}
+	return nil
 }
 
 func (c Config) validateAlerts() error {
@@ -345,98 +465,52 @@ func (c Config) validateAlerts() error {
 	return nil
 }
 
-// WarehouseKind returns the warehouse backend (duckdb or postgres) and its
-// location: a file path for duckdb, the DSN for postgres.
-func (c Config) WarehouseKind() (string, string, error) {
-	w := c.Warehouse
+// parseWarehouse reads the warehouse setting: duckdb:///path (a relative
+// path is in the home) or postgres://user:pass@host:port/db.
+func parseWarehouse(w, home string) (Warehouse, error) {
 	switch {
 	case strings.HasPrefix(w, "duckdb://"):
 		p := strings.TrimPrefix(w, "duckdb://")
 		if p == "" {
-			return "", "", fmt.Errorf("%w: warehouse %q names no file (duckdb:///path/to/warehouse.duckdb)", grpipe.ErrBadInput, w)
+			return Warehouse{}, fmt.Errorf("%w: warehouse %q names no file (duckdb:///path/to/warehouse.duckdb)", grpipe.ErrBadInput, w)
 		}
 		if !filepath.IsAbs(p) {
-			p = filepath.Join(c.Home, p)
+			p = filepath.Join(home, p)
 		}
-		return "duckdb", p, nil
+		return Warehouse{URL: w, Kind: DuckDBWarehouse, Location: p}, nil
 	case strings.HasPrefix(w, "postgres://"), strings.HasPrefix(w, "postgresql://"):
 		if _, err := url.Parse(w); err != nil {
-			return "", "", fmt.Errorf("%w: warehouse DSN %s (setting warehouse, env GRPIPE_WAREHOUSE, flag --warehouse) does not parse: write it as postgres://user:password@host:port/db, with special characters of the password percent-encoded (%% as %%25, @ as %%40, / as %%2F)",
+			return Warehouse{}, fmt.Errorf("%w: warehouse DSN %s (setting warehouse, env GRPIPE_WAREHOUSE, flag --warehouse) does not parse: write it as postgres://user:password@host:port/db, with special characters of the password percent-encoded (%% as %%25, @ as %%40, / as %%2F)",
 				grpipe.ErrBadInput, Redact(w))
 		}
-		return "postgres", w, nil
+		return Warehouse{URL: w, Kind: PostgresWarehouse, Location: w}, nil
 	}
-	return "", "", fmt.Errorf("%w: warehouse %q must be duckdb:///path or postgres://user:pass@host:port/db", grpipe.ErrBadInput, Redact(w))
+	return Warehouse{}, fmt.Errorf("%w: warehouse %q must be duckdb:///path or postgres://user:pass@host:port/db", grpipe.ErrBadInput, Redact(w))
 }
 
-// Window returns the analytics window's bounds (zero when open).
-func (c Config) Window() ([2]time.Time, error) {
-	var out [2]time.Time
-	for i, s := range []string{c.Analytics.WindowStart, c.Analytics.WindowEnd} {
-		if s == "" {
-			continue
-		}
-		var t time.Time
-		var err error
-		if len(s) == len("2006-01-02") {
-			t, err = time.Parse("2006-01-02", s)
-		} else {
-			t, err = time.Parse(time.RFC3339, s)
-		}
-		if err != nil {
-			name := [2]string{"analytics.window_start", "analytics.window_end"}[i]
-			return out, fmt.Errorf("%w: %s %q must be a date (2020-02-01) or an RFC 3339 time", grpipe.ErrBadInput, name, s)
-		}
-		out[i] = t.UTC()
+// parseTime reads an analytics window bound: a date (2020-02-01) or an RFC 3339 time.
+func parseTime(key, s string) (time.Time, error) {
+	layout := time.RFC3339
+	if len(s) == len("2006-01-02") {
+		layout = "2006-01-02"
 	}
-	return out, nil
-}
-
-// Redact hides the password in a URL or DSN (user info, or a password
-// query parameter as PostgreSQL DSNs allow).
-func Redact(s string) string {
-	u, err := url.Parse(s)
+	t, err := time.Parse(layout, s)
 	if err != nil {
-		return redactUnparsed(s)
+		return time.Time{}, fmt.Errorf("%w: %s %q must be a date (2020-02-01) or an RFC 3339 time", grpipe.ErrBadInput, key, s)
 	}
-	changed := false
-	if u.User != nil {
-		if _, has := u.User.Password(); has {
-			u.User = url.UserPassword(u.User.Username(), "xxxxx")
-			changed = true
-		}
-	}
-	if q := u.Query(); q.Has("password") {
-		q.Set("password", "xxxxx")
-		u.RawQuery = q.Encode()
-		changed = true
-	}
-	if !changed {
-		return s
-	}
-	return u.String()
+	return t.UTC(), nil
 }
 
-// redactUnparsed hides the password of a URL that does not parse: whatever
-// stands between the user name and the last '@' of the authority, and the
-// value of a password= parameter.
-func redactUnparsed(s string) string {
-	if i := strings.Index(s, "://"); i >= 0 {
-		rest := s[i+3:]
-		if at := strings.LastIndex(rest, "@"); at >= 0 {
-			userinfo := rest[:at]
-			if c := strings.Index(userinfo, ":"); c >= 0 {
-				s = s[:i+3] + userinfo[:c+1] + "xxxxx" + rest[at:]
-			}
+// Redact hides the secrets in a URL or DSN: see redact.String.
+func Redact(s string) string { return redact.String(s) }
+
+// parseSnapshot reads ucsd_snapshot: a date, an RFC 3339 time or a
+// "2006-01-02 15:04:05" time, in UTC.
+func parseSnapshot(v string) (time.Time, error) {
+	for _, layout := range []string{"2006-01-02", time.RFC3339, "2006-01-02 15:04:05"} {
+		if t, err := time.Parse(layout, v); err == nil {
+			return t.UTC(), nil
 		}
 	}
-	if i := strings.Index(s, "password="); i >= 0 {
-		end := strings.IndexAny(s[i:], "& ")
-		if end < 0 {
-			s = s[:i] + "password=xxxxx"
-		} else {
-			s = s[:i] + "password=xxxxx" + s[i+end:]
-		}
-	}
-	return s
+	return time.Time{}, fmt.Errorf("%w: ucsd_snapshot %q is not a date like 2017-12-01 or a time like 2017-12-01T00:00:00Z (setting ucsd_snapshot, env GRPIPE_UCSD_SNAPSHOT)", grpipe.ErrBadInput, v)
 }

@@ -1,35 +1,40 @@
-// Package dag provides the DAG model (tasks with their upstream edges, kind,
-// timeout and retry policy) and a runner that executes a DAG's tasks in
-// dependency order, independent tasks concurrently in a bounded pool,
-// retrying failed tries with exponential backoff, marking the downstream of
-// a failed task upstream_failed, and resuming a run from the results of an
-// earlier execution.
+// Package dag holds the task-level semantics of a DAG run, written once:
+// the model (tasks with upstream edges, kind, timeout and retry policy,
+// built from grpipe.Tasks()), and a Runner that starts tasks in dependency
+// order (independent ones concurrently, in a bounded pool), retries failed
+// tries with exponential backoff, marks the downstream of a failed task
+// upstream_failed, keeps a blocked task (depends_on_past) and what follows
+// it queued, stops starting tasks on a stop signal, and resumes a run from
+// the results of an earlier execution.
+//
+// Where a try physically runs is the Executor's business (executor.go):
+// Local runs it on a goroutine of this process; a distributed executor
+// (issue 11) puts it on a queue that workers on other machines take. A new
+// executor implements Executor and passes the executor tests
+// (internal/dag/executortest); the semantics above it do not change. The
+// run-level semantics (the run lock, depends_on_past, orphaned runs, clear)
+// are internal/orchestrator's.
 package dag
 
 import (
-	"context"
 	"fmt"
-	"log/slog"
-	"sort"
 	"time"
+
+	grpipe "github.com/grpipe/grpipe"
 )
 
-// Func is the work of a task. log writes to the task's own log.
-type Func func(ctx context.Context, log *slog.Logger) error
-
-// Task is one node of a DAG.
+// Task is one node of a DAG. Its work is not here: the Executor finds it by
+// the task's id.
 type Task struct {
 	// ID is unique within the DAG (Airflow's task_id).
 	ID string
 	// Upstream lists the ids of the tasks that must succeed first.
 	Upstream []string
-	// Run is the task's work; nil means nothing to do (a marker task).
-	Run Func
 	// Timeout bounds one try; zero means no bound.
 	Timeout time.Duration
-	// Kind says what sort of work the task does (marker, etl, check, sql), for
-	// people and the run history; the runner does not interpret it.
-	Kind string
+	// Kind says what sort of work the task does, for people and the run
+	// history; the runner does not interpret it.
+	Kind grpipe.TaskKind
 	// Retry overrides the DAG's retry policy for this task; nil keeps it.
 	Retry *RetryPolicy
 }
@@ -45,11 +50,6 @@ type RetryPolicy struct {
 	MaxDelay time.Duration
 }
 
-// DefaultRetry returns the default policy: two retries, 10s then 20s apart.
-func DefaultRetry() RetryPolicy {
-	return RetryPolicy{Retries: 2, Delay: 10 * time.Second, MaxDelay: 5 * time.Minute}
-}
-
 // Backoff returns the wait before try next (2 or more).
 func (p RetryPolicy) Backoff(next int) time.Duration {
 	d := p.Delay
@@ -63,6 +63,62 @@ func (p RetryPolicy) Backoff(next int) time.Duration {
 		d = p.MaxDelay
 	}
 	return d
+}
+
+// Override changes one task's retries and timeout.
+type Override struct {
+	// Retries, when not nil, replaces the policy's number of retries.
+	Retries *int
+	// Timeout, when positive, replaces the spec's timeout.
+	Timeout time.Duration
+}
+
+// New returns the DAG id of the tasks specs, each with its spec's timeout
+// and the retry policy, as overrides (by task id) change them; an override
+// of a task that does not exist is an error.
+func New(id string, specs []grpipe.TaskSpec, policy RetryPolicy, overrides map[string]Override) (*DAG, error) {
+	d := &DAG{ID: id, Retry: &policy}
+	for _, spec := range specs {
+		t := Task{ID: spec.ID, Upstream: spec.Upstream, Kind: spec.Kind, Timeout: spec.Timeout}
+		if o, ok := overrides[spec.ID]; ok {
+			if o.Retries != nil {
+				p := policy
+				p.Retries = *o.Retries
+				t.Retry = &p
+			}
+			if o.Timeout > 0 {
+				t.Timeout = o.Timeout
+			}
+		}
+		d.Tasks = append(d.Tasks, t)
+	}
+	for id := range overrides {
+		if d.Task(id) == nil {
+			return nil, fmt.Errorf("%w: task %s is not in %s", grpipe.ErrNotFound, id, d.ID)
+		}
+	}
+	return d, d.Validate()
+}
+
+// Task returns the task called id, nil when there is none.
+func (d *DAG) Task(id string) *Task {
+	for i := range d.Tasks {
+		if d.Tasks[i].ID == id {
+			return &d.Tasks[i]
+		}
+	}
+	return nil
+}
+
+// Policy returns the retry policy of task t.
+func (d *DAG) Policy(t Task) RetryPolicy {
+	switch {
+	case t.Retry != nil:
+		return *t.Retry
+	case d.Retry != nil:
+		return *d.Retry
+	}
+	return RetryPolicy{}
 }
 
 // DAG is a set of tasks with upstream edges.
@@ -131,31 +187,4 @@ func (d *DAG) Order() ([]string, error) {
 		return nil, fmt.Errorf("dag %s: the tasks' upstream edges form a cycle", d.ID)
 	}
 	return order, nil
-}
-
-// Downstream returns the ids of the tasks that depend, directly or not, on id.
-func (d *DAG) Downstream(id string) []string {
-	down := map[string][]string{}
-	for _, t := range d.Tasks {
-		for _, u := range t.Upstream {
-			down[u] = append(down[u], t.ID)
-		}
-	}
-	seen := map[string]bool{}
-	var walk func(string)
-	walk = func(n string) {
-		for _, c := range down[n] {
-			if !seen[c] {
-				seen[c] = true
-				walk(c)
-			}
-		}
-	}
-	walk(id)
-	out := make([]string, 0, len(seen))
-	for n := range seen {
-		out = append(out, n)
-	}
-	sort.Strings(out)
-	return out
 }

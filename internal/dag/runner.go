@@ -1,12 +1,10 @@
 package dag
 
 import (
-	"bytes"
 	"context"
 	"errors"
 	"fmt"
 	"log/slog"
-	"runtime/debug"
 	"sync"
 	"time"
 
@@ -28,21 +26,20 @@ type TaskResult struct {
 	Tries int
 }
 
-type tryKey struct{}
-
-// Try returns the try number of the task running with ctx (1 for the first
-// try, 0 outside a task). Tasks whose work must differ between tries (the
-// ETL names its batch after it) use it.
-func Try(ctx context.Context) int {
-	n, _ := ctx.Value(tryKey{}).(int)
-	return n
-}
-
-// Runner executes DAGs.
+// Runner executes a run of a DAG: it decides what runs when and what a
+// try's result means; its Executor runs the tries.
 type Runner struct {
+	// Executor runs the tries.
+	Executor Executor
+	// Run is the run the tries belong to.
+	Run grpipe.Run
+	// Tables returns the run's ledger so far, given to each try (nil: none).
+	Tables func() map[string]grpipe.Ledger
+	// Collect is told once of each try's output, as the try ends.
+	Collect func(taskID string, try int, out grpipe.TaskOutput)
 	// Parallelism bounds how many tasks run at once (0: 4).
 	Parallelism int
-	// Log receives every task's log records too (with a task attribute).
+	// Log receives the runner's own records.
 	Log *slog.Logger
 	// Prior holds the tasks that finished in an earlier execution of the same
 	// run (a resumed or cleared run): they are not run again, and their
@@ -69,7 +66,7 @@ type Runner struct {
 	OnRetry func(failed TaskResult, wait time.Duration)
 	// Now returns the time (a fake clock in tests); nil means time.Now.
 	Now func() time.Time
-	// Sleep waits d or until ctx ends; nil means a timer.
+	// Sleep waits d (the backoff before a retry) or until ctx ends; nil means a timer.
 	Sleep func(ctx context.Context, d time.Duration) error
 }
 
@@ -85,10 +82,10 @@ func (r *Runner) stopping() bool {
 	}
 }
 
-// Run executes d and returns the result of every task, in d's order. A task
+// Execute executes d and returns the result of every task, in d's order. A task
 // whose upstream failed is upstream_failed and never runs; a task whose
 // upstream is queued (blocked, or left when stopping) is queued too.
-func (r *Runner) Run(ctx context.Context, d *DAG) ([]TaskResult, error) {
+func (r *Runner) Execute(ctx context.Context, d *DAG) ([]TaskResult, error) {
 	if err := d.Validate(); err != nil {
 		return nil, err
 	}
@@ -99,10 +96,6 @@ func (r *Runner) Run(ctx context.Context, d *DAG) ([]TaskResult, error) {
 	par := r.Parallelism
 	if par <= 0 {
 		par = 4
-	}
-	base := r.Log
-	if base == nil {
-		base = slog.New(slog.DiscardHandler)
 	}
 
 	results := map[string]*TaskResult{}
@@ -200,7 +193,7 @@ func (r *Runner) Run(ctx context.Context, d *DAG) ([]TaskResult, error) {
 			go func(t Task) {
 				sem <- struct{}{}
 				defer func() { <-sem }()
-				res := r.runTries(ctx, base, d, t, first(t.ID), now)
+				res := r.runTries(ctx, d, t, first(t.ID))
 				mu.Lock()
 				results[t.ID] = &res
 				mu.Unlock()
@@ -224,14 +217,8 @@ func (r *Runner) Run(ctx context.Context, d *DAG) ([]TaskResult, error) {
 
 // runTries runs t's tries until one succeeds, the retries are spent, the
 // error is not retryable, or the runner stops.
-func (r *Runner) runTries(ctx context.Context, base *slog.Logger, d *DAG, t Task, try int, now func() time.Time) TaskResult {
-	policy := RetryPolicy{}
-	if d.Retry != nil {
-		policy = *d.Retry
-	}
-	if t.Retry != nil {
-		policy = *t.Retry
-	}
+func (r *Runner) runTries(ctx context.Context, d *DAG, t Task, try int) TaskResult {
+	policy := d.Policy(t)
 	last := try + policy.Retries
 	tries := 0
 	end := func(res TaskResult) TaskResult {
@@ -241,7 +228,7 @@ func (r *Runner) runTries(ctx context.Context, base *slog.Logger, d *DAG, t Task
 		return res
 	}
 	for {
-		res := r.runTask(ctx, base, d.ID, t, try, now)
+		res := r.runTry(ctx, t, try)
 		tries++
 		res.Tries = tries
 		if res.State == grpipe.StateSuccess {
@@ -294,54 +281,26 @@ func (r *Runner) sleep(ctx context.Context, d time.Duration) error {
 	}
 }
 
-func (r *Runner) runTask(ctx context.Context, base *slog.Logger, dagID string, t Task, try int, now func() time.Time) (res TaskResult) {
-	var buf bytes.Buffer
-	var bufMu sync.Mutex
-	h := teeHandler{a: base.Handler(), b: slog.NewTextHandler(&lockedWriter{w: &buf, mu: &bufMu}, &slog.HandlerOptions{Level: slog.LevelDebug})}
-	log := slog.New(h).With("task", t.ID, "try", try)
-	res = TaskResult{TaskID: t.ID, Started: now().UTC(), Try: try}
+// runTry has the executor run one try of t.
+func (r *Runner) runTry(ctx context.Context, t Task, number int) TaskResult {
+	try := Try{Run: r.Run, TaskID: t.ID, Kind: t.Kind, Number: number, Timeout: t.Timeout}
+	if r.Tables != nil {
+		try.Tables = r.Tables()
+	}
 	if r.OnStart != nil {
-		r.OnStart(t.ID, try, res.Started)
-	}
-	defer func() {
-		if p := recover(); p != nil {
-			res.Err = fmt.Errorf("task %s panicked: %v\n%s", t.ID, p, debug.Stack())
-			log.Error("task panicked", "panic", fmt.Sprint(p))
+		now := time.Now
+		if r.Now != nil {
+			now = r.Now
 		}
-		res.Ended = now().UTC()
-		if res.Err != nil {
-			res.State = grpipe.StateFailed
-		} else {
-			res.State = grpipe.StateSuccess
-		}
-		bufMu.Lock()
-		res.Log = buf.String()
-		bufMu.Unlock()
-	}()
-	if err := ctx.Err(); err != nil {
-		res.Err = fmt.Errorf("not started: %w", err)
-		return res
+		r.OnStart(t.ID, number, now().UTC())
 	}
-	if t.Run == nil {
-		log.Info("nothing to do")
-		return res
+	out := r.Executor.Run(ctx, try)
+	if r.Collect != nil {
+		r.Collect(t.ID, number, out.Output)
 	}
-	tctx := context.WithValue(ctx, tryKey{}, try)
-	if t.Timeout > 0 {
-		var cancel context.CancelFunc
-		tctx, cancel = context.WithTimeout(tctx, t.Timeout)
-		defer cancel()
-	}
-	log.Info("task started", "dag", dagID)
-	err := t.Run(tctx, log)
-	if err != nil && errors.Is(tctx.Err(), context.DeadlineExceeded) && ctx.Err() == nil {
-		err = fmt.Errorf("timed out after %s: %w", t.Timeout, err)
-	}
-	res.Err = err
-	if err != nil {
-		log.Error("task failed", "error", err.Error())
-	} else {
-		log.Info("task succeeded")
+	res := TaskResult{TaskID: t.ID, Started: out.Started, Ended: out.Ended, Err: out.Err, Log: out.Log, Try: number, State: grpipe.StateSuccess}
+	if out.Err != nil {
+		res.State = grpipe.StateFailed
 	}
 	return res
 }

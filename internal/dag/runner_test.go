@@ -3,7 +3,6 @@ package dag
 import (
 	"context"
 	"errors"
-	"log/slog"
 	"strings"
 	"sync"
 	"testing"
@@ -12,13 +11,13 @@ import (
 	grpipe "github.com/grpipe/grpipe"
 )
 
-// chain is a -> b -> c with the given work for b.
-func chain(b Func) *DAG {
+// chain is a -> b -> c, and a local executor with the given work for b.
+func chain(b Func) (*DAG, *Local) {
 	return &DAG{ID: "t", Tasks: []Task{
 		{ID: "a"},
-		{ID: "b", Upstream: []string{"a"}, Run: b},
+		{ID: "b", Upstream: []string{"a"}},
 		{ID: "c", Upstream: []string{"b"}},
-	}}
+	}}, &Local{Work: map[string]Func{"b": b}}
 }
 
 func byID(rs []TaskResult) map[string]TaskResult {
@@ -40,9 +39,9 @@ func TestBackoff(t *testing.T) {
 
 func TestRetriesWithBackoff(t *testing.T) {
 	calls := 0
-	d := chain(func(ctx context.Context, log *slog.Logger) error {
+	d, x := chain(func(ctx context.Context, c *Call) error {
 		calls++
-		log.Info("working", "try_seen", Try(ctx))
+		c.Log.Info("working", "try_seen", c.Number)
 		if calls < 3 {
 			return errors.New("server down")
 		}
@@ -53,10 +52,11 @@ func TestRetriesWithBackoff(t *testing.T) {
 	var ends []TaskResult
 	var mu sync.Mutex
 	r := &Runner{
-		Sleep: func(ctx context.Context, w time.Duration) error { waits = append(waits, w); return nil },
-		OnEnd: func(res TaskResult) { mu.Lock(); ends = append(ends, res); mu.Unlock() },
+		Executor: x,
+		Sleep:    func(ctx context.Context, w time.Duration) error { waits = append(waits, w); return nil },
+		OnEnd:    func(res TaskResult) { mu.Lock(); ends = append(ends, res); mu.Unlock() },
 	}
-	rs, err := r.Run(context.Background(), d)
+	rs, err := r.Execute(context.Background(), d)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -97,11 +97,11 @@ func TestRetriesSpentAndNotRetryable(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			calls := 0
-			d := chain(func(ctx context.Context, log *slog.Logger) error { calls++; return tc.err })
+			d, x := chain(func(ctx context.Context, c *Call) error { calls++; return tc.err })
 			d.Retry = &RetryPolicy{Retries: 2, Delay: time.Millisecond}
 			d.Tasks[1].Retry = tc.taskRetry
-			r := &Runner{Retryable: func(err error) bool { return !errors.Is(err, grpipe.ErrBadInput) }}
-			rs, err := r.Run(context.Background(), d)
+			r := &Runner{Executor: x, Retryable: func(err error) bool { return !errors.Is(err, grpipe.ErrBadInput) }}
+			rs, err := r.Execute(context.Background(), d)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -117,12 +117,12 @@ func TestRetriesSpentAndNotRetryable(t *testing.T) {
 }
 
 func TestTimeoutReachesTheTask(t *testing.T) {
-	d := chain(func(ctx context.Context, log *slog.Logger) error {
+	d, x := chain(func(ctx context.Context, c *Call) error {
 		<-ctx.Done() // like a SQL statement or an object-store call
 		return ctx.Err()
 	})
 	d.Tasks[1].Timeout = 20 * time.Millisecond
-	rs, err := (&Runner{}).Run(context.Background(), d)
+	rs, err := (&Runner{Executor: x}).Execute(context.Background(), d)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -136,16 +136,18 @@ func TestBlockedAndPrior(t *testing.T) {
 	ran := map[string]bool{}
 	var mu sync.Mutex
 	work := func(id string) Func {
-		return func(ctx context.Context, log *slog.Logger) error { mu.Lock(); ran[id] = true; mu.Unlock(); return nil }
+		return func(ctx context.Context, c *Call) error { mu.Lock(); ran[id] = true; mu.Unlock(); return nil }
 	}
 	d := &DAG{ID: "t", Tasks: []Task{
-		{ID: "a", Run: work("a")},
-		{ID: "b", Upstream: []string{"a"}, Run: work("b")},
-		{ID: "c", Upstream: []string{"b"}, Run: work("c")},
-		{ID: "d", Upstream: []string{"a"}, Run: work("d")},
+		{ID: "a"},
+		{ID: "b", Upstream: []string{"a"}},
+		{ID: "c", Upstream: []string{"b"}},
+		{ID: "d", Upstream: []string{"a"}},
 	}}
+	x := &Local{Work: map[string]Func{"a": work("a"), "b": work("b"), "c": work("c"), "d": work("d")}}
 	var started []int
 	r := &Runner{
+		Executor: x,
 		Prior:    map[string]TaskResult{"a": {State: grpipe.StateSuccess, Try: 1}},
 		FirstTry: func(id string) int { return map[string]int{"d": 3}[id] },
 		Blocked: func(ctx context.Context, id string) (string, error) {
@@ -156,7 +158,7 @@ func TestBlockedAndPrior(t *testing.T) {
 		},
 		OnStart: func(id string, try int, at time.Time) { mu.Lock(); started = append(started, try); mu.Unlock() },
 	}
-	rs, err := r.Run(context.Background(), d)
+	rs, err := r.Execute(context.Background(), d)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -178,13 +180,13 @@ func TestBlockedAndPrior(t *testing.T) {
 func TestStopLetsTheRunningTaskFinish(t *testing.T) {
 	stop := make(chan struct{})
 	inB := make(chan struct{})
-	d := chain(func(ctx context.Context, log *slog.Logger) error {
+	d, x := chain(func(ctx context.Context, c *Call) error {
 		close(inB)
 		time.Sleep(30 * time.Millisecond) // still running when stop closes
 		return ctx.Err()
 	})
 	go func() { <-inB; close(stop) }()
-	rs, err := (&Runner{Stop: stop}).Run(context.Background(), d)
+	rs, err := (&Runner{Executor: x, Stop: stop}).Execute(context.Background(), d)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -200,14 +202,14 @@ func TestStopLetsTheRunningTaskFinish(t *testing.T) {
 func TestStopAfterGraceCancelsAndQueues(t *testing.T) {
 	stop := make(chan struct{})
 	ctx, cancel := context.WithCancel(context.Background())
-	d := chain(func(tctx context.Context, log *slog.Logger) error {
+	d, x := chain(func(tctx context.Context, c *Call) error {
 		close(stop) // SIGTERM arrives...
 		cancel()    // ...and the grace period ends
 		<-tctx.Done()
 		return tctx.Err()
 	})
 	d.Retry = &RetryPolicy{Retries: 2}
-	rs, err := (&Runner{Stop: stop}).Run(ctx, d)
+	rs, err := (&Runner{Executor: x, Stop: stop}).Execute(ctx, d)
 	if err != nil {
 		t.Fatal(err)
 	}

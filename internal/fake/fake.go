@@ -28,6 +28,8 @@ import (
 	"time"
 
 	grpipe "github.com/grpipe/grpipe"
+	"github.com/grpipe/grpipe/internal/landing"
+	"github.com/grpipe/grpipe/internal/objstore"
 )
 
 // Defaults of the id ranges, as in the original generator.
@@ -82,6 +84,33 @@ func (o Options) Validate() error {
 		return fmt.Errorf("%w: dirty rate %v: give a share between 0 and 1 (e.g. 0.001)", grpipe.ErrBadInput, o.DirtyRate)
 	}
 	return nil
+}
+
+// Sized returns the options of a batch of size bytes ("1.2GB", "500MB";
+// "" keeps o.Records), refusing both a size and a number of records, or
+// neither, and id ranges that are not positive; the errors name the flags
+// of grpipe fake and grpipe bench.
+func (o Options) Sized(ctx context.Context, size string) (Options, error) {
+	for name, v := range map[string]int64{"--review-ids": o.ReviewIDs, "--user-ids": o.UserIDs, "--book-ids": o.BookIDs, "--author-ids": o.AuthorIDs} {
+		if v <= 0 {
+			return o, fmt.Errorf("%w: %s %d: give a positive number", grpipe.ErrBadInput, name, v)
+		}
+	}
+	switch {
+	case size != "" && o.Records != 0:
+		return o, fmt.Errorf("%w: give --records or --size, not both", grpipe.ErrBadInput)
+	case size != "":
+		n, err := ParseSize(size)
+		if err != nil {
+			return o, err
+		}
+		if o.Records, err = RecordsForSize(ctx, n, o); err != nil {
+			return o, err
+		}
+	case o.Records <= 0:
+		return o, fmt.Errorf("%w: give --records N (N > 0) or --size SIZE (e.g. 1.2GB)", grpipe.ErrBadInput)
+	}
+	return o, o.Validate()
 }
 
 // FileReport is what was written to one file.
@@ -165,6 +194,20 @@ func Generate(ctx context.Context, opts Options, w [4]io.Writer) (*Manifest, err
 	return m, errors.Join(errs...)
 }
 
+// BatchNumbers returns the numbers of count batches numbered from first;
+// first 0 numbers several batches from 1, and leaves a single batch 0 (its
+// files are the plain reviews.csv, ...).
+func BatchNumbers(first, count int) []int {
+	if first == 0 && count > 1 {
+		first = 1
+	}
+	nums := make([]int, count)
+	for i := range nums {
+		nums[i] = first + i
+	}
+	return nums
+}
+
 // FileName returns the landing file name of entity e in a batch named name
 // ("" for the plain reviews.csv).
 func FileName(e grpipe.Entity, name string) string {
@@ -228,6 +271,34 @@ func WriteBatch(ctx context.Context, dir, name string, opts Options) ([]string, 
 		m.Files[i].Name = filepath.Base(paths[i])
 	}
 	return paths, m, nil
+}
+
+// Land writes one batch straight into the landing zone as the four files
+// FileName(e, name), each published whole when complete, and returns the
+// manifest. A name already waiting there is refused (landing.ErrWaiting).
+func Land(ctx context.Context, zones *objstore.Store, name string, opts Options) (*Manifest, error) {
+	ents := grpipe.Entities()
+	names := make([]string, len(ents))
+	for i, e := range ents {
+		names[i] = FileName(e, name)
+	}
+	b, err := landing.Create(ctx, zones, names)
+	if err != nil {
+		return nil, err
+	}
+	var ws [4]io.Writer
+	for i := range ents {
+		ws[i] = b.Writer(i)
+	}
+	m, err := Generate(ctx, opts, ws)
+	if err != nil {
+		b.Abort()
+		return nil, err
+	}
+	for i := range m.Files {
+		m.Files[i].Name = names[i]
+	}
+	return m, b.Commit()
 }
 
 // counter counts bytes written.

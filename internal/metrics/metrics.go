@@ -4,6 +4,7 @@
 package metrics
 
 import (
+	"context"
 	"net/http"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -64,16 +65,21 @@ func (m *Metrics) Handler() http.Handler {
 	return promhttp.HandlerFor(m.reg, promhttp.HandlerOpts{Registry: m.reg})
 }
 
+var _ grpipe.Observer = (*Metrics)(nil)
+
 // TaskEnded counts one try of a task.
-func (m *Metrics) TaskEnded(t grpipe.TaskSummary) {
+func (m *Metrics) TaskEnded(_ context.Context, _ grpipe.Run, t grpipe.TaskSummary) {
 	m.tries.WithLabelValues(t.TaskID, string(t.State)).Inc()
 	if !t.StartedAt.IsZero() && !t.EndedAt.IsZero() {
 		m.trySeconds.WithLabelValues(t.TaskID, string(t.State)).Observe(t.EndedAt.Sub(t.StartedAt).Seconds())
 	}
 }
 
+// TaskRetry does nothing: the failed try is counted by TaskEnded.
+func (m *Metrics) TaskRetry(context.Context, grpipe.Run, string, int, error) {}
+
 // RunEnded counts a run that ended, its rows and its quarantined rows.
-func (m *Metrics) RunEnded(sum *grpipe.RunSummary) {
+func (m *Metrics) RunEnded(_ context.Context, sum *grpipe.RunSummary) {
 	if sum.State != grpipe.StateSuccess && sum.State != grpipe.StateFailed {
 		return
 	}

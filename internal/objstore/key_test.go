@@ -272,3 +272,48 @@ func TestCreateNewAbortAndCancel(t *testing.T) {
 		})
 	}
 }
+
+// Defect 13: a copy into the store stops when its context ends, at the next
+// read, and publishes nothing.
+func TestPutHonoursCancellation(t *testing.T) {
+	for name, s := range stores(t) {
+		t.Run(name, func(t *testing.T) {
+			ctx, cancel := context.WithCancel(context.Background())
+			r := &cancelAfter{n: 3, cancel: cancel}
+			for _, put := range map[string]func() error{
+				"Put":    func() error { _, err := s.Put(ctx, "landing/reviews-big.csv", r); return err },
+				"PutNew": func() error { _, err := s.PutNew(ctx, "landing/reviews-big2.csv", r); return err },
+			} {
+				r.reads = 0
+				if err := put(); !errors.Is(err, context.Canceled) {
+					t.Fatalf("copy after cancel: %v", err)
+				}
+				if r.reads > r.n+1 {
+					t.Fatalf("%d reads after the cancel at read %d", r.reads, r.n)
+				}
+			}
+			for _, k := range allKeys(t, s) {
+				if strings.Contains(k, "big") {
+					t.Fatalf("a cancelled copy published %s", k)
+				}
+			}
+		})
+	}
+}
+
+// cancelAfter is an endless reader that cancels its context at read n.
+type cancelAfter struct {
+	n, reads int
+	cancel   func()
+}
+
+func (c *cancelAfter) Read(p []byte) (int, error) {
+	c.reads++
+	if c.reads == c.n {
+		c.cancel()
+	}
+	for i := range p {
+		p[i] = 'x'
+	}
+	return len(p), nil
+}

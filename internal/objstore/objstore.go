@@ -161,7 +161,7 @@ func (s *Store) Put(ctx context.Context, key string, r io.Reader) (int64, error)
 	if err != nil {
 		return 0, fmt.Errorf("put %s: %w", key, s.explain(err))
 	}
-	n, err := io.Copy(w, r)
+	n, err := io.Copy(w, ctxReader{ctx, r})
 	if err != nil {
 		cancel()
 		_ = w.Close()
@@ -336,12 +336,26 @@ func (s *Store) PutNew(ctx context.Context, key string, r io.Reader) (int64, err
 	if err != nil {
 		return 0, err
 	}
-	n, err := io.Copy(w, r)
+	n, err := io.Copy(w, ctxReader{ctx, r})
 	if err != nil {
 		w.Abort()
-		return n, err
+		return n, fmt.Errorf("put %s: %w", key, err)
 	}
 	return n, w.Close()
+}
+
+// ctxReader stops a copy when its context ends: a large upload is given up
+// at the next read, not after the whole file.
+type ctxReader struct {
+	ctx context.Context
+	r   io.Reader
+}
+
+func (c ctxReader) Read(p []byte) (int, error) {
+	if err := c.ctx.Err(); err != nil {
+		return 0, err
+	}
+	return c.r.Read(p)
 }
 
 // PutBytes writes b to key atomically.

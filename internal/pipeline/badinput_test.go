@@ -2,17 +2,14 @@ package pipeline_test
 
 import (
 	"context"
-	"errors"
-	"os"
-	"path/filepath"
 	"strconv"
 	"strings"
 	"testing"
 
 	grpipe "github.com/grpipe/grpipe"
 	"github.com/grpipe/grpipe/internal/config"
-	"github.com/grpipe/grpipe/internal/pipeline"
 	"github.com/grpipe/grpipe/internal/sample"
+	"github.com/grpipe/grpipe/internal/testsupport"
 	"github.com/grpipe/grpipe/internal/transform"
 )
 
@@ -53,11 +50,11 @@ func TestBadRowsQuarantined(t *testing.T) {
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
-			h := newHome(t, nil)
+			h := testsupport.NewHome(t, nil)
 			reviews := sampleText(t, "reviews.csv")
 			badLine := strings.Count(reviews, "\n") + 1
-			h.land([2]string{"reviews.csv", reviews + tc.row + "\n"})
-			sum := h.run()
+			h.Land([2]string{"reviews.csv", reviews + tc.row + "\n"})
+			sum := h.Run()
 			// Only reviews were landed: the other warehouse tables are empty,
 			// so the row-count checks fail; the ETL itself must succeed.
 			if sum.Tasks[1].State != grpipe.StateSuccess {
@@ -67,7 +64,7 @@ func TestBadRowsQuarantined(t *testing.T) {
 			if l.Read != 501 || l.Rejected != 1 || l.Staged != 60 || !l.Balanced() {
 				t.Fatalf("ledger %+v, want 501 read, 1 rejected, 60 staged", l)
 			}
-			got := h.query("SELECT run_id, entity, source_file, line, column_name, reason, raw FROM goodreads_quality.rejected_rows")
+			got := h.Query("SELECT run_id, entity, source_file, line, column_name, reason, raw FROM goodreads_quality.rejected_rows")
 			if len(got) != 1 {
 				t.Fatalf("rejected_rows %v, want one row", got)
 			}
@@ -84,7 +81,7 @@ func TestBadRowsQuarantined(t *testing.T) {
 			if !strings.HasPrefix(r[6], strings.ToValidUTF8(strings.SplitN(tc.row, "\n", 2)[0][:5], "\uFFFD")) {
 				t.Errorf("raw %q does not hold the row's text", r[6])
 			}
-			q, err := h.app.Zones.ReadAll(context.Background(), "quarantine/"+sum.RunID+"/reviews.csv.rejects.csv")
+			q, err := h.App.Zones.ReadAll(context.Background(), "quarantine/"+sum.RunID+"/reviews.csv.rejects.csv")
 			if err != nil || !strings.Contains(string(q), "reviews.csv,"+itoa(badLine)+",") {
 				t.Errorf("quarantine file: %v\n%s", err, q)
 			}
@@ -98,11 +95,11 @@ func itoa(n int) string { return strconv.Itoa(n) }
 // not loaded at all, the run fails naming the file, the count and the bound,
 // and the file stays in working; the other files load.
 func TestFileOverRejectBound(t *testing.T) {
-	h := newHome(t, nil)
+	h := testsupport.NewHome(t, nil)
 	reviews := sampleText(t, "reviews.csv")
 	bad := strings.Repeat("x,y\n", 10)
-	h.land([2]string{"reviews.csv", reviews + bad}, [2]string{"user.csv", sampleText(t, "user.csv")})
-	sum := h.run()
+	h.Land([2]string{"reviews.csv", reviews + bad}, [2]string{"user.csv", sampleText(t, "user.csv")})
+	sum := h.Run()
 	if sum.State != grpipe.StateFailed {
 		t.Fatalf("run %s, want failed", sum.State)
 	}
@@ -111,31 +108,31 @@ func TestFileOverRejectBound(t *testing.T) {
 			t.Errorf("error %q does not mention %q", sum.Error, want)
 		}
 	}
-	if n := h.count("goodreads_warehouse.reviews"); n != 0 {
+	if n := h.Count("goodreads_warehouse.reviews"); n != 0 {
 		t.Errorf("%d reviews loaded from a refused file", n)
 	}
-	if n := h.count("goodreads_warehouse.users"); n != 56 {
+	if n := h.Count("goodreads_warehouse.users"); n != 56 {
 		t.Errorf("%d users loaded, want 56: the other files must load", n)
 	}
-	if _, err := h.app.Zones.Stat(context.Background(), "working/"+sum.RunID+"/reviews.csv"); err != nil {
+	if _, err := h.App.Zones.Stat(context.Background(), "working/"+sum.RunID+"/reviews.csv"); err != nil {
 		t.Errorf("refused file not kept in working: %v", err)
 	}
 	if l := sum.Tables["reviews"]; l != (grpipe.Ledger{}) {
 		t.Errorf("refused file counted in the ledger: %+v", l)
 	}
 	// The next run leaves the held file alone and does not fail on it again.
-	h.landSample()
-	next := h.run()
-	h.mustSucceed(next)
-	if _, err := h.app.Zones.Stat(context.Background(), "working/"+sum.RunID+"/reviews.csv"); err != nil {
+	h.LandSample()
+	next := h.Run()
+	h.MustSucceed(next)
+	if _, err := h.App.Zones.Stat(context.Background(), "working/"+sum.RunID+"/reviews.csv"); err != nil {
 		t.Errorf("held file gone after the next run: %v", err)
 	}
 }
 
 func TestRaisedBoundAcceptsFile(t *testing.T) {
-	h := newHome(t, func(c *config.Config) { c.MaxRejectRatio = 0.05 })
-	h.land([2]string{"reviews.csv", sampleText(t, "reviews.csv") + strings.Repeat("x,y\n", 10)})
-	sum := h.run()
+	h := testsupport.NewHome(t, func(c *config.Config) { c.MaxRejectRatio = 0.05 })
+	h.Land([2]string{"reviews.csv", sampleText(t, "reviews.csv") + strings.Repeat("x,y\n", 10)})
+	sum := h.Run()
 	if l := sum.Tables["reviews"]; l.Rejected != 10 || l.Staged != 60 {
 		t.Fatalf("ledger %+v, want 10 rejected and 60 staged under a 5%% bound", l)
 	}
@@ -152,12 +149,12 @@ func TestFileRefusedWhole(t *testing.T) {
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
-			h := newHome(t, nil)
+			h := testsupport.NewHome(t, nil)
 			// Land through the zone API: `grpipe land` itself refuses files without the key column.
-			if _, err := h.app.Zones.Put(context.Background(), "landing/reviews.csv", strings.NewReader(tc.content)); err != nil {
+			if _, err := h.App.Zones.Put(context.Background(), "landing/reviews.csv", strings.NewReader(tc.content)); err != nil {
 				t.Fatal(err)
 			}
-			sum := h.run()
+			sum := h.Run()
 			if sum.State != grpipe.StateFailed || !strings.Contains(sum.Error, "reviews.csv") || !strings.Contains(sum.Error, tc.want) {
 				t.Fatalf("run %s: %q, want a failure naming reviews.csv and %q", sum.State, sum.Error, tc.want)
 			}
@@ -166,10 +163,10 @@ func TestFileRefusedWhole(t *testing.T) {
 }
 
 func TestHeaderVariationsLoadTheSame(t *testing.T) {
-	base := newHome(t, nil)
-	base.landSample()
-	base.mustSucceed(base.run())
-	want := base.snapshot()
+	base := testsupport.NewHome(t, nil)
+	base.LandSample()
+	base.MustSucceed(base.Run())
+	want := base.Snapshot()
 
 	reorder := func(csvText string) string {
 		// Move the first column to the end of every line (no quoted newlines in the sample's user.csv).
@@ -201,7 +198,7 @@ func TestHeaderVariationsLoadTheSame(t *testing.T) {
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
-			h := newHome(t, nil)
+			h := testsupport.NewHome(t, nil)
 			var files [][2]string
 			for _, n := range sample.Names {
 				text := sampleText(t, n)
@@ -210,9 +207,9 @@ func TestHeaderVariationsLoadTheSame(t *testing.T) {
 				}
 				files = append(files, [2]string{n, text})
 			}
-			h.land(files...)
-			h.mustSucceed(h.run())
-			got := h.snapshot()
+			h.Land(files...)
+			h.MustSucceed(h.Run())
+			got := h.Snapshot()
 			for table := range want {
 				if len(got[table]) != len(want[table]) {
 					t.Fatalf("%s: %d rows, want %d", table, len(got[table]), len(want[table]))
@@ -227,67 +224,27 @@ func TestHeaderVariationsLoadTheSame(t *testing.T) {
 	}
 }
 
-func TestLandRefusesBadFiles(t *testing.T) {
-	h := newHome(t, nil)
-	dir := t.TempDir()
-	write := func(name, content string) string {
-		p := filepath.Join(dir, name)
-		if err := os.WriteFile(p, []byte(content), 0o644); err != nil {
-			t.Fatal(err)
-		}
-		return p
-	}
-	cases := []struct {
-		name string
-		path string
-		want string
-	}{
-		{"wrong name", write("reviews.txt", "review_id\n"), "reviews.csv, user.csv, author.csv, book.csv"},
-		{"unknown entity", write("shelves.csv", "x\n"), `"shelves.csv" is not a landing file name`},
-		{"not a csv of that entity", write("user.csv", "review_id,text\n"), "does not look like a user file"},
-		{"missing file", filepath.Join(dir, "book.csv"), "no such file"},
-	}
-	for _, tc := range cases {
-		t.Run(tc.name, func(t *testing.T) {
-			_, err := pipeline.Land(context.Background(), h.app.Zones, []string{tc.path})
-			if err == nil || !errors.Is(err, grpipe.ErrBadInput) || !strings.Contains(err.Error(), tc.want) {
-				t.Fatalf("Land(%s) = %v, want a bad-input error mentioning %q", tc.path, err, tc.want)
-			}
-		})
-	}
-	t.Run("same name waiting in landing", func(t *testing.T) {
-		p := write("author.csv", sampleText(t, "author.csv"))
-		if _, err := pipeline.Land(context.Background(), h.app.Zones, []string{p}); err != nil {
-			t.Fatal(err)
-		}
-		_, err := pipeline.Land(context.Background(), h.app.Zones, []string{p})
-		if err == nil || !strings.Contains(err.Error(), "already waiting") {
-			t.Fatalf("second land = %v, want a refusal", err)
-		}
-	})
-}
-
 // TestLongFields: a 3 MiB text field (longer than DuckDB's default line
 // limit) loads; a row over transform.MaxRowBytes is quarantined with a
 // reason, and the run goes on.
 func TestLongFields(t *testing.T) {
-	h := newHome(t, func(c *config.Config) { c.MaxRejectRatio = 0.05 })
+	h := testsupport.NewHome(t, func(c *config.Config) { c.MaxRejectRatio = 0.05 })
 	reviews := sampleText(t, "reviews.csv")
 	long := strings.Replace(goodReview, ",text,", ","+strings.Repeat("x", 3<<20)+",", 1)
 	tooLong := strings.Replace(strings.Replace(goodReview, "3198455651", "42", 1), ",text,", ","+strings.Repeat("y", transform.MaxRowBytes+10)+",", 1)
-	h.land([2]string{"reviews.csv", reviews + long + "\n" + tooLong + "\n"})
-	sum := h.run()
+	h.Land([2]string{"reviews.csv", reviews + long + "\n" + tooLong + "\n"})
+	sum := h.Run()
 	if sum.Tasks[1].State != grpipe.StateSuccess {
 		t.Fatalf("ETL task %s: %.300s", sum.Tasks[1].State, sum.Tasks[1].Error)
 	}
 	if l := sum.Tables["reviews"]; l.Read != 502 || l.Rejected != 1 || !l.Balanced() {
 		t.Fatalf("ledger %+v, want 502 read and 1 rejected", l)
 	}
-	got := h.query("SELECT length(review_text) FROM goodreads_warehouse.reviews WHERE review_id = 3198455651")
+	got := h.Query("SELECT length(review_text) FROM goodreads_warehouse.reviews WHERE review_id = 3198455651")
 	if len(got) != 1 || got[0][0] != strconv.Itoa(3<<20) {
 		t.Fatalf("the 3 MiB review was not loaded whole: %v", got)
 	}
-	rej := h.query("SELECT line, reason FROM goodreads_quality.rejected_rows")
+	rej := h.Query("SELECT line, reason FROM goodreads_quality.rejected_rows")
 	if len(rej) != 1 || rej[0][0] != "503" || !strings.Contains(rej[0][1], "over the limit") {
 		t.Fatalf("rejected rows %v, want line 503 over the row limit", rej)
 	}

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	grpipe "github.com/grpipe/grpipe"
+	"github.com/grpipe/grpipe/internal/landing"
 	"github.com/grpipe/grpipe/internal/objstore"
 )
 
@@ -33,6 +34,8 @@ type Manifest struct {
 	Batch     string         `json:"batch"`
 	ClaimedAt time.Time      `json:"claimed_at"`
 	Files     []ManifestFile `json:"files"`
+	// loaded marks the entities of the batch committed in this process.
+	loaded map[string]bool
 }
 
 // ManifestFile is one claimed file.
@@ -75,19 +78,16 @@ func (p *Pipeline) readManifest(ctx context.Context, batch string) (*Manifest, e
 // claim moves the accepted files waiting in landing into working/<batch>/,
 // oldest first, and returns the batch's manifest (nil when landing is empty).
 func (p *Pipeline) claim(ctx context.Context, batch string, log *slog.Logger) (*Manifest, error) {
-	objs, err := p.zones.List(ctx, string(grpipe.Landing)+"/")
+	files, ignored, err := landing.List(ctx, p.zones)
 	if err != nil {
 		return nil, fmt.Errorf("claim: %w", err)
 	}
+	for _, key := range ignored {
+		log.Warn("landing object ignored: not a landing file name", "key", key, "accepted", grpipe.AcceptedInputNames)
+	}
 	m := &Manifest{Batch: batch, ClaimedAt: p.now().UTC()}
-	for _, o := range objs {
-		name := strings.TrimPrefix(o.Key, string(grpipe.Landing)+"/")
-		e, err := grpipe.EntityForFile(name)
-		if err != nil || strings.Contains(name, "/") {
-			log.Warn("landing object ignored: not a landing file name", "key", o.Key, "accepted", grpipe.AcceptedFileNames)
-			continue
-		}
-		m.Files = append(m.Files, ManifestFile{Name: name, Entity: e.Name, Size: o.Size, ModTime: o.ModTime, State: fileClaiming})
+	for _, f := range files {
+		m.Files = append(m.Files, ManifestFile{Name: f.Name, Entity: f.Entity.Name, Size: f.Size, ModTime: f.ModTime, State: fileClaiming})
 	}
 	if len(m.Files) == 0 {
 		log.Info("nothing to claim: the landing zone holds no files")
@@ -118,7 +118,7 @@ func (p *Pipeline) finishClaim(ctx context.Context, m *Manifest, log *slog.Logge
 		if f.State != fileClaiming {
 			continue
 		}
-		src := objstore.Key(grpipe.Landing, f.Name)
+		src := landing.Key(f.Name)
 		dst := workingKey(m.Batch, f.Name)
 		if got, err := p.zones.Stat(ctx, dst); err == nil && got.Size == f.Size {
 			// Already copied: remove the source if it is still the same file.

@@ -17,6 +17,7 @@ import (
 	"github.com/grpipe/grpipe/internal/objstore/s3test"
 	"github.com/grpipe/grpipe/internal/postgres/pgtest"
 	"github.com/grpipe/grpipe/internal/sample"
+	"github.com/grpipe/grpipe/internal/testsupport"
 	"github.com/grpipe/grpipe/internal/warehouse"
 )
 
@@ -29,39 +30,39 @@ const reviewHeader = "review_id,user_id,book_id,author_id,review_text,review_rat
 // conformanceBatches lands and runs two batches: the sample with one broken
 // review row, then updates (a newer review and author, a stale older review,
 // a new review) with a broken user row.
-func conformanceBatches(h *home) []*grpipe.RunSummary {
-	h.t.Helper()
+func conformanceBatches(h *testsupport.Home) []*grpipe.RunSummary {
+	h.T.Helper()
 	landBatch1(h)
-	first := h.run()
-	h.mustSucceed(first)
+	first := h.Run()
+	h.MustSucceed(first)
 	landBatch2(h)
-	second := h.run()
-	h.mustSucceed(second)
+	second := h.Run()
+	h.MustSucceed(second)
 	return []*grpipe.RunSummary{first, second}
 }
 
 // landBatch1 lands the sample with one broken review row.
-func landBatch1(h *home) {
-	h.t.Helper()
+func landBatch1(h *testsupport.Home) {
+	h.T.Helper()
 	var files [][2]string
 	for _, n := range sample.Names {
 		b, err := sample.Bytes(n)
 		if err != nil {
-			h.t.Fatal(err)
+			h.T.Fatal(err)
 		}
 		if n == "reviews.csv" {
 			b = append(b, "not,a,review\n"...)
 		}
 		files = append(files, [2]string{n, string(b)})
 	}
-	h.land(files...)
+	h.Land(files...)
 }
 
 // landBatch2 lands updates: a newer review and author, a stale older
 // review, new reviews and a new user, and a broken user row.
-func landBatch2(h *home) {
-	h.t.Helper()
-	h.land(
+func landBatch2(h *testsupport.Home) {
+	h.T.Helper()
+	h.Land(
 		[2]string{"reviews-b2.csv", reviewHeader +
 			"3198455651,76206467,13667,874602,<b>Changed</b> my mind,1,2030-01-01 00:00:00\n" + // newer: replaces
 			"9000000001,76206467,13667,585,A new review,4,2030-01-01 00:00:00\n" + // new
@@ -83,8 +84,8 @@ type conformanceResult struct {
 	checks  [][]string
 }
 
-func conformanceSnapshot(h *home, runs []*grpipe.RunSummary) conformanceResult {
-	h.t.Helper()
+func conformanceSnapshot(h *testsupport.Home, runs []*grpipe.RunSummary) conformanceResult {
+	h.T.Helper()
 	r := conformanceResult{tables: map[string][][]any{}, columns: map[string][]string{}}
 	queries := map[string]string{
 		"rejected_rows":  "SELECT entity, source_file, line, column_name, reason, raw FROM goodreads_quality.rejected_rows",
@@ -97,9 +98,9 @@ func conformanceSnapshot(h *home, runs []*grpipe.RunSummary) conformanceResult {
 		queries[t.Table] = "SELECT * FROM goodreads_analytics." + t.Table
 	}
 	for name, q := range queries {
-		rows, err := h.app.Warehouse.Query(h.t.Context(), q)
+		rows, err := h.App.Warehouse.Query(h.T.Context(), q)
 		if err != nil {
-			h.t.Fatalf("%s: %v", q, err)
+			h.T.Fatalf("%s: %v", q, err)
 		}
 		// Sorted here, not in SQL: text collations differ between servers.
 		sort.Slice(rows.Values, func(i, j int) bool { return rowKey(rows.Values[i]) < rowKey(rows.Values[j]) })
@@ -197,7 +198,7 @@ func compareResults(t *testing.T, backend string, got, want conformanceResult) {
 
 func TestConformance(t *testing.T) {
 	tune := func(c *config.Config) { c.MaxRejectRatio = 0.5 }
-	ref := newHome(t, tune)
+	ref := testsupport.NewHome(t, tune)
 	want := conformanceSnapshot(ref, conformanceBatches(ref))
 
 	// The reference itself must hold what the batches say.
@@ -218,7 +219,7 @@ func TestConformance(t *testing.T) {
 
 	t.Run("postgres", func(t *testing.T) {
 		dsn := pgtest.Database(t)
-		h := newHome(t, func(c *config.Config) { tune(c); c.Warehouse = dsn })
+		h := testsupport.NewHome(t, func(c *config.Config) { tune(c); testsupport.Set(t, c, "warehouse", dsn) })
 		compareResults(t, "postgres", conformanceSnapshot(h, conformanceBatches(h)), want)
 	})
 }
@@ -227,15 +228,15 @@ func TestConformance(t *testing.T) {
 // server: the warehouse must equal the one built from local zones.
 func TestS3ZonesSameWarehouse(t *testing.T) {
 	tune := func(c *config.Config) { c.MaxRejectRatio = 0.5 }
-	ref := newHome(t, tune)
+	ref := testsupport.NewHome(t, tune)
 	want := conformanceSnapshot(ref, conformanceBatches(ref))
 
 	srv := s3test.Start(t, "lake")
-	h := newHome(t, func(c *config.Config) { tune(c); c.Zones = srv.ZonesURL("lake", "goodreads/zones") })
+	h := testsupport.NewHome(t, func(c *config.Config) { tune(c); c.Zones = srv.ZonesURL("lake", "goodreads/zones") })
 	runs := conformanceBatches(h)
 	compareResults(t, "s3 zones", conformanceSnapshot(h, runs), want)
 
-	objs, err := h.app.Zones.List(t.Context(), "")
+	objs, err := h.App.Zones.List(t.Context(), "")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -262,7 +263,7 @@ func TestS3ZonesSameWarehouse(t *testing.T) {
 	if srv.Requests("CopyObject") != 7 {
 		t.Errorf("%d server-side copies, want 7 (one claim per landed file)", srv.Requests("CopyObject"))
 	}
-	if _, err := os.Stat(filepath.Join(h.dir, "zones")); !os.IsNotExist(err) {
+	if _, err := os.Stat(filepath.Join(h.Dir, "zones")); !os.IsNotExist(err) {
 		t.Errorf("a local zones folder exists: %v", err)
 	}
 }
@@ -272,16 +273,16 @@ func TestS3ZonesSameWarehouse(t *testing.T) {
 // fetches and publishes them, are retried: the run succeeds with the
 // same warehouse as on local zones.
 func TestS3TransientFaultsDuringRun(t *testing.T) {
-	ref := newHome(t, nil)
-	ref.landSample()
-	ref.mustSucceed(ref.run())
-	want := ref.snapshot()
+	ref := testsupport.NewHome(t, nil)
+	ref.LandSample()
+	ref.MustSucceed(ref.Run())
+	want := ref.Snapshot()
 
 	srv := s3test.Start(t, "lake")
-	h := newHome(t, func(c *config.Config) { c.Zones = srv.ZonesURL("lake", "zones") + "&max_backoff=20ms" })
+	h := testsupport.NewHome(t, func(c *config.Config) { c.Zones = srv.ZonesURL("lake", "zones") + "&max_backoff=20ms" })
 	srv.FailNext(3, 503)
 	srv.ResetNext(2)
-	h.landSample()
+	h.LandSample()
 	// Faults spread over the run: every fifth request fails once.
 	before := srv.Total()
 	stop := make(chan struct{})
@@ -312,12 +313,12 @@ func TestS3TransientFaultsDuringRun(t *testing.T) {
 			i++
 		}
 	}()
-	sum := h.run()
+	sum := h.Run()
 	close(stop)
 	<-done
 	srv.ClearFaults()
-	h.mustSucceed(sum)
-	if got := h.snapshot(); !reflect.DeepEqual(got, want) {
+	h.MustSucceed(sum)
+	if got := h.Snapshot(); !reflect.DeepEqual(got, want) {
 		t.Fatalf("warehouse after a run with S3 faults differs from the local-zones run")
 	}
 	if injected < 3 {

@@ -26,10 +26,11 @@ import (
 // The batch is named after the run; a later try of the task (a retry, or the
 // run resumed after a crash) claims into <run_id>_try<N> and finishes the
 // earlier tries' batches like those of any interrupted run.
-func (p *Pipeline) etl(ctx context.Context, rs *runState, log *slog.Logger) error {
-	batch := rs.id
-	if try := dag.Try(ctx); try > 1 {
-		batch = fmt.Sprintf("%s_try%d", rs.id, try)
+func (p *Pipeline) etl(ctx context.Context, c *dag.Call) error {
+	log := c.Log
+	batch := c.Run.RunID
+	if c.Number > 1 {
+		batch = fmt.Sprintf("%s_try%d", c.Run.RunID, c.Number)
 	}
 	pending, err := p.pendingBatches(ctx, batch, log)
 	if err != nil {
@@ -40,9 +41,7 @@ func (p *Pipeline) etl(ctx context.Context, rs *runState, log *slog.Logger) erro
 		if err := p.finishClaim(ctx, m, log); err != nil {
 			return err
 		}
-		rs.mu.Lock()
-		rs.sum.Recovered = append(rs.sum.Recovered, m.Batch)
-		rs.mu.Unlock()
+		c.AddRecovered(m.Batch)
 	}
 
 	t0 := time.Now()
@@ -57,11 +56,11 @@ func (p *Pipeline) etl(ctx context.Context, rs *runState, log *slog.Logger) erro
 		}
 		pending = append(pending, own)
 	}
-	rs.addStage(grpipe.StageTiming{Stage: "claim", Seconds: time.Since(t0).Seconds(), Bytes: claimed})
+	c.AddStage(grpipe.StageTiming{Stage: "claim", Seconds: time.Since(t0).Seconds(), Bytes: claimed})
 
 	var refused []error
 	for _, m := range pending {
-		err := p.processBatch(ctx, rs, m, log)
+		err := p.processBatch(ctx, c, m, log)
 		var fe *transform.FileError
 		if err != nil && !errors.As(err, &fe) {
 			return fmt.Errorf("batch %s: %w", m.Batch, err)
@@ -70,6 +69,19 @@ func (p *Pipeline) etl(ctx context.Context, rs *runState, log *slog.Logger) erro
 			refused = append(refused, err)
 		}
 	}
+	if len(pending) > 0 {
+		// Reviews that came without their author (UCSD) take their book's
+		// first author, from this batch's books or any stored before.
+		t1 := time.Now()
+		n, err := p.wh.FillReviewAuthors(ctx)
+		if err != nil {
+			return err
+		}
+		if n > 0 {
+			log.Info("reviews given their book's first author", "rows", n)
+		}
+		c.AddStage(grpipe.StageTiming{Stage: "fill_authors", Seconds: time.Since(t1).Seconds(), Rows: n})
+	}
 	return errFiles(refused)
 }
 
@@ -77,13 +89,11 @@ func (p *Pipeline) etl(ctx context.Context, rs *runState, log *slog.Logger) erro
 // batch, entity by entity, skipping entities whose load already committed.
 // Files refused whole are marked held in the manifest before anything loads,
 // and the error names them.
-func (p *Pipeline) processBatch(ctx context.Context, rs *runState, m *Manifest, log *slog.Logger) error {
+func (p *Pipeline) processBatch(ctx context.Context, c *dag.Call, m *Manifest, log *slog.Logger) error {
 	log = log.With("batch", m.Batch)
 	for _, f := range m.Files {
 		if f.State == fileClaimed {
-			rs.mu.Lock()
-			rs.sum.Files = append(rs.sum.Files, f.Name)
-			rs.mu.Unlock()
+			c.AddFiles(f.Name)
 		}
 	}
 
@@ -96,38 +106,49 @@ func (p *Pipeline) processBatch(ctx context.Context, rs *runState, m *Manifest, 
 		if f.State != fileClaimed {
 			continue
 		}
-		e, _ := grpipe.EntityByName(f.Entity)
-		if checked[e.Name] {
-			continue
+		for _, e := range fileEntities(f) {
+			if checked[e.Name] {
+				continue
+			}
+			checked[e.Name] = true
+			l, loaded, err := p.wh.Loaded(ctx, m.Batch, e)
+			if err != nil {
+				return err
+			}
+			if loaded {
+				log.Info("already loaded before the interruption", "table", e.Name)
+				c.AddLedger(e.Name, l)
+				p.markLoaded(m, e.Name)
+				continue
+			}
+			need[e.Name] = true
 		}
-		checked[e.Name] = true
-		l, loaded, err := p.wh.Loaded(ctx, m.Batch, e)
-		if err != nil {
-			return err
-		}
-		if loaded {
-			log.Info("already loaded before the interruption", "table", e.Name)
-			rs.addLedger(e.Name, l)
-			p.markLoaded(m, e.Name)
-			continue
-		}
-		need[e.Name] = true
 	}
 
 	workDir := filepath.Join(p.opts.WorkDir, m.Batch)
 	defer os.RemoveAll(workDir)
 	var sources []transform.Source
 	for _, f := range m.Files {
-		if f.State != fileClaimed || !need[f.Entity] {
+		if f.State != fileClaimed {
 			continue
 		}
-		e, _ := grpipe.EntityByName(f.Entity)
+		needed := false
+		for _, e := range fileEntities(&f) {
+			needed = needed || need[e.Name]
+		}
+		if !needed {
+			continue
+		}
+		in, err := grpipe.InputForFile(f.Name)
+		if err != nil {
+			return fmt.Errorf("batch %s: %w", m.Batch, err)
+		}
 		local, cleanup, err := p.zones.Fetch(ctx, workingKey(m.Batch, f.Name), filepath.Join(workDir, "fetch"))
 		if err != nil {
 			return err
 		}
 		defer cleanup()
-		sources = append(sources, transform.Source{Entity: e, Name: f.Name, Path: local})
+		sources = append(sources, transform.Source{Entity: in.Entity, Input: in, Name: f.Name, Path: local})
 	}
 	if len(sources) == 0 {
 		return p.cleanupBatch(ctx, m, log)
@@ -139,7 +160,8 @@ func (p *Pipeline) processBatch(ctx context.Context, rs *runState, m *Manifest, 
 		return fmt.Errorf("transform engine: %w", err)
 	}
 	res, err := transform.Run(ctx, engine, sources, transform.Options{
-		WorkDir: filepath.Join(workDir, "out"), MaxRejectRatio: p.opts.MaxRejectRatio, Parallelism: p.opts.Parallelism, Log: log,
+		WorkDir: filepath.Join(workDir, "out"), MaxRejectRatio: p.opts.MaxRejectRatio, Parallelism: p.opts.Parallelism,
+		Snapshot: p.opts.Snapshot, Log: log,
 	})
 	engine.Close()
 	if err != nil {
@@ -163,7 +185,7 @@ func (p *Pipeline) processBatch(ctx context.Context, rs *runState, m *Manifest, 
 	for _, er := range res.Entities {
 		rows += er.Read
 	}
-	rs.addStage(grpipe.StageTiming{Stage: "transform", Seconds: time.Since(t0).Seconds(), Bytes: res.Bytes, Rows: rows})
+	c.AddStage(grpipe.StageTiming{Stage: "transform", Seconds: time.Since(t0).Seconds(), Bytes: res.Bytes, Rows: rows})
 
 	// Hold refused files before any load commits, so that a resumed batch
 	// never mistakes them for loaded.
@@ -187,7 +209,8 @@ func (p *Pipeline) processBatch(ctx context.Context, rs *runState, m *Manifest, 
 			continue
 		}
 		er := res.Entities[e.Name]
-		if er == nil { // every file of the entity was refused
+		if er == nil { // no rows: every file of the entity was refused, or its files yield none
+			p.markLoaded(m, e.Name)
 			continue
 		}
 		ledger := grpipe.Ledger{Read: er.Read, Rejected: er.Rejected, Superseded: er.Superseded, Staged: er.Staged}
@@ -195,16 +218,26 @@ func (p *Pipeline) processBatch(ctx context.Context, rs *runState, m *Manifest, 
 		if err := p.wh.Stage(ctx, e, er.Parquet, er.Rejects, ledger); err != nil {
 			return err
 		}
-		rs.addStage(grpipe.StageTiming{Stage: "stage", Seconds: time.Since(t1).Seconds(), Rows: er.Staged})
+		keys := res.SourceKeys[e.Name]
+		if keys != "" {
+			if err := p.wh.StageSourceKeys(ctx, keys); err != nil {
+				return err
+			}
+		}
+		c.AddStage(grpipe.StageTiming{Stage: "stage", Seconds: time.Since(t1).Seconds(), Rows: er.Staged})
 		p.crashPoint("stage")
 		t2 := time.Now()
-		ledger, err = p.wh.Upsert(ctx, m.Batch, e, ledger)
+		if keys != "" {
+			ledger, err = p.wh.UpsertWithKeys(ctx, m.Batch, e, ledger)
+		} else {
+			ledger, err = p.wh.Upsert(ctx, m.Batch, e, ledger)
+		}
 		if err != nil {
 			return err
 		}
-		rs.addStage(grpipe.StageTiming{Stage: "upsert", Seconds: time.Since(t2).Seconds(), Rows: er.Staged})
+		c.AddStage(grpipe.StageTiming{Stage: "upsert", Seconds: time.Since(t2).Seconds(), Rows: er.Staged})
 		p.crashPoint("upsert")
-		rs.addLedger(e.Name, ledger)
+		c.AddLedger(e.Name, ledger)
 		p.markLoaded(m, e.Name)
 	}
 	p.crashPoint("cleanup")
@@ -265,13 +298,36 @@ func (p *Pipeline) pruneProcessed(ctx context.Context, current string, log *slog
 	return nil
 }
 
-// markLoaded marks the claimed files of entity as loaded.
+// markLoaded records that entity's rows of the batch are committed: a
+// claimed file is loaded once every entity it yields rows of is.
 func (p *Pipeline) markLoaded(m *Manifest, entity string) {
+	if m.loaded == nil {
+		m.loaded = map[string]bool{}
+	}
+	m.loaded[entity] = true
 	for i := range m.Files {
-		if m.Files[i].Entity == entity && m.Files[i].State == fileClaimed {
-			m.Files[i].State = fileLoaded
+		f := &m.Files[i]
+		if f.State != fileClaimed {
+			continue
+		}
+		all := true
+		for _, e := range fileEntities(f) {
+			all = all && m.loaded[e.Name]
+		}
+		if all {
+			f.State = fileLoaded
 		}
 	}
+}
+
+// fileEntities lists the entities a claimed file yields rows of (its
+// recorded entity for a name no longer accepted).
+func fileEntities(f *ManifestFile) []grpipe.Entity {
+	if in, err := grpipe.InputForFile(f.Name); err == nil {
+		return in.Entities
+	}
+	e, _ := grpipe.EntityByName(f.Entity)
+	return []grpipe.Entity{e}
 }
 
 // cleanupBatch removes the working copies of loaded files, and the batch's

@@ -4,9 +4,6 @@ import (
 	"bytes"
 	"context"
 	"encoding/csv"
-	"fmt"
-	"os"
-	"path/filepath"
 	"reflect"
 	"sort"
 	"strings"
@@ -14,125 +11,9 @@ import (
 	"time"
 
 	grpipe "github.com/grpipe/grpipe"
-	"github.com/grpipe/grpipe/internal/app"
-	"github.com/grpipe/grpipe/internal/config"
-	"github.com/grpipe/grpipe/internal/pipeline"
 	"github.com/grpipe/grpipe/internal/sample"
+	"github.com/grpipe/grpipe/internal/testsupport"
 )
-
-// home is a grpipe home opened for a test.
-type home struct {
-	t   *testing.T
-	dir string
-	app *app.App
-}
-
-func newHome(t *testing.T, tune func(*config.Config)) *home {
-	t.Helper()
-	dir := t.TempDir()
-	cfg := config.Default(dir)
-	cfg.DuckDB.MemoryLimit = "512MB"
-	if tune != nil {
-		tune(&cfg)
-	}
-	if err := cfg.Validate(); err != nil {
-		t.Fatal(err)
-	}
-	a, err := app.Open(context.Background(), cfg, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { a.Close() })
-	return &home{t: t, dir: dir, app: a}
-}
-
-// land writes files (name → content) to a folder and lands them, in the order given.
-func (h *home) land(files ...[2]string) {
-	h.t.Helper()
-	src := filepath.Join(h.t.TempDir())
-	var paths []string
-	for _, f := range files {
-		p := filepath.Join(src, f[0])
-		if err := os.WriteFile(p, []byte(f[1]), 0o644); err != nil {
-			h.t.Fatal(err)
-		}
-		paths = append(paths, p)
-	}
-	if _, err := pipeline.Land(context.Background(), h.app.Zones, paths); err != nil {
-		h.t.Fatal(err)
-	}
-}
-
-func (h *home) landSample() {
-	h.t.Helper()
-	var files [][2]string
-	for _, n := range sample.Names {
-		b, err := sample.Bytes(n)
-		if err != nil {
-			h.t.Fatal(err)
-		}
-		files = append(files, [2]string{n, string(b)})
-	}
-	h.land(files...)
-}
-
-func (h *home) run() *grpipe.RunSummary {
-	h.t.Helper()
-	sum, err := h.app.Pipeline.Run(context.Background(), pipeline.RunInfo{RunType: "manual"})
-	if err != nil {
-		h.t.Fatal(err)
-	}
-	return sum
-}
-
-func (h *home) mustSucceed(sum *grpipe.RunSummary) {
-	h.t.Helper()
-	if sum.State != grpipe.StateSuccess {
-		h.t.Fatalf("run %s: %s: %s", sum.RunID, sum.State, sum.Error)
-	}
-}
-
-func (h *home) query(q string) [][]string {
-	h.t.Helper()
-	rows, err := h.app.Warehouse.Query(context.Background(), q)
-	if err != nil {
-		h.t.Fatalf("%s: %v", q, err)
-	}
-	var out [][]string
-	for _, r := range rows.Values {
-		var s []string
-		for _, v := range r {
-			if v == nil {
-				s = append(s, "NULL")
-			} else {
-				s = append(s, fmt.Sprint(v))
-			}
-		}
-		out = append(out, s)
-	}
-	return out
-}
-
-func (h *home) count(table string) int {
-	h.t.Helper()
-	var n int
-	fmt.Sscan(h.query("SELECT count(*) FROM " + table)[0][0], &n)
-	return n
-}
-
-// snapshot returns every warehouse and analytics table's rows in a stable order.
-func (h *home) snapshot() map[string][][]string {
-	h.t.Helper()
-	out := map[string][][]string{}
-	for _, e := range grpipe.Entities() {
-		out[e.Name] = h.query(fmt.Sprintf("SELECT * FROM goodreads_warehouse.%s ORDER BY %s", e.Name, e.Key))
-	}
-	for _, t := range []string{"popular_authors_review_count", "popular_authors_average_rating", "best_authors",
-		"popular_books_review_count", "popular_books_average_rating", "best_books"} {
-		out[t] = h.query("SELECT * FROM goodreads_analytics." + t + " ORDER BY 1, 2")
-	}
-	return out
-}
 
 // sampleLatest parses a sample file independently of the pipeline and
 // returns, per id, the row with the latest record_create_timestamp.
@@ -162,10 +43,10 @@ func sampleLatest(t *testing.T, name, key string) map[string]map[string]string {
 }
 
 func TestSampleEndToEnd(t *testing.T) {
-	h := newHome(t, nil)
-	h.landSample()
-	sum := h.run()
-	h.mustSucceed(sum)
+	h := testsupport.NewHome(t, nil)
+	h.LandSample()
+	sum := h.Run()
+	h.MustSucceed(sum)
 
 	if len(sum.Tasks) != 15 {
 		t.Fatalf("%d tasks, want the original's 15", len(sum.Tasks))
@@ -185,7 +66,7 @@ func TestSampleEndToEnd(t *testing.T) {
 		t.Fatalf("ledger %+v, want %+v", sum.Tables, want)
 	}
 	for name, n := range map[string]int{"reviews": 60, "users": 56, "authors": 55, "books": 60} {
-		if got := h.count("goodreads_warehouse." + name); got != n {
+		if got := h.Count("goodreads_warehouse." + name); got != n {
 			t.Errorf("%s: %d rows, want %d", name, got, n)
 		}
 	}
@@ -200,14 +81,14 @@ func TestSampleEndToEnd(t *testing.T) {
 
 	t.Run("latest version wins", func(t *testing.T) {
 		authors := sampleLatest(t, "author.csv", "author_id")
-		for _, r := range h.query("SELECT author_id, rating_count, text_review_count, average_rating FROM goodreads_warehouse.authors") {
+		for _, r := range h.Query("SELECT author_id, rating_count, text_review_count, average_rating FROM goodreads_warehouse.authors") {
 			w := authors[r[0]]
 			if r[1] != w["rating_count"] || r[2] != w["text_review_count"] {
 				t.Errorf("author %s: stored %v, latest version has %s, %s", r[0], r[1:], w["rating_count"], w["text_review_count"])
 			}
 		}
 		books := sampleLatest(t, "book.csv", "book_id")
-		for _, r := range h.query("SELECT book_id, ratings_count, record_create_timestamp FROM goodreads_warehouse.books") {
+		for _, r := range h.Query("SELECT book_id, ratings_count, record_create_timestamp FROM goodreads_warehouse.books") {
 			w := books[r[0]]
 			if r[1] != w["ratings_count"] || !strings.HasPrefix(r[2], w["record_create_timestamp"][:19]) {
 				t.Errorf("book %s: stored %v, latest version has %s at %s", r[0], r[1:], w["ratings_count"], w["record_create_timestamp"])
@@ -216,37 +97,37 @@ func TestSampleEndToEnd(t *testing.T) {
 	})
 
 	t.Run("dates in UTC", func(t *testing.T) {
-		got := h.query("SELECT strftime(review_added_date, '%Y-%m-%d %H:%M:%S'), strftime(review_updated_date, '%Y-%m-%d %H:%M:%S') FROM goodreads_warehouse.reviews WHERE review_id = 3198455651")
+		got := h.Query("SELECT strftime(review_added_date, '%Y-%m-%d %H:%M:%S'), strftime(review_updated_date, '%Y-%m-%d %H:%M:%S') FROM goodreads_warehouse.reviews WHERE review_id = 3198455651")
 		if len(got) != 1 || got[0][0] != "2020-02-20 02:36:17" || got[0][1] != "2020-02-20 02:36:52" {
 			t.Fatalf("review 3198455651 dates %v, want 2020-02-20 02:36:17 and 02:36:52 UTC (Wed Feb 19 18:36:17 -0800 2020)", got)
 		}
 	})
 
 	t.Run("analytics agree with the warehouse", func(t *testing.T) {
-		byCount := h.query(`SELECT author_id, count(*) AS n FROM goodreads_warehouse.reviews GROUP BY author_id ORDER BY n DESC, author_id LIMIT 10`)
-		got := h.query(`SELECT author_id, review_count FROM goodreads_analytics.popular_authors_review_count ORDER BY rank`)
+		byCount := h.Query(`SELECT author_id, count(*) AS n FROM goodreads_warehouse.reviews GROUP BY author_id ORDER BY n DESC, author_id LIMIT 10`)
+		got := h.Query(`SELECT author_id, review_count FROM goodreads_analytics.popular_authors_review_count ORDER BY rank`)
 		if !reflect.DeepEqual(got, byCount) {
 			t.Errorf("popular_authors_review_count %v, warehouse says %v", got, byCount)
 		}
-		byRating := h.query(`SELECT book_id, avg(review_rating) AS a, count(*) AS n FROM goodreads_warehouse.reviews GROUP BY book_id ORDER BY a DESC, n DESC, book_id LIMIT 10`)
-		got = h.query(`SELECT book_id, average_review_rating, review_count FROM goodreads_analytics.popular_books_average_rating ORDER BY rank`)
+		byRating := h.Query(`SELECT book_id, avg(review_rating) AS a, count(*) AS n FROM goodreads_warehouse.reviews GROUP BY book_id ORDER BY a DESC, n DESC, book_id LIMIT 10`)
+		got = h.Query(`SELECT book_id, average_review_rating, review_count FROM goodreads_analytics.popular_books_average_rating ORDER BY rank`)
 		if !reflect.DeepEqual(got, byRating) {
 			t.Errorf("popular_books_average_rating %v, warehouse says %v", got, byRating)
 		}
-		best := h.query(`SELECT author_id FROM goodreads_analytics.popular_authors_review_count
+		best := h.Query(`SELECT author_id FROM goodreads_analytics.popular_authors_review_count
 			INTERSECT SELECT author_id FROM goodreads_analytics.popular_authors_average_rating ORDER BY 1`)
-		gotBest := h.query(`SELECT author_id FROM goodreads_analytics.best_authors ORDER BY 1`)
+		gotBest := h.Query(`SELECT author_id FROM goodreads_analytics.best_authors ORDER BY 1`)
 		if !reflect.DeepEqual(best, gotBest) || len(best) == 0 {
 			t.Errorf("best_authors %v, intersection of the two lists %v", gotBest, best)
 		}
-		name := h.query(`SELECT a.name FROM goodreads_analytics.popular_authors_review_count p JOIN goodreads_warehouse.authors a USING (author_id) WHERE p.name = a.name`)
+		name := h.Query(`SELECT a.name FROM goodreads_analytics.popular_authors_review_count p JOIN goodreads_warehouse.authors a USING (author_id) WHERE p.name = a.name`)
 		if len(name) != 10 {
 			t.Errorf("only %d of 10 popular authors carry their name from the authors table", len(name))
 		}
 	})
 
 	t.Run("landing zone emptied, working cleaned, processed written", func(t *testing.T) {
-		objs, err := h.app.Zones.List(context.Background(), "")
+		objs, err := h.App.Zones.List(context.Background(), "")
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -268,21 +149,21 @@ func TestSampleEndToEnd(t *testing.T) {
 }
 
 func TestLandingTwiceGivesSameWarehouse(t *testing.T) {
-	h := newHome(t, nil)
-	h.landSample()
-	h.mustSucceed(h.run())
-	first := h.snapshot()
-	h.landSample()
-	sum := h.run()
-	h.mustSucceed(sum)
-	if second := h.snapshot(); !reflect.DeepEqual(first, second) {
+	h := testsupport.NewHome(t, nil)
+	h.LandSample()
+	h.MustSucceed(h.Run())
+	first := h.Snapshot()
+	h.LandSample()
+	sum := h.Run()
+	h.MustSucceed(sum)
+	if second := h.Snapshot(); !reflect.DeepEqual(first, second) {
 		t.Fatalf("warehouse differs after landing the same files again")
 	}
 	// Same versions again: every staged row replaces an equal one.
 	if l := sum.Tables["reviews"]; l.Inserted != 0 || l.Updated != 60 || l.Stale != 0 {
 		t.Fatalf("second run reviews ledger %+v, want 0 inserted, 60 updated", l)
 	}
-	runs, err := h.app.Store.RunIDs(context.Background(), 10)
+	runs, err := h.App.Store.RunIDs(context.Background(), 10)
 	if err != nil || len(runs) != 2 {
 		t.Fatalf("run history %v (%v), want 2 runs", runs, err)
 	}
@@ -291,46 +172,46 @@ func TestLandingTwiceGivesSameWarehouse(t *testing.T) {
 const authorHeader = "author_id,name,role,profile_url,average_rating,rating_count,text_review_count,record_create_timestamp\n"
 
 func TestNewerWinsAcrossBatches(t *testing.T) {
-	h := newHome(t, nil)
-	h.landSample()
-	h.mustSucceed(h.run())
+	h := testsupport.NewHome(t, nil)
+	h.LandSample()
+	h.MustSucceed(h.Run())
 
 	// A newer version of author 585 arrives, then an older one processed late.
-	h.land([2]string{"author-b1.csv", authorHeader + "585,John Steinbeck,,u,3.93,1,1,2030-01-01 00:00:00\n"})
-	sum := h.run()
-	h.mustSucceed(sum)
+	h.Land([2]string{"author-b1.csv", authorHeader + "585,John Steinbeck,,u,3.93,1,1,2030-01-01 00:00:00\n"})
+	sum := h.Run()
+	h.MustSucceed(sum)
 	if l := sum.Tables["authors"]; l.Updated != 1 || l.Inserted != 0 {
 		t.Fatalf("newer batch ledger %+v, want 1 updated", l)
 	}
-	h.land([2]string{"author-b0.csv", authorHeader + "585,Old Name,,u,3.93,2,2,2021-01-01 00:00:00\n"})
-	sum = h.run()
-	h.mustSucceed(sum)
+	h.Land([2]string{"author-b0.csv", authorHeader + "585,Old Name,,u,3.93,2,2,2021-01-01 00:00:00\n"})
+	sum = h.Run()
+	h.MustSucceed(sum)
 	if l := sum.Tables["authors"]; l.Stale != 1 || l.Updated != 0 {
 		t.Fatalf("older batch ledger %+v, want 1 stale", l)
 	}
-	got := h.query("SELECT name, rating_count FROM goodreads_warehouse.authors WHERE author_id = 585")
+	got := h.Query("SELECT name, rating_count FROM goodreads_warehouse.authors WHERE author_id = 585")
 	if !reflect.DeepEqual(got, [][]string{{"John Steinbeck", "1"}}) {
 		t.Fatalf("author 585 = %v: the older batch overwrote the newer row", got)
 	}
 }
 
 func TestTieBreakLaterRowWins(t *testing.T) {
-	h := newHome(t, nil)
-	h.landSample()
-	h.mustSucceed(h.run())
+	h := testsupport.NewHome(t, nil)
+	h.LandSample()
+	h.MustSucceed(h.Run())
 	ts := "2031-01-01 00:00:00"
 	// Same id, same timestamp: within a file the later line wins ...
-	h.land([2]string{"author-t1.csv", authorHeader + "585,First,,u,1,1,1," + ts + "\n585,Second,,u,1,1,1," + ts + "\n"})
-	h.mustSucceed(h.run())
-	if got := h.query("SELECT name FROM goodreads_warehouse.authors WHERE author_id = 585"); got[0][0] != "Second" {
+	h.Land([2]string{"author-t1.csv", authorHeader + "585,First,,u,1,1,1," + ts + "\n585,Second,,u,1,1,1," + ts + "\n"})
+	h.MustSucceed(h.Run())
+	if got := h.Query("SELECT name FROM goodreads_warehouse.authors WHERE author_id = 585"); got[0][0] != "Second" {
 		t.Fatalf("within a file: %v won, want the later line", got)
 	}
 	// ... and across files of one batch, the later-landed file wins.
-	h.land([2]string{"author-t3.csv", authorHeader + "585,Third,,u,1,1,1," + ts + "\n"})
+	h.Land([2]string{"author-t3.csv", authorHeader + "585,Third,,u,1,1,1," + ts + "\n"})
 	time.Sleep(20 * time.Millisecond) // landing order is told by modification time
-	h.land([2]string{"author-t2.csv", authorHeader + "585,Fourth,,u,1,1,1," + ts + "\n"})
-	h.mustSucceed(h.run())
-	if got := h.query("SELECT name FROM goodreads_warehouse.authors WHERE author_id = 585"); got[0][0] != "Fourth" {
+	h.Land([2]string{"author-t2.csv", authorHeader + "585,Fourth,,u,1,1,1," + ts + "\n"})
+	h.MustSucceed(h.Run())
+	if got := h.Query("SELECT name FROM goodreads_warehouse.authors WHERE author_id = 585"); got[0][0] != "Fourth" {
 		t.Fatalf("across files: %v won, want the later-landed file", got)
 	}
 }

@@ -12,21 +12,9 @@ import (
 	grpipe "github.com/grpipe/grpipe"
 	"github.com/grpipe/grpipe/internal/app"
 	"github.com/grpipe/grpipe/internal/config"
-	"github.com/grpipe/grpipe/internal/pipeline"
 	"github.com/grpipe/grpipe/internal/postgres/pgtest"
+	"github.com/grpipe/grpipe/internal/testsupport"
 )
-
-// reopen opens the home in dir again (as a new grpipe process would), with
-// pipeline options.
-func reopen(t *testing.T, cfg config.Config, options ...app.Option) *home {
-	t.Helper()
-	a, err := app.Open(context.Background(), cfg, nil, options...)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { a.Close() })
-	return &home{t: t, dir: cfg.Home, app: a}
-}
 
 // TestPostgresRestartDuringUpsert restarts PostgreSQL while a run's upsert
 // transaction is open: the run fails with a message naming the server, the
@@ -34,22 +22,21 @@ func reopen(t *testing.T, cfg config.Config, options ...app.Option) *home {
 // gives the same warehouse as an uninterrupted run.
 func TestPostgresRestartDuringUpsert(t *testing.T) {
 	c := pgtest.StartCluster(t)
-	cfg := config.Default(t.TempDir())
-	cfg.DuckDB.MemoryLimit = "512MB"
-	cfg.MaxRejectRatio = 0.5
-	cfg.Warehouse = c.DSN("postgres")
 	// No retries: the try that meets the restart must end the run, as a
 	// retry would (rightly) finish the batch in the same run.
-	noRetries := 0
-	cfg.Orchestrator.Retries = &noRetries
+	cfg := testsupport.Config(t, t.TempDir(), func(cf *config.Config) {
+		cf.MaxRejectRatio = 0.5
+		cf.Orchestrator.Retries = 0
+		testsupport.Set(t, cf, "warehouse", c.DSN("postgres"))
+	})
 
-	h := reopen(t, cfg)
+	h := testsupport.OpenHome(t, cfg)
 	landBatch1(h)
-	first := h.run()
-	h.mustSucceed(first)
+	first := h.Run()
+	h.MustSucceed(first)
 	before := conformanceSnapshot(h, nil)
 	landBatch2(h)
-	h.app.Close()
+	h.App.Close()
 
 	// Hold a lock on the reviews table so that the upsert stops inside its
 	// transaction; restart the server once it waits there.
@@ -60,48 +47,46 @@ func TestPostgresRestartDuringUpsert(t *testing.T) {
 	defer locker.Close()
 	restarted := make(chan error, 1)
 	var once bool
-	hook := func(o *pipeline.Options) {
-		o.Crash = func(point string) {
-			if point != "stage" || once {
-				return
-			}
-			once = true
-			ctx := context.Background()
-			tx, err := locker.BeginTx(ctx, nil)
-			if err == nil {
-				_, err = tx.ExecContext(ctx, "LOCK TABLE goodreads_warehouse.reviews IN ACCESS EXCLUSIVE MODE")
-			}
-			if err != nil {
-				restarted <- err
-				return
-			}
-			go func() {
-				deadline := time.Now().Add(30 * time.Second)
-				for time.Now().Before(deadline) {
-					var n int
-					err := locker.QueryRow(`SELECT count(*) FROM pg_stat_activity
-						WHERE application_name = 'grpipe' AND wait_event_type = 'Lock'`).Scan(&n)
-					if err != nil {
-						restarted <- err
-						return
-					}
-					if n > 0 {
-						c.Restart()
-						restarted <- nil
-						return
-					}
-					time.Sleep(10 * time.Millisecond)
-				}
-				restarted <- errors.New("the upsert never waited on the lock")
-			}()
+	hook := app.WithCrash(func(point string) {
+		if point != "stage" || once {
+			return
 		}
-	}
-	h = reopen(t, cfg, hook)
-	failed := h.run()
+		once = true
+		ctx := context.Background()
+		tx, err := locker.BeginTx(ctx, nil)
+		if err == nil {
+			_, err = tx.ExecContext(ctx, "LOCK TABLE goodreads_warehouse.reviews IN ACCESS EXCLUSIVE MODE")
+		}
+		if err != nil {
+			restarted <- err
+			return
+		}
+		go func() {
+			deadline := time.Now().Add(30 * time.Second)
+			for time.Now().Before(deadline) {
+				var n int
+				err := locker.QueryRow(`SELECT count(*) FROM pg_stat_activity
+						WHERE application_name = 'grpipe' AND wait_event_type = 'Lock'`).Scan(&n)
+				if err != nil {
+					restarted <- err
+					return
+				}
+				if n > 0 {
+					c.Restart()
+					restarted <- nil
+					return
+				}
+				time.Sleep(10 * time.Millisecond)
+			}
+			restarted <- errors.New("the upsert never waited on the lock")
+		}()
+	})
+	h = testsupport.OpenHome(t, cfg, hook)
+	failed := h.Run()
 	if err := <-restarted; err != nil {
 		t.Fatalf("restart: %v", err)
 	}
-	h.app.Close()
+	h.App.Close()
 	if failed.State != grpipe.StateFailed {
 		t.Fatalf("run survived a restart in its upsert: %s", failed.State)
 	}
@@ -110,18 +95,18 @@ func TestPostgresRestartDuringUpsert(t *testing.T) {
 	}
 	t.Logf("run error: %s", failed.Error)
 
-	h = reopen(t, cfg)
+	h = testsupport.OpenHome(t, cfg)
 	if got := conformanceSnapshot(h, nil); !reflect.DeepEqual(got.tables, before.tables) {
 		t.Fatalf("the warehouse changed in the failed run")
 	}
-	third := h.run()
-	h.mustSucceed(third)
+	third := h.Run()
+	h.MustSucceed(third)
 	if len(third.Recovered) != 1 {
 		t.Errorf("rerun recovered %v, want the failed run's batch", third.Recovered)
 	}
 	got := conformanceSnapshot(h, []*grpipe.RunSummary{first, third})
 
-	ref := newHome(t, func(c *config.Config) { c.MaxRejectRatio = 0.5 })
+	ref := testsupport.NewHome(t, func(c *config.Config) { c.MaxRejectRatio = 0.5 })
 	want := conformanceSnapshot(ref, conformanceBatches(ref))
 	compareResults(t, "postgres after a restart", got, want)
 }
@@ -132,9 +117,7 @@ func TestPostgresRestartDuringUpsert(t *testing.T) {
 func TestPostgresDownAtStart(t *testing.T) {
 	c := pgtest.StartCluster(t)
 	c.Stop()
-	cfg := config.Default(t.TempDir())
-	cfg.DuckDB.MemoryLimit = "512MB"
-	cfg.Warehouse = c.DSN("postgres")
+	cfg := testsupport.Config(t, t.TempDir(), func(cfg *config.Config) { testsupport.Set(t, cfg, "warehouse", c.DSN("postgres")) })
 	_, err := app.Open(context.Background(), cfg, nil)
 	if err == nil {
 		t.Fatal("opened a warehouse whose server is down")
@@ -149,10 +132,10 @@ func TestPostgresDownAtStart(t *testing.T) {
 		t.Errorf("message %q shows the password", msg)
 	}
 	c.Start()
-	h := reopen(t, cfg)
-	h.landSample()
-	h.mustSucceed(h.run())
-	if n := h.count("goodreads_warehouse.reviews"); n != 60 {
+	h := testsupport.OpenHome(t, cfg)
+	h.LandSample()
+	h.MustSucceed(h.Run())
+	if n := h.Count("goodreads_warehouse.reviews"); n != 60 {
 		t.Fatalf("%d reviews, want 60", n)
 	}
 }

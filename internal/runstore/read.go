@@ -17,34 +17,16 @@ import (
 // and the scheduler heartbeat. Every method takes a context and is safe for
 // concurrent use, also from several processes (SQLite WAL, busy timeout).
 
-// RunRecord is one DAG run as the dag_runs table holds it (without the
-// summary; see Store.Run for that).
-type RunRecord struct {
-	RunID   string       `json:"run_id"`
-	DAGID   string       `json:"dag_id"`
-	RunType string       `json:"run_type"` // manual, scheduled or backfill
-	State   grpipe.State `json:"state"`    // queued, running, success, failed
-	// LogicalDate and the data interval [start, end) the run covers.
-	LogicalDate       time.Time `json:"logical_date,omitzero"`
-	DataIntervalStart time.Time `json:"data_interval_start,omitzero"`
-	DataIntervalEnd   time.Time `json:"data_interval_end,omitzero"`
-	QueuedAt          time.Time `json:"queued_at,omitzero"`
-	StartedAt         time.Time `json:"started_at,omitzero"`
-	EndedAt           time.Time `json:"ended_at,omitzero"`
-	// Error is the first failure, or why a queued run waits.
-	Error string `json:"error,omitempty"`
-}
-
 // TaskInstance is one try of one task of a run (the task_instances table,
 // without the log; see Store.TaskLog).
 type TaskInstance struct {
-	RunID     string       `json:"run_id"`
-	TaskID    string       `json:"task_id"`
-	TryNumber int          `json:"try_number"`
-	Kind      string       `json:"kind,omitempty"`
-	State     grpipe.State `json:"state"`
-	StartedAt time.Time    `json:"started_at,omitzero"`
-	EndedAt   time.Time    `json:"ended_at,omitzero"`
+	RunID     string          `json:"run_id"`
+	TaskID    string          `json:"task_id"`
+	TryNumber int             `json:"try_number"`
+	Kind      grpipe.TaskKind `json:"kind,omitempty"`
+	State     grpipe.State    `json:"state"`
+	StartedAt time.Time       `json:"started_at,omitzero"`
+	EndedAt   time.Time       `json:"ended_at,omitzero"`
 	// DurationSeconds is EndedAt - StartedAt (0 while the try runs).
 	DurationSeconds float64 `json:"duration_seconds"`
 	Error           string  `json:"error,omitempty"`
@@ -52,26 +34,26 @@ type TaskInstance struct {
 
 const runColumns = `run_id, dag_id, run_type, state, logical_date, data_interval_start, data_interval_end, queued_at, started_at, ended_at, error`
 
-func scanRun(sc interface{ Scan(...any) error }) (RunRecord, error) {
-	var r RunRecord
-	var state string
+func scanRun(sc interface{ Scan(...any) error }) (grpipe.Run, error) {
+	var r grpipe.Run
+	var state, runType string
 	var ld, ds, de, q, st, en sql.NullString
-	if err := sc.Scan(&r.RunID, &r.DAGID, &r.RunType, &state, &ld, &ds, &de, &q, &st, &en, &r.Error); err != nil {
+	if err := sc.Scan(&r.RunID, &r.DAGID, &runType, &state, &ld, &ds, &de, &q, &st, &en, &r.Error); err != nil {
 		return r, err
 	}
-	r.State = grpipe.State(state)
+	r.State, r.RunType = grpipe.State(state), grpipe.RunType(runType)
 	r.LogicalDate, r.DataIntervalStart, r.DataIntervalEnd = parseTS(ld), parseTS(ds), parseTS(de)
 	r.QueuedAt, r.StartedAt, r.EndedAt = parseTS(q), parseTS(st), parseTS(en)
 	return r, nil
 }
 
-func (s *Store) queryRuns(ctx context.Context, q string, args ...any) ([]RunRecord, error) {
+func (s *Store) queryRuns(ctx context.Context, q string, args ...any) ([]grpipe.Run, error) {
 	rows, err := s.db.QueryContext(ctx, q, args...)
 	if err != nil {
 		return nil, fmt.Errorf("list runs: %w", err)
 	}
 	defer rows.Close()
-	var out []RunRecord
+	var out []grpipe.Run
 	for rows.Next() {
 		r, err := scanRun(rows)
 		if err != nil {
@@ -82,8 +64,9 @@ func (s *Store) queryRuns(ctx context.Context, q string, args ...any) ([]RunReco
 	return out, rows.Err()
 }
 
-// RunRecord returns one run; the error wraps grpipe.ErrNotFound for an unknown id.
-func (s *Store) RunRecord(ctx context.Context, runID string) (RunRecord, error) {
+// Run returns one run (without its summary: see Summary); the error wraps
+// grpipe.ErrNotFound for an unknown id.
+func (s *Store) Run(ctx context.Context, runID string) (grpipe.Run, error) {
 	r, err := scanRun(s.db.QueryRowContext(ctx, `SELECT `+runColumns+` FROM dag_runs WHERE run_id = ?`, runID))
 	if errors.Is(err, sql.ErrNoRows) {
 		return r, fmt.Errorf("run %s: %w (grpipe runs list shows the run ids)", runID, grpipe.ErrNotFound)
@@ -96,7 +79,7 @@ func (s *Store) RunRecord(ctx context.Context, runID string) (RunRecord, error) 
 
 // ListRuns returns the most recent runs first (by logical date), at most
 // limit (0: 100), in the given states (all when none).
-func (s *Store) ListRuns(ctx context.Context, limit int, states ...grpipe.State) ([]RunRecord, error) {
+func (s *Store) ListRuns(ctx context.Context, limit int, states ...grpipe.State) ([]grpipe.Run, error) {
 	if limit <= 0 {
 		limit = 100
 	}
@@ -117,7 +100,7 @@ func (s *Store) ListRuns(ctx context.Context, limit int, states ...grpipe.State)
 // RunWithTasks is a run with the latest try of each of its tasks (a row of
 // Airflow's grid view).
 type RunWithTasks struct {
-	RunRecord
+	grpipe.Run
 	Tasks []TaskInstance `json:"tasks"`
 }
 
@@ -134,7 +117,7 @@ func (s *Store) ListRunsWithTasks(ctx context.Context, limit int, states ...grpi
 	out := make([]RunWithTasks, len(runs))
 	for i, r := range runs {
 		ph[i], args[i], idx[r.RunID] = "?", r.RunID, i
-		out[i] = RunWithTasks{RunRecord: r, Tasks: []TaskInstance{}}
+		out[i] = RunWithTasks{Run: r, Tasks: []TaskInstance{}}
 	}
 	tis, err := s.queryTasks(ctx, `SELECT t.run_id, t.task_id, t.try_number, t.kind, t.state, t.started_at, t.ended_at, t.error FROM task_instances t
 		WHERE t.run_id IN (`+strings.Join(ph, ",")+`)
@@ -153,13 +136,13 @@ func (s *Store) ListRunsWithTasks(ctx context.Context, limit int, states ...grpi
 // QueuedRuns returns the runs waiting to be executed (triggered, cleared,
 // resumed after a crash or a shutdown, or waiting on depends_on_past), in
 // the order the scheduler takes them: oldest logical date first.
-func (s *Store) QueuedRuns(ctx context.Context) ([]RunRecord, error) {
+func (s *Store) QueuedRuns(ctx context.Context) ([]grpipe.Run, error) {
 	return s.queryRuns(ctx, `SELECT `+runColumns+` FROM dag_runs WHERE state = ? ORDER BY logical_date, queued_at, run_id`, string(grpipe.StateQueued))
 }
 
 // LastScheduledRun returns the scheduled run with the latest data interval;
 // ok is false when there is none.
-func (s *Store) LastScheduledRun(ctx context.Context) (r RunRecord, ok bool, err error) {
+func (s *Store) LastScheduledRun(ctx context.Context) (r grpipe.Run, ok bool, err error) {
 	r, err = scanRun(s.db.QueryRowContext(ctx, `SELECT `+runColumns+` FROM dag_runs WHERE run_type = 'scheduled' ORDER BY data_interval_end DESC LIMIT 1`))
 	if errors.Is(err, sql.ErrNoRows) {
 		return r, false, nil
@@ -172,8 +155,8 @@ func (s *Store) LastScheduledRun(ctx context.Context) (r RunRecord, ok bool, err
 
 // PreviousRun returns the run before runID by logical date (Airflow's
 // previous DAG run, for depends_on_past); ok is false for the first run.
-func (s *Store) PreviousRun(ctx context.Context, runID string) (r RunRecord, ok bool, err error) {
-	cur, err := s.RunRecord(ctx, runID)
+func (s *Store) PreviousRun(ctx context.Context, runID string) (r grpipe.Run, ok bool, err error) {
+	cur, err := s.Run(ctx, runID)
 	if err != nil {
 		return r, false, err
 	}
@@ -192,10 +175,10 @@ func (s *Store) PreviousRun(ctx context.Context, runID string) (r RunRecord, ok 
 // EnqueueRun records a run in state queued, for the scheduler to execute;
 // created is false when a run with that id exists already (a scheduled
 // run's id is its logical date, so an interval is never queued twice).
-func (s *Store) EnqueueRun(ctx context.Context, r RunInfo) (created bool, err error) {
+func (s *Store) EnqueueRun(ctx context.Context, r grpipe.Run) (created bool, err error) {
 	res, err := s.db.ExecContext(ctx, `INSERT INTO dag_runs (run_id, dag_id, run_type, state, logical_date, data_interval_start, data_interval_end, queued_at)
 		VALUES (?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (run_id) DO NOTHING`,
-		r.RunID, grpipe.DAGID, r.RunType, string(grpipe.StateQueued), ts(r.LogicalDate), ts(r.DataIntervalStart), ts(r.DataIntervalEnd), ts(r.StartedAt))
+		r.RunID, grpipe.DAGID, string(r.RunType), string(grpipe.StateQueued), ts(r.LogicalDate), ts(r.DataIntervalStart), ts(r.DataIntervalEnd), ts(r.QueuedAt))
 	if err != nil {
 		return false, fmt.Errorf("queue run %s: %w", r.RunID, err)
 	}
@@ -238,12 +221,12 @@ func (s *Store) queryTasks(ctx context.Context, q string, args ...any) ([]TaskIn
 	var out []TaskInstance
 	for rows.Next() {
 		var t TaskInstance
-		var state string
+		var state, kind string
 		var st, en sql.NullString
-		if err := rows.Scan(&t.RunID, &t.TaskID, &t.TryNumber, &t.Kind, &state, &st, &en, &t.Error); err != nil {
+		if err := rows.Scan(&t.RunID, &t.TaskID, &t.TryNumber, &kind, &state, &st, &en, &t.Error); err != nil {
 			return nil, fmt.Errorf("task instances: %w", err)
 		}
-		t.State, t.StartedAt, t.EndedAt = grpipe.State(state), parseTS(st), parseTS(en)
+		t.Kind, t.State, t.StartedAt, t.EndedAt = grpipe.TaskKind(kind), grpipe.State(state), parseTS(st), parseTS(en)
 		if !t.StartedAt.IsZero() && !t.EndedAt.IsZero() {
 			t.DurationSeconds = t.EndedAt.Sub(t.StartedAt).Seconds()
 		}
@@ -257,7 +240,7 @@ func (s *Store) queryTasks(ctx context.Context, q string, args ...any) ([]TaskIn
 // queued for the scheduler (or `grpipe runs resume`). Earlier tries and
 // their logs are kept. The error wraps grpipe.ErrNotFound for an unknown run.
 func (s *Store) ClearTasks(ctx context.Context, runID string, taskIDs []string, at time.Time) error {
-	rec, err := s.RunRecord(ctx, runID)
+	rec, err := s.Run(ctx, runID)
 	if err != nil {
 		return err
 	}
@@ -338,43 +321,6 @@ func (s *Store) RequeueInterrupted(ctx context.Context, runID, reason string, at
 	return tx.Commit()
 }
 
-// Ledger returns a finished run's row counts per entity.
-func (s *Store) Ledger(ctx context.Context, runID string) (map[string]grpipe.Ledger, error) {
-	rows, err := s.db.QueryContext(ctx, `SELECT entity, read_rows, rejected, superseded, staged, inserted, updated, stale FROM run_ledger WHERE run_id = ?`, runID)
-	if err != nil {
-		return nil, fmt.Errorf("ledger of %s: %w", runID, err)
-	}
-	defer rows.Close()
-	out := map[string]grpipe.Ledger{}
-	for rows.Next() {
-		var e string
-		var l grpipe.Ledger
-		if err := rows.Scan(&e, &l.Read, &l.Rejected, &l.Superseded, &l.Staged, &l.Inserted, &l.Updated, &l.Stale); err != nil {
-			return nil, err
-		}
-		out[e] = l
-	}
-	return out, rows.Err()
-}
-
-// Checks returns a finished run's data-quality check results, in order.
-func (s *Store) Checks(ctx context.Context, runID string) ([]grpipe.CheckResult, error) {
-	rows, err := s.db.QueryContext(ctx, `SELECT name, table_name, passed, detail FROM run_checks WHERE run_id = ? ORDER BY seq`, runID)
-	if err != nil {
-		return nil, fmt.Errorf("checks of %s: %w", runID, err)
-	}
-	defer rows.Close()
-	out := []grpipe.CheckResult{}
-	for rows.Next() {
-		var c grpipe.CheckResult
-		if err := rows.Scan(&c.Name, &c.Table, &c.Passed, &c.Detail); err != nil {
-			return nil, err
-		}
-		out = append(out, c)
-	}
-	return out, rows.Err()
-}
-
 // Paused reports whether the DAG is paused (`grpipe dags pause`): a paused
 // DAG gets no scheduled runs and its queued runs wait.
 func (s *Store) Paused(ctx context.Context) (bool, error) {
@@ -401,12 +347,12 @@ func (s *Store) SetPaused(ctx context.Context, paused bool, at time.Time) error 
 
 // Heartbeat is the scheduler's last sign of life.
 type Heartbeat struct {
-	PID       int       `json:"pid"`
-	Hostname  string    `json:"hostname"`
-	Schedule  string    `json:"schedule"`
-	State     string    `json:"state"` // running, stopping, stopped
-	StartedAt time.Time `json:"started_at"`
-	BeatAt    time.Time `json:"beat_at"`
+	PID       int                   `json:"pid"`
+	Hostname  string                `json:"hostname"`
+	Schedule  string                `json:"schedule"`
+	State     grpipe.SchedulerState `json:"state"`
+	StartedAt time.Time             `json:"started_at"`
+	BeatAt    time.Time             `json:"beat_at"`
 }
 
 // Beat records the scheduler's heartbeat (one row, overwritten).
@@ -417,7 +363,7 @@ func (s *Store) Beat(ctx context.Context, h Heartbeat) error {
 	_, err := s.db.ExecContext(ctx, `INSERT INTO scheduler_heartbeat (id, pid, hostname, schedule, state, started_at, beat_at) VALUES (1, ?, ?, ?, ?, ?, ?)
 		ON CONFLICT (id) DO UPDATE SET pid = excluded.pid, hostname = excluded.hostname, schedule = excluded.schedule,
 		state = excluded.state, started_at = excluded.started_at, beat_at = excluded.beat_at`,
-		h.PID, h.Hostname, h.Schedule, h.State, ts(h.StartedAt), ts(h.BeatAt))
+		h.PID, h.Hostname, h.Schedule, string(h.State), ts(h.StartedAt), ts(h.BeatAt))
 	if err != nil {
 		return fmt.Errorf("scheduler heartbeat: %w", err)
 	}
@@ -430,15 +376,16 @@ func (s *Store) Beat(ctx context.Context, h Heartbeat) error {
 func (s *Store) LastHeartbeat(ctx context.Context) (Heartbeat, error) {
 	var h Heartbeat
 	var st, bt sql.NullString
+	var state string
 	err := s.db.QueryRowContext(ctx, `SELECT pid, hostname, schedule, state, started_at, beat_at FROM scheduler_heartbeat WHERE id = 1`).
-		Scan(&h.PID, &h.Hostname, &h.Schedule, &h.State, &st, &bt)
+		Scan(&h.PID, &h.Hostname, &h.Schedule, &state, &st, &bt)
 	if errors.Is(err, sql.ErrNoRows) {
 		return h, fmt.Errorf("scheduler heartbeat: %w: no scheduler has run in this home", grpipe.ErrNotFound)
 	}
 	if err != nil {
 		return h, fmt.Errorf("scheduler heartbeat: %w", err)
 	}
-	h.StartedAt, h.BeatAt = parseTS(st), parseTS(bt)
+	h.State, h.StartedAt, h.BeatAt = grpipe.SchedulerState(state), parseTS(st), parseTS(bt)
 	return h, nil
 }
 

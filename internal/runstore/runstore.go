@@ -1,17 +1,20 @@
 // Package runstore keeps the run metadata in SQLite (modernc.org/sqlite, WAL):
-// DAG runs, task instances with their tries and logs, and each run's ledger
-// and check results, the DAG's paused flag, the queue of runs waiting to be
-// executed and the scheduler's heartbeat. The schema is created and upgraded
-// by numbered migrations (migrations/NNNN_*.sql, never edited once
-// released), so a newer grpipe can open an older home.
+// DAG runs with their JSON summaries (ledger and check results included),
+// task instances with their tries and logs, the DAG's paused flag, the queue
+// of runs waiting to be executed and the scheduler's heartbeat. The schema
+// is created and upgraded by numbered migrations (migrations/NNNN_*.sql,
+// never edited once released), so a newer grpipe can open an older home.
 //
 // Reading (for the CLI and a web UI): ListRuns, ListRunsWithTasks,
-// QueuedRuns, RunRecord, Run (the JSON summary), TaskInstances and
-// LatestTaskInstances (one row per try), TaskLog (per try), Ledger, Checks,
-// Paused, LastHeartbeat, PreviousRun. Unknown ids give errors wrapping
-// grpipe.ErrNotFound. Writing is the orchestrator's: StartRun, EnqueueRun,
-// MarkRunning, TaskStarted, TaskEnded, FinishRun, ClearTasks, QueueTasks,
-// RequeueInterrupted, FailInterrupted, SetPaused, Beat.
+// QueuedRuns, Run (a grpipe.Run), Summary (the JSON summary), TaskInstances
+// and LatestTaskInstances (one row per try), TaskLog (per try), Paused,
+// LastHeartbeat, PreviousRun. Unknown ids give errors wrapping
+// grpipe.ErrNotFound. Writing is the orchestrator's (internal/orchestrator):
+// StartRun, EnqueueRun, MarkRunning, TaskStarted, TaskEnded, FinishRun,
+// ClearTasks, QueueTasks, RequeueInterrupted, FailInterrupted, SetPaused, Beat.
+//
+// A second store (PostgreSQL, for several machines) implements the same
+// methods over the same migrations.
 package runstore
 
 import (
@@ -40,9 +43,18 @@ type Store struct {
 	db *sql.DB
 }
 
-// Open opens (creating and migrating if needed) the store at path.
+// busyTimeout is how long a statement waits for a lock another connection
+// or process holds before it fails with SQLITE_BUSY.
+const busyTimeout = 10 * time.Second
+
+// Open opens (creating and migrating if needed) the store at path. Many
+// processes may open one store at once (the scheduler writing, `grpipe runs
+// list`, the web UI reading): every connection waits up to busyTimeout for
+// a lock, set before anything else it does (journal_mode(WAL) itself takes
+// a lock), and a store whose schema is current is only read at open.
 func Open(ctx context.Context, path string) (*Store, error) {
-	dsn := "file:" + path + "?_pragma=journal_mode(WAL)&_pragma=busy_timeout(10000)&_pragma=foreign_keys(1)&_pragma=synchronous(NORMAL)"
+	dsn := "file:" + path + fmt.Sprintf("?_pragma=busy_timeout(%d)", busyTimeout.Milliseconds()) +
+		"&_pragma=journal_mode(WAL)&_pragma=foreign_keys(1)&_pragma=synchronous(NORMAL)"
 	db, err := sql.Open("sqlite", dsn)
 	if err != nil {
 		return nil, fmt.Errorf("open run store %s: %w", path, err)
@@ -61,48 +73,101 @@ func (s *Store) Close() error { return s.db.Close() }
 // DB returns the underlying database (for tests and later migrations).
 func (s *Store) DB() *sql.DB { return s.db }
 
-func (s *Store) migrate(ctx context.Context) error {
-	if _, err := s.db.ExecContext(ctx, `CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, applied_at TEXT NOT NULL)`); err != nil {
-		return fmt.Errorf("migrate: %w", err)
-	}
-	var current int
-	if err := s.db.QueryRowContext(ctx, `SELECT coalesce(max(version), 0) FROM schema_migrations`).Scan(&current); err != nil {
-		return fmt.Errorf("migrate: %w", err)
-	}
+// migration is one numbered schema change.
+type migration struct {
+	version int
+	name    string
+	body    string
+}
+
+func loadMigrations() ([]migration, error) {
 	names, err := fs.Glob(migrations, "migrations/*.sql")
 	if err != nil {
-		return err
+		return nil, err
 	}
 	sort.Strings(names)
+	var out []migration
 	for _, name := range names {
 		base := strings.TrimPrefix(name, "migrations/")
 		v, err := strconv.Atoi(strings.SplitN(base, "_", 2)[0])
 		if err != nil {
-			return fmt.Errorf("migration %s: name must start with a number", name)
-		}
-		if v <= current {
-			continue
+			return nil, fmt.Errorf("migration %s: name must start with a number", name)
 		}
 		body, err := migrations.ReadFile(name)
 		if err != nil {
-			return err
+			return nil, err
 		}
-		tx, err := s.db.BeginTx(ctx, nil)
-		if err != nil {
-			return err
+		out = append(out, migration{version: v, name: base, body: string(body)})
+	}
+	return out, nil
+}
+
+// version returns the schema's version: 0 for a new database.
+func version(ctx context.Context, q interface {
+	QueryRowContext(context.Context, string, ...any) *sql.Row
+}) (int, error) {
+	var n int
+	if err := q.QueryRowContext(ctx, `SELECT count(*) FROM sqlite_master WHERE type = 'table' AND name = 'schema_migrations'`).Scan(&n); err != nil || n == 0 {
+		return 0, err
+	}
+	var v int
+	err := q.QueryRowContext(ctx, `SELECT coalesce(max(version), 0) FROM schema_migrations`).Scan(&v)
+	return v, err
+}
+
+// migrate brings the schema up to date. A current schema is only read (no
+// write lock, so a reader opening the store never waits for a writer's
+// transaction, nor makes it wait); otherwise the migrations run in one
+// BEGIN IMMEDIATE transaction that reads the version again, so that two
+// processes upgrading a home at once apply each migration once.
+func (s *Store) migrate(ctx context.Context) error {
+	all, err := loadMigrations()
+	if err != nil {
+		return err
+	}
+	latest := all[len(all)-1].version
+	current, err := version(ctx, s.db)
+	if err != nil {
+		return fmt.Errorf("migrate: %w", err)
+	}
+	if current >= latest {
+		return nil
+	}
+	conn, err := s.db.Conn(ctx)
+	if err != nil {
+		return fmt.Errorf("migrate: %w", err)
+	}
+	defer conn.Close()
+	if _, err := conn.ExecContext(ctx, `BEGIN IMMEDIATE`); err != nil {
+		return fmt.Errorf("migrate: %w", err)
+	}
+	done := false
+	defer func() {
+		if !done {
+			_, _ = conn.ExecContext(context.WithoutCancel(ctx), `ROLLBACK`)
 		}
-		if _, err := tx.ExecContext(ctx, string(body)); err != nil {
-			tx.Rollback()
-			return fmt.Errorf("migration %s: %w", base, err)
+	}()
+	if _, err := conn.ExecContext(ctx, `CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, applied_at TEXT NOT NULL)`); err != nil {
+		return fmt.Errorf("migrate: %w", err)
+	}
+	if current, err = version(ctx, conn); err != nil {
+		return fmt.Errorf("migrate: %w", err)
+	}
+	for _, m := range all {
+		if m.version <= current {
+			continue
 		}
-		if _, err := tx.ExecContext(ctx, `INSERT INTO schema_migrations (version, applied_at) VALUES (?, ?)`, v, ts(time.Now())); err != nil {
-			tx.Rollback()
-			return fmt.Errorf("migration %s: %w", base, err)
+		if _, err := conn.ExecContext(ctx, m.body); err != nil {
+			return fmt.Errorf("migration %s: %w", m.name, err)
 		}
-		if err := tx.Commit(); err != nil {
-			return fmt.Errorf("migration %s: %w", base, err)
+		if _, err := conn.ExecContext(ctx, `INSERT INTO schema_migrations (version, applied_at) VALUES (?, ?)`, m.version, ts(time.Now())); err != nil {
+			return fmt.Errorf("migration %s: %w", m.name, err)
 		}
 	}
+	if _, err := conn.ExecContext(ctx, `COMMIT`); err != nil {
+		return fmt.Errorf("migrate: %w", err)
+	}
+	done = true
 	return nil
 }
 
@@ -121,21 +186,12 @@ func parseTS(s sql.NullString) time.Time {
 	return t
 }
 
-// RunInfo is what is known of a run when it starts.
-type RunInfo struct {
-	RunID             string
-	RunType           string
-	LogicalDate       time.Time
-	DataIntervalStart time.Time
-	DataIntervalEnd   time.Time
-	StartedAt         time.Time
-}
-
 // StartRun records a run in state running.
-func (s *Store) StartRun(ctx context.Context, r RunInfo) error {
+// Its StartedAt is also its QueuedAt.
+func (s *Store) StartRun(ctx context.Context, r grpipe.Run) error {
 	_, err := s.db.ExecContext(ctx, `INSERT INTO dag_runs (run_id, dag_id, run_type, state, logical_date, data_interval_start, data_interval_end, queued_at, started_at)
 		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-		r.RunID, grpipe.DAGID, r.RunType, string(grpipe.StateRunning), ts(r.LogicalDate), ts(r.DataIntervalStart), ts(r.DataIntervalEnd), ts(r.StartedAt), ts(r.StartedAt))
+		r.RunID, grpipe.DAGID, string(r.RunType), string(grpipe.StateRunning), ts(r.LogicalDate), ts(r.DataIntervalStart), ts(r.DataIntervalEnd), ts(r.StartedAt), ts(r.StartedAt))
 	if err != nil {
 		return fmt.Errorf("record run %s: %w", r.RunID, err)
 	}
@@ -143,10 +199,10 @@ func (s *Store) StartRun(ctx context.Context, r RunInfo) error {
 }
 
 // TaskStarted records the start of a try of a task.
-func (s *Store) TaskStarted(ctx context.Context, runID, taskID, kind string, try int, at time.Time) error {
+func (s *Store) TaskStarted(ctx context.Context, runID, taskID string, kind grpipe.TaskKind, try int, at time.Time) error {
 	_, err := s.db.ExecContext(ctx, `INSERT INTO task_instances (run_id, task_id, try_number, state, started_at, kind) VALUES (?, ?, ?, ?, ?, ?)
 		ON CONFLICT (run_id, task_id, try_number) DO UPDATE SET state = excluded.state, started_at = excluded.started_at, kind = excluded.kind, error = '', log = ''`,
-		runID, taskID, try, string(grpipe.StateRunning), ts(at), kind)
+		runID, taskID, try, string(grpipe.StateRunning), ts(at), string(kind))
 	if err != nil {
 		return fmt.Errorf("record task %s: %w", taskID, err)
 	}
@@ -158,55 +214,33 @@ func (s *Store) TaskEnded(ctx context.Context, runID string, t grpipe.TaskSummar
 	_, err := s.db.ExecContext(ctx, `INSERT INTO task_instances (run_id, task_id, try_number, state, started_at, ended_at, error, log, kind) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
 		ON CONFLICT (run_id, task_id, try_number) DO UPDATE SET state = excluded.state, started_at = excluded.started_at, ended_at = excluded.ended_at,
 		error = excluded.error, log = excluded.log, kind = excluded.kind`,
-		runID, t.TaskID, try, string(t.State), ts(t.StartedAt), ts(t.EndedAt), t.Error, log, t.Kind)
+		runID, t.TaskID, try, string(t.State), ts(t.StartedAt), ts(t.EndedAt), t.Error, log, string(t.Kind))
 	if err != nil {
 		return fmt.Errorf("record task %s: %w", t.TaskID, err)
 	}
 	return nil
 }
 
-// FinishRun records a run's end: state, summary, ledger and checks.
+// FinishRun records a run's end (or its pause, queued): state, error and
+// summary, which holds the run's ledger and check results.
 func (s *Store) FinishRun(ctx context.Context, sum *grpipe.RunSummary) error {
 	body, err := json.Marshal(sum)
 	if err != nil {
 		return err
 	}
-	tx, err := s.db.BeginTx(ctx, nil)
-	if err != nil {
-		return fmt.Errorf("record run %s: %w", sum.RunID, err)
-	}
-	defer tx.Rollback() //nolint:errcheck // a no-op after Commit
-	if _, err := tx.ExecContext(ctx, `UPDATE dag_runs SET state = ?, ended_at = nullif(?, ''), error = ?, summary = ? WHERE run_id = ?`,
+	if _, err := s.db.ExecContext(ctx, `UPDATE dag_runs SET state = ?, ended_at = nullif(?, ''), error = ?, summary = ? WHERE run_id = ?`,
 		string(sum.State), ts(sum.EndedAt), sum.Error, string(body), sum.RunID); err != nil {
 		return fmt.Errorf("record run %s: %w", sum.RunID, err)
 	}
-	if _, err := tx.ExecContext(ctx, `DELETE FROM run_ledger WHERE run_id = ?`, sum.RunID); err != nil {
-		return err
-	}
-	for name, l := range sum.Tables {
-		if _, err := tx.ExecContext(ctx, `INSERT INTO run_ledger VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-			sum.RunID, name, l.Read, l.Rejected, l.Superseded, l.Staged, l.Inserted, l.Updated, l.Stale); err != nil {
-			return fmt.Errorf("record ledger: %w", err)
-		}
-	}
-	if _, err := tx.ExecContext(ctx, `DELETE FROM run_checks WHERE run_id = ?`, sum.RunID); err != nil {
-		return err
-	}
-	for i, c := range sum.Checks {
-		if _, err := tx.ExecContext(ctx, `INSERT INTO run_checks VALUES (?, ?, ?, ?, ?, ?)`,
-			sum.RunID, i, c.Name, c.Table, c.Passed, c.Detail); err != nil {
-			return fmt.Errorf("record checks: %w", err)
-		}
-	}
-	return tx.Commit()
+	return nil
 }
 
-// Run returns the JSON summary of a run (what `grpipe runs show --json`
+// Summary returns the JSON summary of a run (what `grpipe runs show --json`
 // prints). For a run that has not finished yet, its tasks are those recorded
 // so far (the latest try of each). The error wraps grpipe.ErrNotFound for an
 // unknown id.
-func (s *Store) Run(ctx context.Context, runID string) (*grpipe.RunSummary, error) {
-	rec, err := s.RunRecord(ctx, runID)
+func (s *Store) Summary(ctx context.Context, runID string) (*grpipe.RunSummary, error) {
+	rec, err := s.Run(ctx, runID)
 	if err != nil {
 		return nil, err
 	}
@@ -218,9 +252,7 @@ func (s *Store) Run(ctx context.Context, runID string) (*grpipe.RunSummary, erro
 	if err := json.Unmarshal([]byte(body), sum); err != nil {
 		return nil, fmt.Errorf("run %s summary: %w", runID, err)
 	}
-	sum.RunID, sum.DAGID, sum.State = runID, rec.DAGID, rec.State
-	sum.StartedAt, sum.EndedAt, sum.Error = rec.StartedAt, rec.EndedAt, rec.Error
-	sum.RunType, sum.LogicalDate, sum.DataIntervalStart, sum.DataIntervalEnd = rec.RunType, rec.LogicalDate, rec.DataIntervalStart, rec.DataIntervalEnd
+	sum.Run = rec
 	if sum.Tables == nil {
 		sum.Tables = grpipe.NewLedgers()
 	}

@@ -26,7 +26,9 @@ func open(t *testing.T) *runstore.Store {
 }
 
 // TestUpgradeFromFirstSchema opens a home written by a grpipe that knew only
-// migration 0001: its runs are kept and the new tables are added.
+// migration 0001: its runs are kept, the new tables are added, and the
+// ledger and checks that run_ledger and run_checks repeated are read from
+// the run's summary once those tables are gone.
 func TestUpgradeFromFirstSchema(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "grpipe.db")
 	db, err := sql.Open("sqlite", "file:"+path)
@@ -39,7 +41,10 @@ func TestUpgradeFromFirstSchema(t *testing.T) {
 	}
 	for _, q := range []string{`CREATE TABLE schema_migrations (version INTEGER PRIMARY KEY, applied_at TEXT NOT NULL)`, string(first),
 		`INSERT INTO schema_migrations VALUES (1, '2026-01-01T00:00:00Z')`,
-		`INSERT INTO dag_runs (run_id, dag_id, run_type, state, logical_date, started_at, ended_at) VALUES ('manual__old', 'goodreads_pipeline', 'manual', 'success', '2026-01-01T00:00:00Z', '2026-01-01T00:00:00Z', '2026-01-01T00:01:00Z')`,
+		`INSERT INTO dag_runs (run_id, dag_id, run_type, state, logical_date, started_at, ended_at, summary) VALUES ('manual__old', 'goodreads_pipeline', 'manual', 'success', '2026-01-01T00:00:00Z', '2026-01-01T00:00:00Z', '2026-01-01T00:01:00Z',
+			'{"run_id":"manual__old","dag_id":"goodreads_pipeline","state":"success","started_at":"2026-01-01T00:00:00Z","ended_at":"2026-01-01T00:01:00Z","tasks":[],"tables":{"reviews":{"read":5,"rejected":1,"superseded":0,"staged":4,"inserted":4,"updated":0,"stale":0}},"checks":[{"name":"row_count","table":"goodreads_warehouse.reviews","passed":true,"detail":"4 rows"}]}')`,
+		`INSERT INTO run_ledger VALUES ('manual__old', 'reviews', 5, 1, 0, 4, 4, 0, 0)`,
+		`INSERT INTO run_checks VALUES ('manual__old', 0, 'row_count', 'goodreads_warehouse.reviews', 1, '4 rows')`,
 		`INSERT INTO task_instances (run_id, task_id, try_number, state, log) VALUES ('manual__old', 'GoodReadsETLJob', 1, 'success', 'old log')`,
 	} {
 		if _, err := db.Exec(q); err != nil {
@@ -68,17 +73,28 @@ func TestUpgradeFromFirstSchema(t *testing.T) {
 	if p, err := st.Paused(ctx); err != nil || p {
 		t.Errorf("paused %v %v", p, err)
 	}
+	sum, err := st.Summary(ctx, "manual__old")
+	if err != nil || sum.Tables["reviews"].Staged != 4 || sum.Tables["reviews"].Rejected != 1 || len(sum.Checks) != 1 || sum.Checks[0].Detail != "4 rows" ||
+		sum.RunType != grpipe.RunManual || sum.State != grpipe.StateSuccess {
+		t.Errorf("old run's summary %+v %v", sum, err)
+	}
+	for _, table := range []string{"run_ledger", "run_checks"} {
+		var n int
+		if err := st.DB().QueryRow(`SELECT count(*) FROM sqlite_master WHERE name = ?`, table).Scan(&n); err != nil || n != 0 {
+			t.Errorf("%s still exists (%d) %v", table, n, err)
+		}
+	}
 }
 
 func TestRunsTasksAndClear(t *testing.T) {
 	st := open(t)
 	ctx := context.Background()
 	id := "scheduled__2026-03-01T00:00:00.000000Z"
-	created, err := st.EnqueueRun(ctx, runstore.RunInfo{RunID: id, RunType: "scheduled", LogicalDate: t0, DataIntervalStart: t0, DataIntervalEnd: t0.Add(10 * time.Minute), StartedAt: t0})
+	created, err := st.EnqueueRun(ctx, grpipe.Run{RunID: id, RunType: grpipe.RunScheduled, LogicalDate: t0, DataIntervalStart: t0, DataIntervalEnd: t0.Add(10 * time.Minute), StartedAt: t0})
 	if err != nil || !created {
 		t.Fatal(created, err)
 	}
-	if again, _ := st.EnqueueRun(ctx, runstore.RunInfo{RunID: id, RunType: "scheduled", LogicalDate: t0}); again {
+	if again, _ := st.EnqueueRun(ctx, grpipe.Run{RunID: id, RunType: grpipe.RunScheduled, LogicalDate: t0}); again {
 		t.Errorf("the same interval was queued twice")
 	}
 	if q, _ := st.QueuedRuns(ctx); len(q) != 1 || q[0].RunID != id || !q[0].DataIntervalEnd.Equal(t0.Add(10*time.Minute)) {
@@ -100,16 +116,20 @@ func TestRunsTasksAndClear(t *testing.T) {
 	if err := st.TaskEnded(ctx, id, up, 1, ""); err != nil {
 		t.Fatal(err)
 	}
-	sum := &grpipe.RunSummary{RunID: id, State: grpipe.StateFailed, EndedAt: t0.Add(3 * time.Minute), Error: "GoodReadsETLJob: down",
+	sum := &grpipe.RunSummary{Run: grpipe.Run{RunID: id, State: grpipe.StateFailed, EndedAt: t0.Add(3 * time.Minute), Error: "GoodReadsETLJob: down"},
 		Tables: map[string]grpipe.Ledger{"reviews": {Read: 5, Rejected: 1, Staged: 4, Inserted: 4}},
 		Checks: []grpipe.CheckResult{{Name: "row_count", Table: "goodreads_warehouse.reviews", Passed: true, Detail: "4 rows"}}}
 	if err := st.FinishRun(ctx, sum); err != nil {
 		t.Fatal(err)
 	}
-	if l, _ := st.Ledger(ctx, id); l["reviews"].Rejected != 1 {
+	stored, err := st.Summary(ctx, id)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if l := stored.Tables; l["reviews"].Rejected != 1 || l["reviews"].Inserted != 4 {
 		t.Errorf("ledger %+v", l)
 	}
-	if cs, _ := st.Checks(ctx, id); len(cs) != 1 || !cs[0].Passed {
+	if cs := stored.Checks; len(cs) != 1 || !cs[0].Passed || cs[0].Detail != "4 rows" {
 		t.Errorf("checks %+v", cs)
 	}
 	grid, err := st.ListRunsWithTasks(ctx, 10)
@@ -124,7 +144,7 @@ func TestRunsTasksAndClear(t *testing.T) {
 	if err := st.ClearTasks(ctx, id, []string{"GoodReadsETLJob", "Stop_execution"}, t0.Add(time.Hour)); err != nil {
 		t.Fatal(err)
 	}
-	rec, _ := st.RunRecord(ctx, id)
+	rec, _ := st.Run(ctx, id)
 	if rec.State != grpipe.StateQueued || !rec.EndedAt.IsZero() || rec.Error != "" {
 		t.Errorf("cleared run %+v", rec)
 	}
@@ -154,7 +174,7 @@ func TestPreviousRunPausedHeartbeat(t *testing.T) {
 	st := open(t)
 	ctx := context.Background()
 	for i, id := range []string{"scheduled__a", "manual__b", "scheduled__c"} {
-		if _, err := st.EnqueueRun(ctx, runstore.RunInfo{RunID: id, RunType: "scheduled", LogicalDate: t0.Add(time.Duration(i) * time.Hour)}); err != nil {
+		if _, err := st.EnqueueRun(ctx, grpipe.Run{RunID: id, RunType: grpipe.RunScheduled, LogicalDate: t0.Add(time.Duration(i) * time.Hour)}); err != nil {
 			t.Fatal(err)
 		}
 	}

@@ -1,9 +1,10 @@
 // Package scheduler is grpipe's long-running scheduler: it creates a run of
 // the DAG for every interval of a cron schedule (with catch-up of missed
-// intervals), executes queued runs one at a time (max_active_runs=1, also
-// across processes, through the run lock), honours the paused flag, resumes
-// runs a dead process left running, keeps a heartbeat in the run store, and
-// on SIGTERM lets the running task finish within a grace period.
+// intervals), has the orchestrator execute the queued runs (one at a time,
+// also across processes; paused DAGs wait; runs a dead process left running
+// resume), keeps a heartbeat in the run store, and on SIGTERM lets the
+// running task finish within a grace period. What a run is and how it
+// executes is internal/orchestrator's; this package decides only when.
 package scheduler
 
 import (
@@ -14,15 +15,11 @@ import (
 	"os"
 	"time"
 
-	"github.com/robfig/cron/v3"
-
 	grpipe "github.com/grpipe/grpipe"
-	"github.com/grpipe/grpipe/internal/pipeline"
+	"github.com/grpipe/grpipe/internal/flock"
+	"github.com/grpipe/grpipe/internal/orchestrator"
 	"github.com/grpipe/grpipe/internal/runstore"
 )
-
-// DefaultSchedule is the original's schedule_interval: every 10 minutes.
-const DefaultSchedule = "*/10 * * * *"
 
 // Clock is the scheduler's time; tests pass a fake one.
 type Clock interface {
@@ -36,13 +33,6 @@ type realClock struct{}
 func (realClock) Now() time.Time                         { return time.Now() }
 func (realClock) After(d time.Duration) <-chan time.Time { return time.After(d) }
 
-// Executor executes a queued run; *pipeline.Pipeline is one.
-type Executor interface {
-	Execute(ctx context.Context, runID string, eo pipeline.ExecOptions) (*grpipe.RunSummary, error)
-}
-
-var _ Executor = (*pipeline.Pipeline)(nil)
-
 // Options configure a scheduler.
 type Options struct {
 	// Schedule is a cron spec (5 fields, "*/10 * * * *") or a descriptor
@@ -53,14 +43,10 @@ type Options struct {
 	Catchup bool
 	// StartDate, when set, is the first logical date; EndDate the last.
 	StartDate, EndDate time.Time
-	// RunLock is the path of the run lock shared with `grpipe run`.
-	RunLock string
 	// SchedulerLock is the path of the lock that keeps a second scheduler out.
 	SchedulerLock string
-	// DependsOnPast keeps a task from starting while the same task of the
-	// previous run failed, until that one is cleared and succeeds.
-	DependsOnPast bool
-	// Grace is how long a running task may go on after a stop signal (0: 30s).
+	// Grace is how long a running task may go on after a stop signal
+	// (orchestrator.grace_period; 0: it is cancelled at once).
 	Grace time.Duration
 	// Poll is how often the queue is looked at for triggered runs (0: 5s).
 	Poll time.Duration
@@ -68,48 +54,49 @@ type Options struct {
 	HeartbeatEvery time.Duration
 	// Clock is the time (nil: the real one).
 	Clock Clock
-	// OnRun, when set, is told of every run the scheduler executed.
-	OnRun func(sum *grpipe.RunSummary)
+}
+
+// Validate checks the schedule and the dates; the error names the flag at fault.
+func (o Options) Validate() error {
+	spec := o.Schedule
+	if spec == "" {
+		spec = orchestrator.DefaultSchedule
+	}
+	if _, err := orchestrator.ParseSchedule(spec); err != nil {
+		return err
+	}
+	if !o.StartDate.IsZero() && !o.EndDate.IsZero() && o.EndDate.Before(o.StartDate) {
+		return fmt.Errorf("%w: --end-date %s is before --start-date %s", grpipe.ErrBadInput,
+			o.EndDate.Format(time.RFC3339), o.StartDate.Format(time.RFC3339))
+	}
+	return nil
 }
 
 // Scheduler creates and executes the DAG's runs.
 type Scheduler struct {
 	opts  Options
-	sched cron.Schedule
+	sched orchestrator.Schedule
 	store *runstore.Store
-	exec  Executor
+	svc   *orchestrator.Service
 	log   *slog.Logger
 	// lastWait is why the head of the queue waited at the last pass (logged once).
 	lastWait string
 }
 
-// ParseSchedule parses a cron spec or descriptor; the error names the spec.
-func ParseSchedule(spec string) (cron.Schedule, error) {
-	s, err := cron.ParseStandard(spec)
-	if err != nil {
-		return nil, fmt.Errorf("%w: schedule %q: %v (use a cron spec such as \"*/10 * * * *\" or \"@every 30s\")", grpipe.ErrBadInput, spec, err)
-	}
-	return s, nil
-}
-
 // New returns a scheduler; the error names a bad option.
-func New(opts Options, store *runstore.Store, exec Executor, log *slog.Logger) (*Scheduler, error) {
+func New(opts Options, store *runstore.Store, svc *orchestrator.Service, log *slog.Logger) (*Scheduler, error) {
 	if opts.Schedule == "" {
-		opts.Schedule = DefaultSchedule
+		opts.Schedule = orchestrator.DefaultSchedule
 	}
-	sched, err := ParseSchedule(opts.Schedule)
+	if err := opts.Validate(); err != nil {
+		return nil, err
+	}
+	sched, err := orchestrator.ParseSchedule(opts.Schedule)
 	if err != nil {
 		return nil, err
 	}
-	if !opts.StartDate.IsZero() && !opts.EndDate.IsZero() && opts.EndDate.Before(opts.StartDate) {
-		return nil, fmt.Errorf("%w: --end-date %s is before --start-date %s", grpipe.ErrBadInput,
-			opts.EndDate.Format(time.RFC3339), opts.StartDate.Format(time.RFC3339))
-	}
-	if opts.RunLock == "" || opts.SchedulerLock == "" {
-		return nil, errors.New("scheduler: the run lock and scheduler lock paths are required")
-	}
-	if opts.Grace <= 0 {
-		opts.Grace = 30 * time.Second
+	if opts.SchedulerLock == "" {
+		return nil, errors.New("scheduler: the scheduler lock's path is required")
 	}
 	if opts.Poll <= 0 {
 		opts.Poll = 5 * time.Second
@@ -123,7 +110,7 @@ func New(opts Options, store *runstore.Store, exec Executor, log *slog.Logger) (
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	return &Scheduler{opts: opts, sched: sched, store: store, exec: exec, log: log}, nil
+	return &Scheduler{opts: opts, sched: sched, store: store, svc: svc, log: log}, nil
 }
 
 // Run schedules and executes runs until ctx ends (SIGTERM, SIGINT). Then it
@@ -132,7 +119,7 @@ func New(opts Options, store *runstore.Store, exec Executor, log *slog.Logger) (
 // start, and returns nil. It refuses (grpipe.ErrBusy) when another
 // scheduler runs in the same home.
 func (s *Scheduler) Run(ctx context.Context) error {
-	lk, err := runstore.TryLock(s.opts.SchedulerLock)
+	lk, err := flock.TryLock(s.opts.SchedulerLock)
 	if err != nil {
 		if errors.Is(err, grpipe.ErrBusy) {
 			return fmt.Errorf("%w: a scheduler already runs in this home (%v)", grpipe.ErrBusy, err)
@@ -143,15 +130,15 @@ func (s *Scheduler) Run(ctx context.Context) error {
 
 	clock := s.opts.Clock
 	started := clock.Now().UTC()
-	beat := func(state string) {
+	beat := func(state grpipe.SchedulerState) {
 		err := s.store.Beat(context.WithoutCancel(ctx), runstore.Heartbeat{PID: os.Getpid(), Schedule: s.opts.Schedule, State: state,
 			StartedAt: started, BeatAt: clock.Now().UTC()})
 		if err != nil {
 			s.log.Error("scheduler heartbeat", "error", err)
 		}
 	}
-	beat("running")
-	s.log.Info("scheduler started", "schedule", s.opts.Schedule, "catchup", s.opts.Catchup, "depends_on_past", s.opts.DependsOnPast)
+	beat(grpipe.SchedulerRunning)
+	s.log.Info("scheduler started", "schedule", s.opts.Schedule, "catchup", s.opts.Catchup, "depends_on_past", s.svc.DependsOnPast())
 
 	// Work outlives the stop signal by the grace period.
 	stop := make(chan struct{})
@@ -166,7 +153,7 @@ func (s *Scheduler) Run(ctx context.Context) error {
 		}
 		s.log.Info("stop requested: no new task starts; waiting for the running one", "grace", s.opts.Grace.String())
 		close(stop)
-		beat("stopping")
+		beat(grpipe.SchedulerStopping)
 		select {
 		case <-clock.After(s.opts.Grace):
 			s.log.Warn("grace period over: cancelling the running task")
@@ -182,7 +169,7 @@ func (s *Scheduler) Run(ctx context.Context) error {
 			case <-stop:
 				return
 			case <-clock.After(s.opts.HeartbeatEvery):
-				beat("running")
+				beat(grpipe.SchedulerRunning)
 			}
 		}
 	}()
@@ -202,7 +189,7 @@ func (s *Scheduler) Run(ctx context.Context) error {
 		break
 	}
 	close(finished)
-	beat("stopped")
+	beat(grpipe.SchedulerStopped)
 	s.log.Info("scheduler stopped")
 	return nil
 }
@@ -229,13 +216,13 @@ func stopped(stop <-chan struct{}) bool {
 	}
 }
 
-// Tick is one pass of the scheduler: take the run lock (or wait for the
-// next pass when another process holds it), resume runs a dead process left
-// running, then — unless the DAG is paused — queue the next due interval and
-// execute queued runs oldest first, one at a time, until none is left, one
-// waits on depends_on_past, or stop closes.
+// Tick is one pass of the scheduler: the orchestrator executes queued runs
+// (resuming runs a dead process left running, and — unless the DAG is
+// paused — queueing the next due interval first) until none is left, one
+// waits on depends_on_past, or stop closes. While another process holds the
+// run lock, Tick waits for the next pass.
 func (s *Scheduler) Tick(ctx context.Context, stop <-chan struct{}) error {
-	lock, err := runstore.TryLock(s.opts.RunLock)
+	sum, err := s.svc.ExecuteQueued(ctx, stop, s.queueDue)
 	if errors.Is(err, grpipe.ErrBusy) {
 		s.log.Info("the run lock is held by another process (a manual grpipe run?): waiting", "detail", err.Error())
 		return nil
@@ -243,62 +230,13 @@ func (s *Scheduler) Tick(ctx context.Context, stop <-chan struct{}) error {
 	if err != nil {
 		return err
 	}
-	defer lock.Unlock()
-
-	if err := s.resumeInterrupted(ctx); err != nil {
-		return err
-	}
-	for !stopped(stop) {
-		paused, err := s.store.Paused(ctx)
-		if err != nil {
-			return err
-		}
-		if paused {
-			return nil
-		}
-		if err := s.queueDue(ctx); err != nil {
-			return err
-		}
-		queued, err := s.store.QueuedRuns(ctx)
-		if err != nil {
-			return err
-		}
-		if len(queued) == 0 {
-			return nil
-		}
-		r := queued[0]
-		s.log.Info("executing run", "run_id", r.RunID, "run_type", r.RunType, "logical_date", r.LogicalDate)
-		sum, err := s.exec.Execute(ctx, r.RunID, pipeline.ExecOptions{DependsOnPast: s.opts.DependsOnPast, Stop: stop})
-		if err != nil {
-			return fmt.Errorf("run %s: %w", r.RunID, err)
-		}
-		if s.opts.OnRun != nil {
-			s.opts.OnRun(sum)
-		}
-		if sum.State == grpipe.StateQueued {
-			if !stopped(stop) && sum.RunID+sum.Error != s.lastWait {
-				s.log.Warn("run waits", "run_id", sum.RunID, "why", sum.Error)
-				s.lastWait = sum.RunID + sum.Error
-			}
-			return nil
-		}
+	if sum == nil {
 		s.lastWait = ""
+		return nil
 	}
-	return nil
-}
-
-// resumeInterrupted queues again the runs left running: the caller holds
-// the run lock, so their process is gone.
-func (s *Scheduler) resumeInterrupted(ctx context.Context) error {
-	running, err := s.store.ListRuns(ctx, 1000, grpipe.StateRunning)
-	if err != nil {
-		return err
-	}
-	for _, r := range running {
-		s.log.Warn("resuming a run left running by a process that stopped", "run_id", r.RunID)
-		if err := s.store.RequeueInterrupted(ctx, r.RunID, "the process running it stopped (crash or kill)", s.opts.Clock.Now().UTC()); err != nil {
-			return err
-		}
+	if !stopped(stop) && sum.RunID+sum.Error != s.lastWait {
+		s.log.Warn("run waits", "run_id", sum.RunID, "why", sum.Error)
+		s.lastWait = sum.RunID + sum.Error
 	}
 	return nil
 }
@@ -316,14 +254,12 @@ func (s *Scheduler) queueDue(ctx context.Context) error {
 	if err != nil || !ok {
 		return err
 	}
-	id := grpipe.NewRunID("scheduled", start, "")
-	created, err := s.store.EnqueueRun(ctx, runstore.RunInfo{RunID: id, RunType: "scheduled", LogicalDate: start,
-		DataIntervalStart: start, DataIntervalEnd: end, StartedAt: now})
+	run, created, err := s.svc.Enqueue(ctx, grpipe.RunScheduled, start, end)
 	if err != nil {
 		return err
 	}
 	if created {
-		s.log.Info("queued scheduled run", "run_id", id, "data_interval_start", start, "data_interval_end", end)
+		s.log.Info("queued scheduled run", "run_id", run.RunID, "data_interval_start", start, "data_interval_end", end)
 	}
 	return nil
 }
@@ -383,29 +319,4 @@ func (s *Scheduler) latestInterval(now time.Time) (time.Time, bool) {
 		}
 	}
 	return time.Time{}, false
-}
-
-// Intervals returns the data intervals [start, end) of spec whose logical
-// date (start) lies in [from, to], oldest first, at most limit (0: 10000):
-// the runs a backfill creates.
-func Intervals(spec string, from, to time.Time, limit int) ([][2]time.Time, error) {
-	sched, err := ParseSchedule(spec)
-	if err != nil {
-		return nil, err
-	}
-	if to.Before(from) {
-		return nil, fmt.Errorf("%w: --end-date %s is before --start-date %s", grpipe.ErrBadInput, to.Format(time.RFC3339), from.Format(time.RFC3339))
-	}
-	if limit <= 0 {
-		limit = 10000
-	}
-	var out [][2]time.Time
-	for a := sched.Next(from.Add(-time.Second)); !a.After(to); a = sched.Next(a) {
-		if len(out) == limit {
-			return nil, fmt.Errorf("%w: more than %d intervals of %q between %s and %s: narrow the dates", grpipe.ErrBadInput, limit, spec,
-				from.Format(time.RFC3339), to.Format(time.RFC3339))
-		}
-		out = append(out, [2]time.Time{a, sched.Next(a)})
-	}
-	return out, nil
 }

@@ -6,95 +6,44 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
 	grpipe "github.com/grpipe/grpipe"
 	"github.com/grpipe/grpipe/internal/app"
 	"github.com/grpipe/grpipe/internal/config"
-	"github.com/grpipe/grpipe/internal/pipeline"
+	"github.com/grpipe/grpipe/internal/orchestrator"
 	"github.com/grpipe/grpipe/internal/runstore"
-	"github.com/grpipe/grpipe/internal/sample"
 	"github.com/grpipe/grpipe/internal/scheduler"
+	"github.com/grpipe/grpipe/internal/testsupport"
 )
-
-// fakeClock is a Clock that moves only when the test advances it.
-type fakeClock struct {
-	mu      sync.Mutex
-	now     time.Time
-	waiters []waiter
-}
-
-type waiter struct {
-	at time.Time
-	ch chan time.Time
-}
-
-func newFakeClock(t time.Time) *fakeClock { return &fakeClock{now: t} }
-
-func (c *fakeClock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.now
-}
-
-func (c *fakeClock) After(d time.Duration) <-chan time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	ch := make(chan time.Time, 1)
-	if d <= 0 {
-		ch <- c.now
-		return ch
-	}
-	c.waiters = append(c.waiters, waiter{at: c.now.Add(d), ch: ch})
-	return ch
-}
-
-// Set moves the clock to t and fires the timers that are due.
-func (c *fakeClock) Set(t time.Time) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.now = t
-	kept := c.waiters[:0]
-	for _, w := range c.waiters {
-		if !w.at.After(t) {
-			w.ch <- t
-		} else {
-			kept = append(kept, w)
-		}
-	}
-	c.waiters = kept
-}
 
 type fixture struct {
 	t     *testing.T
 	cfg   config.Config
 	app   *app.App
-	clock *fakeClock
+	home  *testsupport.Home
+	clock *testsupport.Clock
 }
 
 var day = time.Date(2026, 3, 1, 0, 0, 0, 0, time.UTC)
 
-func newFixture(t *testing.T) *fixture {
+// newFixture opens a home whose runs do not depend on the past, unless
+// dependsOnPast.
+func newFixture(t *testing.T, dependsOnPast bool) *fixture {
 	t.Helper()
-	dir := t.TempDir()
-	cfg := config.Default(dir)
-	cfg.DuckDB.MemoryLimit = "512MB"
-	cfg.Orchestrator.RetryDelay = "10ms"
-	a, err := app.Open(context.Background(), cfg, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { a.Close() })
-	return &fixture{t: t, cfg: cfg, app: a, clock: newFakeClock(day)}
+	h := testsupport.NewHome(t, func(c *config.Config) {
+		c.Orchestrator.RetryDelay = 10 * time.Millisecond
+		c.Orchestrator.DependsOnPast = dependsOnPast
+	})
+	return &fixture{t: t, cfg: h.App.Config, app: h.App, home: h, clock: testsupport.NewClock(day)}
 }
 
 func (f *fixture) scheduler(opts scheduler.Options) *scheduler.Scheduler {
 	f.t.Helper()
-	opts.RunLock, opts.SchedulerLock = app.RunLockPath(f.cfg), app.SchedulerLockPath(f.cfg)
+	opts.SchedulerLock = app.SchedulerLockPath(f.cfg)
 	opts.Clock = f.clock
-	s, err := scheduler.New(opts, f.app.Store, f.app.Pipeline, slog.New(slog.DiscardHandler))
+	s, err := scheduler.New(opts, f.app.Store, f.app.Orchestrator, slog.New(slog.DiscardHandler))
 	if err != nil {
 		f.t.Fatal(err)
 	}
@@ -109,7 +58,7 @@ func (f *fixture) tick(s *scheduler.Scheduler) {
 }
 
 // runs returns the runs oldest first.
-func (f *fixture) runs() []runstore.RunRecord {
+func (f *fixture) runs() []grpipe.Run {
 	f.t.Helper()
 	rs, err := f.app.Store.ListRuns(context.Background(), 1000)
 	if err != nil {
@@ -123,14 +72,7 @@ func (f *fixture) runs() []runstore.RunRecord {
 
 func (f *fixture) landSample() {
 	f.t.Helper()
-	dir := f.t.TempDir()
-	paths, err := sample.WriteTo(dir)
-	if err != nil {
-		f.t.Fatal(err)
-	}
-	if _, err := pipeline.Land(context.Background(), f.app.Zones, paths); err != nil {
-		f.t.Fatal(err)
-	}
+	f.home.LandSample()
 }
 
 func at(hm string) time.Time {
@@ -139,7 +81,7 @@ func at(hm string) time.Time {
 }
 
 func TestCatchupCreatesMissedIntervalsOldestFirst(t *testing.T) {
-	f := newFixture(t)
+	f := newFixture(t, false)
 	f.landSample()
 	s := f.scheduler(scheduler.Options{Schedule: "*/10 * * * *", Catchup: true, StartDate: at("00:00")})
 	f.clock.Set(at("00:35"))
@@ -161,7 +103,7 @@ func TestCatchupCreatesMissedIntervalsOldestFirst(t *testing.T) {
 		}
 	}
 	// The sample was loaded once, by the first run.
-	sum, err := f.app.Store.Run(context.Background(), runs[0].RunID)
+	sum, err := f.app.Store.Summary(context.Background(), runs[0].RunID)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -182,7 +124,7 @@ func TestCatchupCreatesMissedIntervalsOldestFirst(t *testing.T) {
 }
 
 func TestNoCatchupRunsOnlyTheLatestInterval(t *testing.T) {
-	f := newFixture(t)
+	f := newFixture(t, false)
 	s := f.scheduler(scheduler.Options{Schedule: "*/10 * * * *", StartDate: at("00:00")})
 	f.clock.Set(at("00:35"))
 	start, end, ok, err := s.NextInterval(context.Background(), f.clock.Now())
@@ -198,7 +140,7 @@ func TestNoCatchupRunsOnlyTheLatestInterval(t *testing.T) {
 }
 
 func TestEndDateStopsCatchup(t *testing.T) {
-	f := newFixture(t)
+	f := newFixture(t, false)
 	f.landSample()
 	s := f.scheduler(scheduler.Options{Schedule: "*/10 * * * *", Catchup: true, StartDate: at("00:00"), EndDate: at("00:10")})
 	f.clock.Set(at("01:00"))
@@ -210,21 +152,21 @@ func TestEndDateStopsCatchup(t *testing.T) {
 }
 
 func TestBadSchedule(t *testing.T) {
-	_, err := scheduler.ParseSchedule("every ten minutes")
+	_, err := orchestrator.ParseSchedule("every ten minutes")
 	if err == nil || !strings.Contains(err.Error(), `schedule "every ten minutes"`) {
 		t.Errorf("error %v", err)
 	}
 }
 
 func TestPausedAndTriggered(t *testing.T) {
-	f := newFixture(t)
+	f := newFixture(t, false)
 	f.landSample()
 	ctx := context.Background()
 	s := f.scheduler(scheduler.Options{Schedule: "*/10 * * * *", StartDate: at("00:00")})
 	if err := f.app.Store.SetPaused(ctx, true, day); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := f.app.Store.EnqueueRun(ctx, runstore.RunInfo{RunID: "manual__x", RunType: "manual", LogicalDate: at("00:05"), StartedAt: at("00:05")}); err != nil {
+	if _, err := f.app.Store.EnqueueRun(ctx, grpipe.Run{RunID: "manual__x", RunType: grpipe.RunManual, LogicalDate: at("00:05"), QueuedAt: at("00:05")}); err != nil {
 		t.Fatal(err)
 	}
 	f.clock.Set(at("00:35"))
@@ -243,14 +185,14 @@ func TestPausedAndTriggered(t *testing.T) {
 }
 
 func TestDependsOnPastUntilCleared(t *testing.T) {
-	f := newFixture(t)
+	f := newFixture(t, true)
 	ctx := context.Background()
 	f.landSample()
 	// An empty file is refused whole: the ETL task of the first run fails.
 	if _, err := f.app.Zones.Put(ctx, "landing/book-empty.csv", strings.NewReader("")); err != nil {
 		t.Fatal(err)
 	}
-	s := f.scheduler(scheduler.Options{Schedule: "*/10 * * * *", StartDate: at("00:00"), Catchup: true, DependsOnPast: true})
+	s := f.scheduler(scheduler.Options{Schedule: "*/10 * * * *", StartDate: at("00:00"), Catchup: true})
 	f.clock.Set(at("00:15"))
 	f.tick(s)
 	runs := f.runs()
@@ -266,17 +208,17 @@ func TestDependsOnPastUntilCleared(t *testing.T) {
 		t.Fatalf("second run %+v, want queued waiting on depends_on_past", runs[len(runs)-1])
 	}
 	second := runs[1].RunID
-	sum, _ := f.app.Store.Run(ctx, second)
+	sum, _ := f.app.Store.Summary(ctx, second)
 	states := map[string]grpipe.State{}
 	for _, ts := range sum.Tasks {
 		states[ts.TaskID] = ts.State
 	}
-	if states[pipeline.TaskBegin] != grpipe.StateSuccess || states[pipeline.TaskETL] != grpipe.StateQueued || states[pipeline.TaskStop] != grpipe.StateQueued {
+	if states[grpipe.TaskBegin] != grpipe.StateSuccess || states[grpipe.TaskETL] != grpipe.StateQueued || states[grpipe.TaskStop] != grpipe.StateQueued {
 		t.Errorf("second run's tasks %v: Begin ran, ETL and after wait", states)
 	}
 	tis, _ := f.app.Store.TaskInstances(ctx, second)
 	for _, ti := range tis {
-		if ti.TaskID == pipeline.TaskETL {
+		if ti.TaskID == grpipe.TaskETL {
 			t.Errorf("the blocked ETL task started: %+v", ti)
 		}
 	}
@@ -289,7 +231,7 @@ func TestDependsOnPastUntilCleared(t *testing.T) {
 
 	// Clear the failed task (and what follows): the first run re-runs it
 	// (the refused file stays held), then the second run proceeds.
-	if err := f.app.Store.ClearTasks(ctx, first, append([]string{pipeline.TaskETL}, pipeline.Downstream(pipeline.TaskETL)...), f.clock.Now()); err != nil {
+	if _, err := f.app.Orchestrator.Clear(ctx, first, grpipe.TaskETL, true); err != nil {
 		t.Fatal(err)
 	}
 	f.tick(s)
@@ -300,10 +242,10 @@ func TestDependsOnPastUntilCleared(t *testing.T) {
 	tis, _ = f.app.Store.TaskInstances(ctx, first)
 	var etl []string
 	for _, ti := range tis {
-		if ti.TaskID == pipeline.TaskETL {
+		if ti.TaskID == grpipe.TaskETL {
 			etl = append(etl, string(ti.State))
 		}
-		if ti.TaskID == pipeline.TaskBegin && ti.TryNumber != 1 {
+		if ti.TaskID == grpipe.TaskBegin && ti.TryNumber != 1 {
 			t.Errorf("Begin_execution, not cleared, ran again: %+v", ti)
 		}
 	}
@@ -316,22 +258,22 @@ func TestDependsOnPastUntilCleared(t *testing.T) {
 }
 
 func TestResumesARunLeftRunning(t *testing.T) {
-	f := newFixture(t)
+	f := newFixture(t, false)
 	ctx := context.Background()
 	// A run a dead process left running, in the middle of its ETL task.
 	if err := f.app.Warehouse.Setup(ctx); err != nil { // what its Begin_execution did
 		t.Fatal(err)
 	}
 	id := "scheduled__2026-03-01T00:00:00.000000Z"
-	if err := f.app.Store.StartRun(ctx, runstore.RunInfo{RunID: id, RunType: "scheduled", LogicalDate: at("00:00"),
+	if err := f.app.Store.StartRun(ctx, grpipe.Run{RunID: id, RunType: grpipe.RunScheduled, LogicalDate: at("00:00"),
 		DataIntervalStart: at("00:00"), DataIntervalEnd: at("00:10"), StartedAt: at("00:10")}); err != nil {
 		t.Fatal(err)
 	}
-	begin := grpipe.TaskSummary{TaskID: pipeline.TaskBegin, State: grpipe.StateSuccess, StartedAt: at("00:10"), EndedAt: at("00:10")}
+	begin := grpipe.TaskSummary{TaskID: grpipe.TaskBegin, State: grpipe.StateSuccess, StartedAt: at("00:10"), EndedAt: at("00:10")}
 	if err := f.app.Store.TaskEnded(ctx, id, begin, 1, "done"); err != nil {
 		t.Fatal(err)
 	}
-	if err := f.app.Store.TaskStarted(ctx, id, pipeline.TaskETL, "etl", 1, at("00:10")); err != nil {
+	if err := f.app.Store.TaskStarted(ctx, id, grpipe.TaskETL, "etl", 1, at("00:10")); err != nil {
 		t.Fatal(err)
 	}
 	f.landSample()
@@ -345,20 +287,20 @@ func TestResumesARunLeftRunning(t *testing.T) {
 	tis, _ := f.app.Store.TaskInstances(ctx, id)
 	var etl []runstore.TaskInstance
 	for _, ti := range tis {
-		if ti.TaskID == pipeline.TaskETL {
+		if ti.TaskID == grpipe.TaskETL {
 			etl = append(etl, ti)
 		}
 	}
 	if len(etl) != 2 || etl[0].State != grpipe.StateFailed || !strings.Contains(etl[0].Error, "process running it stopped") || etl[1].State != grpipe.StateSuccess || etl[1].TryNumber != 2 {
 		t.Errorf("ETL tries %+v", etl)
 	}
-	if log, n, err := f.app.Store.TaskLog(ctx, id, pipeline.TaskETL, 0); err != nil || n != 2 || !strings.Contains(log, "claimed") {
+	if log, n, err := f.app.Store.TaskLog(ctx, id, grpipe.TaskETL, 0); err != nil || n != 2 || !strings.Contains(log, "claimed") {
 		t.Errorf("latest ETL log (try %d, %v): %q", n, err, log)
 	}
 }
 
 func TestRunLoopOnFakeClockAndStop(t *testing.T) {
-	f := newFixture(t)
+	f := newFixture(t, false)
 	s := f.scheduler(scheduler.Options{Schedule: "*/10 * * * *", StartDate: at("00:00"), Catchup: true, Poll: time.Minute, HeartbeatEvery: time.Minute})
 	f.landSample()
 	ctx, cancel := context.WithCancel(context.Background())

@@ -14,46 +14,10 @@ import (
 	"time"
 
 	grpipe "github.com/grpipe/grpipe"
+	"github.com/grpipe/grpipe/internal/testsupport"
 )
 
 const testKey = "SEKRIT-key-123"
-
-// fakeClock advances only when slept on, and records the sleeps.
-type fakeClock struct {
-	mu     sync.Mutex
-	now    time.Time
-	sleeps []time.Duration
-}
-
-func newFakeClock() *fakeClock {
-	return &fakeClock{now: time.Date(2026, 11, 27, 3, 0, 0, 0, time.UTC)}
-}
-
-func (c *fakeClock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.now
-}
-
-func (c *fakeClock) Sleep(ctx context.Context, d time.Duration) error {
-	if err := ctx.Err(); err != nil {
-		return err
-	}
-	if d <= 0 {
-		return nil
-	}
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.now = c.now.Add(d)
-	c.sleeps = append(c.sleeps, d)
-	return nil
-}
-
-func (c *fakeClock) Sleeps() []time.Duration {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return append([]time.Duration(nil), c.sleeps...)
-}
 
 // scripted serves the answers in order (then the last one forever) and
 // checks the key on every call.
@@ -100,11 +64,11 @@ func (s *scripted) Calls() int {
 	return s.calls
 }
 
-func newTestClient(t *testing.T, h http.Handler, tune func(*Options)) (*Client, *fakeClock) {
+func newTestClient(t *testing.T, h http.Handler, tune func(*Options)) (*Client, *testsupport.Clock) {
 	t.Helper()
 	srv := httptest.NewServer(h)
 	t.Cleanup(srv.Close)
-	clock := newFakeClock()
+	clock := testsupport.NewClock(time.Date(2026, 11, 27, 3, 0, 0, 0, time.UTC))
 	opts := &Options{Clock: clock, Jitter: func() float64 { return 0.5 }, Timeout: 5 * time.Second}
 	if tune != nil {
 		tune(opts)
@@ -242,7 +206,7 @@ func TestClientServerDownHidesKey(t *testing.T) {
 	srv := httptest.NewServer(http.NotFoundHandler())
 	base := srv.URL
 	srv.Close() // nothing listens there now
-	cl, err := NewClient(base, testKey, &Options{Clock: newFakeClock(), MaxRetries: 1})
+	cl, err := NewClient(base, testKey, &Options{Clock: testsupport.NewClock(time.Date(2026, 11, 27, 3, 0, 0, 0, time.UTC)), MaxRetries: 1})
 	if err != nil {
 		t.Fatal(err)
 	}

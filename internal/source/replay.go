@@ -10,6 +10,7 @@ import (
 	"io"
 	"log/slog"
 	"math"
+	"net"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -20,6 +21,7 @@ import (
 	"time"
 
 	grpipe "github.com/grpipe/grpipe"
+	"github.com/grpipe/grpipe/internal/httpserver"
 )
 
 // ReplayOptions tune a Replay server; the zero value (or nil) means the defaults.
@@ -431,4 +433,17 @@ func cdataText(s string) string {
 		return ' '
 	}, strings.ToValidUTF8(s, " "))
 	return "<![CDATA[" + strings.ReplaceAll(s, "]]>", "]]]]><![CDATA[>") + "]]>"
+}
+
+// ServeReplay serves rp on addr in the background with the limits of opts,
+// and warns (opts.Log) when the address reaches beyond this machine.
+func ServeReplay(addr string, rp *Replay, opts httpserver.Options) (*httpserver.Server, error) {
+	srv, err := httpserver.Start(addr, rp, opts)
+	if err != nil {
+		return nil, fmt.Errorf("%w: --addr %s: %w", grpipe.ErrBadInput, addr, err)
+	}
+	if host, _, _ := net.SplitHostPort(srv.Addr().String()); !net.ParseIP(host).IsLoopback() && opts.Log != nil {
+		opts.Log.Warn("the replay server listens beyond this machine", "addr", srv.Addr().String())
+	}
+	return srv, nil
 }

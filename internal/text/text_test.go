@@ -1,6 +1,11 @@
 package text
 
-import "testing"
+import (
+	"math/rand/v2"
+	"strings"
+	"testing"
+	"unicode/utf8"
+)
 
 func TestClean(t *testing.T) {
 	cases := []struct {
@@ -25,5 +30,62 @@ func TestClean(t *testing.T) {
 				t.Errorf("Clean(%q, %v) = %q, want %q", c.in, c.html, got, c.want)
 			}
 		})
+	}
+}
+
+// collapseRef is the rule AppendClean implements, written byte by byte.
+func collapseRef(in []byte) string {
+	var out []byte
+	pending, wrote := false, false
+	for _, c := range in {
+		if c <= ' ' || c == 0x7f {
+			pending = wrote
+			continue
+		}
+		if pending {
+			out = append(out, ' ')
+			pending = false
+		}
+		out = append(out, c)
+		wrote = true
+	}
+	return string(out)
+}
+
+// TestAppendCleanValidMatchesRule compares the word-at-a-time pass with the
+// byte-by-byte rule on inputs built from the bytes that matter (spaces,
+// controls, DEL, UTF-8 lead and continuation bytes, letters) at every
+// length around the eight-byte words.
+func TestAppendCleanValidMatchesRule(t *testing.T) {
+	alphabet := []byte{' ', ' ', 'a', 'b', '\t', '\n', 0x00, 0x1f, 0x7f, 0x80, 0x9f, 0xc3, 0xa9, 0xe3, 0x81, 0x82, 0xff, '~', '!'}
+	r := rand.New(rand.NewPCG(7, 11))
+	for n := 0; n < 3000; n++ {
+		in := make([]byte, r.IntN(40))
+		for i := range in {
+			in[i] = alphabet[r.IntN(len(alphabet))]
+		}
+		if r.IntN(3) == 0 { // mostly clean text
+			in = []byte(strings.Repeat("ab é ", r.IntN(6)) + "z")
+		}
+		got, ok := AppendCleanValid([]byte("x"), in, false)
+		if ok != utf8.Valid(in) {
+			t.Fatalf("AppendCleanValid(%q) valid = %v, want %v", in, ok, !ok)
+		}
+		if ok && string(got) != "x"+collapseRef(in) {
+			t.Fatalf("AppendCleanValid(%q) = %q, want %q", in, got[1:], collapseRef(in))
+		}
+		if got := AppendClean(nil, in, false); string(got) != collapseRef(in) {
+			t.Fatalf("AppendClean(%q) = %q, want %q", in, got, collapseRef(in))
+		}
+	}
+}
+
+func TestAppendCleanValidHTML(t *testing.T) {
+	if _, ok := AppendCleanValid(nil, []byte("<b>a\xff</b>"), true); ok {
+		t.Fatal("invalid UTF-8 inside HTML accepted")
+	}
+	got, ok := AppendCleanValid(nil, []byte("  one<br />two &amp; three "), true)
+	if !ok || string(got) != "one two & three" {
+		t.Fatalf("got %q, %v", got, ok)
 	}
 }

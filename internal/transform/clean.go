@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"math"
 	"strconv"
-	"unicode/utf8"
 	"unsafe"
 
 	grpipe "github.com/grpipe/grpipe"
@@ -28,11 +27,16 @@ func appendValue(dst []byte, col grpipe.Column, in []byte) ([]byte, string) {
 	}
 	switch col.Type {
 	case grpipe.Text:
-		if !utf8.Valid(in) {
+		out, ok := text.AppendCleanValid(dst, in, col.HTML)
+		if !ok {
 			return dst, fmt.Sprintf("%s is not valid UTF-8", col.Name)
 		}
-		return text.AppendClean(dst, in, col.HTML), ""
+		return out, ""
 	case grpipe.BigInt, grpipe.Int, grpipe.SmallInt:
+		if v, ok := smallInt(in); ok && v <= maxOf(col.Type) {
+			// Plain digits, no sign, no leading zero: already canonical.
+			return append(dst, in...), ""
+		}
 		v, err := strconv.ParseInt(bstr(in), 10, bitSize(col.Type))
 		if err != nil {
 			if ne, ok := err.(*strconv.NumError); ok && ne.Err == strconv.ErrRange {
@@ -45,6 +49,16 @@ func appendValue(dst []byte, col grpipe.Column, in []byte) ([]byte, string) {
 		}
 		return strconv.AppendInt(dst, v, 10), ""
 	case grpipe.Double:
+		if plainDecimal(in) {
+			// Digits with an optional fraction: the staging reader parses
+			// them to the same double as strconv does, so they stay as given.
+			if col.Name == "review_rating" {
+				if v, err := strconv.ParseFloat(bstr(in), 64); err != nil || v > 5 {
+					return dst, fmt.Sprintf("review_rating %v out of range [0, 5]", v)
+				}
+			}
+			return append(dst, in...), ""
+		}
 		v, err := strconv.ParseFloat(bstr(in), 64)
 		if err != nil || math.IsNaN(v) || math.IsInf(v, 0) || bytes.ContainsAny(in, "xXpP_") {
 			return dst, fmt.Sprintf("%s %q is not a number", col.Name, clip(in))
@@ -75,6 +89,50 @@ func appendValue(dst []byte, col grpipe.Column, in []byte) ([]byte, string) {
 		return out, ""
 	}
 	return dst, fmt.Sprintf("%s has an unknown type", col.Name)
+}
+
+// smallInt parses in when it is 1 to 18 ASCII digits without a sign and
+// without a leading zero (or is "0"): the canonical form of a non-negative
+// integer, which needs no rewriting.
+func smallInt(in []byte) (int64, bool) {
+	if len(in) == 0 || len(in) > 18 || (in[0] == '0' && len(in) > 1) {
+		return 0, false
+	}
+	var v int64
+	for _, c := range in {
+		if c < '0' || c > '9' {
+			return 0, false
+		}
+		v = v*10 + int64(c-'0')
+	}
+	return v, true
+}
+
+// maxOf is the largest value of an integer column type.
+func maxOf(t grpipe.ColumnType) int64 {
+	switch t {
+	case grpipe.Int:
+		return math.MaxInt32
+	case grpipe.SmallInt:
+		return math.MaxInt16
+	}
+	return math.MaxInt64
+}
+
+// plainDecimal reports whether in is digits with an optional fraction
+// ("4", "4.12", "0.5"): no sign, exponent, or other spelling.
+func plainDecimal(in []byte) bool {
+	dot := -1
+	for i, c := range in {
+		if c == '.' && dot < 0 && i > 0 {
+			dot = i
+			continue
+		}
+		if c < '0' || c > '9' {
+			return false
+		}
+	}
+	return len(in) > 0 && dot != len(in)-1
 }
 
 func bitSize(t grpipe.ColumnType) int {
@@ -164,6 +222,9 @@ func appendISOTimestamp(dst, in []byte) ([]byte, bool) {
 			if !ok {
 				return dst, false
 			}
+			if !validOffset(oh, om) {
+				return dst, false
+			}
 			offset = oh*3600 + om*60
 			if in[i] == '-' {
 				offset = -offset
@@ -174,7 +235,7 @@ func appendISOTimestamp(dst, in []byte) ([]byte, bool) {
 	if i != len(in) || !validDate(y, mo, d) || h > 23 || mi > 59 || s > 59 {
 		return dst, false
 	}
-	return appendUTC(dst, y, mo, d, h, mi, s, micros, offset, true), true
+	return appendUTC(dst, y, mo, d, h, mi, s, micros, offset, true)
 }
 
 var monthNames = map[string]int{"Jan": 1, "Feb": 2, "Mar": 3, "Apr": 4, "May": 5, "Jun": 6,
@@ -186,7 +247,8 @@ var dayNames = map[string]bool{"Mon": true, "Tue": true, "Wed": true, "Thu": tru
 // in UTC as "YYYY-MM-DD HH:MM:SS".
 func appendGoodreadsTime(dst, in []byte) ([]byte, bool) {
 	// Mon Jan 02 15:04:05 -0700 2006
-	if len(in) < 30 || in[3] != ' ' || in[7] != ' ' || !dayNames[string(in[0:3])] {
+	// 29 bytes with a one-digit day ("Mon Feb 3 ..."), 30 otherwise.
+	if len(in) < 29 || in[3] != ' ' || in[7] != ' ' || !dayNames[string(in[0:3])] {
 		return dst, false
 	}
 	mo, ok := monthNames[string(in[4:7])]
@@ -217,14 +279,14 @@ func appendGoodreadsTime(dst, in []byte) ([]byte, bool) {
 	oh, ok4 := digits(rest, 11, 2)
 	om, ok5 := digits(rest, 13, 2)
 	y, ok6 := digits(rest, 16, 4)
-	if !(ok1 && ok2 && ok3 && ok4 && ok5 && ok6) || !validDate(y, mo, d) || h > 23 || mi > 59 || s > 59 {
+	if !(ok1 && ok2 && ok3 && ok4 && ok5 && ok6) || !validDate(y, mo, d) || h > 23 || mi > 59 || s > 59 || !validOffset(oh, om) {
 		return dst, false
 	}
 	offset := oh*3600 + om*60
 	if rest[10] == '-' {
 		offset = -offset
 	}
-	return appendUTC(dst, y, mo, d, h, mi, s, 0, offset, false), true
+	return appendUTC(dst, y, mo, d, h, mi, s, 0, offset, false)
 }
 
 func validDate(y, m, d int) bool {
@@ -247,8 +309,13 @@ func daysIn(y, m int) int {
 	return 31
 }
 
-// appendUTC converts a local wall time with a UTC offset in seconds to UTC and appends it.
-func appendUTC(dst []byte, y, mo, d, h, mi, s, micros, offset int, withMicros bool) []byte {
+// validOffset reports whether a UTC offset of oh hours and om minutes exists
+// somewhere: at most 14 hours (Kiribati, UTC+14), minutes below 60.
+func validOffset(oh, om int) bool { return om < 60 && oh*60+om <= 14*60 }
+
+// appendUTC converts a local wall time with a UTC offset in seconds to UTC
+// and appends it; false when the UTC time falls outside the years 1 to 9999.
+func appendUTC(dst []byte, y, mo, d, h, mi, s, micros, offset int, withMicros bool) ([]byte, bool) {
 	if offset != 0 {
 		// Shift by whole minutes, carrying through days, months and years.
 		total := h*3600 + mi*60 + s - offset
@@ -285,6 +352,9 @@ func appendUTC(dst []byte, y, mo, d, h, mi, s, micros, offset int, withMicros bo
 			}
 		}
 	}
+	if y < 1 || y > 9999 {
+		return dst, false
+	}
 	dst = appendPad(dst, y, 4)
 	dst = append(dst, '-')
 	dst = appendPad(dst, mo, 2)
@@ -300,7 +370,7 @@ func appendUTC(dst []byte, y, mo, d, h, mi, s, micros, offset int, withMicros bo
 		dst = append(dst, '.')
 		dst = appendPad(dst, micros, 6)
 	}
-	return dst
+	return dst, true
 }
 
 func appendPad(dst []byte, v, width int) []byte {

@@ -7,6 +7,7 @@ import (
 
 // record is one CSV record as the scanner found it.
 type record struct {
+	at     int      // offset in the scanned data where the record starts
 	line   int64    // physical line (1-based) where the record starts
 	raw    []byte   // the record's text without its line terminator
 	fields [][]byte // field values, quotes removed and "" unescaped
@@ -17,24 +18,62 @@ type record struct {
 // cannot be parsed (an unterminated quote, text after a closing quote) is
 // reported with its first physical line, and scanning resumes on the next
 // line, so one broken row never swallows the rows after it.
+//
+// A scanner may cover a range of the data (see scanRange): it reads the
+// records that start before the range's end, the last of them to its own
+// end, which may lie past the range.
 type scanner struct {
 	data    []byte
 	pos     int
+	end     int   // records starting at or after end are not read
 	line    int64 // line number of data[pos]
 	fields  [][]byte
 	scratch []byte
 }
 
+// trimBOM drops a UTF-8 byte order mark from the start of data.
+func trimBOM(data []byte) []byte { return bytes.TrimPrefix(data, []byte("\xef\xbb\xbf")) }
+
 func newScanner(data []byte) *scanner {
-	data = bytes.TrimPrefix(data, []byte("\xef\xbb\xbf"))
-	return &scanner{data: data, line: 1}
+	data = trimBOM(data)
+	return &scanner{data: data, end: len(data), line: 1}
 }
 
-// next fills r with the next record; it returns false at the end of the data.
-// Blank lines are skipped: they hold no row.
+// scanRange returns a scanner of the records of data starting in
+// [from, end); from must be the start of a line, whose number is taken as 1.
+func scanRange(data []byte, from, end int) *scanner {
+	return &scanner{data: data, pos: from, end: end, line: 1}
+}
+
+// skipBlank moves past blank lines and reports whether a record starts
+// before the scanner's end (at s.pos).
+func (s *scanner) skipBlank() bool {
+	for s.pos < len(s.data) {
+		c := s.data[s.pos]
+		if c == '\n' {
+			s.pos++
+			s.line++
+			continue
+		}
+		if c == '\r' && s.pos+1 < len(s.data) && s.data[s.pos+1] == '\n' {
+			s.pos += 2
+			s.line++
+			continue
+		}
+		if c == '\r' && s.pos+1 == len(s.data) {
+			s.pos++ // a carriage return ending the data: a blank line, as encoding/csv reads it
+			continue
+		}
+		break
+	}
+	return s.pos < s.end && s.pos < len(s.data)
+}
+
+// next fills r with the next record; it returns false at the end of the data
+// (or of the scanner's range). Blank lines are skipped: they hold no row.
 func (s *scanner) next(r *record) bool {
 	for {
-		if s.pos >= len(s.data) {
+		if s.pos >= len(s.data) || s.pos >= s.end {
 			return false
 		}
 		c := s.data[s.pos]
@@ -48,9 +87,14 @@ func (s *scanner) next(r *record) bool {
 			s.line++
 			continue
 		}
+		if c == '\r' && s.pos+1 == len(s.data) {
+			s.pos++ // a carriage return ending the data: a blank line, as encoding/csv reads it
+			continue
+		}
 		break
 	}
 	start, startLine := s.pos, s.line
+	r.at = start
 	r.line = startLine
 	r.err = ""
 	s.fields = s.fields[:0]
@@ -79,9 +123,12 @@ func (s *scanner) next(r *record) bool {
 	lines := int64(0)
 	for {
 		if p < len(s.data) && s.data[p] == '"' {
-			// Quoted field.
+			// Quoted field: a view of the data unless it holds "" (then
+			// unescaped into scratch).
 			p++
 			fstart := len(s.scratch)
+			copied := false
+			var field []byte
 			for {
 				q := bytes.IndexByte(s.data[p:], '"')
 				if q < 0 {
@@ -90,16 +137,23 @@ func (s *scanner) next(r *record) bool {
 				}
 				chunk := s.data[p : p+q]
 				lines += int64(bytes.Count(chunk, []byte{'\n'}))
-				s.scratch = append(s.scratch, chunk...)
 				p += q + 1
-				if p < len(s.data) && s.data[p] == '"' {
+				escaped := p < len(s.data) && s.data[p] == '"'
+				if !escaped && !copied {
+					field = chunk
+					break
+				}
+				s.scratch = append(s.scratch, chunk...)
+				copied = true
+				if escaped {
 					s.scratch = append(s.scratch, '"')
 					p++
 					continue
 				}
+				field = s.scratch[fstart:len(s.scratch):len(s.scratch)]
 				break
 			}
-			s.fields = append(s.fields, s.scratch[fstart:len(s.scratch):len(s.scratch)])
+			s.fields = append(s.fields, field)
 			// After the closing quote: a delimiter, the end of the line or the end of the data.
 			switch {
 			case p >= len(s.data):

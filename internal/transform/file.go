@@ -4,9 +4,12 @@ import (
 	"bufio"
 	"bytes"
 	"context"
+	"errors"
 	"fmt"
+	"io"
 	"log/slog"
 	"os"
+	"slices"
 	"strconv"
 	"strings"
 	"syscall"
@@ -50,172 +53,484 @@ func rawText(raw []byte) string {
 	return string(bytes.ToValidUTF8(raw, []byte("\uFFFD")))
 }
 
-// cleanFile validates the CSV file at path, the working-zone object source of
-// entity e, and writes its valid rows to outPath as tab-separated clean values
-// in the entity's column order plus a final ordinal column (ordBase + record
-// index), and its rejected rows to rejects.
-// keysPath receives, for each valid row, its key, its timestamp and its
-// ordinal (tab-separated): the small input of the dedup's winner search.
-func cleanFile(ctx context.Context, log *slog.Logger, e grpipe.Entity, path, source string, ordBase int64, outPath, keysPath string, rejects *quarantine.Writer, maxRejectRatio float64) (FileStats, error) {
-	st := FileStats{Source: source}
-	data, unmap, err := mapFile(path)
-	if err != nil {
-		return st, fmt.Errorf("read %s: %w", source, err)
-	}
-	defer unmap()
-	st.Bytes = int64(len(data))
+// rowCleaner validates and cleans rows of one entity. It is the seam
+// between an input format, which reads records and names their fields, and
+// the entity's clean output: whatever the format, a row is a list of raw
+// field values plus, for each of the entity's columns, the index of its
+// value in that list (or -1: the input lacks the column, NULL). The CSV
+// reader below maps columns by header name; other formats build the same
+// mapping from their own field names.
+type rowCleaner struct {
+	cols    []grpipe.Column
+	mapping []int
+	// keyCol and tsCol are the positions of the id and of
+	// record_create_timestamp in cols. Every entity has both, a BIGINT id
+	// and a Timestamp (the dedup's keys are made of them); predup is whether
+	// they are so here.
+	keyCol, tsCol int
+	predup        bool
+}
 
+func newRowCleaner(e grpipe.Entity, mapping []int) *rowCleaner {
+	c := &rowCleaner{cols: e.Columns, mapping: mapping, keyCol: -1, tsCol: -1}
+	for i, col := range e.Columns {
+		switch col.Name {
+		case e.Key:
+			c.keyCol = i
+		case grpipe.TimestampColumn:
+			c.tsCol = i
+		}
+	}
+	c.predup = c.keyCol >= 0 && c.tsCol >= 0 && e.Columns[c.keyCol].Type == grpipe.BigInt && e.Columns[c.tsCol].Type == grpipe.Timestamp
+	return c
+}
+
+// appendRow appends the clean form of a row to dst: the entity's columns in
+// order, tab-separated (no ordinal, no line end). It returns the row's id and
+// packed timestamp (when predup is set), or the reason and column that make
+// the row unusable.
+func (c *rowCleaner) appendRow(dst []byte, fields [][]byte) (row []byte, id, ts int64, reason, column string) {
+	for i, col := range c.cols {
+		if i > 0 {
+			dst = append(dst, '\t')
+		}
+		var in []byte
+		if src := c.mapping[i]; src >= 0 {
+			in = fields[src]
+		}
+		at := len(dst)
+		var why string
+		dst, why = appendValue(dst, col, in)
+		if why != "" {
+			return dst, 0, 0, why, col.Name
+		}
+		if c.predup {
+			switch i {
+			case c.keyCol:
+				id = parseDigits(dst[at:])
+			case c.tsCol:
+				ts = packTimestamp(dst[at:])
+			}
+		}
+	}
+	return dst, id, ts, "", ""
+}
+
+// parseDigits parses a clean, non-negative integer.
+func parseDigits(b []byte) int64 {
+	var v int64
+	for _, c := range b {
+		v = v*10 + int64(c-'0')
+	}
+	return v
+}
+
+// packTimestamp packs a clean timestamp "YYYY-MM-DD HH:MM:SS.ffffff" into an
+// integer whose order is the timestamps' order.
+func packTimestamp(b []byte) int64 {
+	d := func(i, n int) int64 {
+		var v int64
+		for _, c := range b[i : i+n] {
+			v = v*10 + int64(c-'0')
+		}
+		return v
+	}
+	if len(b) != 26 {
+		return 0
+	}
+	v := d(0, 4)
+	v = v<<4 | d(5, 2)
+	v = v<<5 | d(8, 2)
+	v = v<<5 | d(11, 2)
+	v = v<<6 | d(14, 2)
+	v = v<<6 | d(17, 2)
+	return v<<20 | d(20, 6)
+}
+
+// cleanOut receives the clean rows and rejects of one range of an input:
+// clean rows to <base>.tsv (tab-separated, the entity's columns and the
+// ordinal), their keys (id, packed timestamp, ordinal) to <base>.tsv.keys,
+// rejected rows to <base>.rejects.csv with lines counted from the range's
+// start.
+type cleanOut struct {
+	base    string
+	f, kf   *os.File
+	w, kw   *bufio.Writer
+	rf      *os.File
+	rw      *quarantine.Writer
+	pd      *predup
+	keys    []byte
+	written int64
+}
+
+func (o *cleanOut) cleanPath() string   { return o.base + ".tsv" }
+func (o *cleanOut) keysPath() string    { return o.base + ".tsv.keys" }
+func (o *cleanOut) rejectsPath() string { return o.base + ".rejects.csv" }
+
+func newCleanOut(base string, predup bool, sizeHint int) (*cleanOut, error) {
+	o := &cleanOut{base: base}
+	var err error
+	if o.f, err = os.Create(o.cleanPath()); err != nil {
+		return nil, err
+	}
+	if o.kf, err = os.Create(o.keysPath()); err != nil {
+		o.f.Close()
+		return nil, err
+	}
+	o.w = bufio.NewWriterSize(o.f, 1<<20)
+	o.kw = bufio.NewWriterSize(o.kf, 256<<10)
+	if predup {
+		o.pd = newPredup(sizeHint, o.emit)
+	}
+	return o, nil
+}
+
+// emit writes a clean row and its keys line.
+func (o *cleanOut) emit(row []byte, r predupRow) error {
+	if _, err := o.w.Write(row); err != nil {
+		return fmt.Errorf("write %s: %w", o.cleanPath(), err)
+	}
+	k := strconv.AppendInt(o.keys[:0], r.id, 10)
+	k = append(k, '\t')
+	k = strconv.AppendInt(k, r.ts, 10)
+	k = append(k, row[r.ordAt:]...)
+	o.keys = k
+	if _, err := o.kw.Write(k); err != nil {
+		return fmt.Errorf("write %s: %w", o.keysPath(), err)
+	}
+	o.written++
+	return nil
+}
+
+// row takes a valid clean row ending with "\t<ordinal>\n", its ordinal at ordAt.
+func (o *cleanOut) row(row []byte, id, ts int64, ordAt int) error {
+	if o.pd != nil {
+		return o.pd.add(row, id, ts, ordAt)
+	}
+	return o.emit(row, predupRow{id: id, ts: ts, ordAt: int32(ordAt)})
+}
+
+func (o *cleanOut) reject(r quarantine.Row) error {
+	if o.rw == nil {
+		f, err := os.Create(o.rejectsPath())
+		if err != nil {
+			return err
+		}
+		o.rf = f
+		if o.rw, err = quarantine.NewWriter(bufio.NewWriterSize(f, 64<<10)); err != nil {
+			return err
+		}
+	}
+	return o.rw.Write(r)
+}
+
+// close writes out what is held and closes the files.
+func (o *cleanOut) close() error {
+	var errs []error
+	if o.pd != nil {
+		errs = append(errs, o.pd.flush())
+	}
+	errs = append(errs, flushClose(o.w, o.f, o.cleanPath()), flushClose(o.kw, o.kf, o.keysPath()))
+	if o.rw != nil {
+		errs = append(errs, o.rw.Flush())
+		errs = append(errs, o.rf.Close())
+	}
+	return errors.Join(errs...)
+}
+
+func flushClose(w *bufio.Writer, f *os.File, path string) error {
+	err := w.Flush()
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	if err != nil {
+		return fmt.Errorf("write %s: %w", path, err)
+	}
+	return nil
+}
+
+// span is a range of an input file validated on its own: the records that
+// start in [from, end). A span's from is a guess at a record boundary (the
+// start of a line) until the span before it has been read: it is right when
+// that span's reading stopped exactly where this span's first record
+// starts, and read again from there when not.
+type span struct {
+	n         int
+	from, end int
+	// first is where the span's first record starts (stop when it has none),
+	// stop where the record after its last starts; firstLine and stopLine
+	// are their lines counted from from (line 1).
+	first, stop         int
+	firstLine, stopLine int64
+	read, rejected      int64
+	out                 *cleanOut
+	base                int64 // the file's line number of the span's line 1, once checked
+}
+
+// csvFile is one CSV input file being validated in spans.
+type csvFile struct {
+	src     Source
+	base    string // path prefix of its work files
+	ordBase int64
+	data    []byte // the file, after any byte order mark
+	unmap   func()
+	size    int64
+	rc      *rowCleaner
+	width   int   // the header's field count
+	body    int   // where the records after the header start
+	line    int64 // the line number of body
+	spans   []*span
+}
+
+// openCSV maps the file, reads its header and matches it to the entity's
+// columns. A file that cannot be used whole returns a *FileError.
+func openCSV(log *slog.Logger, src Source, base string, ordBase int64) (*csvFile, error) {
+	data, unmap, err := mapFile(src.Path)
+	if err != nil {
+		return nil, fmt.Errorf("read %s: %w", src.Name, err)
+	}
+	f := &csvFile{src: src, base: base, ordBase: ordBase, unmap: unmap, size: int64(len(data))}
 	sc := newScanner(data)
+	f.data = sc.data
 	var hdr record
 	if !sc.next(&hdr) {
-		return st, &FileError{Source: source, Reason: "the file is empty: a header row with the column names is required"}
+		unmap()
+		return f, &FileError{Source: src.Name, Reason: "the file is empty: a header row with the column names is required"}
 	}
 	if hdr.err != "" {
-		return st, &FileError{Source: source, Reason: "the header row cannot be parsed: " + hdr.err}
+		unmap()
+		return f, &FileError{Source: src.Name, Reason: "the header row cannot be parsed: " + hdr.err}
 	}
-	mapping, err := mapHeader(log, e, source, hdr.fields)
+	if bytes.IndexByte(hdr.raw, '\r') >= 0 {
+		unmap()
+		return f, &FileError{Source: src.Name, Reason: "the header row holds a carriage return: the file ends its lines with a carriage return only (old Mac style); convert it to LF or CRLF line ends (e.g. tr '\\r' '\\n')"}
+	}
+	mapping, err := mapHeader(log, src.Entity, src.Name, hdr.fields)
 	if err != nil {
-		return st, err
+		unmap()
+		return f, err
 	}
+	f.rc = newRowCleaner(src.Entity, mapping)
+	f.width = len(hdr.fields)
+	f.body, f.line = sc.pos, sc.line
+	return f, nil
+}
 
-	out, err := os.Create(outPath)
-	if err != nil {
-		return st, fmt.Errorf("create %s: %w", outPath, err)
-	}
-	defer out.Close()
-	w := bufio.NewWriterSize(out, 1<<20)
-	kout, err := os.Create(keysPath)
-	if err != nil {
-		return st, fmt.Errorf("create %s: %w", keysPath, err)
-	}
-	defer kout.Close()
-	kw := bufio.NewWriterSize(kout, 1<<20)
-	keyCol, tsCol := -1, -1
-	for i, c := range e.Columns {
-		switch c.Name {
-		case e.Key:
-			keyCol = i
-		case grpipe.TimestampColumn:
-			tsCol = i
+// split cuts the file's records into spans of about size bytes, each
+// starting at a line start (preferably one that starts with a digit, as an
+// id does): a guess at a record boundary that reading checks.
+func (f *csvFile) split(size int) {
+	n := len(f.data)
+	from := f.body
+	for {
+		end := n
+		if n-from > size+size/2 {
+			end = guessBoundary(f.data, from+size)
 		}
-	}
-	var keyAt, keyEnd, tsAt, tsEnd int
-	var keys []byte
-	// emit writes a clean row and its keys line; r's offsets are relative to
-	// r.at, where the key starts.
-	emit := func(row []byte, r predupRow) error {
-		if _, err := w.Write(row); err != nil {
-			return fmt.Errorf("write %s: %w", outPath, err)
+		f.spans = append(f.spans, &span{n: len(f.spans), from: from, end: end})
+		if end >= n {
+			return
 		}
-		k := row[r.at:]
-		keys = append(keys[:0], k[:r.keyEnd]...)
-		keys = append(keys, '\t')
-		keys = append(keys, k[r.tsAt:r.tsEnd]...)
-		keys = append(keys, k[r.ordAt:]...)
-		if _, err := kw.Write(keys); err != nil {
-			return fmt.Errorf("write %s: %w", keysPath, err)
-		}
-		return nil
+		from = end
 	}
-	var pd *predup
-	if keyCol == 0 && tsCol >= 0 && e.Columns[0].Type == grpipe.BigInt {
-		pd = newPredup(func(row []byte, r predupRow) error {
-			r.at = 0
-			return emit(row, r)
-		})
-	}
+}
 
+func guessBoundary(data []byte, p int) int {
+	first := -1
+	for tries := 0; tries < 64 && p < len(data); tries++ {
+		i := bytes.IndexByte(data[p:], '\n')
+		if i < 0 {
+			break
+		}
+		p += i + 1
+		if first < 0 {
+			first = p
+		}
+		if p < len(data) && data[p] >= '0' && data[p] <= '9' {
+			return p
+		}
+	}
+	if first < 0 {
+		return len(data)
+	}
+	return first
+}
+
+// read validates the records of span sp.
+func (f *csvFile) read(ctx context.Context, sp *span) (err error) {
+	if sp.out != nil { // read again from a corrected start
+		sp.out.close()
+	}
+	sp.read, sp.rejected = 0, 0
+	sp.out, err = newCleanOut(fmt.Sprintf("%s-%03d", f.base, sp.n), f.rc.predup, sp.end-sp.from)
+	if err != nil {
+		return err
+	}
+	defer func() {
+		if cerr := sp.out.close(); err == nil {
+			err = cerr
+		}
+	}()
+	sc := scanRange(f.data, sp.from, sp.end)
 	var rec record
 	var row []byte
-	width := len(hdr.fields)
-	released := 0
+	released := (sp.from + 4095) &^ 4095
+	sp.first, sp.firstLine = -1, 0
 	for sc.next(&rec) {
-		if st.Read&0xffff == 0 {
-			if ctx.Err() != nil {
-				return st, ctx.Err()
-			}
-			released = release(data, rec.raw, released)
+		if sp.first < 0 {
+			sp.first, sp.firstLine = rec.at, rec.line
 		}
-		st.Read++
-		reason, column := "", ""
-		if rec.err != "" {
-			reason = rec.err
-		} else if len(rec.fields) != width {
-			reason = fmt.Sprintf("expected %d fields as in the header, found %d", width, len(rec.fields))
-		} else {
-			row = row[:0]
-			for i, col := range e.Columns {
-				if i > 0 {
-					row = append(row, '\t')
-				}
-				var in []byte
-				if src := mapping[i]; src >= 0 {
-					in = rec.fields[src]
-				}
-				var why string
-				at := len(row)
-				row, why = appendValue(row, col, in)
-				if why != "" {
-					reason, column = why, col.Name
-					break
-				}
-				switch i {
-				case keyCol:
-					keyAt, keyEnd = at, len(row)
-				case tsCol:
-					tsAt, tsEnd = at, len(row)
-				}
+		if sp.read&0xffff == 0 {
+			if ctx.Err() != nil {
+				return ctx.Err()
 			}
+			released = release(f.data, rec.raw, released)
+		}
+		sp.read++
+		reason, column := "", ""
+		var id, ts int64
+		switch {
+		case rec.err != "":
+			reason = rec.err
+		case len(rec.fields) != f.width:
+			reason = fmt.Sprintf("expected %d fields as in the header, found %d", f.width, len(rec.fields))
+		default:
+			row, id, ts, reason, column = f.rc.appendRow(row[:0], rec.fields)
 		}
 		if reason == "" && len(row) > MaxRowBytes {
 			reason = fmt.Sprintf("row is %d bytes after cleaning, over the limit of %d bytes a row", len(row), MaxRowBytes)
 		}
 		if reason != "" {
-			st.Rejected++
-			if err := rejects.Write(quarantine.Row{SourceFile: source, Line: rec.line, Column: column, Reason: reason, Raw: rawText(rec.raw)}); err != nil {
-				return st, err
+			sp.rejected++
+			if err := sp.out.reject(quarantine.Row{SourceFile: f.src.Name, Line: rec.line, Column: column, Reason: reason, Raw: rawText(rec.raw)}); err != nil {
+				return err
 			}
 			continue
 		}
-		st.Valid++
 		ordAt := len(row)
 		row = append(row, '\t')
-		row = strconv.AppendInt(row, ordBase+st.Read, 10)
+		row = strconv.AppendInt(row, f.ordBase+int64(rec.at), 10)
 		row = append(row, '\n')
-		var err error
-		if pd != nil && keyAt == 0 {
-			err = pd.add(row, keyEnd, tsAt, tsEnd, ordAt)
-		} else {
-			err = emit(row, predupRow{at: keyAt, n: len(row), keyEnd: int32(keyEnd - keyAt), tsAt: int32(tsAt - keyAt), tsEnd: int32(tsEnd - keyAt), ordAt: int32(ordAt - keyAt)})
-		}
-		if err != nil {
-			return st, err
+		if err := sp.out.row(row, id, ts, ordAt); err != nil {
+			return err
 		}
 	}
-	if pd != nil {
-		if err := pd.flush(); err != nil {
-			return st, err
+	sc.skipBlank() // as the next span's reading does
+	if sp.first < 0 {
+		sp.first, sp.firstLine = sc.pos, sc.line
+	}
+	sp.stop, sp.stopLine = sc.pos, sc.line
+	if hi := min(sp.stop, len(f.data)) &^ 4095; hi > released {
+		_ = syscall.Madvise(f.data[released:hi], syscall.MADV_DONTNEED)
+	}
+	return nil
+}
+
+// finish checks the spans' starts, reading again a span whose guessed start
+// was not a record boundary, gathers the rejected rows into the file's
+// quarantine file (rejects, with the file's line numbers) in file order, and
+// returns the file's counts and clean files. A file with more rejected rows
+// than maxRejectRatio allows returns a *FileError.
+func (f *csvFile) finish(ctx context.Context, log *slog.Logger, rejects *quarantine.Writer, maxRejectRatio float64) (FileStats, []string, error) {
+	st := FileStats{Source: f.src.Name, Bytes: f.size}
+	defer f.unmap()
+	base := f.line // the file's line number of the current span's line 1
+	for i, sp := range f.spans {
+		if i > 0 {
+			prev := f.spans[i-1]
+			if prev.stop != sp.first {
+				log.Debug(msgSpanAgain, "file", f.src.Name, "span", i, "guessed", sp.from, "start", prev.stop)
+				sp.from = prev.stop
+				if err := f.read(ctx, sp); err != nil {
+					return st, nil, err
+				}
+			}
+			// The line of prev.stop, counted from the file's start and from sp.from.
+			base = base + prev.stopLine - 1 - (sp.firstLine - 1)
 		}
+		sp.base = base
+		st.Read += sp.read
+		st.Rejected += sp.rejected
+		st.Valid += sp.read - sp.rejected
 	}
-	if err := w.Flush(); err != nil {
-		return st, fmt.Errorf("write %s: %w", outPath, err)
-	}
-	if err := out.Close(); err != nil {
-		return st, fmt.Errorf("write %s: %w", outPath, err)
-	}
-	if err := kw.Flush(); err != nil {
-		return st, fmt.Errorf("write %s: %w", keysPath, err)
-	}
-	if err := kout.Close(); err != nil {
-		return st, fmt.Errorf("write %s: %w", keysPath, err)
+	var clean []string
+	for _, sp := range f.spans {
+		if sp.out.written > 0 {
+			clean = append(clean, sp.out.cleanPath())
+		}
+		if sp.rejected == 0 {
+			continue
+		}
+		if err := copyRejects(sp.out.rejectsPath(), sp.base, rejects); err != nil {
+			return st, nil, err
+		}
 	}
 	if st.Read > 0 && float64(st.Rejected) > maxRejectRatio*float64(st.Read) {
-		return st, &FileError{Source: source, Reason: fmt.Sprintf(
+		return st, nil, &FileError{Source: f.src.Name, Reason: fmt.Sprintf(
 			"%d of %d rows rejected (%.2f%%), over the bound of %.2f%% (setting max_reject_ratio): nothing of this file was loaded; see the quarantine zone for the reasons, fix the file and land it again",
 			st.Rejected, st.Read, 100*float64(st.Rejected)/float64(st.Read), 100*maxRejectRatio)}
 	}
-	return st, nil
+	return st, clean, nil
 }
+
+// msgSpanAgain is logged for a span read again from its corrected start.
+const msgSpanAgain = "span start was inside a record: read again"
+
+// copyRejects copies the rejected rows of a span's quarantine file to w,
+// turning their lines (counted from the span's line 1) into the file's.
+func copyRejects(path string, base int64, w *quarantine.Writer) error {
+	in, err := os.Open(path)
+	if err != nil {
+		return err
+	}
+	defer in.Close()
+	r, err := quarantine.NewReader(bufio.NewReaderSize(in, 64<<10))
+	if err != nil {
+		return fmt.Errorf("%s: %w", path, err)
+	}
+	for {
+		row, err := r.Read()
+		if errors.Is(err, io.EOF) {
+			return nil
+		}
+		if err != nil {
+			return fmt.Errorf("%s: %w", path, err)
+		}
+		row.Line += base - 1
+		if err := w.Write(row); err != nil {
+			return err
+		}
+	}
+}
+
+// cleanFile validates the CSV file at path, the working-zone object source of
+// entity e, one span after the other on the calling goroutine, writing clean
+// files named after base and its rejected rows to rejects. It returns the
+// file's counts and its clean files (see cleanOut).
+func cleanFile(ctx context.Context, log *slog.Logger, e grpipe.Entity, path, source string, ordBase int64, base string, rejects *quarantine.Writer, maxRejectRatio float64) (FileStats, []string, error) {
+	f, err := openCSV(log, Source{Entity: e, Name: source, Path: path}, base, ordBase)
+	if err != nil {
+		return FileStats{Source: source, Bytes: f.sizeOr0()}, nil, err
+	}
+	f.split(spanBytes)
+	for _, sp := range f.spans {
+		if err := f.read(ctx, sp); err != nil {
+			f.unmap()
+			return FileStats{Source: source}, nil, err
+		}
+	}
+	return f.finish(ctx, log, rejects, maxRejectRatio)
+}
+
+func (f *csvFile) sizeOr0() int64 {
+	if f == nil {
+		return 0
+	}
+	return f.size
+}
+
+// spanBytes is the default size of a span.
+const spanBytes = 256 << 20
 
 // mapHeader matches header names to the entity's columns: mapping[i] is the
 // index in the file of e.Columns[i], or -1 when the file lacks it.
@@ -224,7 +539,7 @@ func mapHeader(log *slog.Logger, e grpipe.Entity, source string, header [][]byte
 	for i, h := range header {
 		name := strings.ToLower(strings.TrimSpace(string(h)))
 		if _, dup := pos[name]; dup {
-			return nil, &FileError{Source: source, Reason: fmt.Sprintf("column %q appears twice in the header", name)}
+			return nil, &FileError{Source: source, Reason: fmt.Sprintf("column %q appears twice in the header", clip([]byte(name)))}
 		}
 		pos[name] = i
 	}
@@ -249,11 +564,29 @@ func mapHeader(log *slog.Logger, e grpipe.Entity, source string, header [][]byte
 			"required column %s missing from the header (a %s file needs %s)",
 			strings.Join(missing, ", "), e.FilePrefix, strings.Join(e.ColumnNames(), ","))}
 	}
-	for name := range pos {
-		log.Warn("unknown column ignored", "file", source, "column", name)
+	if len(pos) > 0 {
+		// One warning for all of them, naming the first few in header
+		// order: a header of a million unknown columns is one line of log.
+		unknown := make([]int, 0, len(pos))
+		for _, i := range pos {
+			unknown = append(unknown, i)
+		}
+		slices.Sort(unknown)
+		var names []string
+		for _, i := range unknown[:min(len(unknown), maxNamedColumns)] {
+			names = append(names, clip(header[i]))
+		}
+		attrs := []any{"file", source, "count", len(unknown), "columns", strings.Join(names, ", ")}
+		if len(unknown) > maxNamedColumns {
+			attrs = append(attrs, "more", len(unknown)-maxNamedColumns)
+		}
+		log.Warn("unknown columns ignored", attrs...)
 	}
 	return mapping, nil
 }
+
+// maxNamedColumns is how many unknown columns a warning names.
+const maxNamedColumns = 10
 
 // releaseChunk is how much read input is let go of at a time.
 const releaseChunk = 64 << 20

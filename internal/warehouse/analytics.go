@@ -30,19 +30,19 @@ const (
 type AnalyticsTable struct {
 	Table   string
 	Subject Subject
-	// Kind is review_count, average_rating or best.
-	Kind string
+	// Kind is what the table ranks by.
+	Kind grpipe.AnalyticsKind
 }
 
 // AnalyticsTables lists the original's six analytics tables.
 func AnalyticsTables() []AnalyticsTable {
 	return []AnalyticsTable{
-		{"popular_authors_review_count", AuthorSubject, "review_count"},
-		{"popular_authors_average_rating", AuthorSubject, "average_rating"},
-		{"best_authors", AuthorSubject, "best"},
-		{"popular_books_review_count", BookSubject, "review_count"},
-		{"popular_books_average_rating", BookSubject, "average_rating"},
-		{"best_books", BookSubject, "best"},
+		{"popular_authors_review_count", AuthorSubject, grpipe.AnalyticsReviewCount},
+		{"popular_authors_average_rating", AuthorSubject, grpipe.AnalyticsAverageRating},
+		{"best_authors", AuthorSubject, grpipe.AnalyticsBest},
+		{"popular_books_review_count", BookSubject, grpipe.AnalyticsReviewCount},
+		{"popular_books_average_rating", BookSubject, grpipe.AnalyticsAverageRating},
+		{"best_books", BookSubject, grpipe.AnalyticsBest},
 	}
 }
 
@@ -94,9 +94,9 @@ func (w *Warehouse) analyticsDef(t AnalyticsTable) TableDef {
 	si := subjectOf(t.Subject)
 	d := TableDef{Table: "goodreads_analytics." + t.Table}
 	switch t.Kind {
-	case "review_count":
+	case grpipe.AnalyticsReviewCount:
 		d.Columns = []ColumnDef{{"rank", "BIGINT"}, {si.key, "BIGINT"}, {"review_count", "BIGINT"}}
-	case "average_rating":
+	case grpipe.AnalyticsAverageRating:
 		d.Columns = []ColumnDef{{"rank", "BIGINT"}, {si.key, "BIGINT"}, {"average_review_rating", "DOUBLE PRECISION"}, {"review_count", "BIGINT"}}
 	default:
 		d.Columns = []ColumnDef{{si.key, "BIGINT"}, {"review_count", "BIGINT"}, {"average_review_rating", "DOUBLE PRECISION"},
@@ -147,7 +147,7 @@ func (w *Warehouse) BuildAnalytics(ctx context.Context, t AnalyticsTable, window
 	if _, err := w.exec(ctx, tx, "analytics_delete", data); err != nil {
 		return 0, fmt.Errorf("build %s: %w", t.Table, err)
 	}
-	n, err := w.exec(ctx, tx, "analytics_"+t.Kind, data, window.Start.UTC(), window.End.UTC())
+	n, err := w.exec(ctx, tx, "analytics_"+string(t.Kind), data, window.Start.UTC(), window.End.UTC())
 	if err != nil {
 		return 0, fmt.Errorf("build %s: %w", t.Table, err)
 	}
@@ -172,7 +172,7 @@ func (w *Warehouse) AnalyticsChecks(ctx context.Context, s Subject) ([]grpipe.Ch
 		if err != nil {
 			return nil, err
 		}
-		if t.Kind == "best" {
+		if t.Kind == grpipe.AnalyticsBest {
 			out = append(out, grpipe.CheckResult{Name: "row_count", Table: table, Passed: true,
 				Detail: fmt.Sprintf("%d rows (may be empty: no %s in both top-%d lists)", n, s, TopN)})
 			continue

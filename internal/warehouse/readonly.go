@@ -26,6 +26,11 @@ func CheckReadQuery(q string) error {
 // without its terminating ';' and the comments after it, and its first
 // keyword in upper case (SELECT, WITH, ...).
 func ReadStatement(q string) (stmt, verb string, err error) {
+	if strings.IndexByte(q, 0) >= 0 {
+		// The C interfaces of the databases end the text at a NUL: what
+		// follows it would be checked here but never run, or the reverse.
+		return "", "", fmt.Errorf("%w: the query holds a NUL byte: remove it", grpipe.ErrBadInput)
+	}
 	first := ""
 	ended := false
 	end := len(q)
@@ -35,17 +40,19 @@ func ReadStatement(q string) (stmt, verb string, err error) {
 		case c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\f':
 			i++
 		case strings.HasPrefix(q[i:], "--"):
-			if j := strings.IndexByte(q[i:], '\n'); j >= 0 {
+			// A line comment ends at a line feed or a carriage return (as
+			// PostgreSQL's and DuckDB's scanners end it).
+			if j := strings.IndexAny(q[i:], "\n\r"); j >= 0 {
 				i += j + 1
 			} else {
 				i = len(q)
 			}
 		case strings.HasPrefix(q[i:], "/*"):
-			j := strings.Index(q[i+2:], "*/")
+			j := blockCommentEnd(q, i)
 			if j < 0 {
 				return "", "", fmt.Errorf("%w: the query has an unterminated /* comment", grpipe.ErrBadInput)
 			}
-			i += j + 4
+			i = j
 		case ended:
 			return "", "", fmt.Errorf("%w: grpipe query runs one statement at a time; this text holds more than one (split it at the ';')", grpipe.ErrBadInput)
 		case c == ';':
@@ -94,6 +101,29 @@ func ReadStatement(q string) (stmt, verb string, err error) {
 		return "", "", fmt.Errorf("%w: grpipe query is read-only: %s statements are refused (use SELECT, WITH, VALUES, TABLE, SHOW, DESCRIBE or EXPLAIN)", grpipe.ErrBadInput, first)
 	}
 	return strings.TrimSpace(q[:end]), first, nil
+}
+
+// blockCommentEnd returns the index after the comment that starts at q[i:]
+// ("/*"), or -1 when it is not closed. Block comments nest, as in
+// PostgreSQL and DuckDB: "/* /* */ still a comment */".
+func blockCommentEnd(q string, i int) int {
+	depth := 0
+	for i < len(q) {
+		switch {
+		case strings.HasPrefix(q[i:], "/*"):
+			depth++
+			i += 2
+		case strings.HasPrefix(q[i:], "*/"):
+			depth--
+			i += 2
+			if depth == 0 {
+				return i
+			}
+		default:
+			i++
+		}
+	}
+	return -1
 }
 
 func isWordByte(c byte) bool {

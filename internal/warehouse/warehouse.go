@@ -185,7 +185,7 @@ func (w *Warehouse) Setup(ctx context.Context) error {
 			return fmt.Errorf("warehouse setup: %w", err)
 		}
 	}
-	defs := w.qualityDefs()
+	defs := append(w.qualityDefs(), w.sourceKeysDef())
 	for _, e := range grpipe.Entities() {
 		defs = append(defs, w.entityDef("goodreads_warehouse", e))
 	}
@@ -275,14 +275,29 @@ func (w *Warehouse) Stage(ctx context.Context, e grpipe.Entity, parquet, rejects
 // whose record_create_timestamp is newer or equal. ledger carries the
 // transform's counts; Upsert fills Inserted, Updated and Stale.
 func (w *Warehouse) Upsert(ctx context.Context, batch string, e grpipe.Entity, ledger grpipe.Ledger) (grpipe.Ledger, error) {
+	return w.upsert(ctx, batch, e, ledger, false)
+}
+
+func (w *Warehouse) upsert(ctx context.Context, batch string, e grpipe.Entity, ledger grpipe.Ledger, keys bool) (grpipe.Ledger, error) {
 	data := struct {
 		Name, Key, ColumnList string
-	}{e.Name, e.Key, strings.Join(e.ColumnNames(), ", ")}
+		Keys                  bool
+	}{e.Name, e.Key, strings.Join(e.ColumnNames(), ", "), keys}
 	tx, err := w.db.BeginTx(ctx, nil)
 	if err != nil {
 		return ledger, fmt.Errorf("upsert %s: %w", e.Name, w.explain(err))
 	}
 	defer tx.Rollback() //nolint:errcheck // a no-op after Commit
+	var collided int64
+	if keys {
+		q, err := w.stmt("source_keys_collisions", nil)
+		if err != nil {
+			return ledger, err
+		}
+		if err := tx.QueryRowContext(ctx, q, e.Name).Scan(&collided); err != nil {
+			return ledger, fmt.Errorf("upsert %s: source keys: %w", e.Name, w.explain(err))
+		}
+	}
 	replaced, err := w.exec(ctx, tx, "upsert_delete", data)
 	if err != nil {
 		return ledger, fmt.Errorf("upsert %s: %w", e.Name, err)
@@ -296,6 +311,19 @@ func (w *Warehouse) Upsert(ctx context.Context, batch string, e grpipe.Entity, l
 	}
 	if _, err := w.exec(ctx, tx, "rejected_insert", nil, batch, e.Name); err != nil {
 		return ledger, fmt.Errorf("upsert %s: %w", e.Name, err)
+	}
+	if keys {
+		if collided > 0 {
+			if _, err := w.exec(ctx, tx, "source_keys_reject", nil, batch, e.Name, e.Key); err != nil {
+				return ledger, fmt.Errorf("upsert %s: %w", e.Name, err)
+			}
+			w.log.Warn("derived ids collide with stored keys: rows quarantined", "table", e.Name, "rows", collided)
+			ledger.Rejected += collided
+			ledger.Staged -= collided
+		}
+		if _, err := w.exec(ctx, tx, "source_keys_insert", nil, e.Name); err != nil {
+			return ledger, fmt.Errorf("upsert %s: %w", e.Name, err)
+		}
 	}
 	ledger.Updated = replaced
 	ledger.Inserted = added - replaced

@@ -192,11 +192,11 @@ type apiRun struct {
 	Note              string         `json:"note"`
 }
 
-func toAPIRun(r RunRow) apiRun {
+func toAPIRun(r grpipe.Run) apiRun {
 	return apiRun{DagRunID: r.RunID, DAGID: grpipe.DAGID, LogicalDate: timePtr(r.LogicalDate), ExecutionDate: timePtr(r.LogicalDate),
 		StartDate: timePtr(r.StartedAt), EndDate: timePtr(r.EndedAt), DataIntervalStart: timePtr(r.DataIntervalStart),
-		DataIntervalEnd: timePtr(r.DataIntervalEnd), State: string(r.State), RunType: r.RunType,
-		ExternalTrigger: r.RunType == "manual", Conf: map[string]any{}, Note: r.Error}
+		DataIntervalEnd: timePtr(r.DataIntervalEnd), State: string(r.State), RunType: string(r.RunType),
+		ExternalTrigger: r.RunType == grpipe.RunManual, Conf: map[string]any{}, Note: r.Error}
 }
 
 func (s *Server) apiRuns(w http.ResponseWriter, r *http.Request) {
@@ -265,9 +265,9 @@ func (s *Server) apiTrigger(w http.ResponseWriter, r *http.Request) {
 // run returns the run runID names. An id that no run can have (see
 // grpipe.ValidateRunID) is not looked up: the error wraps grpipe.ErrNotFound
 // and says why.
-func (s *Server) run(ctx context.Context, runID string) (RunRow, *grpipe.RunSummary, error) {
+func (s *Server) run(ctx context.Context, runID string) (grpipe.Run, *grpipe.RunSummary, error) {
 	if err := grpipe.ValidateRunID(runID); err != nil {
-		return RunRow{}, nil, fmt.Errorf("run %q: %w: %w", runID, grpipe.ErrNotFound, err)
+		return grpipe.Run{}, nil, fmt.Errorf("run %q: %w: %w", runID, grpipe.ErrNotFound, err)
 	}
 	return s.b.Run(ctx, runID)
 }
@@ -329,7 +329,7 @@ func (s *Server) apiTaskInstances(w http.ResponseWriter, r *http.Request) {
 }
 
 // toAPITaskInstances lists the run's tasks in DAG order with their last tries.
-func toAPITaskInstances(info DAGInfo, run RunRow, last map[string]TaskInstance) []apiTaskInstance {
+func toAPITaskInstances(info DAGInfo, run grpipe.Run, last map[string]TaskInstance) []apiTaskInstance {
 	out := []apiTaskInstance{}
 	for _, t := range info.Tasks {
 		ti, ok := last[t.ID]

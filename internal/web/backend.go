@@ -10,6 +10,7 @@ import (
 	"time"
 
 	grpipe "github.com/grpipe/grpipe"
+	"github.com/grpipe/grpipe/internal/quarantine"
 )
 
 // Backend is what the UI reads and the few actions it takes. The composition
@@ -21,19 +22,15 @@ type Backend interface {
 	SetPaused(ctx context.Context, paused bool) error
 	// Trigger queues a manual run and returns it. runID names the run ("" for
 	// a generated id); an id already taken is an error wrapping grpipe.ErrBadInput.
-	Trigger(ctx context.Context, runID string) (RunRow, error)
+	Trigger(ctx context.Context, runID string) (grpipe.Run, error)
 	// Runs returns the most recent runs, newest first.
-	Runs(ctx context.Context, limit int) ([]RunRow, error)
+	Runs(ctx context.Context, limit int) ([]grpipe.Run, error)
 	// Run returns one run; the error wraps grpipe.ErrNotFound for an unknown id.
-	Run(ctx context.Context, runID string) (RunRow, *grpipe.RunSummary, error)
+	Run(ctx context.Context, runID string) (grpipe.Run, *grpipe.RunSummary, error)
 	// TaskInstances returns every try of every task of a run.
 	TaskInstances(ctx context.Context, runID string) ([]TaskInstance, error)
 	// TaskLog returns the log of one try; the error wraps grpipe.ErrNotFound when there is none.
 	TaskLog(ctx context.Context, runID, taskID string, try int) (string, error)
-	// Rejected returns up to limit quarantined rows of a run, of one entity or all ("").
-	Rejected(ctx context.Context, runID, entity string, limit int) ([]RejectedRow, error)
-	// Warehouse returns the warehouse's row counts and analytics tables.
-	Warehouse(ctx context.Context) (WarehouseView, error)
 	// Health reports the metadata database and the scheduler's heartbeat.
 	Health(ctx context.Context) Health
 
@@ -59,7 +56,7 @@ type Backend interface {
 	// EachRejected streams every quarantined row of a run (all entities, the
 	// run's later tries included), file by file, in line order; fn returning
 	// ErrStop ends the stream. An unknown run is an error wrapping grpipe.ErrNotFound.
-	EachRejected(ctx context.Context, runID string, fn func(RejectedRow) error) error
+	EachRejected(ctx context.Context, runID string, fn func(quarantine.EntityRow) error) error
 }
 
 // DAGInfo describes the DAG.
@@ -78,20 +75,6 @@ type DAGInfo struct {
 type TaskNode struct {
 	ID       string
 	Upstream []string
-}
-
-// RunRow is one DAG run.
-type RunRow struct {
-	RunID             string
-	RunType           string
-	State             grpipe.State
-	LogicalDate       time.Time
-	DataIntervalStart time.Time
-	DataIntervalEnd   time.Time
-	QueuedAt          time.Time
-	StartedAt         time.Time
-	EndedAt           time.Time
-	Error             string
 }
 
 // TaskInstance is one try of a task in a run.
@@ -115,37 +98,6 @@ func (t TaskInstance) Duration() time.Duration {
 		return 0
 	}
 	return t.EndedAt.Sub(t.StartedAt)
-}
-
-// RejectedRow is one quarantined input row.
-type RejectedRow struct {
-	Entity     string
-	SourceFile string
-	Line       int64
-	Column     string
-	Reason     string
-	Raw        string
-}
-
-// WarehouseView is the warehouse's state for display.
-type WarehouseView struct {
-	Counts    []TableCount
-	Analytics []TableRows
-	// Note explains why the view is partial (e.g. the warehouse is busy), empty otherwise.
-	Note string
-}
-
-// TableCount is a table's row count.
-type TableCount struct {
-	Table string
-	Rows  int64
-}
-
-// TableRows is a small table for display.
-type TableRows struct {
-	Table   string
-	Columns []string
-	Rows    [][]string
 }
 
 // Health is the service's health.

@@ -17,6 +17,7 @@ import (
 	"time"
 
 	grpipe "github.com/grpipe/grpipe"
+	"github.com/grpipe/grpipe/internal/quarantine"
 )
 
 // hostile is text as a CSV file may carry it: markup, quotes, a script, a
@@ -208,7 +209,7 @@ func (b *memBackend) Export(ctx context.Context, x ExportQuery, fn func([]string
 	return nil
 }
 
-func (b *memBackend) EachRejected(ctx context.Context, runID string, fn func(RejectedRow) error) error {
+func (b *memBackend) EachRejected(ctx context.Context, runID string, fn func(quarantine.EntityRow) error) error {
 	if _, _, err := b.Run(ctx, runID); err != nil {
 		return err
 	}
@@ -394,12 +395,12 @@ func (b *memBackend) addRun(id string, start time.Time, state grpipe.State, etl 
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	end := start.Add(etl + 2*time.Second)
-	b.runs = append([]RunRow{{RunID: id, RunType: "scheduled", State: state, LogicalDate: start, StartedAt: start, EndedAt: end}}, b.runs...)
+	b.runs = append([]grpipe.Run{{RunID: id, RunType: grpipe.RunScheduled, State: state, LogicalDate: start, StartedAt: start, EndedAt: end}}, b.runs...)
 	b.tis[id] = []TaskInstance{
 		{RunID: id, TaskID: "Begin_execution", Try: 1, MaxTries: 3, State: grpipe.StateSuccess, StartedAt: start, EndedAt: start.Add(time.Second)},
 		{RunID: id, TaskID: "GoodReadsETLJob", Try: 1, MaxTries: 3, State: state, StartedAt: start.Add(time.Second), EndedAt: start.Add(time.Second + etl), Worker: "worker-7:4242"},
 	}
-	b.sums[id] = &grpipe.RunSummary{RunID: id, State: state, Tables: map[string]grpipe.Ledger{
+	b.sums[id] = &grpipe.RunSummary{Run: grpipe.Run{RunID: id, State: state}, Tables: map[string]grpipe.Ledger{
 		"reviews": {Read: 500 + rejected, Rejected: rejected, Superseded: 440, Staged: 60},
 		"users":   {Read: 500, Superseded: 444, Staged: 56}}}
 }
@@ -500,7 +501,7 @@ func TestLivePages(t *testing.T) {
 	page, _ := mustGet(t, c, ts.URL+d+"/runs/manual__1", 200)
 	lacks(t, page, "data-live-run")
 	b.mu.Lock()
-	b.runs = append([]RunRow{{RunID: "manual__run", RunType: "manual", State: grpipe.StateRunning, StartedAt: time.Now()}}, b.runs...)
+	b.runs = append([]grpipe.Run{{RunID: "manual__run", RunType: grpipe.RunManual, State: grpipe.StateRunning, StartedAt: time.Now()}}, b.runs...)
 	b.tis["manual__run"] = []TaskInstance{{RunID: "manual__run", TaskID: "Begin_execution", Try: 1, State: grpipe.StateRunning, StartedAt: time.Now()}}
 	b.mu.Unlock()
 	for _, p := range []string{"/runs/manual__run", "/runs/manual__run/gantt", "/graph", "/grid", "/runs/manual__run/tasks/Begin_execution"} {
@@ -684,13 +685,13 @@ func TestReasonKind(t *testing.T) {
 func TestQuarantineView(t *testing.T) {
 	ts, b := newTestServer(t, "")
 	b.rej["manual__1"] = append(b.rej["manual__1"],
-		RejectedRow{Entity: "reviews", SourceFile: "reviews.csv", Line: 600, Reason: "expected 15 fields as in the header, found 4", Raw: hostile},
-		RejectedRow{Entity: "reviews", SourceFile: "reviews-2.csv", Line: 7, Column: "review_rating", Reason: "review_rating 9 out of range [0, 5]", Raw: "1,2,3"},
-		RejectedRow{Entity: "users", SourceFile: "user.csv", Line: 3, Column: "user_id", Reason: `user_id "x" is not an integer`, Raw: "x,bob"},
+		quarantine.EntityRow{Entity: "reviews", Row: quarantine.Row{SourceFile: "reviews.csv", Line: 600, Reason: "expected 15 fields as in the header, found 4", Raw: hostile}},
+		quarantine.EntityRow{Entity: "reviews", Row: quarantine.Row{SourceFile: "reviews-2.csv", Line: 7, Column: "review_rating", Reason: "review_rating 9 out of range [0, 5]", Raw: "1,2,3"}},
+		quarantine.EntityRow{Entity: "users", Row: quarantine.Row{SourceFile: "user.csv", Line: 3, Column: "user_id", Reason: `user_id "x" is not an integer`, Raw: "x,bob"}},
 	)
 	for i := 0; i < 60; i++ {
-		b.rej["manual__1"] = append(b.rej["manual__1"], RejectedRow{Entity: "books", SourceFile: "book.csv", Line: int64(10 + i), Column: "num_pages",
-			Reason: fmt.Sprintf(`num_pages "%d pages" is not an integer`, i), Raw: "row"})
+		b.rej["manual__1"] = append(b.rej["manual__1"], quarantine.EntityRow{Entity: "books", Row: quarantine.Row{SourceFile: "book.csv", Line: int64(10 + i), Column: "num_pages",
+			Reason: fmt.Sprintf(`num_pages "%d pages" is not an integer`, i), Raw: "row"}})
 	}
 	c := ts.Client()
 	base := ts.URL + "/dags/" + grpipe.DAGID + "/runs/manual__1/quarantine"

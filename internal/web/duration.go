@@ -16,7 +16,7 @@ import (
 // runStats is one run's figures for the trend charts: each task's duration
 // (its last try) and the ledger summed over the four tables.
 type runStats struct {
-	Run      RunRow
+	Run      grpipe.Run
 	Duration time.Duration
 	// Tasks maps a task id to its last try.
 	Tasks map[string]TaskInstance
@@ -85,7 +85,7 @@ func trendRuns(r *http.Request, param string) (int, error) {
 }
 
 // runLabel is a run's short label on an x axis: its logical date and type.
-func runLabel(r RunRow) string {
+func runLabel(r grpipe.Run) string {
 	t := r.LogicalDate
 	if t.IsZero() {
 		t = r.StartedAt
@@ -95,13 +95,13 @@ func runLabel(r RunRow) string {
 	}
 	kind := ""
 	if r.RunType != "" {
-		kind = " " + r.RunType[:1]
+		kind = " " + string(r.RunType)[:1]
 	}
 	return t.UTC().Format("01-02 15:04") + kind
 }
 
 // runTitle names a run fully, for hover texts.
-func runTitle(r RunRow) string {
+func runTitle(r grpipe.Run) string {
 	s := fmt.Sprintf("%s (%s, %s", r.RunID, r.RunType, r.State)
 	if !r.LogicalDate.IsZero() {
 		s += ", logical date " + fmtTime(r.LogicalDate)
@@ -233,7 +233,7 @@ func (s *Server) apiDuration(w http.ResponseWriter, r *http.Request) {
 	}
 	out := []runOut{}
 	for _, h := range hist {
-		ro := runOut{DagRunID: h.Run.RunID, RunType: h.Run.RunType, State: string(h.Run.State), LogicalDate: timePtr(h.Run.LogicalDate),
+		ro := runOut{DagRunID: h.Run.RunID, RunType: string(h.Run.RunType), State: string(h.Run.State), LogicalDate: timePtr(h.Run.LogicalDate),
 			Tasks: map[string]*float64{}, Tables: h.Tables}
 		if h.Duration > 0 {
 			sec := h.Duration.Seconds()

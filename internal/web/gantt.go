@@ -13,7 +13,7 @@ import (
 )
 
 type ganttData struct {
-	Run     RunRow
+	Run     grpipe.Run
 	Chart   template.HTML
 	Tries   []TaskInstance // every try, in DAG order
 	Started bool
@@ -46,7 +46,7 @@ func tryTitle(ti TaskInstance, now time.Time) string {
 }
 
 // ganttChart draws every try of every task of a run on one time axis.
-func ganttChart(run RunRow, order []string, tis []TaskInstance, now time.Time) (template.HTML, []TaskInstance, bool) {
+func ganttChart(run grpipe.Run, order []string, tis []TaskInstance, now time.Time) (template.HTML, []TaskInstance, bool) {
 	byTask := map[string][]TaskInstance{}
 	for _, ti := range tis {
 		byTask[ti.TaskID] = append(byTask[ti.TaskID], ti)

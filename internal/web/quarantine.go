@@ -12,6 +12,7 @@ import (
 	"strings"
 
 	grpipe "github.com/grpipe/grpipe"
+	"github.com/grpipe/grpipe/internal/quarantine"
 	"github.com/grpipe/grpipe/internal/web/chart"
 )
 
@@ -70,7 +71,7 @@ type quarantineFilter struct {
 	Entity, Reason, File string
 }
 
-func (f quarantineFilter) match(r RejectedRow) bool {
+func (f quarantineFilter) match(r quarantine.EntityRow) bool {
 	return (f.Entity == "" || r.Entity == f.Entity) && (f.File == "" || r.SourceFile == f.File) &&
 		(f.Reason == "" || reasonKind(r.Reason) == f.Reason)
 }
@@ -111,7 +112,7 @@ type quarantineStats struct {
 	ByReason  []group
 	ByFile    []group
 	ByEntity  []group
-	Rows      []RejectedRow // the page asked for
+	Rows      []quarantine.EntityRow // the page asked for
 	Truncated bool
 }
 
@@ -130,7 +131,7 @@ func (s *Server) scanQuarantine(r *http.Request, runID string, f quarantineFilte
 		}
 		g.Rows++
 	}
-	err := s.b.EachRejected(r.Context(), runID, func(row RejectedRow) error {
+	err := s.b.EachRejected(r.Context(), runID, func(row quarantine.EntityRow) error {
 		st.Total++
 		kind := reasonKind(row.Reason)
 		if (f.Entity == "" || row.Entity == f.Entity) && (f.File == "" || row.SourceFile == f.File) {
@@ -177,7 +178,7 @@ func (s *Server) scanQuarantine(r *http.Request, runID string, f quarantineFilte
 }
 
 type quarantineData struct {
-	Run           RunRow
+	Run           grpipe.Run
 	Filter        quarantineFilter
 	Entities      []string
 	Stats         quarantineStats
@@ -311,7 +312,7 @@ func (s *Server) pageQuarantineCSV(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Content-Disposition", `attachment; filename="`+csvName("quarantine_"+run.RunID)+`"`)
 		return cw.Write(quarantineCSVHeader)
 	}
-	err = s.b.EachRejected(r.Context(), run.RunID, func(row RejectedRow) error {
+	err = s.b.EachRejected(r.Context(), run.RunID, func(row quarantine.EntityRow) error {
 		if err := start(); err != nil {
 			return err
 		}

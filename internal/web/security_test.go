@@ -1,6 +1,7 @@
 package web
 
 import (
+	"context"
 	"crypto/tls"
 	"errors"
 	"io"
@@ -427,5 +428,39 @@ func TestAPIRefusesRunIDs(t *testing.T) {
 	page := ts.URL + "/dags/" + grpipe.DAGID + "/runs/%2E%2E/quarantine"
 	if code, _ := get(t, c, page); code != http.StatusNotFound {
 		t.Errorf("quarantine page of run ..: %d", code)
+	}
+}
+
+// secretsBackend shows a given zones and warehouse location.
+type secretsBackend struct {
+	*memBackend
+	zones, warehouse string
+}
+
+func (b secretsBackend) DAG(ctx context.Context) (DAGInfo, error) {
+	d, err := b.memBackend.DAG(ctx)
+	d.Zones, d.Warehouse = b.zones, b.warehouse
+	return d, err
+}
+
+// Defect 10: no form of a DSN shows its secrets on /dags.
+func TestDAGsPageHidesSecrets(t *testing.T) {
+	for _, tc := range []struct{ zones, warehouse string }{
+		{"file:///srv/zones", "postgres://grpipe@db/wh?sslmode=verify-full&sslpassword=s3cret"},
+		{"file:///srv/zones", "host=db user=grpipe password=s3cret dbname=wh"},
+		{"file:///srv/zones", "host=db password = 's3 cr\\'et' dbname=wh"},
+		{"file:///srv/zones", "postgres://grpipe:s3/cret@db/wh"},
+		{"s3://AKIA:s3cret@bucket/zones?session_token=s3cret", "duckdb:///srv/wh.duckdb"},
+	} {
+		s, err := New(secretsBackend{newMem(), tc.zones, tc.warehouse}, Options{Addr: "127.0.0.1:0"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		ts := httptest.NewServer(s)
+		code, body := get(t, ts.Client(), ts.URL+"/dags")
+		ts.Close()
+		if code != http.StatusOK || strings.Contains(body, "s3cret") || strings.Contains(body, "cret") || !strings.Contains(body, "xxxxx") {
+			t.Errorf("/dags with %s and %s: %d, shows a secret or no mask", tc.zones, tc.warehouse, code)
+		}
 	}
 }

@@ -42,6 +42,9 @@ type Options struct {
 	SecureCookies bool
 	// SessionTTL is how long a login lasts; zero means 12 hours.
 	SessionTTL time.Duration
+	// Metrics, when set, is served at /metrics (Prometheus), behind the
+	// token like every page: the scheduler's metrics when it runs in this process.
+	Metrics http.Handler
 	// Log receives request errors.
 	Log *slog.Logger
 	// Now returns the time (tests); nil means time.Now.
@@ -183,7 +186,7 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	w.Header().Set("Content-Security-Policy", "default-src 'self'; style-src 'self'; script-src 'self'; img-src 'self' data:")
 	w.Header().Set("Referrer-Policy", "same-origin")
 	if s.opts.Token == "" && !s.hostAllowed(r.Host) {
-		msg := fmt.Sprintf("host %q is not served here: open the UI by its address (e.g. http://%s/), or add the name to the web host names (web.hosts)", r.Host, s.opts.Addr)
+		msg := fmt.Sprintf("host %q is not served here: open the UI by its address (e.g. http://%s/), or add the name to web.hosts (env GRPIPE_WEB_HOSTS)", r.Host, s.opts.Addr)
 		if isAPI(r) {
 			writeError(w, http.StatusForbidden, msg)
 		} else {

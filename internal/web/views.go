@@ -33,6 +33,9 @@ func (s *Server) routes() {
 	m.HandleFunc("GET /dags/{dag}/runs/{run}/tasks/{task}", s.pageTask)
 	m.HandleFunc("GET /warehouse", s.pageWarehouse)
 	s.chartRoutes()
+	if s.opts.Metrics != nil {
+		m.Handle("GET /metrics", s.opts.Metrics)
+	}
 	s.apiRoutes()
 }
 
@@ -109,7 +112,7 @@ func (s *Server) dagOK(w http.ResponseWriter, r *http.Request) bool {
 
 type dagsData struct {
 	DAG     DAGInfo
-	Last    *RunRow
+	Last    *grpipe.Run
 	Running bool
 }
 
@@ -166,7 +169,7 @@ func (s *Server) actionTrigger(w http.ResponseWriter, r *http.Request) {
 }
 
 // pickRun returns the run named by ?run_id=, or the latest run (nil when there is none).
-func (s *Server) pickRun(r *http.Request) (*RunRow, error) {
+func (s *Server) pickRun(r *http.Request) (*grpipe.Run, error) {
 	if id := r.URL.Query().Get("run_id"); id != "" {
 		run, _, err := s.run(r.Context(), id)
 		if err != nil {
@@ -193,8 +196,8 @@ func latestTries(tis []TaskInstance) map[string]TaskInstance {
 }
 
 type graphData struct {
-	Run           *RunRow
-	Runs          []RunRow
+	Run           *grpipe.Run
+	Runs          []grpipe.Run
 	Nodes         []graphNode
 	Edges         []graphEdge
 	Width, Height int
@@ -270,7 +273,7 @@ type gridData struct {
 	Tasks     []string
 	Labels    []gridLabel
 	RunLabels []gridLabel
-	Runs      []RunRow
+	Runs      []grpipe.Run
 	Cells     []gridCell
 	RunCells  []gridCell
 	Width     int
@@ -350,7 +353,7 @@ func (s *Server) pageGrid(w http.ResponseWriter, r *http.Request) {
 }
 
 type runData struct {
-	Run     RunRow
+	Run     grpipe.Run
 	Summary *grpipe.RunSummary
 	Tables  []ledgerRow
 	Tasks   []TaskInstance
@@ -360,7 +363,7 @@ type runData struct {
 func (d runData) liveRun() string { return liveID(d.Run) }
 
 // liveID is the run's id while it is queued or running, else "".
-func liveID(r RunRow) string {
+func liveID(r grpipe.Run) string {
 	if r.State == grpipe.StateRunning || r.State == grpipe.StateQueued {
 		return r.RunID
 	}
@@ -404,7 +407,7 @@ func (s *Server) pageRun(w http.ResponseWriter, r *http.Request) {
 
 // runPage is what the pages of one run share.
 type runPage struct {
-	run  RunRow
+	run  grpipe.Run
 	sum  *grpipe.RunSummary
 	info DAGInfo
 	tis  []TaskInstance
@@ -431,7 +434,7 @@ func (s *Server) loadRun(w http.ResponseWriter, r *http.Request) (runPage, bool)
 }
 
 type taskData struct {
-	Run      RunRow
+	Run      grpipe.Run
 	TaskID   string
 	Tries    []TaskInstance
 	Selected TaskInstance

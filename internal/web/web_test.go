@@ -15,6 +15,7 @@ import (
 	"time"
 
 	grpipe "github.com/grpipe/grpipe"
+	"github.com/grpipe/grpipe/internal/quarantine"
 )
 
 // memBackend is an in-memory Backend for handler tests: it holds runs as the
@@ -22,11 +23,11 @@ import (
 type memBackend struct {
 	mu     sync.Mutex
 	paused bool
-	runs   []RunRow // newest first
+	runs   []grpipe.Run // newest first
 	tis    map[string][]TaskInstance
 	sums   map[string]*grpipe.RunSummary
 	logs   map[string]string
-	rej    map[string][]RejectedRow
+	rej    map[string][]quarantine.EntityRow
 	charts chartsMem // the data of the chart pages (charts_test.go)
 }
 
@@ -38,9 +39,9 @@ var testTasks = []TaskNode{
 
 func newMem() *memBackend {
 	t0 := time.Date(2026, 11, 27, 10, 0, 0, 0, time.UTC)
-	b := &memBackend{tis: map[string][]TaskInstance{}, sums: map[string]*grpipe.RunSummary{}, logs: map[string]string{}, rej: map[string][]RejectedRow{}}
-	run := RunRow{RunID: "manual__1", RunType: "manual", State: grpipe.StateFailed, LogicalDate: t0, StartedAt: t0, EndedAt: t0.Add(10 * time.Second), Error: "GoodReadsETLJob: boom"}
-	b.runs = []RunRow{run}
+	b := &memBackend{tis: map[string][]TaskInstance{}, sums: map[string]*grpipe.RunSummary{}, logs: map[string]string{}, rej: map[string][]quarantine.EntityRow{}}
+	run := grpipe.Run{RunID: "manual__1", RunType: grpipe.RunManual, State: grpipe.StateFailed, LogicalDate: t0, StartedAt: t0, EndedAt: t0.Add(10 * time.Second), Error: "GoodReadsETLJob: boom"}
+	b.runs = []grpipe.Run{run}
 	b.tis["manual__1"] = []TaskInstance{
 		{RunID: "manual__1", TaskID: "Begin_execution", Try: 1, MaxTries: 3, State: grpipe.StateSuccess, StartedAt: t0, EndedAt: t0.Add(time.Second)},
 		{RunID: "manual__1", TaskID: "GoodReadsETLJob", Try: 1, MaxTries: 3, State: grpipe.StateUpForRetry, StartedAt: t0.Add(time.Second), EndedAt: t0.Add(3 * time.Second), Error: "first failure"},
@@ -49,11 +50,11 @@ func newMem() *memBackend {
 	}
 	b.logs["manual__1/GoodReadsETLJob/1"] = "try one log line\n"
 	b.logs["manual__1/GoodReadsETLJob/2"] = "try two log <b>line</b>\n"
-	b.sums["manual__1"] = &grpipe.RunSummary{RunID: "manual__1", DAGID: grpipe.DAGID, State: grpipe.StateFailed,
+	b.sums["manual__1"] = &grpipe.RunSummary{Run: grpipe.Run{RunID: "manual__1", DAGID: grpipe.DAGID, State: grpipe.StateFailed},
 		Tables: map[string]grpipe.Ledger{"reviews": {Read: 501, Rejected: 1, Superseded: 440, Staged: 60, Inserted: 60}},
 		Checks: []grpipe.CheckResult{{Name: "key_unique", Table: "goodreads_warehouse.reviews", Passed: true, Detail: "0 values"},
 			{Name: "row_count", Table: "goodreads_warehouse.users", Passed: false, Detail: "0 rows (at least 1 expected)"}}}
-	b.rej["manual__1"] = []RejectedRow{{Entity: "reviews", SourceFile: "reviews.csv", Line: 502, Column: "", Reason: "expected 15 fields as in the header, found 3", Raw: "not,a,review"}}
+	b.rej["manual__1"] = []quarantine.EntityRow{{Entity: "reviews", Row: quarantine.Row{SourceFile: "reviews.csv", Line: 502, Column: "", Reason: "expected 15 fields as in the header, found 3", Raw: "not,a,review"}}}
 	b.charts = newChartsMem()
 	return b
 }
@@ -73,7 +74,7 @@ func (b *memBackend) SetPaused(ctx context.Context, p bool) error {
 	return nil
 }
 
-func (b *memBackend) Trigger(ctx context.Context, id string) (RunRow, error) {
+func (b *memBackend) Trigger(ctx context.Context, id string) (grpipe.Run, error) {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	if id == "" {
@@ -81,24 +82,24 @@ func (b *memBackend) Trigger(ctx context.Context, id string) (RunRow, error) {
 	}
 	for _, r := range b.runs {
 		if r.RunID == id {
-			return RunRow{}, fmt.Errorf("%w: run %s exists", grpipe.ErrBadInput, id)
+			return grpipe.Run{}, fmt.Errorf("%w: run %s exists", grpipe.ErrBadInput, id)
 		}
 	}
-	r := RunRow{RunID: id, RunType: "manual", State: grpipe.StateQueued, QueuedAt: time.Now()}
-	b.runs = append([]RunRow{r}, b.runs...)
+	r := grpipe.Run{RunID: id, RunType: grpipe.RunManual, State: grpipe.StateQueued, QueuedAt: time.Now()}
+	b.runs = append([]grpipe.Run{r}, b.runs...)
 	return r, nil
 }
 
-func (b *memBackend) Runs(ctx context.Context, limit int) ([]RunRow, error) {
+func (b *memBackend) Runs(ctx context.Context, limit int) ([]grpipe.Run, error) {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	if limit > len(b.runs) {
 		limit = len(b.runs)
 	}
-	return append([]RunRow(nil), b.runs[:limit]...), nil
+	return append([]grpipe.Run(nil), b.runs[:limit]...), nil
 }
 
-func (b *memBackend) Run(ctx context.Context, id string) (RunRow, *grpipe.RunSummary, error) {
+func (b *memBackend) Run(ctx context.Context, id string) (grpipe.Run, *grpipe.RunSummary, error) {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	for _, r := range b.runs {
@@ -106,7 +107,7 @@ func (b *memBackend) Run(ctx context.Context, id string) (RunRow, *grpipe.RunSum
 			return r, b.sums[id], nil
 		}
 	}
-	return RunRow{}, nil, fmt.Errorf("run %s: %w", id, grpipe.ErrNotFound)
+	return grpipe.Run{}, nil, fmt.Errorf("run %s: %w", id, grpipe.ErrNotFound)
 }
 
 func (b *memBackend) TaskInstances(ctx context.Context, id string) ([]TaskInstance, error) {
@@ -119,21 +120,6 @@ func (b *memBackend) TaskLog(ctx context.Context, run, task string, try int) (st
 		return "", fmt.Errorf("log of %s try %d: %w", task, try, grpipe.ErrNotFound)
 	}
 	return l, nil
-}
-
-func (b *memBackend) Rejected(ctx context.Context, run, entity string, limit int) ([]RejectedRow, error) {
-	var out []RejectedRow
-	for _, r := range b.rej[run] {
-		if entity == "" || r.Entity == entity {
-			out = append(out, r)
-		}
-	}
-	return out, nil
-}
-
-func (b *memBackend) Warehouse(ctx context.Context) (WarehouseView, error) {
-	return WarehouseView{Counts: []TableCount{{"goodreads_warehouse.reviews", 60}},
-		Analytics: []TableRows{{Table: "best_books", Columns: []string{"book_id", "title"}, Rows: [][]string{{"4799", "Cannery Row"}}}}}, nil
 }
 
 func (b *memBackend) Health(ctx context.Context) Health {

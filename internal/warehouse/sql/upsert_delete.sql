@@ -4,3 +4,6 @@ DELETE FROM goodreads_warehouse.{{.Name}}
 USING goodreads_staging.{{.Name}} s
 WHERE goodreads_warehouse.{{.Name}}.{{.Key}} = s.{{.Key}}
   AND s.record_create_timestamp >= goodreads_warehouse.{{.Name}}.record_create_timestamp
+{{- if .Keys}}
+  AND NOT EXISTS ({{template "source_keys_collided.sql" .}})
+{{- end}}

@@ -5,3 +5,6 @@ FROM goodreads_staging.{{.Name}} s
 WHERE NOT EXISTS (
   SELECT 1 FROM goodreads_warehouse.{{.Name}} w WHERE w.{{.Key}} = s.{{.Key}}
 )
+{{- if .Keys}}
+  AND NOT EXISTS ({{template "source_keys_collided.sql" .}})
+{{- end}}

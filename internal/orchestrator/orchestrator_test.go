@@ -1,10 +1,11 @@
-package pipeline_test
+package orchestrator_test
 
 import (
 	"context"
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -13,8 +14,7 @@ import (
 	grpipe "github.com/grpipe/grpipe"
 	"github.com/grpipe/grpipe/internal/app"
 	"github.com/grpipe/grpipe/internal/config"
-	"github.com/grpipe/grpipe/internal/pipeline"
-	"github.com/grpipe/grpipe/internal/runstore"
+	"github.com/grpipe/grpipe/internal/testsupport"
 )
 
 // TestTransientFailureIsRetried breaks the ETL's scratch folder so that its
@@ -24,8 +24,7 @@ import (
 // and nothing loaded twice.
 func TestTransientFailureIsRetried(t *testing.T) {
 	dir := t.TempDir()
-	cfg := config.Default(dir)
-	cfg.DuckDB.MemoryLimit = "512MB"
+	cfg := testsupport.Config(t, dir, nil)
 	work := filepath.Join(dir, "tmp", "work")
 	if err := os.MkdirAll(filepath.Dir(work), 0o755); err != nil {
 		t.Fatal(err)
@@ -35,36 +34,24 @@ func TestTransientFailureIsRetried(t *testing.T) {
 		t.Fatal(err)
 	}
 	var mu sync.Mutex
-	var retried []string
 	var waits []time.Duration
-	a, err := app.Open(context.Background(), cfg, nil, func(o *pipeline.Options) {
-		o.Sleep = func(ctx context.Context, d time.Duration) error {
-			mu.Lock()
-			waits = append(waits, d)
-			mu.Unlock()
-			return nil
-		}
-		o.OnRetry = func(ctx context.Context, runID, taskID string, try int, err error) {
-			mu.Lock()
-			retried = append(retried, taskID)
-			mu.Unlock()
-			os.Remove(work)
-		}
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer a.Close()
-	h := &home{t: t, dir: dir, app: a}
-	h.landSample()
-	sum := h.run()
-	h.mustSucceed(sum)
-	if len(retried) != 1 || retried[0] != pipeline.TaskETL || len(waits) != 1 || waits[0] != 10*time.Second {
+	obs := &testsupport.Observer{OnRetry: func(string) { os.Remove(work) }}
+	h := testsupport.OpenHome(t, cfg, app.WithObservers(obs), app.WithSleep(func(ctx context.Context, d time.Duration) error {
+		mu.Lock()
+		waits = append(waits, d)
+		mu.Unlock()
+		return nil
+	}))
+	a := h.App
+	h.LandSample()
+	sum := h.Run()
+	h.MustSucceed(sum)
+	if retried := obs.Retries(); len(retried) != 1 || retried[0] != grpipe.TaskETL || len(waits) != 1 || waits[0] != 10*time.Second {
 		t.Errorf("retries %v waits %v, want one ETL retry after the default 10s", retried, waits)
 	}
 	var etl grpipe.TaskSummary
 	for _, ts := range sum.Tasks {
-		if ts.TaskID == pipeline.TaskETL {
+		if ts.TaskID == grpipe.TaskETL {
 			etl = ts
 		}
 	}
@@ -74,18 +61,18 @@ func TestTransientFailureIsRetried(t *testing.T) {
 	if len(sum.Recovered) != 1 || sum.Recovered[0] != sum.RunID {
 		t.Errorf("recovered %v: the retry should finish the first try's batch %s", sum.Recovered, sum.RunID)
 	}
-	if got := h.count("goodreads_warehouse.reviews"); got != 60 {
+	if got := h.Count("goodreads_warehouse.reviews"); got != 60 {
 		t.Errorf("%d reviews, want 60", got)
 	}
-	if got := h.count("goodreads_quality.loaded_batches"); got != 4 {
+	if got := h.Count("goodreads_quality.loaded_batches"); got != 4 {
 		t.Errorf("%d loaded batch entries, want 4 (nothing twice)", got)
 	}
 	ctx := context.Background()
-	log1, n1, err := a.Store.TaskLog(ctx, sum.RunID, pipeline.TaskETL, 1)
+	log1, n1, err := a.Store.TaskLog(ctx, sum.RunID, grpipe.TaskETL, 1)
 	if err != nil || n1 != 1 || !strings.Contains(log1, "task failed") || !strings.Contains(log1, "claimed") {
 		t.Errorf("try 1 log (%v): %q", err, log1)
 	}
-	log2, n2, err := a.Store.TaskLog(ctx, sum.RunID, pipeline.TaskETL, 0)
+	log2, n2, err := a.Store.TaskLog(ctx, sum.RunID, grpipe.TaskETL, 0)
 	if err != nil || n2 != 2 || !strings.Contains(log2, "resuming the batch of an interrupted run") || !strings.Contains(log2, "task succeeded") {
 		t.Errorf("latest log, try %d (%v): %q", n2, err, log2)
 	}
@@ -95,7 +82,7 @@ func TestTransientFailureIsRetried(t *testing.T) {
 	}
 	var states []string
 	for _, ti := range tis {
-		if ti.TaskID == pipeline.TaskETL {
+		if ti.TaskID == grpipe.TaskETL {
 			states = append(states, string(ti.State))
 		}
 	}
@@ -103,7 +90,7 @@ func TestTransientFailureIsRetried(t *testing.T) {
 		t.Errorf("ETL instances %v", states)
 	}
 	// The stored summary (grpipe runs show --json) has the tries too.
-	stored, err := a.Store.Run(ctx, sum.RunID)
+	stored, err := a.Store.Summary(ctx, sum.RunID)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -115,23 +102,26 @@ func TestTransientFailureIsRetried(t *testing.T) {
 // TestClearDownstreamReruns clears a task of a finished run with what
 // follows it and executes the run again: only those tasks run, as new tries.
 func TestClearDownstreamReruns(t *testing.T) {
-	h := newHome(t, nil)
-	h.landSample()
-	sum := h.run()
-	h.mustSucceed(sum)
+	h := testsupport.NewHome(t, nil)
+	h.LandSample()
+	sum := h.Run()
+	h.MustSucceed(sum)
 	ctx := context.Background()
-	ids := append([]string{pipeline.TaskBookTables}, pipeline.Downstream(pipeline.TaskBookTables)...)
-	if err := h.app.Store.ClearTasks(ctx, sum.RunID, ids, time.Now()); err != nil {
-		t.Fatal(err)
-	}
-	if rec, _ := h.app.Store.RunRecord(ctx, sum.RunID); rec.State != grpipe.StateQueued {
-		t.Fatalf("cleared run is %s, want queued", rec.State)
-	}
-	again, err := h.app.Pipeline.Execute(ctx, sum.RunID, pipeline.ExecOptions{})
+	ids, err := h.App.Orchestrator.Clear(ctx, sum.RunID, grpipe.TaskBookTables, true)
 	if err != nil {
 		t.Fatal(err)
 	}
-	h.mustSucceed(again)
+	if want := append([]string{grpipe.TaskBookTables}, grpipe.Downstream(grpipe.TaskBookTables)...); !slices.Equal(ids, want) {
+		t.Errorf("cleared %v, want %v", ids, want)
+	}
+	if rec, _ := h.App.Store.Run(ctx, sum.RunID); rec.State != grpipe.StateQueued {
+		t.Fatalf("cleared run is %s, want queued", rec.State)
+	}
+	again, err := h.App.Orchestrator.Resume(ctx, sum.RunID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	h.MustSucceed(again)
 	cleared := map[string]bool{}
 	for _, id := range ids {
 		cleared[id] = true
@@ -149,7 +139,7 @@ func TestClearDownstreamReruns(t *testing.T) {
 		t.Errorf("re-executed run lost its ledger or doubled its checks: read %d, %d checks (was %d)",
 			again.Tables["reviews"].Read, len(again.Checks), len(sum.Checks))
 	}
-	if _, err := h.app.Pipeline.Execute(ctx, sum.RunID, pipeline.ExecOptions{}); err == nil || !strings.Contains(err.Error(), "not queued") {
+	if _, err := h.App.Orchestrator.Resume(ctx, sum.RunID); err == nil || !strings.Contains(err.Error(), "not queued") {
 		t.Errorf("executing a finished run: %v", err)
 	}
 }
@@ -161,20 +151,20 @@ func TestClearDownstreamReruns(t *testing.T) {
 func TestDataIntervalReachesTheAnalytics(t *testing.T) {
 	for _, fromInterval := range []bool{true, false} {
 		t.Run(fmt.Sprint("window_from_data_interval=", fromInterval), func(t *testing.T) {
-			h := newHome(t, func(c *config.Config) { c.Analytics.WindowFromDataInterval = fromInterval })
-			h.landSample()
+			h := testsupport.NewHome(t, func(c *config.Config) { c.Analytics.WindowFromDataInterval = fromInterval })
+			h.LandSample()
 			ctx := context.Background()
 			start := time.Date(2001, 1, 1, 0, 0, 0, 0, time.UTC)
 			id := "scheduled__2001-01-01T00:00:00.000000Z"
-			if _, err := h.app.Store.EnqueueRun(ctx, runstore.RunInfo{RunID: id, RunType: "scheduled", LogicalDate: start,
-				DataIntervalStart: start, DataIntervalEnd: start.Add(24 * time.Hour), StartedAt: time.Now()}); err != nil {
-				t.Fatal(err)
+			run, created, err := h.App.Orchestrator.Enqueue(ctx, grpipe.RunScheduled, start, start.Add(24*time.Hour))
+			if err != nil || !created || run.RunID != id {
+				t.Fatalf("Enqueue: %+v %v %v", run, created, err)
 			}
-			sum, err := h.app.Pipeline.Execute(ctx, id, pipeline.ExecOptions{})
+			sum, err := h.App.Orchestrator.Resume(ctx, id)
 			if err != nil {
 				t.Fatal(err)
 			}
-			n := h.count("goodreads_analytics.popular_books_review_count")
+			n := h.Count("goodreads_analytics.popular_books_review_count")
 			if fromInterval && (n != 0 || sum.State != grpipe.StateFailed) {
 				t.Errorf("over an empty interval: %d ranked books, run %s", n, sum.State)
 			}

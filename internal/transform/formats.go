@@ -1,0 +1,534 @@
+package transform
+
+import (
+	"bufio"
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"github.com/grpipe/grpipe/internal/duckdb"
+	"io"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"time"
+
+	grpipe "github.com/grpipe/grpipe"
+	"github.com/grpipe/grpipe/internal/bookgraph"
+	"github.com/grpipe/grpipe/internal/libexport"
+	"github.com/grpipe/grpipe/internal/quarantine"
+)
+
+// The format seam. A CSV file of one entity is read by the byte scanner of
+// csv.go; every other input format (the UCSD Book Graph dumps, a library
+// export) is read by a RecordReader, which turns the file into records, each
+// the raw rows of one or more entities that one line yields (or the reason
+// the line is rejected). Both paths validate and clean every field with the
+// same appendValue, so the rules stay one, and write the same clean and keys
+// files to the dedup.
+
+// RecordReader reads the records of an input format.
+type RecordReader interface {
+	// Next fills rec with the next record; false at the end (see Err).
+	Next(rec *grpipe.InputRecord) bool
+	// Err is the error that ended the file early (ErrBadInput: a damaged file).
+	Err() error
+	Close() error
+}
+
+// progressReader is a RecordReader that can say how far it has read.
+type progressReader interface {
+	BytesRead() int64
+}
+
+// openRecords opens the RecordReader of src's format.
+func openRecords(src Source, f io.Reader, opts Options) (RecordReader, error) {
+	switch src.Input.Format {
+	case grpipe.FormatUCSDBooks, grpipe.FormatUCSDAuthors, grpipe.FormatUCSDReviews, grpipe.FormatUCSDSpoiler:
+		return bookgraph.NewReader(f, bookgraph.Options{Format: src.Input.Format, Snapshot: opts.Snapshot})
+	case grpipe.FormatLibraryExport:
+		return libexport.NewReader(f, libexport.Options{UserID: src.Input.ExportUserID})
+	}
+	return nil, fmt.Errorf("transform %s: no reader for format %q", src.Name, src.Input.Format)
+}
+
+// entityOut writes one entity's clean rows and keys lines of one input file.
+type entityOut struct {
+	e             grpipe.Entity
+	clean, keys   string
+	f, kf         *os.File
+	w, kw         *bufio.Writer
+	pd            *predup
+	stats         FileStats
+	row, keysLine []byte
+}
+
+func newEntityOut(e grpipe.Entity, base, source string) (*entityOut, error) {
+	o := &entityOut{e: e, clean: base + "." + e.Name + ".tsv", stats: FileStats{Source: source}}
+	o.keys = o.clean + ".keys"
+	var err error
+	if o.f, err = os.Create(o.clean); err != nil {
+		return nil, err
+	}
+	if o.kf, err = os.Create(o.keys); err != nil {
+		o.f.Close()
+		return nil, err
+	}
+	o.w, o.kw = bufio.NewWriterSize(o.f, 1<<20), bufio.NewWriterSize(o.kf, 256<<10)
+	o.pd = newPredup(16<<20, o.emit)
+	return o, nil
+}
+
+// emit writes a clean row (key first) and its keys line (id, packed
+// timestamp, ordinal).
+func (o *entityOut) emit(row []byte, r predupRow) error {
+	if _, err := o.w.Write(row); err != nil {
+		return fmt.Errorf("write %s: %w", o.clean, err)
+	}
+	k := strconv.AppendInt(o.keysLine[:0], r.id, 10)
+	k = append(k, '\t')
+	k = strconv.AppendInt(k, r.ts, 10)
+	k = append(k, row[r.ordAt:]...)
+	o.keysLine = k
+	if _, err := o.kw.Write(k); err != nil {
+		return fmt.Errorf("write %s: %w", o.keys, err)
+	}
+	return nil
+}
+
+func (o *entityOut) close() error {
+	err := o.pd.flush()
+	for _, e := range []error{o.w.Flush(), o.f.Close(), o.kw.Flush(), o.kf.Close()} {
+		if err == nil && e != nil {
+			err = fmt.Errorf("write %s: %w", o.clean, e)
+		}
+	}
+	return err
+}
+
+// inputColumn is col as validated in a row of a non-CSV format: only the
+// key and record_create_timestamp must be present (a UCSD review's author_id
+// is NULL until its book is known).
+func inputColumn(e grpipe.Entity, col grpipe.Column) grpipe.Column {
+	col.Required = col.Name == e.Key || col.Name == grpipe.TimestampColumn
+	return col
+}
+
+// cleanRecords validates the records of a non-CSV source and writes, for
+// each entity it yields rows of, a clean file and a keys file (parts, keyed
+// by entity name), and its rejected records to rejects. A record is
+// rejected whole when any of its rows has a value that does not validate;
+// a rejected record counts in the primary entity's stats (read and
+// rejected), an accepted one in every entity it yields a row of. The rows
+// of one record share its ordinal (ordBase + record index). The keys that
+// derived ids stand for go to sourceKeys (entity, source, key, id, line,
+// ordinal; tab-separated).
+func cleanRecords(ctx context.Context, log *slog.Logger, src Source, ordBase int64, base string, rejects *quarantine.Writer, sourceKeys io.Writer, opts Options) (map[string]*entityOut, error) {
+	f, err := os.Open(src.Path)
+	if err != nil {
+		return nil, fmt.Errorf("read %s: %w", src.Name, err)
+	}
+	defer f.Close()
+	var size int64
+	if fi, err := f.Stat(); err == nil {
+		size = fi.Size()
+	}
+	rr, err := openRecords(src, f, opts)
+	if err != nil {
+		var fe *FileError
+		if isBadInput(err) {
+			fe = &FileError{Source: src.Name, Reason: err.Error()}
+			return nil, fe
+		}
+		return nil, err
+	}
+	defer rr.Close()
+
+	parts := map[string]*entityOut{}
+	defer func() {
+		for _, p := range parts {
+			if p.f != nil {
+				p.f.Close()
+				p.kf.Close()
+			}
+		}
+	}()
+	outs := make([]*entityOut, len(src.Input.Entities))
+	cols := make([][]grpipe.Column, len(src.Input.Entities))
+	for i, e := range src.Input.Entities {
+		o, err := newEntityOut(e, base, src.Name)
+		if err != nil {
+			return nil, fmt.Errorf("transform %s: %w", src.Name, err)
+		}
+		parts[e.Name], outs[i] = o, o
+		cols[i] = make([]grpipe.Column, len(e.Columns))
+		for j, c := range e.Columns {
+			cols[i][j] = inputColumn(e, c)
+		}
+	}
+	primary := outs[0]
+	tsCol := make([]int, len(outs))
+	for i, o := range outs {
+		tsCol[i] = -1
+		for j, c := range o.e.Columns {
+			if c.Name == grpipe.TimestampColumn {
+				tsCol[i] = j
+			}
+		}
+	}
+	type built struct {
+		out                      *entityOut
+		start, keyEnd, tsAt, end int
+	}
+	var (
+		rec     grpipe.InputRecord
+		scratch []byte
+		rows    []built
+		skLine  []byte
+		n       int64
+		last    = time.Now()
+		prog, _ = rr.(progressReader)
+	)
+	seenKeys := map[string]struct{}{}
+	for rr.Next(&rec) {
+		n++
+		if n&0x3fff == 0 {
+			if err := ctx.Err(); err != nil {
+				return nil, err
+			}
+			if prog != nil && time.Since(last) > 10*time.Second {
+				last = time.Now()
+				done := prog.BytesRead()
+				log.Info("reading", "file", src.Name, "bytes", done, "of", size, "percent", fmt.Sprintf("%.1f", 100*float64(done)/float64(max(size, 1))), "records", n)
+			}
+		}
+		primary.stats.Read++
+		reason, column := rec.Reason, rec.Column
+		scratch, rows = scratch[:0], rows[:0]
+		if reason == "" {
+		rowsLoop:
+			for _, row := range rec.Rows {
+				i := 0
+				for i < len(outs) && outs[i].e.Name != row.Entity.Name {
+					i++
+				}
+				if i == len(outs) {
+					return nil, fmt.Errorf("transform %s: the reader yields %s rows, not declared for its format", src.Name, row.Entity.Name)
+				}
+				b := built{out: outs[i], start: len(scratch)}
+				for j, col := range cols[i] {
+					if j > 0 {
+						scratch = append(scratch, '\t')
+					}
+					at := len(scratch)
+					var why string
+					scratch, why = appendValue(scratch, col, row.Fields[j])
+					if why != "" {
+						reason, column = why, col.Name
+						break rowsLoop
+					}
+					switch j {
+					case 0:
+						b.keyEnd = len(scratch)
+					case tsCol[i]:
+						b.tsAt = at
+					}
+					if j == tsCol[i] {
+						b.end = len(scratch)
+					}
+				}
+				if len(scratch)-b.start > MaxRowBytes {
+					reason, column = fmt.Sprintf("row is %d bytes after cleaning, over the limit of %d bytes a row", len(scratch)-b.start, MaxRowBytes), ""
+					break
+				}
+				scratch = append(scratch, '\n')
+				rows = append(rows, b)
+			}
+		}
+		if reason != "" {
+			primary.stats.Rejected++
+			if err := rejects.Write(quarantine.Row{SourceFile: src.Name, Line: rec.Line, Column: column, Reason: reason, Raw: rawText(rec.Raw)}); err != nil {
+				return nil, err
+			}
+			continue
+		}
+		ord := ordBase + primary.stats.Read
+		for k, b := range rows {
+			end := len(scratch)
+			if k+1 < len(rows) {
+				end = rows[k+1].start
+			}
+			o := b.out
+			line := scratch[b.start : end-1] // without '\n'
+			o.row = append(o.row[:0], line...)
+			ordAt := len(o.row)
+			o.row = append(o.row, '\t')
+			o.row = strconv.AppendInt(o.row, ord, 10)
+			o.row = append(o.row, '\n')
+			if o != primary {
+				o.stats.Read++
+			}
+			o.stats.Valid++
+			var tag uint64
+			for _, k := range rec.Keys {
+				if k.Entity == o.e.Name {
+					tag = keyTag(k.Key)
+				}
+			}
+			id, ts := parseDigits(scratch[b.start:b.keyEnd]), packTimestamp(scratch[b.tsAt:b.end])
+			if err := o.pd.addTagged(o.row, id, ts, ordAt, tag); err != nil {
+				return nil, err
+			}
+		}
+		for _, k := range rec.Keys {
+			if k.Entity != primary.e.Name && k.Source == grpipe.SourceUCSD {
+				// A UCSD user comes with each of its reviews, always the same
+				// row (the id, NULLs, the snapshot time): its key is written
+				// once per file (while the set stays small), so that a
+				// collision quarantines its first line, and its other rows
+				// are superseded like any repeated row.
+				if _, dup := seenKeys[string(k.Key)]; dup {
+					continue
+				}
+				if len(seenKeys) < maxSeenKeys {
+					seenKeys[string(k.Key)] = struct{}{}
+				}
+			}
+			skLine = append(skLine[:0], k.Entity...)
+			skLine = append(skLine, '\t')
+			skLine = append(skLine, k.Source...)
+			skLine = append(skLine, '\t')
+			skLine = append(skLine, k.Key...)
+			skLine = append(skLine, '\t')
+			skLine = strconv.AppendInt(skLine, k.ID, 10)
+			skLine = append(skLine, '\t')
+			skLine = strconv.AppendInt(skLine, rec.Line, 10)
+			skLine = append(skLine, '\t')
+			skLine = strconv.AppendInt(skLine, ord, 10)
+			skLine = append(skLine, '\n')
+			if _, err := sourceKeys.Write(skLine); err != nil {
+				return nil, fmt.Errorf("write source keys: %w", err)
+			}
+		}
+	}
+	if err := rr.Err(); err != nil {
+		if isBadInput(err) {
+			return parts, &FileError{Source: src.Name, Reason: err.Error() + ": nothing of this file was loaded"}
+		}
+		return nil, fmt.Errorf("read %s: %w", src.Name, err)
+	}
+	for _, o := range outs {
+		if err := o.close(); err != nil {
+			return nil, err
+		}
+		o.f = nil
+	}
+	st := primary.stats
+	if st.Read == 0 {
+		return nil, &FileError{Source: src.Name, Reason: "the file holds no records"}
+	}
+	if float64(st.Rejected) > opts.MaxRejectRatio*float64(st.Read) {
+		return parts, &FileError{Source: src.Name, Reason: fmt.Sprintf(
+			"%d of %d records rejected (%.2f%%), over the bound of %.2f%% (setting max_reject_ratio): nothing of this file was loaded; see the quarantine zone for the reasons, fix the file and land it again",
+			st.Rejected, st.Read, 100*float64(st.Rejected)/float64(st.Read), 100*opts.MaxRejectRatio)}
+	}
+	if prog != nil {
+		primary.stats.Bytes = prog.BytesRead()
+	} else {
+		primary.stats.Bytes = size
+	}
+	log.Info("read", "file", src.Name, "format", string(src.Input.Format), "records", st.Read, "rejected", st.Rejected)
+	return parts, nil
+}
+
+// isCSV reports whether src is a CSV file of one entity.
+func (s Source) isCSV() bool { return s.Input.Format == "" || s.Input.Format == grpipe.FormatCSV }
+
+// entities lists the entities src yields rows of, its primary entity first.
+func (s Source) entities() []grpipe.Entity {
+	if s.isCSV() || len(s.Input.Entities) == 0 {
+		return []grpipe.Entity{s.Entity}
+	}
+	return s.Input.Entities
+}
+
+func isBadInput(err error) bool { return errors.Is(err, grpipe.ErrBadInput) }
+
+// cleanFormat runs cleanRecords with its quarantine and source-keys files.
+func cleanFormat(ctx context.Context, log *slog.Logger, src Source, ordBase int64, base, rejectsPath, keysPath string, opts Options) (map[string]*entityOut, error) {
+	rf, err := os.Create(rejectsPath)
+	if err != nil {
+		return nil, fmt.Errorf("create %s: %w", rejectsPath, err)
+	}
+	defer rf.Close()
+	rw, err := quarantine.NewWriter(rf)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", rejectsPath, err)
+	}
+	kf, err := os.Create(keysPath)
+	if err != nil {
+		return nil, fmt.Errorf("create %s: %w", keysPath, err)
+	}
+	defer kf.Close()
+	kw := bufio.NewWriterSize(kf, 1<<20)
+	parts, cerr := cleanRecords(ctx, log, src, ordBase, base, rw, kw, opts)
+	for _, err := range []error{rw.Flush(), rf.Close(), kw.Flush(), kf.Close()} {
+		if err != nil && cerr == nil {
+			cerr = fmt.Errorf("transform %s: %w", src.Name, err)
+		}
+	}
+	return parts, cerr
+}
+
+// excludeOrds is the WHERE clause that leaves out the rows of ords.
+func excludeOrds(ords []int64) string {
+	if len(ords) == 0 {
+		return ""
+	}
+	var b strings.Builder
+	b.WriteString("WHERE _ord NOT IN (")
+	for i, o := range ords {
+		if i > 0 {
+			b.WriteString(", ")
+		}
+		b.WriteString(strconv.FormatInt(o, 10))
+	}
+	b.WriteString(")")
+	return b.String()
+}
+
+// collision is one row whose derived id another key of the batch took first.
+type collision struct {
+	entity, source, key, winner, file string
+	id, line, ord                     int64
+}
+
+// sourceKeyColumns are the columns of a source keys TSV file.
+const sourceKeyColumns = `{'entity': 'VARCHAR', 'source': 'VARCHAR', 'source_key': 'VARCHAR', 'id': 'BIGINT', 'line': 'BIGINT', '_ord': 'BIGINT'}`
+
+// sourceKeysToParquet writes, for each entity with source keys, a Parquet
+// file of its keys (one row each: its id, and the file and line where it
+// first appears) into res.SourceKeys, and returns the rows whose key
+// collides with another key of the same entity and id that appeared first
+// (by entity). Colliding keys are left out of the Parquet.
+func sourceKeysToParquet(ctx context.Context, db *sql.DB, files []string, names []string, workDir string, res *Result) (map[string][]collision, error) {
+	conn, err := db.Conn(ctx) // temporary tables live in one connection
+	if err != nil {
+		return nil, fmt.Errorf("transform source keys: %w", err)
+	}
+	defer conn.Close()
+	// A row's file is its ordinal's high bits: the index in names.
+	src := fmt.Sprintf("(SELECT *, list_extract(%s, (_ord >> 40)::INTEGER + 1) AS source_file FROM read_csv(%s, delim='\t', quote='', escape='', header=false, auto_detect=false, nullstr='', columns=%s))",
+		duckdb.QuoteList(names), duckdb.QuoteList(files), sourceKeyColumns)
+	// Each key once, where it first appears; per (entity, id), the first key wins.
+	for _, q := range []string{
+		fmt.Sprintf(`CREATE OR REPLACE TEMP TABLE "_sk_first" AS SELECT entity, source, source_key, id, min(_ord) AS _ord,
+  arg_min(source_file, _ord) AS source_file, arg_min(line, _ord) AS line FROM %s GROUP BY entity, source, source_key, id`, src),
+		`CREATE OR REPLACE TEMP TABLE "_sk_taken" AS SELECT entity, id, arg_min(source_key, _ord) AS winner
+  FROM "_sk_first" GROUP BY entity, id HAVING count(*) > 1`,
+	} {
+		if _, err := conn.ExecContext(ctx, q); err != nil {
+			return nil, fmt.Errorf("transform source keys: %w", err)
+		}
+	}
+	defer conn.ExecContext(context.WithoutCancel(ctx), `DROP TABLE IF EXISTS "_sk_first"; DROP TABLE IF EXISTS "_sk_taken"`) //nolint:errcheck // scratch
+
+	// Every row of a losing key (rare: read the keys again only then).
+	out := map[string][]collision{}
+	var n int64
+	if err := conn.QueryRowContext(ctx, `SELECT count(*) FROM "_sk_taken"`).Scan(&n); err != nil {
+		return nil, fmt.Errorf("transform source keys: %w", err)
+	}
+	if n > 0 {
+		rows, err := conn.QueryContext(ctx, fmt.Sprintf(`SELECT k.entity, k.source, k.source_key, w.winner, k.source_file, k.id, k.line, k._ord
+FROM %s k JOIN "_sk_taken" w ON w.entity = k.entity AND w.id = k.id AND w.winner <> k.source_key
+ORDER BY k._ord`, src))
+		if err != nil {
+			return nil, fmt.Errorf("transform source keys: %w", err)
+		}
+		for rows.Next() {
+			var c collision
+			if err := rows.Scan(&c.entity, &c.source, &c.key, &c.winner, &c.file, &c.id, &c.line, &c.ord); err != nil {
+				rows.Close()
+				return nil, fmt.Errorf("transform source keys: %w", err)
+			}
+			out[c.entity] = append(out[c.entity], c)
+		}
+		if err := rows.Close(); err != nil {
+			return nil, fmt.Errorf("transform source keys: %w", err)
+		}
+	}
+	var entities []string
+	if err := func() error {
+		r, err := conn.QueryContext(ctx, `SELECT DISTINCT entity FROM "_sk_first" ORDER BY entity`)
+		if err != nil {
+			return err
+		}
+		defer r.Close()
+		for r.Next() {
+			var e string
+			if err := r.Scan(&e); err != nil {
+				return err
+			}
+			entities = append(entities, e)
+		}
+		return r.Err()
+	}(); err != nil {
+		return nil, fmt.Errorf("transform source keys: %w", err)
+	}
+	for _, entity := range entities {
+		path := filepath.Join(workDir, entity+".source_keys.parquet")
+		q := fmt.Sprintf(`COPY (
+  SELECT f.entity, f.source, f.source_key, f.id, f.source_file, f.line FROM "_sk_first" f
+  WHERE f.entity = %s AND NOT EXISTS (
+    SELECT 1 FROM "_sk_taken" w WHERE w.entity = f.entity AND w.id = f.id AND w.winner <> f.source_key)
+) TO %s (FORMAT parquet, COMPRESSION zstd)`, duckdb.Quote(entity), duckdb.Quote(path))
+		if _, err := conn.ExecContext(ctx, q); err != nil {
+			return nil, fmt.Errorf("transform source keys of %s: %w", entity, err)
+		}
+		res.SourceKeys[entity] = path
+	}
+	return out, nil
+}
+
+// writeCollisions writes the quarantine CSV of colliding rows and returns its path.
+func writeCollisions(path string, rows []collision) (string, error) {
+	f, err := os.Create(path)
+	if err != nil {
+		return "", err
+	}
+	defer f.Close()
+	w, err := quarantine.NewWriter(f)
+	if err != nil {
+		return "", err
+	}
+	for _, c := range rows {
+		e, _ := grpipe.EntityByName(c.entity)
+		if err := w.Write(quarantine.Row{SourceFile: c.file, Line: c.line, Column: e.Key,
+			Reason: fmt.Sprintf("%s key %s maps to id %d, already taken by key %s in this batch (a collision of the derived id)", c.source, c.key, c.id, c.winner),
+			Raw:    c.key}); err != nil {
+			return "", err
+		}
+	}
+	if err := w.Flush(); err != nil {
+		return "", err
+	}
+	return path, f.Close()
+}
+
+// maxSeenKeys bounds the set of secondary keys a file writes once (about
+// 100 MB); past it, every further key is written (the dedup in DuckDB still
+// keeps one row per key).
+const maxSeenKeys = 2 << 20
+
+// keyTag is a 64-bit FNV-1a hash of a source key, never 0.
+func keyTag(key []byte) uint64 {
+	h := uint64(14695981039346656037)
+	for _, c := range key {
+		h ^= uint64(c)
+		h *= 1099511628211
+	}
+	return h | 1
+}

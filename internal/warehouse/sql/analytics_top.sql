@@ -1,0 +1,1 @@
+SELECT * FROM goodreads_analytics.{{.Table}} ORDER BY {{.Order}} LIMIT {{.Limit}}
