@@ -57,15 +57,27 @@ func cmdRun(ctx context.Context, e *env, args []string) int {
 	fs := e.flags("run")
 	sf := settingFlags(fs, dataSettings...)
 	asJSON := fs.Bool("json", false, "print the run's JSON summary on stdout")
+	quiet := fs.Bool("quiet", false, "show no progress (a line per step and task on stderr, a live line on a terminal)")
 	if err := fs.Parse(args); err != nil {
 		return exitUsage
 	}
-	svc, st, _, _, err := e.orchestrator(ctx, sf())
+	var opts []app.Option
+	stop := func() {}
+	if !*quiet {
+		// The log goes through the progress, which keeps its live line apart.
+		prog := report.NewRunProgress(e.stderr, report.IsTerminal(e.stderr), nil)
+		stop = prog.Stop
+		defer stop()
+		e.stderr = prog
+		opts = append(opts, app.WithProgress(prog), app.WithObservers(prog))
+	}
+	svc, st, _, _, err := e.orchestrator(ctx, sf(), opts...)
 	if err != nil {
 		return e.fail(err)
 	}
 	defer st.Close()
 	sum, err := svc.RunNow(ctx)
+	stop()
 	if err != nil {
 		return e.fail(err)
 	}

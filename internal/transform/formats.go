@@ -190,6 +190,8 @@ func cleanRecords(ctx context.Context, log *slog.Logger, src Source, ordBase int
 		n       int64
 		last    = time.Now()
 		prog, _ = rr.(progressReader)
+		// reported and reportedN are the bytes and records told to opts.Progress.
+		reported, reportedN int64
 	)
 	seenKeys := map[string]struct{}{}
 	for rr.Next(&rec) {
@@ -197,6 +199,11 @@ func cleanRecords(ctx context.Context, log *slog.Logger, src Source, ordBase int
 		if n&0x3fff == 0 {
 			if err := ctx.Err(); err != nil {
 				return nil, err
+			}
+			if prog != nil && opts.Progress != nil {
+				done := prog.BytesRead()
+				opts.Progress(done-reported, n-reportedN)
+				reported, reportedN = done, n
 			}
 			if prog != nil && time.Since(last) > 10*time.Second {
 				last = time.Now()
@@ -312,6 +319,9 @@ func cleanRecords(ctx context.Context, log *slog.Logger, src Source, ordBase int
 				return nil, fmt.Errorf("write source keys: %w", err)
 			}
 		}
+	}
+	if prog != nil && opts.Progress != nil {
+		opts.Progress(prog.BytesRead()-reported, n-reportedN)
 	}
 	if err := rr.Err(); err != nil {
 		if isBadInput(err) {
