@@ -73,7 +73,17 @@ type Column struct {
 	Required bool
 	// HTML marks text that may hold HTML: tags are removed, entities decoded.
 	HTML bool
+	// NonNegative marks a count: a negative value rejects the row.
+	NonNegative bool
 }
+
+// Timestamps (Timestamp and GoodreadsTS columns) outside these UTC years
+// reject their row: a version stamped in year 9999 would win every later
+// upsert of its id.
+const (
+	MinTimestampYear = 1900
+	MaxTimestampYear = 2100
+)
 
 // Entity is one of the four Goodreads entities.
 type Entity struct {
@@ -100,13 +110,13 @@ var (
 		{Name: "author_id", Type: BigInt, Required: true},
 		{Name: "review_text", Type: Text, HTML: true},
 		{Name: "review_rating", Type: Double},
-		{Name: "review_votes", Type: Int},
+		{Name: "review_votes", Type: Int, NonNegative: true},
 		{Name: "spoiler_flag", Type: Boolean},
 		{Name: "spoiler_state", Type: Text},
 		{Name: "review_added_date", Type: GoodreadsTS},
 		{Name: "review_updated_date", Type: GoodreadsTS},
-		{Name: "review_read_count", Type: Int},
-		{Name: "comments_count", Type: Int},
+		{Name: "review_read_count", Type: Int, NonNegative: true},
+		{Name: "comments_count", Type: Int, NonNegative: true},
 		{Name: "review_url", Type: Text},
 		{Name: TimestampColumn, Type: Timestamp, Required: true},
 	}}
@@ -128,8 +138,8 @@ var (
 		{Name: "role", Type: Text},
 		{Name: "profile_url", Type: Text},
 		{Name: "average_rating", Type: Double},
-		{Name: "rating_count", Type: Int},
-		{Name: "text_review_count", Type: Int},
+		{Name: "rating_count", Type: Int, NonNegative: true},
+		{Name: "text_review_count", Type: Int, NonNegative: true},
 		{Name: TimestampColumn, Type: Timestamp, Required: true},
 	}}
 	Books = Entity{Name: "books", FilePrefix: "book", Key: "book_id", Columns: []Column{
@@ -138,7 +148,7 @@ var (
 		{Name: "title_without_series", Type: Text},
 		{Name: "image_url", Type: Text},
 		{Name: "book_url", Type: Text},
-		{Name: "num_pages", Type: Int},
+		{Name: "num_pages", Type: Int, NonNegative: true},
 		{Name: "format", Type: Text},
 		{Name: "edition_information", Type: Text},
 		{Name: "publisher", Type: Text},
@@ -146,7 +156,7 @@ var (
 		{Name: "publication_year", Type: SmallInt},
 		{Name: "publication_month", Type: SmallInt},
 		{Name: "average_rating", Type: Double},
-		{Name: "ratings_count", Type: Int},
+		{Name: "ratings_count", Type: Int, NonNegative: true},
 		{Name: "description", Type: Text, HTML: true},
 		{Name: "authors", Type: BigInt},
 		{Name: "published", Type: SmallInt},

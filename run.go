@@ -113,10 +113,11 @@ type RunSummary struct {
 	Tasks  []TaskSummary     `json:"tasks"`
 	Tables map[string]Ledger `json:"tables"`
 	Checks []CheckResult     `json:"checks"`
-	// Files lists the landing files this run claimed.
-	Files []string `json:"files,omitempty"`
-	// Recovered lists earlier runs whose unfinished batches this run completed.
-	Recovered []string `json:"recovered,omitempty"`
+	// Files lists the landing files this run claimed (an empty list when none).
+	Files []string `json:"files"`
+	// Recovered lists earlier runs whose unfinished batches this run
+	// completed (an empty list when none).
+	Recovered []string `json:"recovered"`
 	// Stages times the parts of the ETL job.
 	Stages []StageTiming `json:"stages,omitempty"`
 }

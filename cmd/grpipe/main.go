@@ -12,8 +12,11 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"maps"
 	"os"
 	"os/signal"
+	"slices"
+	"strings"
 	"syscall"
 	"time"
 
@@ -22,7 +25,6 @@ import (
 	"github.com/grpipe/grpipe/internal/config"
 	"github.com/grpipe/grpipe/internal/orchestrator"
 	"github.com/grpipe/grpipe/internal/report"
-	"github.com/grpipe/grpipe/internal/runstore"
 )
 
 // Exit codes.
@@ -47,6 +49,9 @@ type hooks struct {
 	crash func(point string)
 	// poll is how often the scheduler looks at its queue and beats (0: its default).
 	poll time.Duration
+	// observers are told of runs and tries (crash tests kill the process
+	// at a task boundary from one).
+	observers []grpipe.Observer
 }
 
 // env is what every command gets: its streams, the environment, the global
@@ -56,6 +61,7 @@ type env struct {
 	getenv         func(string) string
 	home           string
 	hooks          hooks
+	options        []app.Option // what the hooks ask of the wiring
 }
 
 const usage = `grpipe: the GoodReads data pipeline in one binary.
@@ -77,6 +83,10 @@ Commands:
                        serve CSV files as the Goodreads XML API, for demos and tests
   scheduler [--schedule SPEC] [--catchup] [--start-date T] [--end-date T] [--metrics-addr ADDR]
                        long-running scheduler: a run per interval (default */10 * * * *)
+  worker [--concurrency N] [--name NAME]
+                       run the tries of executor: distributed (see Running on several machines)
+  worker [--concurrency N] [--name NAME]
+                       run the tries of executor: distributed (see Running on several machines)
   serve [--addr 127.0.0.1:8080]
                        the web UI and JSON API (token: GRPIPE_WEB_TOKEN or web.token)
   dags trigger|pause|unpause
@@ -91,6 +101,40 @@ Global flags:
   --home DIR           the home: config file grpipe.yaml, zones, warehouse, run metadata
                        (env GRPIPE_HOME, default ./grpipe-home)
 `
+
+// command runs one command; its error decides the exit code (see run).
+type command func(ctx context.Context, e *env, args []string) error
+
+// errUsage reports bad flags or arguments whose message is printed
+// already: exit 2.
+var errUsage = errors.New("usage")
+
+// errFailed ends a command whose failure is printed already (a run that
+// did not succeed): exit 1.
+var errFailed = errors.New("failed")
+
+// commands are grpipe's commands by name (dags, runs, tasks take a verb).
+var commands = map[string]command{
+	"demo": cmdDemo, "land": cmdLand, "run": cmdRun, "query": cmdQuery, "capture": cmdCapture, "api-replay": cmdAPIReplay,
+	"fake": cmdFake, "bench": cmdBench, "scheduler": cmdScheduler, "worker": cmdWorker, "serve": cmdServe,
+	"dags":  verbs("dags", map[string]command{"trigger": cmdDagsTrigger, "pause": cmdDagsPause(true), "unpause": cmdDagsPause(false), "backfill": cmdDagsBackfill}),
+	"runs":  verbs("runs", map[string]command{"list": cmdRunsList, "show": cmdRunsShow, "resume": cmdRunsResume}),
+	"tasks": verbs("tasks", map[string]command{"logs": cmdTasksLogs, "clear": cmdTasksClear}),
+}
+
+// verbs dispatches "NOUN VERB args" commands.
+func verbs(noun string, verbs map[string]command) command {
+	return func(ctx context.Context, e *env, args []string) error {
+		names := strings.Join(slices.Sorted(maps.Keys(verbs)), ", ")
+		if len(args) == 0 {
+			return e.usageError("grpipe %s: name a subcommand: %s\n\n%s", noun, names, usage)
+		}
+		if f, ok := verbs[args[0]]; ok {
+			return f(ctx, e, args[1:])
+		}
+		return e.usageError("grpipe %s: unknown subcommand %q: use %s", noun, args[0], names)
+	}
+}
 
 // run is main without the process: it returns the exit code.
 func run(ctx context.Context, args []string, stdout, stderr io.Writer, getenv func(string) string, h hooks) int {
@@ -110,12 +154,13 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer, getenv fu
 		return exitUsage
 	}
 	e := &env{stdout: stdout, stderr: stderr, getenv: getenv, home: *home, hooks: h}
-	cmds := map[string]func(context.Context, *env, []string) int{
-		"demo": cmdDemo, "land": cmdLand, "run": cmdRun, "query": cmdQuery,
-		"capture": cmdCapture, "api-replay": cmdAPIReplay, "fake": cmdFake, "bench": cmdBench,
-		"scheduler": cmdScheduler, "dags": cmdDags, "runs": cmdRuns, "tasks": cmdTasks, "serve": cmdServe,
+	if h.crash != nil {
+		e.options = append(e.options, app.WithCrash(h.crash))
 	}
-	cmd, ok := cmds[rest[0]]
+	if len(h.observers) > 0 {
+		e.options = append(e.options, app.WithObservers(h.observers...))
+	}
+	cmd, ok := commands[rest[0]]
 	if !ok {
 		if rest[0] == "help" {
 			fmt.Fprint(stdout, usage)
@@ -124,98 +169,143 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer, getenv fu
 		fmt.Fprintf(stderr, "grpipe: unknown command %q\n\n%s", rest[0], usage)
 		return exitUsage
 	}
-	return cmd(ctx, e, rest[1:])
-}
-
-// flags returns a flag set for a command that also accepts --home after the command name.
-func (e *env) flags(name string) *flag.FlagSet {
-	fs := flag.NewFlagSet("grpipe "+name, flag.ContinueOnError)
-	fs.SetOutput(e.stderr)
-	fs.Func("home", "home `DIR` (also accepted before the command)", func(s string) error { e.home = s; return nil })
-	return fs
-}
-
-// settingFlags registers the flags of the settings keys (config.Settings
-// names them) and returns their values once parsed.
-func settingFlags(fs *flag.FlagSet, keys ...string) func() map[string]string {
-	vals := map[string]*string{}
-	for _, k := range keys {
-		s := config.SettingByKey(k)
-		vals[k] = fs.String(s.Flag, "", s.FlagUsage())
-	}
-	return func() map[string]string {
-		out := map[string]string{}
-		for k, v := range vals {
-			out[k] = *v
-		}
-		return out
-	}
-}
-
-// config loads the configuration; flagValues are settings given as flags, by key.
-func (e *env) config(flagValues map[string]string) (config.Config, error) {
-	home, err := config.HomeFrom(e.home, e.getenv)
-	if err != nil {
-		return config.Config{}, err
-	}
-	return config.Load(home, e.getenv, flagValues)
-}
-
-// logger returns the process logger: text on stderr at the configured level.
-func (e *env) logger(cfg config.Config) *slog.Logger {
-	return slog.New(slog.NewTextHandler(e.stderr, &slog.HandlerOptions{Level: cfg.LogLevel}))
-}
-
-// options are the app options the test hooks call for.
-func (e *env) options() []app.Option {
-	if e.hooks.crash == nil {
-		return nil
-	}
-	return []app.Option{app.WithCrash(e.hooks.crash)}
-}
-
-// orchestrator loads the configuration and opens the orchestrator of the home.
-func (e *env) orchestrator(ctx context.Context, flagValues map[string]string, options ...app.Option) (*orchestrator.Service, *runstore.Store, config.Config, *slog.Logger, error) {
-	cfg, err := e.config(flagValues)
-	if err != nil {
-		return nil, nil, cfg, nil, err
-	}
-	log := e.logger(cfg)
-	svc, st, err := app.OpenOrchestrator(ctx, cfg, log, append(e.options(), options...)...)
-	return svc, st, cfg, log, err
-}
-
-// fail prints err and returns the exit code it calls for.
-func (e *env) fail(err error) int {
-	fmt.Fprintf(e.stderr, "grpipe: %v\n", err)
-	if errors.Is(err, grpipe.ErrBadInput) || errors.Is(err, grpipe.ErrNotFound) {
-		return exitUsage
-	}
-	return exitFailed
-}
-
-// printJSON prints v as indented JSON on stdout.
-func (e *env) printJSON(v any) int {
-	if err := report.JSON(e.stdout, v); err != nil {
-		return e.fail(err)
-	}
-	return exitOK
-}
-
-// ended prints a run's outcome and returns its exit code.
-func (e *env) ended(sum *grpipe.RunSummary, asJSON bool) int {
-	if asJSON {
-		e.printJSON(sum)
-	} else {
-		report.Summary(e.stdout, sum)
-	}
-	switch sum.State {
-	case grpipe.StateSuccess:
+	switch err := cmd(ctx, e, rest[1:]); {
+	case err == nil:
 		return exitOK
-	case grpipe.StateQueued:
-		fmt.Fprintf(e.stderr, "grpipe: run %s waits: %s\n", sum.RunID, sum.Error)
+	case errors.Is(err, errUsage):
+		return exitUsage
+	case errors.Is(err, errFailed):
+		return exitFailed
 	default:
-		fmt.Fprintf(e.stderr, "grpipe: run %s failed: %s\n", sum.RunID, sum.Error)
+		fmt.Fprintf(e.stderr, "grpipe: %v\n", err)
+		if errors.Is(err, grpipe.ErrBadInput) || errors.Is(err, grpipe.ErrNotFound) {
+			return exitUsage
+		}
+		return exitFailed
 	}
-	return exitFailed
+}
+
+// usageError prints a command's usage complaint and returns errUsage.
+func (e *env) usageError(format string, args ...any) error {
+	fmt.Fprintf(e.stderr, format+"\n", args...)
+	return errUsage
+}
+
+// spec declares a command for do.
+type spec struct {
+	// name is the command as typed: "runs show".
+	name string
+	// nargs is how many positional arguments it takes (-1: one or more),
+	// usage what to say when they are wrong.
+	nargs int
+	usage string
+	// settings are the settings it takes as flags (keys of the config table).
+	settings []string
+	// noConfig: it reads no configuration unless it calls loadConfig;
+	// service: it calls the orchestrator (call.svc).
+	noConfig, service bool
+}
+
+// call is a parsed command line: its positional arguments and the
+// configuration with its logger.
+type call struct {
+	*env
+	args  []string
+	flags map[string]string // the settings given as flags
+	cfg   config.Config
+	log   *slog.Logger
+	svc   *orchestrator.Service
+}
+
+// do parses a command's flags (--home, the settings of s, and those flags
+// registers), which may come before, between or after its positional
+// arguments, loads the configuration and runs action.
+func (e *env) do(ctx context.Context, args []string, s spec, flags func(*flag.FlagSet), action func(call) error) error {
+	fs := flag.NewFlagSet("grpipe "+s.name, flag.ContinueOnError)
+	fs.SetOutput(e.stderr)
+	fs.Func("home", "home `DIR` (also accepted before the command)", func(h string) error { e.home = h; return nil })
+	values := map[string]*string{}
+	for _, k := range s.settings {
+		st := config.SettingByKey(k)
+		values[k] = fs.String(st.Flag, "", st.FlagUsage())
+	}
+	if flags != nil {
+		flags(fs)
+	}
+	c := &call{env: e, flags: map[string]string{}}
+	for {
+		if err := fs.Parse(args); err != nil {
+			return errUsage
+		}
+		if fs.NArg() == 0 {
+			break
+		}
+		c.args, args = append(c.args, fs.Arg(0)), fs.Args()[1:]
+	}
+	switch {
+	case s.nargs == 0 && len(c.args) > 0:
+		return e.usageError("grpipe %s: unexpected argument %q", s.name, c.args[0])
+	case s.nargs > 0 && len(c.args) != s.nargs, s.nargs < 0 && len(c.args) == 0:
+		return e.usageError("%s", s.usage)
+	}
+	for k, v := range values {
+		c.flags[k] = *v
+	}
+	if !s.noConfig {
+		if err := c.loadConfig(); err != nil {
+			return err
+		}
+	}
+	if s.service {
+		svc, st, err := app.OpenOrchestrator(ctx, c.cfg, c.log, e.options...)
+		if err != nil {
+			return err
+		}
+		defer st.Close()
+		c.svc = svc
+	}
+	return action(*c)
+}
+
+// loadConfig loads the configuration of the home and its logger: text on
+// stderr at the configured level.
+func (c *call) loadConfig() error {
+	home, err := config.HomeFrom(c.home, c.getenv)
+	if err != nil {
+		return err
+	}
+	if c.cfg, err = config.Load(home, c.getenv, c.flags); err != nil {
+		return err
+	}
+	c.log = slog.New(slog.NewTextHandler(c.stderr, &slog.HandlerOptions{Level: c.cfg.LogLevel}))
+	return nil
+}
+
+// The settings the commands that touch the data accept as flags.
+var dataSettings = []string{"zones", "warehouse", "metadata", "max_reject_ratio"}
+
+// ended returns what prints the outcome of a run (or the error of starting
+// it): a run that did not succeed is exit 1.
+func (e *env) ended(asJSON bool) func(*grpipe.RunSummary, error) error {
+	return func(sum *grpipe.RunSummary, err error) error {
+		if err != nil {
+			return err
+		}
+		if ok, err := report.Ended(e.stdout, e.stderr, sum, asJSON); err != nil || ok {
+			return err
+		}
+		return errFailed
+	}
+}
+
+// print prints v as JSON, or as text, unless err.
+func (e *env) print(err error, asJSON bool, v any, text func()) error {
+	switch {
+	case err != nil:
+		return err
+	case asJSON:
+		return report.JSON(e.stdout, v)
+	}
+	text()
+	return nil
 }

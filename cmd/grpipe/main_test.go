@@ -62,6 +62,11 @@ func testHooks(getenv func(string) string) (hooks, error) {
 		h.poll = d
 	}
 	crash := getenv("GRPIPE_TEST_CRASHPOINT")
+	if task, ok := strings.CutPrefix(crash, "after:"); ok {
+		// A task boundary: killed once the try of task has ended and been recorded.
+		h.observers = append(h.observers, killAfter{task})
+		crash = ""
+	}
 	slow, d, _ := strings.Cut(getenv("GRPIPE_TEST_SLOWPOINT"), "=")
 	wait, err := time.ParseDuration(d)
 	if slow != "" && err != nil {
@@ -382,5 +387,19 @@ func crashThenRerun(t *testing.T, homeEnv func(home string) map[string]string, l
 				t.Errorf("loaded_batches %v, want 4 entries: one per entity, none twice", recs)
 			}
 		})
+	}
+}
+
+// killAfter kills the process with SIGKILL when a try of its task ends
+// (GRPIPE_TEST_CRASHPOINT=after:<task_id>): a crash at a task boundary.
+type killAfter struct{ task string }
+
+func (k killAfter) RunEnded(context.Context, *grpipe.RunSummary) {}
+func (k killAfter) TaskRetry(context.Context, grpipe.Run, string, int, error) {
+}
+func (k killAfter) TaskEnded(_ context.Context, _ grpipe.Run, t grpipe.TaskSummary) {
+	if t.TaskID == k.task {
+		_ = syscall.Kill(os.Getpid(), syscall.SIGKILL)
+		select {} // the signal ends the process
 	}
 }

@@ -3,381 +3,159 @@ package main
 import (
 	"context"
 	"flag"
-	"fmt"
-	"slices"
-	"strings"
+	"net"
 
 	grpipe "github.com/grpipe/grpipe"
 	"github.com/grpipe/grpipe/internal/app"
 	"github.com/grpipe/grpipe/internal/orchestrator"
 	"github.com/grpipe/grpipe/internal/report"
-	"github.com/grpipe/grpipe/internal/runstore"
-	"github.com/grpipe/grpipe/internal/scheduler"
 )
 
-// The orchestration commands: scheduler, dags, runs, tasks.
+// The orchestration commands: scheduler, serve, dags, runs, tasks. Each is
+// one call of the orchestrator service, or of app, which wires it.
 
-const orchestratorUsage = `
-Orchestration:
-  scheduler [--schedule SPEC] [--catchup] [--start-date T] [--end-date T] [--metrics-addr ADDR] [--grace D]
-                       long-running: a run per interval of SPEC (cron or @every 30s; default */10 * * * *)
-  dags trigger         queue a manual run for the scheduler
-  dags pause|unpause   stop / resume scheduling (queued runs wait while paused)
-  dags backfill --start-date T --end-date T [--schedule SPEC] [--now]
-                       queue a backfill run per interval (the scheduler runs them; --now runs them here)
-  runs list [--json] [--limit N]
-  runs show RUN_ID [--json]
-                       a run's summary with its tasks and tries
-  runs resume RUN_ID   execute a queued (cleared) run now, without the scheduler
-  tasks logs RUN_ID TASK_ID [--try N]
-  tasks clear RUN_ID TASK_ID [--downstream]
-                       set a task (and what follows) back to run again in the same run
-`
-
-// subcommand dispatches "NOUN VERB args" commands.
-func subcommand(noun string, verbs map[string]func(context.Context, *env, []string) int) func(context.Context, *env, []string) int {
-	return func(ctx context.Context, e *env, args []string) int {
-		names := make([]string, 0, len(verbs))
-		for v := range verbs {
-			names = append(names, v)
+func cmdScheduler(ctx context.Context, e *env, args []string) error {
+	s := app.Scheduler{WebStarted: e.webStarted}
+	s.Options.Poll, s.Options.HeartbeatEvery = e.hooks.poll, e.hooks.poll
+	var start, end string
+	return e.do(ctx, args, spec{name: "scheduler", settings: dataSettings}, func(fs *flag.FlagSet) {
+		fs.StringVar(&s.Options.Schedule, "schedule", orchestrator.DefaultSchedule, "cron `SPEC` (\"*/10 * * * *\") or \"@every 30s\"")
+		fs.BoolVar(&s.Options.Catchup, "catchup", false, "create runs for the intervals missed since --start-date (or the last run), oldest first")
+		fs.StringVar(&start, "start-date", "", "first logical `DATE` (2026-01-31 or RFC 3339)")
+		fs.StringVar(&end, "end-date", "", "last logical `DATE`")
+		fs.StringVar(&s.MetricsAddr, "metrics-addr", "", "serve Prometheus metrics at http://`ADDR`/metrics (e.g. 127.0.0.1:9108)")
+		fs.StringVar(&s.WebAddr, "web", "", "also serve the web UI and API (and /metrics) on `ADDR` (e.g. 127.0.0.1:8080), in this process")
+		fs.DurationVar(&s.Grace, "grace", 0, "how long the running task may finish after SIGTERM (default orchestrator.grace_period, 30s)")
+	}, func(c call) (err error) {
+		if s.Options.StartDate, s.Options.EndDate, err = orchestrator.ParseDates(start, end); err != nil {
+			return err
 		}
-		slices.Sort(names)
-		if len(args) == 0 {
-			fmt.Fprintf(e.stderr, "grpipe %s: name a subcommand: %s\n%s", noun, strings.Join(names, ", "), orchestratorUsage)
-			return exitUsage
-		}
-		f, ok := verbs[args[0]]
-		if !ok {
-			fmt.Fprintf(e.stderr, "grpipe %s: unknown subcommand %q: use %s\n", noun, args[0], strings.Join(names, ", "))
-			return exitUsage
-		}
-		return f(ctx, e, args[1:])
-	}
-}
-
-var (
-	cmdDags = subcommand("dags", map[string]func(context.Context, *env, []string) int{
-		"trigger": cmdDagsTrigger, "pause": cmdDagsPause(true), "unpause": cmdDagsPause(false), "backfill": cmdDagsBackfill,
+		return app.RunScheduler(ctx, c.cfg, c.log, s, e.options...)
 	})
-	cmdRuns = subcommand("runs", map[string]func(context.Context, *env, []string) int{
-		"list": cmdRunsList, "show": cmdRunsShow, "resume": cmdRunsResume,
+}
+
+func cmdWorker(ctx context.Context, e *env, args []string) error {
+	var o app.WorkerOptions
+	return e.do(ctx, args, spec{name: "worker", settings: dataSettings}, func(fs *flag.FlagSet) {
+		fs.IntVar(&o.Concurrency, "concurrency", 1, "how many tries run at once, `N`")
+		fs.StringVar(&o.Name, "name", "", "the worker's `NAME` in the UI and the logs (default host:pid); unique among live workers")
+	}, func(c call) error { return app.RunWorker(ctx, c.cfg, o, c.log, e.options...) })
+}
+
+func cmdServe(ctx context.Context, e *env, args []string) error {
+	var addr string
+	return e.do(ctx, args, spec{name: "serve", settings: dataSettings}, func(fs *flag.FlagSet) {
+		fs.StringVar(&addr, "addr", "", "listen `ADDR` (config web.addr, default 127.0.0.1:8080)")
+	}, func(c call) error { return app.Serve(ctx, c.cfg, addr, c.log, e.webStarted) })
+}
+
+func (e *env) webStarted(addr net.Addr) { report.WebUI(e.stderr, addr) }
+
+func cmdDagsTrigger(ctx context.Context, e *env, args []string) error {
+	return e.do(ctx, args, spec{name: "dags trigger", service: true}, nil, func(c call) error {
+		run, err := c.svc.Trigger(ctx, "")
+		if err == nil {
+			paused, _ := c.svc.Paused(ctx)
+			report.Triggered(e.stdout, e.stderr, run, paused)
+		}
+		return err
 	})
-	cmdTasks = subcommand("tasks", map[string]func(context.Context, *env, []string) int{
-		"logs": cmdTasksLogs, "clear": cmdTasksClear,
+}
+
+func cmdDagsPause(pause bool) command {
+	name := map[bool]string{true: "pause", false: "unpause"}[pause]
+	return func(ctx context.Context, e *env, args []string) error {
+		return e.do(ctx, args, spec{name: "dags " + name, service: true}, nil, func(c call) error {
+			if err := c.svc.SetPaused(ctx, pause); err != nil {
+				return err
+			}
+			_, err := e.stdout.Write([]byte(grpipe.DAGID + " " + name + "d\n"))
+			return err
+		})
+	}
+}
+
+func cmdDagsBackfill(ctx context.Context, e *env, args []string) error {
+	var schedule, start, end string
+	var now bool
+	return e.do(ctx, args, spec{name: "dags backfill", service: true}, func(fs *flag.FlagSet) {
+		fs.StringVar(&schedule, "schedule", orchestrator.DefaultSchedule, "cron `SPEC` or \"@every 1h\" that cuts the intervals")
+		fs.StringVar(&start, "start-date", "", "first logical `DATE` (required)")
+		fs.StringVar(&end, "end-date", "", "last logical `DATE` (required)")
+		fs.BoolVar(&now, "now", false, "execute the queued runs here, oldest first, instead of leaving them to the scheduler")
+	}, func(c call) error {
+		plan, err := orchestrator.PlanBackfill(schedule, start, end)
+		if err != nil {
+			return err
+		}
+		queued, err := c.svc.Backfill(ctx, plan)
+		report.Queued(e.stdout, queued, len(plan.Intervals))
+		if err != nil || !now {
+			return err
+		}
+		sums, err := c.svc.ExecuteRuns(ctx, queued)
+		if !report.Executed(e.stdout, e.stderr, sums) {
+			return errFailed
+		}
+		return err
 	})
-)
-
-// positional parses flags that may come before, between or after the
-// positional arguments (`runs show RUN_ID --json`) and returns the latter;
-// on false, it has printed usage (when there are not n of them).
-func positional(e *env, fs *flag.FlagSet, args []string, n int, usage string) ([]string, bool) {
-	var pos []string
-	for {
-		if err := fs.Parse(args); err != nil {
-			return nil, false
-		}
-		rest := fs.Args()
-		if len(rest) == 0 {
-			break
-		}
-		pos = append(pos, rest[0])
-		args = rest[1:]
-	}
-	if len(pos) != n {
-		fmt.Fprintln(e.stderr, usage)
-		return nil, false
-	}
-	return pos, true
 }
 
-func cmdScheduler(ctx context.Context, e *env, args []string) int {
-	fs := e.flags("scheduler")
-	sf := settingFlags(fs, dataSettings...)
-	spec := fs.String("schedule", orchestrator.DefaultSchedule, "cron `SPEC` (\"*/10 * * * *\") or \"@every 30s\"")
-	catchup := fs.Bool("catchup", false, "create runs for the intervals missed since --start-date (or the last run), oldest first")
-	startS := fs.String("start-date", "", "first logical `DATE` (2026-01-31 or RFC 3339)")
-	endS := fs.String("end-date", "", "last logical `DATE`")
-	metricsAddr := fs.String("metrics-addr", "", "serve Prometheus metrics at http://`ADDR`/metrics (e.g. 127.0.0.1:9108)")
-	webAddr := fs.String("web", "", "also serve the web UI and API (and /metrics) on `ADDR` (e.g. 127.0.0.1:8080), in this process")
-	grace := fs.Duration("grace", 0, "how long the running task may finish after SIGTERM (default orchestrator.grace_period, 30s)")
-	if err := fs.Parse(args); err != nil {
-		return exitUsage
-	}
-	if fs.NArg() > 0 {
-		fmt.Fprintf(e.stderr, "grpipe scheduler: unexpected argument %q\n", fs.Arg(0))
-		return exitUsage
-	}
-	opts := scheduler.Options{Schedule: *spec, Catchup: *catchup, Poll: e.hooks.poll, HeartbeatEvery: e.hooks.poll}
-	var err error
-	if opts.StartDate, err = orchestrator.ParseDate("--start-date", *startS); err != nil {
-		return e.fail(err)
-	}
-	if opts.EndDate, err = orchestrator.ParseDate("--end-date", *endS); err != nil {
-		return e.fail(err)
-	}
-	if *grace < 0 {
-		return e.fail(fmt.Errorf("%w: --grace %s must not be negative", grpipe.ErrBadInput, *grace))
-	}
-	if err := opts.Validate(); err != nil {
-		return e.fail(err)
-	}
-	cfg, err := e.config(sf())
-	if err != nil {
-		return e.fail(err)
-	}
-	log := e.logger(cfg)
-	opts.SchedulerLock, opts.Grace = app.SchedulerLockPath(cfg), cfg.Orchestrator.GracePeriod
-	if *grace > 0 {
-		opts.Grace = *grace
-	}
-	st, err := app.OpenStore(ctx, cfg)
-	if err != nil {
-		return e.fail(err)
-	}
-	defer st.Close()
-	m := app.NewMetrics(ctx, st)
-	svc, err := app.NewOrchestrator(cfg, st, log, append(e.options(), app.WithObservers(m))...)
-	if err != nil {
-		return e.fail(err)
-	}
-	if *metricsAddr != "" {
-		addr, stop, err := app.ServeMetrics(ctx, *metricsAddr, m, log)
-		if err != nil {
-			return e.fail(err)
-		}
-		defer stop()
-		log.Info("metrics served", "url", "http://"+addr.String()+"/metrics")
-	}
-	if *webAddr != "" {
-		stop, err := e.startWeb(ctx, app.Web{Config: cfg, Store: st, Orchestrator: svc, Addr: *webAddr, Schedule: *spec, Metrics: m, Log: log})
-		if err != nil {
-			return e.fail(err)
-		}
-		defer stop()
-	}
-	sch, err := scheduler.New(opts, st, svc, log)
-	if err != nil {
-		return e.fail(err)
-	}
-	if err := sch.Run(ctx); err != nil {
-		return e.fail(err)
-	}
-	return exitOK
+func cmdRunsList(ctx context.Context, e *env, args []string) error {
+	var asJSON bool
+	var limit int
+	return e.do(ctx, args, spec{name: "runs list", service: true}, func(fs *flag.FlagSet) {
+		fs.BoolVar(&asJSON, "json", false, "print JSON")
+		fs.IntVar(&limit, "limit", 25, "show at most `N` runs")
+	}, func(c call) error {
+		runs, err := c.svc.Runs(ctx, limit)
+		return e.print(err, asJSON, runs, func() { report.Runs(e.stdout, runs) })
+	})
 }
 
-func cmdDagsTrigger(ctx context.Context, e *env, args []string) int {
-	fs := e.flags("dags trigger")
-	if err := fs.Parse(args); err != nil {
-		return exitUsage
-	}
-	svc, st, _, _, err := e.orchestrator(ctx, nil)
-	if err != nil {
-		return e.fail(err)
-	}
-	defer st.Close()
-	run, err := svc.Trigger(ctx, "")
-	if err != nil {
-		return e.fail(err)
-	}
-	fmt.Fprintf(e.stdout, "queued run %s\n", run.RunID)
-	if paused, _ := svc.Paused(ctx); paused {
-		fmt.Fprintln(e.stderr, "grpipe: note: the DAG is paused; the run waits until `grpipe dags unpause`")
-	}
-	return exitOK
+func cmdRunsShow(ctx context.Context, e *env, args []string) error {
+	var asJSON bool
+	return e.do(ctx, args, spec{name: "runs show", nargs: 1, usage: "grpipe runs show: give one RUN_ID (grpipe runs list shows them)", service: true},
+		func(fs *flag.FlagSet) { fs.BoolVar(&asJSON, "json", false, "print the run's JSON summary") },
+		func(c call) error {
+			d, err := c.svc.Detail(ctx, c.args[0])
+			return e.print(err, asJSON, d, func() { report.Run(e.stdout, d.RunSummary, d.TaskTries) })
+		})
 }
 
-func cmdDagsPause(pause bool) func(context.Context, *env, []string) int {
-	return func(ctx context.Context, e *env, args []string) int {
-		name := map[bool]string{true: "pause", false: "unpause"}[pause]
-		fs := e.flags("dags " + name)
-		if err := fs.Parse(args); err != nil {
-			return exitUsage
-		}
-		svc, st, _, _, err := e.orchestrator(ctx, nil)
-		if err != nil {
-			return e.fail(err)
-		}
-		defer st.Close()
-		if err := svc.SetPaused(ctx, pause); err != nil {
-			return e.fail(err)
-		}
-		fmt.Fprintf(e.stdout, "%s %sd\n", grpipe.DAGID, name)
-		return exitOK
-	}
+func cmdRunsResume(ctx context.Context, e *env, args []string) error {
+	var asJSON bool
+	return e.do(ctx, args, spec{name: "runs resume", nargs: 1, usage: "grpipe runs resume: give one RUN_ID", service: true},
+		func(fs *flag.FlagSet) { fs.BoolVar(&asJSON, "json", false, "print the run's JSON summary on stdout") },
+		func(c call) error {
+			return e.ended(asJSON)(c.svc.Resume(ctx, c.args[0]))
+		})
 }
 
-func cmdDagsBackfill(ctx context.Context, e *env, args []string) int {
-	fs := e.flags("dags backfill")
-	spec := fs.String("schedule", orchestrator.DefaultSchedule, "cron `SPEC` or \"@every 1h\" that cuts the intervals")
-	startS := fs.String("start-date", "", "first logical `DATE` (required)")
-	endS := fs.String("end-date", "", "last logical `DATE` (required)")
-	now := fs.Bool("now", false, "execute the queued runs here, oldest first, instead of leaving them to the scheduler")
-	if err := fs.Parse(args); err != nil {
-		return exitUsage
-	}
-	if *startS == "" || *endS == "" {
-		fmt.Fprintln(e.stderr, "grpipe dags backfill: give --start-date and --end-date")
-		return exitUsage
-	}
-	start, err := orchestrator.ParseDate("--start-date", *startS)
-	if err != nil {
-		return e.fail(err)
-	}
-	end, err := orchestrator.ParseDate("--end-date", *endS)
-	if err != nil {
-		return e.fail(err)
-	}
-	plan, err := orchestrator.PlanBackfill(*spec, start, end)
-	if err != nil {
-		return e.fail(err)
-	}
-	svc, st, _, _, err := e.orchestrator(ctx, nil)
-	if err != nil {
-		return e.fail(err)
-	}
-	defer st.Close()
-	queued, err := svc.Backfill(ctx, plan)
-	var ids []string
-	for _, r := range queued {
-		fmt.Fprintf(e.stdout, "queued %s\n", r.RunID)
-		ids = append(ids, r.RunID)
-	}
-	if err != nil {
-		return e.fail(err)
-	}
-	fmt.Fprintf(e.stdout, "%d backfill runs queued (%d intervals)\n", len(queued), len(plan.Intervals))
-	if !*now {
-		return exitOK
-	}
-	sums, err := svc.ExecuteRuns(ctx, ids)
-	for _, sum := range sums {
-		fmt.Fprintf(e.stdout, "run %s: %s\n", sum.RunID, sum.State)
-		if sum.State != grpipe.StateSuccess {
-			fmt.Fprintf(e.stderr, "grpipe: run %s %s: %s\n", sum.RunID, sum.State, sum.Error)
-			return exitFailed
-		}
-	}
-	if err != nil {
-		return e.fail(err)
-	}
-	return exitOK
+func cmdTasksLogs(ctx context.Context, e *env, args []string) error {
+	var try int
+	return e.do(ctx, args, spec{name: "tasks logs", nargs: 2, usage: "grpipe tasks logs: give RUN_ID TASK_ID [--try N]", service: true},
+		func(fs *flag.FlagSet) { fs.IntVar(&try, "try", 0, "show try `N` (default: the latest)") },
+		func(c call) error {
+			log, n, err := c.svc.TaskLog(ctx, c.args[0], c.args[1], try)
+			if err == nil {
+				report.Log(e.stdout, e.stderr, c.args[0], c.args[1], n, log)
+			}
+			return err
+		})
 }
 
-func cmdRunsList(ctx context.Context, e *env, args []string) int {
-	fs := e.flags("runs list")
-	asJSON := fs.Bool("json", false, "print JSON")
-	limit := fs.Int("limit", 25, "show at most `N` runs")
-	if err := fs.Parse(args); err != nil {
-		return exitUsage
-	}
-	if *limit < 1 {
-		fmt.Fprintf(e.stderr, "grpipe runs list: --limit %d: give a number of runs, 1 or more\n", *limit)
-		return exitUsage
-	}
-	_, st, _, _, err := e.orchestrator(ctx, nil)
-	if err != nil {
-		return e.fail(err)
-	}
-	defer st.Close()
-	runs, err := st.ListRuns(ctx, *limit)
-	if err != nil {
-		return e.fail(err)
-	}
-	if *asJSON {
-		return e.printJSON(append([]grpipe.Run{}, runs...))
-	}
-	report.Runs(e.stdout, runs)
-	return exitOK
-}
-
-func cmdRunsShow(ctx context.Context, e *env, args []string) int {
-	fs := e.flags("runs show")
-	asJSON := fs.Bool("json", false, "print the run's JSON summary")
-	pos, ok := positional(e, fs, args, 1, "grpipe runs show: give one RUN_ID (grpipe runs list shows them)")
-	if !ok {
-		return exitUsage
-	}
-	svc, st, _, _, err := e.orchestrator(ctx, nil)
-	if err != nil {
-		return e.fail(err)
-	}
-	defer st.Close()
-	sum, tries, err := svc.Summary(ctx, pos[0])
-	if err != nil {
-		return e.fail(err)
-	}
-	if *asJSON {
-		// The run's summary, plus every try of every task (state, times, error).
-		return e.printJSON(struct {
-			*grpipe.RunSummary
-			TaskTries []runstore.TaskInstance `json:"task_tries"`
-		}{sum, tries})
-	}
-	report.Run(e.stdout, sum, tries)
-	return exitOK
-}
-
-func cmdRunsResume(ctx context.Context, e *env, args []string) int {
-	fs := e.flags("runs resume")
-	asJSON := fs.Bool("json", false, "print the run's JSON summary on stdout")
-	pos, ok := positional(e, fs, args, 1, "grpipe runs resume: give one RUN_ID")
-	if !ok {
-		return exitUsage
-	}
-	svc, st, _, _, err := e.orchestrator(ctx, nil)
-	if err != nil {
-		return e.fail(err)
-	}
-	defer st.Close()
-	sum, err := svc.Resume(ctx, pos[0])
-	if err != nil {
-		return e.fail(err)
-	}
-	return e.ended(sum, *asJSON)
-}
-
-func cmdTasksLogs(ctx context.Context, e *env, args []string) int {
-	fs := e.flags("tasks logs")
-	try := fs.Int("try", 0, "show try `N` (default: the latest)")
-	pos, ok := positional(e, fs, args, 2, "grpipe tasks logs: give RUN_ID TASK_ID [--try N]")
-	if !ok {
-		return exitUsage
-	}
-	if *try < 0 {
-		fmt.Fprintf(e.stderr, "grpipe tasks logs: --try %d: tries are numbered from 1\n", *try)
-		return exitUsage
-	}
-	svc, st, _, _, err := e.orchestrator(ctx, nil)
-	if err != nil {
-		return e.fail(err)
-	}
-	defer st.Close()
-	log, n, err := svc.TaskLog(ctx, pos[0], pos[1], *try)
-	if err != nil {
-		return e.fail(err)
-	}
-	fmt.Fprintf(e.stderr, "--- %s %s try %d\n", pos[0], pos[1], n)
-	fmt.Fprint(e.stdout, log)
-	return exitOK
-}
-
-func cmdTasksClear(ctx context.Context, e *env, args []string) int {
-	fs := e.flags("tasks clear")
-	downstream := fs.Bool("downstream", false, "also clear every task downstream of TASK_ID")
-	pos, ok := positional(e, fs, args, 2, "grpipe tasks clear: give RUN_ID TASK_ID [--downstream]")
-	if !ok {
-		return exitUsage
-	}
-	svc, st, _, _, err := e.orchestrator(ctx, nil)
-	if err != nil {
-		return e.fail(err)
-	}
-	defer st.Close()
-	ids, err := svc.Clear(ctx, pos[0], pos[1], *downstream)
-	if err != nil {
-		return e.fail(err)
-	}
-	fmt.Fprintf(e.stdout, "cleared %s in run %s; the run is queued: the scheduler re-runs them, or run `grpipe runs resume %s`\n",
-		strings.Join(ids, ", "), pos[0], pos[0])
-	return exitOK
+func cmdTasksClear(ctx context.Context, e *env, args []string) error {
+	var downstream bool
+	return e.do(ctx, args, spec{name: "tasks clear", nargs: 2, usage: "grpipe tasks clear: give RUN_ID TASK_ID [--downstream]", service: true},
+		func(fs *flag.FlagSet) {
+			fs.BoolVar(&downstream, "downstream", false, "also clear every task downstream of TASK_ID")
+		},
+		func(c call) error {
+			ids, err := c.svc.Clear(ctx, c.args[0], c.args[1], downstream)
+			if err == nil {
+				report.Cleared(e.stdout, c.args[0], ids)
+			}
+			return err
+		})
 }

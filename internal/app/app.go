@@ -26,6 +26,7 @@ import (
 	"github.com/grpipe/grpipe/internal/postgres"
 	"github.com/grpipe/grpipe/internal/runstore"
 	"github.com/grpipe/grpipe/internal/warehouse"
+	"github.com/grpipe/grpipe/internal/warehouse/driver"
 )
 
 // OpenZones opens only the zones of cfg (for commands that need nothing else).
@@ -36,7 +37,7 @@ func OpenZones(ctx context.Context, cfg config.Config) (*objstore.Store, error) 
 // OpenWarehouse opens the warehouse cfg names; readOnly refuses every write.
 func OpenWarehouse(ctx context.Context, cfg config.Config, readOnly bool, log *slog.Logger) (*warehouse.Warehouse, error) {
 	kind, loc := cfg.Warehouse.Kind, cfg.Warehouse.Location
-	var drv warehouse.Driver
+	var drv driver.Driver
 	var err error
 	switch kind {
 	case config.DuckDBWarehouse:
@@ -87,6 +88,8 @@ type Options struct {
 	Sleep func(ctx context.Context, d time.Duration) error
 	// Progress is told how the ETL advances in this process (a display).
 	Progress pipeline.Progress
+	// mapper fans the ETL's files out (a worker's pipeline only).
+	mapper pipeline.Mapper
 }
 
 // Option adjusts the Options.
@@ -170,6 +173,9 @@ func NewOrchestrator(cfg config.Config, st *runstore.Store, log *slog.Logger, op
 		log = slog.New(slog.DiscardHandler)
 	}
 	o := collect(options)
+	if cfg.Executor == config.ExecutorDistributed {
+		return newOrchestrator(cfg, o, st, distributedWorkspace{cfg: cfg, store: st, log: log}, log)
+	}
 	return newOrchestrator(cfg, o, st, homeWorkspace{cfg: cfg, opts: o, log: log}, log)
 }
 
@@ -200,7 +206,7 @@ func (w homeWorkspace) Open(ctx context.Context, _ grpipe.Run) (dag.Executor, fu
 	if err != nil {
 		return nil, nil, err
 	}
-	wh, err := OpenWarehouse(ctx, w.cfg, false, w.log)
+	wh, err := openForRun(ctx, w.cfg, w.log, readersWait)
 	if err != nil {
 		zones.Close()
 		return nil, nil, err
@@ -212,6 +218,39 @@ func (w homeWorkspace) Open(ctx context.Context, _ grpipe.Run) (dag.Executor, fu
 		return nil, nil, err
 	}
 	return p.Executor(), release, nil
+}
+
+// readersWait is how long a run waits for the warehouse's readers (grpipe
+// query, the web UI's warehouse view: short-lived read-only sessions of the
+// embedded DuckDB file) to let go of it.
+const readersWait = 2 * time.Minute
+
+// openForRun opens the warehouse for a run, which holds the run lock: the
+// one gate between runs. A reader holding the embedded warehouse's file
+// (warehouse.ErrBusy) is waited for, up to wait, trying again with a
+// growing pause; the run fails only when a reader keeps it longer.
+func openForRun(ctx context.Context, cfg config.Config, log *slog.Logger, wait time.Duration) (*warehouse.Warehouse, error) {
+	deadline := time.Now().Add(wait)
+	pause := 100 * time.Millisecond
+	for logged := false; ; {
+		wh, err := OpenWarehouse(ctx, cfg, false, log)
+		if err == nil || !errors.Is(err, warehouse.ErrBusy) || time.Now().Add(pause).After(deadline) {
+			if err != nil && errors.Is(err, warehouse.ErrBusy) {
+				err = fmt.Errorf("%w (waited %s for it)", err, wait)
+			}
+			return wh, err
+		}
+		if !logged {
+			log.Info("the warehouse is open in another process (grpipe query, the web UI): waiting for it to let go", "up_to", wait.String())
+			logged = true
+		}
+		select {
+		case <-ctx.Done():
+			return nil, ctx.Err()
+		case <-time.After(pause):
+		}
+		pause = min(2*pause, 2*time.Second)
+	}
 }
 
 // newPipeline wires the pipeline's work over zones and wh.
@@ -234,6 +273,7 @@ func newPipeline(cfg config.Config, o Options, zones *objstore.Store, wh *wareho
 		Snapshot:               cfg.UCSDSnapshot,
 		Crash:                  o.Crash,
 		Progress:               o.Progress,
+		Mapper:                 o.mapper,
 	}, zones, wh, log), nil
 }
 
@@ -245,9 +285,16 @@ func newOrchestrator(cfg config.Config, o Options, st *runstore.Store, ws orches
 	for id, t := range oc.Tasks {
 		tasks[id] = dag.Override{Retries: t.Retries, Timeout: t.Timeout}
 	}
+	var lock func() (func() error, error)
+	if cfg.MetadataOnPostgres() {
+		// Processes on several machines share one run lock: in the database.
+		lock = func() (func() error, error) { return st.TryAdvisoryLock(context.Background(), runstore.RunLockKey) }
+	}
 	return orchestrator.New(orchestrator.Options{
 		Store:         st,
+		Lock:          lock,
 		RunLock:       RunLockPath(cfg),
+		PendingRecord: filepath.Join(cfg.Home, "run-record.pending"),
 		Workspace:     ws,
 		Retry:         dag.RetryPolicy{Retries: oc.Retries, Delay: oc.RetryDelay, MaxDelay: oc.MaxRetryDelay},
 		Tasks:         tasks,
@@ -272,7 +319,7 @@ func OpenStore(ctx context.Context, cfg config.Config) (*runstore.Store, error) 
 	if err := os.MkdirAll(cfg.Home, 0o755); err != nil {
 		return nil, fmt.Errorf("home %s: %w", cfg.Home, err)
 	}
-	return runstore.Open(ctx, filepath.Join(cfg.Home, "grpipe.db"))
+	return runstore.OpenMetadata(ctx, cfg.Metadata)
 }
 
 // Notifier returns the alert notifier cfg's alerts settings describe.

@@ -14,6 +14,7 @@ import (
 	"github.com/grpipe/grpipe/internal/metrics"
 	"github.com/grpipe/grpipe/internal/orchestrator"
 	"github.com/grpipe/grpipe/internal/runstore"
+	"github.com/grpipe/grpipe/internal/scheduler"
 	"github.com/grpipe/grpipe/internal/web"
 )
 
@@ -95,4 +96,87 @@ func shutdown(ctx context.Context, hs *httpserver.Server) {
 	sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
 	defer cancel()
 	_ = hs.Shutdown(sctx)
+}
+
+// Scheduler is what a scheduler process needs beyond the configuration.
+type Scheduler struct {
+	// Options are the scheduler's; the scheduler lock and the grace period
+	// are filled in from the configuration.
+	Options scheduler.Options
+	// Grace, when positive, replaces orchestrator.grace_period.
+	Grace time.Duration
+	// WebAddr, when set, serves the web UI, the API and /metrics there too;
+	// MetricsAddr, when set, serves /metrics alone there.
+	WebAddr, MetricsAddr string
+	// WebStarted is told the web UI's address once it listens.
+	WebStarted func(net.Addr)
+}
+
+// RunScheduler runs a scheduler in the home of cfg until ctx ends, with the
+// web UI and the metrics when s asks for them.
+func RunScheduler(ctx context.Context, cfg config.Config, log *slog.Logger, s Scheduler, options ...Option) error {
+	opts := s.Options
+	opts.SchedulerLock, opts.Grace = SchedulerLockPath(cfg), cfg.Orchestrator.GracePeriod
+	if s.Grace > 0 {
+		opts.Grace = s.Grace
+	}
+	st, err := OpenStore(ctx, cfg)
+	if err != nil {
+		return err
+	}
+	defer st.Close()
+	m := NewMetrics(ctx, st)
+	svc, err := NewOrchestrator(cfg, st, log, append(options, WithObservers(m))...)
+	if err != nil {
+		return err
+	}
+	if s.MetricsAddr != "" {
+		addr, stop, err := ServeMetrics(ctx, s.MetricsAddr, m, log)
+		if err != nil {
+			return err
+		}
+		defer stop()
+		log.Info("metrics served", "url", "http://"+addr.String()+"/metrics")
+	}
+	if s.WebAddr != "" {
+		addr, stop, err := StartWeb(ctx, Web{Config: cfg, Store: st, Orchestrator: svc, Addr: s.WebAddr, Schedule: opts.Schedule, Metrics: m, Log: log})
+		if err != nil {
+			return err
+		}
+		defer stop()
+		if s.WebStarted != nil {
+			s.WebStarted(addr)
+		}
+	}
+	sch, err := scheduler.New(opts, st, svc, log)
+	if err != nil {
+		return err
+	}
+	if cfg.Executor != config.ExecutorDistributed {
+		return sch.Run(ctx)
+	}
+	// Several schedulers may run (high availability): the leader schedules.
+	var runErr error
+	if err := Lead(ctx, cfg, log, func(lctx context.Context) { runErr = sch.Run(lctx) }); err != nil {
+		return err
+	}
+	return runErr
+}
+
+// Serve serves the web UI and API of the home of cfg on addr (""
+// web.addr) until ctx ends; started is told the address once it listens.
+func Serve(ctx context.Context, cfg config.Config, addr string, log *slog.Logger, started func(net.Addr)) error {
+	svc, st, err := OpenOrchestrator(ctx, cfg, log)
+	if err != nil {
+		return err
+	}
+	defer st.Close()
+	served, stop, err := StartWeb(ctx, Web{Config: cfg, Store: st, Orchestrator: svc, Addr: addr, Log: log})
+	if err != nil {
+		return err
+	}
+	started(served)
+	<-ctx.Done()
+	stop()
+	return nil
 }

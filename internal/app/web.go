@@ -11,6 +11,7 @@ import (
 	"github.com/grpipe/grpipe/internal/orchestrator"
 	"github.com/grpipe/grpipe/internal/runstore"
 	"github.com/grpipe/grpipe/internal/web"
+	"github.com/grpipe/grpipe/internal/worker"
 )
 
 // WebBackend is the web UI's view of a home: the run store for runs, tasks
@@ -96,7 +97,7 @@ func (b *WebBackend) TaskInstances(ctx context.Context, runID string) ([]web.Tas
 	out := make([]web.TaskInstance, 0, len(tis))
 	for _, ti := range tis {
 		out = append(out, web.TaskInstance{RunID: ti.RunID, TaskID: ti.TaskID, Try: ti.TryNumber, MaxTries: b.Orchestrator.MaxTries(ti.TaskID),
-			State: ti.State, StartedAt: ti.StartedAt, EndedAt: ti.EndedAt, Error: ti.Error})
+			State: ti.State, StartedAt: ti.StartedAt, EndedAt: ti.EndedAt, Error: ti.Error, Worker: ti.Worker})
 	}
 	return out, nil
 }
@@ -117,4 +118,22 @@ func (b *WebBackend) Health(ctx context.Context) web.Health {
 		h.SchedulerHeartbeat = hb.BeatAt
 	}
 	return h
+}
+
+// Workers returns the grpipe worker processes the metadata knows.
+func (b *WebBackend) Workers(ctx context.Context) ([]web.Worker, error) {
+	ws, err := b.Store.Workers(ctx)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]web.Worker, 0, len(ws))
+	for _, w := range ws {
+		v := web.Worker{Name: w.Name, Host: w.Hostname, PID: w.PID, Concurrency: w.Concurrency, State: w.State,
+			Alive: time.Since(w.BeatAt) <= worker.DefaultAlive, Started: w.StartedAt, Beat: w.BeatAt, Done: w.TriesDone}
+		for _, k := range w.Running {
+			v.Running = append(v.Running, k.String())
+		}
+		out = append(out, v)
+	}
+	return out, nil
 }

@@ -10,6 +10,7 @@ import (
 	grpipe "github.com/grpipe/grpipe"
 	"github.com/grpipe/grpipe/internal/quarantine"
 	"github.com/grpipe/grpipe/internal/warehouse"
+	"github.com/grpipe/grpipe/internal/warehouse/driver"
 	"github.com/grpipe/grpipe/internal/web"
 )
 
@@ -29,7 +30,10 @@ func (b *WebBackend) openRead(ctx context.Context) (*warehouse.Warehouse, error)
 	if errors.Is(err, grpipe.ErrNotFound) {
 		return nil, fmt.Errorf("the warehouse does not exist yet: the first run creates it (%w)", grpipe.ErrNotFound)
 	}
-	return nil, fmt.Errorf("%w (a run may be writing to it, or its server is down; try again in a moment): %v", web.ErrUnavailable, err)
+	if errors.Is(err, warehouse.ErrBusy) {
+		return nil, fmt.Errorf("%w: a run is writing to it; try again when the run ends", web.ErrUnavailable)
+	}
+	return nil, fmt.Errorf("%w: %v", web.ErrUnavailable, err)
 }
 
 // window is the analytics window of the configuration: its bounds (zero
@@ -121,9 +125,9 @@ func (b *WebBackend) Tables(ctx context.Context) ([]web.TableInfo, error) {
 	}
 	var out []web.TableInfo
 	for _, d := range wh.BrowseTables() {
-		t := web.TableInfo{Name: d.Table, Columns: columnInfo(wh, d), Rows: -1}
-		if exist[d.Table] {
-			if t.Rows, err = wh.Count(ctx, d.Table); err != nil {
+		t := web.TableInfo{Name: d.Table.String(), Columns: columnInfo(wh, d), Rows: -1}
+		if exist[d.Table.String()] {
+			if t.Rows, err = wh.Count(ctx, d.Table.String()); err != nil {
 				return nil, err
 			}
 		}
@@ -132,7 +136,7 @@ func (b *WebBackend) Tables(ctx context.Context) ([]web.TableInfo, error) {
 	return out, nil
 }
 
-func columnInfo(wh *warehouse.Warehouse, d warehouse.TableDef) []web.ColumnInfo {
+func columnInfo(wh *warehouse.Warehouse, d driver.TableDef) []web.ColumnInfo {
 	out := make([]web.ColumnInfo, 0, len(d.Columns))
 	for _, c := range d.Columns {
 		out = append(out, web.ColumnInfo{Name: c.Name, Type: c.Type, Text: wh.IsText(c.Type)})
@@ -174,9 +178,9 @@ func (b *WebBackend) Browse(ctx context.Context, q web.BrowseQuery) (web.ResultP
 		return web.ResultPage{}, err
 	}
 	defer wh.Close()
-	var def *warehouse.TableDef
+	var def *driver.TableDef
 	for _, d := range wh.BrowseTables() {
-		if d.Table == q.Table {
+		if d.Table.String() == q.Table {
 			def = &d
 		}
 	}

@@ -13,11 +13,14 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
 	"os"
 	"path/filepath"
+	"runtime/pprof"
 	"strconv"
 	"sync"
+	"syscall"
 	"time"
 
 	grpipe "github.com/grpipe/grpipe"
@@ -48,7 +51,8 @@ type Options struct {
 	Fake fake.Options
 	// Dir is the scratch folder: the home of the run (and the data unless
 	// DataDir is set). It is created if missing and removed at the end,
-	// except the data when KeepData is set.
+	// except the data when KeepData is set. Empty: a new temporary folder
+	// (kept, with the data in it, when KeepData is set without DataDir).
 	Dir string
 	// DataDir holds the generated batch; a batch already there whose
 	// manifest matches Fake is reused.
@@ -61,8 +65,24 @@ type Options struct {
 	Getenv func(string) string
 	// Log receives the pipeline's logs.
 	Log *slog.Logger
-	// Progress, when set, is told how many bytes the generator wrote.
-	Progress func(n int64)
+	// Size, when set, sizes the batch in bytes instead of Fake.Records
+	// ("1.2GB"); with neither, the batch has DefaultRecords records.
+	Size string
+	// Progress, when set, is given the batch's expected bytes and returns
+	// the generator's progress callback and a function that ends it.
+	Progress func(total int64) (add func(int64), stop func())
+	// Compare, when set, is a BENCHMARKS.md whose recorded baseline the
+	// result is judged against (see Compare); the judgement goes to
+	// CompareOut, and a regression makes Run return ErrRegressed.
+	Compare    string
+	CompareOut io.Writer
+	// LogOutput, when Log is nil, receives the log at GRPIPE_LOG_LEVEL (Getenv), default warn.
+	LogOutput io.Writer
+
+	progress func(int64) // the generator's progress callback
+	// CPUProfile, when set, is the file of a Go CPU profile of the whole
+	// benchmark, generation included.
+	CPUProfile string
 	// ProfileDir, when set, receives Go profiles of the run (not of the
 	// batch's generation nor of the reference): cpu.pprof (CPU, the whole
 	// run) and heap.pprof (allocations over the run and the heap in use at
@@ -94,7 +114,11 @@ type Result struct {
 	Stages          []Stage `json:"stages"`
 	ETLSeconds      float64 `json:"etl_seconds"`
 	RunSeconds      float64 `json:"run_seconds"`
-	RunMBPerSec     float64 `json:"run_mb_per_s"`
+	// CPUSeconds is the CPU time (user and system, every thread, DuckDB's
+	// included) the process used during the run: on a shared machine it
+	// moves far less than the wall time.
+	CPUSeconds  float64 `json:"cpu_seconds,omitempty"`
+	RunMBPerSec float64 `json:"run_mb_per_s"`
 	// PeakRSS is the process's VmHWM at the end of the run (DuckDB runs in-process, so it counts).
 	PeakRSS int64 `json:"peak_rss_bytes"`
 	// SeedBatchETLSeconds and SeedBatchRunSeconds extrapolate linearly to the seed's 11.4 GB batch.
@@ -107,16 +131,71 @@ type Result struct {
 
 // Run runs the benchmark.
 func Run(ctx context.Context, opts Options) (*Result, error) {
-	log := opts.Log
-	if log == nil {
-		log = slog.New(slog.DiscardHandler)
-	}
 	getenv := opts.Getenv
 	if getenv == nil {
 		getenv = func(string) string { return "" }
 	}
+	log := opts.Log
+	if log == nil && opts.LogOutput != nil {
+		level := slog.LevelWarn
+		_ = level.UnmarshalText([]byte(getenv("GRPIPE_LOG_LEVEL")))
+		log = slog.New(slog.NewTextHandler(opts.LogOutput, &slog.HandlerOptions{Level: level}))
+	}
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	var baseline *Result
+	if opts.Compare != "" {
+		var err error
+		if baseline, err = ReadBaseline(opts.Compare); err != nil {
+			return nil, err
+		}
+	}
+	if opts.Fake.Records == 0 && opts.Size == "" {
+		opts.Fake.Records = DefaultRecords
+	}
+	var err error
+	if opts.Fake, err = opts.Fake.Sized(ctx, opts.Size); err != nil {
+		return nil, err
+	}
+	opts.KeepData = opts.KeepData || opts.DataDir != ""
+	if opts.Progress != nil {
+		total, err := fake.EstimateBytes(ctx, opts.Fake)
+		if err != nil {
+			return nil, err
+		}
+		add, stop := opts.Progress(total)
+		defer stop()
+		opts.progress = add
+	}
 	if opts.Fake.Records <= 0 {
 		return nil, fmt.Errorf("%w: bench: give a number of records or a size", grpipe.ErrBadInput)
+	}
+	if opts.CPUProfile != "" && opts.ProfileDir != "" {
+		return nil, fmt.Errorf("%w: give --cpuprofile or --profile, not both", grpipe.ErrBadInput)
+	}
+	if opts.Dir == "" {
+		dir, err := os.MkdirTemp("", "grpipe-bench-")
+		if err != nil {
+			return nil, fmt.Errorf("bench dir: %w", err)
+		}
+		if opts.KeepData && opts.DataDir == "" {
+			opts.DataDir = filepath.Join(dir, "data")
+		} else {
+			defer os.RemoveAll(dir)
+		}
+		opts.Dir = dir
+	}
+	if opts.CPUProfile != "" {
+		f, err := os.Create(opts.CPUProfile)
+		if err != nil {
+			return nil, fmt.Errorf("cpu profile: %w", err)
+		}
+		defer f.Close()
+		if err := pprof.StartCPUProfile(f); err != nil {
+			return nil, fmt.Errorf("cpu profile: %w", err)
+		}
+		defer pprof.StopCPUProfile()
 	}
 	if err := os.MkdirAll(opts.Dir, 0o755); err != nil {
 		return nil, fmt.Errorf("bench dir: %w", err)
@@ -170,11 +249,13 @@ func Run(ctx context.Context, opts Options) (*Result, error) {
 		return nil, err
 	}
 	rss := startSampler()
+	cpu0 := cpuTime()
 	sum, err := a.Orchestrator.RunNow(ctx)
 	closed = true
 	if cerr := a.Close(); err == nil {
 		err = cerr
 	}
+	res.CPUSeconds = cpuTime() - cpu0
 	samples := rss.stop()
 	if perr := prof.stop(); err == nil {
 		err = perr
@@ -195,7 +276,19 @@ func Run(ctx context.Context, opts Options) (*Result, error) {
 			return res, fmt.Errorf("reference: %w", err)
 		}
 		ref.Ratio = res.RunSeconds / ref.Seconds
+		if ref.CPUSeconds > 0 {
+			ref.CPURatio = res.CPUSeconds / ref.CPUSeconds
+		}
 		res.Reference = ref
+	}
+	if baseline != nil {
+		findings, regressed := Compare(baseline, res)
+		if opts.CompareOut != nil {
+			PrintComparison(opts.CompareOut, findings, regressed)
+		}
+		if regressed {
+			return res, ErrRegressed
+		}
 	}
 	return res, nil
 }
@@ -214,7 +307,7 @@ func batch(ctx context.Context, dir string, opts Options, res *Result) ([]string
 	}
 	start := time.Now()
 	o := opts.Fake
-	o.Progress = opts.Progress
+	o.Progress = opts.progress
 	_, m, err := fake.WriteBatch(ctx, dir, "", o)
 	if err != nil {
 		return nil, nil, err
@@ -395,3 +488,12 @@ func procStatus(field string) int64 {
 }
 
 var errNoFiles = errors.New("no input files")
+
+// cpuTime returns the CPU time the process has used so far, in seconds.
+func cpuTime() float64 {
+	var ru syscall.Rusage
+	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
+		return 0
+	}
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano()).Seconds()
+}

@@ -3,6 +3,7 @@ package bench
 import (
 	"bytes"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -14,6 +15,10 @@ import (
 // recorded result (the JSON of grpipe bench --json, or the part of it that
 // Compare reads), closed by a line of three backquotes.
 const BaselineFence = "```json bench-baseline"
+
+// ErrRegressed is returned by Run, with the result, when it regressed
+// against the baseline of Options.Compare.
+var ErrRegressed = errors.New("the benchmark regressed against the baseline")
 
 // Tolerances of Compare. The ratio to the bare-DuckDB reference is measured
 // side by side in one process, so it moves far less with the machine's load
@@ -57,7 +62,8 @@ type Finding struct {
 // Compare compares a result with the baseline: the ledger of every table must
 // be the same (same batch, same rows read, rejected, superseded and staged),
 // the grpipe/reference ratio may not exceed the baseline's by more than
-// RatioTolerance, the peak RSS not by more than RSSTolerance. The wall times
+// RatioTolerance (the ratio of CPU times when both have it, else of wall
+// times), the peak RSS not by more than RSSTolerance. The wall times
 // are listed, never judged. It returns the findings and whether any
 // regressed.
 func Compare(base, now *Result) ([]Finding, bool) {
@@ -87,6 +93,10 @@ func Compare(base, now *Result) ([]Finding, bool) {
 		add(Finding{"grpipe / reference", "not recorded", ratio(now), false})
 	case now.Reference == nil:
 		add(Finding{"grpipe / reference", ratio(base), "not measured (run with --reference)", true})
+	case base.Reference.CPURatio > 0 && now.Reference.CPURatio > 0:
+		// Both measured CPU time: judge it, show the wall-time ratio.
+		add(Finding{"grpipe / reference, CPU time", cpuRatio(base), cpuRatio(now), now.Reference.CPURatio > base.Reference.CPURatio*RatioTolerance})
+		add(Finding{"grpipe / reference, wall time (not judged)", ratio(base), ratio(now), false})
 	default:
 		add(Finding{"grpipe / reference", ratio(base), ratio(now), now.Reference.Ratio > base.Reference.Ratio*RatioTolerance})
 	}
@@ -109,6 +119,10 @@ func ratio(r *Result) string {
 		return "not measured"
 	}
 	return fmt.Sprintf("%.3f (%.2f s / %.2f s)", r.Reference.Ratio, r.RunSeconds, r.Reference.Seconds)
+}
+
+func cpuRatio(r *Result) string {
+	return fmt.Sprintf("%.3f (%.1f CPU-s / %.1f CPU-s)", r.Reference.CPURatio, r.CPUSeconds, r.Reference.CPUSeconds)
 }
 
 func mib(b int64) string { return fmt.Sprintf("%d MiB", b>>20) }

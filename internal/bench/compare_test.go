@@ -11,7 +11,7 @@ import (
 func TestCompare(t *testing.T) {
 	base := &Result{Records: 1000, InputBytes: 5000, RunSeconds: 10, PeakRSS: 800 << 20,
 		Tables:    map[string]grpipe.Ledger{"reviews": {Read: 1000, Superseded: 10, Staged: 990}},
-		Reference: &Reference{Seconds: 30, Ratio: 0.33}}
+		Reference: &Reference{Seconds: 30, Ratio: 0.33, CPUSeconds: 60, CPURatio: 0.3}}
 	same := *base
 	tests := []struct {
 		name    string
@@ -22,6 +22,11 @@ func TestCompare(t *testing.T) {
 		{"slower wall time only", func() *Result { r := same; r.RunSeconds = 30; return &r }, false},
 		{"ratio within tolerance", func() *Result { r := same; r.Reference = &Reference{Seconds: 30, Ratio: 0.37}; return &r }, false},
 		{"ratio worse", func() *Result { r := same; r.Reference = &Reference{Seconds: 30, Ratio: 0.40}; return &r }, true},
+		{"CPU ratio worse", func() *Result {
+			r := same
+			r.Reference = &Reference{Seconds: 30, Ratio: 0.33, CPUSeconds: 60, CPURatio: 0.36}
+			return &r
+		}, true},
 		{"no reference", func() *Result { r := same; r.Reference = nil; return &r }, true},
 		{"more memory", func() *Result { r := same; r.PeakRSS = 900 << 20; return &r }, true},
 		{"ledger differs", func() *Result {
@@ -30,6 +35,11 @@ func TestCompare(t *testing.T) {
 			return &r
 		}, true},
 		{"other batch", func() *Result { r := same; r.Records = 2000; return &r }, true},
+		{"CPU ratio judged when both have it", func() *Result {
+			r := same
+			r.Reference = &Reference{Seconds: 10, Ratio: 1.0, CPUSeconds: 30, CPURatio: 0.30}
+			return &r
+		}, false},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -27,8 +27,12 @@ type Reference struct {
 	Steps   []Stage `json:"steps"`
 	Seconds float64 `json:"seconds"`
 	// Ratio is the pipeline's run time over the reference's.
-	Ratio   float64 `json:"ratio"`
-	PeakRSS int64   `json:"peak_rss_bytes"`
+	Ratio float64 `json:"ratio"`
+	// CPUSeconds is the CPU time the reference used; CPURatio the
+	// pipeline's CPU time over it (steadier than Ratio on a shared machine).
+	CPUSeconds float64 `json:"cpu_seconds,omitempty"`
+	CPURatio   float64 `json:"cpu_ratio,omitempty"`
+	PeakRSS    int64   `json:"peak_rss_bytes"`
 }
 
 // runReference does the core work of a run with DuckDB alone, on the same
@@ -47,6 +51,7 @@ func runReference(ctx context.Context, cfg config.Config, files []string, inputB
 	opts := duckdb.Options{MemoryLimit: cfg.DuckDB.MemoryLimit, TempDirectory: cfg.DuckDB.TempDirectory, Threads: cfg.DuckDB.Threads}
 	rss := startSampler()
 	start := time.Now()
+	cpu0 := cpuTime()
 	ref := &Reference{}
 	step := func(name string, from time.Time, rows int64) {
 		secs := time.Since(from).Seconds()
@@ -105,6 +110,7 @@ func runReference(ctx context.Context, cfg config.Config, files []string, inputB
 	}
 	step("analytics", t, 0)
 	ref.Seconds = time.Since(start).Seconds()
+	ref.CPUSeconds = cpuTime() - cpu0
 	samples := rss.stop()
 	for _, s := range samples {
 		ref.PeakRSS = max(ref.PeakRSS, s.rss)

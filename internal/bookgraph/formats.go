@@ -79,8 +79,8 @@ var (
 // reviewIDs maps the three ids shared by both review formats and fills the
 // id columns of r.review and r.user; false when rec was rejected.
 func (r *Reader) reviewIDs(rec *grpipe.InputRecord, rid, uid, bid value) bool {
-	clear2(r.review[:])
-	clear2(r.user[:])
+	clearFields(r.review[:])
+	clearFields(r.user[:])
 	reviewID, ok := r.hashedKey(rec, "review_id", "review_id", rid, grpipe.Reviews.Name)
 	if !ok {
 		return false
@@ -242,7 +242,7 @@ func (r *Reader) sentences(raw []byte) string {
 func (r *Reader) mapAuthor(rec *grpipe.InputRecord) {
 	v := r.vals
 	f := r.author[:]
-	clear2(f)
+	clearFields(f)
 	id, ok := requiredID(rec, "author_id", "author_id", v[0])
 	if !ok {
 		return
@@ -261,7 +261,7 @@ func (r *Reader) mapAuthor(rec *grpipe.InputRecord) {
 func (r *Reader) mapBook(rec *grpipe.InputRecord) {
 	v := r.vals
 	f := r.book[:]
-	clear2(f)
+	clearFields(f)
 	id, ok := requiredID(rec, "book_id", "book_id", v[0])
 	if !ok {
 		return

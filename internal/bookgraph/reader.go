@@ -405,7 +405,7 @@ func clip(b []byte) string {
 	return string(bytes.ToValidUTF8(b, []byte("?")))
 }
 
-func clear2(f [][]byte) {
+func clearFields(f [][]byte) {
 	for i := range f {
 		f[i] = nil
 	}

@@ -1,10 +1,14 @@
 package capture
 
 import (
+	"context"
 	"fmt"
+	"log/slog"
 	"time"
 
 	grpipe "github.com/grpipe/grpipe"
+	"github.com/grpipe/grpipe/internal/objstore"
+	"github.com/grpipe/grpipe/internal/source"
 )
 
 // Settings are grpipe capture's settings, from its flags and environment.
@@ -22,6 +26,23 @@ type Settings struct {
 	// FlushEvery and FlushRows say when the spool lands.
 	FlushEvery time.Duration
 	FlushRows  int
+}
+
+// ParseSettings returns the settings of grpipe capture's flags: the rate
+// (1/s, 30/m) and --until (a time, or a duration from now) parsed, a
+// polling period of a minute unless --once, checked.
+func ParseSettings(s Settings, rate, until string, now time.Time) (Settings, error) {
+	if !s.Once && s.Every == 0 {
+		s.Every = time.Minute
+	}
+	var err error
+	if s.Rate, err = source.ParseRate("rate", rate); err != nil {
+		return s, err
+	}
+	if s.Until, err = ParseUntil(until, now); err != nil {
+		return s, err
+	}
+	return s, s.Validate()
 }
 
 // Validate checks the settings, naming the flag at fault.
@@ -57,4 +78,37 @@ func ParseUntil(s string, now time.Time) (time.Time, error) {
 		return t, nil
 	}
 	return time.Time{}, fmt.Errorf("%w: --until %q: give a time such as 2026-11-27T18:00:00Z or a duration such as 30m", grpipe.ErrBadInput, s)
+}
+
+// RunSettings polls the API s names into the zones at zonesURL, with its
+// state in dir, until s says to stop or ctx ends (grpipe capture); it
+// returns what it did.
+func RunSettings(ctx context.Context, zonesURL, dir string, s Settings, log *slog.Logger) (Stats, error) {
+	client, err := source.NewClient(s.APIURL, s.APIKey, &source.Options{Rate: s.Rate, Log: log})
+	if err != nil {
+		return Stats{}, err
+	}
+	zones, err := objstore.Open(ctx, zonesURL)
+	if err != nil {
+		return Stats{}, err
+	}
+	defer zones.Close()
+	opts := Options{Dir: dir, Until: s.Until, FlushEvery: s.FlushEvery, FlushRows: s.FlushRows, Log: log}
+	if !s.Once {
+		opts.Every = s.Every
+	}
+	c, err := Open(ctx, client, zones, opts)
+	if err != nil {
+		return Stats{}, err
+	}
+	defer c.Close()
+	log.Info("capture started", "api", client.BaseURL(), "zones", zones.URL(), "every", opts.Every.String(), "rate_per_s", s.Rate)
+	err = c.Run(ctx)
+	return c.Stats(), err
+}
+
+// String says what a capture did.
+func (s Stats) String() string {
+	return fmt.Sprintf("captured %d reviews in %d polls; landed %d in %d batches; skipped %d, failed %d",
+		s.Fetched, s.Polls, s.Landed, s.Batches, s.Skipped, s.Failed)
 }

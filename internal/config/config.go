@@ -41,6 +41,13 @@ type Config struct {
 	Zones string
 	// Warehouse is the warehouse: an embedded DuckDB file or a PostgreSQL server.
 	Warehouse Warehouse
+	// Metadata is the run metadata database: the path of a SQLite file, or
+	// a postgres:// URL (shared by processes on several machines).
+	Metadata string
+	// Executor says where tasks run: ExecutorLocal (in the process that
+	// executes the run) or ExecutorDistributed (grpipe worker processes,
+	// through a queue in the metadata database).
+	Executor string
 	// MaxRejectRatio is the share of rejected rows above which a file is refused whole.
 	MaxRejectRatio float64
 	// Analytics configures the analytics tables.
@@ -371,7 +378,47 @@ func (c Config) Validate() error {
 	if err := c.validateWeb(); err != nil {
 		return err
 	}
+	if err := c.validateExecutor(); err != nil {
+		return err
+	}
 	return c.validateAlerts()
+}
+
+// The executors.
+const (
+	ExecutorLocal       = "local"
+	ExecutorDistributed = "distributed"
+)
+
+// MetadataOnPostgres reports whether the run metadata is in PostgreSQL.
+func (c Config) MetadataOnPostgres() bool {
+	return strings.HasPrefix(c.Metadata, "postgres://") || strings.HasPrefix(c.Metadata, "postgresql://")
+}
+
+// validateExecutor refuses a distributed configuration that processes on
+// several machines could not share, naming each setting at fault.
+func (c Config) validateExecutor() error {
+	switch c.Executor {
+	case ExecutorLocal:
+		return nil
+	case ExecutorDistributed:
+	default:
+		return fmt.Errorf("%w: executor %q must be %s or %s (env GRPIPE_EXECUTOR)", grpipe.ErrBadInput, c.Executor, ExecutorLocal, ExecutorDistributed)
+	}
+	var bad []string
+	if !c.MetadataOnPostgres() {
+		bad = append(bad, fmt.Sprintf("metadata is the SQLite file %s, which only this machine can open: give a postgres:// URL (setting metadata, env GRPIPE_METADATA, flag --metadata)", c.Metadata))
+	}
+	if c.Warehouse.Kind == DuckDBWarehouse {
+		bad = append(bad, fmt.Sprintf("warehouse is the embedded DuckDB file %s, which one process on one machine can open: give a postgres:// warehouse (setting warehouse, env GRPIPE_WAREHOUSE, flag --warehouse)", c.Warehouse.Location))
+	}
+	if u, err := url.Parse(c.Zones); err == nil && u.Scheme == "file" {
+		bad = append(bad, fmt.Sprintf("zones are the local folder %s, which workers on other machines cannot see: give an s3:// URL (setting zones, env GRPIPE_ZONES, flag --zones)", u.Path))
+	}
+	if len(bad) > 0 {
+		return fmt.Errorf("%w: executor distributed needs settings every machine shares:\n  - %s", grpipe.ErrBadInput, strings.Join(bad, "\n  - "))
+	}
+	return nil
 }
 
 // Upper bounds of numeric settings: beyond them a value is a mistake (and

@@ -108,6 +108,7 @@ web: {addr: "127.0.0.1:9000", token: tok}
 // overrides the file, the flag the variable.
 func TestEnvAndFlagsOverride(t *testing.T) {
 	values := map[string]string{"zones": "file:///srv/zones", "warehouse": "duckdb:///srv/wh.duckdb", "max_reject_ratio": "0.5",
+		"metadata": "/srv/grpipe.db", "executor": "local",
 		"log_level": "warn", "duckdb.memory_limit": "3GB", "alerts.webhook.url": "https://h.example.org/", "alerts.email.smtp_addr": "m.example.org:25",
 		"alerts.email.password": "secret", "web.token": "t0k", "ucsd_snapshot": "2017-11-01", "web.hosts": "a.example, b.example"}
 	env, flags := map[string]string{}, map[string]string{}
@@ -215,3 +216,31 @@ func TestREADMEListsTheSettings(t *testing.T) {
 		}
 	}
 }
+
+// TestDistributedNeedsSharedSettings: executor distributed refuses, naming
+// each one, the settings other machines could not share (SQLite metadata,
+// the embedded DuckDB warehouse, local zones), and accepts shared ones.
+func TestDistributedNeedsSharedSettings(t *testing.T) {
+	home := t.TempDir()
+	c, err := config.Load(home, envMap{"GRPIPE_EXECUTOR": "distributed"}.get, nil)
+	if err == nil {
+		t.Fatalf("distributed on local settings accepted: %+v", c)
+	}
+	for _, want := range []string{"GRPIPE_METADATA", "GRPIPE_WAREHOUSE", "GRPIPE_ZONES", "SQLite", "DuckDB", "s3://"} {
+		if !strings.Contains(err.Error(), want) {
+			t.Errorf("refusal does not name %s: %v", want, err)
+		}
+	}
+	shared := map[string]string{"GRPIPE_EXECUTOR": "distributed", "GRPIPE_METADATA": "postgres://grpipe@db:5432/meta",
+		"GRPIPE_WAREHOUSE": "postgres://grpipe@db:5432/wh", "GRPIPE_ZONES": "s3://bucket/zones?region=eu-west-1"}
+	if c, err := config.Load(home, envMap(shared).get, nil); err != nil || c.Executor != config.ExecutorDistributed || !c.MetadataOnPostgres() {
+		t.Fatalf("shared settings refused: %v", err)
+	}
+	if _, err := config.Load(home, envMap{"GRPIPE_EXECUTOR": "remote"}.get, nil); err == nil || !strings.Contains(err.Error(), "executor") {
+		t.Fatalf("unknown executor: %v", err)
+	}
+}
+
+type envMap map[string]string
+
+func (m envMap) get(k string) string { return m[k] }

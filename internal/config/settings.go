@@ -38,6 +38,12 @@ var settings = []Setting{
 	{Key: "warehouse", Env: "GRPIPE_WAREHOUSE", Flag: "warehouse", Default: "duckdb://<home>/warehouse.duckdb",
 		Doc: "warehouse `DSN`: duckdb:///path or postgres://...",
 		set: func(c *Config, v, _ string) (err error) { c.Warehouse, err = parseWarehouse(v, c.Home); return err }},
+	{Key: "metadata", Env: "GRPIPE_METADATA", Flag: "metadata", Default: "<home>/grpipe.db",
+		Doc: "run metadata: a SQLite `PATH` or postgres://... (shared by several machines)",
+		set: func(c *Config, v, _ string) error { c.Metadata = v; return nil }},
+	{Key: "executor", Env: "GRPIPE_EXECUTOR", Default: "local",
+		Doc: "where tasks run: local (this process) or distributed (grpipe worker processes)",
+		set: func(c *Config, v, _ string) error { c.Executor = v; return nil }},
 	{Key: "max_reject_ratio", Env: "GRPIPE_MAX_REJECT_RATIO", Flag: "max-reject-ratio", Default: "0.01",
 		Doc: "refuse a file whose rejected share exceeds `RATIO`",
 		set: func(c *Config, v, _ string) error {

@@ -1,7 +1,6 @@
 package dag
 
 import (
-	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -150,9 +149,11 @@ func (l *Local) Run(ctx context.Context, t Try) (res Result) {
 	if base == nil {
 		base = slog.New(slog.DiscardHandler)
 	}
-	var buf bytes.Buffer
-	var bufMu sync.Mutex
-	h := teeHandler{a: base.Handler(), b: slog.NewTextHandler(&lockedWriter{w: &buf, mu: &bufMu}, &slog.HandlerOptions{Level: slog.LevelDebug})}
+	// The try's log: its first and last 256 KiB kept (cappedLog), and after
+	// 20 records of one message the next ones only counted (repeatLimiter),
+	// in the stored log and in the process's own log alike.
+	buf := &cappedLog{}
+	h := newRepeatLimiter(teeHandler{a: base.Handler(), b: slog.NewTextHandler(buf, &slog.HandlerOptions{Level: slog.LevelDebug})})
 	c := &Call{Try: t, Log: slog.New(h).With("run_id", t.Run.RunID, "task", t.TaskID, "try", t.Number)}
 	res.Started = now().UTC()
 	defer func() {
@@ -160,11 +161,12 @@ func (l *Local) Run(ctx context.Context, t Try) (res Result) {
 			res.Err = fmt.Errorf("task %s panicked: %v\n%s", t.TaskID, p, debug.Stack())
 			c.Log.Error("task panicked", "panic", fmt.Sprint(p))
 		}
+		if lim, ok := c.Log.Handler().(*repeatLimiter); ok {
+			lim.flush()
+		}
 		res.Ended = now().UTC()
 		res.Output = c.Output()
-		bufMu.Lock()
 		res.Log = buf.String()
-		bufMu.Unlock()
 	}()
 	if err := ctx.Err(); err != nil {
 		res.Err = fmt.Errorf("not started: %w", err)

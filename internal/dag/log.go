@@ -3,9 +3,7 @@ package dag
 import (
 	"context"
 	"errors"
-	"io"
 	"log/slog"
-	"sync"
 )
 
 // teeHandler sends every record to two handlers: the process log and the
@@ -33,16 +31,4 @@ func (h teeHandler) WithAttrs(as []slog.Attr) slog.Handler {
 
 func (h teeHandler) WithGroup(name string) slog.Handler {
 	return teeHandler{a: h.a.WithGroup(name), b: h.b.WithGroup(name)}
-}
-
-// lockedWriter serialises writes from concurrent goroutines of one task.
-type lockedWriter struct {
-	w  io.Writer
-	mu *sync.Mutex
-}
-
-func (l *lockedWriter) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.w.Write(p)
 }

@@ -24,6 +24,9 @@ type TaskResult struct {
 	Try int
 	// Tries counts the tries made by this execution.
 	Tries int
+	// Detached is set for a try that goes on where it runs after this
+	// execution stopped waiting for it (ErrDetached): it is not recorded ended.
+	Detached bool
 }
 
 // Runner executes a run of a DAG: it decides what runs when and what a
@@ -233,6 +236,13 @@ func (r *Runner) runTries(ctx context.Context, d *DAG, t Task, try int) TaskResu
 		res.Tries = tries
 		if res.State == grpipe.StateSuccess {
 			return end(res)
+		}
+		if errors.Is(res.Err, ErrDetached) {
+			// The executor stopped waiting for a try that goes on elsewhere
+			// (on a worker): it stays recorded running, and a later
+			// execution of the run waits for it.
+			res.State, res.Detached = grpipe.StateQueued, true
+			return res
 		}
 		if ctx.Err() != nil && r.stopping() {
 			// Cut short by the shutdown grace period: the try failed; the task runs again later.

@@ -1,11 +1,24 @@
 // Package duckdb provides DuckDB to the pipeline: an engine for transforms
-// (CSV to Parquet) and the embedded default warehouse driver.
+// (CSV to Parquet), a reader of Parquet files for other backends' bulk loads
+// (ScanParquet), and the embedded default warehouse driver (Warehouse, a
+// driver.Driver; its conformance harness is in warehouse_test.go).
+//
+// Its own statements are templates in sql/*.sql, written like the portable
+// warehouse's (identifiers through ident). DuckDB's table functions
+// (read_parquet, read_csv) and COPY targets take no bound parameters for
+// file names: those are rendered as string literals by Quote (the template
+// function paths), the one place values are not bound.
+//
+// DuckDB reports its errors with a type but no finer code: MapError
+// recognises a read-only refusal, a held file lock and a missing table by
+// their type and, within it, their message, here and nowhere else.
 package duckdb
 
 import (
 	"context"
 	"database/sql"
 	"database/sql/driver"
+	"errors"
 	"fmt"
 	"net/url"
 	"os"
@@ -13,6 +26,8 @@ import (
 	"strings"
 
 	duckdbdrv "github.com/duckdb/duckdb-go/v2"
+
+	"github.com/grpipe/grpipe/internal/warehouse"
 )
 
 // Options tune a DuckDB database. The zero value means DuckDB's defaults.
@@ -62,12 +77,12 @@ func Open(ctx context.Context, path string, opts Options) (*sql.DB, error) {
 		return err
 	})
 	if err != nil {
-		return nil, fmt.Errorf("open duckdb %s: %w", describe(path), explain(err))
+		return nil, fmt.Errorf("open duckdb %s: %w", describe(path), MapError(err))
 	}
 	db := sql.OpenDB(conn)
 	if err := db.PingContext(ctx); err != nil {
 		db.Close()
-		return nil, fmt.Errorf("open duckdb %s: %w", describe(path), explain(err))
+		return nil, fmt.Errorf("open duckdb %s: %w", describe(path), MapError(err))
 	}
 	return db, nil
 }
@@ -79,17 +94,32 @@ func describe(path string) string {
 	return path
 }
 
-// explain adds what to do to DuckDB's lock error.
-func explain(err error) error {
-	if strings.Contains(err.Error(), "Could not set lock") || strings.Contains(err.Error(), "Conflicting lock") {
-		return fmt.Errorf("%w (another grpipe process has the warehouse open: wait for its run to end, or stop it)", err)
+// MapError wraps DuckDB's errors that callers act on with the warehouse's
+// sentinels: a write on a read-only database (warehouse.ErrReadOnly), the
+// file's lock held by another process (warehouse.ErrBusy, with what to do),
+// a table or schema that does not exist (warehouse.ErrNoTable). Other errors
+// are returned as they are; nil stays nil.
+func MapError(err error) error {
+	var de *duckdbdrv.Error
+	if err == nil || !errors.As(err, &de) {
+		return err
+	}
+	switch {
+	case de.Type == duckdbdrv.ErrorTypeInvalidInput && strings.Contains(de.Msg, "read-only mode"):
+		return fmt.Errorf("%w: %w", warehouse.ErrReadOnly, err)
+	case de.Type == duckdbdrv.ErrorTypeIO && (strings.Contains(de.Msg, "Could not set lock") || strings.Contains(de.Msg, "Conflicting lock")):
+		return fmt.Errorf("%w: %w (another grpipe process has the warehouse open: wait for its run to end, or stop it)", warehouse.ErrBusy, err)
+	case de.Type == duckdbdrv.ErrorTypeCatalog && strings.Contains(de.Msg, "does not exist") &&
+		(strings.Contains(de.Msg, "Table with name") || strings.Contains(de.Msg, "Schema with name")):
+		return fmt.Errorf("%w: %w", warehouse.ErrNoTable, err)
 	}
 	return err
 }
 
 // Quote quotes s as a DuckDB string literal. DuckDB does not take bound
-// parameters for file names in table functions and COPY targets, so paths are
-// quoted instead.
+// parameters for file names in table functions (read_parquet, read_csv) and
+// COPY targets, so paths are quoted instead: this is the only way a value
+// enters DuckDB statements as text.
 func Quote(s string) string { return "'" + strings.ReplaceAll(s, "'", "''") + "'" }
 
 // QuoteList quotes each path and joins them as a DuckDB list literal.

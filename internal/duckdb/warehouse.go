@@ -3,45 +3,77 @@ package duckdb
 import (
 	"context"
 	"database/sql"
+	"embed"
 	"errors"
 	"fmt"
-	"strings"
+	"text/template"
 
-	"github.com/grpipe/grpipe/internal/warehouse"
+	"github.com/grpipe/grpipe/internal/warehouse/driver"
 )
+
+//go:embed sql/*.sql
+var sqlFiles embed.FS
+
+// dialect is DuckDB's.
+var dialect = driver.Dialect{Name: "duckdb", Text: "VARCHAR"}
+
+// statements parses the package's SQL templates; paths renders a list of
+// file names as DuckDB string literals (see Quote).
+func statements() (*driver.Statements, error) {
+	return driver.ParseStatements(sqlFiles, "sql/*.sql", dialect.Name, template.FuncMap{"paths": QuoteList})
+}
 
 // Warehouse is the embedded default warehouse: a DuckDB file.
 type Warehouse struct {
-	db *sql.DB
+	db    *sql.DB
+	stmts *driver.Statements
 }
 
 var (
-	_ warehouse.Driver        = (*Warehouse)(nil)
-	_ warehouse.ParquetStager = (*Warehouse)(nil)
+	_ driver.Driver        = (*Warehouse)(nil)
+	_ driver.ParquetStager = (*Warehouse)(nil)
 )
 
-// OpenWarehouse opens (creating if missing) the DuckDB warehouse file at path.
+// OpenWarehouse opens (creating if missing) the DuckDB warehouse file at
+// path. With opts.ReadOnly every write is refused (warehouse.ErrReadOnly).
+// While another process has the file open for writing, or at all when this
+// open is for writing, it fails with warehouse.ErrBusy.
 func OpenWarehouse(ctx context.Context, path string, opts Options) (*Warehouse, error) {
+	stmts, err := statements()
+	if err != nil {
+		return nil, err
+	}
 	db, err := Open(ctx, path, opts)
 	if err != nil {
 		return nil, err
 	}
-	return &Warehouse{db: db}, nil
+	return &Warehouse{db: db, stmts: stmts}, nil
 }
 
 // DB returns the connection pool.
 func (w *Warehouse) DB() *sql.DB { return w.db }
 
 // Dialect returns DuckDB's dialect.
-func (w *Warehouse) Dialect() warehouse.Dialect {
-	return warehouse.Dialect{Name: "duckdb", Text: "VARCHAR"}
+func (w *Warehouse) Dialect() driver.Dialect { return dialect }
+
+// MapError maps DuckDB's errors to the warehouse's sentinels (see MapError).
+func (w *Warehouse) MapError(err error) error { return MapError(err) }
+
+func (w *Warehouse) exec(ctx context.Context, name string, data any) (sql.Result, error) {
+	q, err := w.stmts.Render(name, data)
+	if err != nil {
+		return nil, err
+	}
+	r, err := w.db.ExecContext(ctx, q)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", name, err)
+	}
+	return r, nil
 }
 
 // LoadParquet inserts the rows of local Parquet files into table.
-func (w *Warehouse) LoadParquet(ctx context.Context, table string, columns []string, files []string) (int64, error) {
-	cols := strings.Join(columns, ", ")
-	q := fmt.Sprintf("INSERT INTO %s (%s) SELECT %s FROM read_parquet(%s)", table, cols, cols, QuoteList(files))
-	r, err := w.db.ExecContext(ctx, q)
+func (w *Warehouse) LoadParquet(ctx context.Context, table driver.Table, columns []string, files []string) (int64, error) {
+	r, err := w.exec(ctx, "load_parquet", map[string]any{"Table": table, "Columns": columns, "Files": files})
 	if err != nil {
 		return 0, err
 	}
@@ -51,39 +83,56 @@ func (w *Warehouse) LoadParquet(ctx context.Context, table string, columns []str
 // StageParquet makes def a view over the Parquet files (columns cast to
 // def's types), or an empty table when there are none: staging then costs
 // no copy, and the upsert reads the files directly.
-func (w *Warehouse) StageParquet(ctx context.Context, def warehouse.TableDef, files []string) (int64, error) {
-	schema, name, _ := strings.Cut(def.Table, ".")
+func (w *Warehouse) StageParquet(ctx context.Context, def driver.TableDef, files []string) (int64, error) {
+	q, err := w.stmts.Render("relation_kind", nil)
+	if err != nil {
+		return 0, err
+	}
 	var kind string
-	err := w.db.QueryRowContext(ctx, `SELECT 'VIEW' FROM duckdb_views() WHERE schema_name = $1 AND view_name = $2
-UNION ALL SELECT 'TABLE' FROM duckdb_tables() WHERE schema_name = $1 AND table_name = $2`, schema, name).Scan(&kind)
+	err = w.db.QueryRowContext(ctx, q, def.Table.Schema, def.Table.Name).Scan(&kind)
 	switch {
 	case errors.Is(err, sql.ErrNoRows):
 	case err != nil:
-		return 0, err
+		return 0, fmt.Errorf("relation_kind: %w", err)
 	default:
-		if _, err := w.db.ExecContext(ctx, "DROP "+kind+" "+def.Table); err != nil {
+		if _, err := w.exec(ctx, "drop_relation", map[string]any{"Table": def.Table, "View": kind == "VIEW"}); err != nil {
 			return 0, err
 		}
 	}
-	cols := make([]string, len(def.Columns))
-	for i, c := range def.Columns {
-		cols[i] = fmt.Sprintf("%s %s", c.Name, c.Type)
-	}
 	if len(files) == 0 {
-		_, err := w.db.ExecContext(ctx, fmt.Sprintf("CREATE TABLE %s (%s)", def.Table, strings.Join(cols, ", ")))
+		_, err := w.exec(ctx, "stage_empty", def)
 		return 0, err
 	}
-	for i, c := range def.Columns {
-		cols[i] = fmt.Sprintf("CAST(%s AS %s) AS %s", c.Name, c.Type, c.Name)
+	if _, err := w.exec(ctx, "stage_view", map[string]any{"Table": def.Table, "Columns": def.Columns, "Files": files}); err != nil {
+		return 0, err
 	}
-	if _, err := w.db.ExecContext(ctx, fmt.Sprintf("CREATE VIEW %s AS SELECT %s FROM read_parquet(%s)", def.Table, strings.Join(cols, ", "), QuoteList(files))); err != nil {
+	q, err = w.stmts.Render("parquet_count", map[string]any{"Files": files})
+	if err != nil {
 		return 0, err
 	}
 	var n int64
-	if err := w.db.QueryRowContext(ctx, fmt.Sprintf("SELECT count(*) FROM read_parquet(%s)", QuoteList(files))).Scan(&n); err != nil {
-		return 0, err
+	if err := w.db.QueryRowContext(ctx, q).Scan(&n); err != nil {
+		return 0, fmt.Errorf("parquet_count: %w", err)
 	}
 	return n, nil
+}
+
+// ScanParquet reads the columns of local Parquet files with the DuckDB
+// database db (an in-memory one will do): the rows stream as they are read.
+func ScanParquet(ctx context.Context, db *sql.DB, columns []string, files []string) (*sql.Rows, error) {
+	stmts, err := statements()
+	if err != nil {
+		return nil, err
+	}
+	q, err := stmts.Render("scan_parquet", map[string]any{"Columns": columns, "Files": files})
+	if err != nil {
+		return nil, err
+	}
+	rows, err := db.QueryContext(ctx, q)
+	if err != nil {
+		return nil, MapError(err)
+	}
+	return rows, nil
 }
 
 // Close closes the database.

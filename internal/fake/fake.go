@@ -88,11 +88,11 @@ func (o Options) Validate() error {
 
 // Sized returns the options of a batch of size bytes ("1.2GB", "500MB";
 // "" keeps o.Records), refusing both a size and a number of records, or
-// neither, and id ranges that are not positive; the errors name the flags
-// of grpipe fake and grpipe bench.
+// neither, and negative id ranges (0 takes the default range); the errors
+// name the flags of grpipe fake and grpipe bench.
 func (o Options) Sized(ctx context.Context, size string) (Options, error) {
 	for name, v := range map[string]int64{"--review-ids": o.ReviewIDs, "--user-ids": o.UserIDs, "--book-ids": o.BookIDs, "--author-ids": o.AuthorIDs} {
-		if v <= 0 {
+		if v < 0 {
 			return o, fmt.Errorf("%w: %s %d: give a positive number", grpipe.ErrBadInput, name, v)
 		}
 	}

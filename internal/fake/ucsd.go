@@ -508,3 +508,46 @@ func (g *ucsdGen) authorsFile(ctx context.Context, u *ucsdWriter) error {
 	}
 	return nil
 }
+
+// UCSDJob is one `grpipe fake --format ucsd`: the three dumps of Records
+// reviews, or of about Size compressed bytes, into Out.
+type UCSDJob struct {
+	Out     string
+	Records int64
+	Size    string
+	Seed    uint64
+	// Progress, when set, is given the expected bytes and returns the
+	// progress callback and a function that ends it.
+	Progress func(total int64) (add func(int64), stop func())
+}
+
+// UCSDResult is what a UCSDJob wrote.
+type UCSDResult struct {
+	Reviews, Users, Books, Authors int64
+	// Bytes is the compressed size of the dumps.
+	Bytes int64
+	Paths []string
+}
+
+// Run writes the dumps.
+func (j UCSDJob) Run(ctx context.Context) (UCSDResult, error) {
+	reviews, err := UCSDReviews(j.Records, j.Size)
+	if err != nil {
+		return UCSDResult{}, err
+	}
+	o := UCSDOptions{Reviews: reviews, Seed: j.Seed}
+	stop := func() {}
+	if j.Progress != nil {
+		o.Progress, stop = j.Progress(reviews * UCSDBytesPerReview)
+	}
+	paths, err := WriteUCSD(ctx, j.Out, o)
+	stop()
+	r := UCSDResult{Reviews: reviews, Paths: paths}
+	r.Books, r.Authors, r.Users = UCSDCounts(reviews)
+	for _, p := range paths {
+		if fi, err := os.Stat(p); err == nil {
+			r.Bytes += fi.Size()
+		}
+	}
+	return r, err
+}

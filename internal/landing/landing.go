@@ -29,6 +29,7 @@ import (
 
 	grpipe "github.com/grpipe/grpipe"
 	"github.com/grpipe/grpipe/internal/objstore"
+	"github.com/grpipe/grpipe/internal/split"
 )
 
 // ErrWaiting is wrapped (with grpipe.ErrBadInput) by the error for a file
@@ -108,6 +109,10 @@ type Options struct {
 	// copying them (grpipe bench); on other zones, or when linking fails,
 	// the files are copied.
 	Link bool
+	// Split, when positive, cuts each CSV file at record boundaries into
+	// parts of about that many bytes, landed as <entity>-<name>-NNNN.csv
+	// (grpipe land --split), so that several workers share one file.
+	Split int64
 	// ExportUserID is the member's own Goodreads user id, needed to land a
 	// library export (goodreads_library_export*.csv): it lands under a name
 	// carrying the id (grpipe.ExportLandingName), so that a run, however
@@ -123,6 +128,19 @@ type Options struct {
 func Land(ctx context.Context, zones *objstore.Store, files []string, opts *Options) ([]string, error) {
 	if opts == nil {
 		opts = &Options{}
+	}
+	if opts.ExportUserID < 0 {
+		return nil, fmt.Errorf("%w: --export-user-id %d: give your Goodreads user id, a positive number", grpipe.ErrBadInput, opts.ExportUserID)
+	}
+	if opts.Split > 0 {
+		dir, err := os.MkdirTemp("", "grpipe-split-")
+		if err != nil {
+			return nil, err
+		}
+		defer os.RemoveAll(dir)
+		if files, err = splitFiles(ctx, files, opts.Split, dir); err != nil {
+			return nil, err
+		}
 	}
 	type item struct {
 		path, name string
@@ -298,7 +316,7 @@ func List(ctx context.Context, zones *objstore.Store) (files []File, ignored []s
 	}
 	for _, o := range objs {
 		name := strings.TrimPrefix(o.Key, string(grpipe.Landing)+"/")
-		in, err := grpipe.InputForFile(name)
+		in, err := checkName(name) // put there by other means than Land: the same rules
 		if err != nil || strings.Contains(name, "/") {
 			ignored = append(ignored, o.Key)
 			continue
@@ -422,4 +440,22 @@ func batchHint(in grpipe.Input) string {
 		ext = ".json.gz"
 	}
 	return strings.TrimSuffix(in.Name, ext) + "-<batch>" + ext
+}
+
+// splitFiles cuts each file into parts of about size in dir and returns
+// the parts' paths, in order.
+func splitFiles(ctx context.Context, files []string, size int64, dir string) ([]string, error) {
+	var out []string
+	for _, f := range files {
+		parts, err := split.File(ctx, f, filepath.Base(f), size, func(part string) (io.WriteCloser, error) {
+			return os.Create(filepath.Join(dir, part))
+		})
+		if err != nil {
+			return nil, err
+		}
+		for _, p := range parts {
+			out = append(out, filepath.Join(dir, p.Name))
+		}
+	}
+	return out, nil
 }

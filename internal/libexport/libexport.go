@@ -235,7 +235,7 @@ func (r *Reader) Next(rec *grpipe.InputRecord) bool {
 	return true
 }
 
-func clear2(f [][]byte) {
+func clearFields(f [][]byte) {
 	for i := range f {
 		f[i] = nil
 	}
@@ -260,10 +260,10 @@ func (r *Reader) mapRow(rec *grpipe.InputRecord, c *csvRecord) {
 		return
 	}
 	rv, us, bk, au := r.review[:], r.user[:], r.book[:], r.author[:]
-	clear2(rv)
-	clear2(us)
-	clear2(bk)
-	clear2(au)
+	clearFields(rv)
+	clearFields(us)
+	clearFields(bk)
+	clearFields(au)
 
 	// The review: its id from (user, book).
 	at := len(r.out)

@@ -49,6 +49,11 @@ type Options struct {
 	// RunLock is the path of the lock that keeps two executions from
 	// overlapping, across processes (max_active_runs=1).
 	RunLock string
+	// Lock, when set, takes the run lock instead of the file RunLock: on
+	// PostgreSQL metadata it is an advisory lock in the database, which
+	// processes on every machine see. It returns what releases the lock, or
+	// an error wrapping grpipe.ErrBusy naming the holder.
+	Lock func() (release func() error, err error)
 	// Workspace opens each execution's executor.
 	Workspace Workspace
 	// Retry is the tasks' retry policy; Tasks overrides it, and the spec's
@@ -70,6 +75,10 @@ type Options struct {
 	Now func() time.Time
 	// Sleep waits the backoff before a retry (nil: a timer); tests shorten it.
 	Sleep func(ctx context.Context, d time.Duration) error
+	// PendingRecord is a file with room reserved for a run's summary that
+	// the run store could not record (its disk full): the next execution
+	// records it before anything else ("" : none).
+	PendingRecord string
 }
 
 // Service creates and executes runs.
@@ -83,7 +92,7 @@ type Service struct {
 // New returns a service; the error names a bad option (a per-task override
 // of a task the DAG does not have).
 func New(opts Options) (*Service, error) {
-	if opts.Store == nil || opts.Workspace == nil || opts.RunLock == "" {
+	if opts.Store == nil || opts.Workspace == nil || (opts.RunLock == "" && opts.Lock == nil) {
 		return nil, errors.New("orchestrator: a store, a workspace and the run lock's path are required")
 	}
 	d, err := dag.New(grpipe.DAGID, grpipe.Tasks(), opts.Retry, opts.Tasks)
@@ -93,6 +102,9 @@ func New(opts Options) (*Service, error) {
 	s := &Service{opts: opts, dag: d, log: opts.Log, now: opts.Now}
 	if s.log == nil {
 		s.log = slog.New(slog.DiscardHandler)
+	}
+	if err := reservePending(opts.PendingRecord); err != nil {
+		s.log.Warn("no room reserved for a run the run store cannot record", "error", err.Error())
 	}
 	if s.now == nil {
 		s.now = time.Now
@@ -134,11 +146,37 @@ func (s *Service) Trigger(ctx context.Context, runID string) (grpipe.Run, error)
 // Enqueue queues a run of an interval for the scheduler (a scheduled or
 // backfill run, whose id is its logical date's); created is false when a run
 // with that id exists already, so an interval is never queued twice.
+//
+// An id taken by a run of another type or interval (created by hand before
+// the scheduler's prefixes were reserved) would make the scheduler skip the
+// interval, silently and forever: the interval's run is queued under the
+// next free id <id>.2, <id>.3, ... instead, and a warning says so.
 func (s *Service) Enqueue(ctx context.Context, t grpipe.RunType, start, end time.Time) (run grpipe.Run, created bool, err error) {
-	run = grpipe.Run{RunID: grpipe.NewRunID(t, start), RunType: t, LogicalDate: start, DataIntervalStart: start, DataIntervalEnd: end,
+	base := grpipe.NewRunID(t, start)
+	run = grpipe.Run{RunID: base, RunType: t, LogicalDate: start, DataIntervalStart: start, DataIntervalEnd: end,
 		QueuedAt: s.now().UTC()}
-	created, err = s.opts.Store.EnqueueRun(ctx, run)
-	return run, created, err
+	for n := 2; ; n++ {
+		if created, err = s.opts.Store.EnqueueRun(ctx, run); err != nil || created {
+			if created && run.RunID != base {
+				s.log.Warn("interval queued under another run id: its own is taken by a run of another kind",
+					"run_id", run.RunID, "taken_id", base, "data_interval_start", start, "data_interval_end", end)
+			}
+			return run, created, err
+		}
+		other, err := s.opts.Store.Run(ctx, run.RunID)
+		if err != nil {
+			return run, false, err
+		}
+		if other.RunType == t && other.DataIntervalStart.Equal(start) {
+			return other, false, nil // this interval's run exists: never queued twice
+		}
+		if n > 10 {
+			s.log.Warn("interval skipped: its run id and the next ones are taken by runs of another kind",
+				"taken_id", base, "data_interval_start", start, "data_interval_end", end)
+			return run, false, fmt.Errorf("%w: the run ids %s to %s.%d are taken by runs that are not this interval's: rename or delete them", grpipe.ErrBadInput, base, base, n-1)
+		}
+		run.RunID = fmt.Sprintf("%s.%d", base, n)
+	}
 }
 
 // SetPaused pauses or unpauses the DAG: a paused DAG gets no scheduled
@@ -182,6 +220,9 @@ func (s *Service) RunNow(ctx context.Context) (*grpipe.RunSummary, error) {
 		start := s.now().UTC()
 		run := grpipe.Run{RunID: grpipe.NewRunID(grpipe.RunManual, start), DAGID: grpipe.DAGID, RunType: grpipe.RunManual,
 			State: grpipe.StateRunning, LogicalDate: start, QueuedAt: start, StartedAt: start}
+		if err := s.applyPending(ctx); err != nil {
+			return err
+		}
 		if err := s.failOrphans(ctx, run.RunID); err != nil {
 			return err
 		}
@@ -210,6 +251,9 @@ func (s *Service) Resume(ctx context.Context, runID string) (*grpipe.RunSummary,
 	}
 	var sum *grpipe.RunSummary
 	err := s.locked(func() error {
+		if err := s.applyPending(ctx); err != nil {
+			return err
+		}
 		var err error
 		sum, err = s.executeQueued(ctx, runID, nil)
 		return err
@@ -230,6 +274,9 @@ func (s *Service) ExecuteQueued(ctx context.Context, stop <-chan struct{}, due f
 		var sum *grpipe.RunSummary
 		done := false
 		err := s.locked(func() error {
+			if err := s.applyPending(ctx); err != nil {
+				return err
+			}
 			if err := s.requeueOrphans(ctx); err != nil {
 				return err
 			}
@@ -266,13 +313,13 @@ func (s *Service) ExecuteQueued(ctx context.Context, stop <-chan struct{}, due f
 	return nil, nil
 }
 
-// ExecuteRuns executes the queued runs ids now, in order, stopping after
-// the first that does not succeed (`grpipe dags backfill --now`); it
-// returns the summaries of the runs executed.
-func (s *Service) ExecuteRuns(ctx context.Context, ids []string) ([]*grpipe.RunSummary, error) {
+// ExecuteRuns executes the queued runs now, in order, stopping after the
+// first that does not succeed (`grpipe dags backfill --now`); it returns
+// the summaries of the runs executed.
+func (s *Service) ExecuteRuns(ctx context.Context, runs []grpipe.Run) ([]*grpipe.RunSummary, error) {
 	var out []*grpipe.RunSummary
-	for _, id := range ids {
-		sum, err := s.Resume(ctx, id)
+	for _, r := range runs {
+		sum, err := s.Resume(ctx, r.RunID)
 		if err != nil {
 			return out, err
 		}
@@ -287,6 +334,14 @@ func (s *Service) ExecuteRuns(ctx context.Context, ids []string) ([]*grpipe.RunS
 // locked runs fn holding the run lock; while another process holds it, it
 // returns an error wrapping grpipe.ErrBusy that names the holder.
 func (s *Service) locked(fn func() error) error {
+	if s.opts.Lock != nil {
+		release, err := s.opts.Lock()
+		if err != nil {
+			return err
+		}
+		defer release() //nolint:errcheck // the session's end releases it too
+		return fn()
+	}
 	lock, err := flock.TryLock(s.opts.RunLock)
 	if err != nil {
 		return err
@@ -350,8 +405,28 @@ func retryable(err error) bool {
 func (s *Service) execute(ctx context.Context, run grpipe.Run, x dag.Executor, eo execOptions) (*grpipe.RunSummary, error) {
 	st := s.opts.Store
 	run.DAGID, run.State, run.Error, run.EndedAt = grpipe.DAGID, grpipe.StateRunning, "", time.Time{}
-	sum := &grpipe.RunSummary{Run: run, Tables: grpipe.NewLedgers(), Checks: []grpipe.CheckResult{}}
-	var mu sync.Mutex // guards sum while tasks run
+	sum := &grpipe.RunSummary{Run: run, Tables: grpipe.NewLedgers(), Checks: []grpipe.CheckResult{}, Files: []string{}, Recovered: []string{}}
+	var mu sync.Mutex // guards sum and storeErr while tasks run
+	// storeErr is the first write to the run store that failed for good.
+	var storeErr error
+	storeFailed := func(err error) {
+		mu.Lock()
+		defer mu.Unlock()
+		if storeErr == nil {
+			storeErr = err
+		}
+	}
+	// write tries a store write again while it fails, until one failed for
+	// good: then each is tried once (the run has failed already).
+	write := func(fn func() error) error {
+		mu.Lock()
+		failedBefore := storeErr != nil
+		mu.Unlock()
+		if failedBefore {
+			return fn()
+		}
+		return s.storeWrite(context.WithoutCancel(ctx), fn)
+	}
 	log := s.log.With("run_id", run.RunID)
 
 	// What earlier executions of this run left: finished tasks are kept.
@@ -409,14 +484,16 @@ func (s *Service) execute(ctx context.Context, run grpipe.Run, x dag.Executor, e
 			sum.Add(out)
 		},
 		OnStart: func(taskID string, try int, at time.Time) {
-			if err := st.TaskStarted(bg, run.RunID, taskID, kind(taskID), try, at); err != nil {
+			if err := write(func() error { return st.TaskStarted(bg, run.RunID, taskID, kind(taskID), try, at) }); err != nil {
 				log.Error("record task start", "task", taskID, "error", err)
+				storeFailed(fmt.Errorf("record the start of %s: %w", taskID, err))
 			}
 		},
 		OnEnd: func(r dag.TaskResult) {
 			ts := taskSummary(r, kind(r.TaskID))
-			if err := st.TaskEnded(bg, run.RunID, ts, r.Try, r.Log); err != nil {
+			if err := write(func() error { return st.TaskEnded(bg, run.RunID, ts, r.Try, r.Log) }); err != nil {
 				log.Error("record task end", "task", r.TaskID, "error", err)
+				storeFailed(fmt.Errorf("record the end of %s: %w", r.TaskID, err))
 			}
 			for _, o := range s.opts.Observers {
 				o.TaskEnded(bg, run, ts)
@@ -449,7 +526,7 @@ func (s *Service) execute(ctx context.Context, run grpipe.Run, x dag.Executor, e
 			if waiting == "" && r.Err != nil {
 				waiting = fmt.Sprintf("%s: %v", r.TaskID, r.Err)
 			}
-			if r.Try > 0 {
+			if r.Try > 0 && !r.Detached {
 				requeue = append(requeue, r.TaskID)
 			}
 		default:
@@ -478,8 +555,31 @@ func (s *Service) execute(ctx context.Context, run grpipe.Run, x dag.Executor, e
 	if sum.State.Ended() {
 		sum.EndedAt = s.now().UTC()
 	}
-	if err := st.FinishRun(bg, sum); err != nil {
-		return sum, err
+	if storeErr != nil {
+		// The run's records are incomplete: it failed, and says why.
+		why := fmt.Sprintf("the run store could not record this run: %v", storeErr)
+		if sum.Error != "" {
+			why += "; the run's own first failure: " + sum.Error
+		}
+		sum.State, sum.Error = grpipe.StateFailed, why
+		if sum.EndedAt.IsZero() {
+			sum.EndedAt = s.now().UTC()
+		}
+	}
+	if err := s.storeWrite(bg, func() error { return st.FinishRun(bg, sum) }); err != nil {
+		if sum.State != grpipe.StateFailed || storeErr == nil {
+			sum.State, sum.EndedAt = grpipe.StateFailed, s.now().UTC()
+			why := fmt.Sprintf("the run store could not record the end of this run: %v", err)
+			if sum.Error != "" {
+				why += "; " + sum.Error
+			}
+			sum.Error = why
+		}
+		if perr := s.writePending(sum); perr != nil {
+			return sum, fmt.Errorf("record run %s: %w (and its record could not be kept for later: %v)", run.RunID, err, perr)
+		}
+		log.Error("the run's end is kept for the next execution to record", "file", s.opts.PendingRecord, "error", err)
+		return sum, fmt.Errorf("record run %s: %w (its end is kept in %s and recorded by the next run once the store can be written)", run.RunID, err, s.opts.PendingRecord)
 	}
 	log.Info("run ended", "state", sum.State, "seconds", s.now().Sub(sum.StartedAt).Seconds())
 	if sum.State.Ended() {
@@ -574,8 +674,16 @@ type BackfillPlan struct {
 }
 
 // PlanBackfill returns the intervals of spec whose logical date lies in
-// [from, to] (at most 10000; more is an error naming the dates).
-func PlanBackfill(spec string, from, to time.Time) (BackfillPlan, error) {
+// [start, end] (dates as ParseDate reads them; at most 10000, more is an
+// error naming the dates).
+func PlanBackfill(spec, start, end string) (BackfillPlan, error) {
+	if start == "" || end == "" {
+		return BackfillPlan{}, fmt.Errorf("%w: grpipe dags backfill: give --start-date and --end-date", grpipe.ErrBadInput)
+	}
+	from, to, err := ParseDates(start, end)
+	if err != nil {
+		return BackfillPlan{}, err
+	}
 	sched, err := ParseSchedule(spec)
 	if err != nil {
 		return BackfillPlan{}, err
@@ -607,21 +715,47 @@ func (s *Service) Backfill(ctx context.Context, plan BackfillPlan) ([]grpipe.Run
 	return queued, nil
 }
 
-// Summary returns a run's summary and every try of its tasks; an unknown
+// Runs returns the latest runs, newest first (by logical date), at most
+// limit (1 or more).
+func (s *Service) Runs(ctx context.Context, limit int) ([]grpipe.Run, error) {
+	if limit < 1 {
+		return nil, fmt.Errorf("%w: --limit %d: give a number of runs, 1 or more", grpipe.ErrBadInput, limit)
+	}
+	runs, err := s.opts.Store.ListRuns(ctx, limit)
+	return append([]grpipe.Run{}, runs...), err
+}
+
+// RunDetail is a run's summary, every try of its tasks (state, times,
+// error, worker) and of the instances of its mapped tasks (the ETL fanned
+// out per file): what `grpipe runs show --json` prints.
+type RunDetail struct {
+	*grpipe.RunSummary
+	TaskTries       []runstore.TaskInstance `json:"task_tries"`
+	MappedInstances []runstore.Try          `json:"mapped_instances"`
+}
+
+// Detail returns a run's summary and every try of its tasks; an unknown
 // run is an error wrapping grpipe.ErrNotFound.
-func (s *Service) Summary(ctx context.Context, runID string) (*grpipe.RunSummary, []runstore.TaskInstance, error) {
+func (s *Service) Detail(ctx context.Context, runID string) (RunDetail, error) {
 	sum, err := s.opts.Store.Summary(ctx, runID)
 	if err != nil {
-		return nil, nil, err
+		return RunDetail{}, err
 	}
 	tries, err := s.opts.Store.TaskInstances(ctx, runID)
-	return sum, tries, err
+	if err != nil {
+		return RunDetail{}, err
+	}
+	mapped, err := s.opts.Store.MappedInstances(ctx, runID)
+	return RunDetail{sum, tries, mapped}, err
 }
 
 // TaskLog returns the log of try (0: the latest) of a task of a run, and
 // the try's number. The error names what exists: an unknown run or task, a
 // task that has not run, or the tries it has (grpipe.ErrNotFound).
 func (s *Service) TaskLog(ctx context.Context, runID, taskID string, try int) (string, int, error) {
+	if try < 0 {
+		return "", 0, fmt.Errorf("%w: --try %d: tries are numbered from 1", grpipe.ErrBadInput, try)
+	}
 	if _, err := grpipe.TaskByID(taskID); err != nil {
 		return "", 0, err
 	}

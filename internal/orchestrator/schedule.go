@@ -67,3 +67,13 @@ func ParseDate(flag, s string) (time.Time, error) {
 	}
 	return time.Time{}, fmt.Errorf("%w: %s %q must be a date (2026-01-31) or an RFC 3339 time (2026-01-31T10:00:00Z)", grpipe.ErrBadInput, flag, s)
 }
+
+// ParseDates reads --start-date and --end-date (see ParseDate).
+func ParseDates(start, end string) (time.Time, time.Time, error) {
+	s, err := ParseDate("--start-date", start)
+	if err != nil {
+		return s, time.Time{}, err
+	}
+	e, err := ParseDate("--end-date", end)
+	return s, e, err
+}

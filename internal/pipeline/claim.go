@@ -34,6 +34,15 @@ type Manifest struct {
 	Batch     string         `json:"batch"`
 	ClaimedAt time.Time      `json:"claimed_at"`
 	Files     []ManifestFile `json:"files"`
+	// Strikes counts the runs that failed to finish this batch while they
+	// finished their own: evidence that the batch, not the system, is at
+	// fault. LastError is the last failure's message.
+	Strikes   int    `json:"strikes,omitempty"`
+	LastError string `json:"last_error,omitempty"`
+	// Held, when set, says why the batch was given up after maxStrikes:
+	// runs leave it alone (its files stay in working/<batch>/ for an
+	// operator) and go on with later batches.
+	Held string `json:"held,omitempty"`
 	// loaded marks the entities of the batch committed in this process.
 	loaded map[string]bool
 }
@@ -83,7 +92,7 @@ func (p *Pipeline) claim(ctx context.Context, batch string, log *slog.Logger) (*
 		return nil, fmt.Errorf("claim: %w", err)
 	}
 	for _, key := range ignored {
-		log.Warn("landing object ignored: not a landing file name", "key", key, "accepted", grpipe.AcceptedInputNames)
+		log.Warn("landing object ignored: not a landing file name (or longer than 200 bytes)", "key", key, "accepted", grpipe.AcceptedInputNames)
 	}
 	m := &Manifest{Batch: batch, ClaimedAt: p.now().UTC()}
 	for _, f := range files {
@@ -182,7 +191,14 @@ func (p *Pipeline) pendingBatches(ctx context.Context, current string, log *slog
 		}
 		m, err := p.readManifest(ctx, batch)
 		if err != nil {
-			return nil, err
+			// A damaged manifest would fail every later run: leave it to an operator.
+			log.Warn("batch left alone: its claim manifest cannot be read; inspect it by hand", "batch", batch, "error", err.Error())
+			continue
+		}
+		if m.Held != "" {
+			log.Warn("batch held: later runs leave it alone; its files stay for an operator", "batch", batch,
+				"folder", path.Join(string(grpipe.Working), batch), "why", m.Held)
+			continue
 		}
 		pending := false
 		for _, f := range m.Files {

@@ -28,20 +28,31 @@ import (
 // earlier tries' batches like those of any interrupted run.
 func (p *Pipeline) etl(ctx context.Context, c *dag.Call) error {
 	log := c.Log
+	if err := grpipe.ValidateRunID(c.Run.RunID); err != nil {
+		// A run id that could leave its folder (a run recorded by an older
+		// grpipe) never names a batch: its folders would not be its own.
+		return fmt.Errorf("run %q cannot claim a batch: %w", c.Run.RunID, err)
+	}
 	batch := c.Run.RunID
 	if c.Number > 1 {
 		batch = fmt.Sprintf("%s_try%d", c.Run.RunID, c.Number)
 	}
-	pending, err := p.pendingBatches(ctx, batch, log)
+	earlier, err := p.pendingBatches(ctx, batch, log)
 	if err != nil {
 		return err
 	}
-	for _, m := range pending {
+	// An earlier batch that fails is set aside: it never keeps this run's
+	// batch from loading (see strike).
+	failed := map[*Manifest]error{}
+	var pending []*Manifest
+	for _, m := range earlier {
 		log.Warn("resuming the batch of an interrupted run", "batch", m.Batch)
 		if err := p.finishClaim(ctx, m, log); err != nil {
-			return err
+			failed[m] = err
+			continue
 		}
 		c.AddRecovered(m.Batch)
+		pending = append(pending, m)
 	}
 
 	t0 := time.Now()
@@ -64,12 +75,17 @@ func (p *Pipeline) etl(ctx context.Context, c *dag.Call) error {
 		err := p.processBatch(ctx, c, m, log)
 		var fe *transform.FileError
 		if err != nil && !errors.As(err, &fe) {
-			return fmt.Errorf("batch %s: %w", m.Batch, err)
+			if m != own {
+				failed[m] = err
+				continue
+			}
+			return errors.Join(append([]error{fmt.Errorf("batch %s: %w", m.Batch, err)}, p.failures(failed)...)...)
 		}
 		if err != nil {
 			refused = append(refused, err)
 		}
 	}
+
 	if len(pending) > 0 {
 		// Reviews that came without their author (UCSD) take their book's
 		// first author, from this batch's books or any stored before.
@@ -84,7 +100,57 @@ func (p *Pipeline) etl(ctx context.Context, c *dag.Call) error {
 		}
 		p.ended(c, "fill_authors", grpipe.StageTiming{Stage: "fill_authors", Seconds: time.Since(t1).Seconds(), Rows: n})
 	}
+	if len(failed) > 0 {
+		// This run's own work went through: the earlier batches that failed
+		// are at fault, not the system; each takes a strike (when this run
+		// had a batch of its own to prove it).
+		errs := p.strike(ctx, failed, own != nil, log)
+		if err := errFiles(refused); err != nil {
+			errs = append(errs, err)
+		}
+		return errors.Join(errs...)
+	}
 	return errFiles(refused)
+}
+
+// maxStrikes is how many runs may fail to finish a batch, while finishing
+// their own, before it is held.
+const maxStrikes = 3
+
+// failures describes the earlier batches that failed, without striking them
+// (this run's own batch failed too: the system may be at fault).
+func (p *Pipeline) failures(failed map[*Manifest]error) []error {
+	var errs []error
+	for m, err := range failed {
+		errs = append(errs, fmt.Errorf("earlier batch %s: %w", m.Batch, err))
+	}
+	return errs
+}
+
+// strike records the failure of each earlier batch that failed; with proof
+// that the system works (this run loaded a batch of its own), it counts a
+// strike, and at maxStrikes the batch is held: later runs leave it alone.
+// The errors say which batches failed and what happens to them.
+func (p *Pipeline) strike(ctx context.Context, failed map[*Manifest]error, proof bool, log *slog.Logger) []error {
+	var errs []error
+	for m, err := range failed {
+		m.LastError = err.Error()
+		if proof {
+			m.Strikes++
+		}
+		what := fmt.Sprintf("it will be tried again (%d of %d failures while other batches loaded)", m.Strikes, maxStrikes)
+		if m.Strikes >= maxStrikes {
+			m.Held = fmt.Sprintf("%d runs failed to finish it while loading their own batches; last: %s", m.Strikes, m.LastError)
+			what = fmt.Sprintf("it is held: later runs leave it alone; its files stay in %s/ for an operator (land them again once fixed, then delete the folder)",
+				path.Join(string(grpipe.Working), m.Batch))
+			log.Error("batch held after repeated failures", "batch", m.Batch, "strikes", m.Strikes, "error", err.Error())
+		}
+		if werr := p.writeManifest(ctx, m); werr != nil {
+			errs = append(errs, werr)
+		}
+		errs = append(errs, fmt.Errorf("earlier batch %s could not be finished: %w; %s", m.Batch, err, what))
+	}
+	return errs
 }
 
 // processBatch transforms, stages and upserts the claimed files of one
@@ -127,6 +193,9 @@ func (p *Pipeline) processBatch(ctx context.Context, c *dag.Call, m *Manifest, l
 		}
 	}
 
+	if err := objstore.CheckKeyElement(m.Batch); err != nil {
+		return fmt.Errorf("batch %q: %w", m.Batch, err)
+	}
 	workDir := filepath.Join(p.opts.WorkDir, m.Batch)
 	defer os.RemoveAll(workDir)
 	var sources []transform.Source
@@ -160,15 +229,13 @@ func (p *Pipeline) processBatch(ctx context.Context, c *dag.Call, m *Manifest, l
 
 	t0 := time.Now()
 	p.started("transform", bytes)
-	engine, err := duckdb.Open(ctx, "", p.opts.Transform)
-	if err != nil {
-		return fmt.Errorf("transform engine: %w", err)
+	var res *transform.Result
+	var err error
+	if p.fanOut(sources) {
+		res, err = p.fanTransform(ctx, c, m, sources, workDir)
+	} else {
+		res, err = p.transformHere(ctx, sources, workDir, log)
 	}
-	res, err := transform.Run(ctx, engine, sources, transform.Options{
-		WorkDir: filepath.Join(workDir, "out"), MaxRejectRatio: p.opts.MaxRejectRatio, Parallelism: p.opts.Parallelism,
-		Snapshot: p.opts.Snapshot, Log: log, Progress: p.advanced(),
-	})
-	engine.Close()
 	if err != nil {
 		return err
 	}
@@ -388,3 +455,16 @@ func processedKey(batch, entity string) string {
 
 // rejectedKey is the object of entity's rejected rows of batch.
 func rejectedKey(batch, entity string) string { return quarantine.ParquetKey(batch, entity) }
+
+// transformHere transforms the sources in this process.
+func (p *Pipeline) transformHere(ctx context.Context, sources []transform.Source, workDir string, log *slog.Logger) (*transform.Result, error) {
+	engine, err := duckdb.Open(ctx, "", p.opts.Transform)
+	if err != nil {
+		return nil, fmt.Errorf("transform engine: %w", err)
+	}
+	defer engine.Close()
+	return transform.Run(ctx, engine, sources, transform.Options{
+		WorkDir: filepath.Join(workDir, "out"), MaxRejectRatio: p.opts.MaxRejectRatio, Parallelism: p.opts.Parallelism,
+		Snapshot: p.opts.Snapshot, Log: log, Progress: p.advanced(),
+	})
+}

@@ -49,6 +49,9 @@ type Options struct {
 	Crash func(point string)
 	// Progress, when set, is told how the ETL advances (a display); nil: nothing.
 	Progress Progress
+	// Mapper, when set, transforms the files of a batch of CSV files as
+	// mapped instances (executor distributed; see fanout.go).
+	Mapper Mapper
 }
 
 // Pipeline does the work of the GoodReads DAG's tasks over zones and a warehouse.

@@ -14,6 +14,7 @@ import (
 	"github.com/grpipe/grpipe/internal/postgres"
 	"github.com/grpipe/grpipe/internal/postgres/pgtest"
 	"github.com/grpipe/grpipe/internal/warehouse"
+	"github.com/grpipe/grpipe/internal/warehouse/driver"
 )
 
 // benchRows is the size of the benchmark's batch (GRPIPE_BENCH_ROWS, default 1 000 000).
@@ -73,16 +74,16 @@ func BenchmarkLoadUpsert(b *testing.B) {
 	ctx := context.Background()
 	backends := []struct {
 		name string
-		open func(b *testing.B) warehouse.Driver
+		open func(b *testing.B) driver.Driver
 	}{
-		{"duckdb", func(b *testing.B) warehouse.Driver {
+		{"duckdb", func(b *testing.B) driver.Driver {
 			d, err := duckdb.OpenWarehouse(ctx, filepath.Join(b.TempDir(), "wh.duckdb"), duckdb.Options{MemoryLimit: "2GB", TempDirectory: b.TempDir()})
 			if err != nil {
 				b.Fatal(err)
 			}
 			return d
 		}},
-		{"postgres", func(b *testing.B) warehouse.Driver {
+		{"postgres", func(b *testing.B) driver.Driver {
 			d, err := postgres.Open(ctx, pgtest.Database(b), postgres.Options{Scan: duckdb.Options{MemoryLimit: "1GB"}})
 			if err != nil {
 				b.Fatal(err)

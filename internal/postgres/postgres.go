@@ -1,18 +1,20 @@
-// Package postgres provides the PostgreSQL warehouse driver: the portable
-// SQL of package warehouse runs over database/sql (pgx's stdlib), and staging
-// tables are bulk-loaded with COPY, streaming rows out of local Parquet files
-// read by an in-memory DuckDB.
+// Package postgres provides the PostgreSQL warehouse driver (a
+// driver.Driver): the portable SQL of package warehouse runs over
+// database/sql (pgx's stdlib), and staging tables are bulk-loaded with COPY,
+// streaming rows out of local Parquet files read by an in-memory DuckDB.
+// Errors are mapped to the warehouse's sentinels by SQLSTATE, and explained
+// (server down, login refused, connection lost) without the password. Its
+// conformance harness is in warehouse_test.go.
 package postgres
 
 import (
 	"context"
 	"database/sql"
-	"database/sql/driver"
+	sqldriver "database/sql/driver"
 	"errors"
 	"fmt"
 	"io"
 	"net"
-	"net/url"
 	"strconv"
 	"strings"
 	"sync"
@@ -25,7 +27,9 @@ import (
 
 	grpipe "github.com/grpipe/grpipe"
 	"github.com/grpipe/grpipe/internal/duckdb"
+	"github.com/grpipe/grpipe/internal/redact"
 	"github.com/grpipe/grpipe/internal/warehouse"
+	"github.com/grpipe/grpipe/internal/warehouse/driver"
 )
 
 // DefaultWorkMem is the session's work_mem unless the DSN sets one
@@ -51,7 +55,7 @@ type Warehouse struct {
 	opts Options
 }
 
-var _ warehouse.Driver = (*Warehouse)(nil)
+var _ driver.Driver = (*Warehouse)(nil)
 
 // Open connects to the PostgreSQL database named by dsn
 // (postgres://user:pass@host:port/db?sslmode=...) and checks that it answers.
@@ -59,8 +63,8 @@ var _ warehouse.Driver = (*Warehouse)(nil)
 func Open(ctx context.Context, dsn string, opts Options) (*Warehouse, error) {
 	cfg, err := pgx.ParseConfig(dsn)
 	if err != nil {
-		// pgconn redacts the password in parse errors; scrub it anyway.
-		return nil, fmt.Errorf("%w: parse DSN: %s", grpipe.ErrBadInput, scrub(err.Error(), passwordOf(dsn)))
+		// pgconn redacts the password in parse errors; scrub every secret anyway.
+		return nil, fmt.Errorf("%w: parse DSN: %s", grpipe.ErrBadInput, redact.Scrub(err.Error(), redact.Secrets(dsn)))
 	}
 	if opts.ConnectTimeout == 0 {
 		opts.ConnectTimeout = 10 * time.Second
@@ -105,8 +109,8 @@ func Open(ctx context.Context, dsn string, opts Options) (*Warehouse, error) {
 func (w *Warehouse) DB() *sql.DB { return w.db }
 
 // Dialect returns PostgreSQL's dialect.
-func (w *Warehouse) Dialect() warehouse.Dialect {
-	return warehouse.Dialect{Name: "postgres", Text: "TEXT"}
+func (w *Warehouse) Dialect() driver.Dialect {
+	return driver.Dialect{Name: "postgres", Text: "TEXT"}
 }
 
 // Addr returns the server's host:port.
@@ -120,15 +124,14 @@ func (w *Warehouse) Close() error { return w.db.Close() }
 // read (a few thousand read ahead at most), so no table is ever held in
 // memory. COPY is one statement: on any error (a lost connection included)
 // no row of it stays in the table.
-func (w *Warehouse) LoadParquet(ctx context.Context, table string, columns []string, files []string) (int64, error) {
-	ident := pgx.Identifier(strings.Split(table, "."))
+func (w *Warehouse) LoadParquet(ctx context.Context, table driver.Table, columns []string, files []string) (int64, error) {
+	ident := pgx.Identifier{table.Schema, table.Name}
 	scan, err := duckdb.Open(ctx, "", w.opts.Scan)
 	if err != nil {
 		return 0, fmt.Errorf("parquet reader: %w", err)
 	}
 	defer scan.Close()
-	q := fmt.Sprintf("SELECT %s FROM read_parquet(%s)", strings.Join(columns, ", "), duckdb.QuoteList(files))
-	rows, err := scan.QueryContext(ctx, q)
+	rows, err := duckdb.ScanParquet(ctx, scan, columns, files)
 	if err != nil {
 		return 0, fmt.Errorf("read %s: %w", strings.Join(files, ", "), err)
 	}
@@ -261,10 +264,20 @@ func (s *rowSource) stop() {
 	<-s.finished
 }
 
-// Explain turns a PostgreSQL error into one that says what to do: the
-// server cannot be reached, refused the login, or dropped the connection.
-// The password never appears in the result.
-func (w *Warehouse) Explain(err error) error { return w.explain(err) }
+// MapError maps a PostgreSQL error to the warehouse's sentinels by its
+// SQLSTATE (a write in a read-only session: warehouse.ErrReadOnly; an
+// undefined table or schema: warehouse.ErrNoTable), and turns the errors of
+// reaching the server into ones that say what to do: the server cannot be
+// reached, refused the login, or dropped the connection. The password never
+// appears in the result.
+func (w *Warehouse) MapError(err error) error { return w.explain(err) }
+
+// SQLSTATE codes the driver maps.
+const (
+	codeReadOnly        = "25006" // read_only_sql_transaction
+	codeUndefinedTable  = "42P01" // undefined_table
+	codeUndefinedSchema = "3F000" // invalid_schema_name
+)
 
 func (w *Warehouse) explain(err error) error {
 	if err == nil {
@@ -274,6 +287,10 @@ func (w *Warehouse) explain(err error) error {
 	isPg := errors.As(err, &pgErr)
 	var ce *pgconn.ConnectError
 	switch {
+	case isPg && pgErr.Code == codeReadOnly:
+		return fmt.Errorf("%w: %w", warehouse.ErrReadOnly, err)
+	case isPg && (pgErr.Code == codeUndefinedTable || pgErr.Code == codeUndefinedSchema):
+		return fmt.Errorf("%w: %w", warehouse.ErrNoTable, err)
 	case isPg && (pgErr.Code == "28P01" || pgErr.Code == "28000"):
 		return &Error{msg: fmt.Sprintf("PostgreSQL at %s refused the login of user %q: %s (check the user and password)",
 			w.addr, w.user, pgErr.Message), err: err, pass: w.pass}
@@ -308,9 +325,9 @@ func reason(err error) string {
 
 func lostConnection(err error) bool {
 	var op *net.OpError
-	return errors.Is(err, driver.ErrBadConn) || errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) || errors.Is(err, syscall.ECONNRESET) ||
+	return errors.Is(err, sqldriver.ErrBadConn) || errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) || errors.Is(err, syscall.ECONNRESET) ||
 		errors.Is(err, syscall.ECONNREFUSED) || errors.Is(err, syscall.EPIPE) || errors.As(err, &op) ||
-		pgconn.SafeToRetry(err) || strings.Contains(err.Error(), "conn closed")
+		pgconn.SafeToRetry(err) || errors.Is(err, pgconn.ErrConnClosed)
 }
 
 // Error is a PostgreSQL error explained for the user. It unwraps to the
@@ -327,24 +344,4 @@ func (e *Error) Error() string { return scrub(e.msg, e.pass) }
 func (e *Error) Unwrap() error { return e.err }
 
 // scrub hides pass in s.
-func scrub(s, pass string) string {
-	if pass == "" || len(pass) < 3 {
-		return s
-	}
-	return strings.ReplaceAll(s, pass, "xxxxx")
-}
-
-func passwordOf(dsn string) string {
-	u, err := url.Parse(dsn)
-	if err != nil {
-		return ""
-	}
-	if p := u.Query().Get("password"); p != "" {
-		return p
-	}
-	if u.User == nil {
-		return ""
-	}
-	p, _ := u.User.Password()
-	return p
-}
+func scrub(s, pass string) string { return redact.Scrub(s, []string{pass}) }

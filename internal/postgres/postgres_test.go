@@ -14,6 +14,8 @@ import (
 	"github.com/grpipe/grpipe/internal/duckdb"
 	"github.com/grpipe/grpipe/internal/postgres"
 	"github.com/grpipe/grpipe/internal/postgres/pgtest"
+	"github.com/grpipe/grpipe/internal/warehouse"
+	"github.com/grpipe/grpipe/internal/warehouse/driver"
 )
 
 // writeParquet writes a Parquet file of n rows with a column of each type
@@ -41,6 +43,8 @@ func writeParquet(t testing.TB, n int) string {
 	return p
 }
 
+var stagingTable = driver.Table{Schema: "s", Name: "t"}
+
 var columns = []string{"id", "txt", "rating", "votes", "day", "flag", "ts"}
 
 const createStaging = `CREATE SCHEMA IF NOT EXISTS s;
@@ -63,7 +67,7 @@ func TestLoadParquetTypes(t *testing.T) {
 	if _, err := w.DB().ExecContext(ctx, createStaging); err != nil {
 		t.Fatal(err)
 	}
-	n, err := w.LoadParquet(ctx, "s.t", columns, []string{writeParquet(t, 1000)})
+	n, err := w.LoadParquet(ctx, stagingTable, columns, []string{writeParquet(t, 1000)})
 	if err != nil || n != 1000 {
 		t.Fatalf("loaded %d rows, %v; want 1000", n, err)
 	}
@@ -101,8 +105,8 @@ func TestReadOnly(t *testing.T) {
 	ro := open(t, dsn, postgres.Options{ReadOnly: true})
 	for _, q := range []string{"INSERT INTO k VALUES (1)", "DROP TABLE k", "CREATE TABLE j (a INT)"} {
 		_, err := ro.DB().Exec(q)
-		if err == nil || !strings.Contains(err.Error(), "read-only") {
-			t.Errorf("%s: %v, want a read-only refusal", q, err)
+		if err == nil || !errors.Is(ro.MapError(err), warehouse.ErrReadOnly) {
+			t.Errorf("%s: %v, want a refusal mapped to warehouse.ErrReadOnly", q, err)
 		}
 	}
 	var n int
@@ -187,7 +191,7 @@ func TestRestartDuringCopy(t *testing.T) {
 		}
 		restarted <- errors.New("no COPY seen within 60 s")
 	}()
-	n, err := w.LoadParquet(ctx, "s.t", columns, []string{file})
+	n, err := w.LoadParquet(ctx, stagingTable, columns, []string{file})
 	if werr := <-restarted; werr != nil {
 		t.Fatalf("restart: %v", werr)
 	}
@@ -209,7 +213,7 @@ func TestRestartDuringCopy(t *testing.T) {
 	if err != nil || got != 0 {
 		t.Fatalf("after the failed COPY: %d rows, %v; want 0", got, err)
 	}
-	n, err = w.LoadParquet(ctx, "s.t", columns, []string{file})
+	n, err = w.LoadParquet(ctx, stagingTable, columns, []string{file})
 	if err != nil || n != rows {
 		t.Fatalf("load after the restart: %d rows, %v; want %d", n, err, rows)
 	}

@@ -17,6 +17,7 @@ package queue
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"log/slog"
 	"sync"
@@ -32,14 +33,19 @@ import (
 // Name is the River queue grpipe's jobs go to.
 const Name = "grpipe"
 
-// TaskArgs is one try of one task instance: River's job arguments.
+// TaskArgs is one try of one task instance: River's job arguments. A job
+// is unique by run, task, map index and try.
 type TaskArgs struct {
-	RunID  string `json:"run_id"`
-	TaskID string `json:"task_id"`
+	RunID  string `json:"run_id" river:"unique"`
+	TaskID string `json:"task_id" river:"unique"`
 	// MapIndex is the instance of a mapped task (-1: the task is not mapped).
-	MapIndex int `json:"map_index"`
+	MapIndex int `json:"map_index" river:"unique"`
 	// Try is the try number (1 for the first).
-	Try int `json:"try"`
+	Try int `json:"try" river:"unique"`
+	// Timeout bounds the try (0: no bound); the scheduler decides it.
+	Timeout time.Duration `json:"timeout,omitempty"`
+	// Payload is what else the worker needs to run the try (JSON).
+	Payload json.RawMessage `json:"payload,omitempty"`
 }
 
 // Kind is River's job kind.
@@ -63,6 +69,16 @@ func (a TaskArgs) String() string {
 // Migrate creates or upgrades River's tables in the database of pool (River's
 // own numbered migrations, rivermigrate), in schema (empty: the search path).
 func Migrate(ctx context.Context, pool *pgxpool.Pool, schema string) error {
+	// Processes starting together migrate one at a time.
+	conn, err := pool.Acquire(ctx)
+	if err != nil {
+		return fmt.Errorf("queue migrations: %w", err)
+	}
+	defer conn.Release()
+	if _, err := conn.Exec(ctx, `SELECT pg_advisory_lock($1)`, migrationLockKey); err != nil {
+		return fmt.Errorf("queue migrations: %w", err)
+	}
+	defer conn.Exec(context.WithoutCancel(ctx), `SELECT pg_advisory_unlock($1)`, migrationLockKey) //nolint:errcheck // the session's end releases it too
 	m, err := rivermigrate.New(riverpgxv5.New(pool), &rivermigrate.Config{Schema: schema, Logger: slog.New(slog.DiscardHandler)})
 	if err != nil {
 		return fmt.Errorf("queue migrations: %w", err)
@@ -72,6 +88,9 @@ func Migrate(ctx context.Context, pool *pgxpool.Pool, schema string) error {
 	}
 	return nil
 }
+
+// migrationLockKey is the advisory lock taken while migrating (the bytes of "grpipe-Q").
+const migrationLockKey int64 = 0x67727069_70652d51
 
 // Queue puts tries on the queue (a scheduler's side: it works no job).
 type Queue struct {
@@ -127,7 +146,7 @@ type WorkerOptions struct {
 type Worker struct {
 	client *river.Client[pgx.Tx]
 	mu     sync.Mutex
-	active map[TaskArgs]time.Time
+	active map[string]time.Time
 	done   int64
 }
 
@@ -136,6 +155,11 @@ type Worker struct {
 // such a job is discarded, never run again: grpipe's heartbeats find a dead
 // worker's tries much sooner, and grpipe retries them.
 const rescueAfter = 7 * time.Hour
+
+// fetchCooldown is the least time between two fetches of a worker: River's
+// default (100ms) is every try's latency when tries come one by one, as the
+// DAG's tasks do.
+const fetchCooldown = 20 * time.Millisecond
 
 // NewWorker returns a worker of the queue in pool's database.
 func NewWorker(pool *pgxpool.Pool, opts WorkerOptions, h Handler) (*Worker, error) {
@@ -148,15 +172,16 @@ func NewWorker(pool *pgxpool.Pool, opts WorkerOptions, h Handler) (*Worker, erro
 	if opts.Log == nil {
 		opts.Log = slog.New(slog.DiscardHandler)
 	}
-	w := &Worker{active: map[TaskArgs]time.Time{}}
+	w := &Worker{active: map[string]time.Time{}}
 	workers := river.NewWorkers()
 	river.AddWorker(workers, river.WorkFunc(func(ctx context.Context, job *river.Job[TaskArgs]) error {
+		name := job.Args.String()
 		w.mu.Lock()
-		w.active[job.Args] = time.Now()
+		w.active[name] = time.Now()
 		w.mu.Unlock()
 		defer func() {
 			w.mu.Lock()
-			delete(w.active, job.Args)
+			delete(w.active, name)
 			w.done++
 			w.mu.Unlock()
 		}()
@@ -175,7 +200,7 @@ func NewWorker(pool *pgxpool.Pool, opts WorkerOptions, h Handler) (*Worker, erro
 		JobTimeout:           -1, // grpipe's per-task timeout applies inside the task
 		RescueStuckJobsAfter: rescueAfter,
 		FetchPollInterval:    opts.Poll,
-		FetchCooldown:        min(opts.Poll, river.FetchCooldownDefault),
+		FetchCooldown:        min(opts.Poll, fetchCooldown),
 		SoftStopTimeout:      soft,
 		MaxAttempts:          1,
 	})
@@ -197,11 +222,11 @@ func (w *Worker) Run(ctx context.Context) error {
 	return nil
 }
 
-// Running returns the tries running now, with their start times.
-func (w *Worker) Running() map[TaskArgs]time.Time {
+// Running returns the tries running now (by TaskArgs.String), with their start times.
+func (w *Worker) Running() map[string]time.Time {
 	w.mu.Lock()
 	defer w.mu.Unlock()
-	out := make(map[TaskArgs]time.Time, len(w.active))
+	out := make(map[string]time.Time, len(w.active))
 	for k, v := range w.active {
 		out[k] = v
 	}

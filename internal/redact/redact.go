@@ -201,3 +201,72 @@ func maskFromSecret(s string) string {
 	}
 	return s[:first] + Mask
 }
+
+// Secrets returns the secret values s holds (the password of its user
+// information, the values of secret-named parameters in a URL's query or a
+// keyword/value DSN, and the password pgx reads from it), so that a message
+// built by other code, which may quote them, can be scrubbed (Scrub).
+func Secrets(s string) []string {
+	seen := map[string]bool{}
+	var out []string
+	add := func(v string) {
+		if v != "" && v != Mask && !seen[v] {
+			seen[v] = true
+			out = append(out, v)
+		}
+	}
+	if strings.HasPrefix(s, "postgres://") || strings.HasPrefix(s, "postgresql://") || !strings.Contains(s, "://") {
+		if cfg, err := pgconn.ParseConfig(s); err == nil {
+			add(cfg.Password)
+		}
+	}
+	if u, err := url.Parse(s); err == nil && strings.Contains(s, "://") {
+		if p, ok := u.User.Password(); ok {
+			add(p)
+		}
+		for k, vs := range u.Query() {
+			if Secret(k) {
+				for _, v := range vs {
+					add(v)
+				}
+			}
+		}
+	}
+	if !strings.Contains(s, "://") {
+		rest := strings.TrimLeft(s, spaces)
+		for rest != "" {
+			eq := strings.IndexByte(rest, '=')
+			if eq < 0 {
+				break
+			}
+			key := strings.Trim(rest[:eq], spaces)
+			rest = strings.TrimLeft(rest[eq+1:], spaces)
+			n := valueLen(rest)
+			if n < 0 {
+				break
+			}
+			if Secret(key) {
+				v := strings.Trim(rest[:n], "'")
+				add(v)
+				add(strings.NewReplacer(`\\`, `\`, `\'`, `'`).Replace(v))
+			}
+			rest = strings.TrimLeft(rest[n:], spaces)
+		}
+	}
+	return out
+}
+
+// Scrub replaces every occurrence of the secrets in msg by Mask; secrets of
+// fewer than three bytes are left (they would mangle the message, and
+// nothing quotes them whole).
+func Scrub(msg string, secrets []string) string {
+	for _, v := range secrets {
+		if len(v) >= 3 {
+			msg = strings.ReplaceAll(msg, v, Mask)
+			if e := url.QueryEscape(v); e != v {
+				msg = strings.ReplaceAll(msg, e, Mask)
+			}
+		}
+	}
+	return msg
+}

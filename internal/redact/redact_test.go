@@ -134,3 +134,30 @@ func FuzzStringRaw(f *testing.F) {
 		}
 	})
 }
+
+func TestSecretsAndScrub(t *testing.T) {
+	cases := []struct {
+		dsn  string
+		want []string
+	}{
+		{"postgres://grpipe:s3cret@db/wh?sslpassword=k3ypass", []string{"s3cret", "k3ypass"}},
+		{"host=db password='s3 cr\\'et' sslpassword=k3ypass", []string{"s3 cr\\'et", "s3 cr'et", "k3ypass"}},
+		{"postgres://grpipe@db/wh?password=p%40ss", []string{"p@ss"}},
+	}
+	for _, tc := range cases {
+		got := redact.Secrets(tc.dsn)
+		for _, w := range tc.want {
+			found := false
+			for _, g := range got {
+				found = found || g == w
+			}
+			if !found {
+				t.Errorf("Secrets(%q) = %q, lacks %q", tc.dsn, got, w)
+			}
+		}
+		msg := "cannot parse `" + tc.dsn + "`: " + strings.Join(tc.want, " ")
+		if out := redact.Scrub(msg, got); strings.Contains(out, "cret") || strings.Contains(out, "k3y") || strings.Contains(out, "p@ss") || strings.Contains(out, "p%40ss") {
+			t.Errorf("Scrub left a secret: %q", out)
+		}
+	}
+}

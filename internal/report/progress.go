@@ -43,6 +43,16 @@ func NewProgress(w io.Writer, total int64) *Progress {
 	return p
 }
 
+// Bar returns, for a job that reports progress (fake.Job, bench), a
+// function that starts a progress bar on w for total bytes and returns its
+// callback and a function that ends it.
+func Bar(w io.Writer) func(total int64) (func(int64), func()) {
+	return func(total int64) (func(int64), func()) {
+		p := NewProgress(w, total)
+		return p.Add, p.Stop
+	}
+}
+
 // Add counts n more bytes done.
 func (p *Progress) Add(n int64) { p.done.Add(n) }
 

@@ -13,13 +13,18 @@ import (
 	"fmt"
 	"io"
 	"math"
+	"os"
 	"slices"
 	"strings"
 	"text/tabwriter"
 	"time"
 
+	"github.com/mattn/go-isatty"
+
 	grpipe "github.com/grpipe/grpipe"
+	"github.com/grpipe/grpipe/internal/fake"
 	"github.com/grpipe/grpipe/internal/runstore"
+	"github.com/grpipe/grpipe/internal/termsafe"
 	"github.com/grpipe/grpipe/internal/warehouse"
 )
 
@@ -119,24 +124,37 @@ var Formats = []string{"table", "csv", "json"}
 // CheckFormat refuses a format Rows does not write.
 func CheckFormat(format string) error {
 	if !slices.Contains(Formats, format) {
-		return fmt.Errorf("%w: --format %q: use %s", grpipe.ErrBadInput, format, strings.Join(Formats, ", "))
+		return fmt.Errorf("%w: grpipe query: --format %q: use table, csv or json", grpipe.ErrBadInput, format)
 	}
 	return nil
 }
 
 // Rows writes query results as a table (with a row count), CSV (a header,
-// then the rows) or JSON (an array of objects).
+// then the rows) or JSON (an array of objects). Data never reaches a
+// terminal raw (a value may hold escape sequences that clear the screen or
+// rewrite what is shown): a table's cells are always escaped
+// (termsafe.Escape: control characters, C1 controls, bidirectional
+// overrides); CSV is escaped when w is a terminal and written exactly
+// otherwise (a file, a pipe); JSON escapes them losslessly (\uXXXX).
 func Rows(w io.Writer, rows *warehouse.Rows, format string) error {
 	switch format {
 	case "csv":
+		esc := func(s string) string { return s }
+		if isTerminal(w) {
+			esc = termsafe.Escape
+		}
 		cw := csv.NewWriter(w)
-		if err := cw.Write(rows.Columns); err != nil {
+		header := make([]string, len(rows.Columns))
+		for i, c := range rows.Columns {
+			header[i] = esc(c)
+		}
+		if err := cw.Write(header); err != nil {
 			return err
 		}
 		for _, r := range rows.Values {
 			rec := make([]string, len(r))
 			for i, v := range r {
-				rec[i] = cell(v)
+				rec[i] = esc(cell(v))
 			}
 			if err := cw.Write(rec); err != nil {
 				return err
@@ -153,14 +171,23 @@ func Rows(w io.Writer, rows *warehouse.Rows, format string) error {
 			}
 			out = append(out, m)
 		}
-		return json.NewEncoder(w).Encode(out)
+		b, err := json.Marshal(out)
+		if err != nil {
+			return err
+		}
+		_, err = w.Write(append(termsafe.JSON(b), '\n'))
+		return err
 	}
 	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
-	fmt.Fprintln(tw, strings.Join(rows.Columns, "\t"))
+	header := make([]string, len(rows.Columns))
+	for i, c := range rows.Columns {
+		header[i] = termsafe.Escape(c)
+	}
+	fmt.Fprintln(tw, strings.Join(header, "\t"))
 	for _, r := range rows.Values {
 		cells := make([]string, len(r))
 		for i, v := range r {
-			cells[i] = Clip(cell(v))
+			cells[i] = Clip(termsafe.Escape(cell(v)))
 		}
 		fmt.Fprintln(tw, strings.Join(cells, "\t"))
 	}
@@ -169,6 +196,12 @@ func Rows(w io.Writer, rows *warehouse.Rows, format string) error {
 	}
 	fmt.Fprintf(w, "(%d rows)\n", len(rows.Values))
 	return nil
+}
+
+// isTerminal reports whether w is a terminal.
+func isTerminal(w io.Writer) bool {
+	f, ok := w.(*os.File)
+	return ok && (isatty.IsTerminal(f.Fd()) || isatty.IsCygwinTerminal(f.Fd()))
 }
 
 func cell(v any) string {
@@ -236,4 +269,13 @@ func topColumns(t warehouse.AnalyticsTable, rows *warehouse.Rows) *warehouse.Row
 		out.Values = append(out.Values, row)
 	}
 	return out
+}
+
+// Batch says what one batch of grpipe fake wrote, where, and how fast.
+func Batch(w io.Writer, m *fake.Manifest, secs float64, where string) {
+	fmt.Fprintf(w, "wrote %d records, %s in %.1fs (%s/s) to %s:", m.Records, Bytes(m.Bytes), secs, Bytes(int64(float64(m.Bytes)/secs)), where)
+	for _, f := range m.Files {
+		fmt.Fprintf(w, " %s", f.Name)
+	}
+	fmt.Fprintln(w)
 }

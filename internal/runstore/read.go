@@ -30,6 +30,9 @@ type TaskInstance struct {
 	// DurationSeconds is EndedAt - StartedAt (0 while the try runs).
 	DurationSeconds float64 `json:"duration_seconds"`
 	Error           string  `json:"error,omitempty"`
+	// Worker is the grpipe worker that ran the try (executor distributed);
+	// empty when it ran in the process that executed the run.
+	Worker string `json:"worker,omitempty"`
 }
 
 const runColumns = `run_id, dag_id, run_type, state, logical_date, data_interval_start, data_interval_end, queued_at, started_at, ended_at, error`
@@ -119,7 +122,7 @@ func (s *Store) ListRunsWithTasks(ctx context.Context, limit int, states ...grpi
 		ph[i], args[i], idx[r.RunID] = "?", r.RunID, i
 		out[i] = RunWithTasks{Run: r, Tasks: []TaskInstance{}}
 	}
-	tis, err := s.queryTasks(ctx, `SELECT t.run_id, t.task_id, t.try_number, t.kind, t.state, t.started_at, t.ended_at, t.error FROM task_instances t
+	tis, err := s.queryTasks(ctx, `SELECT t.run_id, t.task_id, t.try_number, t.kind, t.state, t.started_at, t.ended_at, t.error, t.worker FROM task_instances t
 		WHERE t.run_id IN (`+strings.Join(ph, ",")+`)
 		AND t.try_number = (SELECT max(u.try_number) FROM task_instances u WHERE u.run_id = t.run_id AND u.task_id = t.task_id)
 		ORDER BY t.run_id, coalesce(t.started_at, ''), t.task_id`, args...)
@@ -200,14 +203,14 @@ func (s *Store) MarkRunning(ctx context.Context, runID string, at time.Time) err
 
 // TaskInstances returns every try of every task of a run, by task then try.
 func (s *Store) TaskInstances(ctx context.Context, runID string) ([]TaskInstance, error) {
-	return s.queryTasks(ctx, `SELECT run_id, task_id, try_number, kind, state, started_at, ended_at, error FROM task_instances
+	return s.queryTasks(ctx, `SELECT run_id, task_id, try_number, kind, state, started_at, ended_at, error, worker FROM task_instances
 		WHERE run_id = ? ORDER BY task_id, try_number`, runID)
 }
 
 // LatestTaskInstances returns the latest try of each task of a run, in the
 // order they started.
 func (s *Store) LatestTaskInstances(ctx context.Context, runID string) ([]TaskInstance, error) {
-	return s.queryTasks(ctx, `SELECT t.run_id, t.task_id, t.try_number, t.kind, t.state, t.started_at, t.ended_at, t.error FROM task_instances t
+	return s.queryTasks(ctx, `SELECT t.run_id, t.task_id, t.try_number, t.kind, t.state, t.started_at, t.ended_at, t.error, t.worker FROM task_instances t
 		WHERE t.run_id = ? AND t.try_number = (SELECT max(u.try_number) FROM task_instances u WHERE u.run_id = t.run_id AND u.task_id = t.task_id)
 		ORDER BY coalesce(t.started_at, ''), t.task_id`, runID)
 }
@@ -223,7 +226,7 @@ func (s *Store) queryTasks(ctx context.Context, q string, args ...any) ([]TaskIn
 		var t TaskInstance
 		var state, kind string
 		var st, en sql.NullString
-		if err := rows.Scan(&t.RunID, &t.TaskID, &t.TryNumber, &kind, &state, &st, &en, &t.Error); err != nil {
+		if err := rows.Scan(&t.RunID, &t.TaskID, &t.TryNumber, &kind, &state, &st, &en, &t.Error, &t.Worker); err != nil {
 			return nil, fmt.Errorf("task instances: %w", err)
 		}
 		t.Kind, t.State, t.StartedAt, t.EndedAt = grpipe.TaskKind(kind), grpipe.State(state), parseTS(st), parseTS(en)
@@ -291,7 +294,10 @@ func (s *Store) RequeueInterrupted(ctx context.Context, runID, reason string, at
 		return err
 	}
 	defer tx.Rollback() //nolint:errcheck // a no-op after Commit
-	rows, err := tx.QueryContext(ctx, `SELECT task_id FROM task_instances WHERE run_id = ? AND state = ?`, runID, string(grpipe.StateRunning))
+	// A try running on a worker (distributed executor) is not orphaned: it
+	// goes on there, and the next execution waits for it; the workers'
+	// heartbeats tell when one is lost.
+	rows, err := tx.QueryContext(ctx, `SELECT task_id FROM task_instances WHERE run_id = ? AND state = ? AND worker = ''`, runID, string(grpipe.StateRunning))
 	if err != nil {
 		return fmt.Errorf("requeue run %s: %w", runID, err)
 	}
@@ -305,7 +311,7 @@ func (s *Store) RequeueInterrupted(ctx context.Context, runID, reason string, at
 		ids = append(ids, id)
 	}
 	rows.Close()
-	if _, err := tx.ExecContext(ctx, `UPDATE task_instances SET state = ?, ended_at = ?, error = ? WHERE run_id = ? AND state = ?`,
+	if _, err := tx.ExecContext(ctx, `UPDATE task_instances SET state = ?, ended_at = ?, error = ? WHERE run_id = ? AND state = ? AND worker = ''`,
 		string(grpipe.StateFailed), ts(at), reason, runID, string(grpipe.StateRunning)); err != nil {
 		return fmt.Errorf("requeue run %s: %w", runID, err)
 	}

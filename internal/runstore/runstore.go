@@ -30,7 +30,7 @@ import (
 	"strings"
 	"time"
 
-	_ "modernc.org/sqlite" // registers "sqlite"
+	"modernc.org/sqlite" // registers "sqlite"
 
 	grpipe "github.com/grpipe/grpipe"
 )
@@ -41,6 +41,8 @@ var migrations embed.FS
 // Store is the run metadata database.
 type Store struct {
 	db *sql.DB
+	// postgres is whether the store is on PostgreSQL (see postgres.go).
+	postgres bool
 }
 
 // busyTimeout is how long a statement waits for a lock another connection
@@ -105,9 +107,13 @@ func loadMigrations() ([]migration, error) {
 // version returns the schema's version: 0 for a new database.
 func version(ctx context.Context, q interface {
 	QueryRowContext(context.Context, string, ...any) *sql.Row
-}) (int, error) {
+}, postgres bool) (int, error) {
+	exists := `SELECT count(*) FROM sqlite_master WHERE type = 'table' AND name = 'schema_migrations'`
+	if postgres {
+		exists = `SELECT count(*) FROM information_schema.tables WHERE table_schema = current_schema() AND table_name = 'schema_migrations'`
+	}
 	var n int
-	if err := q.QueryRowContext(ctx, `SELECT count(*) FROM sqlite_master WHERE type = 'table' AND name = 'schema_migrations'`).Scan(&n); err != nil || n == 0 {
+	if err := q.QueryRowContext(ctx, exists).Scan(&n); err != nil || n == 0 {
 		return 0, err
 	}
 	var v int
@@ -126,7 +132,7 @@ func (s *Store) migrate(ctx context.Context) error {
 		return err
 	}
 	latest := all[len(all)-1].version
-	current, err := version(ctx, s.db)
+	current, err := version(ctx, s.db, s.postgres)
 	if err != nil {
 		return fmt.Errorf("migrate: %w", err)
 	}
@@ -138,7 +144,13 @@ func (s *Store) migrate(ctx context.Context) error {
 		return fmt.Errorf("migrate: %w", err)
 	}
 	defer conn.Close()
-	if _, err := conn.ExecContext(ctx, `BEGIN IMMEDIATE`); err != nil {
+	// On PostgreSQL the processes that open the store migrate under an
+	// advisory lock (OpenMetadata); a plain transaction suffices.
+	begin := `BEGIN IMMEDIATE`
+	if s.postgres {
+		begin = `BEGIN`
+	}
+	if _, err := conn.ExecContext(ctx, begin); err != nil {
 		return fmt.Errorf("migrate: %w", err)
 	}
 	done := false
@@ -150,7 +162,7 @@ func (s *Store) migrate(ctx context.Context) error {
 	if _, err := conn.ExecContext(ctx, `CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, applied_at TEXT NOT NULL)`); err != nil {
 		return fmt.Errorf("migrate: %w", err)
 	}
-	if current, err = version(ctx, conn); err != nil {
+	if current, err = version(ctx, conn, s.postgres); err != nil {
 		return fmt.Errorf("migrate: %w", err)
 	}
 	for _, m := range all {
@@ -169,6 +181,19 @@ func (s *Store) migrate(ctx context.Context) error {
 	}
 	done = true
 	return nil
+}
+
+// sqliteFull is SQLite's result code for a write that found no room.
+const sqliteFull = 13
+
+// full names a full disk in SQLite's error, which says only "database or
+// disk is full".
+func full(err error) error {
+	var se *sqlite.Error
+	if errors.As(err, &se) && se.Code()&0xff == sqliteFull {
+		return fmt.Errorf("%w: no space left on device for the run store", err)
+	}
+	return err
 }
 
 func ts(t time.Time) string {
@@ -193,7 +218,7 @@ func (s *Store) StartRun(ctx context.Context, r grpipe.Run) error {
 		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
 		r.RunID, grpipe.DAGID, string(r.RunType), string(grpipe.StateRunning), ts(r.LogicalDate), ts(r.DataIntervalStart), ts(r.DataIntervalEnd), ts(r.StartedAt), ts(r.StartedAt))
 	if err != nil {
-		return fmt.Errorf("record run %s: %w", r.RunID, err)
+		return fmt.Errorf("record run %s: %w", r.RunID, full(err))
 	}
 	return nil
 }
@@ -204,7 +229,7 @@ func (s *Store) TaskStarted(ctx context.Context, runID, taskID string, kind grpi
 		ON CONFLICT (run_id, task_id, try_number) DO UPDATE SET state = excluded.state, started_at = excluded.started_at, kind = excluded.kind, error = '', log = ''`,
 		runID, taskID, try, string(grpipe.StateRunning), ts(at), string(kind))
 	if err != nil {
-		return fmt.Errorf("record task %s: %w", taskID, err)
+		return fmt.Errorf("record task %s: %w", taskID, full(err))
 	}
 	return nil
 }
@@ -216,7 +241,7 @@ func (s *Store) TaskEnded(ctx context.Context, runID string, t grpipe.TaskSummar
 		error = excluded.error, log = excluded.log, kind = excluded.kind`,
 		runID, t.TaskID, try, string(t.State), ts(t.StartedAt), ts(t.EndedAt), t.Error, log, string(t.Kind))
 	if err != nil {
-		return fmt.Errorf("record task %s: %w", t.TaskID, err)
+		return fmt.Errorf("record task %s: %w", t.TaskID, full(err))
 	}
 	return nil
 }
@@ -230,7 +255,7 @@ func (s *Store) FinishRun(ctx context.Context, sum *grpipe.RunSummary) error {
 	}
 	if _, err := s.db.ExecContext(ctx, `UPDATE dag_runs SET state = ?, ended_at = nullif(?, ''), error = ?, summary = ? WHERE run_id = ?`,
 		string(sum.State), ts(sum.EndedAt), sum.Error, string(body), sum.RunID); err != nil {
-		return fmt.Errorf("record run %s: %w", sum.RunID, err)
+		return fmt.Errorf("record run %s: %w", sum.RunID, full(err))
 	}
 	return nil
 }
@@ -258,6 +283,12 @@ func (s *Store) Summary(ctx context.Context, runID string) (*grpipe.RunSummary, 
 	}
 	if sum.Checks == nil {
 		sum.Checks = []grpipe.CheckResult{}
+	}
+	if sum.Files == nil {
+		sum.Files = []string{}
+	}
+	if sum.Recovered == nil {
+		sum.Recovered = []string{}
 	}
 	if len(sum.Tasks) == 0 || rec.State == grpipe.StateRunning || rec.State == grpipe.StateQueued {
 		latest, err := s.LatestTaskInstances(ctx, runID)

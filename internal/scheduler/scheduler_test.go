@@ -344,3 +344,39 @@ func TestRunLoopOnFakeClockAndStop(t *testing.T) {
 		t.Errorf("scheduler lock file: %v", err)
 	}
 }
+
+// Defect 9: an interval whose run id was taken by a run of another kind (a
+// manual run named scheduled__<time>, as the API once accepted) is neither
+// skipped silently nor forever: it runs under the next free id, and the
+// intervals after it run as usual.
+func TestIntervalWhoseIDIsTaken(t *testing.T) {
+	f := newFixture(t, false)
+	f.landSample()
+	ctx := context.Background()
+	squat := grpipe.NewRunID(grpipe.RunScheduled, at("00:10"))
+	if _, err := f.app.Store.EnqueueRun(ctx, grpipe.Run{RunID: squat, RunType: grpipe.RunManual, LogicalDate: at("00:05"), QueuedAt: at("00:05")}); err != nil {
+		t.Fatal(err)
+	}
+	if err := f.app.Store.FailInterrupted(ctx, squat, "a manual run named like a scheduled one", at("00:06")); err != nil {
+		t.Fatal(err)
+	}
+	s := f.scheduler(scheduler.Options{Schedule: "*/10 * * * *", Catchup: true, StartDate: at("00:00")})
+	f.clock.Set(at("00:35"))
+	f.tick(s)
+	got := map[string]string{}
+	for _, r := range f.runs() {
+		if r.RunType == grpipe.RunScheduled {
+			got[r.DataIntervalStart.Format("15:04")] = r.RunID + " " + string(r.State)
+		}
+	}
+	want := map[string]string{
+		"00:00": grpipe.NewRunID(grpipe.RunScheduled, at("00:00")) + " success",
+		"00:10": squat + ".2 success",
+		"00:20": grpipe.NewRunID(grpipe.RunScheduled, at("00:20")) + " success",
+	}
+	for k, w := range want {
+		if got[k] != w {
+			t.Errorf("interval %s: %q, want %q (all: %v)", k, got[k], w, got)
+		}
+	}
+}

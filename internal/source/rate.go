@@ -21,3 +21,12 @@ func ParseRate(flagName, s string) (float64, error) {
 	}
 	return v / per, nil
 }
+
+// ParseRateLimit reads --rate-limit: a rate as ParseRate reads it, or 0 (or
+// "0/s") for no limit, which it returns as 0.
+func ParseRateLimit(s string) (float64, error) {
+	if num, _, _ := strings.Cut(s, "/"); strings.TrimSpace(num) == "0" {
+		return 0, nil
+	}
+	return ParseRate("rate-limit", s)
+}

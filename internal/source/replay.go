@@ -2,6 +2,7 @@ package source
 
 import (
 	"bytes"
+	"context"
 	"encoding/csv"
 	"encoding/xml"
 	"errors"
@@ -71,6 +72,9 @@ func NewReplay(dir string, opts *ReplayOptions) (*Replay, error) {
 	var o ReplayOptions
 	if opts != nil {
 		o = *opts
+	}
+	if o.Recent < 0 || o.Step < 0 {
+		return nil, fmt.Errorf("%w: --recent must be positive and --step not negative", grpipe.ErrBadInput)
 	}
 	if o.Recent <= 0 {
 		o.Recent = 20
@@ -435,15 +439,32 @@ func cdataText(s string) string {
 	return "<![CDATA[" + strings.ReplaceAll(s, "]]>", "]]]]><![CDATA[>") + "]]>"
 }
 
-// ServeReplay serves rp on addr in the background with the limits of opts,
-// and warns (opts.Log) when the address reaches beyond this machine.
-func ServeReplay(addr string, rp *Replay, opts httpserver.Options) (*httpserver.Server, error) {
-	srv, err := httpserver.Start(addr, rp, opts)
+// ServeReplay serves the CSV files of dir as the API on addr with the
+// limits of limits until ctx ends; started is told the address and the
+// number of reviews once it listens. It warns (opts.Log) when the address
+// reaches beyond this machine.
+func ServeReplay(ctx context.Context, addr, dir string, opts *ReplayOptions, limits httpserver.Options, started func(net.Addr, int)) error {
+	rp, err := NewReplay(dir, opts)
 	if err != nil {
-		return nil, fmt.Errorf("%w: --addr %s: %w", grpipe.ErrBadInput, addr, err)
+		return err
+	}
+	srv, err := httpserver.Start(addr, rp, limits)
+	if err != nil {
+		return fmt.Errorf("%w: --addr %s: %w", grpipe.ErrBadInput, addr, err)
 	}
 	if host, _, _ := net.SplitHostPort(srv.Addr().String()); !net.ParseIP(host).IsLoopback() && opts.Log != nil {
 		opts.Log.Warn("the replay server listens beyond this machine", "addr", srv.Addr().String())
 	}
-	return srv, nil
+	started(srv.Addr(), rp.Len())
+	select {
+	case <-ctx.Done():
+	case err := <-srv.Done():
+		return fmt.Errorf("api-replay: %w", err)
+	}
+	sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
+	defer cancel()
+	if err := srv.Shutdown(sctx); err != nil {
+		return fmt.Errorf("api-replay: %w", err)
+	}
+	return nil
 }

@@ -47,6 +47,9 @@ func appendValue(dst []byte, col grpipe.Column, in []byte) ([]byte, string) {
 		if col.Required && v < 0 && col.Type == grpipe.BigInt {
 			return dst, fmt.Sprintf("%s %d out of range: ids are not negative", col.Name, v)
 		}
+		if col.NonNegative && v < 0 {
+			return dst, fmt.Sprintf("%s %d is negative: it is a count", col.Name, v)
+		}
 		return strconv.AppendInt(dst, v, 10), ""
 	case grpipe.Double:
 		if plainDecimal(in) {
@@ -80,15 +83,25 @@ func appendValue(dst []byte, col grpipe.Column, in []byte) ([]byte, string) {
 		if !ok {
 			return dst, fmt.Sprintf("%s %q is not a timestamp like 2020-02-19 21:38:16.690535", col.Name, clip(in))
 		}
-		return out, ""
+		return checkYear(dst, out, col, in)
 	case grpipe.GoodreadsTS:
 		out, ok := appendGoodreadsTime(dst, in)
 		if !ok {
 			return dst, fmt.Sprintf("%s %q is not a date like Wed Feb 19 18:36:17 -0800 2020", col.Name, clip(in))
 		}
-		return out, ""
+		return checkYear(dst, out, col, in)
 	}
 	return dst, fmt.Sprintf("%s has an unknown type", col.Name)
+}
+
+// checkYear refuses a timestamp (appended to dst as out, "YYYY-...") whose
+// UTC year lies outside [grpipe.MinTimestampYear, grpipe.MaxTimestampYear].
+func checkYear(dst, out []byte, col grpipe.Column, in []byte) ([]byte, string) {
+	y, _ := digits(out, len(dst), 4)
+	if y < grpipe.MinTimestampYear || y > grpipe.MaxTimestampYear {
+		return dst, fmt.Sprintf("%s %q lies outside the years %d to %d", col.Name, clip(in), grpipe.MinTimestampYear, grpipe.MaxTimestampYear)
+	}
+	return out, ""
 }
 
 // smallInt parses in when it is 1 to 18 ASCII digits without a sign and
@@ -234,6 +247,9 @@ func appendISOTimestamp(dst, in []byte) ([]byte, bool) {
 	}
 	if i != len(in) || !validDate(y, mo, d) || h > 23 || mi > 59 || s > 59 {
 		return dst, false
+	}
+	if offset == 0 && len(in) == 26 && in[10] == ' ' && in[19] == '.' && in[25] >= '0' && in[25] <= '9' {
+		return append(dst, in...), true // already "YYYY-MM-DD HH:MM:SS.ffffff" in UTC
 	}
 	return appendUTC(dst, y, mo, d, h, mi, s, micros, offset, true)
 }

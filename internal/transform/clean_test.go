@@ -61,6 +61,8 @@ func TestAppendValue(t *testing.T) {
 		{"ts no fraction", rct, "2020-02-19 21:38:16", "2020-02-19 21:38:16.000000", false},
 		{"ts short fraction", rct, "2020-02-19 21:38:16.5", "2020-02-19 21:38:16.500000", false},
 		{"ts T and Z", rct, "2020-02-19T21:38:16Z", "2020-02-19 21:38:16.000000", false},
+		{"ts five-digit fraction and Z", rct, "2020-02-19 21:38:16.69053Z", "2020-02-19 21:38:16.690530", false},
+		{"ts canonical kept", rct, "2020-02-19 21:38:16.690535", "2020-02-19 21:38:16.690535", false},
 		{"ts offset", rct, "2020-02-19T23:38:16+02:00", "2020-02-19 21:38:16.000000", false},
 		{"ts bad day", rct, "2020-02-30 21:38:16", "", true},
 		{"ts junk", rct, "yesterday", "", true},

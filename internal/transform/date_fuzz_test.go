@@ -169,3 +169,37 @@ func TestDateBounds(t *testing.T) {
 		})
 	}
 }
+
+// Defect 17: accept-but-suspicious values get a bound: a negative count,
+// and a timestamp outside the years 1900 to 2100 (a version stamped 9999
+// would win every later upsert of its id), reject their row.
+func TestSuspiciousValues(t *testing.T) {
+	votes := grpipe.Reviews.Columns[6]
+	rct := grpipe.Column{Name: grpipe.TimestampColumn, Type: grpipe.Timestamp, Required: true}
+	grts := grpipe.Column{Name: "review_added_date", Type: grpipe.GoodreadsTS}
+	cases := []struct {
+		name string
+		col  grpipe.Column
+		in   string
+		ok   bool
+	}{
+		{"votes", votes, "12", true},
+		{"negative votes", votes, "-3", false},
+		{"timestamp 9999", rct, "9999-12-31 23:59:59", false},
+		{"timestamp 1899", rct, "1899-12-31 23:59:59", false},
+		{"timestamp 2100", rct, "2100-12-31 23:59:59", true},
+		{"review date 9999", grts, "Fri Dec 31 23:59:59 +0000 9999", false},
+		{"review date 2007", grts, "Mon Jan 01 00:00:00 +0000 2007", true},
+	}
+	if votes.Name != "review_votes" || !votes.NonNegative {
+		t.Fatalf("column 6 of reviews is %+v", votes)
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			_, why := appendValue(nil, tc.col, []byte(tc.in))
+			if (why == "") != tc.ok {
+				t.Fatalf("%q: reason %q, want ok=%v", tc.in, why, tc.ok)
+			}
+		})
+	}
+}

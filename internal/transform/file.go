@@ -12,6 +12,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"sync"
 	"syscall"
 	"unsafe"
 
@@ -167,7 +168,7 @@ func (o *cleanOut) cleanPath() string   { return o.base + ".tsv" }
 func (o *cleanOut) keysPath() string    { return o.base + ".tsv.keys" }
 func (o *cleanOut) rejectsPath() string { return o.base + ".rejects.csv" }
 
-func newCleanOut(base string, predup bool, sizeHint int) (*cleanOut, error) {
+func newCleanOut(base string, predup bool, sizeHint int, arenas *sync.Pool) (*cleanOut, error) {
 	o := &cleanOut{base: base}
 	var err error
 	if o.f, err = os.Create(o.cleanPath()); err != nil {
@@ -180,7 +181,7 @@ func newCleanOut(base string, predup bool, sizeHint int) (*cleanOut, error) {
 	o.w = bufio.NewWriterSize(o.f, 1<<20)
 	o.kw = bufio.NewWriterSize(o.kf, 256<<10)
 	if predup {
-		o.pd = newPredup(sizeHint, o.emit)
+		o.pd = newPredup(sizeHint, arenas, o.emit)
 	}
 	return o, nil
 }
@@ -224,17 +225,24 @@ func (o *cleanOut) reject(r quarantine.Row) error {
 	return o.rw.Write(r)
 }
 
-// close writes out what is held and closes the files.
+// close writes out what is held and closes the files. It lets go of the
+// buffers at once: a finished span waits for the others of its file, and its
+// predup's arena must not wait with it.
 func (o *cleanOut) close() error {
+	if o.w == nil {
+		return nil // closed already
+	}
 	var errs []error
 	if o.pd != nil {
 		errs = append(errs, o.pd.flush())
+		o.pd.release()
 	}
 	errs = append(errs, flushClose(o.w, o.f, o.cleanPath()), flushClose(o.kw, o.kf, o.keysPath()))
 	if o.rw != nil {
 		errs = append(errs, o.rw.Flush())
 		errs = append(errs, o.rf.Close())
 	}
+	o.pd, o.w, o.kw, o.rw, o.keys = nil, nil, nil, nil, nil
 	return errors.Join(errs...)
 }
 
@@ -280,6 +288,7 @@ type csvFile struct {
 	body    int   // where the records after the header start
 	line    int64 // the line number of body
 	spans   []*span
+	arenas  *sync.Pool // predup arenas, shared by the files of a transform
 	// progress, when set, counts the bytes and records read (Options.Progress).
 	progress func(bytes, records int64)
 }
@@ -366,7 +375,7 @@ func (f *csvFile) read(ctx context.Context, sp *span) (err error) {
 		progress = nil // counted the first time
 	}
 	sp.read, sp.rejected = 0, 0
-	sp.out, err = newCleanOut(fmt.Sprintf("%s-%03d", f.base, sp.n), f.rc.predup, sp.end-sp.from)
+	sp.out, err = newCleanOut(fmt.Sprintf("%s-%03d", f.base, sp.n), f.rc.predup, sp.end-sp.from, f.arenas)
 	if err != nil {
 		return err
 	}
@@ -601,7 +610,7 @@ func mapHeader(log *slog.Logger, e grpipe.Entity, source string, header [][]byte
 const maxNamedColumns = 10
 
 // releaseChunk is how much read input is let go of at a time.
-const releaseChunk = 64 << 20
+const releaseChunk = 16 << 20
 
 // release drops the pages of data before the record cur from the process's
 // resident memory (they stay in the page cache), so that validating a big

@@ -77,7 +77,7 @@ func newEntityOut(e grpipe.Entity, base, source string) (*entityOut, error) {
 		return nil, err
 	}
 	o.w, o.kw = bufio.NewWriterSize(o.f, 1<<20), bufio.NewWriterSize(o.kf, 256<<10)
-	o.pd = newPredup(16<<20, o.emit)
+	o.pd = newPredup(16<<20, nil, o.emit)
 	return o, nil
 }
 
@@ -105,6 +105,9 @@ func (o *entityOut) close() error {
 			err = fmt.Errorf("write %s: %w", o.clean, e)
 		}
 	}
+	// Let the predup's arenas (up to 128 MiB) and the buffers go while DuckDB
+	// deduplicates: the file's stats and paths are all that is kept.
+	o.pd, o.w, o.kw, o.row, o.keysLine = nil, nil, nil, nil, nil
 	return err
 }
 

@@ -1,5 +1,7 @@
 package transform
 
+import "sync"
+
 // predupLimit bounds the bytes of rows a predup holds.
 const predupLimit = 64 << 20
 
@@ -25,7 +27,6 @@ const predupDense = 1 << 21
 type predup struct {
 	limit   int // bytes the arena may hold
 	arena   []byte
-	spare   []byte      // the other arena, reused by compaction
 	rows    []predupRow // held rows in reading order, superseded ones marked dead
 	dense   []int32     // id -> index in rows + 1, for ids below predupDense
 	sparse  map[int64]int32
@@ -33,6 +34,7 @@ type predup struct {
 	seen    int
 	dropped int
 	off     bool // pass-through: predup did not pay here
+	arenas  *sync.Pool
 	// emit writes one row (with its ordinal and '\n') and its keys line.
 	emit func(row []byte, r predupRow) error
 }
@@ -50,9 +52,31 @@ type predupRow struct {
 }
 
 // newPredup returns a predup whose arena is sized for about sizeHint bytes
-// of rows (at most predupLimit).
-func newPredup(sizeHint int, emit func(row []byte, r predupRow) error) *predup {
-	return &predup{limit: predupLimit, arena: make([]byte, 0, min(sizeHint, predupLimit)+64<<10), sparse: map[int64]int32{}, emit: emit}
+// of rows (at most predupLimit), taken from arenas when it holds one (arenas
+// may be nil).
+func newPredup(sizeHint int, arenas *sync.Pool, emit func(row []byte, r predupRow) error) *predup {
+	size := min(sizeHint, predupLimit) + 64<<10
+	var arena []byte
+	if arenas != nil {
+		if b, ok := arenas.Get().(*[]byte); ok && cap(*b) >= size {
+			arena = (*b)[:0]
+		}
+	}
+	if arena == nil {
+		arena = make([]byte, 0, size)
+	}
+	return &predup{limit: predupLimit, arena: arena, sparse: map[int64]int32{}, arenas: arenas, emit: emit}
+}
+
+// release gives the arena back to the pool it came from (the spans of a big
+// file come one after the other on each worker); the predup must not be
+// used after.
+func (p *predup) release() {
+	if p.arenas != nil && cap(p.arena) > 0 {
+		a := p.arena[:0]
+		p.arenas.Put(&a)
+	}
+	p.arena, p.rows, p.dense = nil, nil, nil
 }
 
 func (p *predup) lookup(id int64) (int32, bool) {
@@ -121,7 +145,7 @@ func (p *predup) addTagged(row []byte, id, ts int64, ordAt int, tag uint64) erro
 		if err := p.flush(); err != nil {
 			return err
 		}
-		p.arena, p.spare, p.dense = nil, nil, nil
+		p.arena, p.dense = nil, nil
 		return p.emit(row, r)
 	}
 	if len(p.arena)+len(row) > p.limit {
@@ -137,28 +161,28 @@ func (p *predup) addTagged(row []byte, id, ts int64, ordAt int, tag uint64) erro
 	return nil
 }
 
-// compact drops superseded rows from the arena, or writes out every held
-// row when the live ones fill half of it.
+// compact drops superseded rows from the arena, moving the live ones down
+// in place (in reading order, so a row never overwrites one not yet moved),
+// or writes out every held row when the live ones fill three quarters of it
+// (a Goodreads batch's 100 K books fill more than half of it, and writing
+// them out at each compaction would write each book many times).
 func (p *predup) compact() error {
-	if p.bytes*2 > p.limit {
+	if p.bytes*4 > p.limit*3 {
 		return p.flush()
 	}
-	if p.spare == nil {
-		p.spare = make([]byte, 0, cap(p.arena))
-	}
-	next := p.spare[:0]
+	next := 0
 	kept := p.rows[:0]
 	for _, r := range p.rows {
 		if r.dead {
 			continue
 		}
-		row := p.arena[r.at : r.at+r.n]
-		r.at = len(next)
-		next = append(next, row...)
+		copy(p.arena[next:], p.arena[r.at:r.at+r.n])
+		r.at = next
+		next += r.n
 		p.store(r.id, int32(len(kept)))
 		kept = append(kept, r)
 	}
-	p.spare, p.arena, p.rows = p.arena[:0], next, kept
+	p.arena, p.rows = p.arena[:next], kept
 	return nil
 }
 

@@ -21,7 +21,7 @@ func TestPredup(t *testing.T) {
 			}
 			want := map[string]win{}
 			var written []string
-			p := newPredup(limit, func(row []byte, pr predupRow) error {
+			p := newPredup(limit, nil, func(row []byte, pr predupRow) error {
 				if want := fmt.Sprintf("%d\t", pr.id); !strings.HasPrefix(string(row), want) || row[pr.ordAt] != '\t' {
 					t.Fatalf("bad row for %+v: %q", pr, row)
 				}

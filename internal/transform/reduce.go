@@ -40,3 +40,13 @@ func Reduce(ctx context.Context, db *sql.DB, e grpipe.Entity, parts []string, ou
 	}
 	return r.RowsAffected()
 }
+
+// Union writes the rows of the Parquet files into one (the rejected rows of
+// an entity's parts).
+func Union(ctx context.Context, db *sql.DB, files []string, out string) error {
+	q := fmt.Sprintf(`COPY (SELECT * FROM read_parquet(%s, union_by_name = true)) TO %s (FORMAT parquet, COMPRESSION zstd)`, duckdb.QuoteList(files), duckdb.Quote(out))
+	if _, err := db.ExecContext(ctx, q); err != nil {
+		return fmt.Errorf("union %d parts: %w", len(files), err)
+	}
+	return nil
+}

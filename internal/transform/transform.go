@@ -155,6 +155,7 @@ func Run(ctx context.Context, db *sql.DB, sources []Source, opts Options) (*Resu
 		// order and the position in the file, not this order.
 		files := make([]*csvFile, len(sources))
 		sizes := make([]int64, len(sources))
+		arenas := &sync.Pool{}
 		var total int64
 		var order []int
 		for i, src := range sources {
@@ -173,6 +174,7 @@ func Run(ctx context.Context, db *sql.DB, sources []Source, opts Options) (*Resu
 				done <- i
 				continue
 			}
+			f.arenas = arenas
 			f.progress = opts.Progress
 			files[i], sizes[i] = f, f.size
 			total += f.size

@@ -6,6 +6,7 @@ import (
 	"time"
 
 	grpipe "github.com/grpipe/grpipe"
+	"github.com/grpipe/grpipe/internal/warehouse/driver"
 )
 
 // Window bounds the reviews the analytics tables count, by
@@ -51,13 +52,18 @@ func AnalyticsTables() []AnalyticsTable {
 func Tables() []string {
 	var out []string
 	for _, e := range grpipe.Entities() {
-		out = append(out, "goodreads_warehouse."+e.Name)
+		out = append(out, driver.Table{Schema: WarehouseSchema, Name: e.Name}.String())
 	}
-	out = append(out, "goodreads_quality.rejected_rows")
+	out = append(out, rejectedRows.String())
 	for _, t := range AnalyticsTables() {
-		out = append(out, "goodreads_analytics."+t.Table)
+		out = append(out, t.Qualified().String())
 	}
 	return out
+}
+
+// Qualified returns the table with its schema.
+func (t AnalyticsTable) Qualified() driver.Table {
+	return driver.Table{Schema: AnalyticsSchema, Name: t.Table}
 }
 
 // AnalyticsTableByName returns the analytics table called name.
@@ -89,32 +95,56 @@ func subjectOf(s Subject) subjectInfo {
 			"publication_year", "average_rating", "ratings_count"}}
 }
 
-// def returns the table's columns.
-func (w *Warehouse) analyticsDef(t AnalyticsTable) TableDef {
+// analyticsDef returns the table's columns.
+func (w *Warehouse) analyticsDef(t AnalyticsTable) driver.TableDef {
 	si := subjectOf(t.Subject)
-	d := TableDef{Table: "goodreads_analytics." + t.Table}
+	d := driver.TableDef{Table: t.Qualified()}
 	switch t.Kind {
 	case grpipe.AnalyticsReviewCount:
-		d.Columns = []ColumnDef{{"rank", "BIGINT"}, {si.key, "BIGINT"}, {"review_count", "BIGINT"}}
+		d.Columns = []driver.ColumnDef{{Name: "rank", Type: "BIGINT"}, {Name: si.key, Type: "BIGINT"}, {Name: "review_count", Type: "BIGINT"}}
 	case grpipe.AnalyticsAverageRating:
-		d.Columns = []ColumnDef{{"rank", "BIGINT"}, {si.key, "BIGINT"}, {"average_review_rating", "DOUBLE PRECISION"}, {"review_count", "BIGINT"}}
+		d.Columns = []driver.ColumnDef{{Name: "rank", Type: "BIGINT"}, {Name: si.key, Type: "BIGINT"},
+			{Name: "average_review_rating", Type: "DOUBLE PRECISION"}, {Name: "review_count", Type: "BIGINT"}}
 	default:
-		d.Columns = []ColumnDef{{si.key, "BIGINT"}, {"review_count", "BIGINT"}, {"average_review_rating", "DOUBLE PRECISION"},
-			{"count_rank", "BIGINT"}, {"rating_rank", "BIGINT"}}
+		d.Columns = []driver.ColumnDef{{Name: si.key, Type: "BIGINT"}, {Name: "review_count", Type: "BIGINT"},
+			{Name: "average_review_rating", Type: "DOUBLE PRECISION"}, {Name: "count_rank", Type: "BIGINT"}, {Name: "rating_rank", Type: "BIGINT"}}
 	}
 	for _, name := range si.dimColumns {
 		for _, c := range si.entity.Columns {
 			if c.Name == name {
-				d.Columns = append(d.Columns, ColumnDef{name, w.Dialect().TypeName(c.Type)})
+				d.Columns = append(d.Columns, driver.ColumnDef{Name: name, Type: w.Dialect().TypeName(c.Type)})
 			}
 		}
 	}
 	return d
 }
 
+// analyticsData is what the analytics templates are rendered with.
+func analyticsData(t AnalyticsTable) map[string]any {
+	si := subjectOf(t.Subject)
+	return map[string]any{
+		"Table":      t.Qualified(),
+		"Subject":    string(t.Subject),
+		"Key":        si.key,
+		"Reviews":    driver.Table{Schema: WarehouseSchema, Name: grpipe.Reviews.Name},
+		"Dim":        driver.Table{Schema: WarehouseSchema, Name: si.entity.Name},
+		"DimKey":     si.entity.Key,
+		"DimColumns": si.dimColumns,
+		"Order":      t.orderColumn(),
+	}
+}
+
+// orderColumn is the column that ranks the table's rows.
+func (t AnalyticsTable) orderColumn() string {
+	if t.Kind == grpipe.AnalyticsBest {
+		return "count_rank"
+	}
+	return "rank"
+}
+
 // CreateAnalyticsSchema creates the goodreads_analytics schema if missing.
 func (w *Warehouse) CreateAnalyticsSchema(ctx context.Context) error {
-	_, err := w.exec(ctx, w.db, "schema", map[string]string{"Schema": "goodreads_analytics"})
+	_, err := w.exec(ctx, w.db, "schema", map[string]string{"Schema": AnalyticsSchema})
 	return err
 }
 
@@ -134,25 +164,21 @@ func (w *Warehouse) CreateAnalyticsTables(ctx context.Context, s Subject) error 
 // BuildAnalytics replaces the rows of one analytics table, in one
 // transaction, with the ranking over the reviews in window.
 func (w *Warehouse) BuildAnalytics(ctx context.Context, t AnalyticsTable, window Window) (int64, error) {
-	si := subjectOf(t.Subject)
-	data := map[string]any{
-		"Table": t.Table, "Subject": string(t.Subject), "Key": si.key, "DimKey": si.key,
-		"Dim": si.entity.Name, "DimColumns": si.dimColumns, "Limit": TopN,
-	}
+	data := analyticsData(t)
 	tx, err := w.db.BeginTx(ctx, nil)
 	if err != nil {
-		return 0, fmt.Errorf("build %s: %w", t.Table, w.explain(err))
+		return 0, fmt.Errorf("build %s: %w", t.Table, w.mapErr(err))
 	}
 	defer tx.Rollback() //nolint:errcheck // a no-op after Commit
 	if _, err := w.exec(ctx, tx, "analytics_delete", data); err != nil {
 		return 0, fmt.Errorf("build %s: %w", t.Table, err)
 	}
-	n, err := w.exec(ctx, tx, "analytics_"+string(t.Kind), data, window.Start.UTC(), window.End.UTC())
+	n, err := w.exec(ctx, tx, "analytics_"+string(t.Kind), data, window.Start.UTC(), window.End.UTC(), TopN)
 	if err != nil {
 		return 0, fmt.Errorf("build %s: %w", t.Table, err)
 	}
 	if err := tx.Commit(); err != nil {
-		return 0, fmt.Errorf("build %s: commit: %w", t.Table, w.explain(err))
+		return 0, fmt.Errorf("build %s: commit: %w", t.Table, w.mapErr(err))
 	}
 	w.log.Info("analytics built", "table", t.Table, "rows", n)
 	return n, nil
@@ -167,7 +193,7 @@ func (w *Warehouse) AnalyticsChecks(ctx context.Context, s Subject) ([]grpipe.Ch
 		if t.Subject != s {
 			continue
 		}
-		table := "goodreads_analytics." + t.Table
+		table := t.Qualified().String()
 		n, err := w.Count(ctx, table)
 		if err != nil {
 			return nil, err
@@ -181,4 +207,22 @@ func (w *Warehouse) AnalyticsChecks(ctx context.Context, s Subject) ([]grpipe.Ch
 			Detail: fmt.Sprintf("%d rows (at least 1 expected)", n)})
 	}
 	return out, nil
+}
+
+// Top returns the first limit rows of an analytics table, every column, in
+// rank order (count_rank for the best_* tables): what the demo and the web
+// UI show. The error wraps ErrNoTable when the table is not built yet.
+func (w *Warehouse) Top(ctx context.Context, t AnalyticsTable, limit int) (*Rows, error) {
+	if limit < 0 {
+		return nil, fmt.Errorf("%w: top %s: limit %d must be >= 0", grpipe.ErrBadInput, t.Table, limit)
+	}
+	q, err := w.stmts.Render("analytics_top", analyticsData(t))
+	if err != nil {
+		return nil, err
+	}
+	rows, err := w.Query(ctx, q, limit)
+	if err != nil {
+		return nil, fmt.Errorf("top of %s: %w", t.Table, err)
+	}
+	return rows, nil
 }

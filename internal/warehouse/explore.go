@@ -5,31 +5,17 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
-	"strconv"
 	"strings"
 	"time"
 
 	grpipe "github.com/grpipe/grpipe"
+	"github.com/grpipe/grpipe/internal/warehouse/driver"
 )
 
 // Reads for the web UI: the distributions the analytics dashboard draws,
 // the rows of the analytics tables, and the explorer's paged, sorted and
 // searched views of a table. Aggregations run in the warehouse; only their
 // results (a few hundred rows at most) and single pages leave it.
-
-// QuoteIdent quotes an SQL identifier ("name", inner quotes doubled).
-func QuoteIdent(name string) string {
-	return `"` + strings.ReplaceAll(name, `"`, `""`) + `"`
-}
-
-// quoteTable quotes a schema-qualified table name: "schema"."table".
-func quoteTable(name string) string {
-	schema, table, ok := strings.Cut(name, ".")
-	if !ok {
-		return QuoteIdent(name)
-	}
-	return QuoteIdent(schema) + "." + QuoteIdent(table)
-}
 
 // RatingCount is the number of reviews with one rating.
 type RatingCount struct {
@@ -102,8 +88,10 @@ func (w *Warehouse) AnalyticsRows(ctx context.Context, t AnalyticsTable) ([]Rank
 	case "review_count":
 		avg = ""
 	}
+	// "" selects NULL: a column the table lacks, so every table reads into
+	// the same row shape.
 	cols := []string{rank, ratingRank, si.key, name, url, image, "review_count", avg}
-	data := map[string]any{"Table": quoteTable("goodreads_analytics." + t.Table), "Order": QuoteIdent(rank), "Columns": quoteColumns(cols)}
+	data := map[string]any{"Table": t.Qualified(), "Order": rank, "Columns": cols}
 	var out []Ranked
 	err := w.scanRows(ctx, "analytics_select", data, nil, func(rows *sql.Rows) error {
 		var r Ranked
@@ -121,26 +109,13 @@ func (w *Warehouse) AnalyticsRows(ctx context.Context, t AnalyticsTable) ([]Rank
 	return out, err
 }
 
-// quoteColumns quotes column names for a select list; "" selects NULL (a
-// column the table lacks, so every table reads into the same row shape).
-func quoteColumns(cols []string) []string {
-	out := make([]string, len(cols))
-	for i, c := range cols {
-		out[i] = "NULL"
-		if c != "" {
-			out[i] = QuoteIdent(c)
-		}
-	}
-	return out
-}
-
 // BrowseTables lists the tables the explorer may show, schema-qualified,
 // with their columns: the four warehouse tables, the quality tables and the
 // six analytics tables.
-func (w *Warehouse) BrowseTables() []TableDef {
-	var out []TableDef
+func (w *Warehouse) BrowseTables() []driver.TableDef {
+	var out []driver.TableDef
 	for _, e := range grpipe.Entities() {
-		out = append(out, w.entityDef("goodreads_warehouse", e))
+		out = append(out, w.entityDef(WarehouseSchema, e))
 	}
 	out = append(out, w.qualityDefs()...)
 	for _, t := range AnalyticsTables() {
@@ -175,9 +150,9 @@ type browsePlan struct {
 }
 
 func (w *Warehouse) planBrowse(b Browse) (browsePlan, error) {
-	var def *TableDef
+	var def *driver.TableDef
 	for _, d := range w.BrowseTables() {
-		if d.Table == b.Table {
+		if d.Table.String() == b.Table {
 			def = &d
 			break
 		}
@@ -191,7 +166,7 @@ func (w *Warehouse) planBrowse(b Browse) (browsePlan, error) {
 	for _, c := range def.Columns {
 		p.cols = append(p.cols, c.Name)
 		if w.IsText(c.Type) {
-			texts = append(texts, QuoteIdent(c.Name))
+			texts = append(texts, c.Name)
 		}
 		if c.Name == b.OrderBy {
 			order = c.Name
@@ -203,25 +178,21 @@ func (w *Warehouse) planBrowse(b Browse) (browsePlan, error) {
 	if order == "" {
 		order = def.Columns[0].Name
 	}
-	p.data = map[string]any{"Table": quoteTable(def.Table), "Columns": quoteColumns(p.cols), "Order": QuoteIdent(order), "Desc": b.Desc,
-		"Tie": "", "Search": "", "TextColumns": []string(nil), "Limit": "", "Offset": ""}
+	// The templates write the placeholders: $1 the search pattern (with a
+	// search), then the limit and the offset (with a limit).
+	p.data = map[string]any{"Table": def.Table, "Columns": p.cols, "Order": order, "Desc": b.Desc,
+		"Tie": "", "Search": b.Search != "", "TextColumns": texts, "Limit": b.Limit > 0}
 	if order != def.Columns[0].Name {
-		p.data["Tie"] = QuoteIdent(def.Columns[0].Name)
-	}
-	param := func(v any) string {
-		p.args = append(p.args, v)
-		return "$" + strconv.Itoa(len(p.args))
+		p.data["Tie"] = def.Columns[0].Name
 	}
 	if b.Search != "" {
 		if len(texts) == 0 {
 			return browsePlan{}, fmt.Errorf("%w: %s has no text column to search", grpipe.ErrBadInput, b.Table)
 		}
-		p.data["Search"] = param("%" + likeEscaper.Replace(b.Search) + "%")
-		p.data["TextColumns"] = texts
+		p.args = append(p.args, "%"+likeEscaper.Replace(b.Search)+"%")
 	}
 	if b.Limit > 0 {
-		p.data["Limit"] = param(int64(b.Limit))
-		p.data["Offset"] = param(int64(b.Offset))
+		p.args = append(p.args, int64(b.Limit), int64(b.Offset))
 	}
 	return p, nil
 }
@@ -251,15 +222,7 @@ func (w *Warehouse) BrowseCount(ctx context.Context, b Browse) (int64, error) {
 	if err != nil {
 		return 0, err
 	}
-	q, err := w.stmt("browse_count", p.data)
-	if err != nil {
-		return 0, err
-	}
-	var n int64
-	if err := w.db.QueryRowContext(ctx, q, p.args...).Scan(&n); err != nil {
-		return 0, fmt.Errorf("count %s: %w", b.Table, w.explain(err))
-	}
-	return n, nil
+	return w.queryInt(ctx, "browse_count", p.data, p.args...)
 }
 
 // BrowseEach streams a table view to fn: first once with the column names
@@ -270,7 +233,7 @@ func (w *Warehouse) BrowseEach(ctx context.Context, b Browse, fn func(cols []str
 	if err != nil {
 		return err
 	}
-	q, err := w.stmt("browse", p.data)
+	q, err := w.stmts.Render("browse", p.data)
 	if err != nil {
 		return err
 	}
@@ -292,17 +255,12 @@ func (w *Warehouse) QueryEach(ctx context.Context, query string, offset, limit i
 	}
 	switch verb {
 	case "SELECT", "WITH", "VALUES", "TABLE", "FROM":
-		data := map[string]any{"Query": stmt, "Limit": "", "Offset": ""}
-		var args []any
-		if limit > 0 {
-			data["Limit"], data["Offset"] = "$1", "$2"
-			args = []any{int64(limit), int64(offset)}
+		if limit <= 0 {
+			return w.each(ctx, stmt, nil, fn)
 		}
-		q, err := w.stmt("query_page", data)
-		if err != nil {
-			return err
-		}
-		return w.each(ctx, q, args, fn)
+		// The statement as a subquery, so that only the page is computed.
+		// It ends on its own line: a trailing -- comment stays a comment.
+		return w.each(ctx, "SELECT * FROM (\n"+stmt+"\n) AS \"grpipe_query\" LIMIT $1 OFFSET $2", []any{int64(limit), int64(offset)}, fn)
 	}
 	n := 0
 	return w.each(ctx, stmt, nil, func(cols []string, vals []any) error {
@@ -327,12 +285,12 @@ var errStopRows = errors.New("enough rows")
 func (w *Warehouse) each(ctx context.Context, q string, args []any, fn func(cols []string, vals []any) error) error {
 	rows, err := w.db.QueryContext(ctx, q, args...)
 	if err != nil {
-		return w.explain(err)
+		return w.mapErr(err)
 	}
 	defer rows.Close()
 	cols, err := rows.Columns()
 	if err != nil {
-		return w.explain(err)
+		return w.mapErr(err)
 	}
 	if err := fn(cols, nil); err != nil {
 		return err
@@ -356,19 +314,19 @@ func (w *Warehouse) each(ctx context.Context, q string, args []any, fn func(cols
 			return err
 		}
 	}
-	return w.explain(rows.Err())
+	return w.mapErr(rows.Err())
 }
 
 // scanRows renders the named template, runs it with args and calls scan
 // for each row.
 func (w *Warehouse) scanRows(ctx context.Context, name string, data any, args []any, scan func(*sql.Rows) error) error {
-	q, err := w.stmt(name, data)
+	q, err := w.stmts.Render(name, data)
 	if err != nil {
 		return err
 	}
 	rows, err := w.db.QueryContext(ctx, q, args...)
 	if err != nil {
-		return fmt.Errorf("%s: %w", name, w.explain(err))
+		return fmt.Errorf("%s: %w", name, w.mapErr(err))
 	}
 	defer rows.Close()
 	for rows.Next() {
@@ -377,7 +335,7 @@ func (w *Warehouse) scanRows(ctx context.Context, name string, data any, args []
 		}
 	}
 	if err := rows.Err(); err != nil {
-		return fmt.Errorf("%s: %w", name, w.explain(err))
+		return fmt.Errorf("%s: %w", name, w.mapErr(err))
 	}
 	return nil
 }

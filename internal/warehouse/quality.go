@@ -5,6 +5,7 @@ import (
 	"fmt"
 
 	grpipe "github.com/grpipe/grpipe"
+	"github.com/grpipe/grpipe/internal/warehouse/driver"
 )
 
 // WarehouseChecks runs the data-quality checks on the four warehouse tables:
@@ -13,31 +14,33 @@ import (
 func (w *Warehouse) WarehouseChecks(ctx context.Context) ([]grpipe.CheckResult, error) {
 	var out []grpipe.CheckResult
 	for _, e := range grpipe.Entities() {
-		data := map[string]string{"Table": "goodreads_warehouse." + e.Name, "Key": e.Key}
-		n, err := w.countOf(ctx, "check_row_count", data)
+		table := driver.Table{Schema: WarehouseSchema, Name: e.Name}
+		data := map[string]any{"Table": table, "Key": e.Key}
+		n, err := w.queryInt(ctx, "check_row_count", data)
 		if err != nil {
 			return nil, err
 		}
-		out = append(out, grpipe.CheckResult{Name: "row_count", Table: data["Table"], Passed: n >= 1,
+		out = append(out, grpipe.CheckResult{Name: "row_count", Table: table.String(), Passed: n >= 1,
 			Detail: fmt.Sprintf("%d rows (at least 1 expected)", n)})
-		n, err = w.countOf(ctx, "check_key_not_null", data)
+		n, err = w.queryInt(ctx, "check_key_not_null", data)
 		if err != nil {
 			return nil, err
 		}
-		out = append(out, grpipe.CheckResult{Name: "key_not_null", Table: data["Table"], Passed: n == 0,
+		out = append(out, grpipe.CheckResult{Name: "key_not_null", Table: table.String(), Passed: n == 0,
 			Detail: fmt.Sprintf("%d rows with a NULL %s", n, e.Key)})
-		n, err = w.countOf(ctx, "check_key_unique", data)
+		n, err = w.queryInt(ctx, "check_key_unique", data)
 		if err != nil {
 			return nil, err
 		}
-		out = append(out, grpipe.CheckResult{Name: "key_unique", Table: data["Table"], Passed: n == 0,
+		out = append(out, grpipe.CheckResult{Name: "key_unique", Table: table.String(), Passed: n == 0,
 			Detail: fmt.Sprintf("%d values of %s stored more than once", n, e.Key)})
 	}
-	n, err := w.countOf(ctx, "check_rating_range", nil)
+	reviews := driver.Table{Schema: WarehouseSchema, Name: grpipe.Reviews.Name}
+	n, err := w.queryInt(ctx, "check_rating_range", map[string]any{"Table": reviews})
 	if err != nil {
 		return nil, err
 	}
-	out = append(out, grpipe.CheckResult{Name: "rating_in_range", Table: "goodreads_warehouse.reviews", Passed: n == 0,
+	out = append(out, grpipe.CheckResult{Name: "rating_in_range", Table: reviews.String(), Passed: n == 0,
 		Detail: fmt.Sprintf("%d rows with review_rating outside [0, 5]", n)})
 	return out, nil
 }

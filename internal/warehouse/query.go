@@ -13,16 +13,17 @@ type Rows struct {
 	Values  [][]any
 }
 
-// Query runs one read-only statement. The backend must have been opened
-// read-only: this method does not guard against writes itself.
+// Query runs one statement that returns rows, with args bound to its
+// parameters. It does not guard against writes itself: on a warehouse opened
+// read-only a write is refused, and the error wraps ErrReadOnly.
 func (w *Warehouse) Query(ctx context.Context, q string, args ...any) (*Rows, error) {
 	rows, err := w.db.QueryContext(ctx, q, args...)
 	if err != nil {
-		return nil, w.explain(err)
+		return nil, w.mapErr(err)
 	}
 	defer rows.Close()
 	out, err := collect(rows)
-	return out, w.explain(err)
+	return out, w.mapErr(err)
 }
 
 func collect(rows *sql.Rows) (*Rows, error) {

@@ -5,6 +5,7 @@ import (
 	"fmt"
 
 	grpipe "github.com/grpipe/grpipe"
+	"github.com/grpipe/grpipe/internal/warehouse/driver"
 )
 
 // The source keys of derived ids (a UCSD review's 32-hex review_id, a
@@ -14,18 +15,19 @@ import (
 // second key on a stored id (a collision of the derivation) is refused.
 
 // sourceKeysDef is the warehouse table of source keys.
-func (w *Warehouse) sourceKeysDef() TableDef {
+func (w *Warehouse) sourceKeysDef() driver.TableDef {
 	t := w.Dialect().Text
-	return TableDef{Table: "goodreads_warehouse.source_keys", Columns: []ColumnDef{
-		{"entity", t}, {"source", t}, {"source_key", t}, {"id", "BIGINT"}}}
+	return driver.TableDef{Table: driver.Table{Schema: WarehouseSchema, Name: "source_keys"}, Columns: []driver.ColumnDef{
+		{Name: "entity", Type: t}, {Name: "source", Type: t}, {Name: "source_key", Type: t}, {Name: "id", Type: "BIGINT"}}}
 }
 
 // sourceKeysStagingDef is the staging table of a batch's source keys (the
 // columns of the transform's source keys Parquet).
-func (w *Warehouse) sourceKeysStagingDef() TableDef {
+func (w *Warehouse) sourceKeysStagingDef() driver.TableDef {
 	t := w.Dialect().Text
-	return TableDef{Table: "goodreads_staging.source_keys", Columns: []ColumnDef{
-		{"entity", t}, {"source", t}, {"source_key", t}, {"id", "BIGINT"}, {"source_file", t}, {"line", "BIGINT"}}}
+	return driver.TableDef{Table: driver.Table{Schema: StagingSchema, Name: "source_keys"}, Columns: []driver.ColumnDef{
+		{Name: "entity", Type: t}, {Name: "source", Type: t}, {Name: "source_key", Type: t}, {Name: "id", Type: "BIGINT"},
+		{Name: "source_file", Type: t}, {Name: "line", Type: "BIGINT"}}}
 }
 
 // SourceKeysColumns are the columns of a source keys Parquet file, in order.
@@ -35,9 +37,9 @@ var SourceKeysColumns = []string{"entity", "source", "source_key", "id", "source
 // of the local Parquet file keys (one entity's keys of a batch).
 func (w *Warehouse) StageSourceKeys(ctx context.Context, keys string) error {
 	def := w.sourceKeysStagingDef()
-	if ps, ok := w.drv.(ParquetStager); ok {
+	if ps, ok := w.drv.(driver.ParquetStager); ok {
 		if _, err := ps.StageParquet(ctx, def, []string{keys}); err != nil {
-			return fmt.Errorf("stage %s: %w", def.Table, err)
+			return fmt.Errorf("stage %s: %w", def.Table, w.mapErr(err))
 		}
 		return nil
 	}
@@ -45,7 +47,7 @@ func (w *Warehouse) StageSourceKeys(ctx context.Context, keys string) error {
 		return err
 	}
 	if _, err := w.drv.LoadParquet(ctx, def.Table, SourceKeysColumns, []string{keys}); err != nil {
-		return fmt.Errorf("load %s: %w", def.Table, err)
+		return fmt.Errorf("load %s: %w", def.Table, w.mapErr(err))
 	}
 	return nil
 }
@@ -73,10 +75,10 @@ func (w *Warehouse) FillReviewAuthors(ctx context.Context) (int64, error) {
 
 // SourceKeyChecks checks that source keys are unique both ways.
 func (w *Warehouse) SourceKeyChecks(ctx context.Context) ([]grpipe.CheckResult, error) {
-	n, err := w.countOf(ctx, "check_source_keys_unique", nil)
+	n, err := w.queryInt(ctx, "check_source_keys_unique", nil)
 	if err != nil {
 		return nil, err
 	}
-	return []grpipe.CheckResult{{Name: "source_keys_unique", Table: "goodreads_warehouse.source_keys", Passed: n == 0,
+	return []grpipe.CheckResult{{Name: "source_keys_unique", Table: w.sourceKeysDef().Table.String(), Passed: n == 0,
 		Detail: fmt.Sprintf("%d keys stored twice or ids stored under two keys", n)}}, nil
 }

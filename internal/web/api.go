@@ -366,12 +366,25 @@ func (s *Server) apiLog(w http.ResponseWriter, r *http.Request) {
 		s.apiFail(w, err)
 		return
 	}
+	// One page of at most 64 KiB per response; ?token= (the previous
+	// page's continuation_token, or its Link rel="next") gives the next.
+	part, err := pageOf(log, r.URL.Query().Get("token"))
+	if err != nil {
+		writeError(w, http.StatusBadRequest, err.Error())
+		return
+	}
+	var next any
+	if part.Next >= 0 {
+		next = strconv.Itoa(part.Next)
+		w.Header().Set("Link", "<"+withToken(r.URL, part.Next)+`>; rel="next"`)
+	}
+	w.Header().Set("X-Log-Size", strconv.Itoa(part.Size))
 	if r.Header.Get("Accept") == "application/json" {
-		writeJSON(w, http.StatusOK, map[string]any{"content": log, "continuation_token": nil})
+		writeJSON(w, http.StatusOK, map[string]any{"content": part.Text, "continuation_token": next})
 		return
 	}
 	w.Header().Set("Content-Type", "text/plain; charset=utf-8")
-	_, _ = io.WriteString(w, log)
+	_, _ = io.WriteString(w, part.Text)
 }
 
 func (s *Server) apiHealth(w http.ResponseWriter, r *http.Request) {

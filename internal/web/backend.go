@@ -57,6 +57,25 @@ type Backend interface {
 	// run's later tries included), file by file, in line order; fn returning
 	// ErrStop ends the stream. An unknown run is an error wrapping grpipe.ErrNotFound.
 	EachRejected(ctx context.Context, runID string, fn func(quarantine.EntityRow) error) error
+	// Workers returns the grpipe worker processes of executor distributed
+	// (none with the local executor).
+	Workers(ctx context.Context) ([]Worker, error)
+}
+
+// Worker is one grpipe worker process as its heartbeats describe it.
+type Worker struct {
+	Name, Host  string
+	PID         int
+	Concurrency int
+	// State is running, stopping or stopped; Alive is false once its
+	// heartbeat is older than the timeout after which its tries are retried.
+	State         string
+	Alive         bool
+	Started, Beat time.Time
+	// Running names the tries it runs ("<run> <task> try N"); Done counts
+	// the tries it finished since it started.
+	Running []string
+	Done    int64
 }
 
 // DAGInfo describes the DAG.
@@ -87,8 +106,9 @@ type TaskInstance struct {
 	StartedAt time.Time
 	EndedAt   time.Time
 	Error     string
-	// Worker names where the try ran (Airflow's hostname); empty until an
-	// executor records it. The Gantt chart and the API show it when set.
+	// Worker is the grpipe worker that ran the try (executor distributed;
+	// Airflow's hostname); empty with the local executor. The Gantt chart
+	// and the API show it when set.
 	Worker string
 }
 

@@ -3,7 +3,9 @@ package web
 import (
 	"context"
 	"crypto/tls"
+	"encoding/json"
 	"errors"
+	"fmt"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -462,5 +464,77 @@ func TestDAGsPageHidesSecrets(t *testing.T) {
 		if code != http.StatusOK || strings.Contains(body, "s3cret") || strings.Contains(body, "cret") || !strings.Contains(body, "xxxxx") {
 			t.Errorf("/dags with %s and %s: %d, shows a secret or no mask", tc.zones, tc.warehouse, code)
 		}
+	}
+}
+
+// Defect 4: a long task log is served in pages of at most 64 KiB, by the
+// API (Link rel="next", continuation_token) and the task page (next and
+// earlier parts); following them gives the whole log back.
+func TestTaskLogPaged(t *testing.T) {
+	ts, b := newServerWith(t, Options{}, false)
+	var big strings.Builder
+	for i := 0; big.Len() < 300<<10; i++ {
+		fmt.Fprintf(&big, "time=2026-11-27T10:00:00Z level=WARN msg=\"line %d\"\n", i)
+	}
+	b.mu.Lock()
+	b.logs["manual__1/GoodReadsETLJob/1"] = big.String()
+	b.mu.Unlock()
+	c := &http.Client{}
+	base := ts.URL + "/api/v1/dags/" + grpipe.DAGID + "/dagRuns/manual__1/taskInstances/GoodReadsETLJob/logs/1"
+
+	var text strings.Builder
+	next, pages := base, 0
+	for next != "" {
+		resp, body := do(t, c, http.MethodGet, next, "", "")
+		if resp.StatusCode != http.StatusOK || len(body) > logPageBytes {
+			t.Fatalf("page %d: %d, %d bytes", pages, resp.StatusCode, len(body))
+		}
+		text.WriteString(body)
+		pages++
+		next = ""
+		if l := resp.Header.Get("Link"); l != "" {
+			next = ts.URL + strings.TrimSuffix(strings.TrimPrefix(l, "<"), `>; rel="next"`)
+		}
+	}
+	if text.String() != big.String() || pages < 5 {
+		t.Fatalf("%d pages gave %d bytes back, want the %d of the log", pages, text.Len(), big.Len())
+	}
+
+	var got strings.Builder
+	token := ""
+	for {
+		u := base
+		if token != "" {
+			u += "?token=" + token
+		}
+		resp, body := do(t, c, http.MethodGet, u, "", "", "Accept", "application/json")
+		var page struct {
+			Content string  `json:"content"`
+			Token   *string `json:"continuation_token"`
+		}
+		if resp.StatusCode != http.StatusOK || json.Unmarshal([]byte(body), &page) != nil {
+			t.Fatalf("JSON page: %d %.200s", resp.StatusCode, body)
+		}
+		got.WriteString(page.Content)
+		if page.Token == nil {
+			break
+		}
+		token = *page.Token
+	}
+	if got.String() != big.String() {
+		t.Fatalf("JSON pages gave %d bytes, want %d", got.Len(), big.Len())
+	}
+	if resp, _ := do(t, c, http.MethodGet, base+"?token=99999999", "", ""); resp.StatusCode != http.StatusBadRequest {
+		t.Fatalf("a token past the end: %d", resp.StatusCode)
+	}
+
+	page := ts.URL + "/dags/" + grpipe.DAGID + "/runs/manual__1/tasks/GoodReadsETLJob?try=1"
+	code, body := get(t, c, page)
+	if code != http.StatusOK || !strings.Contains(body, `id="log-next"`) || strings.Contains(body, `id="log-prev"`) || len(body) > logPageBytes+20<<10 {
+		t.Fatalf("task page: %d, %d bytes", code, len(body))
+	}
+	code, body = get(t, c, page+"&token=70000")
+	if code != http.StatusOK || !strings.Contains(body, `id="log-prev"`) {
+		t.Fatalf("a later part of the task page: %d", code)
 	}
 }

@@ -33,6 +33,7 @@ func (s *Server) routes() {
 	m.HandleFunc("GET /dags/{dag}/runs/{run}/tasks/{task}", s.pageTask)
 	m.HandleFunc("GET /warehouse", s.pageWarehouse)
 	s.chartRoutes()
+	m.HandleFunc("GET /workers", s.pageWorkers)
 	if s.opts.Metrics != nil {
 		m.Handle("GET /metrics", s.opts.Metrics)
 	}
@@ -52,7 +53,10 @@ type page struct {
 	// Grow marks pages whose drawing changes while the run goes on even
 	// when no state changes (the Gantt's running bars).
 	Grow bool
-	Data any
+	// Refresh marks a page that follows no run but changes (the workers'
+	// heartbeats): its main part is refreshed in place every few seconds.
+	Refresh bool
+	Data    any
 }
 
 // liver is page data that follows a running run.
@@ -70,6 +74,9 @@ func (s *Server) render(w http.ResponseWriter, r *http.Request, name, title stri
 	}
 	if g, ok := data.(interface{ grows() bool }); ok {
 		p.Grow = p.Live != "" && g.grows()
+	}
+	if rf, ok := data.(interface{ refresh() bool }); ok {
+		p.Refresh = rf.refresh()
 	}
 	var buf bytes.Buffer
 	if err := t.ExecuteTemplate(&buf, "layout.html", p); err != nil {
@@ -438,8 +445,11 @@ type taskData struct {
 	TaskID   string
 	Tries    []TaskInstance
 	Selected TaskInstance
-	Log      string
-	LogError string
+	// Log is the shown page of the try's log; NextHref and PrevHref link
+	// the pages after and before it ("" when none).
+	Log                logPart
+	NextHref, PrevHref string
+	LogError           string
 }
 
 func (d taskData) liveRun() string { return liveID(d.Run) }
@@ -482,10 +492,35 @@ func (s *Server) pageTask(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if d.Selected.Try > 0 {
-		d.Log, err = s.b.TaskLog(r.Context(), run.RunID, task, d.Selected.Try)
+		log, err := s.b.TaskLog(r.Context(), run.RunID, task, d.Selected.Try)
 		if err != nil {
 			d.LogError = err.Error()
+		} else if d.Log, err = pageOf(log, r.URL.Query().Get("token")); err != nil {
+			s.fail(w, r, err)
+			return
+		}
+		if d.Log.Next >= 0 {
+			d.NextHref = withToken(r.URL, d.Log.Next)
+		}
+		if d.Log.Prev >= 0 {
+			d.PrevHref = withToken(r.URL, d.Log.Prev)
 		}
 	}
 	s.render(w, r, "task", task, d)
+}
+
+// workersView is the workers page: each worker's heartbeat and tries.
+type workersView struct {
+	Workers []Worker
+}
+
+func (v workersView) refresh() bool { return len(v.Workers) > 0 }
+
+func (s *Server) pageWorkers(w http.ResponseWriter, r *http.Request) {
+	ws, err := s.b.Workers(r.Context())
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	s.render(w, r, "workers", "Workers", workersView{Workers: ws})
 }

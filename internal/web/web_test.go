@@ -29,6 +29,8 @@ type memBackend struct {
 	logs   map[string]string
 	rej    map[string][]quarantine.EntityRow
 	charts chartsMem // the data of the chart pages (charts_test.go)
+	// workers are the grpipe workers the workers page shows.
+	workers []Worker
 }
 
 var testTasks = []TaskNode{
@@ -39,7 +41,7 @@ var testTasks = []TaskNode{
 
 func newMem() *memBackend {
 	t0 := time.Date(2026, 11, 27, 10, 0, 0, 0, time.UTC)
-	b := &memBackend{tis: map[string][]TaskInstance{}, sums: map[string]*grpipe.RunSummary{}, logs: map[string]string{}, rej: map[string][]quarantine.EntityRow{}}
+	b := &memBackend{workers: []Worker{{Name: "w1", Host: "hostA", PID: 7, Concurrency: 2, State: "running", Alive: true, Running: []string{"manual__1 GoodReadsETLJob try 1"}, Done: 3}}, tis: map[string][]TaskInstance{}, sums: map[string]*grpipe.RunSummary{}, logs: map[string]string{}, rej: map[string][]quarantine.EntityRow{}}
 	run := grpipe.Run{RunID: "manual__1", RunType: grpipe.RunManual, State: grpipe.StateFailed, LogicalDate: t0, StartedAt: t0, EndedAt: t0.Add(10 * time.Second), Error: "GoodReadsETLJob: boom"}
 	b.runs = []grpipe.Run{run}
 	b.tis["manual__1"] = []TaskInstance{
@@ -122,6 +124,8 @@ func (b *memBackend) TaskLog(ctx context.Context, run, task string, try int) (st
 	return l, nil
 }
 
+func (b *memBackend) Workers(ctx context.Context) ([]Worker, error) { return b.workers, nil }
+
 func (b *memBackend) Health(ctx context.Context) Health {
 	return Health{MetadataOK: true, SchedulerHeartbeat: time.Now().Add(-2 * time.Second)}
 }
@@ -179,6 +183,7 @@ func TestPages(t *testing.T) {
 		{d + "/runs/manual__1/quarantine?entity=users", []string{"No rejected rows for users match"}},
 		{"/warehouse", []string{"goodreads_warehouse.books", "120"}},
 		{"/analytics", []string{"best_books", "Cannery Row"}},
+		{"/workers", []string{"w1", "hostA", "manual__1 GoodReadsETLJob try 1", ">3<"}},
 		{"/static/style.css", []string{"--accent"}},
 	}
 	for _, tc := range cases {

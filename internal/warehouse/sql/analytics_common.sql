@@ -1,23 +1,24 @@
 {{/* Shared parts of the analytics queries. $1 and $2 bound the window of
-     reviews by record_create_timestamp: [$1, $2). */}}
+     reviews by record_create_timestamp: [$1, $2); $3 is how many a ranking
+     keeps. */}}
 {{define "by_count"}}
-  SELECT {{.Key}}, review_count, ROW_NUMBER() OVER (ORDER BY review_count DESC, {{.Key}}) AS rank
+  SELECT {{ident .Key}}, "review_count", ROW_NUMBER() OVER (ORDER BY "review_count" DESC, {{ident .Key}}) AS "rank"
   FROM (
-    SELECT {{.Key}}, count(*) AS review_count
-    FROM goodreads_warehouse.reviews
-    WHERE record_create_timestamp >= $1 AND record_create_timestamp < $2 AND {{.Key}} IS NOT NULL
-    GROUP BY {{.Key}}
+    SELECT {{ident .Key}}, count(*) AS "review_count"
+    FROM {{ident .Reviews}}
+    WHERE "record_create_timestamp" >= $1 AND "record_create_timestamp" < $2 AND {{ident .Key}} IS NOT NULL
+    GROUP BY {{ident .Key}}
   ) g
 {{end}}
 {{define "by_rating"}}
-  SELECT {{.Key}}, average_review_rating, review_count,
-         ROW_NUMBER() OVER (ORDER BY average_review_rating DESC, review_count DESC, {{.Key}}) AS rank
+  SELECT {{ident .Key}}, "average_review_rating", "review_count",
+         ROW_NUMBER() OVER (ORDER BY "average_review_rating" DESC, "review_count" DESC, {{ident .Key}}) AS "rank"
   FROM (
-    SELECT {{.Key}}, avg(review_rating) AS average_review_rating, count(*) AS review_count
-    FROM goodreads_warehouse.reviews
-    WHERE record_create_timestamp >= $1 AND record_create_timestamp < $2 AND {{.Key}} IS NOT NULL
-      AND review_rating IS NOT NULL
-    GROUP BY {{.Key}}
+    SELECT {{ident .Key}}, avg("review_rating") AS "average_review_rating", count(*) AS "review_count"
+    FROM {{ident .Reviews}}
+    WHERE "record_create_timestamp" >= $1 AND "record_create_timestamp" < $2 AND {{ident .Key}} IS NOT NULL
+      AND "review_rating" IS NOT NULL
+    GROUP BY {{ident .Key}}
   ) g
 {{end}}
-{{define "dim_columns"}}{{range .DimColumns}}, d.{{.}}{{end}}{{end}}
+{{define "dim_columns"}}{{range .DimColumns}}, d.{{ident .}}{{end}}{{end}}

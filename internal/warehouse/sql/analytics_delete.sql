@@ -1,1 +1,1 @@
-DELETE FROM goodreads_analytics.{{.Table}}
+DELETE FROM {{ident .Table}}

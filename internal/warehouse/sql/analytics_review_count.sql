@@ -1,6 +1,6 @@
--- Top {{.Limit}} {{.Subject}}s by number of reviews in the window, with their {{.Dim}} columns.
-INSERT INTO goodreads_analytics.{{.Table}} (rank, {{.Key}}, review_count{{range .DimColumns}}, {{.}}{{end}})
-SELECT t.rank, t.{{.Key}}, t.review_count{{template "dim_columns" .}}
+-- The top {{.Subject}}s by number of reviews in the window, with their {{.Dim.Name}} columns.
+INSERT INTO {{ident .Table}} ("rank", {{ident .Key}}, "review_count"{{range .DimColumns}}, {{ident .}}{{end}})
+SELECT t."rank", t.{{ident .Key}}, t."review_count"{{template "dim_columns" .}}
 FROM ({{template "by_count" .}}) t
-LEFT JOIN goodreads_warehouse.{{.Dim}} d ON d.{{.DimKey}} = t.{{.Key}}
-WHERE t.rank <= {{.Limit}}
+LEFT JOIN {{ident .Dim}} d ON d.{{ident .DimKey}} = t.{{ident .Key}}
+WHERE t."rank" <= $3

@@ -1,4 +1,4 @@
--- An analytics table in rank order ({{.Table}} and the columns quoted by the caller).
-SELECT {{range $i, $c := .Columns}}{{if $i}}, {{end}}{{$c}}{{end}}
-FROM {{.Table}}
-ORDER BY {{.Order}}
+{{/* An analytics table in rank order; a column named "" reads as NULL. */ -}}
+SELECT {{range $i, $c := .Columns}}{{if $i}}, {{end}}{{if $c}}{{ident $c}}{{else}}NULL{{end}}{{end}}
+FROM {{ident .Table}}
+ORDER BY {{ident .Order}}

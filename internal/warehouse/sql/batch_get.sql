@@ -1,3 +1,3 @@
-SELECT read_rows, rejected, superseded, staged, inserted, updated, stale
-FROM goodreads_quality.loaded_batches
-WHERE batch_id = $1 AND entity = $2
+SELECT "read_rows", "rejected", "superseded", "staged", "inserted", "updated", "stale"
+FROM {{ident .Table}}
+WHERE "batch_id" = $1 AND "entity" = $2

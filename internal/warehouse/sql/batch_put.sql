@@ -1,3 +1,3 @@
-INSERT INTO goodreads_quality.loaded_batches
-  (batch_id, entity, read_rows, rejected, superseded, staged, inserted, updated, stale, loaded_at)
+INSERT INTO {{ident .Table}}
+  ("batch_id", "entity", "read_rows", "rejected", "superseded", "staged", "inserted", "updated", "stale", "loaded_at")
 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)

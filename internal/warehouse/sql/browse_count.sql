@@ -1,3 +1,3 @@
-{{/* The number of rows of a table view (its search applies). */}}
-SELECT count(*) FROM {{.Table}}
+{{/* The number of rows of a table view ($1 the search pattern, with a search). */ -}}
+SELECT count(*) FROM {{ident .Table}}
 {{- template "browse_where" .}}

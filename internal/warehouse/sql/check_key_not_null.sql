@@ -1,1 +1,1 @@
-SELECT count(*) FROM {{.Table}} WHERE {{.Key}} IS NULL
+SELECT count(*) FROM {{ident .Table}} WHERE {{ident .Key}} IS NULL

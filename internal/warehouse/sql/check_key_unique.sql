@@ -1,1 +1,1 @@
-SELECT count(*) FROM (SELECT {{.Key}} FROM {{.Table}} GROUP BY {{.Key}} HAVING count(*) > 1) d
+SELECT count(*) FROM (SELECT {{ident .Key}} FROM {{ident .Table}} GROUP BY {{ident .Key}} HAVING count(*) > 1) d

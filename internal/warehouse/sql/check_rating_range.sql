@@ -1,1 +1,1 @@
-SELECT count(*) FROM goodreads_warehouse.reviews WHERE review_rating < 0 OR review_rating > 5
+SELECT count(*) FROM {{ident .Table}} WHERE "review_rating" < 0 OR "review_rating" > 5

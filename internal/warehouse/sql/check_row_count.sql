@@ -1,1 +1,1 @@
-SELECT count(*) FROM {{.Table}}
+SELECT count(*) FROM {{ident .Table}}

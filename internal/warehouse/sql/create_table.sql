@@ -1,5 +1,1 @@
-CREATE TABLE IF NOT EXISTS {{.Table}} (
-{{- range $i, $c := .Columns}}{{if $i}},{{end}}
-  {{$c.Name}} {{$c.Type}}
-{{- end}}
-)
+CREATE TABLE IF NOT EXISTS {{ident .Table}} ({{template "column_defs" .}})

@@ -1,1 +1,1 @@
-DROP TABLE IF EXISTS {{.Table}}
+DROP TABLE IF EXISTS {{ident .Table}}

@@ -1,1 +1,1 @@
-DELETE FROM goodreads_quality.rejected_rows WHERE run_id = $1 AND entity = $2
+DELETE FROM {{ident .Target}} WHERE "run_id" = $1 AND "entity" = $2

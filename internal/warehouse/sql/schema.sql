@@ -1,1 +1,1 @@
-CREATE SCHEMA IF NOT EXISTS {{.Schema}}
+CREATE SCHEMA IF NOT EXISTS {{ident .Schema}}

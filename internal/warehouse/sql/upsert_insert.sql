@@ -1,9 +1,9 @@
 -- Insert every staged row whose id is not (or no longer) stored.
-INSERT INTO goodreads_warehouse.{{.Name}} ({{.ColumnList}})
-SELECT {{.ColumnList}}
-FROM goodreads_staging.{{.Name}} s
+INSERT INTO {{ident .Target}} ({{idents .Columns}})
+SELECT {{idents .Columns}}
+FROM {{ident .Staging}} s
 WHERE NOT EXISTS (
-  SELECT 1 FROM goodreads_warehouse.{{.Name}} w WHERE w.{{.Key}} = s.{{.Key}}
+  SELECT 1 FROM {{ident .Target}} w WHERE w.{{ident .Key}} = s.{{ident .Key}}
 )
 {{- if .Keys}}
   AND NOT EXISTS ({{template "source_keys_collided.sql" .}})

@@ -3,6 +3,8 @@
 //    it: it polls the JSON API every 2 s, colours the graph's tasks and the
 //    grid's squares as their states change, and refreshes the page's main
 //    part in place (no reload) when something changed, until the run ends;
+//  - a page that shows changing state without a run (body[data-refresh],
+//    the workers) refreshes its main part in place every few seconds;
 //  - a book cover that fails to load gives way to its placeholder;
 //  - hovering a chart's mark shows its text at once (the SVG <title> still
 //    serves screen readers and pages without script).
@@ -161,4 +163,11 @@
 
   var live = body.getAttribute("data-live-run");
   if (live && window.fetch && window.DOMParser) follow(live);
+
+  // A page that follows no run but changes (the workers) is refreshed in
+  // place every data-refresh seconds.
+  var every = parseInt(body.getAttribute("data-refresh") || "0", 10);
+  if (!live && every > 0 && window.fetch && window.DOMParser) {
+    setInterval(function () { refresh().catch(function () {}); }, every * 1000);
+  }
 })();

@@ -1,0 +1,555 @@
+package main
+
+import (
+	"context"
+	"encoding/csv"
+	"fmt"
+	"os"
+	"path/filepath"
+	"reflect"
+	"slices"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	grpipe "github.com/grpipe/grpipe"
+	"github.com/grpipe/grpipe/internal/app"
+	"github.com/grpipe/grpipe/internal/config"
+	"github.com/grpipe/grpipe/internal/objstore/s3test"
+	"github.com/grpipe/grpipe/internal/postgres/pgtest"
+	"github.com/grpipe/grpipe/internal/runstore"
+	"github.com/grpipe/grpipe/internal/testsupport"
+)
+
+// cluster is grpipe on several "machines" on loopback: separate processes
+// with separate homes sharing the three settings of executor: distributed
+// (PostgreSQL metadata, a PostgreSQL warehouse, zones on an S3 server).
+type cluster struct {
+	t      *testing.T
+	shared map[string]string
+	store  *runstore.Store
+	s3     *s3test.Server
+}
+
+func newCluster(t *testing.T) *cluster {
+	srv := s3test.Start(t, "grpipe")
+	meta := pgtest.Database(t)
+	c := &cluster{t: t, s3: srv, shared: map[string]string{
+		"GRPIPE_EXECUTOR":  "distributed",
+		"GRPIPE_METADATA":  meta,
+		"GRPIPE_WAREHOUSE": pgtest.Database(t),
+		"GRPIPE_ZONES":     srv.ZonesURL("grpipe", "dist") + "&max_backoff=100ms",
+		"GRPIPE_TEST_POLL": "200ms",
+	}}
+	st, err := runstore.OpenMetadata(context.Background(), meta)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { st.Close() })
+	c.store = st
+	return c
+}
+
+// home returns the environment of a new machine: the shared settings, its
+// own home (with yaml, a grpipe.yaml) and extra.
+func (c *cluster) home(yaml string, extra ...string) map[string]string {
+	env := map[string]string{"GRPIPE_HOME": c.t.TempDir()}
+	for k, v := range c.shared {
+		env[k] = v
+	}
+	for i := 0; i+1 < len(extra); i += 2 {
+		env[extra[i]] = extra[i+1]
+	}
+	if yaml != "" {
+		if err := os.WriteFile(filepath.Join(env["GRPIPE_HOME"], config.FileName), []byte(yaml), 0o644); err != nil {
+			c.t.Fatal(err)
+		}
+	}
+	return env
+}
+
+// waitRun waits until run id ends and returns it.
+func (c *cluster) waitRun(id string, within time.Duration, procs ...*proc) grpipe.Run {
+	c.t.Helper()
+	deadline := time.Now().Add(within)
+	for {
+		r, err := c.store.Run(context.Background(), id)
+		if err == nil && (r.State == grpipe.StateSuccess || r.State == grpipe.StateFailed) {
+			return r
+		}
+		if time.Now().After(deadline) {
+			var logs strings.Builder
+			for i, p := range procs {
+				fmt.Fprintf(&logs, "--- process %d:\n%s\n", i, p.stderr.String())
+			}
+			c.t.Fatalf("run %s not ended within %s: %+v %v\n%s", id, within, r, err, logs.String())
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
+}
+
+func (c *cluster) try(runID, task string, n int) runstore.Try {
+	c.t.Helper()
+	rec, err := c.store.TryRecord(context.Background(), runstore.TryKey{RunID: runID, TaskID: task, MapIndex: -1, Try: n})
+	if err != nil {
+		c.t.Fatal(err)
+	}
+	return rec
+}
+
+// trigger queues a manual run and returns its id.
+func (c *cluster) trigger(env map[string]string) string {
+	c.t.Helper()
+	r := grpipeCmd(c.t, env, "dags", "trigger")
+	if r.code != 0 {
+		c.t.Fatalf("trigger: %s", r.stderr)
+	}
+	f := strings.Fields(r.stdout)
+	if len(f) < 3 || !strings.HasPrefix(f[2], "manual__") {
+		c.t.Fatalf("trigger printed %q", r.stdout)
+	}
+	return f[2]
+}
+
+// TestDistributed is the end-to-end test of executor: distributed with real
+// processes: two schedulers and three workers, each with its own home; the
+// worker running the ETL is killed with SIGKILL in the middle of it; the
+// try is found lost and retried on another worker; the run succeeds with
+// its tasks spread over the workers, and the warehouse equals a local
+// single-process run's on the same files. Then the leading scheduler is
+// killed: the standby takes over and the next run succeeds, no run doubled;
+// last, a worker stopped with SIGTERM exits 0.
+func TestDistributed(t *testing.T) {
+	if testing.Short() {
+		t.Skip("starts seven processes")
+	}
+	c := newCluster(t)
+	landEnv := c.home("")
+	sample := sampleDir(t)
+	r := grpipeCmd(t, landEnv, append([]string{"land", "--split", "40KB"}, sample...)...)
+	if r.code != 0 {
+		t.Fatalf("land: %s", r.stderr)
+	}
+	if n := strings.Count(r.stdout, "landed "); n < 12 {
+		t.Fatalf("the batch was cut into %d parts, want at least 12:\n%s", n, r.stdout)
+	}
+
+	var procs []*proc
+	workers := map[string]*proc{}
+	for _, name := range []string{"w1", "w2", "w3"} {
+		// Every worker's ETL pauses after the transform: long enough to kill it there.
+		p := startGrpipe(t, c.home("", "GRPIPE_TEST_SLOWPOINT", "transform=4s"), "worker", "--name", name, "--concurrency", "2")
+		workers[name] = p
+		procs = append(procs, p)
+	}
+	schedYAML := "orchestrator:\n  retry_delay: 1s\n"
+	var scheds []*proc
+	for range 2 {
+		p := startGrpipe(t, c.home(schedYAML), "scheduler", "--schedule", "@every 24h", "--start-date", "2100-01-01")
+		scheds = append(scheds, p)
+		procs = append(procs, p)
+	}
+
+	run1 := c.trigger(c.home(""))
+	// Kill the worker running the ETL once it is in the middle of it.
+	var victim string
+	deadline := time.Now().Add(60 * time.Second)
+	for victim == "" {
+		if rec, err := c.store.TryRecord(context.Background(), runstore.TryKey{RunID: run1, TaskID: grpipe.TaskETL, MapIndex: -1, Try: 1}); err == nil &&
+			rec.State == grpipe.StateRunning && rec.Worker != "" && strings.Contains(rec.Log+workers[rec.Worker].stderr.String(), "transform") {
+			victim = rec.Worker
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("the ETL never ran on a worker:\n%s\n%s", scheds[0].stderr.String(), scheds[1].stderr.String())
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	time.Sleep(time.Second) // well into the transform's pause
+	killed := time.Now()
+	workers[victim].signal(t, syscall.SIGKILL)
+
+	got := c.waitRun(run1, 3*time.Minute, procs...)
+	if got.State != grpipe.StateSuccess {
+		t.Fatalf("run %s ended %s: %s", run1, got.State, got.Error)
+	}
+	lost := c.try(run1, grpipe.TaskETL, 1)
+	retry := c.try(run1, grpipe.TaskETL, 2)
+	if lost.State != grpipe.StateFailed || lost.Worker != victim || !strings.Contains(lost.Error, "no heartbeat") {
+		t.Fatalf("the killed worker's try: %+v", lost)
+	}
+	if retry.State != grpipe.StateSuccess || retry.Worker == victim || retry.Worker == "" {
+		t.Fatalf("the retry: %+v", retry)
+	}
+	if bound := retry.StartedAt.Sub(killed); bound > 30*time.Second {
+		t.Fatalf("the retry started %s after the kill: the bound is 15s (heartbeat timeout) + 2s (check) + 1s (retry delay)", bound)
+	}
+	t.Logf("ETL retried on %s %s after %s was killed", retry.Worker, retry.StartedAt.Sub(killed).Round(time.Millisecond), victim)
+	ran := map[string]bool{}
+	tis, err := c.store.LatestTaskInstances(context.Background(), run1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, ti := range tis {
+		if ti.TaskID == grpipe.TaskStop {
+			continue
+		}
+		if w := c.try(run1, ti.TaskID, ti.TryNumber).Worker; w != "" {
+			ran[w] = true
+		} else {
+			t.Errorf("task %s ran on no worker", ti.TaskID)
+		}
+	}
+	if len(ran) < 2 {
+		t.Fatalf("the tasks ran on %v: want at least two workers", ran)
+	}
+	if r := grpipeCmd(t, c.home(""), "runs", "show", run1, "--json"); r.code != 0 || !strings.Contains(r.stdout, `"worker": "`+retry.Worker+`"`) ||
+		!strings.Contains(r.stdout, `"mapped_instances": [`) || !strings.Contains(r.stdout, `"map_index": 11`) {
+		t.Fatalf("runs show --json does not name the workers (exit %d): %s %s", r.code, r.stdout, r.stderr)
+	}
+	// The transform fanned out: one mapped instance per landed part, on several workers.
+	mapped, err := c.store.MappedInstances(context.Background(), run1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	partWorkers := map[string]int{}
+	for _, mi := range mapped {
+		if mi.TaskID == grpipe.TaskETL && mi.State == grpipe.StateSuccess {
+			partWorkers[mi.Worker]++
+		}
+	}
+	if n := strings.Count(r.stdout, "landed "); len(mapped) < n || len(partWorkers) < 2 {
+		t.Fatalf("mapped instances %d for %d parts, on workers %v: want every part, on at least two workers", len(mapped), n, partWorkers)
+	}
+	t.Logf("parts transformed per worker: %v", partWorkers)
+	sum, err := c.store.Summary(context.Background(), run1)
+	if err != nil || sum.Tables["reviews"].Read == 0 {
+		t.Fatalf("run summary %+v %v", sum, err)
+	}
+
+	// The warehouse equals a local single-process run's on the same files.
+	distEnv := c.home("")
+	cfg, err := config.Load(distEnv["GRPIPE_HOME"], envGetter(distEnv), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	distWH := warehouseSnapshot(t, cfg)
+	localHome := t.TempDir()
+	localEnv := map[string]string{"GRPIPE_HOME": localHome, "GRPIPE_WAREHOUSE": pgtest.Database(t)}
+	if r := grpipeCmd(t, localEnv, append([]string{"land", "--split", "40KB"}, sample...)...); r.code != 0 {
+		t.Fatalf("land: %s", r.stderr)
+	}
+	if r := grpipeCmd(t, localEnv, "run"); r.code != 0 {
+		t.Fatalf("local run: %s", r.stderr)
+	}
+	lcfg, err := config.Load(localHome, envGetter(localEnv), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if localWH := warehouseSnapshot(t, lcfg); !reflect.DeepEqual(distWH, localWH) {
+		t.Fatalf("the warehouse differs from a local run's")
+	}
+
+	// The leading scheduler dies: the standby takes over the next run.
+	leader := -1
+	for i, p := range scheds {
+		if strings.Contains(p.stderr.String(), "leading: this process schedules") {
+			leader = i
+		}
+	}
+	if leader < 0 {
+		t.Fatal("no scheduler says it leads")
+	}
+	scheds[leader].signal(t, syscall.SIGKILL)
+	if r := grpipeCmd(t, landEnv, append([]string{"land"}, sampleDir(t)...)...); r.code != 0 {
+		t.Fatalf("land: %s", r.stderr)
+	}
+	run2 := c.trigger(c.home(""))
+	if got := c.waitRun(run2, 2*time.Minute, procs...); got.State != grpipe.StateSuccess {
+		t.Fatalf("run %s after the takeover ended %s: %s", run2, got.State, got.Error)
+	}
+	if !strings.Contains(scheds[1-leader].stderr.String(), "leading: this process schedules") {
+		t.Fatalf("the standby never led")
+	}
+	runs, err := c.store.ListRuns(context.Background(), 100)
+	if err != nil || len(runs) != 2 {
+		t.Fatalf("runs %+v %v: want exactly the two triggered", runs, err)
+	}
+
+	// SIGTERM: a worker stops within its grace period and exits 0.
+	for name, p := range workers {
+		if name == victim {
+			continue
+		}
+		p.signal(t, syscall.SIGTERM)
+		if code, sig := p.wait(t, 45*time.Second); code != 0 {
+			t.Fatalf("worker %s exit %d (signal %v):\n%s", name, code, sig, p.stderr.String())
+		}
+		break
+	}
+}
+
+func envGetter(env map[string]string) func(string) string {
+	return func(k string) string { return env[k] }
+}
+
+func landSampleEnv(t *testing.T, env map[string]string) {
+	t.Helper()
+	if r := grpipeCmd(t, env, append([]string{"land"}, sampleDir(t)...)...); r.code != 0 {
+		t.Fatalf("land: %s", r.stderr)
+	}
+}
+
+func warehouseSnapshot(t *testing.T, cfg config.Config) map[string][][]string {
+	t.Helper()
+	wh, err := app.OpenWarehouse(context.Background(), cfg, true, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer wh.Close()
+	return testsupport.Snapshot(t, wh)
+}
+
+// TestLandSplit: a batch landed with --split (parts of about 300 KB, the
+// header repeated, quoted line breaks kept) loads the same warehouse as the
+// whole files; the rejected rows are the same rows with the same reasons
+// (their file names and line numbers are the parts').
+func TestLandSplit(t *testing.T) {
+	out := t.TempDir()
+	if r := grpipeCmd(t, map[string]string{"GRPIPE_HOME": t.TempDir()}, "fake", "--records", "3000", "--dirty", "0.003", "--out", out); r.code != 0 {
+		t.Fatalf("fake: %s", r.stderr)
+	}
+	var files []string
+	for _, n := range []string{"reviews.csv", "user.csv", "author.csv", "book.csv"} {
+		files = append(files, filepath.Join(out, n))
+	}
+	whole, parts := t.TempDir(), t.TempDir()
+	if r := grpipeCmd(t, map[string]string{"GRPIPE_HOME": whole}, append([]string{"land"}, files...)...); r.code != 0 {
+		t.Fatalf("land: %s", r.stderr)
+	}
+	r := grpipeCmd(t, map[string]string{"GRPIPE_HOME": parts}, append([]string{"land", "--split", "300KB"}, files...)...)
+	if r.code != 0 {
+		t.Fatalf("land --split: %s", r.stderr)
+	}
+	if n := strings.Count(r.stdout, "landed reviews-"); n < 3 || !strings.Contains(r.stdout, "landed reviews-0001.csv") {
+		t.Fatalf("reviews cut into %d parts:\n%s", n, r.stdout)
+	}
+	for _, home := range []string{whole, parts} {
+		// The reject ratio is judged per landed file, so per part: lift it here.
+		if r := grpipeCmd(t, map[string]string{"GRPIPE_HOME": home, "GRPIPE_MAX_REJECT_RATIO": "1"}, "run"); r.code != 0 {
+			t.Fatalf("run: %s", r.stderr)
+		}
+	}
+	a, b := testsupport.SnapshotHome(t, whole), testsupport.SnapshotHome(t, parts)
+	rejected := func(rows [][]string) []string {
+		var out []string
+		for _, r := range rows {
+			out = append(out, r[0]+"|"+r[3]+"|"+r[4]+"|"+r[5]) // entity, column, reason, raw
+		}
+		slices.Sort(out)
+		return out
+	}
+	if ra, rb := rejected(a[testsupport.Rejected]), rejected(b[testsupport.Rejected]); len(ra) == 0 || !reflect.DeepEqual(ra, rb) {
+		t.Fatalf("rejected rows differ: %d whole, %d split", len(ra), len(rb))
+	}
+	delete(a, testsupport.Rejected)
+	delete(b, testsupport.Rejected)
+	if !reflect.DeepEqual(a, b) {
+		t.Fatalf("the warehouse differs between whole and split files")
+	}
+}
+
+// TestPostgresMetadataLocal: the run metadata in PostgreSQL with the local
+// executor: a run is recorded there, and the run lock is the database's (a
+// second process's run is refused while one holds it).
+func TestPostgresMetadataLocal(t *testing.T) {
+	meta := pgtest.Database(t)
+	env := map[string]string{"GRPIPE_HOME": t.TempDir(), "GRPIPE_METADATA": meta}
+	landSampleEnv(t, env)
+	if r := grpipeCmd(t, env, "run"); r.code != 0 {
+		t.Fatalf("run: %s", r.stderr)
+	}
+	if _, err := os.Stat(filepath.Join(env["GRPIPE_HOME"], "grpipe.db")); !os.IsNotExist(err) {
+		t.Fatalf("a SQLite run store was created in the home: %v", err)
+	}
+	st, err := runstore.OpenMetadata(context.Background(), meta)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	runs, err := st.ListRuns(context.Background(), 10)
+	if err != nil || len(runs) != 1 || runs[0].State != grpipe.StateSuccess {
+		t.Fatalf("runs in PostgreSQL: %+v %v", runs, err)
+	}
+	release, err := st.TryAdvisoryLock(context.Background(), runstore.RunLockKey)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer release()
+	if r := grpipeCmd(t, env, "run"); r.code == 0 || !strings.Contains(r.stderr, "holds the lock in the metadata database") {
+		t.Fatalf("a run while another process holds the run lock: exit %d: %s", r.code, r.stderr)
+	}
+}
+
+// TestFiguresDistributed measures (it asserts no time) a run of the DAG on
+// a fake batch of GRPIPE_FIGURES records landed with --split 64MB: once
+// with the local executor, then distributed with 1, 2 and 3 workers, all on
+// the same kind of zones (the S3 test server) and warehouse (PostgreSQL).
+// Run: GRPIPE_FIGURES=1000000 go test -run TestFiguresDistributed -v -timeout 60m ./cmd/grpipe
+func TestFiguresDistributed(t *testing.T) {
+	records := os.Getenv("GRPIPE_FIGURES")
+	if records == "" {
+		t.Skip("set GRPIPE_FIGURES to a record count to measure")
+	}
+	data := t.TempDir()
+	if r := grpipeCmd(t, map[string]string{"GRPIPE_HOME": t.TempDir()}, "fake", "--records", records, "--out", data); r.code != 0 {
+		t.Fatalf("fake: %s", r.stderr)
+	}
+	var files []string
+	for _, n := range []string{"reviews.csv", "user.csv", "author.csv", "book.csv"} {
+		files = append(files, filepath.Join(data, n))
+	}
+	measure := func(name string, workers int) {
+		t.Run(name, func(t *testing.T) { measureRun(t, files, name, workers) })
+	}
+	measure("local", 0)
+	for _, n := range []int{1, 2, 3} {
+		measure(fmt.Sprintf("distributed %d workers", n), n)
+	}
+}
+
+// measureRun lands files split in a fresh cluster and times one run on it.
+func measureRun(t *testing.T, files []string, name string, workers int) {
+	{
+		c := newCluster(t)
+		env := c.home("")
+		if workers == 0 {
+			env["GRPIPE_EXECUTOR"] = "local"
+		}
+		r := grpipeCmd(t, env, append([]string{"land", "--split", "64MB"}, files...)...)
+		if r.code != 0 {
+			t.Fatalf("land: %s", r.stderr)
+		}
+		parts := strings.Count(r.stdout, "landed ")
+		var procs []*proc
+		for i := range workers {
+			procs = append(procs, startGrpipe(t, c.home(""), "worker", "--name", fmt.Sprintf("w%d", i+1), "--concurrency", "2"))
+		}
+		t0 := time.Now()
+		var id string
+		if workers == 0 {
+			if r := grpipeCmd(t, env, "run"); r.code != 0 {
+				t.Fatalf("local run: %s", r.stderr)
+			}
+		} else {
+			procs = append(procs, startGrpipe(t, c.home(""), "scheduler", "--schedule", "@every 24h", "--start-date", "2100-01-01"))
+			id = c.trigger(c.home(""))
+			if got := c.waitRun(id, 30*time.Minute, procs...); got.State != grpipe.StateSuccess {
+				t.Fatalf("%s: run ended %s: %s", name, got.State, got.Error)
+			}
+		}
+		took := time.Since(t0)
+		load, _ := os.ReadFile("/proc/loadavg")
+		t.Logf("FIGURE %s: %d parts, run %.1f s (load %s)", name, parts, took.Seconds(), strings.Join(strings.Fields(string(load))[:3], " "))
+		for _, p := range procs {
+			p.signal(t, syscall.SIGTERM)
+			p.wait(t, time.Minute)
+		}
+	}
+}
+
+// TestFakeParts: fake --parts N writes each file as N parts, each with the
+// header, holding together every record of the whole file.
+func TestFakeParts(t *testing.T) {
+	out := t.TempDir()
+	if r := grpipeCmd(t, map[string]string{"GRPIPE_HOME": t.TempDir()}, "fake", "--records", "3000", "--parts", "3", "--out", out); r.code != 0 {
+		t.Fatalf("fake: %s", r.stderr)
+	}
+	for _, prefix := range []string{"reviews", "user", "author", "book"} {
+		rows := 0
+		for i := 1; i <= 3; i++ {
+			f, err := os.Open(filepath.Join(out, fmt.Sprintf("%s-%04d.csv", prefix, i)))
+			if err != nil {
+				t.Fatal(err)
+			}
+			recs, err := csv.NewReader(f).ReadAll()
+			f.Close()
+			if err != nil {
+				t.Fatal(err)
+			}
+			if len(recs) < 2 || !slices.Contains(recs[0], "record_create_timestamp") {
+				t.Fatalf("%s part %d: header %q, %d records", prefix, i, recs[0], len(recs))
+			}
+			rows += len(recs) - 1
+		}
+		if rows != 3000 {
+			t.Fatalf("%s: %d records in the parts, want 3000", prefix, rows)
+		}
+		if _, err := os.Stat(filepath.Join(out, prefix+"-0004.csv")); !os.IsNotExist(err) {
+			t.Fatalf("%s: a fourth part: %v", prefix, err)
+		}
+	}
+}
+
+// TestDistributedS3Outage: the S3 server answers 503 to everything for a
+// while in the middle of the ETL's fan-out: the tries that needed it fail
+// cleanly (after the S3 client's own retries), the ETL is retried, and the
+// run ends with the warehouse a local run of the same files gives — no
+// half-written part was read.
+func TestDistributedS3Outage(t *testing.T) {
+	if testing.Short() {
+		t.Skip("starts three processes")
+	}
+	c := newCluster(t)
+	sample := sampleDir(t)
+	if r := grpipeCmd(t, c.home(""), append([]string{"land", "--split", "40KB"}, sample...)...); r.code != 0 {
+		t.Fatalf("land: %s", r.stderr)
+	}
+	var procs []*proc
+	for _, name := range []string{"w1", "w2"} {
+		procs = append(procs, startGrpipe(t, c.home(""), "worker", "--name", name, "--concurrency", "2"))
+	}
+	procs = append(procs, startGrpipe(t, c.home("orchestrator:\n  retry_delay: 1s\n  retries: 4\n"), "scheduler", "--schedule", "@every 24h", "--start-date", "2100-01-01"))
+	run := c.trigger(c.home(""))
+	deadline := time.Now().Add(60 * time.Second)
+	for {
+		mapped, err := c.store.MappedInstances(context.Background(), run)
+		if err == nil && len(mapped) > 0 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("the ETL never fanned out")
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	c.s3.FailNext(150, 503)
+	got := c.waitRun(run, 3*time.Minute, procs...)
+	if got.State != grpipe.StateSuccess {
+		t.Fatalf("run ended %s: %s", got.State, got.Error)
+	}
+	first := c.try(run, grpipe.TaskETL, 1)
+	if first.State != grpipe.StateFailed {
+		t.Fatalf("the ETL's first try, during the outage: %+v", first)
+	}
+	t.Logf("the first ETL try failed: %.200s", first.Error)
+
+	distEnv := c.home("")
+	cfg, err := config.Load(distEnv["GRPIPE_HOME"], envGetter(distEnv), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	localEnv := map[string]string{"GRPIPE_HOME": t.TempDir(), "GRPIPE_WAREHOUSE": pgtest.Database(t)}
+	if r := grpipeCmd(t, localEnv, append([]string{"land", "--split", "40KB"}, sample...)...); r.code != 0 {
+		t.Fatalf("land: %s", r.stderr)
+	}
+	if r := grpipeCmd(t, localEnv, "run"); r.code != 0 {
+		t.Fatalf("local run: %s", r.stderr)
+	}
+	lcfg, err := config.Load(localEnv["GRPIPE_HOME"], envGetter(localEnv), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !reflect.DeepEqual(warehouseSnapshot(t, cfg), warehouseSnapshot(t, lcfg)) {
+		t.Fatal("the warehouse differs from a local run's")
+	}
+}

@@ -1,0 +1,1 @@
+SELECT {{idents .Columns}} FROM read_parquet({{paths .Files}})

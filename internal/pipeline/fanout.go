@@ -1,0 +1,218 @@
+package pipeline
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"log/slog"
+	"os"
+	"path/filepath"
+
+	grpipe "github.com/grpipe/grpipe"
+	"github.com/grpipe/grpipe/internal/dag"
+	"github.com/grpipe/grpipe/internal/duckdb"
+	"github.com/grpipe/grpipe/internal/objstore"
+	"github.com/grpipe/grpipe/internal/quarantine"
+	"github.com/grpipe/grpipe/internal/transform"
+)
+
+// The transform that fans out per file (executor distributed): each claimed
+// file of a batch is transformed on its own, as a mapped instance of
+// GoodReadsETLJob that any worker may run, its Parquet part (one row per id,
+// the file's own winners) and rejected rows written under
+// processed/<batch>/_parts/; the ETL's own try then reduces the parts of
+// each entity to the winner per id across files (transform.Reduce: the
+// greatest timestamp, then the later file) and loads as ever.
+
+// Part is one file of a batch to transform on its own.
+type Part struct {
+	Batch string `json:"batch"`
+	File  string `json:"file"`
+}
+
+// PartOutput is what the transform of one part left in the zones.
+type PartOutput struct {
+	Entity   string `json:"entity"`
+	Read     int64  `json:"read"`
+	Rejected int64  `json:"rejected"`
+	Bytes    int64  `json:"bytes"`
+	// Parquet and Rejects are zone keys ("" when there are none).
+	Parquet string `json:"parquet,omitempty"`
+	Rejects string `json:"rejects,omitempty"`
+	// Refused is why the file was refused whole ("" when it was not).
+	Refused string `json:"refused,omitempty"`
+}
+
+// Mapper runs parts as mapped instances of the ETL's current try, wherever
+// they run, and returns their outputs in order.
+type Mapper interface {
+	Map(ctx context.Context, c *dag.Call, parts []Part) ([]PartOutput, error)
+}
+
+// fanOut reports whether the batch's sources are transformed per file: a
+// mapper is set and every source is one entity's CSV file.
+func (p *Pipeline) fanOut(sources []transform.Source) bool {
+	if p.opts.Mapper == nil || len(sources) < 2 {
+		return false
+	}
+	for _, s := range sources {
+		if s.Input.Format != grpipe.FormatCSV {
+			return false
+		}
+	}
+	return true
+}
+
+func partKey(batch, file, name string) string {
+	return objstore.Key(grpipe.Processed, batch, "_parts", file, name)
+}
+
+// TransformPart is the work of one mapped instance: fetch the file from the
+// working zone, transform it alone and put its part into the processed zone.
+// Running it again writes the same objects.
+func (p *Pipeline) TransformPart(ctx context.Context, part Part, log *slog.Logger) (PartOutput, error) {
+	in, err := grpipe.InputForFile(part.File)
+	if err != nil {
+		return PartOutput{}, err
+	}
+	out := PartOutput{Entity: in.Entity.Name}
+	dir, err := os.MkdirTemp(p.opts.WorkDir, "part-")
+	if err != nil && os.MkdirAll(p.opts.WorkDir, 0o755) == nil {
+		dir, err = os.MkdirTemp(p.opts.WorkDir, "part-")
+	}
+	if err != nil {
+		return out, fmt.Errorf("part %s: %w", part.File, err)
+	}
+	defer os.RemoveAll(dir)
+	local, cleanup, err := p.zones.Fetch(ctx, workingKey(part.Batch, part.File), filepath.Join(dir, "fetch"))
+	if err != nil {
+		return out, err
+	}
+	defer cleanup()
+	engine, err := duckdb.Open(ctx, "", p.opts.Transform)
+	if err != nil {
+		return out, fmt.Errorf("transform engine: %w", err)
+	}
+	defer engine.Close()
+	res, err := transform.Run(ctx, engine, []transform.Source{{Entity: in.Entity, Input: in, Name: part.File, Path: local}},
+		transform.Options{WorkDir: filepath.Join(dir, "out"), MaxRejectRatio: p.opts.MaxRejectRatio, Parallelism: p.opts.Parallelism, Snapshot: p.opts.Snapshot, Log: log})
+	if err != nil {
+		return out, err
+	}
+	out.Bytes = res.Bytes
+	for _, fe := range res.FileErrors {
+		out.Refused = fe.Reason
+	}
+	if q := res.RejectFiles[part.File]; q != "" {
+		if _, err := p.zones.PutFile(ctx, quarantine.Key(part.Batch, part.File), q); err != nil {
+			return out, err
+		}
+	}
+	if er := res.Entities[in.Entity.Name]; er != nil {
+		out.Read, out.Rejected = er.Read, er.Rejected
+		if er.Parquet != "" {
+			out.Parquet = partKey(part.Batch, part.File, in.Entity.Name+".parquet")
+			if _, err := p.zones.PutFile(ctx, out.Parquet, er.Parquet); err != nil {
+				return out, err
+			}
+		}
+		if er.Rejects != "" {
+			out.Rejects = partKey(part.Batch, part.File, "rejects.parquet")
+			if _, err := p.zones.PutFile(ctx, out.Rejects, er.Rejects); err != nil {
+				return out, err
+			}
+		}
+	}
+	log.Info("part transformed", "file", part.File, "read", out.Read, "rejected", out.Rejected)
+	return out, nil
+}
+
+// RunPart runs a part from its JSON (a worker's mapped instance) and returns its output as JSON.
+func (p *Pipeline) RunPart(ctx context.Context, part json.RawMessage, log *slog.Logger) ([]byte, error) {
+	var pt Part
+	if err := json.Unmarshal(part, &pt); err != nil {
+		return nil, fmt.Errorf("part: %w", err)
+	}
+	out, err := p.TransformPart(ctx, pt, log)
+	if err != nil {
+		return nil, err
+	}
+	return json.Marshal(out)
+}
+
+// fanTransform is transform.Run over the sources of a batch, the files
+// transformed as mapped instances and their parts reduced here.
+func (p *Pipeline) fanTransform(ctx context.Context, c *dag.Call, m *Manifest, sources []transform.Source, workDir string) (*transform.Result, error) {
+	parts := make([]Part, len(sources))
+	for i, s := range sources {
+		parts[i] = Part{Batch: m.Batch, File: s.Name}
+	}
+	outs, err := p.opts.Mapper.Map(ctx, c, parts)
+	if err != nil {
+		return nil, err
+	}
+	res := &transform.Result{Entities: map[string]*transform.EntityResult{}, RejectFiles: map[string]string{}}
+	pq := map[string][]string{}
+	rj := map[string][]string{}
+	fetch := func(key string) (string, error) {
+		if lp, ok := p.zones.LocalPath(key); ok {
+			return lp, nil
+		}
+		local, _, err := p.zones.Fetch(ctx, key, filepath.Join(workDir, "parts"))
+		return local, err
+	}
+	for i, o := range outs {
+		res.Bytes += o.Bytes
+		if o.Refused != "" {
+			res.FileErrors = append(res.FileErrors, &transform.FileError{Source: sources[i].Name, Reason: o.Refused})
+			continue
+		}
+		e, _ := grpipe.EntityByName(o.Entity)
+		er := res.Entities[o.Entity]
+		if er == nil {
+			er = &transform.EntityResult{Entity: e}
+			res.Entities[o.Entity] = er
+		}
+		er.Read += o.Read
+		er.Rejected += o.Rejected
+		if o.Parquet != "" {
+			local, err := fetch(o.Parquet)
+			if err != nil {
+				return nil, err
+			}
+			pq[o.Entity] = append(pq[o.Entity], local)
+		}
+		if o.Rejects != "" {
+			local, err := fetch(o.Rejects)
+			if err != nil {
+				return nil, err
+			}
+			rj[o.Entity] = append(rj[o.Entity], local)
+		}
+	}
+	engine, err := duckdb.Open(ctx, "", p.opts.Transform)
+	if err != nil {
+		return nil, fmt.Errorf("transform engine: %w", err)
+	}
+	defer engine.Close()
+	if err := os.MkdirAll(filepath.Join(workDir, "out"), 0o755); err != nil {
+		return nil, err
+	}
+	for name, er := range res.Entities {
+		if files := pq[name]; len(files) > 0 {
+			er.Parquet = filepath.Join(workDir, "out", name+".parquet")
+			if er.Staged, err = transform.Reduce(ctx, engine, er.Entity, files, er.Parquet); err != nil {
+				return nil, err
+			}
+			er.Superseded = er.Read - er.Rejected - er.Staged
+		}
+		if files := rj[name]; len(files) > 0 {
+			er.Rejects = filepath.Join(workDir, "out", name+".rejects.parquet")
+			if err := transform.Union(ctx, engine, files, er.Rejects); err != nil {
+				return nil, err
+			}
+		}
+		c.Log.Info("reduced", "table", name, "parts", len(pq[name]), "read", er.Read, "rejected", er.Rejected, "staged", er.Staged)
+	}
+	return res, nil
+}

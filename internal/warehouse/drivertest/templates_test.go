@@ -1,0 +1,30 @@
+package drivertest
+
+import (
+	"strings"
+	"testing"
+)
+
+// TestCheckTemplate: the template rules catch a bare identifier and a
+// printed value, and accept quoted names, parameters and comments.
+func TestCheckTemplate(t *testing.T) {
+	names := knownIdentifiers()
+	for src, want := range map[string]string{
+		`SELECT count(*) FROM {{ident .Table}} WHERE "review_rating" > $1`:                   "",
+		"-- top {{.Subject}}s by review_count\nSELECT 1":                                     "",
+		`CREATE TABLE {{ident .Table}} ({{range .Columns}}{{ident .Name}} {{.Type}}{{end}})`: "",
+		`SELECT 'review_id' FROM {{ident .Table}} {{/* review_id */}}`:                       "",
+		`SELECT review_id FROM {{ident .Table}}`:                                             "line 1: identifier review_id is not quoted",
+		"SELECT 1\nFROM goodreads_warehouse.\"reviews\"":                                     "line 2: identifier goodreads_warehouse is not quoted",
+		`SELECT * FROM {{.Table}}`:                                                           "{{.Table}} prints a value",
+		`SELECT * FROM t LIMIT {{.Limit}}`:                                                   "{{.Limit}} prints a value",
+	} {
+		problems := checkTemplate(src, names)
+		switch {
+		case want == "" && len(problems) > 0:
+			t.Errorf("%q: %v, want no problem", src, problems)
+		case want != "" && (len(problems) != 1 || !strings.Contains(problems[0], want)):
+			t.Errorf("%q: %v, want one problem saying %q", src, problems, want)
+		}
+	}
+}

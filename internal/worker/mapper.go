@@ -1,0 +1,137 @@
+package worker
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"log/slog"
+	"runtime/debug"
+	"sync"
+	"time"
+
+	grpipe "github.com/grpipe/grpipe"
+	"github.com/grpipe/grpipe/internal/dag"
+	"github.com/grpipe/grpipe/internal/pipeline"
+	"github.com/grpipe/grpipe/internal/queue"
+	"github.com/grpipe/grpipe/internal/runstore"
+)
+
+// Mapper runs the files of a batch as mapped instances of the ETL try that
+// this worker runs (pipeline.Mapper): each part is recorded in the run
+// store and put on the queue, where any worker takes it; while it waits,
+// the ETL's own worker takes parts nobody took yet itself, so a single
+// worker with one slot never waits for itself. A part that fails, or is
+// lost with its worker, fails the ETL try, which the scheduler retries.
+type Mapper struct {
+	h *handler
+
+	mu   sync.Mutex
+	next map[runstore.TryKey]int // per ETL try: the next map index
+}
+
+var _ pipeline.Mapper = (*Mapper)(nil)
+
+// Map runs parts and returns their outputs in order.
+func (m *Mapper) Map(ctx context.Context, c *dag.Call, parts []pipeline.Part) ([]pipeline.PartOutput, error) {
+	h := m.h
+	if h == nil {
+		return nil, fmt.Errorf("map %d parts: the worker is not running", len(parts))
+	}
+	try := runstore.TryKey{RunID: c.Run.RunID, TaskID: c.TaskID, MapIndex: -1, Try: c.Number}
+	m.mu.Lock()
+	if m.next == nil {
+		m.next = map[runstore.TryKey]int{}
+	}
+	base := m.next[try]
+	m.next[try] += len(parts)
+	m.mu.Unlock()
+
+	keys := make([]runstore.TryKey, len(parts))
+	args := make([]queue.TaskArgs, len(parts))
+	for i, pt := range parts {
+		payload, err := json.Marshal(pt)
+		if err != nil {
+			return nil, err
+		}
+		keys[i] = runstore.TryKey{RunID: try.RunID, TaskID: try.TaskID, MapIndex: base + i, Try: try.Try}
+		args[i] = queue.TaskArgs{RunID: try.RunID, TaskID: try.TaskID, MapIndex: base + i, Try: try.Try, Timeout: c.Timeout, Payload: payload}
+		if err := h.store.QueueMapped(ctx, keys[i], pt.Batch+"/"+pt.File, time.Now().UTC()); err != nil {
+			return nil, err
+		}
+		if _, err := h.q.Enqueue(ctx, args[i]); err != nil {
+			return nil, err
+		}
+	}
+	c.Log.Info("transform fanned out", "parts", len(parts), "first_map_index", base)
+	outs := make([]pipeline.PartOutput, len(parts))
+	done := make([]bool, len(parts))
+	left := len(parts)
+	for left > 0 {
+		helped := false
+		for i, k := range keys {
+			if done[i] {
+				continue
+			}
+			rec, err := h.store.TryRecord(ctx, k)
+			if err != nil {
+				return nil, err
+			}
+			switch rec.State {
+			case grpipe.StateSuccess:
+				if err := json.Unmarshal([]byte(rec.Output), &outs[i]); err != nil {
+					return nil, fmt.Errorf("part %s: its output cannot be read: %w", parts[i].File, err)
+				}
+				done[i], left = true, left-1
+			case grpipe.StateFailed:
+				return nil, fmt.Errorf("part %s (map index %d, worker %s): %w", parts[i].File, k.MapIndex, rec.Worker, runstore.TryError(rec.Error, rec.ErrorKind))
+			case grpipe.StateQueued:
+				if rec.Worker == "" && !helped {
+					// Nobody took it yet: run it here.
+					if err := h.run(ctx, args[i]); err != nil {
+						return nil, err
+					}
+					helped = true
+				}
+			}
+		}
+		if left > 0 && !helped {
+			select {
+			case <-ctx.Done():
+				return nil, ctx.Err()
+			case <-time.After(200 * time.Millisecond):
+			}
+		}
+	}
+	return outs, nil
+}
+
+// runPart runs a mapped instance with its own log.
+func (h *handler) runPart(ctx context.Context, a queue.TaskArgs) (res dag.Result, output []byte) {
+	var buf bytes.Buffer
+	var mu sync.Mutex
+	log := slog.New(teeHandler{a: h.log.Handler(), b: slog.NewTextHandler(&lockedWriter{w: &buf, mu: &mu}, &slog.HandlerOptions{Level: slog.LevelDebug})}).
+		With("run_id", a.RunID, "task", a.TaskID, "map_index", a.MapIndex, "try", a.Try)
+	res.Started = time.Now().UTC()
+	defer func() {
+		if p := recover(); p != nil {
+			res.Err = fmt.Errorf("part panicked: %v\n%s", p, debug.Stack())
+		}
+		res.Ended = time.Now().UTC()
+		mu.Lock()
+		res.Log = buf.String()
+		mu.Unlock()
+	}()
+	if h.parts == nil {
+		res.Err = fmt.Errorf("worker %s runs no mapped instances", h.name)
+		return res, nil
+	}
+	tctx := ctx
+	if a.Timeout > 0 {
+		var cancel context.CancelFunc
+		tctx, cancel = context.WithTimeout(ctx, a.Timeout)
+		defer cancel()
+	}
+	output, res.Err = h.parts(tctx, a.Payload, log)
+	return res, output
+}
