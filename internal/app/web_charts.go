@@ -264,13 +264,13 @@ func (b *WebBackend) Export(ctx context.Context, x web.ExportQuery, fn func([]st
 	return err
 }
 
-// EachRejected streams the run's quarantine files (quarantine/<run_id>/ and
-// the folders of its later tries, <run_id>_try<N>/), row by row.
-func (b *WebBackend) EachRejected(ctx context.Context, runID string, fn func(quarantine.EntityRow) error) error {
+// ScanRejected streams the run's quarantine files (quarantine/<run_id>/
+// and the folders of its later tries, <run_id>_try<N>/), row by row.
+func (b *WebBackend) ScanRejected(ctx context.Context, runID string, fn func(entity string, v web.RejectedView) error) error {
 	if _, err := b.Store.Run(ctx, runID); err != nil {
 		return err
 	}
-	err := quarantine.EachRunRow(ctx, b.Zones, runID, fn)
+	err := quarantine.ScanRunRows(ctx, b.Zones, runID, func(entity string, v *quarantine.RowView) error { return fn(entity, v) })
 	if errors.Is(err, web.ErrStop) {
 		return nil
 	}

@@ -2,9 +2,7 @@ package quarantine
 
 import (
 	"context"
-	"errors"
 	"fmt"
-	"io"
 	"strings"
 
 	grpipe "github.com/grpipe/grpipe"
@@ -59,46 +57,6 @@ func RunRows(ctx context.Context, zones *objstore.Store, runID, entity string, o
 		}
 	}
 	return out, nil
-}
-
-// EachRunRow streams every rejected row of a run to fn, in the order of
-// RunRows, holding one row in memory; fn returning an error stops the
-// stream and EachRunRow returns that error.
-func EachRunRow(ctx context.Context, zones *objstore.Store, runID string, fn func(EntityRow) error) error {
-	files, err := runFiles(ctx, zones, runID)
-	if err != nil {
-		return err
-	}
-	for _, f := range files {
-		if err := eachObject(ctx, zones, f, fn); err != nil {
-			return err
-		}
-	}
-	return nil
-}
-
-func eachObject(ctx context.Context, zones *objstore.Store, f runFile, fn func(EntityRow) error) error {
-	body, err := zones.NewReader(ctx, f.key)
-	if err != nil {
-		return err
-	}
-	defer body.Close()
-	r, err := NewReader(body)
-	if err != nil {
-		return fmt.Errorf("quarantine file %s: %w", f.key, err)
-	}
-	for {
-		row, err := r.Read()
-		if errors.Is(err, io.EOF) {
-			return nil
-		}
-		if err != nil {
-			return fmt.Errorf("quarantine file %s: %w", f.key, err)
-		}
-		if err := fn(EntityRow{Entity: f.entity, Row: row}); err != nil {
-			return err
-		}
-	}
 }
 
 // runFile is one quarantine file of a run.

@@ -180,7 +180,13 @@ func (w *Warehouse) planBrowse(b Browse) (browsePlan, error) {
 	}
 	// The templates write the placeholders: $1 the search pattern (with a
 	// search), then the limit and the offset (with a limit).
-	p.data = map[string]any{"Table": def.Table, "Columns": p.cols, "Order": order, "Desc": b.Desc,
+	// The first column of the entity and analytics tables is unique (the
+	// id, or the rank): a page is found by it, then its rows are read.
+	key := ""
+	if def.Table.Schema == WarehouseSchema || def.Table.Schema == AnalyticsSchema {
+		key = def.Columns[0].Name
+	}
+	p.data = map[string]any{"Table": def.Table, "Columns": p.cols, "Order": order, "Desc": b.Desc, "Key": key,
 		"Tie": "", "Search": b.Search != "", "TextColumns": texts, "Limit": b.Limit > 0}
 	if order != def.Columns[0].Name {
 		p.data["Tie"] = def.Columns[0].Name

@@ -10,7 +10,6 @@ import (
 	"time"
 
 	grpipe "github.com/grpipe/grpipe"
-	"github.com/grpipe/grpipe/internal/quarantine"
 )
 
 // Backend is what the UI reads and the few actions it takes. The composition
@@ -53,10 +52,13 @@ type Backend interface {
 	// with the column names and a nil row, then once per row; fn returning
 	// ErrStop ends the stream.
 	Export(ctx context.Context, x ExportQuery, fn func(columns []string, row []Cell) error) error
-	// EachRejected streams every quarantined row of a run (all entities, the
-	// run's later tries included), file by file, in line order; fn returning
-	// ErrStop ends the stream. An unknown run is an error wrapping grpipe.ErrNotFound.
-	EachRejected(ctx context.Context, runID string, fn func(quarantine.EntityRow) error) error
+	// ScanRejected streams every quarantined row of a run (all entities, the
+	// run's later tries included), file by file, in line order, as a view
+	// of its fields: a scan that counts rows builds none (RejectedView.Row
+	// builds one), and the view is valid only during the call. fn returning
+	// ErrStop ends the stream. An unknown run is an error wrapping
+	// grpipe.ErrNotFound.
+	ScanRejected(ctx context.Context, runID string, fn func(entity string, v RejectedView) error) error
 	// Workers returns the grpipe worker processes of executor distributed
 	// (none with the local executor).
 	Workers(ctx context.Context) ([]Worker, error)

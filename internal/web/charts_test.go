@@ -209,12 +209,19 @@ func (b *memBackend) Export(ctx context.Context, x ExportQuery, fn func([]string
 	return nil
 }
 
-func (b *memBackend) EachRejected(ctx context.Context, runID string, fn func(quarantine.EntityRow) error) error {
+// memRejected is a rejected row of the in-memory backend as a scan shows it.
+type memRejected struct{ r quarantine.Row }
+
+func (m *memRejected) SourceFile() []byte           { return []byte(m.r.SourceFile) }
+func (m *memRejected) Reason() []byte               { return []byte(m.r.Reason) }
+func (m *memRejected) Row() (quarantine.Row, error) { return m.r, nil }
+
+func (b *memBackend) ScanRejected(ctx context.Context, runID string, fn func(string, RejectedView) error) error {
 	if _, _, err := b.Run(ctx, runID); err != nil {
 		return err
 	}
 	for _, r := range b.rej[runID] {
-		if err := fn(r); err != nil {
+		if err := fn(r.Entity, &memRejected{r.Row}); err != nil {
 			if err == ErrStop {
 				return nil
 			}

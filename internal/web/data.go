@@ -3,6 +3,8 @@ package web
 import (
 	"errors"
 	"time"
+
+	"github.com/grpipe/grpipe/internal/quarantine"
 )
 
 // What the charts, the warehouse explorer and the quarantine view read
@@ -131,6 +133,14 @@ type ResultPage struct {
 type Cell struct {
 	Text string
 	Null bool
+}
+
+// RejectedView is a quarantined row as a scan reads it
+// (*quarantine.RowView): its fields, and the whole row on demand.
+type RejectedView interface {
+	SourceFile() []byte
+	Reason() []byte
+	Row() (quarantine.Row, error)
 }
 
 // ErrUnavailable reports a warehouse that cannot be read now (a run holds

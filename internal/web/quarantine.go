@@ -107,48 +107,70 @@ type group struct {
 
 // quarantineStats is what one pass over a run's rejected rows finds.
 type quarantineStats struct {
-	Total     int64 // every rejected row of the run
-	Matched   int64 // the rows the filter keeps
-	ByReason  []group
-	ByFile    []group
-	ByEntity  []group
-	Rows      []quarantine.EntityRow // the page asked for
-	Truncated bool
+	Total    int64 // every rejected row of the run
+	Matched  int64 // the rows the filter keeps
+	ByReason []group
+	ByFile   []group
+	ByEntity []group
+	Rows     []quarantine.EntityRow // the page asked for
 }
 
-// scanQuarantine reads every rejected row of the run once: it counts them
-// by reason, file and entity (under the filter's other conditions, so the
-// groups stay meaningful when filtered) and keeps rows [offset, offset+limit)
-// of those the filter keeps.
+// scanQuarantine reads the run's rejected rows once: it counts them by
+// reason kind, file and entity (each under the filter's other conditions,
+// so the groups stay meaningful when filtered) without building them, and
+// builds only rows [offset, offset+limit) of those the filter keeps: a page
+// holds only its rows, whatever the size of the quarantine files.
 func (s *Server) scanQuarantine(r *http.Request, runID string, f quarantineFilter, offset, limit int) (quarantineStats, error) {
 	var st quarantineStats
 	reasons, files, entities := map[string]*group{}, map[string]*group{}, map[string]*group{}
-	add := func(m map[string]*group, key, example string) {
-		g, ok := m[key]
-		if !ok {
-			g = &group{Key: key, Example: example}
-			m[key] = g
+	kinds := map[string]string{} // reason -> its kind, each computed once
+	// (Map lookups with string(b) do not allocate: a row allocates nothing
+	// unless it opens a group.)
+	add := func(m map[string]*group, key []byte) {
+		if g, ok := m[string(key)]; ok {
+			g.Rows++
+			return
 		}
-		g.Rows++
+		m[string(key)] = &group{Key: string(key), Rows: 1}
 	}
-	err := s.b.EachRejected(r.Context(), runID, func(row quarantine.EntityRow) error {
+	err := s.b.ScanRejected(r.Context(), runID, func(entity string, v RejectedView) error {
+		file, reason := v.SourceFile(), v.Reason()
 		st.Total++
-		kind := reasonKind(row.Reason)
-		if (f.Entity == "" || row.Entity == f.Entity) && (f.File == "" || row.SourceFile == f.File) {
-			add(reasons, kind, row.Reason)
+		kind, ok := kinds[string(reason)]
+		if !ok {
+			kind = reasonKind(string(reason))
+			kinds[string(reason)] = kind
 		}
-		if (f.Entity == "" || row.Entity == f.Entity) && (f.Reason == "" || kind == f.Reason) {
-			add(files, row.SourceFile, "")
+		entityOK := f.Entity == "" || entity == f.Entity
+		fileOK := f.File == "" || string(file) == f.File
+		reasonOK := f.Reason == "" || kind == f.Reason
+		if entityOK && fileOK {
+			if g, ok := reasons[kind]; ok {
+				g.Rows++
+			} else {
+				reasons[kind] = &group{Key: kind, Example: string(reason), Rows: 1}
+			}
 		}
-		if (f.File == "" || row.SourceFile == f.File) && (f.Reason == "" || kind == f.Reason) {
-			add(entities, row.Entity, "")
+		if entityOK && reasonOK {
+			add(files, file)
 		}
-		if !f.match(row) {
+		if fileOK && reasonOK {
+			if g, ok := entities[entity]; ok {
+				g.Rows++
+			} else {
+				entities[entity] = &group{Key: entity, Rows: 1}
+			}
+		}
+		if !(entityOK && fileOK && reasonOK) {
 			return nil
 		}
 		st.Matched++
 		if st.Matched > int64(offset) && len(st.Rows) < limit {
-			st.Rows = append(st.Rows, row)
+			row, err := v.Row()
+			if err != nil {
+				return err
+			}
+			st.Rows = append(st.Rows, quarantine.EntityRow{Entity: entity, Row: row})
 		}
 		return nil
 	})
@@ -312,14 +334,19 @@ func (s *Server) pageQuarantineCSV(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Content-Disposition", `attachment; filename="`+csvName("quarantine_"+run.RunID)+`"`)
 		return cw.Write(quarantineCSVHeader)
 	}
-	err = s.b.EachRejected(r.Context(), run.RunID, func(row quarantine.EntityRow) error {
+	err = s.b.ScanRejected(r.Context(), run.RunID, func(entity string, v RejectedView) error {
 		if err := start(); err != nil {
 			return err
 		}
-		if !f.match(row) {
+		if (f.Entity != "" && entity != f.Entity) || (f.File != "" && string(v.SourceFile()) != f.File) ||
+			(f.Reason != "" && reasonKind(string(v.Reason())) != f.Reason) {
 			return nil
 		}
-		return cw.Write([]string{row.Entity, row.SourceFile, strconv.FormatInt(row.Line, 10), row.Column, row.Reason, row.Raw})
+		row, err := v.Row()
+		if err != nil {
+			return err
+		}
+		return cw.Write([]string{entity, row.SourceFile, strconv.FormatInt(row.Line, 10), row.Column, row.Reason, row.Raw})
 	})
 	if err != nil && !started {
 		s.fail(w, r, err)
