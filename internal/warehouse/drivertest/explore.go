@@ -210,7 +210,7 @@ func testExplore(t *testing.T, h Harness) {
 			{warehouse.Browse{Table: books, Search: "e_F"}, "103 100% Pure_Fun", 1},
 			{warehouse.Browse{Table: books, Search: `'; DROP TABLE x; --`}, "", 0},
 			{warehouse.Browse{Table: books, OrderBy: "title", Desc: true, Search: "o", Offset: 1, Limit: 1}, "100 Cannery Row", 4}, // every book_url holds an o
-			{warehouse.Browse{Table: "goodreads_quality.loaded_batches", Limit: 5}, "", 0}, // no unique key: paged directly
+			{warehouse.Browse{Table: "goodreads_quality.loaded_batches", Limit: 5}, "", 0},                                         // no unique key: paged directly
 		} {
 			var got []string
 			for _, r := range page(tc.b) {
