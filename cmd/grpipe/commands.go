@@ -35,7 +35,7 @@ func cmdRun(ctx context.Context, e *env, args []string) error {
 		fs.BoolVar(&asJSON, "json", false, "print the run's JSON summary on stdout")
 		fs.BoolVar(&quiet, "quiet", false, "show no progress (a line per step and task on stderr, a live line on a terminal)")
 	}, func(c call) error {
-		log, opts := c.log, e.options
+		log, opts := c.log, e.hooks.options
 		stop := func() {}
 		if !quiet {
 			// The log goes through the progress, which keeps its live line apart.
@@ -65,7 +65,7 @@ func cmdQuery(ctx context.Context, e *env, args []string) error {
 		},
 		func(c call) error {
 			if err := report.CheckFormat(format); err != nil {
-				return err
+				return e.usageError("grpipe query: %v", err)
 			}
 			rows, err := app.Query(ctx, c.cfg, c.args[0], c.log)
 			if err != nil {
@@ -77,7 +77,7 @@ func cmdQuery(ctx context.Context, e *env, args []string) error {
 
 func cmdDemo(ctx context.Context, e *env, args []string) error {
 	return e.do(ctx, args, spec{name: "demo"}, nil, func(c call) error {
-		sum, err := app.Demo(ctx, c.cfg, c.log, e.stdout, e.options...)
+		sum, err := app.Demo(ctx, c.cfg, c.log, e.stdout, e.hooks.options...)
 		if err != nil {
 			return err
 		}

@@ -14,7 +14,6 @@ import (
 	"time"
 
 	grpipe "github.com/grpipe/grpipe"
-	"github.com/grpipe/grpipe/internal/app"
 	"github.com/grpipe/grpipe/internal/config"
 	"github.com/grpipe/grpipe/internal/objstore/s3test"
 	"github.com/grpipe/grpipe/internal/postgres/pgtest"
@@ -233,7 +232,7 @@ func TestDistributed(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	distWH := warehouseSnapshot(t, cfg)
+	distWH := testsupport.SnapshotConfig(t, cfg)
 	localHome := t.TempDir()
 	localEnv := map[string]string{"GRPIPE_HOME": localHome, "GRPIPE_WAREHOUSE": pgtest.Database(t)}
 	if r := grpipeCmd(t, localEnv, append([]string{"land", "--split", "40KB"}, sample...)...); r.code != 0 {
@@ -246,7 +245,7 @@ func TestDistributed(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if localWH := warehouseSnapshot(t, lcfg); !reflect.DeepEqual(distWH, localWH) {
+	if localWH := testsupport.SnapshotConfig(t, lcfg); !reflect.DeepEqual(distWH, localWH) {
 		t.Fatalf("the warehouse differs from a local run's")
 	}
 
@@ -298,16 +297,6 @@ func landSampleEnv(t *testing.T, env map[string]string) {
 	if r := grpipeCmd(t, env, append([]string{"land"}, sampleDir(t)...)...); r.code != 0 {
 		t.Fatalf("land: %s", r.stderr)
 	}
-}
-
-func warehouseSnapshot(t *testing.T, cfg config.Config) map[string][][]string {
-	t.Helper()
-	wh, err := app.OpenWarehouse(context.Background(), cfg, true, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer wh.Close()
-	return testsupport.Snapshot(t, wh)
 }
 
 // TestLandSplit: a batch landed with --split (parts of about 300 KB, the
@@ -549,7 +538,7 @@ func TestDistributedS3Outage(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if !reflect.DeepEqual(warehouseSnapshot(t, cfg), warehouseSnapshot(t, lcfg)) {
+	if !reflect.DeepEqual(testsupport.SnapshotConfig(t, cfg), testsupport.SnapshotConfig(t, lcfg)) {
 		t.Fatal("the warehouse differs from a local run's")
 	}
 }

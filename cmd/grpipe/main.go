@@ -44,14 +44,11 @@ func main() {
 // in-process tests); the production binary passes none and reads no test
 // setting.
 type hooks struct {
-	// crash is called at the ETL's named points (claim, transform, stage,
-	// upsert, cleanup): crash tests kill the process there.
-	crash func(point string)
+	// options are the wiring's test hooks: a crash or slow point in the
+	// ETL (app.WithCrash), observers that kill the process at a task boundary.
+	options []app.Option
 	// poll is how often the scheduler looks at its queue and beats (0: its default).
 	poll time.Duration
-	// observers are told of runs and tries (crash tests kill the process
-	// at a task boundary from one).
-	observers []grpipe.Observer
 }
 
 // env is what every command gets: its streams, the environment, the global
@@ -61,10 +58,9 @@ type env struct {
 	getenv         func(string) string
 	home           string
 	hooks          hooks
-	options        []app.Option // what the hooks ask of the wiring
 }
 
-const usage = `grpipe: the GoodReads data pipeline in one binary.
+var usage = strings.NewReplacer("$SCHEDULE", orchestrator.DefaultSchedule, "$ADDR", config.SettingByKey("web.addr").Default).Replace(`grpipe: the GoodReads data pipeline in one binary.
 
 Usage: grpipe [--home DIR] COMMAND [flags] [args]
 
@@ -82,12 +78,12 @@ Commands:
   api-replay --from DIR [--addr 127.0.0.1:8090] [--key KEY] [--rate-limit N/s] [--recent 20]
                        serve CSV files as the Goodreads XML API, for demos and tests
   scheduler [--schedule SPEC] [--catchup] [--start-date T] [--end-date T] [--metrics-addr ADDR]
-                       long-running scheduler: a run per interval (default */10 * * * *)
+                       long-running scheduler: a run per interval (default $SCHEDULE)
   worker [--concurrency N] [--name NAME]
                        run the tries of executor: distributed (see Running on several machines)
   worker [--concurrency N] [--name NAME]
                        run the tries of executor: distributed (see Running on several machines)
-  serve [--addr 127.0.0.1:8080]
+  serve [--addr $ADDR]
                        the web UI and JSON API (token: GRPIPE_WEB_TOKEN or web.token)
   dags trigger|pause|unpause
   runs list|show RUN_ID|resume RUN_ID [--json]
@@ -100,7 +96,7 @@ Commands:
 Global flags:
   --home DIR           the home: config file grpipe.yaml, zones, warehouse, run metadata
                        (env GRPIPE_HOME, default ./grpipe-home)
-`
+`)
 
 // command runs one command; its error decides the exit code (see run).
 type command func(ctx context.Context, e *env, args []string) error
@@ -154,12 +150,6 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer, getenv fu
 		return exitUsage
 	}
 	e := &env{stdout: stdout, stderr: stderr, getenv: getenv, home: *home, hooks: h}
-	if h.crash != nil {
-		e.options = append(e.options, app.WithCrash(h.crash))
-	}
-	if len(h.observers) > 0 {
-		e.options = append(e.options, app.WithObservers(h.observers...))
-	}
 	cmd, ok := commands[rest[0]]
 	if !ok {
 		if rest[0] == "help" {
@@ -257,7 +247,7 @@ func (e *env) do(ctx context.Context, args []string, s spec, flags func(*flag.Fl
 		}
 	}
 	if s.service {
-		svc, st, err := app.OpenOrchestrator(ctx, c.cfg, c.log, e.options...)
+		svc, st, err := app.OpenOrchestrator(ctx, c.cfg, c.log, e.hooks.options...)
 		if err != nil {
 			return err
 		}

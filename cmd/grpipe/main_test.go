@@ -5,10 +5,8 @@ import (
 	"context"
 	"encoding/csv"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"os"
-	"os/exec"
 	"os/signal"
 	"path/filepath"
 	"reflect"
@@ -18,6 +16,7 @@ import (
 	"time"
 
 	grpipe "github.com/grpipe/grpipe"
+	"github.com/grpipe/grpipe/internal/app"
 	"github.com/grpipe/grpipe/internal/runstore"
 	"github.com/grpipe/grpipe/internal/sample"
 	"github.com/grpipe/grpipe/internal/testsupport"
@@ -64,7 +63,7 @@ func testHooks(getenv func(string) string) (hooks, error) {
 	crash := getenv("GRPIPE_TEST_CRASHPOINT")
 	if task, ok := strings.CutPrefix(crash, "after:"); ok {
 		// A task boundary: killed once the try of task has ended and been recorded.
-		h.observers = append(h.observers, killAfter{task})
+		h.options = append(h.options, app.WithObservers(killAfter{task}))
 		crash = ""
 	}
 	slow, d, _ := strings.Cut(getenv("GRPIPE_TEST_SLOWPOINT"), "=")
@@ -75,7 +74,7 @@ func testHooks(getenv func(string) string) (hooks, error) {
 	if crash == "" && slow == "" {
 		return h, nil
 	}
-	h.crash = func(at string) {
+	h.options = append(h.options, app.WithCrash(func(at string) {
 		if at == slow {
 			time.Sleep(wait)
 		}
@@ -83,7 +82,7 @@ func testHooks(getenv func(string) string) (hooks, error) {
 			_ = syscall.Kill(os.Getpid(), syscall.SIGKILL)
 			select {} // the signal ends the process
 		}
-	}
+	}))
 	return h, nil
 }
 
@@ -331,19 +330,7 @@ func crashThenRerun(t *testing.T, homeEnv func(home string) map[string]string, l
 			home := t.TempDir()
 			env := homeEnv(home)
 			landDirty(t, env)
-			args, _ := json.Marshal([]string{"--home", home, "run"})
-			cmd := exec.Command(os.Args[0], "-test.run=^$")
-			cmd.Env = append(os.Environ(), "GRPIPE_TEST_ARGS="+string(args), "GRPIPE_TEST_CRASHPOINT="+point)
-			for k, v := range env {
-				cmd.Env = append(cmd.Env, k+"="+v)
-			}
-			var stderr bytes.Buffer
-			cmd.Stderr = &stderr
-			err := cmd.Run()
-			var ee *exec.ExitError
-			if !errors.As(err, &ee) || ee.Sys().(syscall.WaitStatus).Signal() != syscall.SIGKILL {
-				t.Fatalf("process was not killed at %s: %v\n%s", point, err, stderr.String())
-			}
+			killedAt(t, env["GRPIPE_HOME"], point, env)
 
 			r := grpipeCmd(t, env, "run", "--json")
 			if r.code != 0 {

@@ -7,6 +7,7 @@ import (
 
 	grpipe "github.com/grpipe/grpipe"
 	"github.com/grpipe/grpipe/internal/app"
+	"github.com/grpipe/grpipe/internal/config"
 	"github.com/grpipe/grpipe/internal/orchestrator"
 	"github.com/grpipe/grpipe/internal/report"
 )
@@ -25,12 +26,12 @@ func cmdScheduler(ctx context.Context, e *env, args []string) error {
 		fs.StringVar(&end, "end-date", "", "last logical `DATE`")
 		fs.StringVar(&s.MetricsAddr, "metrics-addr", "", "serve Prometheus metrics at http://`ADDR`/metrics (e.g. 127.0.0.1:9108)")
 		fs.StringVar(&s.WebAddr, "web", "", "also serve the web UI and API (and /metrics) on `ADDR` (e.g. 127.0.0.1:8080), in this process")
-		fs.DurationVar(&s.Grace, "grace", 0, "how long the running task may finish after SIGTERM (default orchestrator.grace_period, 30s)")
+		fs.DurationVar(&s.Grace, "grace", 0, "how long the running task may finish after SIGTERM (default orchestrator.grace_period, "+config.SettingByKey("orchestrator.grace_period").Default+")")
 	}, func(c call) (err error) {
 		if s.Options.StartDate, s.Options.EndDate, err = orchestrator.ParseDates(start, end); err != nil {
 			return err
 		}
-		return app.RunScheduler(ctx, c.cfg, c.log, s, e.options...)
+		return app.RunScheduler(ctx, c.cfg, c.log, s, e.hooks.options...)
 	})
 }
 
@@ -39,13 +40,13 @@ func cmdWorker(ctx context.Context, e *env, args []string) error {
 	return e.do(ctx, args, spec{name: "worker", settings: dataSettings}, func(fs *flag.FlagSet) {
 		fs.IntVar(&o.Concurrency, "concurrency", 1, "how many tries run at once, `N`")
 		fs.StringVar(&o.Name, "name", "", "the worker's `NAME` in the UI and the logs (default host:pid); unique among live workers")
-	}, func(c call) error { return app.RunWorker(ctx, c.cfg, o, c.log, e.options...) })
+	}, func(c call) error { return app.RunWorker(ctx, c.cfg, o, c.log, e.hooks.options...) })
 }
 
 func cmdServe(ctx context.Context, e *env, args []string) error {
 	var addr string
 	return e.do(ctx, args, spec{name: "serve", settings: dataSettings}, func(fs *flag.FlagSet) {
-		fs.StringVar(&addr, "addr", "", "listen `ADDR` (config web.addr, default 127.0.0.1:8080)")
+		fs.StringVar(&addr, "addr", "", "listen `ADDR` (config web.addr, default "+config.SettingByKey("web.addr").Default+")")
 	}, func(c call) error { return app.Serve(ctx, c.cfg, addr, c.log, e.webStarted) })
 }
 

@@ -1,15 +1,11 @@
 package main
 
 import (
-	"bytes"
 	"encoding/json"
-	"errors"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"reflect"
 	"strings"
-	"syscall"
 	"testing"
 
 	grpipe "github.com/grpipe/grpipe"
@@ -128,16 +124,7 @@ func TestCrashThenRerunRealData(t *testing.T) {
 			home := t.TempDir()
 			env := map[string]string{"GRPIPE_HOME": home, "GRPIPE_MAX_REJECT_RATIO": "0.6"}
 			landRealData(t, env, dumps)
-			args, _ := json.Marshal([]string{"--home", home, "run"})
-			cmd := exec.Command(os.Args[0], "-test.run=^$")
-			cmd.Env = append(os.Environ(), "GRPIPE_TEST_ARGS="+string(args), "GRPIPE_TEST_CRASHPOINT="+point, "GRPIPE_HOME="+home, "GRPIPE_MAX_REJECT_RATIO=0.6")
-			var stderr bytes.Buffer
-			cmd.Stderr = &stderr
-			err := cmd.Run()
-			var ee *exec.ExitError
-			if !errors.As(err, &ee) || ee.Sys().(syscall.WaitStatus).Signal() != syscall.SIGKILL {
-				t.Fatalf("process was not killed at %s: %v\n%s", point, err, stderr.String())
-			}
+			killedAt(t, env["GRPIPE_HOME"], point, env)
 			if r := grpipeCmd(t, env, "run"); r.code != 0 {
 				t.Fatalf("rerun after a crash at %s: exit %d\n%s", point, r.code, r.stderr)
 			}

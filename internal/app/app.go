@@ -11,6 +11,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"net/url"
 	"os"
 	"path/filepath"
 	"time"
@@ -49,6 +50,13 @@ func OpenWarehouse(ctx context.Context, cfg config.Config, readOnly bool, log *s
 			return nil, err
 		}
 		opts := duckdb.Options{MemoryLimit: cfg.DuckDB.MemoryLimit, TempDirectory: cfg.DuckDB.TempDirectory, Threads: cfg.DuckDB.Threads, ReadOnly: readOnly}
+		if readOnly {
+			// The staging views read the batch's Parquet in the processed
+			// zone: a reader (grpipe query) may read there, and nowhere else.
+			if u, err := url.Parse(cfg.Zones); err == nil && u.Scheme == "file" {
+				opts.AllowedDirectories = []string{filepath.Join(u.Path, string(grpipe.Processed)) + string(filepath.Separator)}
+			}
+		}
 		drv, err = duckdb.OpenWarehouse(ctx, loc, opts)
 	case config.PostgresWarehouse:
 		scan := duckdb.Options{MemoryLimit: cfg.DuckDB.MemoryLimit, TempDirectory: cfg.DuckDB.TempDirectory, Threads: cfg.DuckDB.Threads}

@@ -20,7 +20,6 @@ import (
 	"runtime/pprof"
 	"strconv"
 	"sync"
-	"syscall"
 	"time"
 
 	grpipe "github.com/grpipe/grpipe"
@@ -488,12 +487,3 @@ func procStatus(field string) int64 {
 }
 
 var errNoFiles = errors.New("no input files")
-
-// cpuTime returns the CPU time the process has used so far, in seconds.
-func cpuTime() float64 {
-	var ru syscall.Rusage
-	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
-		return 0
-	}
-	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano()).Seconds()
-}

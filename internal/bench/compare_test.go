@@ -72,3 +72,20 @@ func TestReadBaseline(t *testing.T) {
 		t.Fatal("a file without a baseline block was accepted")
 	}
 }
+
+// TestRepositoryBaseline: BENCHMARKS.md holds a baseline the guard can use:
+// 1 M records, every table's ledger, a reference ratio.
+func TestRepositoryBaseline(t *testing.T) {
+	r, err := ReadBaseline(filepath.Join("..", "..", "BENCHMARKS.md"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if r.Records != 1_000_000 || len(r.Tables) != 4 || r.Reference == nil || r.Reference.Ratio <= 0 || r.PeakRSS <= 0 {
+		t.Fatalf("baseline %+v: want 1 M records, four ledgers, a reference ratio and a peak RSS", r)
+	}
+	for name, l := range r.Tables {
+		if !l.Balanced() || l.Read != r.Records {
+			t.Errorf("baseline ledger of %s does not balance: %+v", name, l)
+		}
+	}
+}

@@ -145,28 +145,17 @@ func (l *Local) Run(ctx context.Context, t Try) (res Result) {
 	if now == nil {
 		now = time.Now
 	}
-	base := l.Log
-	if base == nil {
-		base = slog.New(slog.DiscardHandler)
-	}
-	// The try's log: its first and last 256 KiB kept (cappedLog), and after
-	// 20 records of one message the next ones only counted (repeatLimiter),
-	// in the stored log and in the process's own log alike.
-	buf := &cappedLog{}
-	h := newRepeatLimiter(teeHandler{a: base.Handler(), b: slog.NewTextHandler(buf, &slog.HandlerOptions{Level: slog.LevelDebug})})
-	c := &Call{Try: t, Log: slog.New(h).With("run_id", t.Run.RunID, "task", t.TaskID, "try", t.Number)}
+	log := NewTryLog(l.Log, "run_id", t.Run.RunID, "task", t.TaskID, "try", t.Number)
+	c := &Call{Try: t, Log: log.Logger}
 	res.Started = now().UTC()
 	defer func() {
 		if p := recover(); p != nil {
 			res.Err = fmt.Errorf("task %s panicked: %v\n%s", t.TaskID, p, debug.Stack())
 			c.Log.Error("task panicked", "panic", fmt.Sprint(p))
 		}
-		if lim, ok := c.Log.Handler().(*repeatLimiter); ok {
-			lim.flush()
-		}
+		res.Log = log.End()
 		res.Ended = now().UTC()
 		res.Output = c.Output()
-		res.Log = buf.String()
 	}()
 	if err := ctx.Err(); err != nil {
 		res.Err = fmt.Errorf("not started: %w", err)

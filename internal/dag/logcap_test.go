@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"log/slog"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -80,3 +81,42 @@ func TestRepeatedWarningsSummarised(t *testing.T) {
 		}
 	}
 }
+
+// TestTryLogConcurrent: goroutines of one try (a mapped instance's workers)
+// log into one TryLog; every record reaches the process log, the kept log
+// is bounded by the repeat limit, and End reports what it left out.
+func TestTryLogConcurrent(t *testing.T) {
+	var process bytes.Buffer
+	var mu sync.Mutex
+	base := slog.New(slog.NewTextHandler(writerFunc(func(p []byte) (int, error) {
+		mu.Lock()
+		defer mu.Unlock()
+		return process.Write(p)
+	}), nil))
+	log := NewTryLog(base, "run_id", "manual__x", "task", "t")
+	var wg sync.WaitGroup
+	for g := range 4 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := range 10 {
+				log.Info("row", "g", g, "i", i)
+			}
+		}()
+	}
+	wg.Wait()
+	kept := log.End()
+	if n := strings.Count(kept, "msg=row "); n != maxRepeats {
+		t.Errorf("kept %d records, want %d:\n%s", n, maxRepeats, kept)
+	}
+	if !strings.Contains(kept, "row: repeated 20 more times, not shown") || !strings.Contains(kept, "run_id=manual__x") {
+		t.Errorf("kept log:\n%s", kept)
+	}
+	if n := strings.Count(process.String(), "msg=row "); n != maxRepeats {
+		t.Errorf("process log has %d records, want %d", n, maxRepeats)
+	}
+}
+
+type writerFunc func([]byte) (int, error)
+
+func (f writerFunc) Write(p []byte) (int, error) { return f(p) }

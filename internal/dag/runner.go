@@ -73,12 +73,12 @@ type Runner struct {
 	Sleep func(ctx context.Context, d time.Duration) error
 }
 
-func (r *Runner) stopping() bool {
-	if r.Stop == nil {
-		return false
-	}
+func (r *Runner) stopping() bool { return Stopped(r.Stop) }
+
+// Stopped reports whether stop is closed (a nil stop never is).
+func Stopped(stop <-chan struct{}) bool {
 	select {
-	case <-r.Stop:
+	case <-stop:
 		return true
 	default:
 		return false

@@ -24,6 +24,7 @@ import (
 	"os"
 	"strconv"
 	"strings"
+	"sync"
 
 	duckdbdrv "github.com/duckdb/duckdb-go/v2"
 
@@ -42,6 +43,10 @@ type Options struct {
 	// any access to other files (COPY ... TO, read_csv, ATTACH), which the
 	// statements cannot turn back on.
 	ReadOnly bool
+	// AllowedDirectories are the folders a read-only database may still
+	// read files from: the processed zone, whose Parquet the staging views
+	// of the embedded warehouse read.
+	AllowedDirectories []string
 }
 
 // Open opens the DuckDB database at path ("" for an in-memory one) with the
@@ -62,7 +67,9 @@ func Open(ctx context.Context, path string, opts Options) (*sql.DB, error) {
 	}
 	if opts.ReadOnly {
 		q.Set("access_mode", "READ_ONLY")
-		q.Set("enable_external_access", "false")
+		if len(opts.AllowedDirectories) == 0 {
+			q.Set("enable_external_access", "false")
+		}
 	}
 	dsn := path
 	if len(q) > 0 {
@@ -72,9 +79,28 @@ func Open(ctx context.Context, path string, opts Options) (*sql.DB, error) {
 	if opts.ReadOnly {
 		init += "; SET lock_configuration = true"
 	}
+	// With allowed folders, external access is turned off by the first
+	// connection, once those are set (they cannot be set after), before any
+	// statement of the caller runs; the later connections find it off.
+	first := init
+	if opts.ReadOnly && len(opts.AllowedDirectories) > 0 {
+		first = "LOAD icu; SET TimeZone = 'UTC'; SET allowed_directories = " + QuoteList(opts.AllowedDirectories) +
+			"; SET enable_external_access = false; SET lock_configuration = true"
+	}
+	var once sync.Mutex
+	done := false
 	conn, err := duckdbdrv.NewConnector(dsn, func(e driver.ExecerContext) error {
-		_, err := e.ExecContext(ctx, init, nil)
-		return err
+		once.Lock()
+		defer once.Unlock()
+		q := init
+		if !done {
+			q = first
+		}
+		if _, err := e.ExecContext(ctx, q, nil); err != nil {
+			return err
+		}
+		done = true
+		return nil
 	})
 	if err != nil {
 		return nil, fmt.Errorf("open duckdb %s: %w", describe(path), MapError(err))

@@ -6,8 +6,11 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"net"
 	"net/http"
+	"os"
+	"path/filepath"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -192,5 +195,29 @@ func TestNewSetsEveryLimit(t *testing.T) {
 		srv.WriteTimeout != httpserver.DefaultWriteTimeout || srv.IdleTimeout != httpserver.DefaultIdleTimeout ||
 		srv.MaxHeaderBytes != httpserver.DefaultMaxHeaderBytes {
 		t.Fatalf("limits %v %v %v %v %v", srv.ReadHeaderTimeout, srv.ReadTimeout, srv.WriteTimeout, srv.IdleTimeout, srv.MaxHeaderBytes)
+	}
+}
+
+// Every HTTP server of grpipe goes through this package: no other package
+// builds an http.Server or listens for HTTP itself.
+func TestNoServerWithoutLimits(t *testing.T) {
+	root := "../.."
+	err := filepath.WalkDir(root, func(p string, d fs.DirEntry, err error) error {
+		if err != nil || d.IsDir() || !strings.HasSuffix(p, ".go") || strings.HasSuffix(p, "_test.go") || strings.Contains(p, "internal/httpserver/") {
+			return err
+		}
+		b, err := os.ReadFile(p)
+		if err != nil {
+			return err
+		}
+		for _, bad := range []string{"http.Server{", "ListenAndServe(", "http.Serve("} {
+			if strings.Contains(string(b), bad) {
+				t.Errorf("%s uses %s: serve through internal/httpserver (time limits, connection cap)", p, bad)
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
 	}
 }

@@ -15,13 +15,14 @@ import (
 	"github.com/grpipe/grpipe/internal/landing"
 	"github.com/grpipe/grpipe/internal/objstore"
 	"github.com/grpipe/grpipe/internal/objstore/s3test"
+	"github.com/grpipe/grpipe/internal/testsupport"
 )
 
 // Defect 13: Land stops when its context ends.
 func TestLandHonoursCancellation(t *testing.T) {
 	z, _ := zones(t)
 	dir := t.TempDir()
-	p := write(t, dir, "reviews.csv", sampleText(t, "reviews.csv"))
+	p := write(t, dir, "reviews.csv", testsupport.SampleText(t, "reviews.csv"))
 	ctx, cancel := context.WithCancel(context.Background())
 	cancel()
 	landed, err := landing.Land(ctx, z, []string{p}, nil)

@@ -12,7 +12,7 @@ import (
 	grpipe "github.com/grpipe/grpipe"
 	"github.com/grpipe/grpipe/internal/landing"
 	"github.com/grpipe/grpipe/internal/objstore"
-	"github.com/grpipe/grpipe/internal/sample"
+	"github.com/grpipe/grpipe/internal/testsupport"
 )
 
 func zones(t *testing.T) (*objstore.Store, string) {
@@ -33,15 +33,6 @@ func write(t *testing.T, dir, name, content string) string {
 		t.Fatal(err)
 	}
 	return p
-}
-
-func sampleText(t *testing.T, name string) string {
-	t.Helper()
-	b, err := sample.Bytes(name)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return string(b)
 }
 
 func TestLandRefusesBadFiles(t *testing.T) {
@@ -67,9 +58,9 @@ func TestLandRefusesBadFiles(t *testing.T) {
 		})
 	}
 	t.Run("two files under one name", func(t *testing.T) {
-		a := write(t, dir, "book.csv", sampleText(t, "book.csv"))
+		a := write(t, dir, "book.csv", testsupport.SampleText(t, "book.csv"))
 		other := filepath.Join(t.TempDir(), "book.csv")
-		write(t, filepath.Dir(other), "book.csv", sampleText(t, "book.csv"))
+		write(t, filepath.Dir(other), "book.csv", testsupport.SampleText(t, "book.csv"))
 		if _, err := landing.Land(context.Background(), z, []string{a, other}, nil); err == nil || !strings.Contains(err.Error(), "would both land as book.csv") {
 			t.Fatalf("Land = %v", err)
 		}
@@ -84,7 +75,7 @@ func TestLandRefusesBadFiles(t *testing.T) {
 func TestAlreadyWaiting(t *testing.T) {
 	ctx := context.Background()
 	z, _ := zones(t)
-	p := write(t, t.TempDir(), "author.csv", sampleText(t, "author.csv"))
+	p := write(t, t.TempDir(), "author.csv", testsupport.SampleText(t, "author.csv"))
 	landed, err := landing.Land(ctx, z, []string{p}, nil)
 	if err != nil || len(landed) != 1 || landed[0] != "author.csv" {
 		t.Fatalf("Land = %v, %v", landed, err)
@@ -172,7 +163,7 @@ func TestListIgnoresOtherObjects(t *testing.T) {
 func TestLinkIntoLocalZones(t *testing.T) {
 	ctx := context.Background()
 	z, dir := zones(t)
-	p := write(t, t.TempDir(), "reviews-big.csv", sampleText(t, "reviews.csv"))
+	p := write(t, t.TempDir(), "reviews-big.csv", testsupport.SampleText(t, "reviews.csv"))
 	if _, err := landing.Land(ctx, z, []string{p}, &landing.Options{Link: true}); err != nil {
 		t.Fatal(err)
 	}

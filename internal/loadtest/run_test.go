@@ -52,10 +52,14 @@ func runGrpipe(t *testing.T, bin, home string, args ...string) (string, error) {
 }
 
 // timedRun lands the batch in a fresh home and times `grpipe run`; load, if
-// set, is started once the run's process is.
+// set, is started once the run's process is. The home is removed after.
 func timedRun(t *testing.T, bin, data string, load func(home string) <-chan Result) (time.Duration, *Result) {
 	t.Helper()
-	home := t.TempDir()
+	home, err := os.MkdirTemp("", "grpipe-load-")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer os.RemoveAll(home)
 	files, _ := filepath.Glob(filepath.Join(data, "*.csv"))
 	if _, err := runGrpipe(t, bin, home, append([]string{"land"}, files...)...); err != nil {
 		t.Fatal(err)
@@ -80,7 +84,19 @@ func timedRun(t *testing.T, bin, data string, load func(home string) <-chan Resu
 		return took, nil
 	}
 	r := <-results
+	stopServe(home)
 	return took, &r
+}
+
+// servers are the `grpipe serve` processes by home.
+var servers = map[string]func(){}
+
+// stopServe stops the server of home.
+func stopServe(home string) {
+	if stop, ok := servers[home]; ok {
+		stop()
+		delete(servers, home)
+	}
 }
 
 // serve starts `grpipe serve` on a free loopback port of home and returns its URL.
@@ -96,7 +112,9 @@ func serve(t *testing.T, bin, home string) string {
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
-	t.Cleanup(func() { cancel(); cmd.Wait() })
+	stop := func() { cancel(); cmd.Wait() }
+	servers[home] = stop
+	t.Cleanup(func() { stopServe(home) })
 	addr := regexp.MustCompile(`web UI on (http://[0-9.:]+)/`)
 	sc := bufio.NewScanner(stderr)
 	for sc.Scan() {
@@ -162,8 +180,17 @@ func TestAPIUnderLoadDuringRun(t *testing.T) {
 	}
 	var figs []figure
 	for i := 1; i <= *rounds; i++ {
-		unloaded, _ := timedRun(t, bin, data, nil)
-		loaded, r := timedRun(t, bin, data, load)
+		// Alternate which run goes first, so that what the machine does
+		// meanwhile (page cache, other work) does not favour one.
+		var unloaded, loaded time.Duration
+		var r *Result
+		if i%2 == 1 {
+			unloaded, _ = timedRun(t, bin, data, nil)
+			loaded, r = timedRun(t, bin, data, load)
+		} else {
+			loaded, r = timedRun(t, bin, data, load)
+			unloaded, _ = timedRun(t, bin, data, nil)
+		}
 		t.Logf("round %d: run alone %.2f s, under load %.2f s (%+.1f %%); %s", i, unloaded.Seconds(), loaded.Seconds(),
 			100*(loaded.Seconds()/unloaded.Seconds()-1), r)
 		if r.Errors > 0 || r.Requests == 0 {

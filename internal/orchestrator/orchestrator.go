@@ -270,7 +270,7 @@ func (s *Service) Resume(ctx context.Context, runID string) (*grpipe.RunSummary,
 // the run is queued to resume) or another process holds the run lock
 // (grpipe.ErrBusy).
 func (s *Service) ExecuteQueued(ctx context.Context, stop <-chan struct{}, due func(ctx context.Context) error) (*grpipe.RunSummary, error) {
-	for !stopped(stop) {
+	for !dag.Stopped(stop) {
 		var sum *grpipe.RunSummary
 		done := false
 		err := s.locked(func() error {
@@ -348,15 +348,6 @@ func (s *Service) locked(fn func() error) error {
 	}
 	defer lock.Unlock()
 	return fn()
-}
-
-func stopped(stop <-chan struct{}) bool {
-	select {
-	case <-stop:
-		return true
-	default:
-		return false
-	}
 }
 
 // executeQueued executes the queued run runID; the caller holds the run lock.

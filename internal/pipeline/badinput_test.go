@@ -13,15 +13,6 @@ import (
 	"github.com/grpipe/grpipe/internal/transform"
 )
 
-func sampleText(t *testing.T, name string) string {
-	t.Helper()
-	b, err := sample.Bytes(name)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return string(b)
-}
-
 const goodReview = "3198455651,76206467,13667,874602,text,5,0,false,none,Wed Feb 19 18:36:17 -0800 2020,Wed Feb 19 18:36:52 -0800 2020,1,0,https://x,2030-01-01 00:00:00"
 
 // TestBadRowsQuarantined appends one broken row of each kind to the real
@@ -51,7 +42,7 @@ func TestBadRowsQuarantined(t *testing.T) {
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
 			h := testsupport.NewHome(t, nil)
-			reviews := sampleText(t, "reviews.csv")
+			reviews := testsupport.SampleText(t, "reviews.csv")
 			badLine := strings.Count(reviews, "\n") + 1
 			h.Land([2]string{"reviews.csv", reviews + tc.row + "\n"})
 			sum := h.Run()
@@ -96,9 +87,9 @@ func itoa(n int) string { return strconv.Itoa(n) }
 // and the file stays in working; the other files load.
 func TestFileOverRejectBound(t *testing.T) {
 	h := testsupport.NewHome(t, nil)
-	reviews := sampleText(t, "reviews.csv")
+	reviews := testsupport.SampleText(t, "reviews.csv")
 	bad := strings.Repeat("x,y\n", 10)
-	h.Land([2]string{"reviews.csv", reviews + bad}, [2]string{"user.csv", sampleText(t, "user.csv")})
+	h.Land([2]string{"reviews.csv", reviews + bad}, [2]string{"user.csv", testsupport.SampleText(t, "user.csv")})
 	sum := h.Run()
 	if sum.State != grpipe.StateFailed {
 		t.Fatalf("run %s, want failed", sum.State)
@@ -131,7 +122,7 @@ func TestFileOverRejectBound(t *testing.T) {
 
 func TestRaisedBoundAcceptsFile(t *testing.T) {
 	h := testsupport.NewHome(t, func(c *config.Config) { c.MaxRejectRatio = 0.05 })
-	h.Land([2]string{"reviews.csv", sampleText(t, "reviews.csv") + strings.Repeat("x,y\n", 10)})
+	h.Land([2]string{"reviews.csv", testsupport.SampleText(t, "reviews.csv") + strings.Repeat("x,y\n", 10)})
 	sum := h.Run()
 	if l := sum.Tables["reviews"]; l.Rejected != 10 || l.Staged != 60 {
 		t.Fatalf("ledger %+v, want 10 rejected and 60 staged under a 5%% bound", l)
@@ -139,7 +130,7 @@ func TestRaisedBoundAcceptsFile(t *testing.T) {
 }
 
 func TestFileRefusedWhole(t *testing.T) {
-	reviews := sampleText(t, "reviews.csv")
+	reviews := testsupport.SampleText(t, "reviews.csv")
 	cases := []struct {
 		name, content, want string
 	}{
@@ -201,7 +192,7 @@ func TestHeaderVariationsLoadTheSame(t *testing.T) {
 			h := testsupport.NewHome(t, nil)
 			var files [][2]string
 			for _, n := range sample.Names {
-				text := sampleText(t, n)
+				text := testsupport.SampleText(t, n)
 				if n == tc.file {
 					text = tc.edit(text)
 				}
@@ -229,7 +220,7 @@ func TestHeaderVariationsLoadTheSame(t *testing.T) {
 // reason, and the run goes on.
 func TestLongFields(t *testing.T) {
 	h := testsupport.NewHome(t, func(c *config.Config) { c.MaxRejectRatio = 0.05 })
-	reviews := sampleText(t, "reviews.csv")
+	reviews := testsupport.SampleText(t, "reviews.csv")
 	long := strings.Replace(goodReview, ",text,", ","+strings.Repeat("x", 3<<20)+",", 1)
 	tooLong := strings.Replace(strings.Replace(goodReview, "3198455651", "42", 1), ",text,", ","+strings.Repeat("y", transform.MaxRowBytes+10)+",", 1)
 	h.Land([2]string{"reviews.csv", reviews + long + "\n" + tooLong + "\n"})

@@ -5,8 +5,6 @@ import (
 	"compress/gzip"
 	"context"
 	"errors"
-	"os"
-	"path/filepath"
 	"strings"
 	"testing"
 
@@ -42,16 +40,7 @@ func gz(t *testing.T, s string) string {
 // landInputs writes files (name → content) and lands them, an export as the member exportUser's.
 func landInputs(h *testsupport.Home, exportUser int64, files ...[2]string) ([]string, error) {
 	h.T.Helper()
-	src := h.T.TempDir()
-	var paths []string
-	for _, f := range files {
-		p := filepath.Join(src, f[0])
-		if err := os.WriteFile(p, []byte(f[1]), 0o644); err != nil {
-			h.T.Fatal(err)
-		}
-		paths = append(paths, p)
-	}
-	return landing.Land(context.Background(), h.App.Zones, paths, &landing.Options{ExportUserID: exportUser})
+	return h.LandWith(&landing.Options{ExportUserID: exportUser}, files...)
 }
 
 // realDataRuns lands the bundled CSV sample together with UCSD dumps (one

@@ -118,13 +118,13 @@ func Clip(s string) string {
 	return s
 }
 
-// Formats are the formats of Rows.
-var Formats = []string{"table", "csv", "json"}
+// formats are the formats of Rows.
+var formats = []string{"table", "csv", "json"}
 
 // CheckFormat refuses a format Rows does not write.
 func CheckFormat(format string) error {
-	if !slices.Contains(Formats, format) {
-		return fmt.Errorf("%w: grpipe query: --format %q: use table, csv or json", grpipe.ErrBadInput, format)
+	if !slices.Contains(formats, format) {
+		return fmt.Errorf("--format %q: use table, csv or json", format)
 	}
 	return nil
 }

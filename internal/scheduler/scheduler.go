@@ -16,6 +16,7 @@ import (
 	"time"
 
 	grpipe "github.com/grpipe/grpipe"
+	"github.com/grpipe/grpipe/internal/dag"
 	"github.com/grpipe/grpipe/internal/flock"
 	"github.com/grpipe/grpipe/internal/orchestrator"
 	"github.com/grpipe/grpipe/internal/runstore"
@@ -207,15 +208,6 @@ func (s *Scheduler) untilNext(now time.Time) time.Duration {
 	return d
 }
 
-func stopped(stop <-chan struct{}) bool {
-	select {
-	case <-stop:
-		return true
-	default:
-		return false
-	}
-}
-
 // Tick is one pass of the scheduler: the orchestrator executes queued runs
 // (resuming runs a dead process left running, and — unless the DAG is
 // paused — queueing the next due interval first) until none is left, one
@@ -234,7 +226,7 @@ func (s *Scheduler) Tick(ctx context.Context, stop <-chan struct{}) error {
 		s.lastWait = ""
 		return nil
 	}
-	if !stopped(stop) && sum.RunID+sum.Error != s.lastWait {
+	if !dag.Stopped(stop) && sum.RunID+sum.Error != s.lastWait {
 		s.log.Warn("run waits", "run_id", sum.RunID, "why", sum.Error)
 		s.lastWait = sum.RunID + sum.Error
 	}

@@ -380,3 +380,54 @@ func TestIntervalWhoseIDIsTaken(t *testing.T) {
 		}
 	}
 }
+
+// TestClockJumpsBackDuringARun is the fault matrix's clock cell: the
+// system clock jumps back an hour while a scheduled run transforms. The run
+// finishes; no interval runs twice while the clock is behind; once it has
+// caught up, the intervals after it run, each once.
+func TestClockJumpsBackDuringARun(t *testing.T) {
+	var f *fixture
+	jumped := false
+	h := testsupport.NewHome(t, func(c *config.Config) {
+		c.Orchestrator.RetryDelay = 10 * time.Millisecond
+		c.Orchestrator.DependsOnPast = true
+	}, app.WithCrash(func(point string) {
+		if point == "transform" && !jumped {
+			jumped = true
+			f.clock.Set(f.clock.Now().Add(-time.Hour))
+		}
+	}))
+	f = &fixture{t: t, cfg: h.App.Config, app: h.App, home: h, clock: testsupport.NewClock(day)}
+	f.landSample()
+	s := f.scheduler(scheduler.Options{Schedule: "*/10 * * * *", Catchup: true, StartDate: at("00:00")})
+	f.clock.Set(at("00:35"))
+	f.tick(s)
+	if !jumped {
+		t.Fatal("the clock never jumped")
+	}
+	runs := f.runs()
+	if len(runs) != 1 || runs[0].State != grpipe.StateSuccess || !runs[0].DataIntervalStart.Equal(at("00:00")) {
+		t.Fatalf("while the clock is an hour behind: %+v", runs)
+	}
+	for range 3 {
+		f.tick(s) // still behind: nothing is due, nothing runs twice
+	}
+	if n := len(f.runs()); n != 1 {
+		t.Fatalf("%d runs while the clock was behind, want 1", n)
+	}
+	f.clock.Set(at("00:35")) // caught up
+	f.tick(s)
+	seen := map[string]int{}
+	for _, r := range f.runs() {
+		if r.State != grpipe.StateSuccess {
+			t.Errorf("run %s: %s %s", r.RunID, r.State, r.Error)
+		}
+		seen[r.DataIntervalStart.Format("15:04")]++
+	}
+	if len(seen) != 3 || seen["00:00"] != 1 || seen["00:10"] != 1 || seen["00:20"] != 1 {
+		t.Fatalf("intervals run: %v, want 00:00, 00:10 and 00:20 once each", seen)
+	}
+	if got := f.home.Query("SELECT count(*) FROM goodreads_warehouse.reviews"); got[0][0] != "60" {
+		t.Fatalf("reviews in the warehouse: %v", got)
+	}
+}

@@ -268,10 +268,14 @@ func (w *window) slice(p, k int64) []byte {
 	return w.buf[p-w.off : p-w.off+k]
 }
 
-// index returns the position of the first c at or after p, or -1.
+// index returns the position of the first c at or after p, or -1. It
+// reads what the window holds from p, and moves the window only past its end.
 func (w *window) index(p int64, c byte) int64 {
 	for p < w.n {
-		b := w.slice(p, windowSize)
+		if p < w.off || p >= w.off+int64(len(w.buf)) {
+			w.fill(p)
+		}
+		b := w.buf[p-w.off:]
 		if len(b) == 0 {
 			return -1
 		}

@@ -67,6 +67,15 @@ func OpenHome(t testing.TB, cfg config.Config, options ...app.Option) *Home {
 // Land writes files (name, content) to a folder and lands them, in the order given.
 func (h *Home) Land(files ...[2]string) {
 	h.T.Helper()
+	if _, err := h.LandWith(nil, files...); err != nil {
+		h.T.Fatal(err)
+	}
+}
+
+// LandWith writes files (name, content) to a folder and lands them with
+// opts, in the order given, returning what landing.Land returns.
+func (h *Home) LandWith(opts *landing.Options, files ...[2]string) ([]string, error) {
+	h.T.Helper()
 	src := h.T.TempDir()
 	var paths []string
 	for _, f := range files {
@@ -76,9 +85,7 @@ func (h *Home) Land(files ...[2]string) {
 		}
 		paths = append(paths, p)
 	}
-	if _, err := landing.Land(context.Background(), h.App.Zones, paths, nil); err != nil {
-		h.T.Fatal(err)
-	}
+	return landing.Land(context.Background(), h.App.Zones, paths, opts)
 }
 
 // LandSample lands the bundled sample files (reviews.csv, user.csv, author.csv, book.csv).
@@ -91,6 +98,16 @@ func (h *Home) LandSample() {
 	if _, err := landing.Land(context.Background(), h.App.Zones, paths, nil); err != nil {
 		h.T.Fatal(err)
 	}
+}
+
+// SampleText returns the bundled sample file name (reviews.csv, user.csv, ...).
+func SampleText(t testing.TB, name string) string {
+	t.Helper()
+	b, err := sample.Bytes(name)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return string(b)
 }
 
 // Run runs the DAG once, as `grpipe run` does, and returns the summary.
@@ -147,7 +164,13 @@ func (h *Home) Snapshot(except ...string) map[string][][]string {
 // query` does, while no run holds it) and returns its Snapshot.
 func SnapshotHome(t testing.TB, dir string, except ...string) map[string][][]string {
 	t.Helper()
-	cfg := config.Default(dir)
+	return SnapshotConfig(t, config.Default(dir), except...)
+}
+
+// SnapshotConfig is SnapshotHome for the warehouse cfg names (another
+// backend, another path).
+func SnapshotConfig(t testing.TB, cfg config.Config, except ...string) map[string][][]string {
+	t.Helper()
 	wh, err := app.OpenWarehouse(context.Background(), cfg, true, nil)
 	if err != nil {
 		t.Fatal(err)

@@ -13,7 +13,6 @@ import (
 	"strconv"
 	"strings"
 	"sync"
-	"syscall"
 	"unsafe"
 
 	grpipe "github.com/grpipe/grpipe"
@@ -442,7 +441,7 @@ func (f *csvFile) read(ctx context.Context, sp *span) (err error) {
 		progress(int64(sp.stop-countedAt), sp.read-counted)
 	}
 	if hi := min(sp.stop, len(f.data)) &^ 4095; hi > released {
-		_ = syscall.Madvise(f.data[released:hi], syscall.MADV_DONTNEED)
+		dropPages(f.data[released:hi])
 	}
 	return nil
 }
@@ -628,28 +627,6 @@ func release(data, cur []byte, released int) int {
 	if upto-released < releaseChunk {
 		return released
 	}
-	_ = syscall.Madvise(data[released:upto], syscall.MADV_DONTNEED)
+	dropPages(data[released:upto])
 	return upto
-}
-
-// mapFile maps a file into memory read-only.
-func mapFile(path string) ([]byte, func(), error) {
-	f, err := os.Open(path)
-	if err != nil {
-		return nil, nil, err
-	}
-	defer f.Close()
-	fi, err := f.Stat()
-	if err != nil {
-		return nil, nil, err
-	}
-	if fi.Size() == 0 {
-		return nil, func() {}, nil
-	}
-	data, err := syscall.Mmap(int(f.Fd()), 0, int(fi.Size()), syscall.PROT_READ, syscall.MAP_SHARED)
-	if err != nil {
-		return nil, nil, fmt.Errorf("mmap: %w", err)
-	}
-	_ = syscall.Madvise(data, syscall.MADV_SEQUENTIAL)
-	return data, func() { _ = syscall.Munmap(data) }, nil
 }

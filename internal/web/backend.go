@@ -3,6 +3,13 @@
 // of runs × tasks, a run's Gantt chart, task logs per try, each run's ledger,
 // checks and quarantined rows, and the warehouse's tables. Templates and
 // assets are embedded: the UI is part of the one binary and needs no network.
+//
+// A new view is a template in templates/, a handler in views.go (routes()
+// lists them; the JSON API is api.go), and the data it needs: a method of
+// Backend, which internal/app implements over the run store and the
+// orchestrator (and web_test.go's memBackend for the handlers' tests). The
+// UI never runs or changes anything itself: pause and trigger go through
+// Backend to the orchestrator.
 package web
 
 import (

@@ -1,11 +1,9 @@
 package worker
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
-	"log/slog"
 	"runtime/debug"
 	"sync"
 	"time"
@@ -108,19 +106,15 @@ func (m *Mapper) Map(ctx context.Context, c *dag.Call, parts []pipeline.Part) ([
 
 // runPart runs a mapped instance with its own log.
 func (h *handler) runPart(ctx context.Context, a queue.TaskArgs) (res dag.Result, output []byte) {
-	var buf bytes.Buffer
-	var mu sync.Mutex
-	log := slog.New(teeHandler{a: h.log.Handler(), b: slog.NewTextHandler(&lockedWriter{w: &buf, mu: &mu}, &slog.HandlerOptions{Level: slog.LevelDebug})}).
-		With("run_id", a.RunID, "task", a.TaskID, "map_index", a.MapIndex, "try", a.Try)
+	tlog := dag.NewTryLog(h.log, "run_id", a.RunID, "task", a.TaskID, "map_index", a.MapIndex, "try", a.Try)
+	log := tlog.Logger
 	res.Started = time.Now().UTC()
 	defer func() {
 		if p := recover(); p != nil {
 			res.Err = fmt.Errorf("part panicked: %v\n%s", p, debug.Stack())
 		}
 		res.Ended = time.Now().UTC()
-		mu.Lock()
-		res.Log = buf.String()
-		mu.Unlock()
+		res.Log = tlog.End()
 	}()
 	if h.parts == nil {
 		res.Err = fmt.Errorf("worker %s runs no mapped instances", h.name)

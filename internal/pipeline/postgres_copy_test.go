@@ -1,0 +1,104 @@
+package pipeline_test
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	grpipe "github.com/grpipe/grpipe"
+	"github.com/grpipe/grpipe/internal/app"
+	"github.com/grpipe/grpipe/internal/config"
+	"github.com/grpipe/grpipe/internal/fake"
+	"github.com/grpipe/grpipe/internal/landing"
+	"github.com/grpipe/grpipe/internal/postgres/pgtest"
+	"github.com/grpipe/grpipe/internal/testsupport"
+)
+
+// TestPostgresRestartDuringCopy is the fault matrix's cell for a PostgreSQL
+// server restarted while a run streams a batch into staging with COPY: the
+// run fails naming the server, nothing of the interrupted COPY stays, and
+// the next run finishes the batch with the warehouse, ledger and checks of
+// an uninterrupted run (on DuckDB).
+func TestPostgresRestartDuringCopy(t *testing.T) {
+	c := pgtest.StartCluster(t)
+	ctx := context.Background()
+	paths, _, err := fake.WriteBatch(ctx, filepath.Join(t.TempDir(), "batch"), "", fake.Options{Records: 30000, Seed: 3})
+	if err != nil {
+		t.Fatal(err)
+	}
+	land := func(h *testsupport.Home) {
+		if _, err := landing.Land(ctx, h.App.Zones, paths, nil); err != nil {
+			t.Fatal(err)
+		}
+	}
+	ref := testsupport.NewHome(t, nil)
+	land(ref)
+	refRun := ref.Run()
+	ref.MustSucceed(refRun)
+	want := conformanceSnapshot(ref, []*grpipe.RunSummary{refRun})
+
+	cfg := testsupport.Config(t, t.TempDir(), func(cf *config.Config) {
+		cf.Orchestrator.Retries = 0
+		testsupport.Set(t, cf, "warehouse", c.DSN("postgres"))
+	})
+	watcher, err := sql.Open("pgx", c.DSN("postgres"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer watcher.Close()
+	restarted := make(chan error, 1)
+	started := false
+	hook := app.WithCrash(func(point string) {
+		if point != "transform" || started {
+			return
+		}
+		started = true
+		go func() {
+			deadline := time.Now().Add(60 * time.Second)
+			for time.Now().Before(deadline) {
+				var n int
+				err := watcher.QueryRow(`SELECT count(*) FROM pg_stat_activity
+					WHERE application_name = 'grpipe' AND state = 'active' AND query ILIKE 'copy%'`).Scan(&n)
+				if err != nil {
+					restarted <- err
+					return
+				}
+				if n > 0 {
+					c.Restart()
+					restarted <- nil
+					return
+				}
+				time.Sleep(5 * time.Millisecond)
+			}
+			restarted <- errors.New("no COPY was seen running")
+		}()
+	})
+	h := testsupport.OpenHome(t, cfg, hook)
+	land(h)
+	failed := h.Run()
+	if err := <-restarted; err != nil {
+		t.Fatalf("restart: %v", err)
+	}
+	h.App.Close()
+	if failed.State != grpipe.StateFailed || !strings.Contains(failed.Error, c.Addr()) || strings.Contains(failed.Error, c.Password) {
+		t.Fatalf("run through a restart during COPY: %s %q", failed.State, failed.Error)
+	}
+	t.Logf("run error: %s", failed.Error)
+
+	h = testsupport.OpenHome(t, cfg)
+	again := h.Run()
+	h.MustSucceed(again)
+	if len(again.Recovered) != 1 {
+		t.Errorf("rerun recovered %v, want the failed run's batch", again.Recovered)
+	}
+	for name, l := range again.Tables {
+		if !l.Balanced() {
+			t.Errorf("ledger of %s does not balance: %+v", name, l)
+		}
+	}
+	compareResults(t, "postgres after a restart during COPY", conformanceSnapshot(h, []*grpipe.RunSummary{again}), want)
+}
