@@ -248,7 +248,7 @@ func appendISOTimestamp(dst, in []byte) ([]byte, bool) {
 	if i != len(in) || !validDate(y, mo, d) || h > 23 || mi > 59 || s > 59 {
 		return dst, false
 	}
-	if offset == 0 && len(in) == 26 && in[10] == ' ' && in[19] == '.' && in[25] >= '0' && in[25] <= '9' {
+	if offset == 0 && len(in) == 26 && in[10] == ' ' && in[19] == '.' && allDigits(in[20:26]) {
 		return append(dst, in...), true // already "YYYY-MM-DD HH:MM:SS.ffffff" in UTC
 	}
 	return appendUTC(dst, y, mo, d, h, mi, s, micros, offset, true)
@@ -323,6 +323,17 @@ func daysIn(y, m int) int {
 		return 30
 	}
 	return 31
+}
+
+// allDigits reports whether b is all ASCII digits ("0.5+0000" is 26 bytes
+// too: six fraction digits, not an offset, make the clean form).
+func allDigits(b []byte) bool {
+	for _, c := range b {
+		if c < '0' || c > '9' {
+			return false
+		}
+	}
+	return true
 }
 
 // validOffset reports whether a UTC offset of oh hours and om minutes exists

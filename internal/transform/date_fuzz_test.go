@@ -203,3 +203,19 @@ func TestSuspiciousValues(t *testing.T) {
 		})
 	}
 }
+
+// A campaign's finding: "....00.1+0000" is as long as the clean form and
+// was copied as it is, offset included, into the staging file.
+func TestCleanTimestampFastPath(t *testing.T) {
+	rct := grpipe.Column{Name: grpipe.TimestampColumn, Type: grpipe.Timestamp, Required: true}
+	for in, want := range map[string]string{
+		"2020-02-19 21:38:16.1+0000": "2020-02-19 21:38:16.100000",
+		"2020-02-19 21:38:16.690535": "2020-02-19 21:38:16.690535",
+		"2020-02-19 21:38:16.1-0100": "2020-02-19 22:38:16.100000",
+	} {
+		got, why := appendValue(nil, rct, []byte(in))
+		if why != "" || string(got) != want {
+			t.Errorf("%q = %q (%s), want %q", in, got, why, want)
+		}
+	}
+}

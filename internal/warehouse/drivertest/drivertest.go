@@ -53,6 +53,7 @@ func RunConformanceTests(t *testing.T, newHarness HarnessMaker) {
 		{"Setup", testSetup},
 		{"Stage", testStage},
 		{"Upsert", testUpsert},
+		{"UpsertCases", testUpsertCases},
 		{"RejectedRows", testRejectedRows},
 		{"WarehouseChecksPass", testChecksPass},
 		{"WarehouseChecksFail", testChecksFail},
