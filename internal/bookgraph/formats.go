@@ -78,7 +78,7 @@ var (
 
 // reviewIDs maps the three ids shared by both review formats and fills the
 // id columns of r.review and r.user; false when rec was rejected.
-func (r *Reader) reviewIDs(rec *grpipe.InputRecord, rid, uid, bid value) bool {
+func (r *Decoder) reviewIDs(rec *grpipe.InputRecord, rid, uid, bid value) bool {
 	clearFields(r.review[:])
 	clearFields(r.user[:])
 	reviewID, ok := r.hashedKey(rec, "review_id", "review_id", rid, grpipe.Reviews.Name)
@@ -99,12 +99,12 @@ func (r *Reader) reviewIDs(rec *grpipe.InputRecord, rid, uid, bid value) bool {
 }
 
 // emitReview appends the review and user rows to rec.
-func (r *Reader) emitReview(rec *grpipe.InputRecord) {
+func (r *Decoder) emitReview(rec *grpipe.InputRecord) {
 	rec.Rows = append(rec.Rows, grpipe.InputRow{Entity: grpipe.Reviews, Fields: r.review[:]}, grpipe.InputRow{Entity: grpipe.Users, Fields: r.user[:]})
 }
 
 // mapReview maps a goodreads_reviews_dedup line (11 keys).
-func (r *Reader) mapReview(rec *grpipe.InputRecord) {
+func (r *Decoder) mapReview(rec *grpipe.InputRecord) {
 	v := r.vals
 	if !r.reviewIDs(rec, v[0], v[1], v[2]) {
 		return
@@ -149,7 +149,7 @@ func (r *Reader) mapReview(rec *grpipe.InputRecord) {
 // mapSpoiler maps a goodreads_reviews_spoiler line (7 keys): the sentences
 // joined by spaces are the text, has_spoiler the flag, the date "timestamp"
 // at midnight UTC the version time.
-func (r *Reader) mapSpoiler(rec *grpipe.InputRecord) {
+func (r *Decoder) mapSpoiler(rec *grpipe.InputRecord) {
 	v := r.vals
 	if !r.reviewIDs(rec, v[0], v[1], v[2]) {
 		return
@@ -192,7 +192,7 @@ func (r *Reader) mapSpoiler(rec *grpipe.InputRecord) {
 
 // sentences appends the sentences of review_sentences ([[0, "a"], [1, "b"]])
 // to r.out, joined by spaces; it returns a reason when the shape differs.
-func (r *Reader) sentences(raw []byte) string {
+func (r *Decoder) sentences(raw []byte) string {
 	const bad = "review_sentences is not a list of [flag, sentence] pairs"
 	p := &r.sub
 	p.in, p.i, p.err = raw, 1, "" // raw is a checked array: '[' ...
@@ -239,7 +239,7 @@ func (r *Reader) sentences(raw []byte) string {
 }
 
 // mapAuthor maps a goodreads_book_authors line.
-func (r *Reader) mapAuthor(rec *grpipe.InputRecord) {
+func (r *Decoder) mapAuthor(rec *grpipe.InputRecord) {
 	v := r.vals
 	f := r.author[:]
 	clearFields(f)
@@ -258,7 +258,7 @@ func (r *Reader) mapAuthor(rec *grpipe.InputRecord) {
 
 // mapBook maps a goodreads_books line: book_url is link (else url), authors
 // the first author's id (NULL for an empty list), published the publication year.
-func (r *Reader) mapBook(rec *grpipe.InputRecord) {
+func (r *Decoder) mapBook(rec *grpipe.InputRecord) {
 	v := r.vals
 	f := r.book[:]
 	clearFields(f)
@@ -308,7 +308,7 @@ var authorIDSlot = func(k []byte) int {
 // firstAuthor returns the author_id of the first element of an authors list
 // (raw, a checked array), nil when the list is empty or the first element
 // has none.
-func (r *Reader) firstAuthor(raw []byte) ([]byte, string) {
+func (r *Decoder) firstAuthor(raw []byte) ([]byte, string) {
 	p := &r.sub
 	p.in, p.i, p.err = raw, 1, ""
 	p.ws()

@@ -4,9 +4,11 @@
 // of the four entities one line yields, or the reason the line is rejected.
 //
 // The file is read as a stream: gzip (sniffed by its magic bytes, so a
-// decompressed .json reads too) is inflated in a goroutine of its own while
-// the lines are decoded, and memory stays bounded whatever the file size (a
-// few 4 MiB blocks, and one line of at most MaxLineBytes).
+// decompressed .json reads too) is inflated in a goroutine of its own, which
+// cuts the text into chunks of whole lines; the lines are decoded either one
+// after the other (Reader.Next) or chunk by chunk on several goroutines, each
+// with its own Decoder (Reader.NextChunk). Memory stays bounded whatever the
+// file size: a few 4 MiB blocks, and one line of at most MaxLineBytes.
 //
 // Mapping (see README "Run on real Goodreads data"):
 //   - review_id and user_id, 32 hex digits, become 2^62 + (first 16 hex
@@ -42,11 +44,12 @@ import (
 // MaxLineBytes bounds one line; a longer one is rejected without being held whole.
 const MaxLineBytes = 64 << 20
 
-// blockSize is the size of the decompressed blocks handed from the inflating
-// goroutine to the decoder; blocksInFlight of them exist at once.
+// blockSize is the size of the blocks of decompressed text the inflating
+// goroutine fills and cuts into chunks; at most blocksInFlight of them
+// exist at once (besides one grown for a line longer than a block).
 const (
 	blockSize      = 4 << 20
-	blocksInFlight = 4
+	blocksInFlight = 8
 )
 
 // Options configure a Reader.
@@ -60,39 +63,41 @@ type Options struct {
 	MaxLineBytes int
 }
 
-// Reader yields the records of one dump file.
+// Reader yields the records of one dump file, one at a time (Next), or its
+// chunks of whole lines for decoding in parallel (NextChunk, NewDecoder).
+// Use one or the other on a Reader, not both.
 type Reader struct {
 	opts    Options
 	counter *countingReader
-	blocks  chan block
+	chunks  chan *Chunk
 	free    chan []byte
+	made    atomic.Int32 // blocks made and not dropped
 	stop    chan struct{}
 	wg      sync.WaitGroup
 	closed  bool
-
-	held    []byte // the block cur points into, returned to free when used up
-	cur     []byte
-	line    []byte
-	lineNo  int64
-	eof     bool
-	pending error // the stream's error, raised after the data before it
+	done    bool
+	pending error // the stream's error, set before chunks is closed
+	after   int64 // the lines before the error, set with pending
 	err     error
 
-	p, sub     parser
-	vals, subv []value
-	slot       func([]byte) int
-	mapRecord  func(*grpipe.InputRecord)
-	out        []byte // derived field text (ids, timestamps) of the current record
-	snapshot   []byte // the snapshot time as record_create_timestamp text
-	review     [15][]byte
-	user       [10][]byte
-	book       [18][]byte
-	author     [8][]byte
+	dec    *Decoder // Next's
+	cur    *Chunk
+	lineNo int64
 }
 
-type block struct {
-	b   []byte
-	err error
+// Chunk is a run of whole lines of the file, in order.
+type Chunk struct {
+	// Data holds whole lines, each ending in '\n' except perhaps the file's last.
+	Data []byte
+	// FirstLine is the number of the first line of Data (the file's first is 1).
+	FirstLine int64
+	// Long is set when Data is the start (MaxLineBytes bytes) of one line
+	// longer than that, whose rest was skipped.
+	Long bool
+
+	buf  []byte // the block Data lies in
+	pos  int    // where the next line starts
+	line int64  // the number of the next line
 }
 
 // countingReader counts the bytes read from the file (compressed bytes for a gzip file).
@@ -116,24 +121,11 @@ func NewReader(r io.Reader, opts Options) (*Reader, error) {
 		opts.MaxLineBytes = MaxLineBytes
 	}
 	rd := &Reader{opts: opts, counter: &countingReader{r: r}}
-	switch opts.Format {
-	case grpipe.FormatUCSDReviews:
-		rd.slot, rd.mapRecord = reviewSlot, rd.mapReview
-		rd.vals = make([]value, len(reviewKeys))
-	case grpipe.FormatUCSDSpoiler:
-		rd.slot, rd.mapRecord = spoilerSlot, rd.mapSpoiler
-		rd.vals = make([]value, len(spoilerKeys))
-	case grpipe.FormatUCSDBooks:
-		rd.slot, rd.mapRecord = bookSlot, rd.mapBook
-		rd.vals = make([]value, len(bookKeys))
-	case grpipe.FormatUCSDAuthors:
-		rd.slot, rd.mapRecord = authorSlot, rd.mapAuthor
-		rd.vals = make([]value, len(authorKeys))
-	default:
-		return nil, fmt.Errorf("bookgraph: format %q is not a UCSD Book Graph format", opts.Format)
+	dec, err := newDecoder(opts)
+	if err != nil {
+		return nil, err
 	}
-	rd.subv = make([]value, 1)
-	rd.snapshot = AppendTimestamp(nil, opts.Snapshot)
+	rd.dec = dec
 
 	br := bufio.NewReaderSize(rd.counter, 1<<20)
 	var src io.Reader = br
@@ -144,53 +136,184 @@ func NewReader(r io.Reader, opts Options) (*Reader, error) {
 		}
 		src = zr
 	}
-	rd.blocks = make(chan block, blocksInFlight)
+	rd.chunks = make(chan *Chunk, blocksInFlight)
 	rd.free = make(chan []byte, blocksInFlight+1)
 	rd.stop = make(chan struct{})
 	rd.wg.Add(1)
-	go rd.inflate(src)
+	go rd.cut(src)
 	return rd, nil
 }
 
-// inflate reads the (decompressed) stream into blocks until its end or an error.
-func (r *Reader) inflate(src io.Reader) {
-	defer r.wg.Done()
-	defer close(r.blocks)
-	// Blocks are made on demand, small first, so that a small file costs little.
-	size, made := 64<<10, 0
+// NewDecoder returns a Decoder of the reader's format, for one goroutine.
+func (r *Reader) NewDecoder() *Decoder {
+	d, _ := newDecoder(r.opts) // the format was checked by NewReader
+	return d
+}
+
+// block returns a block to fill, of at least min bytes: a free one, or a new
+// one while fewer than blocksInFlight exist; nil when the reader is closed.
+// Blocks are made on demand, small first, so that a small file costs little.
+func (r *Reader) block(size, min int) []byte {
 	for {
-		var buf []byte
+		var b []byte
 		select {
-		case buf = <-r.free:
+		case b = <-r.free:
 		default:
-			if made <= blocksInFlight {
-				buf = make([]byte, size)
-				made++
-				size = min(2*size, blockSize)
-				break
+			if r.made.Load() < blocksInFlight {
+				r.made.Add(1)
+				return make([]byte, max(size, min))
 			}
 			select {
-			case buf = <-r.free:
+			case b = <-r.free:
 			case <-r.stop:
-				return
+				return nil
 			}
 		}
-		n := 0
-		var err error
+		if cap(b) >= min {
+			return b[:cap(b)]
+		}
+		r.made.Add(-1) // too small for the line it must hold: let it go
+	}
+}
+
+// Release gives a chunk's block back for reuse; c must not be used after.
+func (r *Reader) Release(c *Chunk) {
+	if c == nil || c.buf == nil {
+		return
+	}
+	b := c.buf
+	c.buf, c.Data = nil, nil
+	if cap(b) > blockSize {
+		r.made.Add(-1) // a block grown for a long line is not kept
+		return
+	}
+	select {
+	case r.free <- b:
+	default:
+		r.made.Add(-1)
+	}
+}
+
+// cut reads the (decompressed) stream into blocks and sends them on as
+// chunks of whole lines, until the stream's end or an error.
+func (r *Reader) cut(src io.Reader) {
+	defer r.wg.Done()
+	defer close(r.chunks)
+	var (
+		carry []byte // the start of a line the last block ended inside
+		line  = int64(1)
+		size  = 64 << 10
+		after error // the stream's end or error, met after the carry was read
+	)
+	send := func(c *Chunk) bool {
+		select {
+		case r.chunks <- c:
+			return true
+		case <-r.stop:
+			return false
+		}
+	}
+	for {
+		buf := r.block(size, max(len(carry)+1, min(2*len(carry), r.opts.MaxLineBytes+1)))
+		if buf == nil {
+			return
+		}
+		size = min(2*size, blockSize)
+		n := copy(buf, carry)
+		err := after
 		for n < len(buf) && err == nil {
 			var m int
 			m, err = src.Read(buf[n:])
 			n += m
 		}
-		select {
-		case r.blocks <- block{b: buf[:n], err: err}:
-		case <-r.stop:
-			return
-		}
-		if err != nil {
+		data := buf[:n]
+		end := bytes.LastIndexByte(data, '\n') + 1
+		switch {
+		case err == nil && end == 0 && n > r.opts.MaxLineBytes:
+			// One line longer than the bound: keep its start, skip the rest.
+			c := &Chunk{Data: data[:r.opts.MaxLineBytes], FirstLine: line, Long: true, buf: buf}
+			var ended bool
+			carry, ended, after = skipLine(src, carry[:0])
+			if !ended {
+				r.Release(c)
+				r.fail(after, line-1)
+				return
+			}
+			if !send(c) {
+				return
+			}
+			line++
+		case err == nil && end == 0:
+			// The line goes on past the block: read it into a larger one.
+			carry = append(carry[:0], data...)
+			r.Release(&Chunk{buf: buf})
+		case err == nil:
+			carry = append(carry[:0], data[end:]...)
+			c := &Chunk{Data: data[:end], FirstLine: line, buf: buf}
+			line += int64(bytes.Count(c.Data, []byte{'\n'}))
+			if !send(c) {
+				return
+			}
+		default:
+			if !errors.Is(err, io.EOF) {
+				// The lines before the error are read; a line it cut is not.
+				data = data[:end]
+			}
+			c := &Chunk{Data: data, FirstLine: line, buf: buf}
+			line += int64(bytes.Count(data, []byte{'\n'}))
+			if len(data) == 0 {
+				r.Release(c)
+			} else if !send(c) {
+				return
+			}
+			if !errors.Is(err, io.EOF) {
+				r.fail(err, line-1)
+			}
 			return
 		}
 	}
+}
+
+// fail records the stream's error, after the given number of lines.
+func (r *Reader) fail(err error, after int64) {
+	r.pending, r.after = err, after
+}
+
+// skipLine reads src up to the end of the current line. It returns what
+// follows the line end in the last read (appended to carry), whether the
+// line ended (at a line end or at the end of the stream), and the error the
+// last read returned (io.EOF at the end of the stream), which comes after
+// the returned text.
+func skipLine(src io.Reader, carry []byte) ([]byte, bool, error) {
+	var buf [64 << 10]byte
+	for {
+		n, err := src.Read(buf[:])
+		if i := bytes.IndexByte(buf[:n], '\n'); i >= 0 {
+			return append(carry, buf[i+1:n]...), true, err
+		}
+		if err != nil {
+			return carry, errors.Is(err, io.EOF), err
+		}
+	}
+}
+
+// NextChunk returns the next chunk of lines; false at the end of the data
+// or on an error of the stream (see Err), which comes after every line
+// before it. Release each chunk when done with it.
+func (r *Reader) NextChunk() (*Chunk, bool) {
+	if r.done {
+		return nil, false
+	}
+	c, ok := <-r.chunks
+	if !ok {
+		r.done = true
+		if r.pending != nil && r.err == nil {
+			r.err = r.readError(r.pending, r.after)
+		}
+		return nil, false
+	}
+	c.pos, c.line = 0, c.FirstLine
+	return c, true
 }
 
 // Close stops the inflating goroutine. It is safe to call more than once.
@@ -207,123 +330,131 @@ func (r *Reader) Close() error {
 // BytesRead is how many bytes of the file (compressed, for gzip) have been read so far.
 func (r *Reader) BytesRead() int64 { return r.counter.n.Load() }
 
-// Lines is the number of physical lines read so far.
+// Lines is the number of physical lines Next has read so far.
 func (r *Reader) Lines() int64 { return r.lineNo }
 
 // Err is the error that ended the file early, if any: a damaged or
 // truncated gzip stream wraps grpipe.ErrBadInput.
 func (r *Reader) Err() error { return r.err }
 
-// fill makes cur the next block; false at the end of the data or on an
-// error, which is reported once the lines before it have been read.
-func (r *Reader) fill() bool {
-	if r.held != nil {
-		r.free <- r.held[:cap(r.held)]
-		r.held = nil
-	}
-	if r.eof {
-		if r.pending != nil && r.err == nil {
-			r.err = r.readError(r.pending)
-		}
-		return false
-	}
-	b, ok := <-r.blocks
-	if !ok {
-		r.eof = true
-		return false
-	}
-	r.held, r.cur = b.b, b.b
-	if b.err != nil {
-		r.eof = true
-		if !errors.Is(b.err, io.EOF) {
-			r.pending = b.err
-		}
-	}
-	if len(r.cur) == 0 {
-		return r.fill()
-	}
-	return true
-}
-
-// readError describes an error of the file's stream.
-func (r *Reader) readError(err error) error {
+// readError describes an error of the file's stream, after line n.
+func (r *Reader) readError(err error, n int64) error {
 	var corrupt flate.CorruptInputError
 	switch {
 	case errors.Is(err, io.ErrUnexpectedEOF):
-		return fmt.Errorf("%w: the gzip stream ends early, after line %d: the file is incomplete (download it again)", grpipe.ErrBadInput, r.lineNo)
+		return fmt.Errorf("%w: the gzip stream ends early, after line %d: the file is incomplete (download it again)", grpipe.ErrBadInput, n)
 	case errors.Is(err, gzip.ErrChecksum), errors.Is(err, gzip.ErrHeader), errors.As(err, &corrupt):
-		return fmt.Errorf("%w: the gzip stream is damaged after line %d (%v): download the file again", grpipe.ErrBadInput, r.lineNo, err)
+		return fmt.Errorf("%w: the gzip stream is damaged after line %d (%v): download the file again", grpipe.ErrBadInput, n, err)
 	}
-	return fmt.Errorf("read after line %d: %w", r.lineNo, err)
-}
-
-// nextLine returns the next physical line without its '\n' (and '\r'),
-// and whether it was longer than MaxLineBytes (then only its start is kept).
-func (r *Reader) nextLine() (line []byte, long, ok bool) {
-	r.line = r.line[:0]
-	for {
-		if len(r.cur) == 0 {
-			if !r.fill() {
-				if r.err != nil || (len(r.line) == 0 && !long) {
-					return nil, false, false
-				}
-				return bytes.TrimSuffix(r.line, []byte("\r")), long, true
-			}
-			continue
-		}
-		i := bytes.IndexByte(r.cur, '\n')
-		chunk := r.cur
-		if i >= 0 {
-			chunk = r.cur[:i]
-			r.cur = r.cur[i+1:]
-		} else {
-			r.cur = nil
-		}
-		if i >= 0 && len(r.line) == 0 && !long && len(chunk) <= r.opts.MaxLineBytes {
-			return bytes.TrimSuffix(chunk, []byte("\r")), false, true // no copy
-		}
-		if !long {
-			if len(r.line)+len(chunk) > r.opts.MaxLineBytes {
-				long = true
-				keep := min(len(chunk), r.opts.MaxLineBytes-len(r.line))
-				r.line = append(r.line, chunk[:keep]...)
-			} else {
-				r.line = append(r.line, chunk...)
-			}
-		}
-		if i >= 0 {
-			return bytes.TrimSuffix(r.line, []byte("\r")), long, true
-		}
-	}
+	return fmt.Errorf("read after line %d: %w", n, err)
 }
 
 // Next fills rec with the next record and reports whether there was one.
 // Blank lines are skipped. At the end, check Err.
 func (r *Reader) Next(rec *grpipe.InputRecord) bool {
 	for {
-		line, long, ok := r.nextLine()
-		if !ok {
-			return false
+		if r.cur == nil {
+			c, ok := r.NextChunk()
+			if !ok {
+				return false
+			}
+			r.cur = c
 		}
-		r.lineNo++
+		ok := r.dec.Next(r.cur, rec)
+		r.lineNo = r.cur.line - 1
+		if ok {
+			return true
+		}
+		r.Release(r.cur)
+		r.cur = nil
+	}
+}
+
+// Decoder turns the lines of chunks into records. It is not safe for
+// concurrent use: each goroutine decoding chunks has its own.
+type Decoder struct {
+	maxLine    int
+	p, sub     parser
+	vals, subv []value
+	slot       func([]byte) int
+	mapRecord  func(*grpipe.InputRecord)
+	out        []byte // derived field text (ids, timestamps) of the current record
+	snapshot   []byte // the snapshot time as record_create_timestamp text
+	review     [15][]byte
+	user       [10][]byte
+	book       [18][]byte
+	author     [8][]byte
+}
+
+func newDecoder(opts Options) (*Decoder, error) {
+	if opts.Snapshot.IsZero() {
+		opts.Snapshot = DefaultSnapshot
+	}
+	if opts.MaxLineBytes <= 0 {
+		opts.MaxLineBytes = MaxLineBytes
+	}
+	d := &Decoder{maxLine: opts.MaxLineBytes}
+	switch opts.Format {
+	case grpipe.FormatUCSDReviews:
+		d.slot, d.mapRecord = reviewSlot, d.mapReview
+		d.vals = make([]value, len(reviewKeys))
+	case grpipe.FormatUCSDSpoiler:
+		d.slot, d.mapRecord = spoilerSlot, d.mapSpoiler
+		d.vals = make([]value, len(spoilerKeys))
+	case grpipe.FormatUCSDBooks:
+		d.slot, d.mapRecord = bookSlot, d.mapBook
+		d.vals = make([]value, len(bookKeys))
+	case grpipe.FormatUCSDAuthors:
+		d.slot, d.mapRecord = authorSlot, d.mapAuthor
+		d.vals = make([]value, len(authorKeys))
+	default:
+		return nil, fmt.Errorf("bookgraph: format %q is not a UCSD Book Graph format", opts.Format)
+	}
+	d.subv = make([]value, 1)
+	d.snapshot = AppendTimestamp(nil, opts.Snapshot)
+	return d, nil
+}
+
+// Next fills rec with the record of the next line of c and reports whether
+// there was one; blank lines are skipped. rec's Line is the line's number
+// in the file; its slices stay valid until the next call or until c is
+// released.
+func (d *Decoder) Next(c *Chunk, rec *grpipe.InputRecord) bool {
+	for c.pos < len(c.Data) {
+		rest := c.Data[c.pos:]
+		line := rest
+		if i := bytes.IndexByte(rest, '\n'); i >= 0 {
+			line = rest[:i]
+			c.pos += i + 1
+		} else {
+			c.pos = len(c.Data)
+		}
+		lineNo := c.line
+		c.line++
+		long := c.Long || len(line) > d.maxLine
+		if long {
+			line = line[:min(len(line), d.maxLine)]
+		}
+		line = bytes.TrimSuffix(line, []byte("\r"))
 		if len(bytes.TrimSpace(line)) == 0 {
 			continue
 		}
-		rec.Line, rec.Raw = r.lineNo, line
+		rec.Line, rec.Raw = lineNo, line
 		rec.Rows, rec.Keys = rec.Rows[:0], rec.Keys[:0]
 		rec.Column, rec.Reason = "", ""
 		if long {
-			rec.Reject("", fmt.Sprintf("the line is longer than %d bytes", r.opts.MaxLineBytes))
+			rec.Reject("", fmt.Sprintf("the line is longer than %d bytes", d.maxLine))
 			return true
 		}
-		if !r.p.object(line, r.vals, r.slot) {
-			rec.Reject("", r.p.err)
+		if !d.p.object(line, d.vals, d.slot) {
+			rec.Reject("", d.p.err)
 			return true
 		}
-		r.out = r.out[:0]
-		r.mapRecord(rec)
+		d.out = d.out[:0]
+		d.mapRecord(rec)
 		return true
 	}
+	return false
 }
 
 // text returns a scalar value as text for a column: nil for a missing key or
@@ -356,7 +487,7 @@ func scalar(rec *grpipe.InputRecord, dst *[]byte, key, column string, v value) b
 }
 
 // hashedKey maps a hashed id value; it rejects rec and returns false when it is not usable.
-func (r *Reader) hashedKey(rec *grpipe.InputRecord, key, column string, v value, entity string) ([]byte, bool) {
+func (r *Decoder) hashedKey(rec *grpipe.InputRecord, key, column string, v value, entity string) ([]byte, bool) {
 	if v.kind != jString {
 		if v.kind == absent || v.kind == jNull {
 			rec.Reject(column, fmt.Sprintf("%s is %s: the line has no id", key, v.kind))

@@ -11,8 +11,10 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
+	"runtime"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	grpipe "github.com/grpipe/grpipe"
@@ -128,6 +130,12 @@ func inputColumn(e grpipe.Entity, col grpipe.Column) grpipe.Column {
 // of one record share its ordinal (ordBase + record index). The keys that
 // derived ids stand for go to sourceKeys (entity, source, key, id, line,
 // ordinal; tab-separated).
+//
+// The work has two halves: building a record (decoding, validating and
+// cleaning its rows: recordBuilder), which a UCSD dump does on several
+// goroutines, chunk by chunk, and committing it (counting, ordinals,
+// predup, the clean, keys, source keys and quarantine files: committer),
+// which is done in file order, so every output is that of one sequential read.
 func cleanRecords(ctx context.Context, log *slog.Logger, src Source, ordBase int64, base string, rejects *quarantine.Writer, sourceKeys io.Writer, opts Options) (map[string]*entityOut, error) {
 	f, err := os.Open(src.Path)
 	if err != nil {
@@ -159,173 +167,30 @@ func cleanRecords(ctx context.Context, log *slog.Logger, src Source, ordBase int
 		}
 	}()
 	outs := make([]*entityOut, len(src.Input.Entities))
-	cols := make([][]grpipe.Column, len(src.Input.Entities))
 	for i, e := range src.Input.Entities {
 		o, err := newEntityOut(e, base, src.Name)
 		if err != nil {
 			return nil, fmt.Errorf("transform %s: %w", src.Name, err)
 		}
 		parts[e.Name], outs[i] = o, o
-		cols[i] = make([]grpipe.Column, len(e.Columns))
-		for j, c := range e.Columns {
-			cols[i][j] = inputColumn(e, c)
-		}
 	}
-	primary := outs[0]
-	tsCol := make([]int, len(outs))
-	for i, o := range outs {
-		tsCol[i] = -1
-		for j, c := range o.e.Columns {
-			if c.Name == grpipe.TimestampColumn {
-				tsCol[i] = j
-			}
-		}
+	cm := &committer{log: log, src: src, size: size, ordBase: ordBase, outs: outs, rejects: rejects, sourceKeys: sourceKeys,
+		seenKeys: map[string]struct{}{}, last: time.Now()}
+	cm.prog, _ = rr.(progressReader)
+	cm.progress = opts.Progress
+	workers := opts.Parallelism
+	if workers <= 0 {
+		workers = runtime.NumCPU()
 	}
-	type built struct {
-		out                      *entityOut
-		start, keyEnd, tsAt, end int
+	if cr, ok := rr.(chunkReader); ok && workers > 1 {
+		err = cleanChunks(ctx, cr, workers, src, outs, cm)
+	} else {
+		err = cleanSequential(ctx, rr, newRecordBuilder(src, outs), cm)
 	}
-	var (
-		rec     grpipe.InputRecord
-		scratch []byte
-		rows    []built
-		skLine  []byte
-		n       int64
-		last    = time.Now()
-		prog, _ = rr.(progressReader)
-		// reported and reportedN are the bytes and records told to opts.Progress.
-		reported, reportedN int64
-	)
-	seenKeys := map[string]struct{}{}
-	for rr.Next(&rec) {
-		n++
-		if n&0x3fff == 0 {
-			if err := ctx.Err(); err != nil {
-				return nil, err
-			}
-			if prog != nil && opts.Progress != nil {
-				done := prog.BytesRead()
-				opts.Progress(done-reported, n-reportedN)
-				reported, reportedN = done, n
-			}
-			if prog != nil && time.Since(last) > 10*time.Second {
-				last = time.Now()
-				done := prog.BytesRead()
-				log.Info("reading", "file", src.Name, "bytes", done, "of", size, "percent", fmt.Sprintf("%.1f", 100*float64(done)/float64(max(size, 1))), "records", n)
-			}
-		}
-		primary.stats.Read++
-		reason, column := rec.Reason, rec.Column
-		scratch, rows = scratch[:0], rows[:0]
-		if reason == "" {
-		rowsLoop:
-			for _, row := range rec.Rows {
-				i := 0
-				for i < len(outs) && outs[i].e.Name != row.Entity.Name {
-					i++
-				}
-				if i == len(outs) {
-					return nil, fmt.Errorf("transform %s: the reader yields %s rows, not declared for its format", src.Name, row.Entity.Name)
-				}
-				b := built{out: outs[i], start: len(scratch)}
-				for j, col := range cols[i] {
-					if j > 0 {
-						scratch = append(scratch, '\t')
-					}
-					at := len(scratch)
-					var why string
-					scratch, why = appendValue(scratch, col, row.Fields[j])
-					if why != "" {
-						reason, column = why, col.Name
-						break rowsLoop
-					}
-					switch j {
-					case 0:
-						b.keyEnd = len(scratch)
-					case tsCol[i]:
-						b.tsAt = at
-					}
-					if j == tsCol[i] {
-						b.end = len(scratch)
-					}
-				}
-				if len(scratch)-b.start > MaxRowBytes {
-					reason, column = fmt.Sprintf("row is %d bytes after cleaning, over the limit of %d bytes a row", len(scratch)-b.start, MaxRowBytes), ""
-					break
-				}
-				scratch = append(scratch, '\n')
-				rows = append(rows, b)
-			}
-		}
-		if reason != "" {
-			primary.stats.Rejected++
-			if err := rejects.Write(quarantine.Row{SourceFile: src.Name, Line: rec.Line, Column: column, Reason: reason, Raw: rawText(rec.Raw)}); err != nil {
-				return nil, err
-			}
-			continue
-		}
-		ord := ordBase + primary.stats.Read
-		for k, b := range rows {
-			end := len(scratch)
-			if k+1 < len(rows) {
-				end = rows[k+1].start
-			}
-			o := b.out
-			line := scratch[b.start : end-1] // without '\n'
-			o.row = append(o.row[:0], line...)
-			ordAt := len(o.row)
-			o.row = append(o.row, '\t')
-			o.row = strconv.AppendInt(o.row, ord, 10)
-			o.row = append(o.row, '\n')
-			if o != primary {
-				o.stats.Read++
-			}
-			o.stats.Valid++
-			var tag uint64
-			for _, k := range rec.Keys {
-				if k.Entity == o.e.Name {
-					tag = keyTag(k.Key)
-				}
-			}
-			id, ts := parseDigits(scratch[b.start:b.keyEnd]), packTimestamp(scratch[b.tsAt:b.end])
-			if err := o.pd.addTagged(o.row, id, ts, ordAt, tag); err != nil {
-				return nil, err
-			}
-		}
-		for _, k := range rec.Keys {
-			if k.Entity != primary.e.Name && k.Source == grpipe.SourceUCSD {
-				// A UCSD user comes with each of its reviews, always the same
-				// row (the id, NULLs, the snapshot time): its key is written
-				// once per file (while the set stays small), so that a
-				// collision quarantines its first line, and its other rows
-				// are superseded like any repeated row.
-				if _, dup := seenKeys[string(k.Key)]; dup {
-					continue
-				}
-				if len(seenKeys) < maxSeenKeys {
-					seenKeys[string(k.Key)] = struct{}{}
-				}
-			}
-			skLine = append(skLine[:0], k.Entity...)
-			skLine = append(skLine, '\t')
-			skLine = append(skLine, k.Source...)
-			skLine = append(skLine, '\t')
-			skLine = append(skLine, k.Key...)
-			skLine = append(skLine, '\t')
-			skLine = strconv.AppendInt(skLine, k.ID, 10)
-			skLine = append(skLine, '\t')
-			skLine = strconv.AppendInt(skLine, rec.Line, 10)
-			skLine = append(skLine, '\t')
-			skLine = strconv.AppendInt(skLine, ord, 10)
-			skLine = append(skLine, '\n')
-			if _, err := sourceKeys.Write(skLine); err != nil {
-				return nil, fmt.Errorf("write source keys: %w", err)
-			}
-		}
+	if err != nil {
+		return nil, err
 	}
-	if prog != nil && opts.Progress != nil {
-		opts.Progress(prog.BytesRead()-reported, n-reportedN)
-	}
+	cm.report()
 	if err := rr.Err(); err != nil {
 		if isBadInput(err) {
 			return parts, &FileError{Source: src.Name, Reason: err.Error() + ": nothing of this file was loaded"}
@@ -338,6 +203,7 @@ func cleanRecords(ctx context.Context, log *slog.Logger, src Source, ordBase int
 		}
 		o.f = nil
 	}
+	primary := outs[0]
 	st := primary.stats
 	if st.Read == 0 {
 		return nil, &FileError{Source: src.Name, Reason: "the file holds no records"}
@@ -347,13 +213,370 @@ func cleanRecords(ctx context.Context, log *slog.Logger, src Source, ordBase int
 			"%d of %d records rejected (%.2f%%), over the bound of %.2f%% (setting max_reject_ratio): nothing of this file was loaded; see the quarantine zone for the reasons, fix the file and land it again",
 			st.Rejected, st.Read, 100*float64(st.Rejected)/float64(st.Read), 100*opts.MaxRejectRatio)}
 	}
-	if prog != nil {
-		primary.stats.Bytes = prog.BytesRead()
+	if cm.prog != nil {
+		primary.stats.Bytes = cm.prog.BytesRead()
 	} else {
 		primary.stats.Bytes = size
 	}
 	log.Info("read", "file", src.Name, "format", string(src.Input.Format), "records", st.Read, "rejected", st.Rejected)
 	return parts, nil
+}
+
+// chunkReader is a RecordReader whose lines can be decoded on several
+// goroutines: it hands out chunks of whole lines in file order, and a
+// Decoder per goroutine turns a chunk's lines into records.
+type chunkReader interface {
+	RecordReader
+	NextChunk() (*bookgraph.Chunk, bool)
+	Release(c *bookgraph.Chunk)
+	NewDecoder() *bookgraph.Decoder
+}
+
+var _ chunkReader = (*bookgraph.Reader)(nil)
+
+// builtBatch is the outcome of building a run of records: for each record
+// in order, its rows' clean text (without ordinal or line end), their keys
+// and timestamps, and its source keys, or the reason it is rejected.
+type builtBatch struct {
+	recs []builtRecord
+	rows []builtRow
+	keys []builtKey
+	text []byte // the rows' clean text and the source keys
+}
+
+type builtRecord struct {
+	line           int64
+	reason, column string
+	raw            string // a rejected record's text, for the quarantine
+	rows, keys     int    // how many of the batch's rows and keys are this record's
+}
+
+type builtRow struct {
+	out        int // the index of the entity's output
+	start, end int // the clean text in the batch's text
+	id, ts     int64
+	tag        uint64 // keyTag of the row's source key; 0: none
+}
+
+type builtKey struct {
+	entity, source string
+	start, end     int // the key in the batch's text
+	id             int64
+}
+
+func (b *builtBatch) reset() {
+	b.recs, b.rows, b.keys, b.text = b.recs[:0], b.rows[:0], b.keys[:0], b.text[:0]
+}
+
+// recordBuilder validates and cleans the rows of records into a
+// builtBatch. Each goroutine has its own.
+type recordBuilder struct {
+	src   Source
+	names []string          // the outputs' entity names
+	cols  [][]grpipe.Column // as validated (inputColumn)
+	tsCol []int             // the index of record_create_timestamp, -1: none
+}
+
+func newRecordBuilder(src Source, outs []*entityOut) *recordBuilder {
+	b := &recordBuilder{src: src, names: make([]string, len(outs)), cols: make([][]grpipe.Column, len(outs)), tsCol: make([]int, len(outs))}
+	for i, o := range outs {
+		b.names[i] = o.e.Name
+		b.cols[i] = make([]grpipe.Column, len(o.e.Columns))
+		b.tsCol[i] = -1
+		for j, c := range o.e.Columns {
+			b.cols[i][j] = inputColumn(o.e, c)
+			if c.Name == grpipe.TimestampColumn {
+				b.tsCol[i] = j
+			}
+		}
+	}
+	return b
+}
+
+// build appends rec, built, to out.
+func (b *recordBuilder) build(rec *grpipe.InputRecord, out *builtBatch) error {
+	r := builtRecord{line: rec.Line, reason: rec.Reason, column: rec.Column}
+	text0, rows0 := len(out.text), len(out.rows)
+	if r.reason == "" {
+	rowsLoop:
+		for _, row := range rec.Rows {
+			i := 0
+			for i < len(b.names) && b.names[i] != row.Entity.Name {
+				i++
+			}
+			if i == len(b.names) {
+				return fmt.Errorf("transform %s: the reader yields %s rows, not declared for its format", b.src.Name, row.Entity.Name)
+			}
+			br := builtRow{out: i, start: len(out.text)}
+			var keyEnd, tsAt, tsEnd int
+			for j, col := range b.cols[i] {
+				if j > 0 {
+					out.text = append(out.text, '\t')
+				}
+				at := len(out.text)
+				var why string
+				out.text, why = appendValue(out.text, col, row.Fields[j])
+				if why != "" {
+					r.reason, r.column = why, col.Name
+					break rowsLoop
+				}
+				switch j {
+				case 0:
+					keyEnd = len(out.text)
+				case b.tsCol[i]:
+					tsAt, tsEnd = at, len(out.text)
+				}
+			}
+			br.end = len(out.text)
+			if br.end-br.start > MaxRowBytes {
+				r.reason, r.column = fmt.Sprintf("row is %d bytes after cleaning, over the limit of %d bytes a row", br.end-br.start, MaxRowBytes), ""
+				break
+			}
+			br.id, br.ts = parseDigits(out.text[br.start:keyEnd]), packTimestamp(out.text[tsAt:tsEnd])
+			for _, k := range rec.Keys {
+				if k.Entity == row.Entity.Name {
+					br.tag = keyTag(k.Key)
+				}
+			}
+			out.rows = append(out.rows, br)
+		}
+	}
+	if r.reason != "" {
+		out.text, out.rows = out.text[:text0], out.rows[:rows0]
+		r.raw = rawText(rec.Raw)
+		out.recs = append(out.recs, r)
+		return nil
+	}
+	r.rows = len(out.rows) - rows0
+	for _, k := range rec.Keys {
+		at := len(out.text)
+		out.text = append(out.text, k.Key...)
+		out.keys = append(out.keys, builtKey{entity: k.Entity, source: k.Source, start: at, end: len(out.text), id: k.ID})
+	}
+	r.keys = len(rec.Keys)
+	out.recs = append(out.recs, r)
+	return nil
+}
+
+// committer takes built records in file order: it counts them, gives them
+// their ordinals, and writes their rows (through the predups), source keys
+// and rejects.
+type committer struct {
+	log        *slog.Logger
+	src        Source
+	size       int64
+	ordBase    int64
+	outs       []*entityOut
+	rejects    *quarantine.Writer
+	sourceKeys io.Writer
+	seenKeys   map[string]struct{}
+	skLine     []byte
+	n          int64
+	last       time.Time
+	prog       progressReader
+	// progress, when set, is told the bytes and records read (Options.Progress);
+	// reported and reportedN are what it was told so far.
+	progress            func(bytes, records int64)
+	reported, reportedN int64
+}
+
+// report tells progress what was read since the last report.
+func (c *committer) report() {
+	if c.prog == nil || c.progress == nil {
+		return
+	}
+	done := c.prog.BytesRead()
+	c.progress(done-c.reported, c.n-c.reportedN)
+	c.reported, c.reportedN = done, c.n
+}
+
+// commit takes the records of b.
+func (c *committer) commit(ctx context.Context, b *builtBatch) error {
+	primary := c.outs[0]
+	rows, keys := b.rows, b.keys
+	for _, r := range b.recs {
+		c.n++
+		if c.n&0x3fff == 0 {
+			if err := ctx.Err(); err != nil {
+				return err
+			}
+			c.report()
+			if c.prog != nil && time.Since(c.last) > 10*time.Second {
+				c.last = time.Now()
+				done := c.prog.BytesRead()
+				c.log.Info("reading", "file", c.src.Name, "bytes", done, "of", c.size, "percent", fmt.Sprintf("%.1f", 100*float64(done)/float64(max(c.size, 1))), "records", c.n)
+			}
+		}
+		primary.stats.Read++
+		if r.reason != "" {
+			primary.stats.Rejected++
+			if err := c.rejects.Write(quarantine.Row{SourceFile: c.src.Name, Line: r.line, Column: r.column, Reason: r.reason, Raw: r.raw}); err != nil {
+				return err
+			}
+			continue
+		}
+		ord := c.ordBase + primary.stats.Read
+		for _, row := range rows[:r.rows] {
+			o := c.outs[row.out]
+			o.row = append(o.row[:0], b.text[row.start:row.end]...)
+			ordAt := len(o.row)
+			o.row = append(o.row, '\t')
+			o.row = strconv.AppendInt(o.row, ord, 10)
+			o.row = append(o.row, '\n')
+			if o != primary {
+				o.stats.Read++
+			}
+			o.stats.Valid++
+			if err := o.pd.addTagged(o.row, row.id, row.ts, ordAt, row.tag); err != nil {
+				return err
+			}
+		}
+		rows = rows[r.rows:]
+		for _, k := range keys[:r.keys] {
+			key := b.text[k.start:k.end]
+			if k.entity != primary.e.Name && k.source == grpipe.SourceUCSD {
+				// A UCSD user comes with each of its reviews, always the same
+				// row (the id, NULLs, the snapshot time): its key is written
+				// once per file (while the set stays small), so that a
+				// collision quarantines its first line, and its other rows
+				// are superseded like any repeated row.
+				if _, dup := c.seenKeys[string(key)]; dup {
+					continue
+				}
+				if len(c.seenKeys) < maxSeenKeys {
+					c.seenKeys[string(key)] = struct{}{}
+				}
+			}
+			sk := append(c.skLine[:0], k.entity...)
+			sk = append(sk, '\t')
+			sk = append(sk, k.source...)
+			sk = append(sk, '\t')
+			sk = append(sk, key...)
+			sk = append(sk, '\t')
+			sk = strconv.AppendInt(sk, k.id, 10)
+			sk = append(sk, '\t')
+			sk = strconv.AppendInt(sk, r.line, 10)
+			sk = append(sk, '\t')
+			sk = strconv.AppendInt(sk, ord, 10)
+			sk = append(sk, '\n')
+			c.skLine = sk
+			if _, err := c.sourceKeys.Write(sk); err != nil {
+				return fmt.Errorf("write source keys: %w", err)
+			}
+		}
+		keys = keys[r.keys:]
+	}
+	return nil
+}
+
+// cleanSequential builds and commits the records of rr one batch at a time.
+func cleanSequential(ctx context.Context, rr RecordReader, b *recordBuilder, cm *committer) error {
+	var (
+		rec   grpipe.InputRecord
+		batch builtBatch
+	)
+	for rr.Next(&rec) {
+		if err := b.build(&rec, &batch); err != nil {
+			return err
+		}
+		if len(batch.recs) >= 1024 || len(batch.text) >= 1<<20 {
+			if err := cm.commit(ctx, &batch); err != nil {
+				return err
+			}
+			batch.reset()
+		}
+	}
+	return cm.commit(ctx, &batch)
+}
+
+// cleanChunks builds the records of cr's chunks on workers goroutines and
+// commits them in file order. At most 2*workers+2 chunks are built or
+// waiting at once, so memory stays bounded.
+func cleanChunks(ctx context.Context, cr chunkReader, workers int, src Source, outs []*entityOut, cm *committer) error {
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	type job struct {
+		c    *bookgraph.Chunk
+		out  *builtBatch
+		err  error
+		done chan struct{}
+	}
+	inflight := 2*workers + 2
+	pool := make(chan *builtBatch, inflight)
+	for range inflight {
+		pool <- &builtBatch{}
+	}
+	jobs := make(chan *job)
+	order := make(chan *job, inflight)
+	var wg sync.WaitGroup
+	wg.Add(1 + workers)
+	go func() {
+		defer wg.Done()
+		defer close(order)
+		defer close(jobs)
+		for {
+			var out *builtBatch
+			select {
+			case out = <-pool:
+			case <-ctx.Done():
+				return
+			}
+			c, ok := cr.NextChunk()
+			if !ok {
+				return
+			}
+			j := &job{c: c, out: out, done: make(chan struct{})}
+			select {
+			case jobs <- j:
+			case <-ctx.Done():
+				cr.Release(c)
+				return
+			}
+			order <- j // never blocks: at most inflight jobs exist
+		}
+	}()
+	for range workers {
+		go func() {
+			defer wg.Done()
+			b := newRecordBuilder(src, outs)
+			d := cr.NewDecoder()
+			var rec grpipe.InputRecord
+			for j := range jobs {
+				if ctx.Err() == nil {
+					for j.err == nil && d.Next(j.c, &rec) {
+						j.err = b.build(&rec, j.out)
+					}
+				}
+				cr.Release(j.c)
+				close(j.done)
+			}
+		}()
+	}
+	var err error
+	for j := range order {
+		select {
+		case <-j.done:
+		case <-ctx.Done():
+		}
+		if err == nil {
+			err = ctx.Err()
+		}
+		if err == nil {
+			err = j.err
+		}
+		if err == nil {
+			err = cm.commit(ctx, j.out)
+		}
+		if err != nil {
+			cancel()
+			continue // drain order, so the dispatcher ends
+		}
+		j.out.reset()
+		pool <- j.out
+	}
+	cancel()
+	wg.Wait()
+	return err
 }
 
 // isCSV reports whether src is a CSV file of one entity.
