@@ -4,6 +4,8 @@ import (
 	"context"
 	"flag"
 	"fmt"
+	"log/slog"
+	"slices"
 
 	grpipe "github.com/grpipe/grpipe"
 	"github.com/grpipe/grpipe/internal/app"
@@ -28,11 +30,29 @@ func cmdLand(ctx context.Context, e *env, args []string) error {
 }
 
 func cmdRun(ctx context.Context, e *env, args []string) error {
-	var asJSON bool
-	return e.do(ctx, args, spec{name: "run", settings: dataSettings, service: true}, func(fs *flag.FlagSet) {
+	var asJSON, quiet bool
+	return e.do(ctx, args, spec{name: "run", settings: dataSettings}, func(fs *flag.FlagSet) {
 		fs.BoolVar(&asJSON, "json", false, "print the run's JSON summary on stdout")
+		fs.BoolVar(&quiet, "quiet", false, "show no progress (a line per step and task on stderr, a live line on a terminal)")
 	}, func(c call) error {
-		return e.ended(asJSON)(c.svc.RunNow(ctx))
+		log, opts := c.log, e.hooks.options
+		stop := func() {}
+		if !quiet {
+			// The log goes through the progress, which keeps its live line apart.
+			prog := report.NewRunProgress(e.stderr, report.IsTerminal(e.stderr), nil)
+			stop = prog.Stop
+			defer stop()
+			log = slog.New(slog.NewTextHandler(prog, &slog.HandlerOptions{Level: c.cfg.LogLevel}))
+			opts = append(slices.Clip(opts), app.WithProgress(prog), app.WithObservers(prog))
+		}
+		svc, st, err := app.OpenOrchestrator(ctx, c.cfg, log, opts...)
+		if err != nil {
+			return err
+		}
+		defer st.Close()
+		sum, err := svc.RunNow(ctx)
+		stop()
+		return e.ended(asJSON)(sum, err)
 	})
 }
 

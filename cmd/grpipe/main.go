@@ -68,7 +68,8 @@ Commands:
   demo                 land the bundled sample rows, run the pipeline once, print the tables
   land FILE...         put CSV files into the landing zone (reviews.csv, user.csv, author.csv,
                        book.csv, or batch variants such as reviews-<batch>.csv)
-  run [--json]         one run of the whole DAG now; exit 1 if it fails
+  run [--json] [--quiet]
+                       one run of the whole DAG now (its progress on stderr); exit 1 if it fails
   query [--format table|csv|json] SQL
                        one read-only statement against the warehouse
   capture --api-url URL [--once | --every 60s] [--until T] [--rate 1/s]

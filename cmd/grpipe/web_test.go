@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"net/http"
+	"net/url"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -179,7 +180,6 @@ func TestBrowserUI(t *testing.T) {
 	if n := eval(`document.querySelectorAll(".gantt rect.bar").length`); n != 15 {
 		t.Errorf("Gantt shows %d bars, want 15", n)
 	}
-	shot("gantt")
 
 	// Quarantine: the broken row with its line and reason.
 	visit(dag+"/runs/"+sum.RunID+"/quarantine?entity=reviews", "#rejected")
@@ -189,7 +189,6 @@ func TestBrowserUI(t *testing.T) {
 			t.Errorf("quarantine view lacks %q:\n%s", want, q)
 		}
 	}
-	shot("quarantine")
 
 	// Task instance: the log of the ETL task.
 	visit(dag+"/runs/"+sum.RunID+"/tasks/GoodReadsETLJob", "#log")
@@ -203,9 +202,21 @@ func TestBrowserUI(t *testing.T) {
 		t.Fatalf("trigger: %v", err)
 	}
 	loc, _ := chromedp.Run(bctx, chromedp.Location())
-	triggered := strings.TrimPrefix(loc[strings.Index(loc, "triggered="):], "triggered=")
-	if !strings.HasPrefix(triggered, "manual__") {
+	triggered, err := url.QueryUnescape(strings.TrimPrefix(loc[strings.Index(loc, "triggered="):], "triggered="))
+	if err != nil || !strings.HasPrefix(triggered, "manual__") {
 		t.Fatalf("trigger led to %s", loc)
+	}
+	// The grid follows the queued run without a reload: its square turns
+	// green in place (the mark set on the window survives: no navigation).
+	eval(`window.grpipeMark = 7; 1`)
+	live := `document.querySelectorAll('#grid a.runcell[data-run="` + triggered + `"][data-state="success"]').length`
+	for end := time.Now().Add(60 * time.Second); eval(live) != 1; time.Sleep(300 * time.Millisecond) {
+		if time.Now().After(end) {
+			t.Fatalf("the grid did not show run %s succeed without a reload\n%s", triggered, schedErr.String())
+		}
+	}
+	if eval(`window.grpipeMark || 0`) != 7 {
+		t.Errorf("the grid page was reloaded; it should update in place")
 	}
 	var state string
 	for end := time.Now().Add(60 * time.Second); time.Now().Before(end); time.Sleep(300 * time.Millisecond) {
@@ -237,4 +248,111 @@ func TestBrowserUI(t *testing.T) {
 		t.Errorf("warehouse view: %s", c)
 	}
 	shot("warehouse")
+	chartsAfterTwoRuns(t, bctx, base, sum.RunID, visit, eval, text, shot)
+}
+
+// chartsAfterTwoRuns opens the chart pages after the sample run and the
+// triggered run and checks that their charts are drawn from the data: SVG
+// marks whose data-value attributes add up to the warehouse's figures.
+func chartsAfterTwoRuns(t *testing.T, bctx context.Context, base, runID string, visit func(path, wait string),
+	eval func(js string) int, text func(sel string) string, shot func(name string)) {
+	t.Helper()
+	dag := "/dags/" + grpipe.DAGID
+	sum := func(sel string) int {
+		t.Helper()
+		return eval(`Array.from(document.querySelectorAll(` + "`" + sel + "`" + `)).reduce((s, e) => s + Number(e.getAttribute("data-value")), 0)`)
+	}
+
+	// Analytics: the sample's 60 reviews, by rating and per day; six rankings.
+	visit("/analytics", "#chart-ratings")
+	if n := eval(`document.querySelectorAll("#chart-ratings rect.bar").length`); n != 6 {
+		t.Errorf("the rating chart has %d columns, want 6 (0 to 5)", n)
+	}
+	if got := sum(`svg[id^="chart-per-"] rect.bar`); got != 60 {
+		t.Errorf("reviews per day add up to %d, want the sample's 60", got)
+	}
+	if got, rated := sum(`#chart-ratings rect.bar`), eval(`document.querySelectorAll("#chart-ratings rect.bar[data-value]").length`); got < 1 || got > 60 || rated != 6 {
+		t.Errorf("reviews by rating add up to %d", got)
+	}
+	if n := eval(`document.querySelectorAll("figure.ranking").length`); n != 6 {
+		t.Errorf("%d rankings, want 6", n)
+	}
+	if n := eval(`document.querySelectorAll("#popular_books_review_count ol.board li").length`); n != 10 {
+		t.Errorf("the most reviewed books show %d rows, want 10", n)
+	}
+	if n := eval(`document.querySelectorAll("#popular_books_review_count svg.meter rect.bar[data-value]").length`); n != 10 {
+		t.Errorf("the most reviewed books have %d bars, want 10", n)
+	}
+	if n := eval(`document.querySelectorAll("#popular_books_review_count .cover").length`); n != 10 {
+		t.Errorf("%d covers (or placeholders), want 10", n)
+	}
+	if n := eval(`document.querySelectorAll("#popular_books_review_count .who a[href^='https://www.goodreads.com/book/show/']").length`); n != 10 {
+		t.Errorf("%d books link to Goodreads, want 10", n)
+	}
+	shot("analytics")
+
+	// Task duration: two runs, each task's duration; rows per run.
+	visit(dag+"/duration", "#chart-durations")
+	// (The scheduler may have run its latest interval too: two runs or more.)
+	runs := eval(`document.querySelectorAll('#durations tbody tr').length`)
+	if n := eval(`document.querySelectorAll('#chart-durations g.series[data-series="GoodReadsETLJob"] circle.point').length`); n != runs || n < 2 {
+		t.Errorf("the ETL task has %d points, want one per run (%d)", n, runs)
+	}
+	if n := eval(`document.querySelectorAll("#chart-durations g.series").length`); n != 15 {
+		t.Errorf("%d task lines, want 15", n)
+	}
+	// The sample run read 2,002 rows: 501 reviews (one broken) and 500 of each other file.
+	if got := sum(`#chart-rows rect.bar`); got != 2001 {
+		t.Errorf("rows per run add up to %d, want 2,001 (the sample run; later runs found no files)", got)
+	}
+	if got := sum(`#chart-rejected rect.bar`); got != 1 {
+		t.Errorf("rejected rows per run add up to %d, want 1", got)
+	}
+	shot("duration")
+
+	// Gantt: a time axis, and a bar per try with its hover text.
+	visit(dag+"/runs/"+runID+"/gantt", "#gantt-chart")
+	if n := eval(`document.querySelectorAll("#gantt-chart text.tick").length`); n < 3 {
+		t.Errorf("the Gantt's time axis has %d ticks", n)
+	}
+	if n := eval(`document.querySelectorAll('#gantt-chart rect.bar[data-state="success"]').length`); n != 15 {
+		t.Errorf("the Gantt has %d successful bars, want 15", n)
+	}
+	if txt, err := chromedp.Run(bctx, chromedp.Evaluate[string](`document.querySelector("#gantt-chart g.axis text.start").textContent`)); err != nil || !strings.HasPrefix(txt, "start 20") {
+		t.Errorf("the Gantt's start label: %q", txt)
+	}
+	shot("gantt")
+
+	// Explorer: the reviews, 50 a page, sorted; the SQL box; a refusal.
+	visit("/warehouse/tables/goodreads_warehouse.reviews?sort=review_rating&desc=1", "#rows")
+	if n := eval(`document.querySelectorAll("#rows tbody tr").length`); n != 50 {
+		t.Errorf("the first page shows %d reviews, want 50", n)
+	}
+	if txt := text(".pager"); !strings.Contains(txt, "page 1 of 2") {
+		t.Errorf("pager: %q", txt)
+	}
+	shot("explorer")
+	visit("/warehouse/query", "#sql")
+	if err := chromedp.Do(bctx, chromedp.SetValue(chromedp.CSS("#sql"), "SELECT review_rating, count(*) AS reviews FROM goodreads_warehouse.reviews GROUP BY review_rating ORDER BY review_rating"),
+		chromedp.Click(chromedp.CSS("#run-sql")), chromedp.WaitVisible(chromedp.CSS("#result"))); err != nil {
+		t.Fatalf("SQL box: %v", err)
+	}
+	if got := eval(`Array.from(document.querySelectorAll("#result tbody tr td:nth-child(2)")).reduce((s, e) => s + Number(e.textContent), 0)`); got != 60 {
+		t.Errorf("the SQL box's counts add up to %d, want 60", got)
+	}
+	shot("query")
+	if err := chromedp.Do(bctx, chromedp.SetValue(chromedp.CSS("#sql"), "DELETE FROM goodreads_warehouse.reviews"),
+		chromedp.Click(chromedp.CSS("#run-sql")), chromedp.WaitVisible(chromedp.CSS("#sql-error"))); err != nil {
+		t.Fatalf("SQL box refusal: %v", err)
+	}
+	if txt := text("#sql-error"); !strings.Contains(txt, "DELETE statements are refused") {
+		t.Errorf("refusal: %q", txt)
+	}
+
+	// Quarantine: the broken row, by reason and by file.
+	visit(dag+"/runs/"+runID+"/quarantine", "#chart-reasons")
+	if got := sum(`#chart-reasons rect.bar`); got != 1 {
+		t.Errorf("rejected rows by reason add up to %d, want 1", got)
+	}
+	shot("quarantine")
 }

@@ -94,6 +94,8 @@ type Options struct {
 	Crash func(point string)
 	// Sleep waits the backoff before a retry (orchestrator.Options.Sleep).
 	Sleep func(ctx context.Context, d time.Duration) error
+	// Progress is told how the ETL advances in this process (a display).
+	Progress pipeline.Progress
 	// mapper fans the ETL's files out (a worker's pipeline only).
 	mapper pipeline.Mapper
 }
@@ -105,6 +107,11 @@ type Option func(*Options)
 // every try that will be retried.
 func WithObservers(obs ...grpipe.Observer) Option {
 	return func(o *Options) { o.Observers = append(o.Observers, obs...) }
+}
+
+// WithProgress tells p how the ETL tasks run in this process advance.
+func WithProgress(p pipeline.Progress) Option {
+	return func(o *Options) { o.Progress = p }
 }
 
 // WithCrash calls crash at the ETL's named points (a test hook).
@@ -273,6 +280,7 @@ func newPipeline(cfg config.Config, o Options, zones *objstore.Store, wh *wareho
 		ProcessedRetention:     cfg.ProcessedRetention,
 		Snapshot:               cfg.UCSDSnapshot,
 		Crash:                  o.Crash,
+		Progress:               o.Progress,
 		Mapper:                 o.mapper,
 	}, zones, wh, log), nil
 }

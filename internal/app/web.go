@@ -2,8 +2,6 @@ package app
 
 import (
 	"context"
-	"errors"
-	"fmt"
 	"log/slog"
 	"time"
 
@@ -11,9 +9,7 @@ import (
 	"github.com/grpipe/grpipe/internal/config"
 	"github.com/grpipe/grpipe/internal/objstore"
 	"github.com/grpipe/grpipe/internal/orchestrator"
-	"github.com/grpipe/grpipe/internal/quarantine"
 	"github.com/grpipe/grpipe/internal/runstore"
-	"github.com/grpipe/grpipe/internal/warehouse"
 	"github.com/grpipe/grpipe/internal/web"
 	"github.com/grpipe/grpipe/internal/worker"
 )
@@ -110,54 +106,6 @@ func (b *WebBackend) TaskInstances(ctx context.Context, runID string) ([]web.Tas
 func (b *WebBackend) TaskLog(ctx context.Context, runID, taskID string, try int) (string, error) {
 	log, _, err := b.Store.TaskLog(ctx, runID, taskID, try)
 	return log, err
-}
-
-// Rejected reads the first limit rows of the run's quarantine files
-// (quarantine/<run_id>/ and the folders of its later tries), streaming them.
-func (b *WebBackend) Rejected(ctx context.Context, runID, entity string, offset, limit int) ([]quarantine.EntityRow, error) {
-	return quarantine.RunRows(ctx, b.Zones, runID, entity, offset, limit)
-}
-
-// Warehouse opens the warehouse read-only and reads the row counts and the
-// analytics tables; while a run holds the embedded warehouse, it says so.
-func (b *WebBackend) Warehouse(ctx context.Context) (web.WarehouseView, error) {
-	wh, err := OpenWarehouse(ctx, b.Config, true, b.Log)
-	if err != nil {
-		if errors.Is(err, grpipe.ErrNotFound) {
-			return web.WarehouseView{Note: "The warehouse does not exist yet: it is created by the first run."}, nil
-		}
-		if errors.Is(err, warehouse.ErrBusy) {
-			return web.WarehouseView{Note: "A run is writing to the warehouse now: reload this page when it ends."}, nil
-		}
-		return web.WarehouseView{Note: "The warehouse cannot be read now: " + err.Error()}, nil
-	}
-	defer wh.Close()
-	var v web.WarehouseView
-	for _, t := range warehouse.Tables() {
-		n, err := wh.Count(ctx, t)
-		if err != nil {
-			continue // not created yet
-		}
-		v.Counts = append(v.Counts, web.TableCount{Table: t, Rows: n})
-	}
-	for _, t := range warehouse.AnalyticsTables() {
-		rows, err := wh.Top(ctx, t, 10)
-		if err != nil {
-			continue
-		}
-		tr := web.TableRows{Table: t.Table, Columns: rows.Columns}
-		for _, r := range rows.Values {
-			cells := make([]string, len(r))
-			for i, c := range r {
-				if c != nil {
-					cells[i] = fmt.Sprint(c)
-				}
-			}
-			tr.Rows = append(tr.Rows, cells)
-		}
-		v.Analytics = append(v.Analytics, tr)
-	}
-	return v, nil
 }
 
 // Health reports the metadata database and the scheduler's heartbeat.

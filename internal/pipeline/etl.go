@@ -56,6 +56,7 @@ func (p *Pipeline) etl(ctx context.Context, c *dag.Call) error {
 	}
 
 	t0 := time.Now()
+	p.started("claim", 0)
 	own, err := p.claim(ctx, batch, log)
 	if err != nil {
 		return err
@@ -67,7 +68,7 @@ func (p *Pipeline) etl(ctx context.Context, c *dag.Call) error {
 		}
 		pending = append(pending, own)
 	}
-	c.AddStage(grpipe.StageTiming{Stage: "claim", Seconds: time.Since(t0).Seconds(), Bytes: claimed})
+	p.ended(c, "claim", grpipe.StageTiming{Stage: "claim", Seconds: time.Since(t0).Seconds(), Bytes: claimed})
 
 	var refused []error
 	for _, m := range pending {
@@ -89,6 +90,7 @@ func (p *Pipeline) etl(ctx context.Context, c *dag.Call) error {
 		// Reviews that came without their author (UCSD) take their book's
 		// first author, from this batch's books or any stored before.
 		t1 := time.Now()
+		p.started("fill_authors", 0)
 		n, err := p.wh.FillReviewAuthors(ctx)
 		if err != nil {
 			return err
@@ -96,7 +98,7 @@ func (p *Pipeline) etl(ctx context.Context, c *dag.Call) error {
 		if n > 0 {
 			log.Info("reviews given their book's first author", "rows", n)
 		}
-		c.AddStage(grpipe.StageTiming{Stage: "fill_authors", Seconds: time.Since(t1).Seconds(), Rows: n})
+		p.ended(c, "fill_authors", grpipe.StageTiming{Stage: "fill_authors", Seconds: time.Since(t1).Seconds(), Rows: n})
 	}
 	if len(failed) > 0 {
 		// This run's own work went through: the earlier batches that failed
@@ -197,6 +199,7 @@ func (p *Pipeline) processBatch(ctx context.Context, c *dag.Call, m *Manifest, l
 	workDir := filepath.Join(p.opts.WorkDir, m.Batch)
 	defer os.RemoveAll(workDir)
 	var sources []transform.Source
+	var bytes int64
 	for _, f := range m.Files {
 		if f.State != fileClaimed {
 			continue
@@ -218,12 +221,14 @@ func (p *Pipeline) processBatch(ctx context.Context, c *dag.Call, m *Manifest, l
 		}
 		defer cleanup()
 		sources = append(sources, transform.Source{Entity: in.Entity, Input: in, Name: f.Name, Path: local})
+		bytes += f.Size
 	}
 	if len(sources) == 0 {
 		return p.cleanupBatch(ctx, m, log)
 	}
 
 	t0 := time.Now()
+	p.started("transform", bytes)
 	var res *transform.Result
 	var err error
 	if p.fanOut(sources) {
@@ -252,7 +257,7 @@ func (p *Pipeline) processBatch(ctx context.Context, c *dag.Call, m *Manifest, l
 	for _, er := range res.Entities {
 		rows += er.Read
 	}
-	c.AddStage(grpipe.StageTiming{Stage: "transform", Seconds: time.Since(t0).Seconds(), Bytes: res.Bytes, Rows: rows})
+	p.ended(c, "transform", grpipe.StageTiming{Stage: "transform", Seconds: time.Since(t0).Seconds(), Bytes: res.Bytes, Rows: rows})
 
 	// Hold refused files before any load commits, so that a resumed batch
 	// never mistakes them for loaded.
@@ -282,6 +287,7 @@ func (p *Pipeline) processBatch(ctx context.Context, c *dag.Call, m *Manifest, l
 		}
 		ledger := grpipe.Ledger{Read: er.Read, Rejected: er.Rejected, Superseded: er.Superseded, Staged: er.Staged}
 		t1 := time.Now()
+		p.started("stage "+e.Name, 0)
 		if err := p.wh.Stage(ctx, e, er.Parquet, er.Rejects, ledger); err != nil {
 			return err
 		}
@@ -291,9 +297,10 @@ func (p *Pipeline) processBatch(ctx context.Context, c *dag.Call, m *Manifest, l
 				return err
 			}
 		}
-		c.AddStage(grpipe.StageTiming{Stage: "stage", Seconds: time.Since(t1).Seconds(), Rows: er.Staged})
+		p.ended(c, "stage "+e.Name, grpipe.StageTiming{Stage: "stage", Seconds: time.Since(t1).Seconds(), Rows: er.Staged})
 		p.crashPoint("stage")
 		t2 := time.Now()
+		p.started("upsert "+e.Name, 0)
 		if keys != "" {
 			ledger, err = p.wh.UpsertWithKeys(ctx, m.Batch, e, ledger)
 		} else {
@@ -302,7 +309,7 @@ func (p *Pipeline) processBatch(ctx context.Context, c *dag.Call, m *Manifest, l
 		if err != nil {
 			return err
 		}
-		c.AddStage(grpipe.StageTiming{Stage: "upsert", Seconds: time.Since(t2).Seconds(), Rows: er.Staged})
+		p.ended(c, "upsert "+e.Name, grpipe.StageTiming{Stage: "upsert", Seconds: time.Since(t2).Seconds(), Rows: er.Staged})
 		p.crashPoint("upsert")
 		c.AddLedger(e.Name, ledger)
 		p.markLoaded(m, e.Name)
@@ -458,6 +465,6 @@ func (p *Pipeline) transformHere(ctx context.Context, sources []transform.Source
 	defer engine.Close()
 	return transform.Run(ctx, engine, sources, transform.Options{
 		WorkDir: filepath.Join(workDir, "out"), MaxRejectRatio: p.opts.MaxRejectRatio, Parallelism: p.opts.Parallelism,
-		Snapshot: p.opts.Snapshot, Log: log,
+		Snapshot: p.opts.Snapshot, Log: log, Progress: p.advanced(),
 	})
 }

@@ -47,6 +47,8 @@ type Options struct {
 	// transform, stage, upsert, cleanup). Only tests set it: crash tests kill
 	// the process there, shutdown tests slow it down.
 	Crash func(point string)
+	// Progress, when set, is told how the ETL advances (a display); nil: nothing.
+	Progress Progress
 	// Mapper, when set, transforms the files of a batch of CSV files as
 	// mapped instances (executor distributed; see fanout.go).
 	Mapper Mapper

@@ -302,3 +302,76 @@ func TestRunRowsS3(t *testing.T) {
 		t.Fatalf("after cut transfers: %d rows, %v", len(got), err)
 	}
 }
+
+// TestScanRunRows checks that the scan reads every row as the reader does
+// (quoted fields with commas, quotes, line breaks, CRLF, empty fields, a
+// file of an earlier version's header), and that counting rows with it
+// allocates nothing per row.
+func TestScanRunRows(t *testing.T) {
+	ctx := context.Background()
+	zones, err := objstore.Open(ctx, "file://"+filepath.ToSlash(t.TempDir()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer zones.Close()
+	putRun(t, zones)
+	var tricky []quarantine.Row
+	for i, raw := range []string{"a,b", `say "hi"`, "line\nbreak", "cr\r\nlf", "", " lead", "trail ", `"`, ",", "\r"} {
+		tricky = append(tricky, quarantine.Row{SourceFile: fmt.Sprintf("reviews-%d,\"x\".csv", i%3), Line: int64(i + 2), Column: raw,
+			Reason: fmt.Sprintf("reason \"%d\",\n%s", i, raw), Raw: raw})
+	}
+	if err := zones.PutBytes(ctx, quarantine.Key("r1_try4", "reviews-z.csv"), write(t, tricky)); err != nil {
+		t.Fatal(err)
+	}
+	want, err := quarantine.RunRows(ctx, zones, "r1", "", 0, 100)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got []quarantine.EntityRow
+	if err := quarantine.ScanRunRows(ctx, zones, "r1", func(entity string, v *quarantine.RowView) error {
+		r, err := v.Row()
+		if string(v.SourceFile()) != r.SourceFile || string(v.Reason()) != r.Reason {
+			t.Errorf("the view's fields %q %q differ from its row's %+v", v.SourceFile(), v.Reason(), r)
+		}
+		got = append(got, quarantine.EntityRow{Entity: entity, Row: r})
+		return err
+	}); err != nil {
+		t.Fatal(err)
+	}
+	if !reflect.DeepEqual(got, want) || len(got) != 17 {
+		t.Errorf("scan:\n%+v\nrows:\n%+v", got, want)
+	}
+
+	big := make([]quarantine.Row, 20000)
+	for i := range big {
+		big[i] = quarantine.Row{SourceFile: "author.csv", Line: int64(i + 2), Reason: "expected 8 fields as in the header, found 3", Raw: strings.Repeat("r,\"", 60)}
+	}
+	if err := zones.PutBytes(ctx, quarantine.Key("r3", "author.csv"), write(t, big)); err != nil {
+		t.Fatal(err)
+	}
+	n := 0
+	allocs := testing.AllocsPerRun(3, func() {
+		n = 0
+		if err := quarantine.ScanRunRows(ctx, zones, "r3", func(_ string, v *quarantine.RowView) error {
+			if len(v.Reason()) > 0 {
+				n++
+			}
+			return nil
+		}); err != nil {
+			t.Fatal(err)
+		}
+	})
+	if n != 20000 || allocs > 200 {
+		t.Errorf("scanned %d rows with %.0f allocations; want 20000 rows and a few allocations, not one per row", n, allocs)
+	}
+	stop := errors.New("stop")
+	if err := quarantine.ScanRunRows(ctx, zones, "r3", func(string, *quarantine.RowView) error { return stop }); !errors.Is(err, stop) {
+		t.Errorf("a callback's error: %v", err)
+	}
+	if err := zones.PutBytes(ctx, quarantine.Key("r4", "book.csv"), []byte("source_file,line,column_name,reason,raw\nbook.csv,2,x,\"open")); err != nil {
+		t.Fatal(err)
+	}
+	if err := quarantine.ScanRunRows(ctx, zones, "r4", func(string, *quarantine.RowView) error { return nil }); !errors.Is(err, quarantine.ErrFormat) {
+		t.Errorf("an unclosed quote: %v, want ErrFormat", err)
+	}
+}

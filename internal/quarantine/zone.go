@@ -35,15 +35,44 @@ func RunRows(ctx context.Context, zones *objstore.Store, runID, entity string, o
 	if offset < 0 || limit < 0 {
 		return nil, fmt.Errorf("%w: quarantine rows: offset %d, limit %d: both must be >= 0", grpipe.ErrBadInput, offset, limit)
 	}
-	objs, err := zones.List(ctx, objstore.Key(grpipe.Quarantine, runID))
+	files, err := runFiles(ctx, zones, runID)
 	if err != nil {
 		return nil, err
 	}
 	var out []EntityRow
-	for _, o := range objs {
+	for _, f := range files {
 		if len(out) == limit {
 			break
 		}
+		if entity != "" && f.entity != entity {
+			continue
+		}
+		rows, skipped, err := pageObject(ctx, zones, f.key, offset, limit-len(out))
+		if err != nil {
+			return nil, err
+		}
+		offset -= skipped
+		for _, r := range rows {
+			out = append(out, EntityRow{Entity: f.entity, Row: r})
+		}
+	}
+	return out, nil
+}
+
+// runFile is one quarantine file of a run.
+type runFile struct {
+	key, entity string
+}
+
+// runFiles lists a run's quarantine files in key order: those of its batch
+// folder, quarantine/<run_id>/, and of its later tries, quarantine/<run_id>_try<N>/.
+func runFiles(ctx context.Context, zones *objstore.Store, runID string) ([]runFile, error) {
+	objs, err := zones.List(ctx, objstore.Key(grpipe.Quarantine, runID))
+	if err != nil {
+		return nil, err
+	}
+	var out []runFile
+	for _, o := range objs {
 		rel := strings.TrimPrefix(o.Key, string(grpipe.Quarantine)+"/")
 		batch, name, ok := strings.Cut(rel, "/")
 		if !ok || (batch != runID && !strings.HasPrefix(batch, runID+"_try")) {
@@ -54,17 +83,10 @@ func RunRows(ctx context.Context, zones *objstore.Store, runID, entity string, o
 			continue
 		}
 		e, err := grpipe.EntityForFile(source)
-		if err != nil || (entity != "" && e.Name != entity) {
+		if err != nil {
 			continue
 		}
-		rows, skipped, err := pageObject(ctx, zones, o.Key, offset, limit-len(out))
-		if err != nil {
-			return nil, err
-		}
-		offset -= skipped
-		for _, r := range rows {
-			out = append(out, EntityRow{Entity: e.Name, Row: r})
-		}
+		out = append(out, runFile{key: o.Key, entity: e.Name})
 	}
 	return out, nil
 }

@@ -3,11 +3,8 @@ package report
 import (
 	"fmt"
 	"io"
-	"os"
 	"sync/atomic"
 	"time"
-
-	"github.com/mattn/go-isatty"
 )
 
 // Progress draws a progress bar on a terminal: bytes, rate and, when the
@@ -25,8 +22,7 @@ type Progress struct {
 // NewProgress starts a progress bar on w for total bytes (0: unknown).
 func NewProgress(w io.Writer, total int64) *Progress {
 	p := &Progress{w: w, total: total, start: time.Now()}
-	f, ok := w.(*os.File)
-	if !ok || !(isatty.IsTerminal(f.Fd()) || isatty.IsCygwinTerminal(f.Fd())) {
+	if !IsTerminal(w) {
 		return p
 	}
 	p.quit, p.ended = make(chan struct{}), make(chan struct{})

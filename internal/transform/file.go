@@ -288,6 +288,8 @@ type csvFile struct {
 	line    int64 // the line number of body
 	spans   []*span
 	arenas  *sync.Pool // predup arenas, shared by the files of a transform
+	// progress, when set, counts the bytes and records read (Options.Progress).
+	progress func(bytes, records int64)
 }
 
 // openCSV maps the file, reads its header and matches it to the entity's
@@ -366,8 +368,10 @@ func guessBoundary(data []byte, p int) int {
 
 // read validates the records of span sp.
 func (f *csvFile) read(ctx context.Context, sp *span) (err error) {
+	progress := f.progress
 	if sp.out != nil { // read again from a corrected start
 		sp.out.close()
+		progress = nil // counted the first time
 	}
 	sp.read, sp.rejected = 0, 0
 	sp.out, err = newCleanOut(fmt.Sprintf("%s-%03d", f.base, sp.n), f.rc.predup, sp.end-sp.from, f.arenas)
@@ -384,6 +388,7 @@ func (f *csvFile) read(ctx context.Context, sp *span) (err error) {
 	var row []byte
 	released := (sp.from + 4095) &^ 4095
 	sp.first, sp.firstLine = -1, 0
+	counted, countedAt := int64(0), sp.from
 	for sc.next(&rec) {
 		if sp.first < 0 {
 			sp.first, sp.firstLine = rec.at, rec.line
@@ -393,6 +398,10 @@ func (f *csvFile) read(ctx context.Context, sp *span) (err error) {
 				return ctx.Err()
 			}
 			released = release(f.data, rec.raw, released)
+			if progress != nil && rec.at > countedAt {
+				progress(int64(rec.at-countedAt), sp.read-counted)
+				counted, countedAt = sp.read, rec.at
+			}
 		}
 		sp.read++
 		reason, column := "", ""
@@ -428,6 +437,9 @@ func (f *csvFile) read(ctx context.Context, sp *span) (err error) {
 		sp.first, sp.firstLine = sc.pos, sc.line
 	}
 	sp.stop, sp.stopLine = sc.pos, sc.line
+	if progress != nil && sp.stop > countedAt {
+		progress(int64(sp.stop-countedAt), sp.read-counted)
+	}
 	if hi := min(sp.stop, len(f.data)) &^ 4095; hi > released {
 		dropPages(f.data[released:hi])
 	}

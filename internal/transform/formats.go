@@ -177,6 +177,7 @@ func cleanRecords(ctx context.Context, log *slog.Logger, src Source, ordBase int
 	cm := &committer{log: log, src: src, size: size, ordBase: ordBase, outs: outs, rejects: rejects, sourceKeys: sourceKeys,
 		seenKeys: map[string]struct{}{}, last: time.Now()}
 	cm.prog, _ = rr.(progressReader)
+	cm.progress = opts.Progress
 	workers := opts.Parallelism
 	if workers <= 0 {
 		workers = runtime.NumCPU()
@@ -189,6 +190,7 @@ func cleanRecords(ctx context.Context, log *slog.Logger, src Source, ordBase int
 	if err != nil {
 		return nil, err
 	}
+	cm.report()
 	if err := rr.Err(); err != nil {
 		if isBadInput(err) {
 			return parts, &FileError{Source: src.Name, Reason: err.Error() + ": nothing of this file was loaded"}
@@ -372,6 +374,20 @@ type committer struct {
 	n          int64
 	last       time.Time
 	prog       progressReader
+	// progress, when set, is told the bytes and records read (Options.Progress);
+	// reported and reportedN are what it was told so far.
+	progress            func(bytes, records int64)
+	reported, reportedN int64
+}
+
+// report tells progress what was read since the last report.
+func (c *committer) report() {
+	if c.prog == nil || c.progress == nil {
+		return
+	}
+	done := c.prog.BytesRead()
+	c.progress(done-c.reported, c.n-c.reportedN)
+	c.reported, c.reportedN = done, c.n
 }
 
 // commit takes the records of b.
@@ -384,6 +400,7 @@ func (c *committer) commit(ctx context.Context, b *builtBatch) error {
 			if err := ctx.Err(); err != nil {
 				return err
 			}
+			c.report()
 			if c.prog != nil && time.Since(c.last) > 10*time.Second {
 				c.last = time.Now()
 				done := c.prog.BytesRead()

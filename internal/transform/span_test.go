@@ -149,3 +149,62 @@ func (h *countHandler) Handle(_ context.Context, r slog.Record) error {
 }
 func (h *countHandler) WithAttrs([]slog.Attr) slog.Handler { return h }
 func (h *countHandler) WithGroup(string) slog.Handler      { return h }
+
+// TestProgress checks what Options.Progress is told: every byte after the
+// header and every record, once, also when files are cut into spans on
+// several workers (a span whose guessed start was wrong is read again but
+// counted once, so the total may differ there by the few records around
+// the wrong starts).
+func TestProgress(t *testing.T) {
+	ctx := context.Background()
+	dir := t.TempDir()
+	paths, _, err := fake.WriteBatch(ctx, filepath.Join(dir, "in"), "", fake.Options{Records: 3000, Seed: 4, DirtyRate: 0.01})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var sources []Source
+	var body int64
+	for i, e := range grpipe.Entities() {
+		sources = append(sources, Source{Entity: e, Name: filepath.Base(paths[i]), Path: paths[i]})
+		data, err := os.ReadFile(paths[i])
+		if err != nil {
+			t.Fatal(err)
+		}
+		body += int64(len(data) - strings.IndexByte(string(data), '\n') - 1)
+	}
+	for _, tc := range []struct {
+		name      string
+		spanBytes int
+		exact     bool
+	}{{"whole files", 1 << 30, true}, {"spans", 64 << 10, false}} {
+		t.Run(tc.name, func(t *testing.T) {
+			db, err := duckdb.Open(ctx, "", duckdb.Options{Threads: 1})
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer db.Close()
+			var bytes, records atomic.Int64
+			res, err := Run(ctx, db, sources, Options{WorkDir: filepath.Join(dir, tc.name), MaxRejectRatio: 1, Parallelism: 2, spanBytes: tc.spanBytes,
+				Progress: func(b, r int64) {
+					if b < 0 || r < 0 {
+						t.Errorf("progress went back: %d bytes, %d records", b, r)
+					}
+					bytes.Add(b)
+					records.Add(r)
+				}})
+			if err != nil {
+				t.Fatal(err)
+			}
+			var read int64
+			for _, er := range res.Entities {
+				read += er.Read
+			}
+			if tc.exact && (bytes.Load() != body || records.Load() != read) {
+				t.Errorf("progress counted %d bytes and %d records, want %d and %d", bytes.Load(), records.Load(), body, read)
+			}
+			if d := float64(bytes.Load()-body) / float64(body); d < -0.05 || d > 0.05 {
+				t.Errorf("progress counted %d bytes of %d", bytes.Load(), body)
+			}
+		})
+	}
+}

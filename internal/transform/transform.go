@@ -76,6 +76,10 @@ type Options struct {
 	// of a UCSD dump (setting ucsd_snapshot); zero: bookgraph.DefaultSnapshot.
 	Snapshot time.Time
 	Log      *slog.Logger
+	// Progress, when set, is told the bytes and records read as the files
+	// are validated (deltas, from several goroutines at once), for a
+	// display; a span read again is counted once.
+	Progress func(bytes, records int64)
 	// spanBytes, when set, is the size of the spans files are cut into (tests).
 	spanBytes int
 }
@@ -171,6 +175,7 @@ func Run(ctx context.Context, db *sql.DB, sources []Source, opts Options) (*Resu
 				continue
 			}
 			f.arenas = arenas
+			f.progress = opts.Progress
 			files[i], sizes[i] = f, f.size
 			total += f.size
 			order = append(order, i)

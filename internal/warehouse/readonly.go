@@ -18,13 +18,22 @@ var readStatements = map[string]bool{
 // and more than one statement, with a message saying why. It is a first
 // guard; the backend is also opened read-only.
 func CheckReadQuery(q string) error {
+	_, _, err := ReadStatement(q)
+	return err
+}
+
+// ReadStatement checks q as CheckReadQuery does and returns the statement
+// without its terminating ';' and the comments after it, and its first
+// keyword in upper case (SELECT, WITH, ...).
+func ReadStatement(q string) (stmt, verb string, err error) {
 	if strings.IndexByte(q, 0) >= 0 {
 		// The C interfaces of the databases end the text at a NUL: what
 		// follows it would be checked here but never run, or the reverse.
-		return fmt.Errorf("%w: the query holds a NUL byte: remove it", grpipe.ErrBadInput)
+		return "", "", fmt.Errorf("%w: the query holds a NUL byte: remove it", grpipe.ErrBadInput)
 	}
 	first := ""
 	ended := false
+	end := len(q)
 	for i := 0; i < len(q); {
 		c := q[i]
 		switch {
@@ -41,20 +50,21 @@ func CheckReadQuery(q string) error {
 		case strings.HasPrefix(q[i:], "/*"):
 			j := blockCommentEnd(q, i)
 			if j < 0 {
-				return fmt.Errorf("%w: the query has an unterminated /* comment", grpipe.ErrBadInput)
+				return "", "", fmt.Errorf("%w: the query has an unterminated /* comment", grpipe.ErrBadInput)
 			}
 			i = j
 		case ended:
-			return fmt.Errorf("%w: grpipe query runs one statement at a time; this text holds more than one (split it at the ';')", grpipe.ErrBadInput)
+			return "", "", fmt.Errorf("%w: grpipe query runs one statement at a time; this text holds more than one (split it at the ';')", grpipe.ErrBadInput)
 		case c == ';':
 			ended = true
+			end = i
 			i++
 		case c == '\'' || c == '"':
 			j := i + 1
 			for {
 				k := strings.IndexByte(q[j:], c)
 				if k < 0 {
-					return fmt.Errorf("%w: the query has an unterminated %c quote", grpipe.ErrBadInput, c)
+					return "", "", fmt.Errorf("%w: the query has an unterminated %c quote", grpipe.ErrBadInput, c)
 				}
 				j += k + 1
 				if j < len(q) && q[j] == c { // doubled quote: an escaped one
@@ -68,7 +78,7 @@ func CheckReadQuery(q string) error {
 			tag := dollarTag(q[i:])
 			j := strings.Index(q[i+len(tag):], tag)
 			if j < 0 {
-				return fmt.Errorf("%w: the query has an unterminated %s quote", grpipe.ErrBadInput, tag)
+				return "", "", fmt.Errorf("%w: the query has an unterminated %s quote", grpipe.ErrBadInput, tag)
 			}
 			i += len(tag) + j + len(tag)
 		case isWordByte(c):
@@ -85,12 +95,12 @@ func CheckReadQuery(q string) error {
 		}
 	}
 	if first == "" {
-		return fmt.Errorf("%w: the query is empty: give one SQL statement", grpipe.ErrBadInput)
+		return "", "", fmt.Errorf("%w: the query is empty: give one SQL statement", grpipe.ErrBadInput)
 	}
 	if !readStatements[first] {
-		return fmt.Errorf("%w: grpipe query is read-only: %s statements are refused (use SELECT, WITH, VALUES, TABLE, SHOW, DESCRIBE or EXPLAIN)", grpipe.ErrBadInput, first)
+		return "", "", fmt.Errorf("%w: grpipe query is read-only: %s statements are refused (use SELECT, WITH, VALUES, TABLE, SHOW, DESCRIBE or EXPLAIN)", grpipe.ErrBadInput, first)
 	}
-	return nil
+	return strings.TrimSpace(q[:end]), first, nil
 }
 
 // blockCommentEnd returns the index after the comment that starts at q[i:]

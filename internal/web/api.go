@@ -300,6 +300,9 @@ type apiTaskInstance struct {
 	TryNumber     int      `json:"try_number"`
 	MaxTries      int      `json:"max_tries"`
 	Note          string   `json:"note"`
+	// Hostname is the worker that ran the try, as in Airflow ("" until
+	// executors record one).
+	Hostname string `json:"hostname"`
 }
 
 func (s *Server) apiTaskInstances(w http.ResponseWriter, r *http.Request) {
@@ -316,19 +319,24 @@ func (s *Server) apiTaskInstances(w http.ResponseWriter, r *http.Request) {
 		s.apiFail(w, err)
 		return
 	}
-	last := latestTries(tis)
 	info, err := s.b.DAG(r.Context())
 	if err != nil {
 		s.apiFail(w, err)
 		return
 	}
+	out := toAPITaskInstances(info, run, latestTries(tis))
+	writeJSON(w, http.StatusOK, map[string]any{"task_instances": out, "total_entries": len(out)})
+}
+
+// toAPITaskInstances lists the run's tasks in DAG order with their last tries.
+func toAPITaskInstances(info DAGInfo, run grpipe.Run, last map[string]TaskInstance) []apiTaskInstance {
 	out := []apiTaskInstance{}
 	for _, t := range info.Tasks {
 		ti, ok := last[t.ID]
 		a := apiTaskInstance{TaskID: t.ID, DAGID: grpipe.DAGID, DagRunID: run.RunID, ExecutionDate: timePtr(run.LogicalDate)}
 		if ok {
 			st := string(ti.State)
-			a.State, a.TryNumber, a.MaxTries, a.Note = &st, ti.Try, ti.MaxTries, ti.Error
+			a.State, a.TryNumber, a.MaxTries, a.Note, a.Hostname = &st, ti.Try, ti.MaxTries, ti.Error, ti.Worker
 			a.StartDate, a.EndDate = timePtr(ti.StartedAt), timePtr(ti.EndedAt)
 			if d := ti.Duration(); d > 0 {
 				sec := d.Seconds()
@@ -337,7 +345,7 @@ func (s *Server) apiTaskInstances(w http.ResponseWriter, r *http.Request) {
 		}
 		out = append(out, a)
 	}
-	writeJSON(w, http.StatusOK, map[string]any{"task_instances": out, "total_entries": len(out)})
+	return out
 }
 
 func (s *Server) apiLog(w http.ResponseWriter, r *http.Request) {

@@ -17,7 +17,6 @@ import (
 	"time"
 
 	grpipe "github.com/grpipe/grpipe"
-	"github.com/grpipe/grpipe/internal/quarantine"
 )
 
 // Backend is what the UI reads and the few actions it takes. The composition
@@ -38,12 +37,35 @@ type Backend interface {
 	TaskInstances(ctx context.Context, runID string) ([]TaskInstance, error)
 	// TaskLog returns the log of one try; the error wraps grpipe.ErrNotFound when there is none.
 	TaskLog(ctx context.Context, runID, taskID string, try int) (string, error)
-	// Rejected returns up to limit quarantined rows of a run, of one entity or all ("").
-	Rejected(ctx context.Context, runID, entity string, offset, limit int) ([]quarantine.EntityRow, error)
-	// Warehouse returns the warehouse's row counts and analytics tables.
-	Warehouse(ctx context.Context) (WarehouseView, error)
 	// Health reports the metadata database and the scheduler's heartbeat.
 	Health(ctx context.Context) Health
+
+	// The charts, the warehouse explorer and the quarantine view (types in data.go).
+
+	// Analytics returns the six analytics tables and the distributions of
+	// the analytics window's reviews, aggregated in the warehouse.
+	Analytics(ctx context.Context) (AnalyticsView, error)
+	// Tables lists the tables the explorer browses, with columns and row counts.
+	Tables(ctx context.Context) ([]TableInfo, error)
+	// Browse returns one page of a table, sorted and filtered; an unknown
+	// table or column is an error wrapping grpipe.ErrNotFound.
+	Browse(ctx context.Context, q BrowseQuery) (ResultPage, error)
+	// Query runs one statement in a read-only warehouse session and returns
+	// its rows [offset, offset+limit). The caller has passed it through
+	// warehouse.CheckReadQuery; the session refuses writes on its own too.
+	Query(ctx context.Context, sql string, offset, limit int) (ResultPage, error)
+	// Export streams the rows of a table view (x.Browse, without paging) or
+	// of a read-only statement (x.SQL) to fn, for a CSV download: first once
+	// with the column names and a nil row, then once per row; fn returning
+	// ErrStop ends the stream.
+	Export(ctx context.Context, x ExportQuery, fn func(columns []string, row []Cell) error) error
+	// ScanRejected streams every quarantined row of a run (all entities, the
+	// run's later tries included), file by file, in line order, as a view
+	// of its fields: a scan that counts rows builds none (RejectedView.Row
+	// builds one), and the view is valid only during the call. fn returning
+	// ErrStop ends the stream. An unknown run is an error wrapping
+	// grpipe.ErrNotFound.
+	ScanRejected(ctx context.Context, runID string, fn func(entity string, v RejectedView) error) error
 	// Workers returns the grpipe worker processes of executor distributed
 	// (none with the local executor).
 	Workers(ctx context.Context) ([]Worker, error)
@@ -93,7 +115,9 @@ type TaskInstance struct {
 	StartedAt time.Time
 	EndedAt   time.Time
 	Error     string
-	// Worker is the grpipe worker that ran the try (executor distributed).
+	// Worker is the grpipe worker that ran the try (executor distributed;
+	// Airflow's hostname); empty with the local executor. The Gantt chart
+	// and the API show it when set.
 	Worker string
 }
 
@@ -103,27 +127,6 @@ func (t TaskInstance) Duration() time.Duration {
 		return 0
 	}
 	return t.EndedAt.Sub(t.StartedAt)
-}
-
-// WarehouseView is the warehouse's state for display.
-type WarehouseView struct {
-	Counts    []TableCount
-	Analytics []TableRows
-	// Note explains why the view is partial (e.g. the warehouse is busy), empty otherwise.
-	Note string
-}
-
-// TableCount is a table's row count.
-type TableCount struct {
-	Table string
-	Rows  int64
-}
-
-// TableRows is a small table for display.
-type TableRows struct {
-	Table   string
-	Columns []string
-	Rows    [][]string
 }
 
 // Health is the service's health.

@@ -1,9 +1,6 @@
 package web
 
 import (
-	"sort"
-	"time"
-
 	grpipe "github.com/grpipe/grpipe"
 )
 
@@ -93,76 +90,4 @@ func graphLayout(tasks []TaskNode, states map[string]grpipe.State, href func(str
 	}
 	height := graphPad*2 + (maxCol+1)*nodeH + maxCol*rowGap
 	return nodes, edges, width, height
-}
-
-// ganttBar is one try of a task on the Gantt chart.
-type ganttBar struct {
-	TaskID   string
-	Try      int
-	State    grpipe.State
-	X, W     float64 // percent of the axis
-	Start    time.Time
-	Duration time.Duration
-	Href     string
-}
-
-// ganttRow is one task's line on the chart.
-type ganttRow struct {
-	TaskID string
-	Bars   []ganttBar
-}
-
-// ganttLayout places every try of every task on a shared time axis.
-func ganttLayout(order []string, tis []TaskInstance, now time.Time, href func(task string, try int) string) ([]ganttRow, time.Time, time.Time) {
-	var start, end time.Time
-	for _, ti := range tis {
-		if ti.StartedAt.IsZero() {
-			continue
-		}
-		e := ti.EndedAt
-		if e.IsZero() {
-			e = now
-		}
-		if start.IsZero() || ti.StartedAt.Before(start) {
-			start = ti.StartedAt
-		}
-		if e.After(end) {
-			end = e
-		}
-	}
-	span := end.Sub(start)
-	if span <= 0 {
-		span = time.Millisecond
-	}
-	byTask := map[string][]TaskInstance{}
-	for _, ti := range tis {
-		byTask[ti.TaskID] = append(byTask[ti.TaskID], ti)
-	}
-	var rows []ganttRow
-	for _, id := range order {
-		row := ganttRow{TaskID: id}
-		list := byTask[id]
-		sort.Slice(list, func(i, j int) bool { return list[i].Try < list[j].Try })
-		for _, ti := range list {
-			if ti.StartedAt.IsZero() {
-				continue
-			}
-			e := ti.EndedAt
-			if e.IsZero() {
-				e = now
-			}
-			x := 100 * float64(ti.StartedAt.Sub(start)) / float64(span)
-			w := 100 * float64(e.Sub(ti.StartedAt)) / float64(span)
-			if w < 0.4 {
-				w = 0.4
-			}
-			if x+w > 100 {
-				x = 100 - w
-			}
-			row.Bars = append(row.Bars, ganttBar{TaskID: id, Try: ti.Try, State: ti.State, X: x, W: w,
-				Start: ti.StartedAt, Duration: e.Sub(ti.StartedAt), Href: href(id, ti.Try)})
-		}
-		rows = append(rows, row)
-	}
-	return rows, start, end
 }

@@ -49,6 +49,11 @@ type Options struct {
 	Log *slog.Logger
 	// Now returns the time (tests); nil means time.Now.
 	Now func() time.Time
+	// QueryTimeout bounds a statement of the SQL box and a page of the
+	// warehouse explorer; 0 means 10s.
+	QueryTimeout time.Duration
+	// ExportRows bounds a CSV download of the explorer; 0 means 100,000.
+	ExportRows int
 }
 
 // Validate refuses a malformed address, a non-loopback address without a
@@ -151,6 +156,9 @@ func (s *Server) parseTemplates() error {
 		"pathEscape":  url.PathEscape,
 		"queryEscape": url.QueryEscape,
 		"add":         func(a, b int) int { return a + b },
+	}
+	for k, f := range chartFuncs {
+		funcs[k] = f
 	}
 	pages, err := fs.Glob(assets, "templates/*.html")
 	if err != nil {

@@ -8,11 +8,9 @@ import (
 	"net/url"
 	"sort"
 	"strconv"
-	"time"
 
 	grpipe "github.com/grpipe/grpipe"
 	"github.com/grpipe/grpipe/internal/config"
-	"github.com/grpipe/grpipe/internal/quarantine"
 )
 
 func (s *Server) routes() {
@@ -34,6 +32,7 @@ func (s *Server) routes() {
 	m.HandleFunc("GET /dags/{dag}/runs/{run}/quarantine", s.pageQuarantine)
 	m.HandleFunc("GET /dags/{dag}/runs/{run}/tasks/{task}", s.pageTask)
 	m.HandleFunc("GET /warehouse", s.pageWarehouse)
+	s.chartRoutes()
 	m.HandleFunc("GET /workers", s.pageWorkers)
 	if s.opts.Metrics != nil {
 		m.Handle("GET /metrics", s.opts.Metrics)
@@ -43,14 +42,25 @@ func (s *Server) routes() {
 
 // page is what every page template gets.
 type page struct {
-	Title   string
-	Nav     string
-	DAGID   string
-	CSRF    string
-	Auth    bool
-	Refresh bool // reload now and then: something is running
+	Title string
+	Nav   string
+	DAGID string
+	CSRF  string
+	Auth  bool
+	// Live is the run whose progress the page follows (its scripts poll
+	// the JSON API and update the page in place); "" when nothing runs.
+	Live string
+	// Grow marks pages whose drawing changes while the run goes on even
+	// when no state changes (the Gantt's running bars).
+	Grow bool
+	// Refresh marks a page that follows no run but changes (the workers'
+	// heartbeats): its main part is refreshed in place every few seconds.
+	Refresh bool
 	Data    any
 }
+
+// liver is page data that follows a running run.
+type liver interface{ liveRun() string }
 
 func (s *Server) render(w http.ResponseWriter, r *http.Request, name, title string, data any) {
 	t, ok := s.tmpl[name]
@@ -59,6 +69,12 @@ func (s *Server) render(w http.ResponseWriter, r *http.Request, name, title stri
 		return
 	}
 	p := page{Title: title, Nav: name, DAGID: grpipe.DAGID, CSRF: csrfToken(r), Auth: s.opts.Token != "", Data: data}
+	if l, ok := data.(liver); ok {
+		p.Live = l.liveRun()
+	}
+	if g, ok := data.(interface{ grows() bool }); ok {
+		p.Grow = p.Live != "" && g.grows()
+	}
 	if rf, ok := data.(interface{ refresh() bool }); ok {
 		p.Refresh = rf.refresh()
 	}
@@ -74,12 +90,20 @@ func (s *Server) render(w http.ResponseWriter, r *http.Request, name, title stri
 	}
 }
 
-// fail shows an error page: 404 for unknown ids, 500 otherwise.
+// fail shows an error page: 404 for unknown ids, 400 for bad input, 500 otherwise.
 func (s *Server) fail(w http.ResponseWriter, r *http.Request, err error) {
 	code := http.StatusInternalServerError
-	if errors.Is(err, grpipe.ErrNotFound) {
+	switch {
+	case errors.Is(err, grpipe.ErrNotFound):
 		code = http.StatusNotFound
+	case errors.Is(err, grpipe.ErrBadInput):
+		code = http.StatusBadRequest
 	}
+	s.failCode(w, r, code, err)
+}
+
+// failCode shows an error page with the given status.
+func (s *Server) failCode(w http.ResponseWriter, r *http.Request, code int, err error) {
 	w.WriteHeader(code)
 	s.render(w, r, "error", http.StatusText(code), map[string]any{"Code": code, "Message": err.Error()})
 }
@@ -99,7 +123,12 @@ type dagsData struct {
 	Running bool
 }
 
-func (d dagsData) refresh() bool { return d.Running }
+func (d dagsData) liveRun() string {
+	if d.Running {
+		return d.Last.RunID
+	}
+	return ""
+}
 
 func (s *Server) pageDAGs(w http.ResponseWriter, r *http.Request) {
 	info, err := s.b.DAG(r.Context())
@@ -181,7 +210,12 @@ type graphData struct {
 	Width, Height int
 }
 
-func (g graphData) refresh() bool { return g.Run != nil && g.Run.State == grpipe.StateRunning }
+func (g graphData) liveRun() string {
+	if g.Run != nil && (g.Run.State == grpipe.StateRunning || g.Run.State == grpipe.StateQueued) {
+		return g.Run.RunID
+	}
+	return ""
+}
 
 func (s *Server) pageGraph(w http.ResponseWriter, r *http.Request) {
 	if !s.dagOK(w, r) {
@@ -231,27 +265,31 @@ type gridCell struct {
 	State grpipe.State
 	Href  string
 	Title string
+	Task  string
+	Run   string
 	X, Y  int
 }
 
 type gridLabel struct {
-	Text string
-	Y    int
+	Text  string
+	Title string
+	X, Y  int
 }
 
 type gridData struct {
 	Tasks     []string
 	Labels    []gridLabel
+	RunLabels []gridLabel
 	Runs      []grpipe.Run
 	Cells     []gridCell
 	RunCells  []gridCell
 	Width     int
 	Height    int
 	Triggered string
-	Running   bool
+	Live      string
 }
 
-func (g gridData) refresh() bool { return g.Running }
+func (g gridData) liveRun() string { return g.Live }
 
 // Geometry of the grid view.
 const (
@@ -259,6 +297,7 @@ const (
 	gridSize   = 18
 	gridGap    = 4
 	gridTop    = 26
+	gridFoot   = 84 // room for the run labels under the grid
 )
 
 func (s *Server) pageGrid(w http.ResponseWriter, r *http.Request) {
@@ -275,21 +314,27 @@ func (s *Server) pageGrid(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, r, err)
 		return
 	}
-	// Oldest on the left, as in Airflow's grid.
+	// Oldest on the left, newest on the right, as in Airflow's grid.
 	for i, j := 0, len(runs)-1; i < j; i, j = i+1, j-1 {
 		runs[i], runs[j] = runs[j], runs[i]
 	}
 	d := gridData{Runs: runs, Triggered: r.URL.Query().Get("triggered")}
 	for i, t := range info.Tasks {
 		d.Tasks = append(d.Tasks, t.ID)
-		d.Labels = append(d.Labels, gridLabel{Text: t.ID, Y: gridTop + i*(gridSize+gridGap) + 14})
+		d.Labels = append(d.Labels, gridLabel{Text: t.ID, X: 4, Y: gridTop + i*(gridSize+gridGap) + 14})
 	}
+	bottom := gridTop + len(d.Tasks)*(gridSize+gridGap)
 	for c, run := range runs {
 		x := gridLabelW + c*(gridSize+gridGap)
-		d.RunCells = append(d.RunCells, gridCell{State: run.State, Href: "/dags/" + grpipe.DAGID + "/runs/" + run.RunID,
-			Title: run.RunID + ": " + string(run.State), X: x, Y: 4})
-		if run.State == grpipe.StateRunning || run.State == grpipe.StateQueued {
-			d.Running = true
+		dur := ""
+		if !run.StartedAt.IsZero() && !run.EndedAt.IsZero() {
+			dur = ", " + fmtDur(run.EndedAt.Sub(run.StartedAt))
+		}
+		title := runTitle(run) + dur
+		d.RunCells = append(d.RunCells, gridCell{State: run.State, Href: runHref(run.RunID), Title: title, Run: run.RunID, X: x, Y: 4})
+		d.RunLabels = append(d.RunLabels, gridLabel{Text: runLabel(run), Title: title, X: x + gridSize/2 - 3, Y: bottom + 6})
+		if id := liveID(run); id != "" {
+			d.Live = id
 		}
 		tis, err := s.b.TaskInstances(r.Context(), run.RunID)
 		if err != nil {
@@ -305,12 +350,12 @@ func (s *Server) pageGrid(w http.ResponseWriter, r *http.Request) {
 				st = ti.State
 				title = fmt.Sprintf("%s in %s: %s (try %d, %s)", task, run.RunID, ti.State, ti.Try, fmtDur(ti.Duration()))
 			}
-			d.Cells = append(d.Cells, gridCell{State: st, Href: taskHref(run.RunID, task, 0), Title: title,
+			d.Cells = append(d.Cells, gridCell{State: st, Href: taskHref(run.RunID, task, 0), Title: title, Task: task, Run: run.RunID,
 				X: x, Y: gridTop + i*(gridSize+gridGap)})
 		}
 	}
-	d.Width = gridLabelW + len(runs)*(gridSize+gridGap) + 10
-	d.Height = gridTop + len(d.Tasks)*(gridSize+gridGap) + 4
+	d.Width = gridLabelW + len(runs)*(gridSize+gridGap) + 70
+	d.Height = bottom + gridFoot
 	s.render(w, r, "grid", "Grid", d)
 }
 
@@ -322,8 +367,14 @@ type runData struct {
 	Failed  int
 }
 
-func (d runData) refresh() bool {
-	return d.Run.State == grpipe.StateRunning || d.Run.State == grpipe.StateQueued
+func (d runData) liveRun() string { return liveID(d.Run) }
+
+// liveID is the run's id while it is queued or running, else "".
+func liveID(r grpipe.Run) string {
+	if r.State == grpipe.StateRunning || r.State == grpipe.StateQueued {
+		return r.RunID
+	}
+	return ""
 }
 
 type ledgerRow struct {
@@ -389,28 +440,6 @@ func (s *Server) loadRun(w http.ResponseWriter, r *http.Request) (runPage, bool)
 	return p, true
 }
 
-type ganttData struct {
-	Run        grpipe.Run
-	Rows       []ganttRow
-	Start, End time.Time
-	Height     int
-}
-
-func (d ganttData) refresh() bool { return d.Run.State == grpipe.StateRunning }
-
-func (s *Server) pageGantt(w http.ResponseWriter, r *http.Request) {
-	p, ok := s.loadRun(w, r)
-	if !ok {
-		return
-	}
-	var order []string
-	for _, t := range p.info.Tasks {
-		order = append(order, t.ID)
-	}
-	rows, start, end := ganttLayout(order, p.tis, s.opts.Now(), func(task string, try int) string { return taskHref(p.run.RunID, task, try) })
-	s.render(w, r, "gantt", "Gantt "+p.run.RunID, ganttData{Run: p.run, Rows: rows, Start: start, End: end, Height: len(rows) * 26})
-}
-
 type taskData struct {
 	Run      grpipe.Run
 	TaskID   string
@@ -423,7 +452,7 @@ type taskData struct {
 	LogError           string
 }
 
-func (d taskData) refresh() bool { return d.Selected.State == grpipe.StateRunning }
+func (d taskData) liveRun() string { return liveID(d.Run) }
 
 func (s *Server) pageTask(w http.ResponseWriter, r *http.Request) {
 	p, ok := s.loadRun(w, r)
@@ -478,76 +507,6 @@ func (s *Server) pageTask(w http.ResponseWriter, r *http.Request) {
 		}
 	}
 	s.render(w, r, "task", task, d)
-}
-
-type quarantineData struct {
-	Run      grpipe.Run
-	Entity   string
-	Entities []string
-	Rows     []quarantine.EntityRow
-	Limit    int
-	// Offset is the number of the first row shown (from 0); NextHref and
-	// PrevHref link the pages after and before ("" when none).
-	Offset             int
-	NextHref, PrevHref string
-}
-
-func (s *Server) pageQuarantine(w http.ResponseWriter, r *http.Request) {
-	if !s.dagOK(w, r) {
-		return
-	}
-	run, _, err := s.run(r.Context(), r.PathValue("run"))
-	if err != nil {
-		s.fail(w, r, err)
-		return
-	}
-	entity := r.URL.Query().Get("entity")
-	if entity != "" {
-		if _, ok := grpipe.EntityByName(entity); !ok {
-			s.fail(w, r, fmt.Errorf("entity %q: %w (reviews, users, authors or books)", entity, grpipe.ErrNotFound))
-			return
-		}
-	}
-	const limit = 1000
-	offset := 0
-	if v := r.URL.Query().Get("offset"); v != "" {
-		n, err := strconv.Atoi(v)
-		if err != nil || n < 0 || n > 1<<40 {
-			s.fail(w, r, fmt.Errorf("%w: offset %q: give a row number from 0", grpipe.ErrBadInput, v))
-			return
-		}
-		offset = n
-	}
-	rows, err := s.b.Rejected(r.Context(), run.RunID, entity, offset, limit+1) // one more: is there a next page?
-	if err != nil {
-		s.fail(w, r, err)
-		return
-	}
-	more := len(rows) > limit
-	rows = rows[:min(len(rows), limit)]
-	d := quarantineData{Run: run, Entity: entity, Rows: rows, Limit: limit, Offset: offset}
-	q := r.URL.Query()
-	if more {
-		q.Set("offset", strconv.Itoa(offset+limit))
-		d.NextHref = r.URL.Path + "?" + q.Encode()
-	}
-	if offset > 0 {
-		q.Set("offset", strconv.Itoa(max(0, offset-limit)))
-		d.PrevHref = r.URL.Path + "?" + q.Encode()
-	}
-	for _, e := range grpipe.Entities() {
-		d.Entities = append(d.Entities, e.Name)
-	}
-	s.render(w, r, "quarantine", "Quarantine "+run.RunID, d)
-}
-
-func (s *Server) pageWarehouse(w http.ResponseWriter, r *http.Request) {
-	v, err := s.b.Warehouse(r.Context())
-	if err != nil {
-		s.fail(w, r, err)
-		return
-	}
-	s.render(w, r, "warehouse", "Warehouse", v)
 }
 
 // workersView is the workers page: each worker's heartbeat and tries.

@@ -28,6 +28,7 @@ type memBackend struct {
 	sums   map[string]*grpipe.RunSummary
 	logs   map[string]string
 	rej    map[string][]quarantine.EntityRow
+	charts chartsMem // the data of the chart pages (charts_test.go)
 	// workers are the grpipe workers the workers page shows.
 	workers []Worker
 }
@@ -56,6 +57,7 @@ func newMem() *memBackend {
 		Checks: []grpipe.CheckResult{{Name: "key_unique", Table: "goodreads_warehouse.reviews", Passed: true, Detail: "0 values"},
 			{Name: "row_count", Table: "goodreads_warehouse.users", Passed: false, Detail: "0 rows (at least 1 expected)"}}}
 	b.rej["manual__1"] = []quarantine.EntityRow{{Entity: "reviews", Row: quarantine.Row{SourceFile: "reviews.csv", Line: 502, Column: "", Reason: "expected 15 fields as in the header, found 3", Raw: "not,a,review"}}}
+	b.charts = newChartsMem()
 	return b
 }
 
@@ -122,28 +124,6 @@ func (b *memBackend) TaskLog(ctx context.Context, run, task string, try int) (st
 	return l, nil
 }
 
-func (b *memBackend) Rejected(ctx context.Context, run, entity string, offset, limit int) ([]quarantine.EntityRow, error) {
-	var out []quarantine.EntityRow
-	for _, r := range b.rej[run] {
-		if entity == "" || r.Entity == entity {
-			if offset > 0 {
-				offset--
-				continue
-			}
-			if len(out) == limit {
-				break
-			}
-			out = append(out, r)
-		}
-	}
-	return out, nil
-}
-
-func (b *memBackend) Warehouse(ctx context.Context) (WarehouseView, error) {
-	return WarehouseView{Counts: []TableCount{{"goodreads_warehouse.reviews", 60}},
-		Analytics: []TableRows{{Table: "best_books", Columns: []string{"book_id", "title"}, Rows: [][]string{{"4799", "Cannery Row"}}}}}, nil
-}
-
 func (b *memBackend) Workers(ctx context.Context) ([]Worker, error) { return b.workers, nil }
 
 func (b *memBackend) Health(ctx context.Context) Health {
@@ -195,13 +175,14 @@ func TestPages(t *testing.T) {
 		{d + "/graph?run_id=manual__1", []string{`data-state="failed"`}},
 		{d + "/grid", []string{`class="cell" data-state="failed"`, `class="runcell" data-state="failed"`, "Warehouse_data_quality_checks", "upstream_failed"}},
 		{d + "/runs/manual__1", []string{"GoodReadsETLJob: boom", `id="ledger"`, "<td>501</td>", "quarantine?entity=reviews", "row_count", "0 rows (at least 1 expected)", "Quality checks (2, 1 failed)", "first failure"}},
-		{d + "/runs/manual__1/gantt", []string{`data-task="GoodReadsETLJob"`, `data-try="1" data-state="up_for_retry"`, `data-try="2" data-state="failed"`}},
+		{d + "/runs/manual__1/gantt", []string{`data-task="GoodReadsETLJob"`, `data-state="up_for_retry" data-task="GoodReadsETLJob" data-try="1"`, `data-state="failed" data-task="GoodReadsETLJob" data-try="2"`}},
 		{d + "/runs/manual__1/tasks/GoodReadsETLJob", []string{"try two log &lt;b&gt;line&lt;/b&gt;", "Try</dt><dd>2 of 3", "boom", "1 (up_for_retry)"}},
 		{d + "/runs/manual__1/tasks/GoodReadsETLJob?try=1", []string{"try one log line", "first failure"}},
 		{d + "/runs/manual__1/tasks/Warehouse_data_quality_checks", []string{"upstream_failed"}},
 		{d + "/runs/manual__1/quarantine", []string{"reviews.csv", "502", "expected 15 fields", "not,a,review"}},
-		{d + "/runs/manual__1/quarantine?entity=users", []string{"No rejected rows for users"}},
-		{"/warehouse", []string{"goodreads_warehouse.reviews", "60", "best_books", "Cannery Row"}},
+		{d + "/runs/manual__1/quarantine?entity=users", []string{"No rejected rows for users match"}},
+		{"/warehouse", []string{"goodreads_warehouse.books", "120"}},
+		{"/analytics", []string{"best_books", "Cannery Row"}},
 		{"/workers", []string{"w1", "hostA", "manual__1 GoodReadsETLJob try 1", ">3<"}},
 		{"/static/style.css", []string{"--accent"}},
 	}

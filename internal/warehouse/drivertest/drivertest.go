@@ -62,6 +62,7 @@ func RunConformanceTests(t *testing.T, newHarness HarnessMaker) {
 		{"SourceKeys", testSourceKeys},
 		{"ReadOnly", testReadOnly},
 		{"Errors", testErrors},
+		{"Explore", testExplore},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {

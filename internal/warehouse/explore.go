@@ -1,0 +1,362 @@
+package warehouse
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+
+	grpipe "github.com/grpipe/grpipe"
+	"github.com/grpipe/grpipe/internal/warehouse/driver"
+)
+
+// Reads for the web UI: the distributions the analytics dashboard draws,
+// the rows of the analytics tables, and the explorer's paged, sorted and
+// searched views of a table. Aggregations run in the warehouse; only their
+// results (a few hundred rows at most) and single pages leave it.
+
+// RatingCount is the number of reviews with one rating.
+type RatingCount struct {
+	Rating  int
+	Reviews int64
+}
+
+// DayCount is the number of reviews created on one day (UTC).
+type DayCount struct {
+	Day     time.Time
+	Reviews int64
+}
+
+// ReviewRatings counts the reviews of the window by rating, a rating under
+// its whole part (0 to 5); reviews without a rating are left out.
+func (w *Warehouse) ReviewRatings(ctx context.Context, win Window) ([]RatingCount, error) {
+	var out []RatingCount
+	err := w.scanRows(ctx, "stats_ratings", nil, []any{win.Start.UTC(), win.End.UTC()}, func(rows *sql.Rows) error {
+		var rc RatingCount
+		if err := rows.Scan(&rc.Rating, &rc.Reviews); err != nil {
+			return err
+		}
+		out = append(out, rc)
+		return nil
+	})
+	return out, err
+}
+
+// ReviewsPerDay counts the reviews of the window per day of their
+// record_create_timestamp, in day order; days without reviews are left out.
+func (w *Warehouse) ReviewsPerDay(ctx context.Context, win Window) ([]DayCount, error) {
+	var out []DayCount
+	err := w.scanRows(ctx, "stats_reviews_per_day", nil, []any{win.Start.UTC(), win.End.UTC()}, func(rows *sql.Rows) error {
+		var dc DayCount
+		if err := rows.Scan(&dc.Day, &dc.Reviews); err != nil {
+			return err
+		}
+		dc.Day = time.Date(dc.Day.Year(), dc.Day.Month(), dc.Day.Day(), 0, 0, 0, 0, time.UTC)
+		out = append(out, dc)
+		return nil
+	})
+	return out, err
+}
+
+// Ranked is one row of an analytics table.
+type Ranked struct {
+	// Rank is the place in the table's ranking (count_rank for best_*);
+	// RatingRank the place by rating (best_* only).
+	Rank, RatingRank int64
+	ID               int64
+	// Name is the author's name or the book's title; URL the Goodreads
+	// page; ImageURL the cover (books).
+	Name, URL, ImageURL string
+	ReviewCount         int64
+	// AverageRating is zero in the review-count tables (they lack it).
+	AverageRating float64
+}
+
+// AnalyticsRows reads an analytics table in rank order.
+func (w *Warehouse) AnalyticsRows(ctx context.Context, t AnalyticsTable) ([]Ranked, error) {
+	si := subjectOf(t.Subject)
+	name, url, image := "name", "profile_url", ""
+	if t.Subject == BookSubject {
+		name, url, image = "title", "book_url", "image_url"
+	}
+	rank, ratingRank, avg := "rank", "", "average_review_rating"
+	switch t.Kind {
+	case "best":
+		rank, ratingRank = "count_rank", "rating_rank"
+	case "review_count":
+		avg = ""
+	}
+	// "" selects NULL: a column the table lacks, so every table reads into
+	// the same row shape.
+	cols := []string{rank, ratingRank, si.key, name, url, image, "review_count", avg}
+	data := map[string]any{"Table": t.Qualified(), "Order": rank, "Columns": cols}
+	var out []Ranked
+	err := w.scanRows(ctx, "analytics_select", data, nil, func(rows *sql.Rows) error {
+		var r Ranked
+		var rr, id, count sql.NullInt64
+		var n, u, img sql.NullString
+		var a sql.NullFloat64
+		if err := rows.Scan(&r.Rank, &rr, &id, &n, &u, &img, &count, &a); err != nil {
+			return err
+		}
+		r.RatingRank, r.ID, r.ReviewCount, r.AverageRating = rr.Int64, id.Int64, count.Int64, a.Float64
+		r.Name, r.URL, r.ImageURL = n.String, u.String, img.String
+		out = append(out, r)
+		return nil
+	})
+	return out, err
+}
+
+// BrowseTables lists the tables the explorer may show, schema-qualified,
+// with their columns: the four warehouse tables, the quality tables and the
+// six analytics tables.
+func (w *Warehouse) BrowseTables() []driver.TableDef {
+	var out []driver.TableDef
+	for _, e := range grpipe.Entities() {
+		out = append(out, w.entityDef(WarehouseSchema, e))
+	}
+	out = append(out, w.qualityDefs()...)
+	for _, t := range AnalyticsTables() {
+		out = append(out, w.analyticsDef(t))
+	}
+	return out
+}
+
+// IsText reports whether a column type of the dialect holds text.
+func (w *Warehouse) IsText(typ string) bool { return typ == w.Dialect().Text }
+
+// Browse is a view of one table: sorted by one column, filtered by a
+// search over its text columns, one page of it.
+type Browse struct {
+	// Table is schema-qualified, one of BrowseTables.
+	Table string
+	// OrderBy is a column of the table ("" means the first), Desc the direction.
+	OrderBy string
+	Desc    bool
+	// Search keeps rows where a text column contains it, ignoring case.
+	Search string
+	// Offset and Limit select a page; Limit 0 means every row.
+	Offset, Limit int
+}
+
+// browsePlan is a Browse checked against the table's definition and
+// turned into the browse templates' data and parameters.
+type browsePlan struct {
+	data map[string]any
+	args []any
+	cols []string
+}
+
+func (w *Warehouse) planBrowse(b Browse) (browsePlan, error) {
+	var def *driver.TableDef
+	for _, d := range w.BrowseTables() {
+		if d.Table.String() == b.Table {
+			def = &d
+			break
+		}
+	}
+	if def == nil {
+		return browsePlan{}, fmt.Errorf("table %q: %w (the tables are the warehouse, quality and analytics tables)", b.Table, grpipe.ErrNotFound)
+	}
+	p := browsePlan{}
+	var texts []string
+	order := ""
+	for _, c := range def.Columns {
+		p.cols = append(p.cols, c.Name)
+		if w.IsText(c.Type) {
+			texts = append(texts, c.Name)
+		}
+		if c.Name == b.OrderBy {
+			order = c.Name
+		}
+	}
+	if b.OrderBy != "" && order == "" {
+		return browsePlan{}, fmt.Errorf("column %q of %s: %w", b.OrderBy, b.Table, grpipe.ErrNotFound)
+	}
+	if order == "" {
+		order = def.Columns[0].Name
+	}
+	// The templates write the placeholders: $1 the search pattern (with a
+	// search), then the limit and the offset (with a limit).
+	// The first column of the entity and analytics tables is unique (the
+	// id, or the rank): a page is found by it, then its rows are read.
+	key := ""
+	if def.Table.Schema == WarehouseSchema || def.Table.Schema == AnalyticsSchema {
+		key = def.Columns[0].Name
+	}
+	p.data = map[string]any{"Table": def.Table, "Columns": p.cols, "Order": order, "Desc": b.Desc, "Key": key,
+		"Tie": "", "Search": b.Search != "", "TextColumns": texts, "Limit": b.Limit > 0}
+	if order != def.Columns[0].Name {
+		p.data["Tie"] = def.Columns[0].Name
+	}
+	if b.Search != "" {
+		if len(texts) == 0 {
+			return browsePlan{}, fmt.Errorf("%w: %s has no text column to search", grpipe.ErrBadInput, b.Table)
+		}
+		p.args = append(p.args, "%"+likeEscaper.Replace(b.Search)+"%")
+	}
+	if b.Limit > 0 {
+		p.args = append(p.args, int64(b.Limit), int64(b.Offset))
+	}
+	return p, nil
+}
+
+// likeEscaper escapes the LIKE wildcards of a search text (ESCAPE '\').
+var likeEscaper = strings.NewReplacer(`\`, `\\`, `%`, `\%`, `_`, `\_`)
+
+// BrowsePage returns the columns and the rows of one page of a table view,
+// every value converted to a plain Go value.
+func (w *Warehouse) BrowsePage(ctx context.Context, b Browse) (*Rows, error) {
+	out := &Rows{}
+	err := w.BrowseEach(ctx, b, func(cols []string, vals []any) error {
+		out.Columns = cols
+		if vals != nil {
+			out.Values = append(out.Values, vals)
+		}
+		return nil
+	})
+	return out, err
+}
+
+// BrowseCount returns the number of rows of a table view (its search
+// applies, its page does not).
+func (w *Warehouse) BrowseCount(ctx context.Context, b Browse) (int64, error) {
+	b.Limit = 0
+	p, err := w.planBrowse(b)
+	if err != nil {
+		return 0, err
+	}
+	return w.queryInt(ctx, "browse_count", p.data, p.args...)
+}
+
+// BrowseEach streams a table view to fn: first once with the column names
+// and nil values, then once per row. fn returning an error stops the
+// stream and BrowseEach returns that error.
+func (w *Warehouse) BrowseEach(ctx context.Context, b Browse, fn func(cols []string, vals []any) error) error {
+	p, err := w.planBrowse(b)
+	if err != nil {
+		return err
+	}
+	q, err := w.stmts.Render("browse", p.data)
+	if err != nil {
+		return err
+	}
+	return w.each(ctx, q, p.args, fn)
+}
+
+// QueryEach runs one read-only statement (checked by ReadStatement) and
+// streams at most limit rows from offset (limit 0: every row) to fn, as
+// BrowseEach does. Statements that can be a subquery (SELECT, WITH,
+// VALUES, TABLE, FROM) are wrapped in one with LIMIT and OFFSET, so the
+// warehouse computes and returns only those rows; others (SHOW, DESCRIBE,
+// EXPLAIN, ...) are run as they are and their rows skipped and cut here.
+// The backend must have been opened read-only: the check here is the first
+// of two guards.
+func (w *Warehouse) QueryEach(ctx context.Context, query string, offset, limit int, fn func(cols []string, vals []any) error) error {
+	stmt, verb, err := ReadStatement(query)
+	if err != nil {
+		return err
+	}
+	switch verb {
+	case "SELECT", "WITH", "VALUES", "TABLE", "FROM":
+		if limit <= 0 {
+			return w.each(ctx, stmt, nil, fn)
+		}
+		// The statement as a subquery, so that only the page is computed.
+		// It ends on its own line: a trailing -- comment stays a comment.
+		return w.each(ctx, "SELECT * FROM (\n"+stmt+"\n) AS \"grpipe_query\" LIMIT $1 OFFSET $2", []any{int64(limit), int64(offset)}, fn)
+	}
+	n := 0
+	return w.each(ctx, stmt, nil, func(cols []string, vals []any) error {
+		if vals == nil {
+			return fn(cols, nil)
+		}
+		n++
+		if n <= offset {
+			return nil
+		}
+		if limit > 0 && n > offset+limit {
+			return errStopRows
+		}
+		return fn(cols, vals)
+	})
+}
+
+// errStopRows ends each's loop early without an error.
+var errStopRows = errors.New("enough rows")
+
+// each runs q and calls fn with the columns, then with each row.
+func (w *Warehouse) each(ctx context.Context, q string, args []any, fn func(cols []string, vals []any) error) error {
+	rows, err := w.db.QueryContext(ctx, q, args...)
+	if err != nil {
+		return w.mapErr(err)
+	}
+	defer rows.Close()
+	cols, err := rows.Columns()
+	if err != nil {
+		return w.mapErr(err)
+	}
+	if err := fn(cols, nil); err != nil {
+		return err
+	}
+	for rows.Next() {
+		vals := make([]any, len(cols))
+		ptrs := make([]any, len(cols))
+		for i := range vals {
+			ptrs[i] = &vals[i]
+		}
+		if err := rows.Scan(ptrs...); err != nil {
+			return fmt.Errorf("read row: %w", err)
+		}
+		for i, v := range vals {
+			vals[i] = plain(v)
+		}
+		if err := fn(cols, vals); err != nil {
+			if errors.Is(err, errStopRows) {
+				return nil
+			}
+			return err
+		}
+	}
+	return w.mapErr(rows.Err())
+}
+
+// scanRows renders the named template, runs it with args and calls scan
+// for each row.
+func (w *Warehouse) scanRows(ctx context.Context, name string, data any, args []any, scan func(*sql.Rows) error) error {
+	q, err := w.stmts.Render(name, data)
+	if err != nil {
+		return err
+	}
+	rows, err := w.db.QueryContext(ctx, q, args...)
+	if err != nil {
+		return fmt.Errorf("%s: %w", name, w.mapErr(err))
+	}
+	defer rows.Close()
+	for rows.Next() {
+		if err := scan(rows); err != nil {
+			return fmt.Errorf("%s: %w", name, err)
+		}
+	}
+	if err := rows.Err(); err != nil {
+		return fmt.Errorf("%s: %w", name, w.mapErr(err))
+	}
+	return nil
+}
+
+// ExistingTables returns the schema-qualified names of the tables (and
+// views) the warehouse holds.
+func (w *Warehouse) ExistingTables(ctx context.Context) (map[string]bool, error) {
+	out := map[string]bool{}
+	err := w.scanRows(ctx, "tables_existing", nil, nil, func(rows *sql.Rows) error {
+		var schema, table string
+		if err := rows.Scan(&schema, &table); err != nil {
+			return err
+		}
+		out[schema+"."+table] = true
+		return nil
+	})
+	return out, err
+}

@@ -1,0 +1,284 @@
+package web
+
+import (
+	"context"
+	"fmt"
+	"html/template"
+	"math"
+	"net/http"
+	"strconv"
+	"time"
+
+	grpipe "github.com/grpipe/grpipe"
+	"github.com/grpipe/grpipe/internal/web/chart"
+)
+
+// runStats is one run's figures for the trend charts: each task's duration
+// (its last try) and the ledger summed over the four tables.
+type runStats struct {
+	Run      grpipe.Run
+	Duration time.Duration
+	// Tasks maps a task id to its last try.
+	Tasks map[string]TaskInstance
+	// Ledger sums the tables' ledgers; Tables holds them one by one (nil
+	// while the run has no summary).
+	Ledger grpipe.Ledger
+	Tables map[string]grpipe.Ledger
+}
+
+// Limits of the trend views' ?runs= (or the API's ?limit=).
+const (
+	defaultTrendRuns = 25
+	maxTrendRuns     = 200
+)
+
+// runHistory reads the last n runs, oldest first, with their tasks and ledgers.
+func (s *Server) runHistory(ctx context.Context, n int) ([]runStats, error) {
+	runs, err := s.b.Runs(ctx, n)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]runStats, 0, len(runs))
+	for i := len(runs) - 1; i >= 0; i-- {
+		run := runs[i]
+		st := runStats{Run: run}
+		if !run.StartedAt.IsZero() && !run.EndedAt.IsZero() {
+			st.Duration = run.EndedAt.Sub(run.StartedAt)
+		}
+		tis, err := s.b.TaskInstances(ctx, run.RunID)
+		if err != nil {
+			return nil, err
+		}
+		st.Tasks = latestTries(tis)
+		_, sum, err := s.b.Run(ctx, run.RunID)
+		if err != nil {
+			return nil, err
+		}
+		if sum != nil {
+			st.Tables = sum.Tables
+			for _, l := range sum.Tables {
+				st.Ledger.Read += l.Read
+				st.Ledger.Rejected += l.Rejected
+				st.Ledger.Superseded += l.Superseded
+				st.Ledger.Staged += l.Staged
+				st.Ledger.Inserted += l.Inserted
+				st.Ledger.Updated += l.Updated
+				st.Ledger.Stale += l.Stale
+			}
+		}
+		out = append(out, st)
+	}
+	return out, nil
+}
+
+// trendRuns reads ?runs= (pages) or ?limit= (API).
+func trendRuns(r *http.Request, param string) (int, error) {
+	v := r.URL.Query().Get(param)
+	if v == "" {
+		return defaultTrendRuns, nil
+	}
+	n, err := strconv.Atoi(v)
+	if err != nil || n < 1 || n > maxTrendRuns {
+		return 0, fmt.Errorf("%w: %s must be a number from 1 to %d", grpipe.ErrBadInput, param, maxTrendRuns)
+	}
+	return n, nil
+}
+
+// runLabel is a run's short label on an x axis: its logical date and type.
+func runLabel(r grpipe.Run) string {
+	t := r.LogicalDate
+	if t.IsZero() {
+		t = r.StartedAt
+	}
+	if t.IsZero() {
+		t = r.QueuedAt
+	}
+	kind := ""
+	if r.RunType != "" {
+		kind = " " + string(r.RunType)[:1]
+	}
+	return t.UTC().Format("01-02 15:04") + kind
+}
+
+// runTitle names a run fully, for hover texts.
+func runTitle(r grpipe.Run) string {
+	s := fmt.Sprintf("%s (%s, %s", r.RunID, r.RunType, r.State)
+	if !r.LogicalDate.IsZero() {
+		s += ", logical date " + fmtTime(r.LogicalDate)
+	}
+	return s + ")"
+}
+
+func runHref(runID string) string { return "/dags/" + grpipe.DAGID + "/runs/" + runID }
+
+func seconds(v float64) string { return chart.Duration(time.Duration(v * float64(time.Second))) }
+
+type durationData struct {
+	Runs    []runStats
+	Tasks   []string
+	N       int
+	Stacked bool
+	// Charts.
+	Durations, Rows, Rejected template.HTML
+	Live                      string
+}
+
+func (d durationData) liveRun() string { return d.Live }
+
+func (s *Server) pageDuration(w http.ResponseWriter, r *http.Request) {
+	if !s.dagOK(w, r) {
+		return
+	}
+	n, err := trendRuns(r, "runs")
+	if err != nil {
+		s.failCode(w, r, http.StatusBadRequest, err)
+		return
+	}
+	info, err := s.b.DAG(r.Context())
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	hist, err := s.runHistory(r.Context(), n)
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	d := durationData{Runs: hist, N: n, Stacked: r.URL.Query().Get("chart") == "stacked"}
+	for _, t := range info.Tasks {
+		d.Tasks = append(d.Tasks, t.ID)
+	}
+	var cats []chart.Category
+	for _, h := range hist {
+		cats = append(cats, chart.Category{Label: runLabel(h.Run), Title: runTitle(h.Run), Href: runHref(h.Run.RunID)})
+		if h.Run.State == grpipe.StateRunning || h.Run.State == grpipe.StateQueued {
+			d.Live = h.Run.RunID
+		}
+	}
+	var series []chart.Series
+	for i, task := range d.Tasks {
+		se := chart.Series{Name: task, Color: chart.Color(i)}
+		for _, h := range hist {
+			v := math.NaN()
+			if ti, ok := h.Tasks[task]; ok && ti.Duration() > 0 {
+				v = ti.Duration().Seconds()
+			}
+			se.Values = append(se.Values, v)
+		}
+		series = append(series, se)
+	}
+	xy := chart.XY{ID: "chart-durations", Title: "Task duration per run",
+		Desc:       fmt.Sprintf("Duration of the last try of each of the %d tasks in each of the last %d runs, oldest on the left.", len(d.Tasks), len(hist)),
+		Categories: cats, Series: series, Width: 1000, Height: 360, Format: seconds, YLabel: "duration"}
+	if d.Stacked {
+		d.Durations = chart.Columns{XY: xy, Stacked: true}.SVG()
+	} else {
+		d.Durations = chart.Lines{XY: xy}.SVG()
+	}
+
+	ledger := []chart.Series{{Name: "rejected", Color: "#e15759"}, {Name: "superseded", Color: "#bab0ac"}, {Name: "staged", Color: "#59a14f"}}
+	var rejected []chart.Series
+	for i, e := range grpipe.Entities() {
+		rejected = append(rejected, chart.Series{Name: e.Name, Color: chart.Color(i)})
+	}
+	for _, h := range hist {
+		vals := []float64{float64(h.Ledger.Rejected), float64(h.Ledger.Superseded), float64(h.Ledger.Staged)}
+		if h.Tables == nil {
+			vals = []float64{math.NaN(), math.NaN(), math.NaN()}
+		}
+		for i := range ledger {
+			ledger[i].Values = append(ledger[i].Values, vals[i])
+		}
+		for i, e := range grpipe.Entities() {
+			v := math.NaN()
+			if l, ok := h.Tables[e.Name]; ok {
+				v = float64(l.Rejected)
+			}
+			rejected[i].Values = append(rejected[i].Values, v)
+		}
+	}
+	d.Rows = chart.Columns{Stacked: true, XY: chart.XY{ID: "chart-rows", Title: "Rows per run",
+		Desc:       "Stacked columns: the rows each run read, split into rejected, superseded (an older version of an id in the same batch) and staged; the stack's height is the rows read.",
+		Categories: cats, Series: ledger, Width: 1000, Height: 280, YLabel: "rows", Counts: true}}.SVG()
+	d.Rejected = chart.Columns{Stacked: true, XY: chart.XY{ID: "chart-rejected", Title: "Rejected rows per run",
+		Desc:       "Stacked columns: the rows each run quarantined, by table; a rising column is a data-quality drift.",
+		Categories: cats, Series: rejected, Width: 1000, Height: 240, YLabel: "rejected rows", Counts: true}}.SVG()
+	s.render(w, r, "duration", "Task duration", d)
+}
+
+// apiDuration serves the trend charts' data: per run, each task's duration
+// and the ledger of each table.
+func (s *Server) apiDuration(w http.ResponseWriter, r *http.Request) {
+	if !s.apiDAGOK(w, r) {
+		return
+	}
+	n, err := trendRuns(r, "limit")
+	if err != nil {
+		writeError(w, http.StatusBadRequest, err.Error())
+		return
+	}
+	hist, err := s.runHistory(r.Context(), n)
+	if err != nil {
+		s.apiFail(w, err)
+		return
+	}
+	type runOut struct {
+		DagRunID    string                   `json:"dag_run_id"`
+		RunType     string                   `json:"run_type"`
+		State       string                   `json:"state"`
+		LogicalDate *string                  `json:"logical_date"`
+		Duration    *float64                 `json:"duration"`
+		Tasks       map[string]*float64      `json:"task_durations"`
+		Tables      map[string]grpipe.Ledger `json:"tables"`
+	}
+	out := []runOut{}
+	for _, h := range hist {
+		ro := runOut{DagRunID: h.Run.RunID, RunType: string(h.Run.RunType), State: string(h.Run.State), LogicalDate: timePtr(h.Run.LogicalDate),
+			Tasks: map[string]*float64{}, Tables: h.Tables}
+		if h.Duration > 0 {
+			sec := h.Duration.Seconds()
+			ro.Duration = &sec
+		}
+		for id, ti := range h.Tasks {
+			if d := ti.Duration(); d > 0 {
+				sec := d.Seconds()
+				ro.Tasks[id] = &sec
+			} else {
+				ro.Tasks[id] = nil
+			}
+		}
+		if ro.Tables == nil {
+			ro.Tables = map[string]grpipe.Ledger{}
+		}
+		out = append(out, ro)
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"dag_runs": out, "total_entries": len(out)})
+}
+
+// apiTaskInstancesAcrossRuns is Airflow's "list task instances" with the
+// run id "~": the last try of every task in each of the last runs.
+func (s *Server) apiTaskInstancesAcrossRuns(w http.ResponseWriter, r *http.Request) {
+	if !s.apiDAGOK(w, r) {
+		return
+	}
+	n, err := trendRuns(r, "limit")
+	if err != nil {
+		writeError(w, http.StatusBadRequest, err.Error())
+		return
+	}
+	hist, err := s.runHistory(r.Context(), n)
+	if err != nil {
+		s.apiFail(w, err)
+		return
+	}
+	info, err := s.b.DAG(r.Context())
+	if err != nil {
+		s.apiFail(w, err)
+		return
+	}
+	out := []apiTaskInstance{}
+	for _, h := range hist {
+		out = append(out, toAPITaskInstances(info, h.Run, h.Tasks)...)
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"task_instances": out, "total_entries": len(out)})
+}
