@@ -494,8 +494,8 @@ func TestFakeParts(t *testing.T) {
 	}
 }
 
-// TestDistributedS3Outage: the S3 server answers 503 to everything for a
-// while in the middle of the ETL's fan-out: the tries that needed it fail
+// TestDistributedS3Outage: the S3 server answers 503 to everything for 3 s
+// in the middle of the ETL's fan-out: the tries that needed it fail
 // cleanly (after the S3 client's own retries), the ETL is retried, and the
 // run ends with the warehouse a local run of the same files gives — no
 // half-written part was read.
@@ -525,7 +525,11 @@ func TestDistributedS3Outage(t *testing.T) {
 		}
 		time.Sleep(20 * time.Millisecond)
 	}
-	c.s3.FailNext(150, 503)
+	// An outage of 3 s (not of a number of requests: how many requests the
+	// workers make meanwhile depends on the machine's load).
+	c.s3.FailNext(100_000, 503)
+	time.Sleep(3 * time.Second)
+	c.s3.ClearFaults()
 	got := c.waitRun(run, 3*time.Minute, procs...)
 	if got.State != grpipe.StateSuccess {
 		t.Fatalf("run ended %s: %s", got.State, got.Error)
