@@ -534,7 +534,7 @@ func TestGridRunLabels(t *testing.T) {
 	ts, b := newTestServer(t, "")
 	b.addRun("scheduled__later", time.Date(2026, 11, 28, 10, 0, 0, 0, time.UTC), grpipe.StateSuccess, time.Second, 0)
 	page, _ := mustGet(t, ts.Client(), ts.URL+"/dags/"+grpipe.DAGID+"/grid", 200)
-	first, second := strings.Index(page, ">11-27 10:00 m<"), strings.Index(page, ">11-28 10:00 s<")
+	first, second := strings.Index(page, ">11-27 10:00:00 m<"), strings.Index(page, ">11-28 10:00:00 s<")
 	if first < 0 || second < first {
 		t.Fatalf("run labels missing or newest not on the right:\n%s", page)
 	}

@@ -124,8 +124,9 @@ func trendRuns(r *http.Request, param string) (int, error) {
 	return n, nil
 }
 
-// runLabel is a run's short label on an x axis: its logical date and type.
-func runLabel(r grpipe.Run) string {
+// runTime is the time a run is shown at: its logical date, or when it
+// started or was queued.
+func runTime(r grpipe.Run) time.Time {
 	t := r.LogicalDate
 	if t.IsZero() {
 		t = r.StartedAt
@@ -133,24 +134,24 @@ func runLabel(r grpipe.Run) string {
 	if t.IsZero() {
 		t = r.QueuedAt
 	}
+	return t.UTC()
+}
+
+// runLabel is a run's short label on the grid's axis: its logical date to
+// the second (runs a few seconds apart stay apart) and the first letter of
+// its type (m manual, s scheduled, b backfill; the hover text names it).
+func runLabel(r grpipe.Run) string {
 	kind := ""
 	if r.RunType != "" {
 		kind = " " + string(r.RunType)[:1]
 	}
-	return t.UTC().Format("01-02 15:04") + kind
+	return runTime(r).Format("01-02 15:04:05") + kind
 }
 
 // runCategory is a run on the trend charts' x axis: its logical date to
 // the second, its type on a second line, its full name on hover.
 func runCategory(r grpipe.Run) chart.Category {
-	t := r.LogicalDate
-	if t.IsZero() {
-		t = r.StartedAt
-	}
-	if t.IsZero() {
-		t = r.QueuedAt
-	}
-	return chart.Category{Label: t.UTC().Format("01-02 15:04:05"), Sub: string(r.RunType), Title: runTitle(r), Href: runHref(r.RunID)}
+	return chart.Category{Label: runTime(r).Format("01-02 15:04:05"), Sub: string(r.RunType), Title: runTitle(r), Href: runHref(r.RunID)}
 }
 
 // runTitle names a run fully, for hover texts.
