@@ -51,11 +51,7 @@ func runReference(ctx context.Context, cfg config.Config, files []string, inputB
 		return nil, err
 	}
 	exec := func(ctx context.Context, db *sql.DB, name string, data any) (int64, error) {
-		q, err := stmts.Render(name, data)
-		if err != nil {
-			return 0, err
-		}
-		r, err := db.ExecContext(ctx, q)
+		r, err := stmts.Exec(ctx, db, name, data)
 		if err != nil {
 			return 0, err
 		}
