@@ -65,6 +65,10 @@ func newChartsMem() chartsMem {
 		if t.table == "best_authors" {
 			rows = nil
 		}
+		if t.table == "best_books" { // the first is ranked 3rd by reviews and 1st by rating
+			rows = append([]Ranked(nil), books...)
+			rows[0].Rank, rows[0].RatingRank = 3, 1
+		}
 		c.analytics.Rankings = append(c.analytics.Rankings, Ranking{Table: t.table, Subject: t.subject, Kind: t.kind, Rows: rows})
 	}
 	c.tables = []TableInfo{
@@ -293,7 +297,8 @@ func TestAnalyticsPage(t *testing.T) {
 		`<img src="https://images.gr-assets.com/books/1327882219m/4799.jpg" alt="" loading="lazy"`,
 		`href="https://www.goodreads.com/book/show/4799.Cannery_Row"`,
 		"4.50 ★ (12 reviews)", "12 reviews · 4.50 ★", "Most reviewed authors", "Ursula K. Le Guin",
-		"nobody is in both top lists", // best_authors is empty
+		"nobody is in both top lists",                                     // best_authors is empty
+		`<span class="rank" title="#3 by reviews, #1 by rating">1</span>`, // best_books: numbered by place
 		"&lt;script&gt;alert(&#34;x&#34;)&lt;/script&gt;",
 		`<details><summary>Numbers</summary>`)
 	noRawHostile(t, page)
