@@ -75,11 +75,7 @@ func (w *Warehouse) Dialect() driver.Dialect { return dialect }
 func (w *Warehouse) MapError(err error) error { return MapError(err) }
 
 func (w *Warehouse) exec(ctx context.Context, name string, data any) (sql.Result, error) {
-	q, err := w.stmts.Render(name, data)
-	if err != nil {
-		return nil, err
-	}
-	r, err := w.db.ExecContext(ctx, q)
+	r, err := w.stmts.Exec(ctx, w.db, name, data)
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", name, err)
 	}

@@ -18,7 +18,9 @@ import (
 // concurrent use, also from several processes (SQLite WAL, busy timeout).
 
 // TaskInstance is one try of one task of a run (the task_instances table,
-// without the log; see Store.TaskLog).
+// without the log; see Store.TaskLog): the stable JSON of `grpipe runs
+// show --json` (task_tries) and what the UI shows. The executors' view of
+// the same rows is Try (why two types: see Try).
 type TaskInstance struct {
 	RunID     string          `json:"run_id"`
 	TaskID    string          `json:"task_id"`
@@ -185,8 +187,8 @@ func (s *Store) EnqueueRun(ctx context.Context, r grpipe.Run) (created bool, err
 	if err != nil {
 		return false, fmt.Errorf("queue run %s: %w", r.RunID, err)
 	}
-	n, _ := res.RowsAffected()
-	return n == 1, nil
+	n, err := res.RowsAffected()
+	return n == 1, err
 }
 
 // MarkRunning moves a queued run to running (its start time is kept from an

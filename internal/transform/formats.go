@@ -642,49 +642,22 @@ func sourceKeysToParquet(ctx context.Context, db *sql.DB, files []string, names 
 		tsvFiles
 		Names []string
 	}{tsvFiles{Files: files, FileColumns: sourceKeyColumns}, names}
-	// exec renders the statement name with data and runs it on conn.
-	exec := func(ctx context.Context, name string, data any) error {
-		q, err := render(name, data)
-		if err == nil {
-			_, err = conn.ExecContext(ctx, q)
-		}
-		return err
-	}
-	// query renders the statement name with data and runs it on conn,
-	// scanning each row with scan.
-	query := func(name string, data any, scan func(*sql.Rows) error) error {
-		q, err := render(name, data)
-		if err != nil {
-			return err
-		}
-		rows, err := conn.QueryContext(ctx, q)
-		if err != nil {
-			return err
-		}
-		defer rows.Close()
-		for rows.Next() {
-			if err := scan(rows); err != nil {
-				return err
-			}
-		}
-		return rows.Close()
-	}
 	// Each key once, where it first appears; per (entity, id), the first key wins.
 	for _, name := range []string{"source_keys_first", "source_keys_taken"} {
-		if err := exec(ctx, name, keys); err != nil {
+		if _, err := exec(ctx, conn, name, keys); err != nil {
 			return nil, fmt.Errorf("transform source keys: %w", err)
 		}
 	}
-	defer exec(context.WithoutCancel(ctx), "source_keys_drop", nil) //nolint:errcheck // scratch tables of this connection
+	defer exec(context.WithoutCancel(ctx), conn, "source_keys_drop", nil) //nolint:errcheck // scratch tables of this connection
 
 	// Every row of a losing key (rare: read the keys again only then).
 	out := map[string][]collision{}
 	var n int64
-	if err := query("source_keys_count_taken", nil, func(r *sql.Rows) error { return r.Scan(&n) }); err != nil {
+	if err := query(ctx, conn, "source_keys_count_taken", nil, func(r *sql.Rows) error { return r.Scan(&n) }); err != nil {
 		return nil, fmt.Errorf("transform source keys: %w", err)
 	}
 	if n > 0 {
-		if err := query("source_keys_collisions", keys, func(r *sql.Rows) error {
+		if err := query(ctx, conn, "source_keys_collisions", keys, func(r *sql.Rows) error {
 			var c collision
 			if err := r.Scan(&c.entity, &c.source, &c.key, &c.winner, &c.file, &c.id, &c.line, &c.ord); err != nil {
 				return err
@@ -696,7 +669,7 @@ func sourceKeysToParquet(ctx context.Context, db *sql.DB, files []string, names 
 		}
 	}
 	var entities []string
-	if err := query("source_keys_entities", nil, func(r *sql.Rows) error {
+	if err := query(ctx, conn, "source_keys_entities", nil, func(r *sql.Rows) error {
 		var e string
 		if err := r.Scan(&e); err != nil {
 			return err
@@ -708,7 +681,7 @@ func sourceKeysToParquet(ctx context.Context, db *sql.DB, files []string, names 
 	}
 	for _, entity := range entities {
 		path := filepath.Join(workDir, entity+".source_keys.parquet")
-		if err := exec(ctx, "source_keys_write", struct{ Entity, Out string }{entity, path}); err != nil {
+		if _, err := exec(ctx, conn, "source_keys_write", struct{ Entity, Out string }{entity, path}); err != nil {
 			return nil, fmt.Errorf("transform source keys of %s: %w", entity, err)
 		}
 		res.SourceKeys[entity] = path
@@ -728,7 +701,10 @@ func writeCollisions(path string, rows []collision) (string, error) {
 		return "", err
 	}
 	for _, c := range rows {
-		e, _ := grpipe.EntityByName(c.entity)
+		e, ok := grpipe.EntityByName(c.entity)
+		if !ok {
+			return "", fmt.Errorf("collisions: unknown entity %q", c.entity)
+		}
 		if err := w.Write(quarantine.Row{SourceFile: c.file, Line: c.line, Column: e.Key,
 			Reason: fmt.Sprintf("%s key %s maps to id %d, already taken by key %s in this batch (a collision of the derived id)", c.source, c.key, c.id, c.winner),
 			Raw:    c.key}); err != nil {

@@ -22,16 +22,12 @@ func Reduce(ctx context.Context, db *sql.DB, e grpipe.Entity, parts []string, ou
 	if len(parts) == 0 {
 		return 0, fmt.Errorf("reduce %s: no parts", e.Name)
 	}
-	q, err := render("reduce", struct {
+	r, err := exec(ctx, db, "reduce", struct {
 		Columns        []string
 		Parts          []string
 		Key, Timestamp string
 		Out            string
 	}{e.ColumnNames(), parts, e.Key, grpipe.TimestampColumn, out})
-	if err != nil {
-		return 0, fmt.Errorf("reduce %s: %w", e.Name, err)
-	}
-	r, err := db.ExecContext(ctx, q)
 	if err != nil {
 		return 0, fmt.Errorf("reduce %s: %w", e.Name, err)
 	}
@@ -41,14 +37,10 @@ func Reduce(ctx context.Context, db *sql.DB, e grpipe.Entity, parts []string, ou
 // Union writes the rows of the Parquet files into one (the rejected rows of
 // an entity's parts).
 func Union(ctx context.Context, db *sql.DB, files []string, out string) error {
-	q, err := render("union", struct {
+	if _, err := exec(ctx, db, "union", struct {
 		Files []string
 		Out   string
-	}{files, out})
-	if err == nil {
-		_, err = db.ExecContext(ctx, q)
-	}
-	if err != nil {
+	}{files, out}); err != nil {
 		return fmt.Errorf("union %d parts: %w", len(files), err)
 	}
 	return nil

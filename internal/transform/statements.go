@@ -1,6 +1,8 @@
 package transform
 
 import (
+	"context"
+	"database/sql"
 	"embed"
 	"strconv"
 	"strings"
@@ -24,13 +26,41 @@ var statements = sync.OnceValues(func() (*driver.Statements, error) {
 	return duckdb.ParseStatements(sqlFiles, "sql/*.sql", template.FuncMap{"ints": joinInts})
 })
 
-// render renders the statement name (sql/<name>.sql) with data.
-func render(name string, data any) (string, error) {
+// exec renders the statement name (sql/<name>.sql) with data and executes
+// it on x.
+func exec(ctx context.Context, x driver.Execer, name string, data any) (sql.Result, error) {
 	s, err := statements()
 	if err != nil {
-		return "", err
+		return nil, err
 	}
-	return s.Render(name, data)
+	return s.Exec(ctx, x, name, data)
+}
+
+// query renders the statement name with data and runs it on conn, scanning
+// each row with scan.
+func query(ctx context.Context, conn *sql.Conn, name string, data any, scan func(*sql.Rows) error) error {
+	s, err := statements()
+	if err != nil {
+		return err
+	}
+	q, err := s.Render(name, data)
+	if err != nil {
+		return err
+	}
+	rows, err := conn.QueryContext(ctx, q)
+	if err != nil {
+		return err
+	}
+	defer rows.Close()
+	for rows.Next() {
+		if err := scan(rows); err != nil {
+			return err
+		}
+	}
+	if err := rows.Err(); err != nil {
+		return err
+	}
+	return rows.Close()
 }
 
 // csvColumn is one column of a read_csv column list: its name and DuckDB type.

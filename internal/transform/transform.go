@@ -261,11 +261,7 @@ func Run(ctx context.Context, db *sql.DB, sources []Source, opts Options) (*Resu
 	}()
 
 	// Row order in the Parquet files carries no meaning: let DuckDB write in parallel.
-	q, err := render("parallel_writes", nil)
-	if err == nil {
-		_, err = db.ExecContext(ctx, q)
-	}
-	if err != nil {
+	if _, err := exec(ctx, db, "parallel_writes", nil); err != nil {
 		for range sources {
 			<-done
 		}
@@ -384,7 +380,10 @@ func Run(ctx context.Context, db *sql.DB, sources []Source, opts Options) (*Resu
 			return nil, err
 		}
 		for entity, rows := range collided {
-			e, _ := grpipe.EntityByName(entity)
+			e, ok := grpipe.EntityByName(entity)
+			if !ok {
+				return nil, fmt.Errorf("transform source keys: unknown entity %q in a keys file", entity)
+			}
 			extra, err := writeCollisions(filepath.Join(opts.WorkDir, e.Name+".collisions"+quarantine.Suffix), rows)
 			if err != nil {
 				return nil, err
@@ -520,7 +519,7 @@ func dedupToParquet(ctx context.Context, db *sql.DB, e grpipe.Entity, files []st
 		keyFiles[i] = f + ".keys"
 	}
 	maxLine := MaxRowBytes + (1 << 20)
-	q, err := render("dedup", struct {
+	r, err := exec(ctx, db, "dedup", struct {
 		tsvFiles
 		Columns            []string
 		KeyFiles           []string
@@ -539,10 +538,6 @@ func dedupToParquet(ctx context.Context, db *sql.DB, e grpipe.Entity, files []st
 	if err != nil {
 		return 0, err
 	}
-	r, err := db.ExecContext(ctx, q)
-	if err != nil {
-		return 0, err
-	}
 	return r.RowsAffected()
 }
 
@@ -555,17 +550,13 @@ func rejectsToParquet(ctx context.Context, db *sql.DB, files []string, out strin
 		cols = append(cols, csvColumn{c.Name, c.Type.SQL()})
 	}
 	maxLine := 2*MaxRowBytes + (1 << 20)
-	q, err := render("rejects", struct {
+	_, err := exec(ctx, db, "rejects", struct {
 		Files              []string
 		Columns            []string
 		FileColumns        []csvColumn
 		MaxLine, Buffer    int
 		Out, RowGroupBytes string
 	}{files, quarantine.ColumnNames(), cols, maxLine, csvBufferBytes(maxLine), out, rowGroupBytes})
-	if err != nil {
-		return err
-	}
-	_, err = db.ExecContext(ctx, q)
 	return err
 }
 

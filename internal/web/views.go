@@ -302,7 +302,7 @@ const (
 	gridSize   = 18
 	gridGap    = 4
 	gridTop    = 26
-	gridFoot   = 84 // room for the run labels under the grid
+	gridFoot   = 104 // room for the run labels under the grid (16 characters at 60°)
 )
 
 func (s *Server) pageGrid(w http.ResponseWriter, r *http.Request) {
