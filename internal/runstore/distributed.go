@@ -50,7 +50,17 @@ func decodeTryKey(s string) (TryKey, bool) {
 	return TryKey{RunID: f[0], TaskID: f[1], MapIndex: m, Try: n}, err1 == nil && err2 == nil
 }
 
-// Try is one try as the store holds it.
+// Try is one try as the executors claim and end it: of a task (MapIndex
+// -1, a task_instances row) or of one instance of a mapped task (a
+// mapped_instances row), with what the claim protocol needs (the error's
+// kind, the output handed downstream, the log).
+//
+// TaskInstance is the other view of a task_instances row: the one
+// `grpipe runs show --json` prints as task_tries and the UI reads (with
+// the task's kind and the duration, and no map index, output or log).
+// They stay two types because that JSON is stable output, while Try's
+// fields follow the executor protocol; both are read from the same rows
+// (see queryTasks and TryRecord), so no fact is stored twice.
 type Try struct {
 	TryKey
 	// Label says what a mapped instance works on (a file, an entity).
