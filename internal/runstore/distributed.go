@@ -125,6 +125,25 @@ func (s *Store) QueueMapped(ctx context.Context, k TryKey, label string, at time
 	return nil
 }
 
+// AbandonMapped fails the instances of task's mapped tries before try
+// (try numbers below it) that no worker claimed: the try that mapped them
+// ended without them (it failed, for one because it lost the database
+// between recording an instance and queueing it), and a later try maps its
+// own. It returns how many it failed; a claim of one fails from then on.
+func (s *Store) AbandonMapped(ctx context.Context, runID, taskID string, before int, reason string, at time.Time) (int64, error) {
+	res, err := s.db.ExecContext(ctx, `UPDATE mapped_instances SET state = ?, ended_at = ?, error = ?, error_kind = ?
+		WHERE run_id = ? AND task_id = ? AND try_number < ? AND state = ? AND worker = ''`,
+		string(grpipe.StateFailed), ts(at), reason, "lost", runID, taskID, before, string(grpipe.StateQueued))
+	if err != nil {
+		return 0, fmt.Errorf("abandon the mapped instances of %s %s before try %d: %w", runID, taskID, before, err)
+	}
+	n, err := res.RowsAffected()
+	if err != nil {
+		return 0, fmt.Errorf("abandon the mapped instances of %s %s before try %d: %w", runID, taskID, before, err)
+	}
+	return n, nil
+}
+
 // table returns the table holding the tries of k.
 func table(k TryKey) string {
 	if k.MapIndex >= 0 {
