@@ -4,8 +4,7 @@ import (
 	"context"
 	"flag"
 	"fmt"
-	"log/slog"
-	"slices"
+	"io"
 
 	grpipe "github.com/grpipe/grpipe"
 	"github.com/grpipe/grpipe/internal/app"
@@ -35,24 +34,11 @@ func cmdRun(ctx context.Context, e *env, args []string) error {
 		fs.BoolVar(&asJSON, "json", false, "print the run's JSON summary on stdout")
 		fs.BoolVar(&quiet, "quiet", false, "show no progress (a line per step and task on stderr, a live line on a terminal)")
 	}, func(c call) error {
-		log, opts := c.log, e.hooks.options
-		stop := func() {}
+		var progress io.Writer // nil: --quiet
 		if !quiet {
-			// The log goes through the progress, which keeps its live line apart.
-			prog := report.NewRunProgress(e.stderr, report.IsTerminal(e.stderr), nil)
-			stop = prog.Stop
-			defer stop()
-			log = slog.New(slog.NewTextHandler(prog, &slog.HandlerOptions{Level: c.cfg.LogLevel}))
-			opts = append(slices.Clip(opts), app.WithProgress(prog), app.WithObservers(prog))
+			progress = e.stderr
 		}
-		svc, st, err := app.OpenOrchestrator(ctx, c.cfg, log, opts...)
-		if err != nil {
-			return err
-		}
-		defer st.Close()
-		sum, err := svc.RunNow(ctx)
-		stop()
-		return e.ended(asJSON)(sum, err)
+		return e.ended(asJSON)(app.RunNow(ctx, c.cfg, c.log, progress, report.IsTerminal(e.stderr), e.hooks.options...))
 	})
 }
 

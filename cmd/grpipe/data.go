@@ -56,10 +56,9 @@ func cmdFake(ctx context.Context, e *env, args []string) error {
 		case format == "ucsd" && (land || job.Out == ""):
 			return e.usageError("grpipe fake --format ucsd: give --out DIR (then `grpipe land DIR/*.json.gz`)")
 		case format == "ucsd":
-			start := time.Now()
 			r, err := fake.UCSDJob{Out: job.Out, Records: fo.Records, Size: *size, Seed: fo.Seed, Progress: job.Progress}.Run(ctx)
 			if err == nil {
-				report.UCSD(e.stdout, r, time.Since(start).Seconds(), job.Out)
+				report.UCSD(e.stdout, r, job.Out)
 			}
 			return err
 		case format != "csv":

@@ -81,8 +81,6 @@ Commands:
                        long-running scheduler: a run per interval (default $SCHEDULE)
   worker [--concurrency N] [--name NAME]
                        run the tries of executor: distributed (see Running on several machines)
-  worker [--concurrency N] [--name NAME]
-                       run the tries of executor: distributed (see Running on several machines)
   serve [--addr $ADDR]
                        the web UI and JSON API (token: GRPIPE_WEB_TOKEN or web.token)
   dags trigger|pause|unpause

@@ -55,10 +55,11 @@ func (e *env) webStarted(addr net.Addr) { report.WebUI(e.stderr, addr) }
 func cmdDagsTrigger(ctx context.Context, e *env, args []string) error {
 	return e.do(ctx, args, spec{name: "dags trigger", service: true}, nil, func(c call) error {
 		run, err := c.svc.Trigger(ctx, "")
-		if err == nil {
-			paused, _ := c.svc.Paused(ctx)
-			report.Triggered(e.stdout, e.stderr, run, paused)
+		if err != nil {
+			return err
 		}
+		paused, err := c.svc.Paused(ctx) // the run is queued whatever this says
+		report.Triggered(e.stdout, e.stderr, run, paused)
 		return err
 	})
 }

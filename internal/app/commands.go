@@ -7,6 +7,7 @@ import (
 	"io"
 	"log/slog"
 	"os"
+	"slices"
 	"strings"
 
 	grpipe "github.com/grpipe/grpipe"
@@ -58,6 +59,25 @@ func Query(ctx context.Context, cfg config.Config, q string, log *slog.Logger) (
 		return nil, fmt.Errorf("query: %w", err)
 	}
 	return rows, nil
+}
+
+// RunNow runs the DAG once now in the home of cfg (grpipe run). With
+// progress set, the run's progress is shown there (a line per ETL step and
+// per task; a live line too when live) and the log, at cfg's level, goes
+// through it, which keeps the live line apart.
+func RunNow(ctx context.Context, cfg config.Config, log *slog.Logger, progress io.Writer, live bool, options ...Option) (*grpipe.RunSummary, error) {
+	if progress != nil {
+		prog := report.NewRunProgress(progress, live, nil)
+		defer prog.Stop()
+		log = slog.New(slog.NewTextHandler(prog, &slog.HandlerOptions{Level: cfg.LogLevel}))
+		options = append(slices.Clip(options), WithProgress(prog), WithObservers(prog))
+	}
+	svc, st, err := OpenOrchestrator(ctx, cfg, log, options...)
+	if err != nil {
+		return nil, err
+	}
+	defer st.Close()
+	return svc.RunNow(ctx)
 }
 
 // Demo lands the bundled sample rows in the home of cfg, runs the DAG once

@@ -102,6 +102,20 @@ func (b *WebBackend) TaskInstances(ctx context.Context, runID string) ([]web.Tas
 	return out, nil
 }
 
+// MappedInstances returns every try of every instance of the run's mapped tasks.
+func (b *WebBackend) MappedInstances(ctx context.Context, runID string) ([]web.MappedInstance, error) {
+	tries, err := b.Store.MappedInstances(ctx, runID)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]web.MappedInstance, 0, len(tries))
+	for _, t := range tries {
+		out = append(out, web.MappedInstance{MapIndex: t.MapIndex, Label: t.Label, TaskInstance: web.TaskInstance{RunID: t.RunID, TaskID: t.TaskID,
+			Try: t.Try, MaxTries: b.Orchestrator.MaxTries(t.TaskID), State: t.State, StartedAt: t.StartedAt, EndedAt: t.EndedAt, Error: t.Error, Worker: t.Worker}})
+	}
+	return out, nil
+}
+
 // TaskLog returns one try's log.
 func (b *WebBackend) TaskLog(ctx context.Context, runID, taskID string, try int) (string, error) {
 	log, _, err := b.Store.TaskLog(ctx, runID, taskID, try)

@@ -312,7 +312,10 @@ func batch(ctx context.Context, dir string, opts Options, res *Result) ([]string
 		return nil, nil, err
 	}
 	res.Generated, res.GenerateSeconds = true, time.Since(start).Seconds()
-	b, _ := json.MarshalIndent(m, "", "  ")
+	b, err := json.MarshalIndent(m, "", "  ")
+	if err != nil {
+		return nil, nil, fmt.Errorf("bench manifest: %w", err)
+	}
 	if err := os.WriteFile(filepath.Join(dir, manifestName), b, 0o644); err != nil {
 		return nil, nil, fmt.Errorf("bench manifest: %w", err)
 	}

@@ -42,6 +42,15 @@ func TestRun(t *testing.T) {
 	if res.Reference == nil || res.Reference.Seconds <= 0 || res.Reference.Ratio <= 0 || len(res.Reference.Steps) != 4 {
 		t.Fatalf("reference: %+v", res.Reference)
 	}
+	// The reference keeps every row tied on the latest timestamp, so at
+	// least the rows the pipeline staged, and at most the rows read.
+	var staged int64
+	for _, l := range res.Tables {
+		staged += l.Staged
+	}
+	if got := res.Reference.Steps[0].Rows; got < staged || got > int64(res.InputRows) {
+		t.Errorf("reference transform: %d rows, want between %d staged by the run and %d read", got, staged, res.InputRows)
+	}
 	if _, err := os.Stat(filepath.Join(dir, "scratch", "home")); !os.IsNotExist(err) {
 		t.Errorf("the run's home was not removed: %v", err)
 	}

@@ -1,15 +1,12 @@
 package bench
 
 import (
-	"bytes"
 	"context"
 	"database/sql"
 	"embed"
 	"fmt"
 	"os"
 	"path/filepath"
-	"strings"
-	"text/template"
 	"time"
 
 	grpipe "github.com/grpipe/grpipe"
@@ -17,10 +14,11 @@ import (
 	"github.com/grpipe/grpipe/internal/duckdb"
 )
 
+// The reference's statements are DuckDB templates (duckdb.ParseStatements):
+// identifiers through ident, file names through str.
+//
 //go:embed sql/*.sql
 var sqlFiles embed.FS
-
-var refSQL = template.Must(template.New("sql").Option("missingkey=error").ParseFS(sqlFiles, "sql/*.sql"))
 
 // Reference is the bare-DuckDB reference's measurement.
 type Reference struct {
@@ -48,6 +46,17 @@ func runReference(ctx context.Context, cfg config.Config, files []string, inputB
 		return nil, err
 	}
 	defer os.RemoveAll(dir)
+	stmts, err := duckdb.ParseStatements(sqlFiles, "sql/*.sql", nil)
+	if err != nil {
+		return nil, err
+	}
+	exec := func(ctx context.Context, db *sql.DB, name string, data any) (int64, error) {
+		r, err := stmts.Exec(ctx, db, name, data)
+		if err != nil {
+			return 0, err
+		}
+		return r.RowsAffected()
+	}
 	opts := duckdb.Options{MemoryLimit: cfg.DuckDB.MemoryLimit, TempDirectory: cfg.DuckDB.TempDirectory, Threads: cfg.DuckDB.Threads}
 	rss := startSampler()
 	start := time.Now()
@@ -68,8 +77,8 @@ func runReference(ctx context.Context, cfg config.Config, files []string, inputB
 	var rows int64
 	for i, e := range grpipe.Entities() {
 		out := filepath.Join(dir, e.Name+".parquet")
-		n, err := exec(ctx, eng, "ref_transform", map[string]string{
-			"Clean": cleanList(e), "Source": source(e, files[i]), "Key": e.Key, "Out": duckdb.Quote(out)})
+		n, err := exec(ctx, eng, "ref_transform", map[string]any{
+			"Columns": refColumns(e), "File": files[i], "Key": e.Key, "Out": out})
 		if err != nil {
 			eng.Close()
 			return nil, fmt.Errorf("transform %s: %w", e.Name, err)
@@ -87,7 +96,7 @@ func runReference(ctx context.Context, cfg config.Config, files []string, inputB
 	defer wh.Close()
 	t = time.Now()
 	for _, e := range grpipe.Entities() {
-		if _, err := exec(ctx, wh, "ref_stage", map[string]string{"Name": e.Name, "Parquet": duckdb.Quote(parquet[e.Name])}); err != nil {
+		if _, err := exec(ctx, wh, "ref_stage", map[string]string{"Name": e.Name, "Parquet": parquet[e.Name]}); err != nil {
 			return nil, fmt.Errorf("stage %s: %w", e.Name, err)
 		}
 	}
@@ -118,50 +127,25 @@ func runReference(ctx context.Context, cfg config.Config, files []string, inputB
 	return ref, nil
 }
 
-func exec(ctx context.Context, db *sql.DB, name string, data any) (int64, error) {
-	var b bytes.Buffer
-	if err := refSQL.ExecuteTemplate(&b, name+".sql", data); err != nil {
-		return 0, err
-	}
-	r, err := db.ExecContext(ctx, b.String())
-	if err != nil {
-		return 0, err
-	}
-	n, _ := r.RowsAffected()
-	return n, nil
+// refColumn is one column of an entity as the reference reads and cleans it.
+type refColumn struct {
+	Name string
+	// ReadType is the type read_csv reads it as (Goodreads dates as text,
+	// parsed in the select list).
+	ReadType string
+	// Text: its white space is folded (HTML: its tags dropped first);
+	// GoodreadsTS: it is parsed as a Goodreads date.
+	Text, HTML, GoodreadsTS bool
 }
 
-// source is the typed read_csv of an entity's file; rows that do not fit are skipped.
-func source(e grpipe.Entity, file string) string {
-	var cols []string
+func refColumns(e grpipe.Entity) []refColumn {
+	out := make([]refColumn, 0, len(e.Columns))
 	for _, c := range e.Columns {
-		typ := c.Type.SQL()
-		if c.Type == grpipe.GoodreadsTS {
-			typ = "VARCHAR"
+		rc := refColumn{Name: c.Name, ReadType: c.Type.SQL(), Text: c.Type == grpipe.Text, HTML: c.HTML, GoodreadsTS: c.Type == grpipe.GoodreadsTS}
+		if rc.GoodreadsTS {
+			rc.ReadType = "VARCHAR"
 		}
-		cols = append(cols, fmt.Sprintf("%s: '%s'", duckdb.Quote(c.Name), typ))
+		out = append(out, rc)
 	}
-	return fmt.Sprintf("read_csv(%s, header=true, auto_detect=false, delim=',', quote='\"', escape='\"', ignore_errors=true, "+
-		"timestampformat='%%Y-%%m-%%d %%H:%%M:%%S.%%f', columns={%s})", duckdb.Quote(file), strings.Join(cols, ", "))
-}
-
-// cleanList is the select list that cleans an entity's columns.
-func cleanList(e grpipe.Entity) string {
-	var out []string
-	for _, c := range e.Columns {
-		q := `"` + c.Name + `"`
-		expr := q
-		switch c.Type {
-		case grpipe.Text:
-			in := q
-			if c.HTML {
-				in = fmt.Sprintf(`regexp_replace(%s, '<[^>]*>', ' ', 'g')`, q)
-			}
-			expr = fmt.Sprintf(`nullif(trim(regexp_replace(%s, '\s+', ' ', 'g')), '')`, in)
-		case grpipe.GoodreadsTS:
-			expr = fmt.Sprintf(`CAST(strptime(%s, '%%a %%b %%d %%H:%%M:%%S %%z %%Y') AS TIMESTAMP)`, q)
-		}
-		out = append(out, expr+" AS "+q)
-	}
-	return strings.Join(out, ", ")
+	return out
 }

@@ -6,6 +6,7 @@ import (
 	"embed"
 	"errors"
 	"fmt"
+	"io/fs"
 	"text/template"
 
 	"github.com/grpipe/grpipe/internal/warehouse/driver"
@@ -20,7 +21,21 @@ var dialect = driver.Dialect{Name: "duckdb", Text: "VARCHAR"}
 // statements parses the package's SQL templates; paths renders a list of
 // file names as DuckDB string literals (see Quote).
 func statements() (*driver.Statements, error) {
-	return driver.ParseStatements(sqlFiles, "sql/*.sql", dialect.Name, template.FuncMap{"paths": QuoteList})
+	return ParseStatements(sqlFiles, "sql/*.sql", nil)
+}
+
+// ParseStatements parses DuckDB statement templates: those in fsys matching
+// pattern, as driver.ParseStatements does for the dialect duckdb, with two
+// functions more besides funcs: paths renders a list of file names as a
+// DuckDB list literal (QuoteList), str one string as a literal (Quote), for
+// the places DuckDB takes no bound parameter (file names in table functions
+// and COPY targets). The transform's statements are parsed here too.
+func ParseStatements(fsys fs.FS, pattern string, funcs template.FuncMap) (*driver.Statements, error) {
+	all := template.FuncMap{"paths": QuoteList, "str": Quote}
+	for k, f := range funcs {
+		all[k] = f
+	}
+	return driver.ParseStatements(fsys, pattern, dialect.Name, all)
 }
 
 // Warehouse is the embedded default warehouse: a DuckDB file.
@@ -60,11 +75,7 @@ func (w *Warehouse) Dialect() driver.Dialect { return dialect }
 func (w *Warehouse) MapError(err error) error { return MapError(err) }
 
 func (w *Warehouse) exec(ctx context.Context, name string, data any) (sql.Result, error) {
-	q, err := w.stmts.Render(name, data)
-	if err != nil {
-		return nil, err
-	}
-	r, err := w.db.ExecContext(ctx, q)
+	r, err := w.stmts.Exec(ctx, w.db, name, data)
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", name, err)
 	}

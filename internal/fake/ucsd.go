@@ -527,10 +527,13 @@ type UCSDResult struct {
 	// Bytes is the compressed size of the dumps.
 	Bytes int64
 	Paths []string
+	// Seconds is how long writing them took.
+	Seconds float64
 }
 
 // Run writes the dumps.
 func (j UCSDJob) Run(ctx context.Context) (UCSDResult, error) {
+	start := time.Now()
 	reviews, err := UCSDReviews(j.Records, j.Size)
 	if err != nil {
 		return UCSDResult{}, err
@@ -542,7 +545,7 @@ func (j UCSDJob) Run(ctx context.Context) (UCSDResult, error) {
 	}
 	paths, err := WriteUCSD(ctx, j.Out, o)
 	stop()
-	r := UCSDResult{Reviews: reviews, Paths: paths}
+	r := UCSDResult{Reviews: reviews, Paths: paths, Seconds: time.Since(start).Seconds()}
 	r.Books, r.Authors, r.Users = UCSDCounts(reviews)
 	for _, p := range paths {
 		if fi, err := os.Stat(p); err == nil {

@@ -108,9 +108,13 @@ func TestSlowHeadersAreCutOff(t *testing.T) {
 	closedWithin(t, c, 10*time.Second)
 }
 
-// Defect 7: a kept-alive connection that stays idle is closed.
+// Defect 7: a kept-alive connection that stays idle is closed. The read
+// timeout is long here: net/http falls back to it when IdleTimeout is
+// unset, and the connection must close by IdleTimeout itself.
 func TestIdleConnectionIsClosed(t *testing.T) {
-	s := start(t, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { io.WriteString(w, "ok") }), short)
+	o := short
+	o.ReadTimeout = time.Minute
+	s := start(t, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { io.WriteString(w, "ok") }), o)
 	c, err := net.Dial("tcp", s.Addr().String())
 	if err != nil {
 		t.Fatal(err)

@@ -51,9 +51,23 @@ func runGrpipe(t *testing.T, bin, home string, args ...string) (string, error) {
 	return string(out), err
 }
 
+// cpuTime is the processor time (user and system) an ended process used.
+func cpuTime(ps *os.ProcessState) time.Duration {
+	if ps == nil {
+		return 0
+	}
+	return ps.UserTime() + ps.SystemTime()
+}
+
+// timing is one timed run: its wall time and the processor time of its
+// process, and with load, the processor time of the server over its life.
+type timing struct {
+	wall, cpu, serverCPU time.Duration
+}
+
 // timedRun lands the batch in a fresh home and times `grpipe run`; load, if
 // set, is started once the run's process is. The home is removed after.
-func timedRun(t *testing.T, bin, data string, load func(home string) <-chan Result) (time.Duration, *Result) {
+func timedRun(t *testing.T, bin, data string, load func(home string) <-chan Result) (timing, *Result) {
 	t.Helper()
 	home, err := os.MkdirTemp("", "grpipe-load-")
 	if err != nil {
@@ -68,12 +82,17 @@ func timedRun(t *testing.T, bin, data string, load func(home string) <-chan Resu
 	if load != nil {
 		results = load(home)
 	}
+	cmd := exec.Command(bin, "--home", home, "run", "--json")
+	cmd.Env = append(os.Environ(), "GRPIPE_LOG_LEVEL=warn")
+	var stderr strings.Builder
+	cmd.Stderr = &stderr
 	t0 := time.Now()
-	out, err := runGrpipe(t, bin, home, "run", "--json")
-	took := time.Since(t0)
+	outb, err := cmd.Output()
+	took := timing{wall: time.Since(t0), cpu: cpuTime(cmd.ProcessState)}
 	if err != nil {
-		t.Fatal(err)
+		t.Fatalf("grpipe run: %v: %s", err, stderr.String())
 	}
+	out := string(outb)
 	var sum struct {
 		State string `json:"state"`
 	}
@@ -84,19 +103,21 @@ func timedRun(t *testing.T, bin, data string, load func(home string) <-chan Resu
 		return took, nil
 	}
 	r := <-results
-	stopServe(home)
+	took.serverCPU = stopServe(home)
 	return took, &r
 }
 
 // servers are the `grpipe serve` processes by home.
-var servers = map[string]func(){}
+var servers = map[string]func() time.Duration{}
 
-// stopServe stops the server of home.
-func stopServe(home string) {
-	if stop, ok := servers[home]; ok {
-		stop()
-		delete(servers, home)
+// stopServe stops the server of home and returns the processor time it used.
+func stopServe(home string) time.Duration {
+	stop, ok := servers[home]
+	if !ok {
+		return 0
 	}
+	delete(servers, home)
+	return stop()
 }
 
 // serve starts `grpipe serve` on a free loopback port of home and returns its URL.
@@ -112,7 +133,7 @@ func serve(t *testing.T, bin, home string) string {
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
-	stop := func() { cancel(); cmd.Wait() }
+	stop := func() time.Duration { cancel(); cmd.Wait(); return cpuTime(cmd.ProcessState) }
 	servers[home] = stop
 	t.Cleanup(func() { stopServe(home) })
 	addr := regexp.MustCompile(`web UI on (http://[0-9.:]+)/`)
@@ -168,21 +189,24 @@ func TestAPIUnderLoadDuringRun(t *testing.T) {
 		return ch
 	}
 	type figure struct {
-		Round    int     `json:"round"`
-		Unloaded float64 `json:"unloaded_s"`
-		Loaded   float64 `json:"loaded_s"`
-		Requests int     `json:"requests"`
-		Rate     float64 `json:"requests_per_s"`
-		Errors   int     `json:"errors"`
-		P50ms    float64 `json:"p50_ms"`
-		P99ms    float64 `json:"p99_ms"`
-		MaxMs    float64 `json:"max_ms"`
+		Round       int     `json:"round"`
+		Unloaded    float64 `json:"unloaded_s"`
+		Loaded      float64 `json:"loaded_s"`
+		UnloadedCPU float64 `json:"unloaded_cpu_s"` // processor time of the run's process
+		LoadedCPU   float64 `json:"loaded_cpu_s"`
+		ServerCPU   float64 `json:"server_cpu_s"` // of grpipe serve, over its whole life
+		Requests    int     `json:"requests"`
+		Rate        float64 `json:"requests_per_s"`
+		Errors      int     `json:"errors"`
+		P50ms       float64 `json:"p50_ms"`
+		P99ms       float64 `json:"p99_ms"`
+		MaxMs       float64 `json:"max_ms"`
 	}
 	var figs []figure
 	for i := 1; i <= *rounds; i++ {
 		// Alternate which run goes first, so that what the machine does
 		// meanwhile (page cache, other work) does not favour one.
-		var unloaded, loaded time.Duration
+		var unloaded, loaded timing
 		var r *Result
 		if i%2 == 1 {
 			unloaded, _ = timedRun(t, bin, data, nil)
@@ -191,12 +215,14 @@ func TestAPIUnderLoadDuringRun(t *testing.T) {
 			loaded, r = timedRun(t, bin, data, load)
 			unloaded, _ = timedRun(t, bin, data, nil)
 		}
-		t.Logf("round %d: run alone %.2f s, under load %.2f s (%+.1f %%); %s", i, unloaded.Seconds(), loaded.Seconds(),
-			100*(loaded.Seconds()/unloaded.Seconds()-1), r)
+		t.Logf("round %d: run alone %.2f s (CPU %.2f s), under load %.2f s (%+.1f %%; CPU %.2f s, %+.1f %%); server CPU %.2f s; %s", i,
+			unloaded.wall.Seconds(), unloaded.cpu.Seconds(), loaded.wall.Seconds(), 100*(loaded.wall.Seconds()/unloaded.wall.Seconds()-1),
+			loaded.cpu.Seconds(), 100*(loaded.cpu.Seconds()/unloaded.cpu.Seconds()-1), loaded.serverCPU.Seconds(), r)
 		if r.Errors > 0 || r.Requests == 0 {
 			t.Errorf("round %d: %d of %d requests failed: %v", i, r.Errors, r.Requests, r.ErrorSamples)
 		}
-		figs = append(figs, figure{Round: i, Unloaded: unloaded.Seconds(), Loaded: loaded.Seconds(), Requests: r.Requests, Rate: r.Rate(),
+		figs = append(figs, figure{Round: i, Unloaded: unloaded.wall.Seconds(), Loaded: loaded.wall.Seconds(),
+			UnloadedCPU: unloaded.cpu.Seconds(), LoadedCPU: loaded.cpu.Seconds(), ServerCPU: loaded.serverCPU.Seconds(), Requests: r.Requests, Rate: r.Rate(),
 			Errors: r.Errors, P50ms: float64(r.P50) / 1e6, P99ms: float64(r.P99) / 1e6, MaxMs: float64(r.Max) / 1e6})
 	}
 	sort.Slice(figs, func(i, j int) bool { return figs[i].Round < figs[j].Round })

@@ -2,6 +2,7 @@ package orchestrator_test
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -175,5 +176,28 @@ func TestDataIntervalReachesTheAnalytics(t *testing.T) {
 				t.Errorf("summary interval %s type %s", sum.DataIntervalStart, sum.RunType)
 			}
 		})
+	}
+}
+
+// Defects 1 and 9, at the service every entry point calls (CLI, web,
+// scheduler): a manual run id that could leave its folder, or that takes
+// a prefix the scheduler reserves, is refused with ErrBadInput and queues
+// nothing; a valid one is queued.
+func TestTriggerRefusesUnsafeRunIDs(t *testing.T) {
+	h := testsupport.NewHome(t, nil)
+	ctx := context.Background()
+	svc := h.App.Orchestrator
+	for _, id := range []string{".", "..", "../landing", "a/b", `a\b`, ".hidden", "x_try2", strings.Repeat("r", grpipe.MaxRunIDLen+1),
+		"scheduled__2026-03-01T00:10:00.000000Z", "backfill__2026-03-01T00:00:00.000000Z"} {
+		if _, err := svc.Trigger(ctx, id); !errors.Is(err, grpipe.ErrBadInput) {
+			t.Errorf("Trigger(%q): %v, want ErrBadInput", id, err)
+		}
+	}
+	if runs, err := svc.Runs(ctx, 100); err != nil || len(runs) != 0 {
+		t.Fatalf("queued runs %v (%v), want none", runs, err)
+	}
+	run, err := svc.Trigger(ctx, "manual__mine")
+	if err != nil || run.RunID != "manual__mine" || run.RunType != grpipe.RunManual {
+		t.Fatalf("Trigger(manual__mine): %+v %v", run, err)
 	}
 }

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"fmt"
 	"math"
+	"net/http"
 	"os"
 	"path/filepath"
 	"reflect"
@@ -351,61 +352,79 @@ func TestS3ZonesSameWarehouse(t *testing.T) {
 	}
 }
 
-// TestS3TransientFaultsDuringRun: 503s, reset connections and downloads cut
-// midway, injected while files are landed and while the run claims,
-// fetches and publishes them, are retried: the run succeeds with the
-// same warehouse as on local zones.
+// TestS3TransientFaultsDuringRun is the fault matrix's S3 cells, one
+// subtest each: 503 replies, reset connections and downloads cut midway
+// through an object, injected while the files are landed (503s, resets)
+// and spread over the run as it claims, fetches and publishes them (one
+// fault after every few requests). Each is retried: the run succeeds, its
+// ledgers balance, and the warehouse, the rejected rows, the ledgers and the
+// checks equal those of a run on local zones.
 func TestS3TransientFaultsDuringRun(t *testing.T) {
 	ref := testsupport.NewHome(t, nil)
 	ref.LandSample()
-	ref.MustSucceed(ref.Run())
-	want := ref.Snapshot()
+	refRun := ref.Run()
+	ref.MustSucceed(refRun)
+	want := conformanceSnapshot(ref, []*grpipe.RunSummary{refRun})
 
-	srv := s3test.Start(t, "lake")
-	h := testsupport.NewHome(t, func(c *config.Config) { c.Zones = srv.ZonesURL("lake", "zones") + "&max_backoff=20ms" })
-	srv.FailNext(3, 503)
-	srv.ResetNext(2)
-	h.LandSample()
-	// Faults spread over the run: every fifth request fails once.
-	before := srv.Total()
-	stop := make(chan struct{})
-	done := make(chan struct{})
-	injected := 0
-	go func() {
-		defer close(done)
-		next, i := before+5, 0
-		defer func() { injected = i }()
-		for {
-			select {
-			case <-stop:
-				return
-			case <-time.After(2 * time.Millisecond):
+	for _, tc := range []struct {
+		name, kind string
+		inject     func(srv *s3test.Server)
+		atLand     bool // inject faults while the files are landed too
+		min        int  // faults the run must have met at least
+	}{
+		{"503", s3test.FaultStatus, func(srv *s3test.Server) { srv.FailNext(1, http.StatusServiceUnavailable) }, true, 3},
+		{"connection reset", s3test.FaultReset, func(srv *s3test.Server) { srv.ResetNext(1) }, true, 3},
+		{"download cut midway", s3test.FaultCutDownload, func(srv *s3test.Server) { srv.CutNextDownload(1) }, false, 2},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			srv := s3test.Start(t, "lake")
+			h := testsupport.NewHome(t, func(c *config.Config) { c.Zones = srv.ZonesURL("lake", "zones") + "&max_backoff=20ms" })
+			if tc.atLand {
+				tc.inject(srv)
+				tc.inject(srv)
 			}
-			if srv.Total() < next {
-				continue
+			h.LandSample()
+			landed := srv.Injected(tc.kind)
+			if tc.atLand && landed != 2 {
+				t.Fatalf("%d %s faults met while landing, want 2", landed, tc.kind)
 			}
-			next = srv.Total() + 5
-			switch i % 3 {
-			case 0:
-				srv.FailNext(1, 503)
-			case 1:
-				srv.ResetNext(1)
-			default:
-				srv.CutNext(1)
+			// Spread over the run: once the previous fault was met, another
+			// one five requests later (never two in a row on one object, so
+			// that no request exhausts its tries).
+			before := srv.Total()
+			stop, done := make(chan struct{}), make(chan struct{})
+			go func() {
+				defer close(done)
+				next := before + 5
+				for {
+					select {
+					case <-stop:
+						return
+					case <-time.After(2 * time.Millisecond):
+					}
+					if srv.Total() < next || srv.Pending() > 0 {
+						continue
+					}
+					tc.inject(srv)
+					next = srv.Total() + 5
+				}
+			}()
+			sum := h.Run()
+			close(stop)
+			<-done
+			srv.ClearFaults()
+			h.MustSucceed(sum)
+			met := srv.Injected(tc.kind) - landed
+			if met < tc.min {
+				t.Fatalf("the run met %d %s faults, want at least %d", met, tc.kind, tc.min)
 			}
-			i++
-		}
-	}()
-	sum := h.Run()
-	close(stop)
-	<-done
-	srv.ClearFaults()
-	h.MustSucceed(sum)
-	if got := h.Snapshot(); !reflect.DeepEqual(got, want) {
-		t.Fatalf("warehouse after a run with S3 faults differs from the local-zones run")
+			for name, l := range sum.Tables {
+				if !l.Balanced() {
+					t.Errorf("ledger of %s does not balance: %+v", name, l)
+				}
+			}
+			compareResults(t, "S3 zones with "+tc.name+" faults", conformanceSnapshot(h, []*grpipe.RunSummary{sum}), want)
+			t.Logf("%d requests to S3 during the run (%d GET), %d %s faults met", srv.Total()-before, srv.Requests("GET"), met, tc.kind)
+		})
 	}
-	if injected < 3 {
-		t.Fatalf("only %d faults injected during the run", injected)
-	}
-	t.Logf("%d requests to S3 during the run, %d faults injected", srv.Total()-before, injected)
 }

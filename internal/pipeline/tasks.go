@@ -2,6 +2,7 @@ package pipeline
 
 import (
 	"context"
+	"fmt"
 	"log/slog"
 
 	grpipe "github.com/grpipe/grpipe"
@@ -15,7 +16,10 @@ import (
 func (p *Pipeline) Work() map[string]dag.Func {
 	build := func(table string) dag.Func {
 		return func(ctx context.Context, c *dag.Call) error {
-			t, _ := warehouse.AnalyticsTableByName(table)
+			t, ok := warehouse.AnalyticsTableByName(table)
+			if !ok {
+				return fmt.Errorf("analytics table %q: %w", table, grpipe.ErrNotFound)
+			}
 			n, err := p.wh.BuildAnalytics(ctx, t, p.window(c.Run))
 			if err == nil {
 				c.Log.Info("analytics table replaced", "table", table, "rows", n)

@@ -103,7 +103,7 @@ func Serving(w io.Writer, reviews int, from string, addr net.Addr) {
 func WebUI(w io.Writer, addr net.Addr) { fmt.Fprintf(w, "grpipe: web UI on http://%s/\n", addr) }
 
 // UCSD says what UCSD dumps grpipe fake wrote, where, and how fast.
-func UCSD(w io.Writer, r fake.UCSDResult, secs float64, dir string) {
+func UCSD(w io.Writer, r fake.UCSDResult, dir string) {
 	fmt.Fprintf(w, "wrote %d reviews (%d users), %d books, %d authors: %s compressed in %.1fs (%s/s) to %s: %s\n",
-		r.Reviews, r.Users, r.Books, r.Authors, Bytes(r.Bytes), secs, Bytes(int64(float64(r.Bytes)/secs)), dir, strings.Join(r.Paths, " "))
+		r.Reviews, r.Users, r.Books, r.Authors, Bytes(r.Bytes), r.Seconds, Bytes(int64(float64(r.Bytes)/r.Seconds)), dir, strings.Join(r.Paths, " "))
 }

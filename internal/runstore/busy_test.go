@@ -2,6 +2,7 @@ package runstore_test
 
 import (
 	"context"
+	"database/sql"
 	"errors"
 	"fmt"
 	"os"
@@ -211,5 +212,62 @@ func TestOpenCurrentStoreWithoutWriteLock(t *testing.T) {
 	}
 	if waited := time.Since(t0); waited > 2*time.Second {
 		t.Fatalf("open and read waited %s for the writer", waited)
+	}
+}
+
+// Defect 16: the lock timeout is set before journal_mode(WAL), which takes a
+// lock of its own: a store still in rollback-journal mode (as a new store
+// is while the first process to open it converts it) whose file another
+// connection holds with an exclusive lock is opened once that lock goes,
+// not refused with "database is locked". (modernc.org/sqlite runs a
+// busy_timeout pragma first whatever its place in the DSN; this test fails
+// when the store sets none.)
+func TestOpenWaitsForALockBeforeWAL(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "grpipe.db")
+	raw, err := sql.Open("sqlite", "file:"+path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer raw.Close()
+	ctx := context.Background()
+	conn, err := raw.Conn(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	var mode string
+	if err := conn.QueryRowContext(ctx, "PRAGMA journal_mode").Scan(&mode); err != nil || mode != "delete" {
+		t.Fatalf("journal mode %q (%v), want a rollback journal", mode, err)
+	}
+	if _, err := conn.ExecContext(ctx, "BEGIN EXCLUSIVE"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := conn.ExecContext(ctx, "CREATE TABLE other_work (x)"); err != nil {
+		t.Fatal(err)
+	}
+	const hold = 500 * time.Millisecond
+	released := make(chan error, 1)
+	go func() {
+		time.Sleep(hold)
+		_, err := conn.ExecContext(ctx, "COMMIT")
+		released <- err
+	}()
+	t0 := time.Now()
+	st, err := runstore.Open(ctx, path)
+	if rerr := <-released; rerr != nil {
+		t.Fatal(rerr)
+	}
+	if err != nil {
+		t.Fatalf("open while another connection held the file for %s: %v", hold, err)
+	}
+	defer st.Close()
+	if waited := time.Since(t0); waited < hold/2 {
+		t.Fatalf("open returned after %s, before the lock was released", waited)
+	}
+	if err := st.DB().QueryRowContext(ctx, "PRAGMA journal_mode").Scan(&mode); err != nil || mode != "wal" {
+		t.Fatalf("journal mode %q (%v) after open, want wal", mode, err)
+	}
+	if _, err := st.ListRuns(ctx, 5); err != nil {
+		t.Fatal(err)
 	}
 }

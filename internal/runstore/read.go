@@ -185,8 +185,8 @@ func (s *Store) EnqueueRun(ctx context.Context, r grpipe.Run) (created bool, err
 	if err != nil {
 		return false, fmt.Errorf("queue run %s: %w", r.RunID, err)
 	}
-	n, _ := res.RowsAffected()
-	return n == 1, nil
+	n, err := res.RowsAffected()
+	return n == 1, err
 }
 
 // MarkRunning moves a queued run to running (its start time is kept from an

@@ -6,14 +6,12 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
-	"github.com/grpipe/grpipe/internal/duckdb"
 	"io"
 	"log/slog"
 	"os"
 	"path/filepath"
 	"runtime"
 	"strconv"
-	"strings"
 	"sync"
 	"time"
 
@@ -618,23 +616,6 @@ func cleanFormat(ctx context.Context, log *slog.Logger, src Source, ordBase int6
 	return parts, cerr
 }
 
-// excludeOrds is the WHERE clause that leaves out the rows of ords.
-func excludeOrds(ords []int64) string {
-	if len(ords) == 0 {
-		return ""
-	}
-	var b strings.Builder
-	b.WriteString("WHERE _ord NOT IN (")
-	for i, o := range ords {
-		if i > 0 {
-			b.WriteString(", ")
-		}
-		b.WriteString(strconv.FormatInt(o, 10))
-	}
-	b.WriteString(")")
-	return b.String()
-}
-
 // collision is one row whose derived id another key of the batch took first.
 type collision struct {
 	entity, source, key, winner, file string
@@ -642,7 +623,7 @@ type collision struct {
 }
 
 // sourceKeyColumns are the columns of a source keys TSV file.
-const sourceKeyColumns = `{'entity': 'VARCHAR', 'source': 'VARCHAR', 'source_key': 'VARCHAR', 'id': 'BIGINT', 'line': 'BIGINT', '_ord': 'BIGINT'}`
+var sourceKeyColumns = []csvColumn{{"entity", "VARCHAR"}, {"source", "VARCHAR"}, {"source_key", "VARCHAR"}, {"id", "BIGINT"}, {"line", "BIGINT"}, {"_ord", "BIGINT"}}
 
 // sourceKeysToParquet writes, for each entity with source keys, a Parquet
 // file of its keys (one row each: its id, and the file and line where it
@@ -657,73 +638,50 @@ func sourceKeysToParquet(ctx context.Context, db *sql.DB, files []string, names 
 		return nil, fmt.Errorf("transform source keys: %w", err)
 	}
 	defer conn.Close()
-	// A row's file is its ordinal's high bits: the index in names.
-	src := fmt.Sprintf("(SELECT *, list_extract(%s, (_ord >> 40)::INTEGER + 1) AS source_file FROM read_csv(%s, delim='\t', quote='', escape='', header=false, auto_detect=false, nullstr='', columns=%s))",
-		duckdb.QuoteList(names), duckdb.QuoteList(files), sourceKeyColumns)
+	keys := struct {
+		tsvFiles
+		Names []string
+	}{tsvFiles{Files: files, FileColumns: sourceKeyColumns}, names}
 	// Each key once, where it first appears; per (entity, id), the first key wins.
-	for _, q := range []string{
-		fmt.Sprintf(`CREATE OR REPLACE TEMP TABLE "_sk_first" AS SELECT entity, source, source_key, id, min(_ord) AS _ord,
-  arg_min(source_file, _ord) AS source_file, arg_min(line, _ord) AS line FROM %s GROUP BY entity, source, source_key, id`, src),
-		`CREATE OR REPLACE TEMP TABLE "_sk_taken" AS SELECT entity, id, arg_min(source_key, _ord) AS winner
-  FROM "_sk_first" GROUP BY entity, id HAVING count(*) > 1`,
-	} {
-		if _, err := conn.ExecContext(ctx, q); err != nil {
+	for _, name := range []string{"source_keys_first", "source_keys_taken"} {
+		if _, err := exec(ctx, conn, name, keys); err != nil {
 			return nil, fmt.Errorf("transform source keys: %w", err)
 		}
 	}
-	defer conn.ExecContext(context.WithoutCancel(ctx), `DROP TABLE IF EXISTS "_sk_first"; DROP TABLE IF EXISTS "_sk_taken"`) //nolint:errcheck // scratch
+	defer exec(context.WithoutCancel(ctx), conn, "source_keys_drop", nil) //nolint:errcheck // scratch tables of this connection
 
 	// Every row of a losing key (rare: read the keys again only then).
 	out := map[string][]collision{}
 	var n int64
-	if err := conn.QueryRowContext(ctx, `SELECT count(*) FROM "_sk_taken"`).Scan(&n); err != nil {
+	if err := query(ctx, conn, "source_keys_count_taken", nil, func(r *sql.Rows) error { return r.Scan(&n) }); err != nil {
 		return nil, fmt.Errorf("transform source keys: %w", err)
 	}
 	if n > 0 {
-		rows, err := conn.QueryContext(ctx, fmt.Sprintf(`SELECT k.entity, k.source, k.source_key, w.winner, k.source_file, k.id, k.line, k._ord
-FROM %s k JOIN "_sk_taken" w ON w.entity = k.entity AND w.id = k.id AND w.winner <> k.source_key
-ORDER BY k._ord`, src))
-		if err != nil {
-			return nil, fmt.Errorf("transform source keys: %w", err)
-		}
-		for rows.Next() {
+		if err := query(ctx, conn, "source_keys_collisions", keys, func(r *sql.Rows) error {
 			var c collision
-			if err := rows.Scan(&c.entity, &c.source, &c.key, &c.winner, &c.file, &c.id, &c.line, &c.ord); err != nil {
-				rows.Close()
-				return nil, fmt.Errorf("transform source keys: %w", err)
+			if err := r.Scan(&c.entity, &c.source, &c.key, &c.winner, &c.file, &c.id, &c.line, &c.ord); err != nil {
+				return err
 			}
 			out[c.entity] = append(out[c.entity], c)
-		}
-		if err := rows.Close(); err != nil {
+			return nil
+		}); err != nil {
 			return nil, fmt.Errorf("transform source keys: %w", err)
 		}
 	}
 	var entities []string
-	if err := func() error {
-		r, err := conn.QueryContext(ctx, `SELECT DISTINCT entity FROM "_sk_first" ORDER BY entity`)
-		if err != nil {
+	if err := query(ctx, conn, "source_keys_entities", nil, func(r *sql.Rows) error {
+		var e string
+		if err := r.Scan(&e); err != nil {
 			return err
 		}
-		defer r.Close()
-		for r.Next() {
-			var e string
-			if err := r.Scan(&e); err != nil {
-				return err
-			}
-			entities = append(entities, e)
-		}
-		return r.Err()
-	}(); err != nil {
+		entities = append(entities, e)
+		return nil
+	}); err != nil {
 		return nil, fmt.Errorf("transform source keys: %w", err)
 	}
 	for _, entity := range entities {
 		path := filepath.Join(workDir, entity+".source_keys.parquet")
-		q := fmt.Sprintf(`COPY (
-  SELECT f.entity, f.source, f.source_key, f.id, f.source_file, f.line FROM "_sk_first" f
-  WHERE f.entity = %s AND NOT EXISTS (
-    SELECT 1 FROM "_sk_taken" w WHERE w.entity = f.entity AND w.id = f.id AND w.winner <> f.source_key)
-) TO %s (FORMAT parquet, COMPRESSION zstd, COMPRESSION_LEVEL 1)`, duckdb.Quote(entity), duckdb.Quote(path))
-		if _, err := conn.ExecContext(ctx, q); err != nil {
+		if _, err := exec(ctx, conn, "source_keys_write", struct{ Entity, Out string }{entity, path}); err != nil {
 			return nil, fmt.Errorf("transform source keys of %s: %w", entity, err)
 		}
 		res.SourceKeys[entity] = path
@@ -743,7 +701,10 @@ func writeCollisions(path string, rows []collision) (string, error) {
 		return "", err
 	}
 	for _, c := range rows {
-		e, _ := grpipe.EntityByName(c.entity)
+		e, ok := grpipe.EntityByName(c.entity)
+		if !ok {
+			return "", fmt.Errorf("collisions: unknown entity %q", c.entity)
+		}
 		if err := w.Write(quarantine.Row{SourceFile: c.file, Line: c.line, Column: e.Key,
 			Reason: fmt.Sprintf("%s key %s maps to id %d, already taken by key %s in this batch (a collision of the derived id)", c.source, c.key, c.id, c.winner),
 			Raw:    c.key}); err != nil {

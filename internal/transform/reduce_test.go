@@ -16,10 +16,14 @@ import (
 // TestReduceEqualsOneTransform: transforming files one by one and reducing
 // the parts gives the same rows as transforming them together, ties on id
 // and timestamp included (the later file wins, and within a file the later
-// line).
+// line). The work directory's name has quotes in it: every file name
+// reaches DuckDB's statements as a quoted literal.
 func TestReduceEqualsOneTransform(t *testing.T) {
 	ctx := context.Background()
-	dir := t.TempDir()
+	dir := filepath.Join(t.TempDir(), `o'brien's "files"`)
+	if err := os.Mkdir(dir, 0o755); err != nil {
+		t.Fatal(err)
+	}
 	hdr := "user_id,user_name,record_create_timestamp\n"
 	files := []string{
 		hdr + "1,a-first,2020-01-01 00:00:00\n2,b-old,2020-01-01 00:00:00\n3,c-only,2020-01-03 00:00:00\n1,a-later-line,2020-01-01 00:00:00\n",

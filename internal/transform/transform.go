@@ -30,6 +30,10 @@
 // in the order given, rows in file order). A row's ordinal is its file's
 // index (high bits) and its byte offset in the file (CSV) or record number
 // (other formats), so the rule holds however the work was split.
+//
+// The DuckDB pass's statements are templates in sql/*.sql (statements.go),
+// parsed like the warehouse's by duckdb.ParseStatements: identifiers through
+// ident, file names through paths and str, nothing pasted in by Sprintf.
 package transform
 
 import (
@@ -48,7 +52,6 @@ import (
 	"time"
 
 	grpipe "github.com/grpipe/grpipe"
-	"github.com/grpipe/grpipe/internal/duckdb"
 	"github.com/grpipe/grpipe/internal/quarantine"
 )
 
@@ -258,7 +261,7 @@ func Run(ctx context.Context, db *sql.DB, sources []Source, opts Options) (*Resu
 	}()
 
 	// Row order in the Parquet files carries no meaning: let DuckDB write in parallel.
-	if _, err := db.ExecContext(ctx, "SET GLOBAL preserve_insertion_order = false"); err != nil {
+	if _, err := exec(ctx, db, "parallel_writes", nil); err != nil {
 		for range sources {
 			<-done
 		}
@@ -377,7 +380,10 @@ func Run(ctx context.Context, db *sql.DB, sources []Source, opts Options) (*Resu
 			return nil, err
 		}
 		for entity, rows := range collided {
-			e, _ := grpipe.EntityByName(entity)
+			e, ok := grpipe.EntityByName(entity)
+			if !ok {
+				return nil, fmt.Errorf("transform source keys: unknown entity %q in a keys file", entity)
+			}
 			extra, err := writeCollisions(filepath.Join(opts.WorkDir, e.Name+".collisions"+quarantine.Suffix), rows)
 			if err != nil {
 				return nil, err
@@ -472,22 +478,12 @@ func finishCSV(ctx context.Context, log *slog.Logger, f *csvFile, readErr error,
 }
 
 // cleanColumns is the DuckDB column list of a clean file: the entity's columns plus _ord.
-func cleanColumns(e grpipe.Entity) string {
-	var b strings.Builder
-	b.WriteString("{")
+func cleanColumns(e grpipe.Entity) []csvColumn {
+	cols := make([]csvColumn, 0, len(e.Columns)+1)
 	for _, c := range e.Columns {
-		fmt.Fprintf(&b, "%s: '%s', ", duckdb.Quote(c.Name), c.Type.SQL())
+		cols = append(cols, csvColumn{c.Name, c.Type.SQL()})
 	}
-	b.WriteString("'_ord': 'BIGINT'}")
-	return b.String()
-}
-
-func quoteIdents(names []string) string {
-	q := make([]string, len(names))
-	for i, n := range names {
-		q[i] = `"` + n + `"`
-	}
-	return strings.Join(q, ", ")
+	return append(cols, csvColumn{"_ord", "BIGINT"})
 }
 
 // csvBufferBytes is the buffer DuckDB's CSV reader reads a file through
@@ -522,16 +518,23 @@ func dedupToParquet(ctx context.Context, db *sql.DB, e grpipe.Entity, files []st
 	for i, f := range files {
 		keyFiles[i] = f + ".keys"
 	}
-	opts := fmt.Sprintf("delim='\t', quote='', escape='', header=false, auto_detect=false, nullstr='', max_line_size=%d, buffer_size=%d",
-		MaxRowBytes+(1<<20), csvBufferBytes(MaxRowBytes+(1<<20)))
-	src := fmt.Sprintf("read_csv(%s, %s, columns=%s)", duckdb.QuoteList(files), opts, cleanColumns(e))
-	keys := fmt.Sprintf("read_csv(%s, %s, columns={'k': '%s', 't': 'BIGINT', '_ord': 'BIGINT'})", duckdb.QuoteList(keyFiles), opts, keyType)
-	q := fmt.Sprintf(`COPY (
-  SELECT %[2]s FROM %[1]s
-  WHERE _ord IN (SELECT arg_max(_ord, {'t': t, 'o': _ord}) FROM %[3]s %[5]s GROUP BY k)
-) TO %[4]s (FORMAT parquet, COMPRESSION zstd, COMPRESSION_LEVEL 1, ROW_GROUP_SIZE_BYTES %[6]s)`,
-		src, quoteIdents(e.ColumnNames()), keys, duckdb.Quote(out), excludeOrds(exclude), duckdb.Quote(rowGroupBytes))
-	r, err := db.ExecContext(ctx, q)
+	maxLine := MaxRowBytes + (1 << 20)
+	r, err := exec(ctx, db, "dedup", struct {
+		tsvFiles
+		Columns            []string
+		KeyFiles           []string
+		KeyColumns         []csvColumn
+		Exclude            []int64
+		Out, RowGroupBytes string
+	}{
+		tsvFiles:      tsvFiles{Files: files, FileColumns: cleanColumns(e), MaxLine: maxLine, Buffer: csvBufferBytes(maxLine)},
+		Columns:       e.ColumnNames(),
+		KeyFiles:      keyFiles,
+		KeyColumns:    []csvColumn{{"k", keyType}, {"t", "BIGINT"}, {"_ord", "BIGINT"}},
+		Exclude:       exclude,
+		Out:           out,
+		RowGroupBytes: rowGroupBytes,
+	})
 	if err != nil {
 		return 0, err
 	}
@@ -542,20 +545,18 @@ func dedupToParquet(ctx context.Context, db *sql.DB, e grpipe.Entity, files []st
 // the same columns. The columns are given by position (the header is
 // skipped, whatever it names them).
 func rejectsToParquet(ctx context.Context, db *sql.DB, files []string, out string) error {
-	var cols strings.Builder
-	for i, c := range quarantine.Columns() {
-		if i > 0 {
-			cols.WriteString(", ")
-		}
-		fmt.Fprintf(&cols, "%s: '%s'", duckdb.Quote(c.Name), c.Type.SQL())
+	var cols []csvColumn
+	for _, c := range quarantine.Columns() {
+		cols = append(cols, csvColumn{c.Name, c.Type.SQL()})
 	}
-	q := fmt.Sprintf(`COPY (
-  SELECT %s
-  FROM read_csv(%s, header=true, auto_detect=false, delim=',', quote='"', escape='"', strict_mode=false, max_line_size=%d, buffer_size=%d,
-    columns={%s})
-) TO %s (FORMAT parquet, COMPRESSION zstd, ROW_GROUP_SIZE_BYTES %s)`, quoteIdents(quarantine.ColumnNames()), duckdb.QuoteList(files),
-		2*MaxRowBytes+(1<<20), csvBufferBytes(2*MaxRowBytes+(1<<20)), cols.String(), duckdb.Quote(out), duckdb.Quote(rowGroupBytes))
-	_, err := db.ExecContext(ctx, q)
+	maxLine := 2*MaxRowBytes + (1 << 20)
+	_, err := exec(ctx, db, "rejects", struct {
+		Files              []string
+		Columns            []string
+		FileColumns        []csvColumn
+		MaxLine, Buffer    int
+		Out, RowGroupBytes string
+	}{files, quarantine.ColumnNames(), cols, maxLine, csvBufferBytes(maxLine), out, rowGroupBytes})
 	return err
 }
 

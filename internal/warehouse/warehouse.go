@@ -89,21 +89,12 @@ func (w *Warehouse) mapErr(err error) error {
 	return w.drv.MapError(err)
 }
 
-type execer interface {
-	ExecContext(ctx context.Context, query string, args ...any) (sql.Result, error)
-}
-
-func (w *Warehouse) exec(ctx context.Context, x execer, name string, data any, args ...any) (int64, error) {
-	q, err := w.stmts.Render(name, data)
-	if err != nil {
-		return 0, err
-	}
-	r, err := x.ExecContext(ctx, q, args...)
+func (w *Warehouse) exec(ctx context.Context, x driver.Execer, name string, data any, args ...any) (int64, error) {
+	r, err := w.stmts.Exec(ctx, x, name, data, args...)
 	if err != nil {
 		return 0, fmt.Errorf("%s: %w", name, w.mapErr(err))
 	}
-	n, _ := r.RowsAffected()
-	return n, nil
+	return r.RowsAffected()
 }
 
 // txInt runs, in tx, a statement that returns one integer.

@@ -198,7 +198,7 @@ func buildAnalytics(v AnalyticsView) analyticsData {
 	}
 	d.TimeChart = chart.Columns{XY: chart.XY{ID: "chart-per-" + d.Unit, Title: "Reviews per " + d.Unit,
 		Desc:       fmt.Sprintf("Column chart of the number of reviews created per %s, %d %ss.", d.Unit, len(d.Buckets), d.Unit),
-		Categories: cats, Series: []chart.Series{per}, Width: 720, Height: 240, YLabel: "reviews", Counts: true}}.SVG()
+		Categories: cats, Series: []chart.Series{per}, Width: 900, Height: 260, YLabel: "reviews", Counts: true}}.SVG()
 
 	for _, rk := range v.Rankings {
 		h := rankHeadings[rk.Table]

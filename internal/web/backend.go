@@ -35,6 +35,10 @@ type Backend interface {
 	Run(ctx context.Context, runID string) (grpipe.Run, *grpipe.RunSummary, error)
 	// TaskInstances returns every try of every task of a run.
 	TaskInstances(ctx context.Context, runID string) ([]TaskInstance, error)
+	// MappedInstances returns every try of every instance of a run's mapped
+	// tasks (executor distributed: the ETL fanned out per landed file), by
+	// task, map index and try; none for a run that mapped nothing.
+	MappedInstances(ctx context.Context, runID string) ([]MappedInstance, error)
 	// TaskLog returns the log of one try; the error wraps grpipe.ErrNotFound when there is none.
 	TaskLog(ctx context.Context, runID, taskID string, try int) (string, error)
 	// Health reports the metadata database and the scheduler's heartbeat.
@@ -119,6 +123,17 @@ type TaskInstance struct {
 	// Airflow's hostname); empty with the local executor. The Gantt chart
 	// and the API show it when set.
 	Worker string
+}
+
+// MappedInstance is one try of one instance of a mapped task (Airflow's
+// dynamic task mapping): the same task run once per landed file. Try is the
+// try of the task that fanned out; the task's later tries map afresh.
+type MappedInstance struct {
+	TaskInstance
+	// MapIndex numbers the instance within its try, from 0.
+	MapIndex int
+	// Label says what the instance works on (batch/file).
+	Label string
 }
 
 // Duration is the try's wall time (zero while it runs).

@@ -427,7 +427,7 @@ func TestDurationPage(t *testing.T) {
 		`data-series="superseded" data-category="scheduled__b (scheduled, success, logical date 2026-11-28 11:00:00Z)" data-value="884"`,
 		`data-series="rejected" data-category="scheduled__b (scheduled, success, logical date 2026-11-28 11:00:00Z)" data-value="7"`,
 		// Runs by logical date, linked, named in full on hover.
-		`11-28 11:00 s`, `href="/dags/goodreads_pipeline/runs/scheduled__b"`, "scheduled__b (scheduled, success, logical date 2026-11-28 11:00:00Z)",
+		`>11-28 11:00:00<`, `class="sub">scheduled<`, `href="/dags/goodreads_pipeline/runs/scheduled__b"`, "scheduled__b (scheduled, success, logical date 2026-11-28 11:00:00Z)",
 		`id="durations"`)
 	// Oldest on the left: manual__1, then a, then b.
 	if i, j := strings.Index(page, `scheduled__a (scheduled`), strings.Index(page, `scheduled__b (scheduled`); i < 0 || j < i {
@@ -462,6 +462,47 @@ func TestDurationPage(t *testing.T) {
 	mustGet(t, c, ts.URL+"/api/v1/dags/"+grpipe.DAGID+"/dagRuns/~/taskInstances?limit=999", 400)
 }
 
+// A run that refused a file staged nothing, so its ledger is empty; the
+// rejected-rows chart counts its rows in its quarantine instead.
+func TestDurationRefusedRun(t *testing.T) {
+	ts, b := newTestServer(t, "")
+	t0 := time.Date(2026, 11, 28, 10, 0, 0, 0, time.UTC)
+	b.addRun("scheduled__ok", t0, grpipe.StateSuccess, 30*time.Second, 2)
+	b.addRun("scheduled__refused", t0.Add(time.Hour), grpipe.StateFailed, 5*time.Second, 0)
+	b.mu.Lock()
+	b.sums["scheduled__refused"].Tables = grpipe.NewLedgers()
+	for i := 0; i < 5; i++ {
+		b.rej["scheduled__refused"] = append(b.rej["scheduled__refused"], quarantine.EntityRow{Entity: "books",
+			Row: quarantine.Row{SourceFile: "book.csv", Line: int64(2 + i), Reason: "book_id is empty", Raw: ",x"}})
+	}
+	b.rej["scheduled__refused"] = append(b.rej["scheduled__refused"], quarantine.EntityRow{Entity: "reviews",
+		Row: quarantine.Row{SourceFile: "reviews.csv", Line: 9, Reason: "review_id is empty", Raw: ",y"}})
+	b.mu.Unlock()
+	c := ts.Client()
+	page, _ := mustGet(t, c, ts.URL+"/dags/"+grpipe.DAGID+"/duration", 200)
+	refused := "scheduled__refused (scheduled, failed, logical date 2026-11-28 11:00:00Z)"
+	contains(t, page, "counted in its quarantine",
+		`data-series="books" data-category="`+refused+`" data-value="5"`,
+		`data-series="reviews" data-category="`+refused+`" data-value="1"`,
+		`data-series="rejected" data-category="`+refused+`" data-value="6"`,
+		`href="/dags/goodreads_pipeline/runs/scheduled__refused/quarantine"`)
+	// Only the rejected rows are known: no staged or superseded segment.
+	lacks(t, page, `data-series="staged" data-category="`+refused, `data-series="superseded" data-category="`+refused)
+
+	body, _ := mustGet(t, c, ts.URL+"/api/v1/dags/"+grpipe.DAGID+"/duration?limit=2", 200)
+	var v struct {
+		Runs []struct {
+			ID             string                   `json:"dag_run_id"`
+			Tables         map[string]grpipe.Ledger `json:"tables"`
+			FromQuarantine bool                     `json:"rejected_from_quarantine"`
+		} `json:"dag_runs"`
+	}
+	if err := json.Unmarshal([]byte(body), &v); err != nil || len(v.Runs) != 2 || v.Runs[0].FromQuarantine ||
+		!v.Runs[1].FromQuarantine || v.Runs[1].Tables["books"].Rejected != 5 || v.Runs[1].Tables["reviews"].Rejected != 1 {
+		t.Fatalf("duration API: %v %s", err, body)
+	}
+}
+
 func TestGantt(t *testing.T) {
 	ts, b := newTestServer(t, "")
 	b.addRun("scheduled__w", time.Date(2026, 11, 28, 10, 0, 0, 0, time.UTC), grpipe.StateSuccess, 90*time.Second, 0)
@@ -493,7 +534,7 @@ func TestGridRunLabels(t *testing.T) {
 	ts, b := newTestServer(t, "")
 	b.addRun("scheduled__later", time.Date(2026, 11, 28, 10, 0, 0, 0, time.UTC), grpipe.StateSuccess, time.Second, 0)
 	page, _ := mustGet(t, ts.Client(), ts.URL+"/dags/"+grpipe.DAGID+"/grid", 200)
-	first, second := strings.Index(page, ">11-27 10:00 m<"), strings.Index(page, ">11-28 10:00 s<")
+	first, second := strings.Index(page, ">11-27 10:00:00 m<"), strings.Index(page, ">11-28 10:00:00 s<")
 	if first < 0 || second < first {
 		t.Fatalf("run labels missing or newest not on the right:\n%s", page)
 	}

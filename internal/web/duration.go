@@ -2,6 +2,7 @@ package web
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"html/template"
 	"math"
@@ -24,6 +25,11 @@ type runStats struct {
 	// while the run has no summary).
 	Ledger grpipe.Ledger
 	Tables map[string]grpipe.Ledger
+	// Quarantined marks a failed run whose ledger is empty (a file was
+	// refused whole, so nothing was staged) but whose quarantine holds
+	// rejected rows: Tables and Ledger then hold only the rejected counts,
+	// read from the quarantine.
+	Quarantined bool
 }
 
 // Limits of the trend views' ?runs= (or the API's ?limit=).
@@ -66,9 +72,43 @@ func (s *Server) runHistory(ctx context.Context, n int) ([]runStats, error) {
 				st.Ledger.Stale += l.Stale
 			}
 		}
+		if run.State == grpipe.StateFailed && st.Ledger.Read == 0 {
+			s.quarantinedCounts(ctx, &st)
+		}
 		out = append(out, st)
 	}
 	return out, nil
+}
+
+// quarantinedCounts fills a failed run's rejected counts, by table, from
+// its quarantine: a run that refused a file for too many rejected rows
+// stages nothing, so its ledger is empty, yet that run is the one a
+// data-quality drift shows in. A run without quarantined rows, or whose
+// quarantine cannot be read (logged), is left as it is.
+func (s *Server) quarantinedCounts(ctx context.Context, st *runStats) {
+	counts := map[string]int64{}
+	var total int64
+	err := s.b.ScanRejected(ctx, st.Run.RunID, func(entity string, _ RejectedView) error {
+		counts[entity]++
+		total++
+		return nil
+	})
+	if err != nil {
+		// The chart goes without this run's rejected rows rather than fail.
+		if !errors.Is(err, grpipe.ErrNotFound) {
+			s.log.Warn("trend charts: rejected rows of a failed run unreadable", "run_id", st.Run.RunID, "error", err)
+		}
+		return
+	}
+	if total == 0 {
+		return
+	}
+	st.Quarantined = true
+	st.Tables = map[string]grpipe.Ledger{}
+	for entity, n := range counts {
+		st.Tables[entity] = grpipe.Ledger{Rejected: n}
+	}
+	st.Ledger = grpipe.Ledger{Rejected: total}
 }
 
 // trendRuns reads ?runs= (pages) or ?limit= (API).
@@ -84,8 +124,9 @@ func trendRuns(r *http.Request, param string) (int, error) {
 	return n, nil
 }
 
-// runLabel is a run's short label on an x axis: its logical date and type.
-func runLabel(r grpipe.Run) string {
+// runTime is the time a run is shown at: its logical date, or when it
+// started or was queued.
+func runTime(r grpipe.Run) time.Time {
 	t := r.LogicalDate
 	if t.IsZero() {
 		t = r.StartedAt
@@ -93,11 +134,24 @@ func runLabel(r grpipe.Run) string {
 	if t.IsZero() {
 		t = r.QueuedAt
 	}
+	return t.UTC()
+}
+
+// runLabel is a run's short label on the grid's axis: its logical date to
+// the second (runs a few seconds apart stay apart) and the first letter of
+// its type (m manual, s scheduled, b backfill; the hover text names it).
+func runLabel(r grpipe.Run) string {
 	kind := ""
 	if r.RunType != "" {
 		kind = " " + string(r.RunType)[:1]
 	}
-	return t.UTC().Format("01-02 15:04") + kind
+	return runTime(r).Format("01-02 15:04:05") + kind
+}
+
+// runCategory is a run on the trend charts' x axis: its logical date to
+// the second, its type on a second line, its full name on hover.
+func runCategory(r grpipe.Run) chart.Category {
+	return chart.Category{Label: runTime(r).Format("01-02 15:04:05"), Sub: string(r.RunType), Title: runTitle(r), Href: runHref(r.RunID)}
 }
 
 // runTitle names a run fully, for hover texts.
@@ -113,11 +167,17 @@ func runHref(runID string) string { return "/dags/" + grpipe.DAGID + "/runs/" + 
 
 func seconds(v float64) string { return chart.Duration(time.Duration(v * float64(time.Second))) }
 
+// chartWidth is the trend charts' drawn width: a wide card on a screen
+// 1400 pixels wide (narrower screens scale the picture down).
+const chartWidth = 1300
+
 type durationData struct {
 	Runs    []runStats
 	Tasks   []string
 	N       int
 	Stacked bool
+	// Quarantined: a run's rejected rows were counted in its quarantine.
+	Quarantined bool
 	// Charts.
 	Durations, Rows, Rejected template.HTML
 	Live                      string
@@ -150,7 +210,8 @@ func (s *Server) pageDuration(w http.ResponseWriter, r *http.Request) {
 	}
 	var cats []chart.Category
 	for _, h := range hist {
-		cats = append(cats, chart.Category{Label: runLabel(h.Run), Title: runTitle(h.Run), Href: runHref(h.Run.RunID)})
+		cats = append(cats, runCategory(h.Run))
+		d.Quarantined = d.Quarantined || h.Quarantined
 		if h.Run.State == grpipe.StateRunning || h.Run.State == grpipe.StateQueued {
 			d.Live = h.Run.RunID
 		}
@@ -169,7 +230,7 @@ func (s *Server) pageDuration(w http.ResponseWriter, r *http.Request) {
 	}
 	xy := chart.XY{ID: "chart-durations", Title: "Task duration per run",
 		Desc:       fmt.Sprintf("Duration of the last try of each of the %d tasks in each of the last %d runs, oldest on the left.", len(d.Tasks), len(hist)),
-		Categories: cats, Series: series, Width: 1000, Height: 360, Format: seconds, YLabel: "duration"}
+		Categories: cats, Series: series, Width: chartWidth, Height: 360, Format: seconds, YLabel: "duration"}
 	if d.Stacked {
 		d.Durations = chart.Columns{XY: xy, Stacked: true}.SVG()
 	} else {
@@ -183,8 +244,11 @@ func (s *Server) pageDuration(w http.ResponseWriter, r *http.Request) {
 	}
 	for _, h := range hist {
 		vals := []float64{float64(h.Ledger.Rejected), float64(h.Ledger.Superseded), float64(h.Ledger.Staged)}
-		if h.Tables == nil {
+		switch {
+		case h.Tables == nil:
 			vals = []float64{math.NaN(), math.NaN(), math.NaN()}
+		case h.Quarantined: // only the rejected rows are known
+			vals = []float64{float64(h.Ledger.Rejected), math.NaN(), math.NaN()}
 		}
 		for i := range ledger {
 			ledger[i].Values = append(ledger[i].Values, vals[i])
@@ -199,10 +263,10 @@ func (s *Server) pageDuration(w http.ResponseWriter, r *http.Request) {
 	}
 	d.Rows = chart.Columns{Stacked: true, XY: chart.XY{ID: "chart-rows", Title: "Rows per run",
 		Desc:       "Stacked columns: the rows each run read, split into rejected, superseded (an older version of an id in the same batch) and staged; the stack's height is the rows read.",
-		Categories: cats, Series: ledger, Width: 1000, Height: 280, YLabel: "rows", Counts: true}}.SVG()
+		Categories: cats, Series: ledger, Width: chartWidth, Height: 280, YLabel: "rows", Counts: true}}.SVG()
 	d.Rejected = chart.Columns{Stacked: true, XY: chart.XY{ID: "chart-rejected", Title: "Rejected rows per run",
-		Desc:       "Stacked columns: the rows each run quarantined, by table; a rising column is a data-quality drift.",
-		Categories: cats, Series: rejected, Width: 1000, Height: 240, YLabel: "rejected rows", Counts: true}}.SVG()
+		Desc:       "Stacked columns: the rows each run quarantined, by table (for a run that refused a file, counted in its quarantine); a rising column is a data-quality drift.",
+		Categories: cats, Series: rejected, Width: chartWidth, Height: 240, YLabel: "rejected rows", Counts: true}}.SVG()
 	s.render(w, r, "duration", "Task duration", d)
 }
 
@@ -230,11 +294,14 @@ func (s *Server) apiDuration(w http.ResponseWriter, r *http.Request) {
 		Duration    *float64                 `json:"duration"`
 		Tasks       map[string]*float64      `json:"task_durations"`
 		Tables      map[string]grpipe.Ledger `json:"tables"`
+		// FromQuarantine: the run refused a file and staged nothing; its
+		// tables hold only the rejected rows, counted in its quarantine.
+		FromQuarantine bool `json:"rejected_from_quarantine,omitempty"`
 	}
 	out := []runOut{}
 	for _, h := range hist {
 		ro := runOut{DagRunID: h.Run.RunID, RunType: string(h.Run.RunType), State: string(h.Run.State), LogicalDate: timePtr(h.Run.LogicalDate),
-			Tasks: map[string]*float64{}, Tables: h.Tables}
+			Tasks: map[string]*float64{}, Tables: h.Tables, FromQuarantine: h.Quarantined}
 		if h.Duration > 0 {
 			sec := h.Duration.Seconds()
 			ro.Duration = &sec

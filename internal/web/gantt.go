@@ -16,6 +16,7 @@ type ganttData struct {
 	Run     grpipe.Run
 	Chart   template.HTML
 	Tries   []TaskInstance // every try, in DAG order
+	Mapped  []MappedInstance
 	Started bool
 }
 
@@ -45,11 +46,27 @@ func tryTitle(ti TaskInstance, now time.Time) string {
 	return b.String()
 }
 
-// ganttChart draws every try of every task of a run on one time axis.
-func ganttChart(run grpipe.Run, order []string, tis []TaskInstance, now time.Time) (template.HTML, []TaskInstance, bool) {
+// mappedTryTitle is the hover text of a try of a mapped instance.
+func mappedTryTitle(mi MappedInstance, now time.Time) string {
+	ti := mi.TaskInstance
+	ti.TaskID = mappedName(mi.TaskID, mi.MapIndex)
+	s := tryTitle(ti, now)
+	if mi.Label != "" {
+		s += "\nfile " + mi.Label
+	}
+	return s
+}
+
+// ganttChart draws every try of every task of a run on one time axis, each
+// task's mapped instances (by map index, every try) in rows under it.
+func ganttChart(run grpipe.Run, order []string, tis []TaskInstance, mis []MappedInstance, now time.Time) (template.HTML, []TaskInstance, bool) {
 	byTask := map[string][]TaskInstance{}
 	for _, ti := range tis {
 		byTask[ti.TaskID] = append(byTask[ti.TaskID], ti)
+	}
+	mapped := map[string][]MappedInstance{}
+	for _, mi := range mis {
+		mapped[mi.TaskID] = append(mapped[mi.TaskID], mi)
 	}
 	var rows []chart.Row
 	var sorted []TaskInstance
@@ -76,9 +93,37 @@ func ganttChart(run grpipe.Run, order []string, tis []TaskInstance, now time.Tim
 				Title: tryTitle(ti, now), Href: taskHref(run.RunID, id, ti.Try), Data: data})
 		}
 		rows = append(rows, row)
+		list2 := mapped[id]
+		sort.Slice(list2, func(i, j int) bool {
+			if list2[i].MapIndex != list2[j].MapIndex {
+				return list2[i].MapIndex < list2[j].MapIndex
+			}
+			return list2[i].Try < list2[j].Try
+		})
+		for i, mi := range list2 {
+			if i == 0 || list2[i-1].MapIndex != mi.MapIndex {
+				rows = append(rows, chart.Row{Label: mappedName(id, mi.MapIndex), Href: mappedHref(mi), Data: map[string]string{"task": id, "map-index": fmt.Sprint(mi.MapIndex)}})
+			}
+			if mi.StartedAt.IsZero() {
+				continue
+			}
+			started = true
+			end := mi.EndedAt
+			if end.IsZero() {
+				end = now
+			}
+			data := map[string]string{"task": id, "map-index": fmt.Sprint(mi.MapIndex), "try": fmt.Sprint(mi.Try), "state": string(mi.State), "duration-ms": fmt.Sprint(end.Sub(mi.StartedAt).Milliseconds())}
+			if mi.Worker != "" {
+				data["worker"] = mi.Worker
+			}
+			r := &rows[len(rows)-1]
+			r.Href = mappedHref(mi)
+			r.Spans = append(r.Spans, chart.Span{Start: mi.StartedAt, End: end, Color: StateColor(mi.State),
+				Title: mappedTryTitle(mi, now), Href: mappedHref(mi), Data: data})
+		}
 	}
 	c := chart.Timeline{ID: "gantt-chart", Title: "Gantt chart of run " + run.RunID,
-		Desc: fmt.Sprintf("Each try of each of the %d tasks as a bar on a time axis, coloured by its state; hover a bar for its start, end and duration.", len(order)),
+		Desc: fmt.Sprintf("Each try of each of the %d tasks as a bar on a time axis, coloured by its state, the instances of a mapped task (one per landed file) in rows under it; hover a bar for its start, end and duration.", len(order)),
 		Rows: rows, Width: 1100}
 	return c.SVG(), sorted, started
 }
@@ -92,8 +137,13 @@ func (s *Server) pageGantt(w http.ResponseWriter, r *http.Request) {
 	for _, t := range p.info.Tasks {
 		order = append(order, t.ID)
 	}
-	d := ganttData{Run: p.run}
-	d.Chart, d.Tries, d.Started = ganttChart(p.run, order, p.tis, s.opts.Now())
+	mis, err := s.b.MappedInstances(r.Context(), p.run.RunID)
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	d := ganttData{Run: p.run, Mapped: mis}
+	d.Chart, d.Tries, d.Started = ganttChart(p.run, order, p.tis, mis, s.opts.Now())
 	s.render(w, r, "gantt", "Gantt "+p.run.RunID, d)
 }
 

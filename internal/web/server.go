@@ -149,13 +149,15 @@ func New(b Backend, opts Options) (*Server, error) {
 
 func (s *Server) parseTemplates() error {
 	funcs := template.FuncMap{
-		"stateColor":  StateColor,
-		"fmtTime":     fmtTime,
-		"fmtDur":      fmtDur,
-		"states":      func() []StateInfo { return States },
-		"pathEscape":  url.PathEscape,
-		"queryEscape": url.QueryEscape,
-		"add":         func(a, b int) int { return a + b },
+		"stateColor":   StateColor,
+		"fmtTime":      fmtTime,
+		"fmtDur":       fmtDur,
+		"states":       func() []StateInfo { return States },
+		"pathEscape":   url.PathEscape,
+		"queryEscape":  url.QueryEscape,
+		"add":          func(a, b int) int { return a + b },
+		"mappedName":   mappedName,
+		"mappedAnchor": mappedAnchor,
 	}
 	for k, f := range chartFuncs {
 		funcs[k] = f

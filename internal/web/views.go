@@ -267,7 +267,10 @@ type gridCell struct {
 	Title string
 	Task  string
 	Run   string
-	X, Y  int
+	// MapIndex is the instance of a mapped task a cell of MappedCells shows
+	// (from it on, in the last row of a task with more than gridMapped).
+	MapIndex int
+	X, Y     int
 }
 
 type gridLabel struct {
@@ -282,11 +285,13 @@ type gridData struct {
 	RunLabels []gridLabel
 	Runs      []grpipe.Run
 	Cells     []gridCell
-	RunCells  []gridCell
-	Width     int
-	Height    int
-	Triggered string
-	Live      string
+	// MappedCells are the cells of the rows of mapped instances.
+	MappedCells []gridCell
+	RunCells    []gridCell
+	Width       int
+	Height      int
+	Triggered   string
+	Live        string
 }
 
 func (g gridData) liveRun() string { return g.Live }
@@ -297,7 +302,7 @@ const (
 	gridSize   = 18
 	gridGap    = 4
 	gridTop    = 26
-	gridFoot   = 84 // room for the run labels under the grid
+	gridFoot   = 104 // room for the run labels under the grid (16 characters at 60°)
 )
 
 func (s *Server) pageGrid(w http.ResponseWriter, r *http.Request) {
@@ -319,11 +324,57 @@ func (s *Server) pageGrid(w http.ResponseWriter, r *http.Request) {
 		runs[i], runs[j] = runs[j], runs[i]
 	}
 	d := gridData{Runs: runs, Triggered: r.URL.Query().Get("triggered")}
-	for i, t := range info.Tasks {
-		d.Tasks = append(d.Tasks, t.ID)
-		d.Labels = append(d.Labels, gridLabel{Text: t.ID, X: 4, Y: gridTop + i*(gridSize+gridGap) + 14})
+	tis := make([]map[string]TaskInstance, len(runs))
+	mapped := make([]map[string][]MappedInstance, len(runs))
+	for c, run := range runs {
+		all, err := s.b.TaskInstances(r.Context(), run.RunID)
+		if err != nil {
+			s.fail(w, r, err)
+			return
+		}
+		mis, err := s.b.MappedInstances(r.Context(), run.RunID)
+		if err != nil {
+			s.fail(w, r, err)
+			return
+		}
+		tis[c], mapped[c] = latestTries(all), latestMapped(mis)
 	}
-	bottom := gridTop + len(d.Tasks)*(gridSize+gridGap)
+	// A task's row, then a row per map index of its mapped instances (the
+	// most any shown run has), the ones past gridMapped summed up in one.
+	type row struct {
+		task     string
+		mapIndex int // -1: the task itself
+		rest     bool
+	}
+	var rows []row
+	for _, t := range info.Tasks {
+		d.Tasks = append(d.Tasks, t.ID)
+		rows = append(rows, row{task: t.ID, mapIndex: -1})
+		n := 0
+		for _, m := range mapped {
+			if list := m[t.ID]; len(list) > 0 {
+				n = max(n, list[len(list)-1].MapIndex+1)
+			}
+		}
+		for i := 0; i < min(n, gridMapped); i++ {
+			rows = append(rows, row{task: t.ID, mapIndex: i})
+		}
+		if n > gridMapped {
+			rows = append(rows, row{task: t.ID, mapIndex: gridMapped, rest: true})
+		}
+	}
+	for i, rw := range rows {
+		y := gridTop + i*(gridSize+gridGap) + 14
+		switch {
+		case rw.mapIndex < 0:
+			d.Labels = append(d.Labels, gridLabel{Text: rw.task, X: 4, Y: y})
+		case rw.rest:
+			d.Labels = append(d.Labels, gridLabel{Text: fmt.Sprintf("%s[%d…]", rw.task, rw.mapIndex), Title: "the mapped instances from map index " + fmt.Sprint(rw.mapIndex) + " on; the run's Gantt chart lists each", X: 20, Y: y})
+		default:
+			d.Labels = append(d.Labels, gridLabel{Text: mappedName(rw.task, rw.mapIndex), Title: "mapped instance " + fmt.Sprint(rw.mapIndex) + " of " + rw.task + " (one per landed file)", X: 20, Y: y})
+		}
+	}
+	bottom := gridTop + len(rows)*(gridSize+gridGap)
 	for c, run := range runs {
 		x := gridLabelW + c*(gridSize+gridGap)
 		dur := ""
@@ -336,22 +387,35 @@ func (s *Server) pageGrid(w http.ResponseWriter, r *http.Request) {
 		if id := liveID(run); id != "" {
 			d.Live = id
 		}
-		tis, err := s.b.TaskInstances(r.Context(), run.RunID)
-		if err != nil {
-			s.fail(w, r, err)
-			return
-		}
-		last := latestTries(tis)
-		for i, task := range d.Tasks {
-			ti, ok := last[task]
-			st := grpipe.StateNone
-			title := task + " in " + run.RunID + ": no status"
-			if ok {
-				st = ti.State
-				title = fmt.Sprintf("%s in %s: %s (try %d, %s)", task, run.RunID, ti.State, ti.Try, fmtDur(ti.Duration()))
+		for i, rw := range rows {
+			cell := gridCell{State: grpipe.StateNone, Task: rw.task, Run: run.RunID, X: x, Y: gridTop + i*(gridSize+gridGap), MapIndex: rw.mapIndex}
+			mis := mapped[c][rw.task]
+			switch {
+			case rw.mapIndex < 0:
+				cell.Href, cell.Title = taskHref(run.RunID, rw.task, 0), rw.task+" in "+run.RunID+": no status"
+				if ti, ok := tis[c][rw.task]; ok {
+					cell.State = ti.State
+					cell.Title = fmt.Sprintf("%s in %s: %s (try %d, %s)", rw.task, run.RunID, ti.State, ti.Try, fmtDur(ti.Duration()))
+				}
+				d.Cells = append(d.Cells, cell)
+				continue
+			case rw.rest:
+				cell.Href = "/dags/" + grpipe.DAGID + "/runs/" + run.RunID + "/gantt"
+				cell.Title = fmt.Sprintf("%s[%d…] in %s: not mapped", rw.task, rw.mapIndex, run.RunID)
+				if k := sort.Search(len(mis), func(k int) bool { return mis[k].MapIndex >= rw.mapIndex }); k < len(mis) {
+					rest := mis[k:]
+					cell.State = groupState(rest)
+					cell.Title = fmt.Sprintf("%s[%d…%d] in %s: %d instances of try %d: %s", rw.task, rw.mapIndex, rest[len(rest)-1].MapIndex, run.RunID, len(rest), rest[0].Try, countStates(rest))
+				}
+			default:
+				cell.Href = "/dags/" + grpipe.DAGID + "/runs/" + run.RunID + "/gantt"
+				cell.Title = mappedName(rw.task, rw.mapIndex) + " in " + run.RunID + ": not mapped"
+				if k := sort.Search(len(mis), func(k int) bool { return mis[k].MapIndex >= rw.mapIndex }); k < len(mis) && mis[k].MapIndex == rw.mapIndex {
+					mi := mis[k]
+					cell.State, cell.Href, cell.Title = mi.State, mappedHref(mi), mappedTitle(mi)
+				}
 			}
-			d.Cells = append(d.Cells, gridCell{State: st, Href: taskHref(run.RunID, task, 0), Title: title, Task: task, Run: run.RunID,
-				X: x, Y: gridTop + i*(gridSize+gridGap)})
+			d.MappedCells = append(d.MappedCells, cell)
 		}
 	}
 	d.Width = gridLabelW + len(runs)*(gridSize+gridGap) + 70

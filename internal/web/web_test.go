@@ -31,6 +31,8 @@ type memBackend struct {
 	charts chartsMem // the data of the chart pages (charts_test.go)
 	// workers are the grpipe workers the workers page shows.
 	workers []Worker
+	// mapped are the mapped instances of a run (mapped_test.go).
+	mapped map[string][]MappedInstance
 }
 
 var testTasks = []TaskNode{
@@ -114,6 +116,12 @@ func (b *memBackend) Run(ctx context.Context, id string) (grpipe.Run, *grpipe.Ru
 
 func (b *memBackend) TaskInstances(ctx context.Context, id string) ([]TaskInstance, error) {
 	return b.tis[id], nil
+}
+
+func (b *memBackend) MappedInstances(ctx context.Context, id string) ([]MappedInstance, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.mapped[id], nil
 }
 
 func (b *memBackend) TaskLog(ctx context.Context, run, task string, try int) (string, error) {

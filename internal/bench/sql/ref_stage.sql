@@ -1,1 +1,1 @@
-CREATE OR REPLACE TABLE staging_{{.Name}} AS SELECT * FROM read_parquet({{.Parquet}})
+CREATE OR REPLACE TABLE {{ident (print "staging_" .Name)}} AS SELECT * FROM read_parquet({{str .Parquet}})

@@ -1,2 +1,3 @@
-DELETE FROM warehouse_{{.Name}} USING staging_{{.Name}} s
-WHERE warehouse_{{.Name}}.{{.Key}} = s.{{.Key}} AND s.record_create_timestamp >= warehouse_{{.Name}}.record_create_timestamp
+{{- $w := ident (print "warehouse_" .Name)}}{{$s := ident (print "staging_" .Name) -}}
+DELETE FROM {{$w}} USING {{$s}} s
+WHERE {{$w}}.{{ident .Key}} = s.{{ident .Key}} AND s.record_create_timestamp >= {{$w}}.record_create_timestamp

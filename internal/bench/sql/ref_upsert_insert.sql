@@ -1,2 +1,3 @@
-INSERT INTO warehouse_{{.Name}} SELECT * FROM staging_{{.Name}} s
-WHERE NOT EXISTS (SELECT 1 FROM warehouse_{{.Name}} w WHERE w.{{.Key}} = s.{{.Key}})
+{{- $w := ident (print "warehouse_" .Name)}}{{$s := ident (print "staging_" .Name) -}}
+INSERT INTO {{$w}} SELECT * FROM {{$s}} s
+WHERE NOT EXISTS (SELECT 1 FROM {{$w}} w WHERE w.{{ident .Key}} = s.{{ident .Key}})

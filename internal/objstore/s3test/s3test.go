@@ -34,8 +34,9 @@ type Server struct {
 	srv     *httptest.Server
 	backend *s3mem.Backend
 
-	mu     sync.Mutex
-	faults []fault
+	mu       sync.Mutex
+	faults   []fault
+	injected map[string]int // faults injected, by kind (Fault*)
 
 	// condMu serializes conditional writes (If-None-Match: *), so that the
 	// check this front makes for multipart uploads is atomic with them.
@@ -49,10 +50,34 @@ type Server struct {
 }
 
 type fault struct {
-	status int           // an HTTP status to reply with, or 0
-	reset  bool          // cut the connection without a reply
-	cut    bool          // cut the connection halfway through the reply's body
-	stall  time.Duration // wait this long before answering
+	status   int           // an HTTP status to reply with, or 0
+	reset    bool          // cut the connection without a reply
+	cut      bool          // cut the connection halfway through the reply's body
+	stall    time.Duration // wait this long before answering
+	download bool          // only for a download (GET of an object); other requests pass it by
+}
+
+// The kinds of injected faults, as Injected counts them.
+const (
+	FaultStatus      = "status"       // an error status (FailNext)
+	FaultReset       = "reset"        // a reset connection (ResetNext)
+	FaultCut         = "cut"          // a reply cut halfway (CutNext)
+	FaultCutDownload = "cut download" // a download cut halfway (CutNextDownload)
+	FaultStall       = "stall"        // a delayed reply (StallNext)
+)
+
+func (f fault) kind() string {
+	switch {
+	case f.download && f.cut:
+		return FaultCutDownload
+	case f.reset:
+		return FaultReset
+	case f.cut:
+		return FaultCut
+	case f.stall > 0:
+		return FaultStall
+	}
+	return FaultStatus
 }
 
 // Start starts a server with the given buckets, sets AWS_ACCESS_KEY_ID,
@@ -60,7 +85,7 @@ type fault struct {
 // starts), and stops the server when the test ends.
 func Start(t testing.TB, buckets ...string) *Server {
 	t.Helper()
-	s := &Server{backend: s3mem.New(), requests: map[string]int{}}
+	s := &Server{backend: s3mem.New(), requests: map[string]int{}, injected: map[string]int{}}
 	for _, b := range buckets {
 		if err := s.backend.CreateBucket(b); err != nil {
 			t.Fatalf("s3test: create bucket %s: %v", b, err)
@@ -114,6 +139,17 @@ func (s *Server) CutNext(n int) {
 	}
 }
 
+// CutNextDownload makes the next n downloads (GET requests of an object,
+// not listings) end with the connection cut halfway through the object's
+// bytes; the requests between them are answered normally.
+func (s *Server) CutNextDownload(n int) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for range n {
+		s.faults = append(s.faults, fault{cut: true, download: true})
+	}
+}
+
 // StallNext makes the next n requests wait d before they are answered.
 func (s *Server) StallNext(n int, d time.Duration) {
 	s.mu.Lock()
@@ -128,6 +164,21 @@ func (s *Server) ClearFaults() {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.faults = nil
+}
+
+// Pending returns how many faults wait to be injected.
+func (s *Server) Pending() int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return len(s.faults)
+}
+
+// Injected returns how many faults of a kind (FaultStatus, FaultReset,
+// FaultCut, FaultCutDownload, FaultStall) were injected so far.
+func (s *Server) Injected(kind string) int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.injected[kind]
 }
 
 // Requests returns how many requests of kind the server answered (see Server.requests).
@@ -146,9 +197,15 @@ func (s *Server) front(next http.Handler) http.Handler {
 		s.total.Add(1)
 		s.mu.Lock()
 		var f *fault
-		if len(s.faults) > 0 {
-			f = &s.faults[0]
-			s.faults = s.faults[1:]
+		for i := range s.faults {
+			if s.faults[i].download && !isDownload(r) {
+				continue
+			}
+			ff := s.faults[i]
+			f = &ff
+			s.faults = append(s.faults[:i:i], s.faults[i+1:]...)
+			s.injected[f.kind()]++
+			break
 		}
 		s.mu.Unlock()
 		if f != nil && f.reset {
@@ -198,6 +255,17 @@ func (s *Server) front(next http.Handler) http.Handler {
 	})
 }
 
+// isDownload reports whether r fetches an object's bytes (a GET of
+// /bucket/key, not a listing or a multipart call).
+func isDownload(r *http.Request) bool {
+	if r.Method != http.MethodGet {
+		return false
+	}
+	_, key, _ := strings.Cut(strings.TrimPrefix(r.URL.Path, "/"), "/")
+	q := r.URL.Query()
+	return key != "" && !q.Has("uploadId") && !q.Has("uploads") && !q.Has("list-type")
+}
+
 // exists reports whether the object at a path-style URL path (/bucket/key) exists.
 func (s *Server) exists(urlPath string) bool {
 	bucket, key, ok := strings.Cut(strings.TrimPrefix(urlPath, "/"), "/")
@@ -237,10 +305,15 @@ func writeError(w http.ResponseWriter, status int, code, msg string) {
 type cutWriter struct {
 	http.ResponseWriter
 	limit, written int64
+	wroteHeader    bool
 	dead           bool
 }
 
 func (c *cutWriter) WriteHeader(code int) {
+	if c.dead || c.wroteHeader {
+		return
+	}
+	c.wroteHeader = true
 	if n, err := strconv.ParseInt(c.Header().Get("Content-Length"), 10, 64); err == nil {
 		c.limit = n / 2
 	}
@@ -250,6 +323,9 @@ func (c *cutWriter) WriteHeader(code int) {
 func (c *cutWriter) Write(b []byte) (int, error) {
 	if c.dead {
 		return 0, errors.New("s3test: connection cut")
+	}
+	if !c.wroteHeader {
+		c.WriteHeader(http.StatusOK) // as net/http does: the limit comes from the headers
 	}
 	if c.written+int64(len(b)) > c.limit {
 		n, _ := c.ResponseWriter.Write(b[:c.limit-c.written])

@@ -2,6 +2,8 @@ package driver
 
 import (
 	"bytes"
+	"context"
+	"database/sql"
 	"embed"
 	"fmt"
 	"io/fs"
@@ -57,6 +59,22 @@ func (s *Statements) Render(name string, data any) (string, error) {
 		return "", fmt.Errorf("render %s: %w", file, err)
 	}
 	return b.String(), nil
+}
+
+// Execer runs a statement: a *sql.DB, *sql.Conn or *sql.Tx.
+type Execer interface {
+	ExecContext(ctx context.Context, query string, args ...any) (sql.Result, error)
+}
+
+// Exec renders the statement name with data and executes it on x with
+// args. A database error is returned as the database gave it: the caller
+// maps it and names the statement.
+func (s *Statements) Exec(ctx context.Context, x Execer, name string, data any, args ...any) (sql.Result, error) {
+	q, err := s.Render(name, data)
+	if err != nil {
+		return nil, err
+	}
+	return x.ExecContext(ctx, q, args...)
 }
 
 func ident(v any) (string, error) {

@@ -266,6 +266,40 @@ func TestCountAxis(t *testing.T) {
 	}
 }
 
+func TestSubLabels(t *testing.T) {
+	cats := func(n int) []Category {
+		var out []Category
+		for i := 0; i < n; i++ {
+			out = append(out, Category{Label: fmt.Sprintf("12-03 13:%02d:00", i), Sub: "scheduled"})
+		}
+		return out
+	}
+	subs := func(c Columns) []string {
+		var out []string
+		for _, e := range find(parse(t, c.SVG()), "text", "sub") {
+			out = append(out, e.text)
+		}
+		return out
+	}
+	few := Columns{XY: XY{Width: 720, Categories: cats(3), Series: []Series{{Values: []float64{1, 2, 3}}}}}
+	if got := subs(few); strings.Join(got, ",") != "scheduled,scheduled,scheduled" {
+		t.Errorf("three runs: second lines %q, want one per run", got)
+	}
+	// 40 runs on 720 px: labels are thinned, and a second line only goes
+	// with a written first line.
+	many := Columns{XY: XY{Width: 720, Categories: cats(40), Series: []Series{{Values: make([]float64, 40)}}}}
+	es := parse(t, many.SVG())
+	var firsts int
+	for _, e := range find(es, "text", "") {
+		if strings.HasPrefix(e.text, "12-03 ") {
+			firsts++
+		}
+	}
+	if n := len(subs(many)); n == 0 || n == 40 || n != firsts {
+		t.Errorf("40 runs: %d second lines for %d first lines, want as many, thinned", n, firsts)
+	}
+}
+
 func TestLines(t *testing.T) {
 	c := Lines{XY: XY{Title: "Durations", Categories: []Category{{Label: "a"}, {Label: "b"}, {Label: "c"}, {Label: "d"}},
 		Series: []Series{{Name: "ETL", Values: []float64{10, 12, math.NaN(), 9}}, {Name: "checks", Values: []float64{1, 1, 2, 1}}},

@@ -10,6 +10,9 @@ type Category struct {
 	// Label is written under the axis; when labels are crowded only every
 	// n-th is written (the hover text always names the category).
 	Label string
+	// Sub, when set, is a second, smaller line under Label (e.g. a run's
+	// type under its date); it is written and thinned with Label.
+	Sub string
 	// Title names the category in hover texts; "" means Label.
 	Title string
 	// Href, when a safe link, makes the category's marks links.
@@ -140,6 +143,9 @@ func (c XY) begin(w *writer, kind string, maxValue float64) frame {
 	}
 	f.w = float64(width) - f.x0 - 12
 	f.h = float64(height) - f.y0 - 34
+	if c.hasSub() {
+		f.h -= 14
+	}
 	if f.h < 20 {
 		f.h = 20
 	}
@@ -181,9 +187,23 @@ func (c XY) begin(w *writer, kind string, maxValue float64) frame {
 		w.title(c.catTitle(i))
 		w.text(Fit(cat.Label, f.band()*float64(every)-4))
 		w.close("text")
+		if cat.Sub != "" {
+			w.elem("text", Fit(cat.Sub, f.band()*float64(every)-4), "x", num(f.cx(i)), "y", num(f.y0+f.h+30),
+				"text-anchor", "middle", "fill", "#778", "class", "sub")
+		}
 	}
 	w.close("g")
 	return f
+}
+
+// hasSub reports whether a category has a second label line.
+func (c XY) hasSub() bool {
+	for _, cat := range c.Categories {
+		if cat.Sub != "" {
+			return true
+		}
+	}
+	return false
 }
 
 // labelEvery returns n so that every n-th category label fits.
@@ -191,6 +211,9 @@ func labelEvery(cats []Category, band float64) int {
 	longest := 1
 	for _, c := range cats {
 		if n := len([]rune(c.Label)); n > longest {
+			longest = n
+		}
+		if n := len([]rune(c.Sub)); n > longest {
 			longest = n
 		}
 	}

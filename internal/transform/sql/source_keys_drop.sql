@@ -1,0 +1,1 @@
+DROP TABLE IF EXISTS "_sk_first"; DROP TABLE IF EXISTS "_sk_taken"
