@@ -34,6 +34,10 @@ type rankRow struct {
 	Cover string // the cover to load; "" shows the placeholder
 	Meter template.HTML
 	Value string
+	// Place is the row's place in its list (1, 2, ...): a best_* table's
+	// rows are ranked twice (by reviews and by rating), and the board
+	// numbers them by place, with the two ranks on hover.
+	Place int
 }
 
 type timeBucket struct {
@@ -212,8 +216,8 @@ func buildAnalytics(v AnalyticsView) analyticsData {
 				max = float64(row.ReviewCount)
 			}
 		}
-		for _, row := range rk.Rows {
-			rr := rankRow{Ranked: row, Link: chart.SafeHref(row.URL)}
+		for i, row := range rk.Rows {
+			rr := rankRow{Ranked: row, Link: chart.SafeHref(row.URL), Place: i + 1}
 			if rr.Link != "" && !strings.HasPrefix(rr.Link, "http") {
 				rr.Link = "" // a Goodreads page, never a path on this site
 			}

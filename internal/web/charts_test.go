@@ -1,6 +1,7 @@
 package web
 
 import (
+	"bytes"
 	"context"
 	"encoding/csv"
 	"encoding/json"
@@ -63,6 +64,10 @@ func newChartsMem() chartsMem {
 		}
 		if t.table == "best_authors" {
 			rows = nil
+		}
+		if t.table == "best_books" { // the first is ranked 3rd by reviews and 1st by rating
+			rows = append([]Ranked(nil), books...)
+			rows[0].Rank, rows[0].RatingRank = 3, 1
 		}
 		c.analytics.Rankings = append(c.analytics.Rankings, Ranking{Table: t.table, Subject: t.subject, Kind: t.kind, Rows: rows})
 	}
@@ -292,7 +297,8 @@ func TestAnalyticsPage(t *testing.T) {
 		`<img src="https://images.gr-assets.com/books/1327882219m/4799.jpg" alt="" loading="lazy"`,
 		`href="https://www.goodreads.com/book/show/4799.Cannery_Row"`,
 		"4.50 ★ (12 reviews)", "12 reviews · 4.50 ★", "Most reviewed authors", "Ursula K. Le Guin",
-		"nobody is in both top lists", // best_authors is empty
+		"nobody is in both top lists",                                     // best_authors is empty
+		`<span class="rank" title="#3 by reviews, #1 by rating">1</span>`, // best_books: numbered by place
 		"&lt;script&gt;alert(&#34;x&#34;)&lt;/script&gt;",
 		`<details><summary>Numbers</summary>`)
 	noRawHostile(t, page)
@@ -783,6 +789,12 @@ func TestQuarantineView(t *testing.T) {
 	if err := json.Unmarshal([]byte(body), &v); err != nil || v.Total != 64 || v.Matched != 60 || len(v.Rows) != 5 || v.Rows[0].Line != 65 ||
 		len(v.ByReason) != 1 || v.ByReason[0].Rows != 60 {
 		t.Fatalf("quarantine API: %v %s", err, body)
+	}
+	// A row's fields are the quarantine file's columns, entity first, in order.
+	var compact bytes.Buffer
+	if err := json.Compact(&compact, []byte(body)); err != nil ||
+		!strings.Contains(compact.String(), `"rows":[{"entity":"books","source_file":"book.csv","line":65,"column_name":"num_pages","reason":"num_pages \"55 pages\" is not an integer","raw":"row"},`) {
+		t.Fatalf("quarantine API rows: %v %s", err, compact.String())
 	}
 	mustGet(t, c, ts.URL+"/api/v1/dags/"+grpipe.DAGID+"/dagRuns/nope/quarantine", 404)
 	page, _ = mustGet(t, c, ts.URL+"/dags/"+grpipe.DAGID+"/runs/manual__1/quarantine?entity=authors", 200)
