@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"database/sql"
 	"encoding/csv"
 	"fmt"
 	"os"
@@ -32,12 +33,17 @@ type cluster struct {
 }
 
 func newCluster(t *testing.T) *cluster {
+	return newClusterOn(t, pgtest.Database(t), pgtest.Database(t))
+}
+
+// newClusterOn is newCluster with the metadata and the warehouse in the
+// databases meta and wh.
+func newClusterOn(t *testing.T, meta, wh string) *cluster {
 	srv := s3test.Start(t, "grpipe")
-	meta := pgtest.Database(t)
 	c := &cluster{t: t, s3: srv, shared: map[string]string{
 		"GRPIPE_EXECUTOR":  "distributed",
 		"GRPIPE_METADATA":  meta,
-		"GRPIPE_WAREHOUSE": pgtest.Database(t),
+		"GRPIPE_WAREHOUSE": wh,
 		"GRPIPE_ZONES":     srv.ZonesURL("grpipe", "dist") + "&max_backoff=100ms",
 		"GRPIPE_TEST_POLL": "200ms",
 	}}
@@ -390,9 +396,17 @@ func TestFiguresDistributed(t *testing.T) {
 	if records == "" {
 		t.Skip("set GRPIPE_FIGURES to a record count to measure")
 	}
-	data := t.TempDir()
-	if r := grpipeCmd(t, map[string]string{"GRPIPE_HOME": t.TempDir()}, "fake", "--records", records, "--out", data); r.code != 0 {
-		t.Fatalf("fake: %s", r.stderr)
+	// GRPIPE_FIGURES_DATA names a directory that holds the batch already (a
+	// `grpipe fake --records N --out DIR` made once for several rounds); it
+	// is written there when it does not hold one.
+	data := os.Getenv("GRPIPE_FIGURES_DATA")
+	if data == "" {
+		data = t.TempDir()
+	}
+	if _, err := os.Stat(filepath.Join(data, "reviews.csv")); err != nil {
+		if r := grpipeCmd(t, map[string]string{"GRPIPE_HOME": t.TempDir()}, "fake", "--records", records, "--out", data); r.code != 0 {
+			t.Fatalf("fake: %s", r.stderr)
+		}
 	}
 	var files []string
 	for _, n := range []string{"reviews.csv", "user.csv", "author.csv", "book.csv"} {
@@ -480,8 +494,8 @@ func TestFakeParts(t *testing.T) {
 	}
 }
 
-// TestDistributedS3Outage: the S3 server answers 503 to everything for a
-// while in the middle of the ETL's fan-out: the tries that needed it fail
+// TestDistributedS3Outage: the S3 server answers 503 to everything for 3 s
+// in the middle of the ETL's fan-out: the tries that needed it fail
 // cleanly (after the S3 client's own retries), the ETL is retried, and the
 // run ends with the warehouse a local run of the same files gives — no
 // half-written part was read.
@@ -511,7 +525,11 @@ func TestDistributedS3Outage(t *testing.T) {
 		}
 		time.Sleep(20 * time.Millisecond)
 	}
-	c.s3.FailNext(150, 503)
+	// An outage of 3 s (not of a number of requests: how many requests the
+	// workers make meanwhile depends on the machine's load).
+	c.s3.FailNext(100_000, 503)
+	time.Sleep(3 * time.Second)
+	c.s3.ClearFaults()
 	got := c.waitRun(run, 3*time.Minute, procs...)
 	if got.State != grpipe.StateSuccess {
 		t.Fatalf("run ended %s: %s", got.State, got.Error)
@@ -540,5 +558,136 @@ func TestDistributedS3Outage(t *testing.T) {
 	}
 	if !reflect.DeepEqual(testsupport.SnapshotConfig(t, cfg), testsupport.SnapshotConfig(t, lcfg)) {
 		t.Fatal("the warehouse differs from a local run's")
+	}
+}
+
+// TestDistributedPostgresRestart: the PostgreSQL server that holds the
+// metadata (runs, tries, River's queue) and the warehouse is restarted
+// (pg_ctl stop -m immediate, then start: every connection cut) while the
+// ETL's mapped instances run on two worker processes: every try ends
+// (none is left running), the ETL is retried if a try failed, the run
+// succeeds once (no run doubled) and the warehouse equals a local run's on
+// the same files; the workers and the scheduler outlive the restart.
+func TestDistributedPostgresRestart(t *testing.T) {
+	if testing.Short() {
+		t.Skip("starts a PostgreSQL server and three processes")
+	}
+	pg := pgtest.StartCluster(t)
+	admin, err := sql.Open("pgx", pg.DSN("postgres"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, db := range []string{"meta", "wh"} {
+		// The test cluster runs with synchronous_commit off (fast, but a
+		// crash loses the last commits, which no production server does):
+		// these databases commit durably, as a real one would.
+		if _, err := admin.Exec(`CREATE DATABASE "` + db + `"`); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := admin.Exec(`ALTER DATABASE "` + db + `" SET synchronous_commit = on`); err != nil {
+			t.Fatal(err)
+		}
+	}
+	admin.Close()
+	c := newClusterOn(t, pg.DSN("meta"), pg.DSN("wh"))
+	sample := sampleDir(t)
+	if r := grpipeCmd(t, c.home(""), append([]string{"land", "--split", "40KB"}, sample...)...); r.code != 0 {
+		t.Fatalf("land: %s", r.stderr)
+	}
+	var procs []*proc
+	for _, name := range []string{"w1", "w2"} {
+		procs = append(procs, startGrpipe(t, c.home(""), "worker", "--name", name, "--concurrency", "2"))
+	}
+	procs = append(procs, startGrpipe(t, c.home("orchestrator:\n  retry_delay: 1s\n  retries: 4\n"), "scheduler", "--schedule", "@every 24h", "--start-date", "2100-01-01"))
+	t.Cleanup(func() {
+		if t.Failed() {
+			for i, p := range procs {
+				t.Logf("--- process %d:\n%s", i, p.stderr.String())
+			}
+		}
+	})
+	run := c.trigger(c.home(""))
+	deadline := time.Now().Add(60 * time.Second)
+	for {
+		mapped, err := c.store.MappedInstances(context.Background(), run)
+		if err == nil && len(mapped) > 0 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("the ETL never fanned out")
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	pg.Restart()
+	t.Log("PostgreSQL restarted during the fan-out")
+	got := c.waitRun(run, 3*time.Minute, procs...)
+	if got.State != grpipe.StateSuccess {
+		var logs strings.Builder
+		for i, p := range procs {
+			fmt.Fprintf(&logs, "--- process %d:\n%s\n", i, p.stderr.String())
+		}
+		t.Fatalf("run ended %s: %s\n%s", got.State, got.Error, logs.String())
+	}
+	ctx := context.Background()
+	runs, err := c.store.ListRuns(ctx, 10)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(runs) != 1 || runs[0].RunID != run {
+		t.Fatalf("runs after the restart: %+v, want only %s", runs, run)
+	}
+	tis, err := c.store.TaskInstances(ctx, run)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, ti := range tis {
+		if ti.State == grpipe.StateRunning || ti.State == grpipe.StateQueued {
+			t.Errorf("%s try %d left %s", ti.TaskID, ti.TryNumber, ti.State)
+		}
+		if ti.State == grpipe.StateFailed || ti.State == grpipe.StateUpForRetry {
+			t.Logf("%s try %d failed cleanly: %.200s", ti.TaskID, ti.TryNumber, ti.Error)
+		}
+	}
+	mapped, err := c.store.MappedInstances(ctx, run)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, m := range mapped {
+		if m.State == grpipe.StateRunning || m.State == grpipe.StateQueued {
+			t.Errorf("%s left %s", m.TryKey, m.State)
+		}
+	}
+	for i, p := range procs {
+		select {
+		case <-p.done:
+			t.Errorf("process %d exited during the restart: %v\n%s", i, p.err, p.stderr.String())
+		default:
+		}
+	}
+
+	distEnv := c.home("")
+	cfg, err := config.Load(distEnv["GRPIPE_HOME"], envGetter(distEnv), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	localEnv := map[string]string{"GRPIPE_HOME": t.TempDir(), "GRPIPE_WAREHOUSE": pgtest.Database(t)}
+	if r := grpipeCmd(t, localEnv, append([]string{"land", "--split", "40KB"}, sample...)...); r.code != 0 {
+		t.Fatalf("land: %s", r.stderr)
+	}
+	if r := grpipeCmd(t, localEnv, "run"); r.code != 0 {
+		t.Fatalf("local run: %s", r.stderr)
+	}
+	lcfg, err := config.Load(localEnv["GRPIPE_HOME"], envGetter(localEnv), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !reflect.DeepEqual(testsupport.SnapshotConfig(t, cfg), testsupport.SnapshotConfig(t, lcfg)) {
+		t.Fatal("the warehouse differs from a local run's")
+	}
+	for _, p := range procs {
+		p.signal(t, syscall.SIGTERM)
+		if code, _ := p.wait(t, time.Minute); code != 0 {
+			t.Errorf("exit %d after SIGTERM:\n%s", code, p.stderr.String())
+		}
 	}
 }

@@ -96,14 +96,14 @@ func runReference(ctx context.Context, cfg config.Config, files []string, inputB
 	defer wh.Close()
 	t = time.Now()
 	for _, e := range grpipe.Entities() {
-		if _, err := exec(ctx, wh, "ref_stage", map[string]string{"Name": e.Name, "Parquet": parquet[e.Name]}); err != nil {
+		if _, err := exec(ctx, wh, "ref_stage", map[string]string{"Staging": "staging_" + e.Name, "Parquet": parquet[e.Name]}); err != nil {
 			return nil, fmt.Errorf("stage %s: %w", e.Name, err)
 		}
 	}
 	step("stage", t, rows)
 	t = time.Now()
 	for _, e := range grpipe.Entities() {
-		data := map[string]string{"Name": e.Name, "Key": e.Key}
+		data := map[string]string{"Warehouse": "warehouse_" + e.Name, "Staging": "staging_" + e.Name, "Key": e.Key}
 		for _, name := range []string{"ref_create", "ref_upsert_delete", "ref_upsert_insert"} {
 			if _, err := exec(ctx, wh, name, data); err != nil {
 				return nil, fmt.Errorf("upsert %s: %w", e.Name, err)

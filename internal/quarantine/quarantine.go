@@ -60,18 +60,21 @@ const legacyColumnName = "column"
 // Row is one rejected input row.
 type Row struct {
 	// SourceFile is the input file's name in the working zone.
-	SourceFile string
+	SourceFile string `json:"source_file"`
 	// Line is the line of the input file where the row starts (the header is line 1).
-	Line int64
+	Line int64 `json:"line"`
 	// Column is the column at fault; empty when the whole row is (a wrong
 	// field count, a broken quote).
-	Column string
+	Column string `json:"column_name"`
 	// Reason says what is wrong.
-	Reason string
+	Reason string `json:"reason"`
 	// Raw is the row's text as read (valid UTF-8; very long rows are cut,
 	// with a note saying how long they were).
-	Raw string
+	Raw string `json:"raw"`
 }
+
+// Record returns r's fields as text in the order of Columns (a CSV record).
+func (r Row) Record() []string { return r.fields(nil) }
 
 // fields returns r in the order of Columns.
 func (r Row) fields(buf []string) []string {

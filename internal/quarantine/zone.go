@@ -22,7 +22,7 @@ func ParquetKey(batch, entity string) string {
 
 // EntityRow is a rejected row with the entity its file belongs to.
 type EntityRow struct {
-	Entity string
+	Entity string `json:"entity"`
 	Row
 }
 

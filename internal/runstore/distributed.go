@@ -50,7 +50,17 @@ func decodeTryKey(s string) (TryKey, bool) {
 	return TryKey{RunID: f[0], TaskID: f[1], MapIndex: m, Try: n}, err1 == nil && err2 == nil
 }
 
-// Try is one try as the store holds it.
+// Try is one try as the executors claim and end it: of a task (MapIndex
+// -1, a task_instances row) or of one instance of a mapped task (a
+// mapped_instances row), with what the claim protocol needs (the error's
+// kind, the output handed downstream, the log).
+//
+// TaskInstance is the other view of a task_instances row: the one
+// `grpipe runs show --json` prints as task_tries and the UI reads (with
+// the task's kind and the duration, and no map index, output or log).
+// They stay two types because that JSON is stable output, while Try's
+// fields follow the executor protocol; both are read from the same rows
+// (see queryTasks and TryRecord), so no fact is stored twice.
 type Try struct {
 	TryKey
 	// Label says what a mapped instance works on (a file, an entity).
@@ -113,6 +123,25 @@ func (s *Store) QueueMapped(ctx context.Context, k TryKey, label string, at time
 		return fmt.Errorf("queue %s: %w", k, err)
 	}
 	return nil
+}
+
+// AbandonMapped fails the instances of task's mapped tries before try
+// (try numbers below it) that no worker claimed: the try that mapped them
+// ended without them (it failed, for one because it lost the database
+// between recording an instance and queueing it), and a later try maps its
+// own. It returns how many it failed; a claim of one fails from then on.
+func (s *Store) AbandonMapped(ctx context.Context, runID, taskID string, before int, reason string, at time.Time) (int64, error) {
+	res, err := s.db.ExecContext(ctx, `UPDATE mapped_instances SET state = ?, ended_at = ?, error = ?, error_kind = ?
+		WHERE run_id = ? AND task_id = ? AND try_number < ? AND state = ? AND worker = ''`,
+		string(grpipe.StateFailed), ts(at), reason, "lost", runID, taskID, before, string(grpipe.StateQueued))
+	if err != nil {
+		return 0, fmt.Errorf("abandon the mapped instances of %s %s before try %d: %w", runID, taskID, before, err)
+	}
+	n, err := res.RowsAffected()
+	if err != nil {
+		return 0, fmt.Errorf("abandon the mapped instances of %s %s before try %d: %w", runID, taskID, before, err)
+	}
+	return n, nil
 }
 
 // table returns the table holding the tries of k.

@@ -215,3 +215,43 @@ func TestWorkersAndLostTries(t *testing.T) {
 		}
 	})
 }
+
+// The unclaimed instances of earlier tries of a mapped task are failed when
+// a later try maps afresh; claimed, ended and later ones are left alone.
+func TestAbandonMapped(t *testing.T) {
+	eachStore(t, func(t *testing.T, st *runstore.Store) {
+		ctx := context.Background()
+		startRun(t, st, "manual__c")
+		key := func(idx, try int) runstore.TryKey {
+			return runstore.TryKey{RunID: "manual__c", TaskID: "GoodReadsETLJob", MapIndex: idx, Try: try}
+		}
+		for _, k := range []runstore.TryKey{key(0, 1), key(1, 1), key(2, 1), key(0, 2)} {
+			if err := st.QueueMapped(ctx, k, "", t0); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if ok, err := st.ClaimTry(ctx, key(1, 1), "w1", t0); err != nil || !ok {
+			t.Fatalf("claim: %v %v", ok, err)
+		}
+		n, err := st.AbandonMapped(ctx, "manual__c", "GoodReadsETLJob", 2, "try 2 maps afresh", t0.Add(time.Minute))
+		if err != nil || n != 2 {
+			t.Fatalf("abandoned %d, %v; want 2", n, err)
+		}
+		want := map[runstore.TryKey]grpipe.State{key(0, 1): grpipe.StateFailed, key(1, 1): grpipe.StateRunning, key(2, 1): grpipe.StateFailed, key(0, 2): grpipe.StateQueued}
+		for k, st0 := range want {
+			got, err := st.TryRecord(ctx, k)
+			if err != nil || got.State != st0 {
+				t.Errorf("%s: %s %v, want %s", k, got.State, err, st0)
+			}
+			if st0 == grpipe.StateFailed && (got.Error != "try 2 maps afresh" || got.ErrorKind != "lost" || !got.EndedAt.Equal(t0.Add(time.Minute))) {
+				t.Errorf("%s: %+v", k, got)
+			}
+		}
+		if ok, err := st.ClaimTry(ctx, key(2, 1), "w2", t0.Add(2*time.Minute)); err != nil || ok {
+			t.Fatalf("claim of an abandoned instance: %v %v", ok, err)
+		}
+		if n, err := st.AbandonMapped(ctx, "manual__c", "GoodReadsETLJob", 2, "again", t0); err != nil || n != 0 {
+			t.Fatalf("abandoned again: %d %v", n, err)
+		}
+	})
+}

@@ -18,7 +18,9 @@ import (
 // concurrent use, also from several processes (SQLite WAL, busy timeout).
 
 // TaskInstance is one try of one task of a run (the task_instances table,
-// without the log; see Store.TaskLog).
+// without the log; see Store.TaskLog): the stable JSON of `grpipe runs
+// show --json` (task_tries) and what the UI shows. The executors' view of
+// the same rows is Try (why two types: see Try).
 type TaskInstance struct {
 	RunID     string          `json:"run_id"`
 	TaskID    string          `json:"task_id"`

@@ -181,6 +181,7 @@ func TestUCSDBatch(t *testing.T) {
 	if n := query(t, db, `SELECT count(*)::VARCHAR FROM read_parquet('`+res.SourceKeys["reviews"]+`')`); n[0] != "6" {
 		t.Fatalf("review keys: %v", n)
 	}
+	noScratch(t, filepath.Join(dir, "out"))
 }
 
 func TestCollisionQuarantined(t *testing.T) {
@@ -219,6 +220,27 @@ func TestCollisionQuarantined(t *testing.T) {
 	// The users of the colliding lines still load (one user).
 	if got := ledger(res.Entities["users"]); got != (grpipe.Ledger{Read: 4, Superseded: 3, Staged: 1}) {
 		t.Fatalf("users %+v", got)
+	}
+	noScratch(t, filepath.Join(dir, "out"))
+}
+
+// noScratch fails t when the transform left clean or keys files in dir
+// (only its Parquet and quarantine files are read after it).
+func noScratch(t *testing.T, dir string) {
+	t.Helper()
+	entries, err := os.ReadDir(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var names []string
+	for _, e := range entries {
+		names = append(names, e.Name())
+		if strings.HasSuffix(e.Name(), ".tsv") || strings.HasSuffix(e.Name(), ".keys") {
+			t.Errorf("scratch file %s left in the work dir", e.Name())
+		}
+	}
+	if len(names) == 0 {
+		t.Errorf("the work dir is empty: the Parquet files are missing")
 	}
 }
 

@@ -42,6 +42,7 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"io/fs"
 	"log/slog"
 	"os"
 	"path/filepath"
@@ -424,7 +425,35 @@ func Run(ctx context.Context, db *sql.DB, sources []Source, opts Options) (*Resu
 		log.Info("transformed", "table", e.Name, "read", er.Read, "rejected", er.Rejected,
 			"superseded", er.Superseded, "staged", er.Staged)
 	}
+	// The clean files are read by the dedup only: let them go now, not when
+	// the batch is done, so that the upsert does not wait beside them (the
+	// UCSD reviews dump's are 16 GB of text).
+	var scratch []string
+	for _, o := range outs {
+		for _, p := range o.parts {
+			for _, f := range p.clean {
+				scratch = append(scratch, f, f+".keys")
+			}
+		}
+		if o.keys != "" {
+			scratch = append(scratch, o.keys)
+		}
+	}
+	if err := removeScratch(scratch); err != nil {
+		return nil, err
+	}
 	return res, nil
+}
+
+// removeScratch removes files the transform no longer needs; one that does
+// not exist is no error.
+func removeScratch(files []string) error {
+	for _, f := range files {
+		if err := os.Remove(f); err != nil && !errors.Is(err, fs.ErrNotExist) {
+			return fmt.Errorf("transform: remove scratch file: %w", err)
+		}
+	}
+	return nil
 }
 
 func (r *Result) entity(e grpipe.Entity) *EntityResult {

@@ -1,6 +1,7 @@
 package web
 
 import (
+	"bytes"
 	"context"
 	"encoding/csv"
 	"encoding/json"
@@ -788,6 +789,12 @@ func TestQuarantineView(t *testing.T) {
 	if err := json.Unmarshal([]byte(body), &v); err != nil || v.Total != 64 || v.Matched != 60 || len(v.Rows) != 5 || v.Rows[0].Line != 65 ||
 		len(v.ByReason) != 1 || v.ByReason[0].Rows != 60 {
 		t.Fatalf("quarantine API: %v %s", err, body)
+	}
+	// A row's fields are the quarantine file's columns, entity first, in order.
+	var compact bytes.Buffer
+	if err := json.Compact(&compact, []byte(body)); err != nil ||
+		!strings.Contains(compact.String(), `"rows":[{"entity":"books","source_file":"book.csv","line":65,"column_name":"num_pages","reason":"num_pages \"55 pages\" is not an integer","raw":"row"},`) {
+		t.Fatalf("quarantine API rows: %v %s", err, compact.String())
 	}
 	mustGet(t, c, ts.URL+"/api/v1/dags/"+grpipe.DAGID+"/dagRuns/nope/quarantine", 404)
 	page, _ = mustGet(t, c, ts.URL+"/dags/"+grpipe.DAGID+"/runs/manual__1/quarantine?entity=authors", 200)

@@ -307,7 +307,7 @@ func (s *Server) pageQuarantine(w http.ResponseWriter, r *http.Request) {
 
 // quarantineCSVHeader is the download's header: the quarantine file's
 // columns, with the entity first.
-var quarantineCSVHeader = []string{"entity", "source_file", "line", "column_name", "reason", "raw"}
+var quarantineCSVHeader = append([]string{"entity"}, quarantine.ColumnNames()...)
 
 func (s *Server) pageQuarantineCSV(w http.ResponseWriter, r *http.Request) {
 	if !s.dagOK(w, r) {
@@ -346,7 +346,7 @@ func (s *Server) pageQuarantineCSV(w http.ResponseWriter, r *http.Request) {
 		if err != nil {
 			return err
 		}
-		return cw.Write([]string{entity, row.SourceFile, strconv.FormatInt(row.Line, 10), row.Column, row.Reason, row.Raw})
+		return cw.Write(append([]string{entity}, row.Record()...))
 	})
 	if err != nil && !started {
 		s.fail(w, r, err)
@@ -402,18 +402,7 @@ func (s *Server) apiQuarantine(w http.ResponseWriter, r *http.Request) {
 		}
 		return out
 	}
-	type row struct {
-		Entity     string `json:"entity"`
-		SourceFile string `json:"source_file"`
-		Line       int64  `json:"line"`
-		Column     string `json:"column_name"`
-		Reason     string `json:"reason"`
-		Raw        string `json:"raw"`
-	}
-	rows := []row{}
-	for _, x := range st.Rows {
-		rows = append(rows, row{x.Entity, x.SourceFile, x.Line, x.Column, x.Reason, x.Raw})
-	}
+	rows := append([]quarantine.EntityRow{}, st.Rows...) // the columns of package quarantine, entity first; [] when none
 	writeJSON(w, http.StatusOK, map[string]any{"dag_run_id": run.RunID, "total_rejected": st.Total, "total_entries": st.Matched,
 		"offset": offset, "by_reason": groups(st.ByReason), "by_file": groups(st.ByFile), "by_entity": groups(st.ByEntity), "rows": rows})
 }

@@ -44,6 +44,33 @@ func (m *Mapper) Map(ctx context.Context, c *dag.Call, parts []pipeline.Part) ([
 	base := m.next[try]
 	m.next[try] += len(parts)
 	m.mu.Unlock()
+	if base == 0 {
+		// Instances an earlier try recorded but never got running are failed:
+		// this try maps its own.
+		n, err := h.store.AbandonMapped(ctx, try.RunID, try.TaskID, try.Try, fmt.Sprintf("try %d of %s maps the files afresh", try.Try, try.TaskID), time.Now().UTC())
+		if err != nil {
+			return nil, err
+		}
+		if n > 0 {
+			c.Log.Info("abandoned the unclaimed mapped instances of earlier tries", "instances", n)
+		}
+	}
+	outs, err := m.mapParts(ctx, c, h, try, base, parts)
+	if err != nil {
+		// Best effort, now, for this try's own unclaimed instances; the next
+		// try does it anyway when the database is out of reach now.
+		if n, aerr := h.store.AbandonMapped(context.WithoutCancel(ctx), try.RunID, try.TaskID, try.Try+1, "the try that mapped it failed: "+err.Error(), time.Now().UTC()); aerr != nil {
+			c.Log.Warn("cannot mark the unclaimed mapped instances failed", "error", aerr)
+		} else if n > 0 {
+			c.Log.Info("abandoned the unclaimed mapped instances", "instances", n)
+		}
+	}
+	return outs, err
+}
+
+// mapParts records and queues parts as instances base, base+1, ... of try
+// and waits for their outputs.
+func (m *Mapper) mapParts(ctx context.Context, c *dag.Call, h *handler, try runstore.TryKey, base int, parts []pipeline.Part) ([]pipeline.PartOutput, error) {
 
 	keys := make([]runstore.TryKey, len(parts))
 	args := make([]queue.TaskArgs, len(parts))

@@ -1,1 +1,1 @@
-CREATE TABLE IF NOT EXISTS {{ident (print "warehouse_" .Name)}} AS SELECT * FROM {{ident (print "staging_" .Name)}} LIMIT 0
+CREATE TABLE IF NOT EXISTS {{ident .Warehouse}} AS SELECT * FROM {{ident .Staging}} LIMIT 0

@@ -1,1 +1,1 @@
-CREATE OR REPLACE TABLE {{ident (print "staging_" .Name)}} AS SELECT * FROM read_parquet({{str .Parquet}})
+CREATE OR REPLACE TABLE {{ident .Staging}} AS SELECT * FROM read_parquet({{str .Parquet}})

@@ -6,13 +6,13 @@ COPY (
     SELECT {{template "ref_clean" .Columns}} FROM {{template "ref_source" .}}
   ) c
   SEMI JOIN (
-    SELECT {{ident .Key}}, max(record_create_timestamp) AS ts FROM {{template "ref_source" .}} GROUP BY {{ident .Key}}
-  ) w ON c.{{ident .Key}} = w.{{ident .Key}} AND c.record_create_timestamp = w.ts
+    SELECT {{ident .Key}}, max("record_create_timestamp") AS ts FROM {{template "ref_source" .}} GROUP BY {{ident .Key}}
+  ) w ON c.{{ident .Key}} = w.{{ident .Key}} AND c."record_create_timestamp" = w.ts
 ) TO {{str .Out}} (FORMAT parquet, COMPRESSION zstd)
 
 {{- /* The typed read_csv of the entity's file .File; rows that do not fit are skipped. */}}
-{{- define "ref_source"}}read_csv({{str .File}}, header=true, auto_detect=false, delim=',', quote='"', escape='"', ignore_errors=true, timestampformat='%Y-%m-%d %H:%M:%S.%f', columns={{"{"}}
-{{- range $i, $c := .Columns}}{{if $i}}, {{end}}{{str $c.Name}}: {{str $c.ReadType}}{{end}}{{"}"}}){{end}}
+{{- define "ref_source"}}read_csv({{str .File}}, header=true, auto_detect=false, delim=',', quote='"', escape='"', ignore_errors=true, timestampformat='%Y-%m-%d %H:%M:%S.%f', columns={
+{{- range $i, $c := .Columns}}{{if $i}}, {{end}}{{str $c.Name}}: {{str $c.ReadType}}{{end}} }){{end}}
 
 {{- /* The select list that cleans the columns: text with its white space
        folded (and HTML tags dropped where the column holds HTML), Goodreads

@@ -1,3 +1,2 @@
-{{- $w := ident (print "warehouse_" .Name)}}{{$s := ident (print "staging_" .Name) -}}
-INSERT INTO {{$w}} SELECT * FROM {{$s}} s
-WHERE NOT EXISTS (SELECT 1 FROM {{$w}} w WHERE w.{{ident .Key}} = s.{{ident .Key}})
+INSERT INTO {{ident .Warehouse}} SELECT * FROM {{ident .Staging}} s
+WHERE NOT EXISTS (SELECT 1 FROM {{ident .Warehouse}} w WHERE w.{{ident .Key}} = s.{{ident .Key}})

@@ -3,7 +3,7 @@
 COPY (
   SELECT {{idents .Columns}} FROM (
 {{- range $i, $p := .Parts}}{{if $i}}
-  UNION ALL{{end}} SELECT {{idents $.Columns}}, {{$i}} AS _part FROM read_parquet({{str $p}})
+  UNION ALL{{end}} SELECT {{idents $.Columns}}, {{int $i}} AS "_part" FROM read_parquet({{str $p}})
 {{- end}})
-  QUALIFY row_number() OVER (PARTITION BY {{ident .Key}} ORDER BY {{ident .Timestamp}} DESC, _part DESC) = 1
+  QUALIFY row_number() OVER (PARTITION BY {{ident .Key}} ORDER BY {{ident .Timestamp}} DESC, "_part" DESC) = 1
 ) TO {{str .Out}} (FORMAT parquet, COMPRESSION zstd)

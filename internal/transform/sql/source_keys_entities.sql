@@ -1,1 +1,1 @@
-SELECT DISTINCT entity FROM "_sk_first" ORDER BY entity
+SELECT DISTINCT "entity" FROM "_sk_first" ORDER BY "entity"

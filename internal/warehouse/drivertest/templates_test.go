@@ -18,8 +18,15 @@ func TestCheckTemplate(t *testing.T) {
 		"SELECT 1\nFROM goodreads_warehouse.\"reviews\"":                                     "line 2: identifier goodreads_warehouse is not quoted",
 		`SELECT * FROM {{.Table}}`:                                                           "{{.Table}} prints a value",
 		`SELECT * FROM t LIMIT {{.Limit}}`:                                                   "{{.Limit}} prints a value",
+		`COPY (SELECT 1) TO {{str .Out}}`:                                                    "",
+		`COPY (SELECT 1) TO {{quote .Out}}`:                                                  "{{quote .Out}} prints a value",
+		`SELECT * FROM t LIMIT {{int .Limit}}`:                                               "",
+		`COPY (SELECT 1) TO {{str .Out}} (FORMAT parquet)`:                                   "",
+		`SELECT format FROM t`:                                                               "identifier format is not quoted",
 	} {
-		problems := checkTemplate(src, names)
+		// str and int are literal functions here (as in the transform's
+		// templates); quote is not.
+		problems := checkTemplate(src, names, []string{"str", "int"})
 		switch {
 		case want == "" && len(problems) > 0:
 			t.Errorf("%q: %v, want no problem", src, problems)
