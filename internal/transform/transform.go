@@ -31,6 +31,13 @@
 // index (high bits) and its byte offset in the file (CSV) or record number
 // (other formats), so the rule holds however the work was split.
 //
+// A new input format: its Format and landing names in the domain package
+// (inputs.go, grpipe.InputForFile; internal/landing checks its header), a
+// reader in a package of its own implementing RecordReader (as
+// internal/bookgraph and internal/libexport do), and its case in openRecords
+// (formats.go). Validation, cleaning, dedup and quarantine then apply to it
+// unchanged.
+//
 // The DuckDB pass's statements are templates in sql/*.sql (statements.go),
 // parsed like the warehouse's by duckdb.ParseStatements: identifiers through
 // ident, file names through paths and str, nothing pasted in by Sprintf.
