@@ -141,6 +141,7 @@ func Run(ctx context.Context, db *sql.DB, sources []Source, opts Options) (*Resu
 	type part struct {
 		stats FileStats
 		clean []string
+		keyed bool // rows with derived ids: the clean files may be read again (collisions)
 	}
 	type fileOut struct {
 		parts   map[string]*part // by entity name
@@ -218,7 +219,7 @@ func Run(ctx context.Context, db *sql.DB, sources []Source, opts Options) (*Resu
 			eo, o.err = cleanFormat(ctx, log, src, int64(i)<<40, base, o.rejects, o.keys, opts)
 			o.parts = map[string]*part{}
 			for name, p := range eo {
-				o.parts[name] = &part{stats: p.stats}
+				o.parts[name] = &part{stats: p.stats, keyed: p.keyed}
 				if p.stats.Valid > 0 {
 					o.parts[name].clean = []string{p.clean}
 				}
@@ -288,6 +289,7 @@ func Run(ctx context.Context, db *sql.DB, sources []Source, opts Options) (*Resu
 	failed := false
 	dedup := func(e grpipe.Entity, exclude []int64, extraRejects ...string) *dedupOut {
 		var files, rejects []string
+		keyed := false
 		rejects = append(rejects, extraRejects...)
 		for j, src := range sources {
 			o := &outs[j]
@@ -296,6 +298,7 @@ func Run(ctx context.Context, db *sql.DB, sources []Source, opts Options) (*Resu
 			}
 			if p := o.parts[e.Name]; p != nil {
 				files = append(files, p.clean...)
+				keyed = keyed || p.keyed
 			}
 			if src.Entity.Name == e.Name && o.stats.Rejected > 0 {
 				rejects = append(rejects, o.rejects)
@@ -310,6 +313,18 @@ func Run(ctx context.Context, db *sql.DB, sources []Source, opts Options) (*Resu
 			if d.err != nil {
 				d.err = fmt.Errorf("transform %s: %w", e.Name, d.err)
 				return d
+			}
+			if !keyed {
+				// No derived ids, so no collision can make the dedup read
+				// these again: let them go while other files are validated.
+				var scratch []string
+				for _, f := range files {
+					scratch = append(scratch, f, f+".keys")
+				}
+				if err := removeScratch(scratch); err != nil {
+					d.err = err
+					return d
+				}
 			}
 		}
 		if len(rejects) > 0 {
