@@ -79,8 +79,7 @@ func testHooks(getenv func(string) string) (hooks, error) {
 			time.Sleep(wait)
 		}
 		if at == crash {
-			_ = syscall.Kill(os.Getpid(), syscall.SIGKILL)
-			select {} // the signal ends the process
+			killSelf()
 		}
 	}))
 	return h, nil
@@ -386,7 +385,15 @@ func (k killAfter) TaskRetry(context.Context, grpipe.Run, string, int, error) {
 }
 func (k killAfter) TaskEnded(_ context.Context, _ grpipe.Run, t grpipe.TaskSummary) {
 	if t.TaskID == k.task {
-		_ = syscall.Kill(os.Getpid(), syscall.SIGKILL)
-		select {} // the signal ends the process
+		killSelf()
 	}
+}
+
+// killSelf ends the process at once, as kill -9 would (SIGKILL on unix,
+// TerminateProcess on Windows).
+func killSelf() {
+	if p, err := os.FindProcess(os.Getpid()); err == nil {
+		_ = p.Kill()
+	}
+	select {} // the kill ends the process
 }

@@ -72,16 +72,12 @@ func (b *WebBackend) Analytics(ctx context.Context) (web.AnalyticsView, error) {
 		v.Note = "The warehouse has no reviews yet: the first run creates and fills it."
 		return v, nil
 	}
-	ratings, err := wh.ReviewRatings(ctx, win)
+	ratings, days, err := wh.ReviewDistributions(ctx, win)
 	if err != nil {
 		return v, err
 	}
 	for _, r := range ratings {
 		v.Ratings = append(v.Ratings, web.RatingCount{Rating: r.Rating, Reviews: r.Reviews})
-	}
-	days, err := wh.ReviewsPerDay(ctx, win)
-	if err != nil {
-		return v, err
 	}
 	for _, d := range days {
 		v.PerDay = append(v.PerDay, web.DayCount{Day: d.Day, Reviews: d.Reviews})

@@ -25,6 +25,7 @@ import (
 	grpipe "github.com/grpipe/grpipe"
 	"github.com/grpipe/grpipe/internal/app"
 	"github.com/grpipe/grpipe/internal/config"
+	"github.com/grpipe/grpipe/internal/cputime"
 	"github.com/grpipe/grpipe/internal/fake"
 	"github.com/grpipe/grpipe/internal/landing"
 )
@@ -248,13 +249,13 @@ func Run(ctx context.Context, opts Options) (*Result, error) {
 		return nil, err
 	}
 	rss := startSampler()
-	cpu0 := cpuTime()
+	cpu0 := cputime.Process()
 	sum, err := a.Orchestrator.RunNow(ctx)
 	closed = true
 	if cerr := a.Close(); err == nil {
 		err = cerr
 	}
-	res.CPUSeconds = cpuTime() - cpu0
+	res.CPUSeconds = (cputime.Process() - cpu0).Seconds()
 	samples := rss.stop()
 	if perr := prof.stop(); err == nil {
 		err = perr

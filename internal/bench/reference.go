@@ -11,6 +11,7 @@ import (
 
 	grpipe "github.com/grpipe/grpipe"
 	"github.com/grpipe/grpipe/internal/config"
+	"github.com/grpipe/grpipe/internal/cputime"
 	"github.com/grpipe/grpipe/internal/duckdb"
 )
 
@@ -60,7 +61,7 @@ func runReference(ctx context.Context, cfg config.Config, files []string, inputB
 	opts := duckdb.Options{MemoryLimit: cfg.DuckDB.MemoryLimit, TempDirectory: cfg.DuckDB.TempDirectory, Threads: cfg.DuckDB.Threads}
 	rss := startSampler()
 	start := time.Now()
-	cpu0 := cpuTime()
+	cpu0 := cputime.Process()
 	ref := &Reference{}
 	step := func(name string, from time.Time, rows int64) {
 		secs := time.Since(from).Seconds()
@@ -119,7 +120,7 @@ func runReference(ctx context.Context, cfg config.Config, files []string, inputB
 	}
 	step("analytics", t, 0)
 	ref.Seconds = time.Since(start).Seconds()
-	ref.CPUSeconds = cpuTime() - cpu0
+	ref.CPUSeconds = (cputime.Process() - cpu0).Seconds()
 	samples := rss.stop()
 	for _, s := range samples {
 		ref.PeakRSS = max(ref.PeakRSS, s.rss)

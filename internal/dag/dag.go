@@ -8,8 +8,8 @@
 // the results of an earlier execution.
 //
 // Where a try physically runs is the Executor's business (executor.go):
-// Local runs it on a goroutine of this process; a distributed executor
-// (issue 11) puts it on a queue that workers on other machines take. A new
+// Local runs it on a goroutine of this process; internal/distributed puts
+// it on a queue that workers on other machines take. A new
 // executor implements Executor and passes the executor tests
 // (internal/dag/executortest); the semantics above it do not change. The
 // run-level semantics (the run lock, depends_on_past, orphaned runs, clear)

@@ -1,3 +1,7 @@
+//go:build linux
+
+// The disk-full tests mount a tmpfs (Linux, as root).
+
 package pipeline_test
 
 import (

@@ -102,42 +102,6 @@ func (s *Store) ListRuns(ctx context.Context, limit int, states ...grpipe.State)
 	return s.queryRuns(ctx, q, append(args, limit)...)
 }
 
-// RunWithTasks is a run with the latest try of each of its tasks (a row of
-// Airflow's grid view).
-type RunWithTasks struct {
-	grpipe.Run
-	Tasks []TaskInstance `json:"tasks"`
-}
-
-// ListRunsWithTasks returns the most recent runs like ListRuns, each with
-// the latest try of each task, in two queries.
-func (s *Store) ListRunsWithTasks(ctx context.Context, limit int, states ...grpipe.State) ([]RunWithTasks, error) {
-	runs, err := s.ListRuns(ctx, limit, states...)
-	if err != nil || len(runs) == 0 {
-		return []RunWithTasks{}, err
-	}
-	ph := make([]string, len(runs))
-	args := make([]any, len(runs))
-	idx := map[string]int{}
-	out := make([]RunWithTasks, len(runs))
-	for i, r := range runs {
-		ph[i], args[i], idx[r.RunID] = "?", r.RunID, i
-		out[i] = RunWithTasks{Run: r, Tasks: []TaskInstance{}}
-	}
-	tis, err := s.queryTasks(ctx, `SELECT t.run_id, t.task_id, t.try_number, t.kind, t.state, t.started_at, t.ended_at, t.error, t.worker FROM task_instances t
-		WHERE t.run_id IN (`+strings.Join(ph, ",")+`)
-		AND t.try_number = (SELECT max(u.try_number) FROM task_instances u WHERE u.run_id = t.run_id AND u.task_id = t.task_id)
-		ORDER BY t.run_id, coalesce(t.started_at, ''), t.task_id`, args...)
-	if err != nil {
-		return nil, err
-	}
-	for _, ti := range tis {
-		i := idx[ti.RunID]
-		out[i].Tasks = append(out[i].Tasks, ti)
-	}
-	return out, nil
-}
-
 // QueuedRuns returns the runs waiting to be executed (triggered, cleared,
 // resumed after a crash or a shutdown, or waiting on depends_on_past), in
 // the order the scheduler takes them: oldest logical date first.

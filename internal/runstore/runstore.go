@@ -5,8 +5,7 @@
 // is created and upgraded by numbered migrations (migrations/NNNN_*.sql,
 // never edited once released), so a newer grpipe can open an older home.
 //
-// Reading (for the CLI and a web UI): ListRuns, ListRunsWithTasks,
-// QueuedRuns, Run (a grpipe.Run), Summary (the JSON summary), TaskInstances
+// Reading (for the CLI and a web UI): ListRuns, QueuedRuns, Run (a grpipe.Run), Summary (the JSON summary), TaskInstances
 // and LatestTaskInstances (one row per try), TaskLog (per try), Paused,
 // LastHeartbeat, PreviousRun. Unknown ids give errors wrapping
 // grpipe.ErrNotFound. Writing is the orchestrator's (internal/orchestrator):

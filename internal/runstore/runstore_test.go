@@ -132,9 +132,8 @@ func TestRunsTasksAndClear(t *testing.T) {
 		if cs := stored.Checks; len(cs) != 1 || !cs[0].Passed || cs[0].Detail != "4 rows" {
 			t.Errorf("checks %+v", cs)
 		}
-		grid, err := st.ListRunsWithTasks(ctx, 10)
-		if err != nil || len(grid) != 1 || len(grid[0].Tasks) != 2 || grid[0].State != grpipe.StateFailed {
-			t.Errorf("runs with tasks %+v %v", grid, err)
+		if runs, err := st.ListRuns(ctx, 10); err != nil || len(runs) != 1 || runs[0].State != grpipe.StateFailed {
+			t.Errorf("runs %+v %v", runs, err)
 		}
 		latest, _ := st.LatestTaskInstances(ctx, id)
 		if len(latest) != 2 || latest[1].TaskID != "GoodReadsETLJob" || latest[1].TryNumber != 3 || latest[1].DurationSeconds != 60 {

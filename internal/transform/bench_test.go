@@ -5,13 +5,12 @@ import (
 	"context"
 	"encoding/csv"
 	"errors"
+	"github.com/grpipe/grpipe/internal/cputime"
 	"io"
 	"log/slog"
 	"os"
 	"path/filepath"
-	"syscall"
 	"testing"
-	"time"
 
 	grpipe "github.com/grpipe/grpipe"
 	"github.com/grpipe/grpipe/internal/fake"
@@ -110,18 +109,10 @@ func BenchmarkEncodingCSV(b *testing.B) {
 // process used (user and system, garbage collection included). On a shared
 // machine it moves far less than the wall-clock MB/s.
 func reportCPU(b *testing.B, bytes int64) func() {
-	start := cpuTime()
+	start := cputime.Process()
 	return func() {
-		if secs := (cpuTime() - start).Seconds(); secs > 0 {
+		if secs := (cputime.Process() - start).Seconds(); secs > 0 {
 			b.ReportMetric(float64(bytes)*float64(b.N)/1e6/secs, "MB/cpu-s")
 		}
 	}
-}
-
-func cpuTime() time.Duration {
-	var ru syscall.Rusage
-	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
-		return 0
-	}
-	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
 }

@@ -63,6 +63,9 @@ type entityOut struct {
 	pd            *predup
 	stats         FileStats
 	row, keysLine []byte
+	// keyed: some row's id is derived from a source key, so a collision of
+	// keys may make the dedup read the clean file again.
+	keyed bool
 }
 
 func newEntityOut(e grpipe.Entity, base, source string) (*entityOut, error) {
@@ -425,6 +428,7 @@ func (c *committer) commit(ctx context.Context, b *builtBatch) error {
 				o.stats.Read++
 			}
 			o.stats.Valid++
+			o.keyed = o.keyed || row.tag != 0
 			if err := o.pd.addTagged(o.row, row.id, row.ts, ordAt, row.tag); err != nil {
 				return err
 			}

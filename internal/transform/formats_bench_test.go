@@ -3,13 +3,12 @@ package transform
 import (
 	"bytes"
 	"context"
+	"github.com/grpipe/grpipe/internal/cputime"
 	"io"
 	"log/slog"
 	"os"
 	"path/filepath"
-	"syscall"
 	"testing"
-	"time"
 
 	grpipe "github.com/grpipe/grpipe"
 	"github.com/grpipe/grpipe/internal/fake"
@@ -40,7 +39,7 @@ func BenchmarkUCSDReviews(b *testing.B) {
 	}{{"workers=1", 1}, {"workers=N", 0}} {
 		b.Run(bc.name, func(b *testing.B) {
 			b.SetBytes(int64(reviews.Len()))
-			cpu0 := cpuSeconds()
+			cpu0 := cputime.Process().Seconds()
 			for b.Loop() {
 				rw, _ := quarantine.NewWriter(io.Discard)
 				_, err := cleanRecords(context.Background(), slog.New(slog.DiscardHandler), src, 0, filepath.Join(dir, "out"), rw, io.Discard,
@@ -49,16 +48,7 @@ func BenchmarkUCSDReviews(b *testing.B) {
 					b.Fatal(err)
 				}
 			}
-			b.ReportMetric((cpuSeconds()-cpu0)/float64(b.N), "cpu-s/op")
+			b.ReportMetric((cputime.Process().Seconds()-cpu0)/float64(b.N), "cpu-s/op")
 		})
 	}
-}
-
-// cpuSeconds is the CPU time (user and system) the process has used.
-func cpuSeconds() float64 {
-	var ru syscall.Rusage
-	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
-		return 0
-	}
-	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano()).Seconds()
 }

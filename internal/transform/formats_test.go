@@ -278,6 +278,7 @@ func TestExportBatch(t *testing.T) {
 	if r := query(t, db, `SELECT concat_ws('|', line, column_name, reason) FROM read_parquet('`+res.Entities["reviews"].Rejects+`')`); len(r) != 1 || r[0] != "4|review_rating|review_rating 9 out of range [0, 5]" {
 		t.Fatalf("rejects %v", r)
 	}
+	noScratch(t, filepath.Join(dir, "out"))
 }
 
 func TestFormatFileRefused(t *testing.T) {

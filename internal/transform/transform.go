@@ -31,6 +31,13 @@
 // index (high bits) and its byte offset in the file (CSV) or record number
 // (other formats), so the rule holds however the work was split.
 //
+// A new input format: its Format and landing names in the domain package
+// (inputs.go, grpipe.InputForFile; internal/landing checks its header), a
+// reader in a package of its own implementing RecordReader (as
+// internal/bookgraph and internal/libexport do), and its case in openRecords
+// (formats.go). Validation, cleaning, dedup and quarantine then apply to it
+// unchanged.
+//
 // The DuckDB pass's statements are templates in sql/*.sql (statements.go),
 // parsed like the warehouse's by duckdb.ParseStatements: identifiers through
 // ident, file names through paths and str, nothing pasted in by Sprintf.
@@ -134,6 +141,7 @@ func Run(ctx context.Context, db *sql.DB, sources []Source, opts Options) (*Resu
 	type part struct {
 		stats FileStats
 		clean []string
+		keyed bool // rows with derived ids: the clean files may be read again (collisions)
 	}
 	type fileOut struct {
 		parts   map[string]*part // by entity name
@@ -211,7 +219,7 @@ func Run(ctx context.Context, db *sql.DB, sources []Source, opts Options) (*Resu
 			eo, o.err = cleanFormat(ctx, log, src, int64(i)<<40, base, o.rejects, o.keys, opts)
 			o.parts = map[string]*part{}
 			for name, p := range eo {
-				o.parts[name] = &part{stats: p.stats}
+				o.parts[name] = &part{stats: p.stats, keyed: p.keyed}
 				if p.stats.Valid > 0 {
 					o.parts[name].clean = []string{p.clean}
 				}
@@ -281,6 +289,7 @@ func Run(ctx context.Context, db *sql.DB, sources []Source, opts Options) (*Resu
 	failed := false
 	dedup := func(e grpipe.Entity, exclude []int64, extraRejects ...string) *dedupOut {
 		var files, rejects []string
+		keyed := false
 		rejects = append(rejects, extraRejects...)
 		for j, src := range sources {
 			o := &outs[j]
@@ -289,6 +298,7 @@ func Run(ctx context.Context, db *sql.DB, sources []Source, opts Options) (*Resu
 			}
 			if p := o.parts[e.Name]; p != nil {
 				files = append(files, p.clean...)
+				keyed = keyed || p.keyed
 			}
 			if src.Entity.Name == e.Name && o.stats.Rejected > 0 {
 				rejects = append(rejects, o.rejects)
@@ -303,6 +313,18 @@ func Run(ctx context.Context, db *sql.DB, sources []Source, opts Options) (*Resu
 			if d.err != nil {
 				d.err = fmt.Errorf("transform %s: %w", e.Name, d.err)
 				return d
+			}
+			if !keyed {
+				// No derived ids, so no collision can make the dedup read
+				// these again: let them go while other files are validated.
+				var scratch []string
+				for _, f := range files {
+					scratch = append(scratch, f, f+".keys")
+				}
+				if err := removeScratch(scratch); err != nil {
+					d.err = err
+					return d
+				}
 			}
 		}
 		if len(rejects) > 0 {

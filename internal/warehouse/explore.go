@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"sort"
 	"strings"
 	"time"
 
@@ -29,35 +30,41 @@ type DayCount struct {
 	Reviews int64
 }
 
-// ReviewRatings counts the reviews of the window by rating, a rating under
-// its whole part (0 to 5); reviews without a rating are left out.
-func (w *Warehouse) ReviewRatings(ctx context.Context, win Window) ([]RatingCount, error) {
-	var out []RatingCount
-	err := w.scanRows(ctx, "stats_ratings", nil, []any{win.Start.UTC(), win.End.UTC()}, func(rows *sql.Rows) error {
-		var rc RatingCount
-		if err := rows.Scan(&rc.Rating, &rc.Reviews); err != nil {
+// ReviewDistributions counts the reviews of the window by rating, a rating
+// under its whole part (0 to 5; reviews without a rating are left out), in
+// rating order, and per day of their record_create_timestamp (UTC), in day
+// order (days without reviews are left out). Both come from one scan of the
+// reviews (stats_reviews.sql), grouped by day and rating.
+func (w *Warehouse) ReviewDistributions(ctx context.Context, win Window) ([]RatingCount, []DayCount, error) {
+	byRating := map[int]int64{}
+	byDay := map[time.Time]int64{}
+	err := w.scanRows(ctx, "stats_reviews", nil, []any{win.Start.UTC(), win.End.UTC()}, func(rows *sql.Rows) error {
+		var day time.Time
+		var rating sql.NullInt64
+		var n int64
+		if err := rows.Scan(&day, &rating, &n); err != nil {
 			return err
 		}
-		out = append(out, rc)
-		return nil
-	})
-	return out, err
-}
-
-// ReviewsPerDay counts the reviews of the window per day of their
-// record_create_timestamp, in day order; days without reviews are left out.
-func (w *Warehouse) ReviewsPerDay(ctx context.Context, win Window) ([]DayCount, error) {
-	var out []DayCount
-	err := w.scanRows(ctx, "stats_reviews_per_day", nil, []any{win.Start.UTC(), win.End.UTC()}, func(rows *sql.Rows) error {
-		var dc DayCount
-		if err := rows.Scan(&dc.Day, &dc.Reviews); err != nil {
-			return err
+		byDay[time.Date(day.Year(), day.Month(), day.Day(), 0, 0, 0, 0, time.UTC)] += n
+		if rating.Valid {
+			byRating[int(rating.Int64)] += n
 		}
-		dc.Day = time.Date(dc.Day.Year(), dc.Day.Month(), dc.Day.Day(), 0, 0, 0, 0, time.UTC)
-		out = append(out, dc)
 		return nil
 	})
-	return out, err
+	if err != nil {
+		return nil, nil, err
+	}
+	var ratings []RatingCount
+	for r, n := range byRating {
+		ratings = append(ratings, RatingCount{Rating: r, Reviews: n})
+	}
+	sort.Slice(ratings, func(i, j int) bool { return ratings[i].Rating < ratings[j].Rating })
+	var days []DayCount
+	for d, n := range byDay {
+		days = append(days, DayCount{Day: d, Reviews: n})
+	}
+	sort.Slice(days, func(i, j int) bool { return days[i].Day.Before(days[j].Day) })
+	return ratings, days, nil
 }
 
 // Ranked is one row of an analytics table.

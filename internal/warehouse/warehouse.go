@@ -97,6 +97,19 @@ func (w *Warehouse) exec(ctx context.Context, x driver.Execer, name string, data
 	return r.RowsAffected()
 }
 
+// txInt runs, in tx, a statement that returns one integer.
+func (w *Warehouse) txInt(ctx context.Context, tx *sql.Tx, name string, data any, args ...any) (int64, error) {
+	q, err := w.stmts.Render(name, data)
+	if err != nil {
+		return 0, err
+	}
+	var n int64
+	if err := tx.QueryRowContext(ctx, q, args...).Scan(&n); err != nil {
+		return 0, fmt.Errorf("%s: %w", name, w.mapErr(err))
+	}
+	return n, nil
+}
+
 // queryInt runs a statement that returns one integer.
 func (w *Warehouse) queryInt(ctx context.Context, name string, data any, args ...any) (int64, error) {
 	q, err := w.stmts.Render(name, data)
@@ -241,6 +254,7 @@ func (w *Warehouse) upsert(ctx context.Context, batch string, e grpipe.Entity, l
 		"Timestamp": grpipe.TimestampColumn,
 		"Columns":   e.ColumnNames(),
 		"Keys":      keys,
+		"Fresh":     false,
 	}
 	rejected := map[string]any{
 		"Target":  rejectedRows,
@@ -268,9 +282,18 @@ func (w *Warehouse) upsert(ctx context.Context, batch string, e grpipe.Entity, l
 			return ledger, fmt.Errorf("upsert %s: source keys: %w", e.Name, w.mapErr(err))
 		}
 	}
-	replaced, err := w.exec(ctx, tx, "upsert_delete", data, upsertArgs...)
+	// An empty table (a fresh warehouse, or an entity's first batch) takes
+	// every staged row: no delete, no probe of the table.
+	fresh, err := w.txInt(ctx, tx, "upsert_target_empty", data)
 	if err != nil {
 		return ledger, fmt.Errorf("upsert %s: %w", e.Name, err)
+	}
+	data["Fresh"] = fresh == 1
+	var replaced int64
+	if fresh != 1 {
+		if replaced, err = w.exec(ctx, tx, "upsert_delete", data, upsertArgs...); err != nil {
+			return ledger, fmt.Errorf("upsert %s: %w", e.Name, err)
+		}
 	}
 	added, err := w.exec(ctx, tx, "upsert_insert", data, upsertArgs...)
 	if err != nil {

@@ -120,28 +120,25 @@ func testExplore(t *testing.T, h Harness) {
 	w := open(t, h, true)
 	win := warehouse.Window{Start: tm("2020-02-01 00:00"), End: tm("2020-03-01 00:00")}
 
-	t.Run("ratings", func(t *testing.T) {
-		got, err := w.ReviewRatings(ctx, win)
+	t.Run("ratings and per day", func(t *testing.T) {
+		ratings, days, err := w.ReviewDistributions(ctx, win)
 		if err != nil {
 			t.Fatal(err)
 		}
 		want := []warehouse.RatingCount{{Rating: 0, Reviews: 1}, {Rating: 3, Reviews: 1}, {Rating: 4, Reviews: 2}, {Rating: 5, Reviews: 1}} // 4.5 counts under 4; no rating left out
-		if !reflect.DeepEqual(got, want) {
-			t.Errorf("ratings %v, want %v", got, want)
+		if !reflect.DeepEqual(ratings, want) {
+			t.Errorf("ratings %v, want %v", ratings, want)
 		}
-		all, _ := w.ReviewRatings(ctx, warehouse.AllTime)
-		if len(all) != 5 || all[1] != (warehouse.RatingCount{Rating: 2, Reviews: 1}) {
-			t.Errorf("all-time ratings %v", all)
+		wantDays := []warehouse.DayCount{{Day: tm("2020-02-01 00:00"), Reviews: 2}, {Day: tm("2020-02-03 00:00"), Reviews: 2}, {Day: tm("2020-02-05 00:00"), Reviews: 1}, {Day: tm("2020-02-07 00:00"), Reviews: 1}}
+		if !reflect.DeepEqual(days, wantDays) {
+			t.Errorf("per day %v, want %v", days, wantDays)
 		}
-	})
-	t.Run("per day", func(t *testing.T) {
-		got, err := w.ReviewsPerDay(ctx, win)
+		all, _, err := w.ReviewDistributions(ctx, warehouse.AllTime)
 		if err != nil {
 			t.Fatal(err)
 		}
-		want := []warehouse.DayCount{{Day: tm("2020-02-01 00:00"), Reviews: 2}, {Day: tm("2020-02-03 00:00"), Reviews: 2}, {Day: tm("2020-02-05 00:00"), Reviews: 1}, {Day: tm("2020-02-07 00:00"), Reviews: 1}}
-		if !reflect.DeepEqual(got, want) {
-			t.Errorf("per day %v, want %v", got, want)
+		if len(all) != 5 || all[1] != (warehouse.RatingCount{Rating: 2, Reviews: 1}) {
+			t.Errorf("all-time ratings %v", all)
 		}
 	})
 	t.Run("analytics rows", func(t *testing.T) {
