@@ -52,19 +52,15 @@ func cmdFake(ctx context.Context, e *env, args []string) error {
 		fs.IntVar(&job.Parts, "parts", 1, "write each file as `N` parts of about equal size, cut at record boundaries (<entity>-<name>-NNNN.csv, as land --split)")
 		fs.StringVar(&format, "format", "csv", "`FORMAT`: csv (the four entities' CSV files) or ucsd (the UCSD Book Graph dumps, gzip JSON Lines; --records counts reviews)")
 	}, func(c call) (err error) {
-		switch {
-		case format == "ucsd" && (land || job.Out == ""):
-			return e.usageError("grpipe fake --format ucsd: give --out DIR (then `grpipe land DIR/*.json.gz`)")
-		case format == "ucsd":
+		if err := fake.CheckTarget(format, job.Out, land); err != nil {
+			return e.usageError("%v", err)
+		}
+		if format == "ucsd" {
 			r, err := fake.UCSDJob{Out: job.Out, Records: fo.Records, Size: *size, Seed: fo.Seed, Progress: job.Progress}.Run(ctx)
 			if err == nil {
 				report.UCSD(e.stdout, r, job.Out)
 			}
 			return err
-		case format != "csv":
-			return e.usageError("grpipe fake: --format %q: give csv or ucsd", format)
-		case (job.Out == "") == !land:
-			return e.usageError("grpipe fake: give --out DIR or --land (one of them)")
 		}
 		job.Options, job.Size = *fo, *size
 		human, where := e.stdout, job.Out // with --json, stdout holds only the manifests

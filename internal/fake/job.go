@@ -41,12 +41,29 @@ type Job struct {
 	Wrote func(m *Manifest, seconds float64)
 }
 
+// CheckTarget checks grpipe fake's --format against where the files go
+// (out: --out DIR; land: --land): the four CSV files go to exactly one of
+// them, the UCSD dumps only to a folder. Its error is the command line's
+// complaint, naming the flags (grpipe fake prints it as a usage error).
+func CheckTarget(format, out string, land bool) error {
+	switch {
+	case format == "ucsd" && (land || out == ""):
+		return errors.New("grpipe fake --format ucsd: give --out DIR (then `grpipe land DIR/*.json.gz`)")
+	case format != "csv" && format != "ucsd":
+		return fmt.Errorf("grpipe fake: --format %q: give csv or ucsd", format)
+	case format == "csv" && (out == "") == !land:
+		return errors.New("grpipe fake: give --out DIR or --land (one of them)")
+	}
+	return nil
+}
+
 // Validate checks that the job has one destination and batches to write;
 // the error names the flags of grpipe fake.
 func (j Job) Validate() error {
+	if err := CheckTarget("csv", j.Out, j.Zones != ""); err != nil {
+		return fmt.Errorf("%w: %w", grpipe.ErrBadInput, err)
+	}
 	switch {
-	case (j.Out == "") == (j.Zones == ""):
-		return fmt.Errorf("%w: grpipe fake: give --out DIR or --land (one of them)", grpipe.ErrBadInput)
 	case j.Count < 1 || j.First < 0:
 		return fmt.Errorf("%w: grpipe fake: --batches must be 1 or more and --batch 0 or more", grpipe.ErrBadInput)
 	case j.Parts < 0 || j.Parts > maxParts:

@@ -102,3 +102,89 @@ func TestPostgresRestartDuringCopy(t *testing.T) {
 	}
 	compareResults(t, "postgres after a restart during COPY", conformanceSnapshot(h, []*grpipe.RunSummary{again}), want)
 }
+
+// TestPostgresStoppedDuringCopy is the fault matrix's cell for a PostgreSQL
+// server that stops (an immediate shutdown) while a run streams a batch into
+// staging with COPY, and is back before the ETL task's retry: the retry
+// finishes the batch in the same run, with the warehouse, ledgers
+// (balanced) and checks of an uninterrupted run (on DuckDB).
+func TestPostgresStoppedDuringCopy(t *testing.T) {
+	c := pgtest.StartCluster(t)
+	ctx := context.Background()
+	paths, _, err := fake.WriteBatch(ctx, filepath.Join(t.TempDir(), "batch"), "", fake.Options{Records: 30000, Seed: 3})
+	if err != nil {
+		t.Fatal(err)
+	}
+	land := func(h *testsupport.Home) {
+		if _, err := landing.Land(ctx, h.App.Zones, paths, nil); err != nil {
+			t.Fatal(err)
+		}
+	}
+	ref := testsupport.NewHome(t, nil)
+	land(ref)
+	refRun := ref.Run()
+	ref.MustSucceed(refRun)
+	want := conformanceSnapshot(ref, []*grpipe.RunSummary{refRun})
+
+	cfg := testsupport.Config(t, t.TempDir(), func(cf *config.Config) {
+		cf.Orchestrator.Retries = 1
+		testsupport.Set(t, cf, "warehouse", c.DSN("postgres"))
+	})
+	watcher, err := sql.Open("pgx", c.DSN("postgres"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer watcher.Close()
+	stopped := make(chan error, 1)
+	started := false
+	hook := app.WithCrash(func(point string) {
+		if point != "transform" || started {
+			return
+		}
+		started = true
+		go func() {
+			deadline := time.Now().Add(60 * time.Second)
+			for time.Now().Before(deadline) {
+				var n int
+				err := watcher.QueryRow(`SELECT count(*) FROM pg_stat_activity
+					WHERE application_name = 'grpipe' AND state = 'active' AND query ILIKE 'copy%'`).Scan(&n)
+				if err != nil {
+					stopped <- err
+					return
+				}
+				if n > 0 {
+					c.Stop()
+					stopped <- nil
+					return
+				}
+				time.Sleep(5 * time.Millisecond)
+			}
+			stopped <- errors.New("no COPY was seen running")
+		}()
+	})
+	retried := 0
+	sleep := app.WithSleep(func(ctx context.Context, _ time.Duration) error {
+		retried++
+		if err := <-stopped; err != nil {
+			t.Errorf("stop: %v", err)
+		}
+		c.Start()
+		return ctx.Err()
+	})
+	h := testsupport.OpenHome(t, cfg, hook, sleep)
+	land(h)
+	sum := h.Run()
+	if retried != 1 {
+		t.Fatalf("the ETL task was retried %d times, want once (the server stopped during COPY)", retried)
+	}
+	h.MustSucceed(sum)
+	if len(sum.Recovered) != 1 || sum.Recovered[0] != sum.RunID {
+		t.Errorf("recovered %v: the retry should finish the first try's batch %s", sum.Recovered, sum.RunID)
+	}
+	for name, l := range sum.Tables {
+		if !l.Balanced() {
+			t.Errorf("ledger of %s does not balance: %+v", name, l)
+		}
+	}
+	compareResults(t, "postgres stopped during COPY, back before the retry", conformanceSnapshot(h, []*grpipe.RunSummary{sum}), want)
+}
