@@ -36,7 +36,7 @@ func TestDefaults(t *testing.T) {
 	}
 	if c.Zones != "file://"+filepath.Join(c.Home, "zones") || c.Warehouse.Kind != config.DuckDBWarehouse ||
 		c.Warehouse.Location != filepath.Join(c.Home, "warehouse.duckdb") || c.MaxRejectRatio != 0.01 ||
-		c.DuckDB.MemoryLimit != "1GB" || c.DuckDB.TempDirectory != filepath.Join(c.Home, "tmp", "duckdb") ||
+		c.DuckDB.MemoryLimit != "2GB" || c.DuckDB.TempDirectory != filepath.Join(c.Home, "tmp", "duckdb") ||
 		c.LogLevel != slog.LevelInfo || c.Web.Addr != "127.0.0.1:8080" {
 		t.Errorf("defaults %+v", c)
 	}

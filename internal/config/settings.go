@@ -66,10 +66,9 @@ var settings = []Setting{
 		set: func(c *Config, v, _ string) error {
 			return parseBool("analytics.window_from_data_interval", v, &c.Analytics.WindowFromDataInterval)
 		}},
-	// 1GB: a run holds two DuckDB engines (the transform's and the
-	// warehouse's) and Go's heap; with 2GB the warehouse's upsert of the UCSD
-	// reviews dump alone took the process to 2.3 GiB (BENCHMARKS.md, issue 10).
-	{Key: "duckdb.memory_limit", Env: "GRPIPE_DUCKDB_MEMORY_LIMIT", Default: "1GB",
+	// 2GB: at 1GB the dedup of the full UCSD reviews dump (15.7 M rows) fails
+	// with DuckDB's out-of-memory error (BENCHMARKS.md, issue 10).
+	{Key: "duckdb.memory_limit", Env: "GRPIPE_DUCKDB_MEMORY_LIMIT", Default: "2GB",
 		set: func(c *Config, v, _ string) error { c.DuckDB.MemoryLimit = v; return nil }},
 	{Key: "duckdb.temp_directory", Default: "<home>/tmp/duckdb",
 		set: func(c *Config, v, _ string) error { c.DuckDB.TempDirectory = v; return nil }},
