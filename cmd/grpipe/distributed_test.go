@@ -448,6 +448,10 @@ func measureRun(t *testing.T, files []string, name string, workers int) {
 			procs = append(procs, startGrpipe(t, c.home(""), "scheduler", "--schedule", "@every 24h", "--start-date", "2100-01-01"))
 			id = c.trigger(c.home(""))
 			if got := c.waitRun(id, 30*time.Minute, procs...); got.State != grpipe.StateSuccess {
+				for i, p := range procs {
+					lines := strings.Split(p.stderr.String(), "\n")
+					t.Logf("--- process %d, its last lines:\n%s", i, strings.Join(lines[max(0, len(lines)-40):], "\n"))
+				}
 				t.Fatalf("%s: run ended %s: %s", name, got.State, got.Error)
 			}
 		}

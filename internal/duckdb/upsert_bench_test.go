@@ -7,11 +7,11 @@ import (
 	"os"
 	"path/filepath"
 	"strconv"
-	"syscall"
 	"testing"
 	"time"
 
 	grpipe "github.com/grpipe/grpipe"
+	"github.com/grpipe/grpipe/internal/cputime"
 	"github.com/grpipe/grpipe/internal/duckdb"
 	"github.com/grpipe/grpipe/internal/warehouse"
 )
@@ -119,11 +119,11 @@ func upsertOnce(b *testing.B, w *warehouse.Warehouse, batch, file string, n int6
 }
 
 func cpuSeconds(b *testing.B) float64 {
-	var ru syscall.Rusage
-	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
-		b.Fatal(err)
+	d := cputime.Process()
+	if d <= 0 {
+		b.Fatal("the process's CPU time is unknown on this system")
 	}
-	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano()).Seconds()
+	return d.Seconds()
 }
 
 func copyFile(b *testing.B, from, to string) {

@@ -203,6 +203,21 @@ func (h *handler) running() []runstore.TryKey {
 	return out
 }
 
+// list lists try k as running here, cancelled by cancel; false (and
+// nothing changes) when this worker lists k already.
+func (h *handler) list(k runstore.TryKey, cancel context.CancelCauseFunc) bool {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if _, ok := h.claimed[k]; ok {
+		return false
+	}
+	if h.claimed == nil {
+		h.claimed = map[runstore.TryKey]context.CancelCauseFunc{}
+	}
+	h.claimed[k] = cancel
+	return true
+}
+
 func (h *handler) setClaimed(k runstore.TryKey, cancel context.CancelCauseFunc) {
 	h.mu.Lock()
 	defer h.mu.Unlock()
@@ -229,7 +244,14 @@ func (h *handler) run(ctx context.Context, a queue.TaskArgs) error {
 	// Listed as running before the claim, so no heartbeat after the claim omits it.
 	ctx, cancelTry := context.WithCancelCause(ctx)
 	defer cancelTry(nil)
-	h.setClaimed(k, cancelTry)
+	if !h.list(k, cancelTry) {
+		// The same try twice in this worker: its job, and the ETL's worker
+		// helping with a part nobody took yet. The second must not unlist
+		// the first when it finds the try taken: the heartbeats would omit a
+		// try this worker runs, and the schedulers would give it up as lost.
+		log.Info("try not run: this worker runs it already")
+		return nil
+	}
 	defer h.setClaimed(k, nil)
 	ok, err := h.store.ClaimTry(rctx, k, h.name, time.Now().UTC())
 	if err != nil {
