@@ -145,9 +145,15 @@ func TestPostgresStoppedDuringCopy(t *testing.T) {
 		go func() {
 			deadline := time.Now().Add(60 * time.Second)
 			for time.Now().Before(deadline) {
+				// The COPY's connection is cut in the statement that finds
+				// it, so the COPY cannot commit between being seen and the
+				// server going down (under load, pg_ctl takes long enough
+				// for a short COPY to finish); then the server is stopped
+				// until the retry.
 				var n int
-				err := watcher.QueryRow(`SELECT count(*) FROM pg_stat_activity
-					WHERE application_name = 'grpipe' AND state = 'active' AND query ILIKE 'copy%'`).Scan(&n)
+				err := watcher.QueryRow(`WITH "copy" AS MATERIALIZED (SELECT pid FROM pg_stat_activity
+					WHERE application_name = 'grpipe' AND state = 'active' AND query ILIKE 'copy%')
+					SELECT count(*) FROM "copy" WHERE pg_terminate_backend(pid)`).Scan(&n)
 				if err != nil {
 					stopped <- err
 					return

@@ -374,6 +374,7 @@ type committer struct {
 	skLine     []byte
 	n          int64
 	last       time.Time
+	logged     int64 // the last fifth of the file logged (progressSteps)
 	prog       progressReader
 	// progress, when set, is told the bytes and records read (Options.Progress);
 	// reported and reportedN are what it was told so far.
@@ -403,9 +404,14 @@ func (c *committer) commit(ctx context.Context, b *builtBatch) error {
 			}
 			c.report()
 			if c.prog != nil && time.Since(c.last) > 10*time.Second {
-				c.last = time.Now()
+				// A line at each fifth of the file at most: a task's log keeps
+				// only the first maxRepeats lines of a message, and a run reads
+				// several files (a terminal shows the live progress line).
 				done := c.prog.BytesRead()
-				c.log.Info("reading", "file", c.src.Name, "bytes", done, "of", c.size, "percent", fmt.Sprintf("%.1f", 100*float64(done)/float64(max(c.size, 1))), "records", c.n)
+				if step := done * progressSteps / max(c.size, 1); step > c.logged {
+					c.last, c.logged = time.Now(), step
+					c.log.Info("reading", "file", c.src.Name, "bytes", done, "of", c.size, "percent", fmt.Sprintf("%.1f", 100*float64(done)/float64(max(c.size, 1))), "records", c.n)
+				}
 			}
 		}
 		primary.stats.Read++
@@ -720,6 +726,9 @@ func writeCollisions(path string, rows []collision) (string, error) {
 	}
 	return path, f.Close()
 }
+
+// progressSteps is how many "reading" lines a file logs at most.
+const progressSteps = 5
 
 // maxSeenKeys bounds the set of secondary keys a file writes once (about
 // 100 MB); past it, every further key is written (the dedup in DuckDB still
