@@ -270,20 +270,31 @@ func (s *Server) pageDuration(w http.ResponseWriter, r *http.Request) {
 	s.render(w, r, "duration", "Task duration", d)
 }
 
-// apiDuration serves the trend charts' data: per run, each task's duration
-// and the ledger of each table.
-func (s *Server) apiDuration(w http.ResponseWriter, r *http.Request) {
+// apiRunHistory answers the API's trend requests' common part: the DAG
+// checked, the number of runs read from ?limit= and their history loaded.
+// It has written the error response when ok is false.
+func (s *Server) apiRunHistory(w http.ResponseWriter, r *http.Request) (hist []runStats, ok bool) {
 	if !s.apiDAGOK(w, r) {
-		return
+		return nil, false
 	}
 	n, err := trendRuns(r, "limit")
 	if err != nil {
 		writeError(w, http.StatusBadRequest, err.Error())
-		return
+		return nil, false
 	}
-	hist, err := s.runHistory(r.Context(), n)
+	hist, err = s.runHistory(r.Context(), n)
 	if err != nil {
 		s.apiFail(w, err)
+		return nil, false
+	}
+	return hist, true
+}
+
+// apiDuration serves the trend charts' data: per run, each task's duration
+// and the ledger of each table.
+func (s *Server) apiDuration(w http.ResponseWriter, r *http.Request) {
+	hist, ok := s.apiRunHistory(w, r)
+	if !ok {
 		return
 	}
 	type runOut struct {
@@ -325,17 +336,8 @@ func (s *Server) apiDuration(w http.ResponseWriter, r *http.Request) {
 // apiTaskInstancesAcrossRuns is Airflow's "list task instances" with the
 // run id "~": the last try of every task in each of the last runs.
 func (s *Server) apiTaskInstancesAcrossRuns(w http.ResponseWriter, r *http.Request) {
-	if !s.apiDAGOK(w, r) {
-		return
-	}
-	n, err := trendRuns(r, "limit")
-	if err != nil {
-		writeError(w, http.StatusBadRequest, err.Error())
-		return
-	}
-	hist, err := s.runHistory(r.Context(), n)
-	if err != nil {
-		s.apiFail(w, err)
+	hist, ok := s.apiRunHistory(w, r)
+	if !ok {
 		return
 	}
 	info, err := s.b.DAG(r.Context())
