@@ -3,7 +3,6 @@ package pipeline_test
 import (
 	"context"
 	"database/sql"
-	"errors"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -57,25 +56,8 @@ func TestPostgresRestartDuringCopy(t *testing.T) {
 			return
 		}
 		started = true
-		go func() {
-			deadline := time.Now().Add(60 * time.Second)
-			for time.Now().Before(deadline) {
-				var n int
-				err := watcher.QueryRow(`SELECT count(*) FROM pg_stat_activity
-					WHERE application_name = 'grpipe' AND state = 'active' AND query ILIKE 'copy%'`).Scan(&n)
-				if err != nil {
-					restarted <- err
-					return
-				}
-				if n > 0 {
-					c.Restart()
-					restarted <- nil
-					return
-				}
-				time.Sleep(5 * time.Millisecond)
-			}
-			restarted <- errors.New("no COPY was seen running")
-		}()
+		go whenSeen(watcher, `SELECT count(*) FROM pg_stat_activity
+					WHERE application_name = 'grpipe' AND state = 'active' AND query ILIKE 'copy%'`, 60*time.Second, 5*time.Millisecond, c.Restart, "no COPY was seen running", restarted)
 	})
 	h := testsupport.OpenHome(t, cfg, hook)
 	land(h)
@@ -142,31 +124,13 @@ func TestPostgresStoppedDuringCopy(t *testing.T) {
 			return
 		}
 		started = true
-		go func() {
-			deadline := time.Now().Add(60 * time.Second)
-			for time.Now().Before(deadline) {
-				// The COPY's connection is cut in the statement that finds
-				// it, so the COPY cannot commit between being seen and the
-				// server going down (under load, pg_ctl takes long enough
-				// for a short COPY to finish); then the server is stopped
-				// until the retry.
-				var n int
-				err := watcher.QueryRow(`WITH "copy" AS MATERIALIZED (SELECT pid FROM pg_stat_activity
+		// The COPY's connection is cut in the statement that finds it, so
+		// the COPY cannot commit between being seen and the server going
+		// down (under load, pg_ctl takes long enough for a short COPY to
+		// finish); then the server is stopped until the retry.
+		go whenSeen(watcher, `WITH "copy" AS MATERIALIZED (SELECT pid FROM pg_stat_activity
 					WHERE application_name = 'grpipe' AND state = 'active' AND query ILIKE 'copy%')
-					SELECT count(*) FROM "copy" WHERE pg_terminate_backend(pid)`).Scan(&n)
-				if err != nil {
-					stopped <- err
-					return
-				}
-				if n > 0 {
-					c.Stop()
-					stopped <- nil
-					return
-				}
-				time.Sleep(5 * time.Millisecond)
-			}
-			stopped <- errors.New("no COPY was seen running")
-		}()
+					SELECT count(*) FROM "copy" WHERE pg_terminate_backend(pid)`, 60*time.Second, 5*time.Millisecond, c.Stop, "no COPY was seen running", stopped)
 	})
 	retried := 0
 	sleep := app.WithSleep(func(ctx context.Context, _ time.Duration) error {

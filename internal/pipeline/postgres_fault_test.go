@@ -3,7 +3,6 @@ package pipeline_test
 import (
 	"context"
 	"database/sql"
-	"errors"
 	"reflect"
 	"strings"
 	"testing"
@@ -61,25 +60,8 @@ func TestPostgresRestartDuringUpsert(t *testing.T) {
 			restarted <- err
 			return
 		}
-		go func() {
-			deadline := time.Now().Add(30 * time.Second)
-			for time.Now().Before(deadline) {
-				var n int
-				err := locker.QueryRow(`SELECT count(*) FROM pg_stat_activity
-						WHERE application_name = 'grpipe' AND wait_event_type = 'Lock'`).Scan(&n)
-				if err != nil {
-					restarted <- err
-					return
-				}
-				if n > 0 {
-					c.Restart()
-					restarted <- nil
-					return
-				}
-				time.Sleep(10 * time.Millisecond)
-			}
-			restarted <- errors.New("the upsert never waited on the lock")
-		}()
+		go whenSeen(locker, `SELECT count(*) FROM pg_stat_activity
+						WHERE application_name = 'grpipe' AND wait_event_type = 'Lock'`, 30*time.Second, 10*time.Millisecond, c.Restart, "the upsert never waited on the lock", restarted)
 	})
 	h = testsupport.OpenHome(t, cfg, hook)
 	failed := h.Run()
@@ -249,24 +231,7 @@ func stopDuringUpsert(t *testing.T, c *pgtest.Cluster, stopped chan<- error) app
 			stopped <- err
 			return
 		}
-		go func() {
-			deadline := time.Now().Add(30 * time.Second)
-			for time.Now().Before(deadline) {
-				var n int
-				err := locker.QueryRow(`SELECT count(*) FROM pg_stat_activity
-						WHERE application_name = 'grpipe' AND wait_event_type = 'Lock'`).Scan(&n)
-				if err != nil {
-					stopped <- err
-					return
-				}
-				if n > 0 {
-					c.Stop()
-					stopped <- nil
-					return
-				}
-				time.Sleep(10 * time.Millisecond)
-			}
-			stopped <- errors.New("the upsert never waited on the lock")
-		}()
+		go whenSeen(locker, `SELECT count(*) FROM pg_stat_activity
+						WHERE application_name = 'grpipe' AND wait_event_type = 'Lock'`, 30*time.Second, 10*time.Millisecond, c.Stop, "the upsert never waited on the lock", stopped)
 	})
 }
