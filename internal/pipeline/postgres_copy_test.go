@@ -17,19 +17,19 @@ import (
 	"github.com/grpipe/grpipe/internal/testsupport"
 )
 
-// TestPostgresRestartDuringCopy is the fault matrix's cell for a PostgreSQL
-// server restarted while a run streams a batch into staging with COPY: the
-// run fails naming the server, nothing of the interrupted COPY stays, and
-// the next run finishes the batch with the warehouse, ledger and checks of
-// an uninterrupted run (on DuckDB).
-func TestPostgresRestartDuringCopy(t *testing.T) {
-	c := pgtest.StartCluster(t)
+// copyFault sets up a COPY fault cell: a PostgreSQL cluster, a 30,000-record
+// batch and land to put it into a home's landing zone, the snapshot of a
+// clean run on DuckDB (want), a configuration on the cluster's warehouse
+// with the given ETL retries, and a connection that watches the server.
+func copyFault(t *testing.T, retries int) (c *pgtest.Cluster, land func(*testsupport.Home), want conformanceResult, cfg config.Config, watcher *sql.DB) {
+	t.Helper()
+	c = pgtest.StartCluster(t)
 	ctx := context.Background()
 	paths, _, err := fake.WriteBatch(ctx, filepath.Join(t.TempDir(), "batch"), "", fake.Options{Records: 30000, Seed: 3})
 	if err != nil {
 		t.Fatal(err)
 	}
-	land := func(h *testsupport.Home) {
+	land = func(h *testsupport.Home) {
 		if _, err := landing.Land(ctx, h.App.Zones, paths, nil); err != nil {
 			t.Fatal(err)
 		}
@@ -38,17 +38,27 @@ func TestPostgresRestartDuringCopy(t *testing.T) {
 	land(ref)
 	refRun := ref.Run()
 	ref.MustSucceed(refRun)
-	want := conformanceSnapshot(ref, []*grpipe.RunSummary{refRun})
+	want = conformanceSnapshot(ref, []*grpipe.RunSummary{refRun})
 
-	cfg := testsupport.Config(t, t.TempDir(), func(cf *config.Config) {
-		cf.Orchestrator.Retries = 0
+	cfg = testsupport.Config(t, t.TempDir(), func(cf *config.Config) {
+		cf.Orchestrator.Retries = retries
 		testsupport.Set(t, cf, "warehouse", c.DSN("postgres"))
 	})
-	watcher, err := sql.Open("pgx", c.DSN("postgres"))
+	watcher, err = sql.Open("pgx", c.DSN("postgres"))
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer watcher.Close()
+	t.Cleanup(func() { watcher.Close() })
+	return c, land, want, cfg, watcher
+}
+
+// TestPostgresRestartDuringCopy is the fault matrix's cell for a PostgreSQL
+// server restarted while a run streams a batch into staging with COPY: the
+// run fails naming the server, nothing of the interrupted COPY stays, and
+// the next run finishes the batch with the warehouse, ledger and checks of
+// an uninterrupted run (on DuckDB).
+func TestPostgresRestartDuringCopy(t *testing.T) {
+	c, land, want, cfg, watcher := copyFault(t, 0)
 	restarted := make(chan error, 1)
 	started := false
 	hook := app.WithCrash(func(point string) {
@@ -91,32 +101,7 @@ func TestPostgresRestartDuringCopy(t *testing.T) {
 // finishes the batch in the same run, with the warehouse, ledgers
 // (balanced) and checks of an uninterrupted run (on DuckDB).
 func TestPostgresStoppedDuringCopy(t *testing.T) {
-	c := pgtest.StartCluster(t)
-	ctx := context.Background()
-	paths, _, err := fake.WriteBatch(ctx, filepath.Join(t.TempDir(), "batch"), "", fake.Options{Records: 30000, Seed: 3})
-	if err != nil {
-		t.Fatal(err)
-	}
-	land := func(h *testsupport.Home) {
-		if _, err := landing.Land(ctx, h.App.Zones, paths, nil); err != nil {
-			t.Fatal(err)
-		}
-	}
-	ref := testsupport.NewHome(t, nil)
-	land(ref)
-	refRun := ref.Run()
-	ref.MustSucceed(refRun)
-	want := conformanceSnapshot(ref, []*grpipe.RunSummary{refRun})
-
-	cfg := testsupport.Config(t, t.TempDir(), func(cf *config.Config) {
-		cf.Orchestrator.Retries = 1
-		testsupport.Set(t, cf, "warehouse", c.DSN("postgres"))
-	})
-	watcher, err := sql.Open("pgx", c.DSN("postgres"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer watcher.Close()
+	c, land, want, cfg, watcher := copyFault(t, 1)
 	stopped := make(chan error, 1)
 	started := false
 	hook := app.WithCrash(func(point string) {
