@@ -332,3 +332,41 @@ func (c *cancelAfter) Read(p []byte) (int, error) {
 	}
 	return len(p), nil
 }
+
+// TestDeletePrefixRemovesLeftovers: on a local store, the temporary file of
+// a write that never finished (its process was killed) is no object (List
+// leaves it out), and deleting its folder removes it with the folders.
+func TestDeletePrefixRemovesLeftovers(t *testing.T) {
+	ctx := context.Background()
+	root := t.TempDir()
+	s, err := objstore.Open(ctx, "file://"+root)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	if _, err := s.Put(ctx, "processed/b1/_parts/reviews-0001.csv/reviews.parquet", strings.NewReader("PAR1")); err != nil {
+		t.Fatal(err)
+	}
+	// What a writer killed midway leaves: fileblob's temporary name.
+	dir := filepath.Join(root, "processed", "b1", "_parts", "reviews-0002.csv")
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(dir, "reviews.parquet.18a2b3c4d5e6f708.tmp"), []byte("PA"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	objs, err := s.List(ctx, "processed/")
+	if err != nil || len(objs) != 1 || objs[0].Key != "processed/b1/_parts/reviews-0001.csv/reviews.parquet" {
+		t.Fatalf("list: %+v, %v: want only the finished object", objs, err)
+	}
+	if err := s.DeletePrefix(ctx, "processed/b1/"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := os.Stat(filepath.Join(root, "processed", "b1")); !os.IsNotExist(err) {
+		entries, _ := os.ReadDir(dir)
+		t.Fatalf("processed/b1 after DeletePrefix: %v (left: %v)", err, entries)
+	}
+	if _, err := os.Stat(filepath.Join(root, "processed")); err != nil {
+		t.Fatalf("the zone's own folder: %v", err)
+	}
+}
