@@ -330,6 +330,22 @@ func OpenStore(ctx context.Context, cfg config.Config) (*runstore.Store, error) 
 	return runstore.OpenMetadata(ctx, cfg.Metadata)
 }
 
+// CaptureState opens the run store of cfg, which holds the capture's state,
+// and, with metadata on PostgreSQL (shared by several machines), the lock
+// that keeps a second capture off it.
+func CaptureState(ctx context.Context, cfg config.Config) (*runstore.Store, func(context.Context) (func() error, error), error) {
+	st, err := OpenStore(ctx, cfg)
+	if err != nil {
+		return nil, nil, err
+	}
+	if !cfg.MetadataOnPostgres() {
+		return st, nil, nil
+	}
+	return st, func(ctx context.Context) (func() error, error) {
+		return st.TryAdvisoryLock(ctx, runstore.CaptureLockKey)
+	}, nil
+}
+
 // Notifier returns the alert notifier cfg's alerts settings describe.
 func Notifier(cfg config.Config, log *slog.Logger) *alert.Notifier {
 	e := cfg.Alerts.Email
