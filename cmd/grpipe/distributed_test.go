@@ -16,6 +16,7 @@ import (
 
 	grpipe "github.com/grpipe/grpipe"
 	"github.com/grpipe/grpipe/internal/config"
+	"github.com/grpipe/grpipe/internal/objstore"
 	"github.com/grpipe/grpipe/internal/objstore/s3test"
 	"github.com/grpipe/grpipe/internal/postgres/pgtest"
 	"github.com/grpipe/grpipe/internal/runstore"
@@ -101,6 +102,48 @@ func (c *cluster) try(runID, task string, n int) runstore.Try {
 		c.t.Fatal(err)
 	}
 	return rec
+}
+
+// waitFanOut waits until the ETL of run has mapped its first instance.
+func (c *cluster) waitFanOut(run string) {
+	c.t.Helper()
+	deadline := time.Now().Add(60 * time.Second)
+	for {
+		mapped, err := c.store.MappedInstances(context.Background(), run)
+		if err == nil && len(mapped) > 0 {
+			return
+		}
+		if time.Now().After(deadline) {
+			c.t.Fatal("the ETL never fanned out")
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+// sameAsLocal fails the test unless the cluster's warehouse equals that of
+// a local single-process run on the files sample, landed with --split 40KB.
+func (c *cluster) sameAsLocal(sample []string) {
+	t := c.t
+	t.Helper()
+	distEnv := c.home("")
+	cfg, err := config.Load(distEnv["GRPIPE_HOME"], envGetter(distEnv), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	localEnv := map[string]string{"GRPIPE_HOME": t.TempDir(), "GRPIPE_WAREHOUSE": pgtest.Database(t)}
+	if r := grpipeCmd(t, localEnv, append([]string{"land", "--split", "40KB"}, sample...)...); r.code != 0 {
+		t.Fatalf("land: %s", r.stderr)
+	}
+	if r := grpipeCmd(t, localEnv, "run"); r.code != 0 {
+		t.Fatalf("local run: %s", r.stderr)
+	}
+	lcfg, err := config.Load(localEnv["GRPIPE_HOME"], envGetter(localEnv), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !reflect.DeepEqual(testsupport.SnapshotConfig(t, cfg), testsupport.SnapshotConfig(t, lcfg)) {
+		t.Fatal("the warehouse differs from a local run's")
+	}
 }
 
 // trigger queues a manual run and returns its id.
@@ -422,47 +465,114 @@ func TestFiguresDistributed(t *testing.T) {
 }
 
 // measureRun lands files split in a fresh cluster and times one run on it.
+// GRPIPE_FIGURES_SPLIT sets the size of the parts (default 64MB).
+// With GRPIPE_FIGURES_PROFILE=DIR, every grpipe process of the run (the
+// local run, or the scheduler and the workers) writes a Go CPU profile there
+// (<case>-<process>.pprof).
 func measureRun(t *testing.T, files []string, name string, workers int) {
-	{
-		c := newCluster(t)
-		env := c.home("")
-		if workers == 0 {
-			env["GRPIPE_EXECUTOR"] = "local"
+	c := newCluster(t)
+	env := c.home("")
+	if workers == 0 {
+		env["GRPIPE_EXECUTOR"] = "local"
+	}
+	split := "64MB"
+	if v := os.Getenv("GRPIPE_FIGURES_SPLIT"); v != "" {
+		split = v
+	}
+	r := grpipeCmd(t, env, append([]string{"land", "--split", split}, files...)...)
+	if r.code != 0 {
+		t.Fatalf("land: %s", r.stderr)
+	}
+	parts := strings.Count(r.stdout, "landed ")
+	profDir := os.Getenv("GRPIPE_FIGURES_PROFILE")
+	profiled := func(env map[string]string, proc string) map[string]string {
+		if profDir != "" {
+			env["GRPIPE_TEST_CPUPROFILE"] = filepath.Join(profDir, strings.ReplaceAll(name, " ", "_")+"-"+proc+".pprof")
 		}
-		r := grpipeCmd(t, env, append([]string{"land", "--split", "64MB"}, files...)...)
-		if r.code != 0 {
-			t.Fatalf("land: %s", r.stderr)
+		return env
+	}
+	var procs []*proc
+	for i := range workers {
+		w := fmt.Sprintf("w%d", i+1)
+		procs = append(procs, startGrpipe(t, profiled(c.home(""), w), "worker", "--name", w, "--concurrency", "2"))
+	}
+	t0 := time.Now()
+	var id string
+	if workers == 0 {
+		if r := grpipeCmd(t, profiled(env, "run"), "run"); r.code != 0 {
+			t.Fatalf("local run: %s", r.stderr)
 		}
-		parts := strings.Count(r.stdout, "landed ")
-		var procs []*proc
-		for i := range workers {
-			procs = append(procs, startGrpipe(t, c.home(""), "worker", "--name", fmt.Sprintf("w%d", i+1), "--concurrency", "2"))
-		}
-		t0 := time.Now()
-		var id string
-		if workers == 0 {
-			if r := grpipeCmd(t, env, "run"); r.code != 0 {
-				t.Fatalf("local run: %s", r.stderr)
+	} else {
+		procs = append(procs, startGrpipe(t, profiled(c.home(""), "scheduler"), "scheduler", "--schedule", "@every 24h", "--start-date", "2100-01-01"))
+		id = c.trigger(c.home(""))
+		if got := c.waitRun(id, 30*time.Minute, procs...); got.State != grpipe.StateSuccess {
+			for i, p := range procs {
+				lines := strings.Split(p.stderr.String(), "\n")
+				t.Logf("--- process %d, its last lines:\n%s", i, strings.Join(lines[max(0, len(lines)-40):], "\n"))
 			}
-		} else {
-			procs = append(procs, startGrpipe(t, c.home(""), "scheduler", "--schedule", "@every 24h", "--start-date", "2100-01-01"))
-			id = c.trigger(c.home(""))
-			if got := c.waitRun(id, 30*time.Minute, procs...); got.State != grpipe.StateSuccess {
-				for i, p := range procs {
-					lines := strings.Split(p.stderr.String(), "\n")
-					t.Logf("--- process %d, its last lines:\n%s", i, strings.Join(lines[max(0, len(lines)-40):], "\n"))
-				}
-				t.Fatalf("%s: run ended %s: %s", name, got.State, got.Error)
-			}
-		}
-		took := time.Since(t0)
-		load, _ := os.ReadFile("/proc/loadavg")
-		t.Logf("FIGURE %s: %d parts, run %.1f s (load %s)", name, parts, took.Seconds(), strings.Join(strings.Fields(string(load))[:3], " "))
-		for _, p := range procs {
-			p.signal(t, syscall.SIGTERM)
-			p.wait(t, time.Minute)
+			t.Fatalf("%s: run ended %s: %s", name, got.State, got.Error)
 		}
 	}
+	took := time.Since(t0)
+	load, _ := os.ReadFile("/proc/loadavg")
+	t.Logf("FIGURE %s: %d parts, run %.1f s (load %s)", name, parts, took.Seconds(), strings.Join(strings.Fields(string(load))[:3], " "))
+	for _, p := range procs {
+		p.signal(t, syscall.SIGTERM)
+		p.wait(t, time.Minute)
+	}
+	c.logBreakdown(t0)
+}
+
+// logBreakdown logs where the time of the cluster's one run went: each
+// task's try (start after t0, duration, worker), the ETL's stages, and its
+// mapped instances (how many, their summed and their longest duration).
+func (c *cluster) logBreakdown(t0 time.Time) {
+	t := c.t
+	ctx := context.Background()
+	runs, err := c.store.ListRuns(ctx, 1)
+	if err != nil || len(runs) != 1 {
+		t.Fatalf("the run: %v %v", runs, err)
+	}
+	run := runs[0]
+	tis, err := c.store.TaskInstances(ctx, run.RunID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var b strings.Builder
+	fmt.Fprintf(&b, "run %s: started %.2f s after the trigger, ended %.2f s after it\n", run.RunID, run.StartedAt.Sub(t0).Seconds(), run.EndedAt.Sub(t0).Seconds())
+	for _, ti := range tis {
+		fmt.Fprintf(&b, "  %-34s try %d  %7.2f -> %7.2f s  (%6.2f s)  %s %s\n", ti.TaskID, ti.TryNumber,
+			ti.StartedAt.Sub(t0).Seconds(), ti.EndedAt.Sub(t0).Seconds(), ti.DurationSeconds, ti.State, ti.Worker)
+	}
+	if sum, err := c.store.Summary(ctx, run.RunID); err == nil {
+		for _, st := range sum.Stages {
+			fmt.Fprintf(&b, "  ETL stage %-12s %7.2f s  %d bytes  %d rows\n", st.Stage, st.Seconds, st.Bytes, st.Rows)
+		}
+	}
+	mapped, err := c.store.MappedInstances(ctx, run.RunID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(mapped) > 0 {
+		var total, longest float64
+		first, last := mapped[0].StartedAt, mapped[0].EndedAt
+		workers := map[string]int{}
+		for _, m := range mapped {
+			d := m.EndedAt.Sub(m.StartedAt).Seconds()
+			total += d
+			longest = max(longest, d)
+			if m.StartedAt.Before(first) {
+				first = m.StartedAt
+			}
+			if m.EndedAt.After(last) {
+				last = m.EndedAt
+			}
+			workers[m.Worker]++
+		}
+		fmt.Fprintf(&b, "  %d mapped instances %.2f -> %.2f s: summed %.1f s, longest %.2f s, by worker %v\n",
+			len(mapped), first.Sub(t0).Seconds(), last.Sub(t0).Seconds(), total, longest, workers)
+	}
+	t.Logf("BREAKDOWN\n%s", b.String())
 }
 
 // TestFakeParts: fake --parts N writes each file as N parts, each with the
@@ -518,17 +628,7 @@ func TestDistributedS3Outage(t *testing.T) {
 	}
 	procs = append(procs, startGrpipe(t, c.home("orchestrator:\n  retry_delay: 1s\n  retries: 4\n"), "scheduler", "--schedule", "@every 24h", "--start-date", "2100-01-01"))
 	run := c.trigger(c.home(""))
-	deadline := time.Now().Add(60 * time.Second)
-	for {
-		mapped, err := c.store.MappedInstances(context.Background(), run)
-		if err == nil && len(mapped) > 0 {
-			break
-		}
-		if time.Now().After(deadline) {
-			t.Fatal("the ETL never fanned out")
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
+	c.waitFanOut(run)
 	// An outage of 3 s (not of a number of requests: how many requests the
 	// workers make meanwhile depends on the machine's load).
 	c.s3.FailNext(100_000, 503)
@@ -544,24 +644,118 @@ func TestDistributedS3Outage(t *testing.T) {
 	}
 	t.Logf("the first ETL try failed: %.200s", first.Error)
 
-	distEnv := c.home("")
-	cfg, err := config.Load(distEnv["GRPIPE_HOME"], envGetter(distEnv), nil)
-	if err != nil {
-		t.Fatal(err)
+	c.sameAsLocal(sample)
+}
+
+// TestDistributedS3CutTransfers: while the ETL's mapped instances run on
+// two worker processes, every upload to S3 (one case) or every download
+// from it (the other) is cut midway for 3 s (an upload after half of its
+// bytes reached the server, a download after half of the object was
+// sent), with two tries per request: the instances that meet it fail
+// cleanly, their ETL try fails and is retried, the run succeeds, every
+// Parquet object in the processed zone is whole (its closing magic bytes
+// are there: no part cut short was published), and the warehouse equals a
+// local run's on the same files.
+func TestDistributedS3CutTransfers(t *testing.T) {
+	if testing.Short() {
+		t.Skip("starts three processes per case")
 	}
-	localEnv := map[string]string{"GRPIPE_HOME": t.TempDir(), "GRPIPE_WAREHOUSE": pgtest.Database(t)}
-	if r := grpipeCmd(t, localEnv, append([]string{"land", "--split", "40KB"}, sample...)...); r.code != 0 {
+	for _, tc := range []struct {
+		name, kind string
+		cut        func(*s3test.Server, int)
+	}{
+		{"uploads", s3test.FaultCutUpload, (*s3test.Server).CutNextUpload},
+		{"downloads", s3test.FaultCutDownload, (*s3test.Server).CutNextDownload},
+	} {
+		t.Run(tc.name, func(t *testing.T) { testS3CutTransfers(t, tc.kind, tc.cut) })
+	}
+}
+
+func testS3CutTransfers(t *testing.T, kind string, cut func(*s3test.Server, int)) {
+	c := newCluster(t)
+	c.shared["GRPIPE_ZONES"] += "&max_attempts=2"
+	sample := sampleDir(t)
+	if r := grpipeCmd(t, c.home(""), append([]string{"land", "--split", "40KB"}, sample...)...); r.code != 0 {
 		t.Fatalf("land: %s", r.stderr)
 	}
-	if r := grpipeCmd(t, localEnv, "run"); r.code != 0 {
-		t.Fatalf("local run: %s", r.stderr)
+	var procs []*proc
+	for _, name := range []string{"w1", "w2"} {
+		procs = append(procs, startGrpipe(t, c.home(""), "worker", "--name", name, "--concurrency", "2"))
 	}
-	lcfg, err := config.Load(localEnv["GRPIPE_HOME"], envGetter(localEnv), nil)
+	procs = append(procs, startGrpipe(t, c.home("orchestrator:\n  retry_delay: 1s\n  retries: 4\n"), "scheduler", "--schedule", "@every 24h", "--start-date", "2100-01-01"))
+	run := c.trigger(c.home(""))
+	c.waitFanOut(run)
+	cut(c.s3, 100_000)
+	time.Sleep(3 * time.Second)
+	c.s3.ClearFaults()
+	n := c.s3.Injected(kind)
+	if n == 0 {
+		t.Fatalf("no transfer met a %s fault during the fan-out", kind)
+	}
+	t.Logf("%d transfers met a %s fault", n, kind)
+	got := c.waitRun(run, 3*time.Minute, procs...)
+	if got.State != grpipe.StateSuccess {
+		t.Fatalf("run ended %s: %s", got.State, got.Error)
+	}
+	ctx := context.Background()
+	first := c.try(run, grpipe.TaskETL, 1)
+	if first.State != grpipe.StateFailed {
+		t.Fatalf("the ETL's first try, while transfers were cut: %+v", first)
+	}
+	t.Logf("the first ETL try failed: %.300s", first.Error)
+	mapped, err := c.store.MappedInstances(ctx, run)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if !reflect.DeepEqual(testsupport.SnapshotConfig(t, cfg), testsupport.SnapshotConfig(t, lcfg)) {
-		t.Fatal("the warehouse differs from a local run's")
+	failed := 0
+	for _, m := range mapped {
+		switch m.State {
+		case grpipe.StateFailed:
+			if m.Error == "" {
+				t.Errorf("%s failed without an error", m.TryKey)
+			}
+			failed++
+		case grpipe.StateRunning, grpipe.StateQueued:
+			t.Errorf("%s left %s", m.TryKey, m.State)
+		}
+	}
+	if failed == 0 {
+		t.Error("no mapped instance failed while transfers were cut")
+	}
+
+	zones, err := objstore.Open(ctx, c.shared["GRPIPE_ZONES"])
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer zones.Close()
+	objs, err := zones.List(ctx, string(grpipe.Processed)+"/")
+	if err != nil {
+		t.Fatal(err)
+	}
+	parquet := 0
+	for _, o := range objs {
+		if !strings.HasSuffix(o.Key, ".parquet") {
+			continue
+		}
+		b, err := zones.ReadAll(ctx, o.Key)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(b) < 8 || string(b[:4]) != "PAR1" || string(b[len(b)-4:]) != "PAR1" {
+			t.Errorf("%s: %d bytes, not a whole Parquet file", o.Key, len(b))
+		}
+		parquet++
+	}
+	if parquet == 0 {
+		t.Fatalf("no Parquet in the processed zone: %+v", objs)
+	}
+	t.Logf("%d Parquet objects in the processed zone, all whole", parquet)
+	c.sameAsLocal(sample)
+	for _, p := range procs {
+		p.signal(t, syscall.SIGTERM)
+		if code, _ := p.wait(t, time.Minute); code != 0 {
+			t.Errorf("exit %d after SIGTERM:\n%s", code, p.stderr.String())
+		}
 	}
 }
 
@@ -611,17 +805,7 @@ func TestDistributedPostgresRestart(t *testing.T) {
 		}
 	})
 	run := c.trigger(c.home(""))
-	deadline := time.Now().Add(60 * time.Second)
-	for {
-		mapped, err := c.store.MappedInstances(context.Background(), run)
-		if err == nil && len(mapped) > 0 {
-			break
-		}
-		if time.Now().After(deadline) {
-			t.Fatal("the ETL never fanned out")
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
+	c.waitFanOut(run)
 	pg.Restart()
 	t.Log("PostgreSQL restarted during the fan-out")
 	got := c.waitRun(run, 3*time.Minute, procs...)
@@ -669,25 +853,7 @@ func TestDistributedPostgresRestart(t *testing.T) {
 		}
 	}
 
-	distEnv := c.home("")
-	cfg, err := config.Load(distEnv["GRPIPE_HOME"], envGetter(distEnv), nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	localEnv := map[string]string{"GRPIPE_HOME": t.TempDir(), "GRPIPE_WAREHOUSE": pgtest.Database(t)}
-	if r := grpipeCmd(t, localEnv, append([]string{"land", "--split", "40KB"}, sample...)...); r.code != 0 {
-		t.Fatalf("land: %s", r.stderr)
-	}
-	if r := grpipeCmd(t, localEnv, "run"); r.code != 0 {
-		t.Fatalf("local run: %s", r.stderr)
-	}
-	lcfg, err := config.Load(localEnv["GRPIPE_HOME"], envGetter(localEnv), nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if !reflect.DeepEqual(testsupport.SnapshotConfig(t, cfg), testsupport.SnapshotConfig(t, lcfg)) {
-		t.Fatal("the warehouse differs from a local run's")
-	}
+	c.sameAsLocal(sample)
 	for _, p := range procs {
 		p.signal(t, syscall.SIGTERM)
 		if code, _ := p.wait(t, time.Minute); code != 0 {

@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"os"
 	"path/filepath"
 	"strings"
@@ -274,22 +275,31 @@ func TestCreateNewAbortAndCancel(t *testing.T) {
 }
 
 // Defect 13: a copy into the store stops when its context ends, at the next
-// read, and publishes nothing.
+// read, and publishes nothing. The reader cancels at its third read and
+// would give 256 reads in all: without the check, the copy reads them all.
 func TestPutHonoursCancellation(t *testing.T) {
 	for name, s := range stores(t) {
 		t.Run(name, func(t *testing.T) {
-			ctx, cancel := context.WithCancel(context.Background())
-			r := &cancelAfter{n: 3, cancel: cancel}
-			for _, put := range map[string]func() error{
-				"Put":    func() error { _, err := s.Put(ctx, "landing/reviews-big.csv", r); return err },
-				"PutNew": func() error { _, err := s.PutNew(ctx, "landing/reviews-big2.csv", r); return err },
+			for _, put := range []struct {
+				name string
+				put  func(context.Context, io.Reader) error
+			}{
+				{"Put", func(ctx context.Context, r io.Reader) error {
+					_, err := s.Put(ctx, "landing/reviews-big.csv", r)
+					return err
+				}},
+				{"PutNew", func(ctx context.Context, r io.Reader) error {
+					_, err := s.PutNew(ctx, "landing/reviews-big2.csv", r)
+					return err
+				}},
 			} {
-				r.reads = 0
-				if err := put(); !errors.Is(err, context.Canceled) {
-					t.Fatalf("copy after cancel: %v", err)
+				ctx, cancel := context.WithCancel(context.Background())
+				r := &cancelAfter{n: 3, max: 256, cancel: cancel}
+				if err := put.put(ctx, r); !errors.Is(err, context.Canceled) {
+					t.Fatalf("%s: copy after cancel: %v", put.name, err)
 				}
 				if r.reads > r.n+1 {
-					t.Fatalf("%d reads after the cancel at read %d", r.reads, r.n)
+					t.Fatalf("%s: %d reads after the cancel at read %d", put.name, r.reads-r.n, r.n)
 				}
 			}
 			for _, k := range allKeys(t, s) {
@@ -301,19 +311,62 @@ func TestPutHonoursCancellation(t *testing.T) {
 	}
 }
 
-// cancelAfter is an endless reader that cancels its context at read n.
+// cancelAfter is a reader of max reads of 4 KiB of x that cancels its
+// context at read n.
 type cancelAfter struct {
-	n, reads int
-	cancel   func()
+	n, max, reads int
+	cancel        func()
 }
 
 func (c *cancelAfter) Read(p []byte) (int, error) {
+	if c.reads == c.max {
+		return 0, io.EOF
+	}
 	c.reads++
 	if c.reads == c.n {
 		c.cancel()
 	}
+	p = p[:min(len(p), 4<<10)]
 	for i := range p {
 		p[i] = 'x'
 	}
 	return len(p), nil
+}
+
+// TestDeletePrefixRemovesLeftovers: on a local store, the temporary file of
+// a write that never finished (its process was killed) is no object (List
+// leaves it out), and deleting its folder removes it with the folders.
+func TestDeletePrefixRemovesLeftovers(t *testing.T) {
+	ctx := context.Background()
+	root := t.TempDir()
+	s, err := objstore.Open(ctx, "file://"+root)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	if _, err := s.Put(ctx, "processed/b1/_parts/reviews-0001.csv/reviews.parquet", strings.NewReader("PAR1")); err != nil {
+		t.Fatal(err)
+	}
+	// What a writer killed midway leaves: fileblob's temporary name.
+	dir := filepath.Join(root, "processed", "b1", "_parts", "reviews-0002.csv")
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(dir, "reviews.parquet.18a2b3c4d5e6f708.tmp"), []byte("PA"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	objs, err := s.List(ctx, "processed/")
+	if err != nil || len(objs) != 1 || objs[0].Key != "processed/b1/_parts/reviews-0001.csv/reviews.parquet" {
+		t.Fatalf("list: %+v, %v: want only the finished object", objs, err)
+	}
+	if err := s.DeletePrefix(ctx, "processed/b1/"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := os.Stat(filepath.Join(root, "processed", "b1")); !os.IsNotExist(err) {
+		entries, _ := os.ReadDir(dir)
+		t.Fatalf("processed/b1 after DeletePrefix: %v (left: %v)", err, entries)
+	}
+	if _, err := os.Stat(filepath.Join(root, "processed")); err != nil {
+		t.Fatalf("the zone's own folder: %v", err)
+	}
 }

@@ -472,7 +472,11 @@ func (s *Store) Delete(ctx context.Context, key string) error {
 	return nil
 }
 
-// DeletePrefix removes every object under prefix.
+// DeletePrefix removes every object under prefix. On a local store it also
+// removes the temporary files of unfinished writes under prefix (a process
+// killed while it wrote an object leaves one; no reader ever sees it, see
+// List) and the folders left empty. A writer still writing there then fails
+// when it publishes; nobody writes into a folder being deleted.
 func (s *Store) DeletePrefix(ctx context.Context, prefix string) error {
 	if err := s.checkFolder(prefix); err != nil {
 		return err
@@ -487,9 +491,43 @@ func (s *Store) DeletePrefix(ctx context.Context, prefix string) error {
 		}
 	}
 	if s.root != "" {
-		s.removeEmptyDirs(filepath.Join(s.root, filepath.FromSlash(prefix)))
+		dir := filepath.Join(s.root, filepath.FromSlash(prefix))
+		if err := removeLeftovers(dir); err != nil {
+			return fmt.Errorf("delete %s: %w", prefix, err)
+		}
+		s.removeEmptyDirs(dir)
 	}
 	return nil
+}
+
+// removeLeftovers removes the temporary files (*.tmp) of unfinished writes
+// under dir, then the folders below dir that are left empty.
+func removeLeftovers(dir string) error {
+	var dirs []string
+	err := filepath.WalkDir(dir, func(p string, d fs.DirEntry, err error) error {
+		if err != nil {
+			if errors.Is(err, fs.ErrNotExist) {
+				return nil
+			}
+			return err
+		}
+		if d.IsDir() {
+			if p != dir {
+				dirs = append(dirs, p)
+			}
+			return nil
+		}
+		if strings.HasSuffix(d.Name(), ".tmp") {
+			if err := os.Remove(p); err != nil && !errors.Is(err, fs.ErrNotExist) {
+				return err
+			}
+		}
+		return nil
+	})
+	for i := len(dirs) - 1; i >= 0; i-- {
+		_ = os.Remove(dirs[i]) // fails, and is kept, when not empty
+	}
+	return err
 }
 
 // Move moves src to dst and verifies that dst has the expected size before

@@ -9,6 +9,7 @@ import (
 	"errors"
 	"io"
 	"os"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -260,5 +261,71 @@ func TestS3NewReaderResumes(t *testing.T) {
 	}
 	if _, err := s.NewReader(ctx, "quarantine/r1/none.csv"); !errors.Is(err, grpipe.ErrNotFound) {
 		t.Errorf("missing object: %v, want ErrNotFound", err)
+	}
+}
+
+// TestS3UploadCutMidway: an upload whose connection is cut after half of
+// its bytes reached the server is tried again whole; when every try is cut
+// the put fails, and no object, whole or partial, is there to be read (nor
+// an old one replaced): S3 publishes an object only once all of it arrived,
+// so the zones need no temporary key. Both a single PUT and a multipart
+// upload (an object over objstore.PartSize) are cut.
+func TestS3UploadCutMidway(t *testing.T) {
+	srv := s3test.Start(t, "zones")
+	ctx := context.Background()
+	s := openS3(t, srv)
+	few, err := objstore.Open(ctx, srv.ZonesURL("zones", "grpipe/test")+"&max_backoff=50ms&max_attempts=2")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer few.Close()
+	defer srv.ClearFaults()
+	for _, tc := range []struct {
+		name string
+		size int
+	}{
+		{"single put", 3 << 20},
+		{"multipart", objstore.PartSize + 1<<20},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			body := make([]byte, tc.size)
+			rand.Read(body)
+			key := "processed/b1/_parts/" + strings.ReplaceAll(tc.name, " ", "-") + "/reviews.parquet"
+			before := srv.Injected(s3test.FaultCutUpload)
+			srv.CutNextUpload(1)
+			if _, err := s.Put(ctx, key, bytes.NewReader(body)); err != nil {
+				t.Fatalf("put after one cut upload: %v", err)
+			}
+			if n := srv.Injected(s3test.FaultCutUpload) - before; n != 1 {
+				t.Fatalf("%d uploads cut, want 1", n)
+			}
+			if got, err := s.ReadAll(ctx, key); err != nil || !bytes.Equal(got, body) {
+				t.Fatalf("read back %d bytes (equal: %v), %v; want the %d put", len(got), bytes.Equal(got, body), err, len(body))
+			}
+
+			// Every try cut: the put fails, the object put before stays whole.
+			other := make([]byte, tc.size)
+			rand.Read(other)
+			srv.CutNextUpload(100)
+			if _, err := few.Put(ctx, key, bytes.NewReader(other)); err == nil || !strings.Contains(err.Error(), key) {
+				t.Fatalf("put with every upload cut: %v, want an error naming the object", err)
+			}
+			srv.ClearFaults()
+			if got, err := s.ReadAll(ctx, key); err != nil || !bytes.Equal(got, body) {
+				t.Fatalf("after a failed put the object reads %d bytes (the first put's: %v), %v", len(got), bytes.Equal(got, body), err)
+			}
+			fresh := key + ".new"
+			srv.CutNextUpload(100)
+			if _, err := few.Put(ctx, fresh, bytes.NewReader(other)); err == nil {
+				t.Fatal("a put succeeded with every upload cut")
+			}
+			srv.ClearFaults()
+			if _, err := s.Stat(ctx, fresh); !errors.Is(err, grpipe.ErrNotFound) {
+				t.Fatalf("a new object after a failed put: %v, want not found", err)
+			}
+			if objs, err := s.List(ctx, "processed/"); err != nil || slices.ContainsFunc(objs, func(o objstore.Object) bool { return o.Key == fresh }) {
+				t.Fatalf("list after a failed put: %+v, %v", objs, err)
+			}
+		})
 	}
 }

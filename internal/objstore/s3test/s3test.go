@@ -2,12 +2,14 @@
 // inside the test process: gofakes3 with an in-memory backend, behind a
 // front that checks the access key (so that bad credentials are refused as
 // S3 refuses them) and can inject transient faults (503 replies, reset
-// connections). The server outlives any subprocess the test starts.
+// connections, stalls, replies, downloads and uploads cut midway). The
+// server outlives any subprocess the test starts.
 package s3test
 
 import (
 	"errors"
 	"fmt"
+	"io"
 	"net"
 	"net/http"
 	"net/http/httptest"
@@ -55,6 +57,18 @@ type fault struct {
 	cut      bool          // cut the connection halfway through the reply's body
 	stall    time.Duration // wait this long before answering
 	download bool          // only for a download (GET of an object); other requests pass it by
+	upload   bool          // only for an upload (PUT of an object or of a part); other requests pass it by
+}
+
+// matches reports whether the fault applies to r.
+func (f fault) matches(r *http.Request) bool {
+	switch {
+	case f.download:
+		return isDownload(r)
+	case f.upload:
+		return isUpload(r)
+	}
+	return true
 }
 
 // The kinds of injected faults, as Injected counts them.
@@ -63,6 +77,7 @@ const (
 	FaultReset       = "reset"        // a reset connection (ResetNext)
 	FaultCut         = "cut"          // a reply cut halfway (CutNext)
 	FaultCutDownload = "cut download" // a download cut halfway (CutNextDownload)
+	FaultCutUpload   = "cut upload"   // an upload cut halfway (CutNextUpload)
 	FaultStall       = "stall"        // a delayed reply (StallNext)
 )
 
@@ -70,6 +85,8 @@ func (f fault) kind() string {
 	switch {
 	case f.download && f.cut:
 		return FaultCutDownload
+	case f.upload && f.cut:
+		return FaultCutUpload
 	case f.reset:
 		return FaultReset
 	case f.cut:
@@ -150,6 +167,18 @@ func (s *Server) CutNextDownload(n int) {
 	}
 }
 
+// CutNextUpload makes the next n uploads (PUT requests of an object or of a
+// multipart upload's part, not copies) end with the connection cut after
+// the server read half of the object's bytes: the server stores nothing of
+// it, as S3 does. The requests between them are answered normally.
+func (s *Server) CutNextUpload(n int) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for range n {
+		s.faults = append(s.faults, fault{cut: true, upload: true})
+	}
+}
+
 // StallNext makes the next n requests wait d before they are answered.
 func (s *Server) StallNext(n int, d time.Duration) {
 	s.mu.Lock()
@@ -198,7 +227,7 @@ func (s *Server) front(next http.Handler) http.Handler {
 		s.mu.Lock()
 		var f *fault
 		for i := range s.faults {
-			if s.faults[i].download && !isDownload(r) {
+			if !s.faults[i].matches(r) {
 				continue
 			}
 			ff := s.faults[i]
@@ -208,6 +237,12 @@ func (s *Server) front(next http.Handler) http.Handler {
 			break
 		}
 		s.mu.Unlock()
+		if f != nil && f.upload && f.cut {
+			// Half of the body reaches the server, then the connection is cut.
+			_, _ = io.CopyN(io.Discard, r.Body, r.ContentLength/2)
+			resetConn(w)
+			return
+		}
 		if f != nil && f.reset {
 			if hj, ok := w.(http.Hijacker); ok {
 				if conn, _, err := hj.Hijack(); err == nil {
@@ -264,6 +299,32 @@ func isDownload(r *http.Request) bool {
 	_, key, _ := strings.Cut(strings.TrimPrefix(r.URL.Path, "/"), "/")
 	q := r.URL.Query()
 	return key != "" && !q.Has("uploadId") && !q.Has("uploads") && !q.Has("list-type")
+}
+
+// isUpload reports whether r sends an object's bytes (a PUT of /bucket/key
+// or of a part of a multipart upload, not a server-side copy).
+func isUpload(r *http.Request) bool {
+	if r.Method != http.MethodPut || r.Header.Get("x-amz-copy-source") != "" {
+		return false
+	}
+	_, key, _ := strings.Cut(strings.TrimPrefix(r.URL.Path, "/"), "/")
+	return key != ""
+}
+
+// resetConn cuts the connection under w with a reset (RST, not FIN).
+func resetConn(w http.ResponseWriter) {
+	hj, ok := w.(http.Hijacker)
+	if !ok {
+		return
+	}
+	conn, _, err := hj.Hijack()
+	if err != nil {
+		return
+	}
+	if tc, ok := conn.(*net.TCPConn); ok {
+		_ = tc.SetLinger(0)
+	}
+	conn.Close()
 }
 
 // exists reports whether the object at a path-style URL path (/bucket/key) exists.
