@@ -494,7 +494,8 @@ func measureRun(t *testing.T, files []string, name string, workers int) {
 	var procs []*proc
 	for i := range workers {
 		w := fmt.Sprintf("w%d", i+1)
-		procs = append(procs, startGrpipe(t, profiled(c.home(""), w), "worker", "--name", w, "--concurrency", "2"))
+		// As many slots as the local executor runs tasks at once (parallelism 0: 4).
+		procs = append(procs, startGrpipe(t, profiled(c.home(""), w), "worker", "--name", w, "--concurrency", "4"))
 	}
 	t0 := time.Now()
 	var id string
@@ -543,6 +544,14 @@ func (c *cluster) logBreakdown(t0 time.Time) {
 	for _, ti := range tis {
 		fmt.Fprintf(&b, "  %-34s try %d  %7.2f -> %7.2f s  (%6.2f s)  %s %s\n", ti.TaskID, ti.TryNumber,
 			ti.StartedAt.Sub(t0).Seconds(), ti.EndedAt.Sub(t0).Seconds(), ti.DurationSeconds, ti.State, ti.Worker)
+		if ti.Error != "" {
+			fmt.Fprintf(&b, "      error: %.400s\n", ti.Error)
+		}
+		if ti.TaskID == grpipe.TaskETL {
+			if log, _, err := c.store.TaskLog(ctx, run.RunID, ti.TaskID, ti.TryNumber); err == nil {
+				fmt.Fprintf(&b, "      log:\n%s\n", log)
+			}
+		}
 	}
 	if sum, err := c.store.Summary(ctx, run.RunID); err == nil {
 		for _, st := range sum.Stages {
