@@ -10,6 +10,7 @@ import (
 	"path/filepath"
 	"time"
 
+	"github.com/grpipe/grpipe/internal/app"
 	"github.com/grpipe/grpipe/internal/bench"
 	"github.com/grpipe/grpipe/internal/capture"
 	"github.com/grpipe/grpipe/internal/fake"
@@ -110,7 +111,7 @@ func cmdBench(ctx context.Context, e *env, args []string) error {
 func cmdCapture(ctx context.Context, e *env, args []string) error {
 	var s capture.Settings
 	var until, rate string
-	return e.do(ctx, args, spec{name: "capture", settings: []string{"zones"}}, func(fs *flag.FlagSet) { // capture needs only the zones
+	return e.do(ctx, args, spec{name: "capture", settings: []string{"zones", "metadata"}}, func(fs *flag.FlagSet) { // the zones, and the metadata for its state
 		fs.StringVar(&s.APIURL, "api-url", e.getenv("GRPIPE_API_URL"), "the Goodreads API's base `URL` (env GRPIPE_API_URL)")
 		fs.StringVar(&s.APIKey, "api-key", e.getenv("GRPIPE_API_KEY"), "the API `KEY` (env GRPIPE_API_KEY, better: a flag shows in the process list)")
 		fs.BoolVar(&s.Once, "once", false, "poll once, land what was captured, exit")
@@ -124,7 +125,12 @@ func cmdCapture(ctx context.Context, e *env, args []string) error {
 		if err != nil {
 			return err
 		}
-		st, err := capture.RunSettings(ctx, c.cfg.Zones, filepath.Join(c.cfg.Home, "capture"), s, c.log)
+		store, lock, err := app.CaptureState(ctx, c.cfg)
+		if err != nil {
+			return err
+		}
+		defer store.Close()
+		st, err := capture.RunSettings(ctx, c.cfg.Zones, filepath.Join(c.cfg.Home, "capture"), store, lock, s, c.log)
 		fmt.Fprintln(e.stdout, st)
 		return err
 	})

@@ -465,47 +465,123 @@ func TestFiguresDistributed(t *testing.T) {
 }
 
 // measureRun lands files split in a fresh cluster and times one run on it.
+// GRPIPE_FIGURES_SPLIT sets the size of the parts (default 64MB).
+// With GRPIPE_FIGURES_PROFILE=DIR, every grpipe process of the run (the
+// local run, or the scheduler and the workers) writes a Go CPU profile there
+// (<case>-<process>.pprof).
 func measureRun(t *testing.T, files []string, name string, workers int) {
-	{
-		c := newCluster(t)
-		env := c.home("")
-		if workers == 0 {
-			env["GRPIPE_EXECUTOR"] = "local"
+	c := newCluster(t)
+	env := c.home("")
+	if workers == 0 {
+		env["GRPIPE_EXECUTOR"] = "local"
+	}
+	split := "64MB"
+	if v := os.Getenv("GRPIPE_FIGURES_SPLIT"); v != "" {
+		split = v
+	}
+	r := grpipeCmd(t, env, append([]string{"land", "--split", split}, files...)...)
+	if r.code != 0 {
+		t.Fatalf("land: %s", r.stderr)
+	}
+	parts := strings.Count(r.stdout, "landed ")
+	profDir := os.Getenv("GRPIPE_FIGURES_PROFILE")
+	profiled := func(env map[string]string, proc string) map[string]string {
+		if profDir != "" {
+			env["GRPIPE_TEST_CPUPROFILE"] = filepath.Join(profDir, strings.ReplaceAll(name, " ", "_")+"-"+proc+".pprof")
 		}
-		r := grpipeCmd(t, env, append([]string{"land", "--split", "64MB"}, files...)...)
-		if r.code != 0 {
-			t.Fatalf("land: %s", r.stderr)
+		return env
+	}
+	var procs []*proc
+	for i := range workers {
+		w := fmt.Sprintf("w%d", i+1)
+		// As many slots as the local executor runs tasks at once (parallelism 0: 4).
+		procs = append(procs, startGrpipe(t, profiled(c.home(""), w), "worker", "--name", w, "--concurrency", "4"))
+	}
+	t0 := time.Now()
+	var id string
+	if workers == 0 {
+		if r := grpipeCmd(t, profiled(env, "run"), "run"); r.code != 0 {
+			t.Fatalf("local run: %s", r.stderr)
 		}
-		parts := strings.Count(r.stdout, "landed ")
-		var procs []*proc
-		for i := range workers {
-			procs = append(procs, startGrpipe(t, c.home(""), "worker", "--name", fmt.Sprintf("w%d", i+1), "--concurrency", "2"))
-		}
-		t0 := time.Now()
-		var id string
-		if workers == 0 {
-			if r := grpipeCmd(t, env, "run"); r.code != 0 {
-				t.Fatalf("local run: %s", r.stderr)
+	} else {
+		procs = append(procs, startGrpipe(t, profiled(c.home(""), "scheduler"), "scheduler", "--schedule", "@every 24h", "--start-date", "2100-01-01"))
+		id = c.trigger(c.home(""))
+		if got := c.waitRun(id, 30*time.Minute, procs...); got.State != grpipe.StateSuccess {
+			for i, p := range procs {
+				lines := strings.Split(p.stderr.String(), "\n")
+				t.Logf("--- process %d, its last lines:\n%s", i, strings.Join(lines[max(0, len(lines)-40):], "\n"))
 			}
-		} else {
-			procs = append(procs, startGrpipe(t, c.home(""), "scheduler", "--schedule", "@every 24h", "--start-date", "2100-01-01"))
-			id = c.trigger(c.home(""))
-			if got := c.waitRun(id, 30*time.Minute, procs...); got.State != grpipe.StateSuccess {
-				for i, p := range procs {
-					lines := strings.Split(p.stderr.String(), "\n")
-					t.Logf("--- process %d, its last lines:\n%s", i, strings.Join(lines[max(0, len(lines)-40):], "\n"))
-				}
-				t.Fatalf("%s: run ended %s: %s", name, got.State, got.Error)
-			}
-		}
-		took := time.Since(t0)
-		load, _ := os.ReadFile("/proc/loadavg")
-		t.Logf("FIGURE %s: %d parts, run %.1f s (load %s)", name, parts, took.Seconds(), strings.Join(strings.Fields(string(load))[:3], " "))
-		for _, p := range procs {
-			p.signal(t, syscall.SIGTERM)
-			p.wait(t, time.Minute)
+			t.Fatalf("%s: run ended %s: %s", name, got.State, got.Error)
 		}
 	}
+	took := time.Since(t0)
+	load, _ := os.ReadFile("/proc/loadavg")
+	t.Logf("FIGURE %s: %d parts, run %.1f s (load %s)", name, parts, took.Seconds(), strings.Join(strings.Fields(string(load))[:3], " "))
+	for _, p := range procs {
+		p.signal(t, syscall.SIGTERM)
+		p.wait(t, time.Minute)
+	}
+	c.logBreakdown(t0)
+}
+
+// logBreakdown logs where the time of the cluster's one run went: each
+// task's try (start after t0, duration, worker), the ETL's stages, and its
+// mapped instances (how many, their summed and their longest duration).
+func (c *cluster) logBreakdown(t0 time.Time) {
+	t := c.t
+	ctx := context.Background()
+	runs, err := c.store.ListRuns(ctx, 1)
+	if err != nil || len(runs) != 1 {
+		t.Fatalf("the run: %v %v", runs, err)
+	}
+	run := runs[0]
+	tis, err := c.store.TaskInstances(ctx, run.RunID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var b strings.Builder
+	fmt.Fprintf(&b, "run %s: started %.2f s after the trigger, ended %.2f s after it\n", run.RunID, run.StartedAt.Sub(t0).Seconds(), run.EndedAt.Sub(t0).Seconds())
+	for _, ti := range tis {
+		fmt.Fprintf(&b, "  %-34s try %d  %7.2f -> %7.2f s  (%6.2f s)  %s %s\n", ti.TaskID, ti.TryNumber,
+			ti.StartedAt.Sub(t0).Seconds(), ti.EndedAt.Sub(t0).Seconds(), ti.DurationSeconds, ti.State, ti.Worker)
+		if ti.Error != "" {
+			fmt.Fprintf(&b, "      error: %.400s\n", ti.Error)
+		}
+		if ti.TaskID == grpipe.TaskETL {
+			if log, _, err := c.store.TaskLog(ctx, run.RunID, ti.TaskID, ti.TryNumber); err == nil {
+				fmt.Fprintf(&b, "      log:\n%s\n", log)
+			}
+		}
+	}
+	if sum, err := c.store.Summary(ctx, run.RunID); err == nil {
+		for _, st := range sum.Stages {
+			fmt.Fprintf(&b, "  ETL stage %-12s %7.2f s  %d bytes  %d rows\n", st.Stage, st.Seconds, st.Bytes, st.Rows)
+		}
+	}
+	mapped, err := c.store.MappedInstances(ctx, run.RunID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(mapped) > 0 {
+		var total, longest float64
+		first, last := mapped[0].StartedAt, mapped[0].EndedAt
+		workers := map[string]int{}
+		for _, m := range mapped {
+			d := m.EndedAt.Sub(m.StartedAt).Seconds()
+			total += d
+			longest = max(longest, d)
+			if m.StartedAt.Before(first) {
+				first = m.StartedAt
+			}
+			if m.EndedAt.After(last) {
+				last = m.EndedAt
+			}
+			workers[m.Worker]++
+		}
+		fmt.Fprintf(&b, "  %d mapped instances %.2f -> %.2f s: summed %.1f s, longest %.2f s, by worker %v\n",
+			len(mapped), first.Sub(t0).Seconds(), last.Sub(t0).Seconds(), total, longest, workers)
+	}
+	t.Logf("BREAKDOWN\n%s", b.String())
 }
 
 // TestFakeParts: fake --parts N writes each file as N parts, each with the

@@ -51,9 +51,20 @@ func TestRunWaitsForAReader(t *testing.T) {
 		t.Fatal(err)
 	}
 	run := startGrpipe(t, nil, "--home", home, "run")
+	ended := func() bool {
+		select {
+		case <-run.done:
+			return true
+		default:
+			return false
+		}
+	}
 	eventually(t, 30*time.Second, "the run to wait for the reader", func() bool {
-		return strings.Contains(run.stderr.String(), "waiting for it to let go")
+		return ended() || strings.Contains(run.stderr.String(), "waiting for it to let go")
 	})
+	if ended() {
+		t.Fatalf("the run ended while a reader held the warehouse instead of waiting for it:\n%s", run.stderr.String())
+	}
 	reader.Close()
 	if code, _ := run.wait(t, 2*time.Minute); code != 0 {
 		t.Fatalf("run beside a reader: exit %d:\n%s", code, run.stderr.String())

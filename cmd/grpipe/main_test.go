@@ -10,6 +10,7 @@ import (
 	"os/signal"
 	"path/filepath"
 	"reflect"
+	"runtime/pprof"
 	"strings"
 	"syscall"
 	"testing"
@@ -37,9 +38,21 @@ func TestMain(m *testing.M) {
 		if err != nil {
 			panic(err)
 		}
+		// GRPIPE_TEST_CPUPROFILE=FILE writes a Go CPU profile of the process
+		// (TestFiguresDistributed profiles workers and schedulers with it).
+		if prof := os.Getenv("GRPIPE_TEST_CPUPROFILE"); prof != "" {
+			f, err := os.Create(prof)
+			if err != nil {
+				panic(err)
+			}
+			if err := pprof.StartCPUProfile(f); err != nil {
+				panic(err)
+			}
+		}
 		ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 		code := run(ctx, a, os.Stdout, os.Stderr, os.Getenv, h)
 		stop()
+		pprof.StopCPUProfile()
 		os.Exit(code)
 	}
 	os.Exit(m.Run())

@@ -10,12 +10,14 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
 	"github.com/chromedp/chromedp"
 
 	grpipe "github.com/grpipe/grpipe"
+	"github.com/grpipe/grpipe/internal/app"
 )
 
 // chromium returns the path of Debian's chromium; without it the browser
@@ -45,10 +47,41 @@ func screenshotDir(t *testing.T) string {
 	return t.TempDir()
 }
 
+// holdRun is an observer that holds the first manual run after its first
+// task (Begin_execution) ended, until the test releases it (or two minutes
+// pass): the test opens the live pages while the run is running, at a known
+// point of it.
+type holdRun struct {
+	once             sync.Once
+	reached, release chan struct{}
+}
+
+func newHoldRun() *holdRun {
+	return &holdRun{reached: make(chan struct{}), release: make(chan struct{})}
+}
+
+func (h *holdRun) TaskEnded(ctx context.Context, run grpipe.Run, t grpipe.TaskSummary) {
+	if run.RunType != grpipe.RunManual || t.TaskID != grpipe.TaskBegin {
+		return
+	}
+	h.once.Do(func() {
+		close(h.reached)
+		select {
+		case <-h.release:
+		case <-ctx.Done():
+		case <-time.After(2 * time.Minute):
+		}
+	})
+}
+
+func (h *holdRun) RunEnded(context.Context, *grpipe.RunSummary)              {}
+func (h *holdRun) TaskRetry(context.Context, grpipe.Run, string, int, error) {}
+
 // TestBrowserUI runs the sample pipeline (with one broken row), serves the
 // UI beside a scheduler in one process, and drives headless Chromium through
 // the graph, grid, Gantt, run and quarantine views, then triggers a run from
-// the UI and waits for the scheduler to finish it.
+// the UI, watches it on the grid and on the graph (in a second tab) while
+// the scheduler runs it, and waits for it to finish.
 func TestBrowserUI(t *testing.T) {
 	chrome := chromium(t)
 	home := t.TempDir()
@@ -64,12 +97,20 @@ func TestBrowserUI(t *testing.T) {
 	}
 
 	addr := freePort(t)
+	hold := newHoldRun()
+	defer func() {
+		select {
+		case <-hold.release:
+		default:
+			close(hold.release)
+		}
+	}()
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan int, 1)
 	var schedErr bytes.Buffer
 	go func() {
 		done <- run(ctx, []string{"scheduler", "--schedule", "@every 24h", "--web", addr}, &bytes.Buffer{}, &schedErr,
-			func(k string) string { return env[k] }, hooks{poll: 300 * time.Millisecond})
+			func(k string) string { return env[k] }, hooks{poll: 300 * time.Millisecond, options: []app.Option{app.WithObservers(hold)}})
 	}()
 	defer func() {
 		cancel()
@@ -206,10 +247,63 @@ func TestBrowserUI(t *testing.T) {
 	if err != nil || !strings.HasPrefix(triggered, "manual__") {
 		t.Fatalf("trigger led to %s", loc)
 	}
-	// The grid follows the queued run without a reload: its square turns
-	// green in place (the mark set on the window survives: no navigation).
+	// The run is held after its first task: the grid shows it unfinished.
+	select {
+	case <-hold.reached:
+	case <-time.After(60 * time.Second):
+		t.Fatalf("the triggered run %s did not finish its first task\n%s", triggered, schedErr.String())
+	}
 	eval(`window.grpipeMark = 7; 1`)
 	live := `document.querySelectorAll('#grid a.runcell[data-run="` + triggered + `"][data-state="success"]').length`
+	if n := eval(live); n != 0 {
+		t.Errorf("the grid shows the held run %s succeeded", triggered)
+	}
+	// The graph of the run, in a second tab: the first task is green, the
+	// others not yet.
+	gctx, gcancel := chromedp.NewContext(bctx)
+	defer gcancel()
+	graphEval := func(js string) int {
+		t.Helper()
+		n, err := chromedp.Run(gctx, chromedp.Evaluate[int](js))
+		if err != nil {
+			t.Fatalf("graph tab: %s: %v", js, err)
+		}
+		return n
+	}
+	if err := chromedp.Do(gctx, chromedp.Navigate(base+dag+"/graph?run_id="+url.QueryEscape(triggered)), chromedp.WaitVisible(chromedp.CSS("#graph"))); err != nil {
+		t.Fatalf("open the graph of %s: %v", triggered, err)
+	}
+	succeeded := `document.querySelectorAll('#graph g.node[data-state="success"]').length`
+	if n := graphEval(`document.querySelectorAll('#graph g.node[data-task="` + grpipe.TaskBegin + `"][data-state="success"]').length`); n != 1 {
+		t.Errorf("the graph of the held run does not show %s succeeded", grpipe.TaskBegin)
+	}
+	if n := graphEval(succeeded); n < 1 || n >= 15 {
+		t.Errorf("the graph of the held run shows %d tasks succeeded, want the first only", n)
+	}
+	if n := graphEval(`document.body.getAttribute("data-live-run") === "` + triggered + `" ? 1 : 0`); n != 1 {
+		t.Errorf("the graph of the running run %s does not follow it", triggered)
+	}
+	graphEval(`window.grpipeMark = 9; 1`)
+	// Let the run go on: the graph colours each task as it changes, in
+	// place (its mark survives: no reload), until all 15 have succeeded;
+	// the grid's square turns green in place too.
+	close(hold.release)
+	seen := map[int]bool{}
+	for end := time.Now().Add(60 * time.Second); ; time.Sleep(200 * time.Millisecond) {
+		n := graphEval(succeeded)
+		seen[n] = true
+		if n == 15 {
+			break
+		}
+		if time.Now().After(end) {
+			t.Fatalf("the graph did not show run %s succeed without a reload (saw %v tasks succeeded)\n%s", triggered, seen, schedErr.String())
+		}
+	}
+	if graphEval(`window.grpipeMark || 0`) != 9 {
+		t.Errorf("the graph page was reloaded; it should update in place")
+	}
+	t.Logf("the graph showed %v tasks succeeded as the run went on", seen)
+	gcancel()
 	for end := time.Now().Add(60 * time.Second); eval(live) != 1; time.Sleep(300 * time.Millisecond) {
 		if time.Now().After(end) {
 			t.Fatalf("the grid did not show run %s succeed without a reload\n%s", triggered, schedErr.String())

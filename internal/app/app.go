@@ -127,7 +127,9 @@ func WithSleep(sleep func(ctx context.Context, d time.Duration) error) Option {
 	return func(o *Options) { o.Sleep = sleep }
 }
 
-// Open opens the home cfg describes and keeps it open.
+// Open opens the home cfg describes and keeps it open. Its orchestrator runs
+// the tasks in this process, or, with executor: distributed, puts them on
+// the queue for workers (RunWorker).
 func Open(ctx context.Context, cfg config.Config, log *slog.Logger, options ...Option) (*App, error) {
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
@@ -151,7 +153,13 @@ func Open(ctx context.Context, cfg config.Config, log *slog.Logger, options ...O
 		a.Close()
 		return nil, err
 	}
-	if a.Orchestrator, err = newOrchestrator(cfg, o, a.Store, openWorkspace{p.Executor()}, log); err != nil {
+	var ws orchestrator.Workspace = openWorkspace{p.Executor()}
+	if cfg.Executor == config.ExecutorDistributed {
+		// The tasks run on workers (RunWorker), which open their own zones
+		// and warehouse; a.Zones and a.Warehouse serve this process.
+		ws = distributedWorkspace{cfg: cfg, store: a.Store, log: log}
+	}
+	if a.Orchestrator, err = newOrchestrator(cfg, o, a.Store, ws, log); err != nil {
 		a.Close()
 		return nil, err
 	}
@@ -280,6 +288,7 @@ func newPipeline(cfg config.Config, o Options, zones *objstore.Store, wh *wareho
 		Window:                 w,
 		Transform:              duckdb.Options{MemoryLimit: cfg.DuckDB.TransformMemoryLimit, TempDirectory: cfg.DuckDB.TempDirectory, Threads: cfg.DuckDB.Threads},
 		Parallelism:            cfg.Parallelism,
+		Compression:            cfg.ParquetCompression,
 		ProcessedRetention:     cfg.ProcessedRetention,
 		Snapshot:               cfg.UCSDSnapshot,
 		Crash:                  o.Crash,
@@ -331,6 +340,22 @@ func OpenStore(ctx context.Context, cfg config.Config) (*runstore.Store, error) 
 		return nil, fmt.Errorf("home %s: %w", cfg.Home, err)
 	}
 	return runstore.OpenMetadata(ctx, cfg.Metadata)
+}
+
+// CaptureState opens the run store of cfg, which holds the capture's state,
+// and, with metadata on PostgreSQL (shared by several machines), the lock
+// that keeps a second capture off it.
+func CaptureState(ctx context.Context, cfg config.Config) (*runstore.Store, func(context.Context) (func() error, error), error) {
+	st, err := OpenStore(ctx, cfg)
+	if err != nil {
+		return nil, nil, err
+	}
+	if !cfg.MetadataOnPostgres() {
+		return st, nil, nil
+	}
+	return st, func(ctx context.Context) (func() error, error) {
+		return st.TryAdvisoryLock(ctx, runstore.CaptureLockKey)
+	}, nil
 }
 
 // Notifier returns the alert notifier cfg's alerts settings describe.

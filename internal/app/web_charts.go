@@ -141,7 +141,8 @@ func columnInfo(wh *warehouse.Warehouse, d driver.TableDef) []web.ColumnInfo {
 }
 
 func toBrowse(q web.BrowseQuery) warehouse.Browse {
-	return warehouse.Browse{Table: q.Table, OrderBy: q.OrderBy, Desc: q.Desc, Search: q.Search, Offset: q.Offset, Limit: q.Limit}
+	return warehouse.Browse{Table: q.Table, OrderBy: q.OrderBy, Desc: q.Desc, Search: q.Search, Offset: q.Offset, Limit: q.Limit,
+		After: (*warehouse.Cursor)(q.After), Before: (*warehouse.Cursor)(q.Before)}
 }
 
 // cell turns a warehouse value into text.
@@ -192,17 +193,13 @@ func (b *WebBackend) Browse(ctx context.Context, q web.BrowseQuery) (web.ResultP
 	}
 	page := web.ResultPage{Info: columnInfo(wh, *def)}
 	wb := toBrowse(q)
-	wb.Limit = q.Limit + 1 // one more tells whether a next page exists
 	rows, err := wh.BrowsePage(ctx, wb)
 	if err != nil {
 		return page, err
 	}
-	page.Columns = rows.Columns
-	for i, r := range rows.Values {
-		if i == q.Limit {
-			page.More = true
-			break
-		}
+	page.Columns, page.More, page.Prev = rows.Columns, rows.Next, rows.Prev
+	page.First, page.Last = (*web.Cursor)(rows.First), (*web.Cursor)(rows.Last)
+	for _, r := range rows.Values {
 		page.Rows = append(page.Rows, cells(r))
 	}
 	if page.Total, err = wh.BrowseCount(ctx, wb); err != nil {
@@ -249,7 +246,7 @@ func (b *WebBackend) Export(ctx context.Context, x web.ExportQuery, fn func([]st
 	}
 	if x.Browse != nil {
 		wb := toBrowse(*x.Browse)
-		wb.Offset, wb.Limit = 0, x.Limit
+		wb.Offset, wb.Limit, wb.After, wb.Before = 0, x.Limit, nil, nil
 		err = wh.BrowseEach(ctx, wb, each)
 	} else {
 		err = wh.QueryEach(ctx, x.SQL, 0, x.Limit, each)

@@ -33,9 +33,16 @@ var _ API = (*source.Client)(nil)
 
 // Options tune a Capturer.
 type Options struct {
-	// Dir holds the capture's state (capture.db), its lock and its spool
-	// (usually <home>/capture).
+	// Dir holds the capture's lock and its spool (usually <home>/capture).
+	// A capture.db there (the state of an older grpipe) is imported into
+	// State once, then renamed capture.db.imported.
 	Dir string
+	// State records the reviews landed, in their versions (the run store).
+	State State
+	// Lock, when set, is taken after the folder's lock: one capture per
+	// metadata database when several machines share it (an advisory lock on
+	// PostgreSQL). It returns what releases it.
+	Lock func(ctx context.Context) (release func() error, err error)
 	// Every is the time between two polls; 0 polls once (Run flushes and returns).
 	Every time.Duration
 	// Until stops Run at this time, after a flush (zero: never).
@@ -70,8 +77,10 @@ type Capturer struct {
 	log   *slog.Logger
 	clock source.Clock
 	lock  *flock.Lock
-	state *state
-	spool *spool
+	// unlock releases Options.Lock (nil when none was taken).
+	unlock func() error
+	state  State
+	spool  *spool
 
 	pending    map[int64]string // spooled, not landed: review id → version
 	skipped    map[int64]string // refused in this version (404, malformed): not asked again by this process
@@ -83,10 +92,14 @@ type Capturer struct {
 }
 
 // Open opens the capture in opts.Dir: takes its lock (one capture per home),
-// opens its state, and discards a spool an earlier process left unflushed.
+// imports a state file of an older grpipe into opts.State, and discards a
+// spool an earlier process left unflushed.
 func Open(ctx context.Context, api API, zones *objstore.Store, opts Options) (*Capturer, error) {
 	if opts.Dir == "" {
-		return nil, fmt.Errorf("%w: capture: no state folder", grpipe.ErrBadInput)
+		return nil, fmt.Errorf("%w: capture: no folder", grpipe.ErrBadInput)
+	}
+	if opts.State == nil {
+		return nil, fmt.Errorf("%w: capture: no state", grpipe.ErrBadInput)
 	}
 	if opts.FlushEvery <= 0 {
 		opts.FlushEvery = 10 * time.Minute
@@ -104,14 +117,23 @@ func Open(ctx context.Context, api API, zones *objstore.Store, opts Options) (*C
 		return nil, fmt.Errorf("capture folder %s: %w", opts.Dir, err)
 	}
 	c := &Capturer{api: api, zones: zones, opts: opts, log: opts.Log, clock: opts.Clock,
-		pending: map[int64]string{}, skipped: map[int64]string{}}
+		state: opts.State, pending: map[int64]string{}, skipped: map[int64]string{}}
 	var err error
 	if c.lock, err = flock.TryLock(filepath.Join(opts.Dir, "capture.lock")); err != nil {
 		return nil, fmt.Errorf("capture: %w", err)
 	}
-	if c.state, err = openState(ctx, filepath.Join(opts.Dir, "capture.db")); err != nil {
+	if opts.Lock != nil {
+		if c.unlock, err = opts.Lock(ctx); err != nil {
+			c.Close()
+			return nil, fmt.Errorf("capture: another capture runs on the same metadata database: %w", err)
+		}
+	}
+	if n, err := importStateFile(ctx, c.state, filepath.Join(opts.Dir, StateFile)); err != nil {
 		c.Close()
 		return nil, err
+	} else if n > 0 {
+		c.log.Info("imported the capture state file into the run store", "file", filepath.Join(opts.Dir, StateFile), "reviews", n,
+			"renamed_to", StateFile+importedSuffix)
 	}
 	var left int
 	if c.spool, left, err = openSpool(filepath.Join(opts.Dir, "spool")); err != nil {
@@ -131,8 +153,8 @@ func (c *Capturer) Close() error {
 	if c.spool != nil {
 		c.spool.close()
 	}
-	if c.state != nil {
-		errs = append(errs, c.state.close())
+	if c.unlock != nil {
+		errs = append(errs, c.unlock())
 	}
 	if c.lock != nil {
 		errs = append(errs, c.lock.Unlock())
@@ -147,7 +169,7 @@ func (c *Capturer) Stats() Stats { return c.stats }
 func (c *Capturer) Spooled() int { return len(c.pending) }
 
 // Captured returns how many reviews the state holds as landed.
-func (c *Capturer) Captured(ctx context.Context) (int64, error) { return c.state.count(ctx) }
+func (c *Capturer) Captured(ctx context.Context) (int64, error) { return c.state.CapturedCount(ctx) }
 
 // flushRetry is the wait before landing again after a failed flush.
 const flushRetry = time.Minute
@@ -186,7 +208,7 @@ func (c *Capturer) Poll(ctx context.Context) error {
 		if v, ok := c.skipped[id]; ok && v == version {
 			continue
 		}
-		if v, ok, err := c.state.version(ctx, id); err != nil {
+		if v, ok, err := c.state.CapturedVersion(ctx, id); err != nil {
 			return err
 		} else if ok && v == version {
 			continue
@@ -283,7 +305,7 @@ func (c *Capturer) Flush(ctx context.Context) error {
 			return fmt.Errorf("land %s: %w (the spool is kept and lands on the next flush)", name, err)
 		}
 	}
-	if err := c.state.mark(ctx, stamp, now.Format(source.TimestampLayout), c.pending); err != nil {
+	if err := c.state.MarkCaptured(ctx, stamp, now, c.pending); err != nil {
 		return err
 	}
 	n := len(c.pending)

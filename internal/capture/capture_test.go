@@ -19,6 +19,7 @@ import (
 
 	grpipe "github.com/grpipe/grpipe"
 	"github.com/grpipe/grpipe/internal/objstore"
+	"github.com/grpipe/grpipe/internal/runstore"
 	"github.com/grpipe/grpipe/internal/sample"
 	"github.com/grpipe/grpipe/internal/source"
 	"github.com/grpipe/grpipe/internal/testsupport"
@@ -94,6 +95,7 @@ type env struct {
 	t     *testing.T
 	dir   string
 	zones *objstore.Store
+	store *runstore.Store // the run store, holding the capture state
 	clock *testsupport.Clock
 	log   *bytes.Buffer
 }
@@ -106,13 +108,18 @@ func newEnv(t *testing.T) *env {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { zones.Close() })
-	return &env{t: t, dir: dir, zones: zones, log: &bytes.Buffer{},
+	store, err := runstore.Open(context.Background(), filepath.Join(dir, "grpipe.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { store.Close() })
+	return &env{t: t, dir: dir, zones: zones, store: store, log: &bytes.Buffer{},
 		clock: testsupport.NewClock(time.Date(2026, 11, 27, 3, 0, 0, 0, time.UTC))}
 }
 
 func (e *env) open(a API, tune func(*Options)) *Capturer {
 	e.t.Helper()
-	opts := Options{Dir: filepath.Join(e.dir, "capture"), Clock: e.clock,
+	opts := Options{Dir: filepath.Join(e.dir, "capture"), State: e.store, Clock: e.clock,
 		Log: slog.New(slog.NewTextHandler(e.log, &slog.HandlerOptions{Level: slog.LevelDebug}))}
 	if tune != nil {
 		tune(&opts)
@@ -528,7 +535,7 @@ func TestCaptureOneAtATime(t *testing.T) {
 	a := newAPI(t, nil)
 	e := newEnv(t)
 	e.open(a.client(t, key), nil)
-	_, err := Open(context.Background(), a.client(t, key), e.zones, Options{Dir: filepath.Join(e.dir, "capture")})
+	_, err := Open(context.Background(), a.client(t, key), e.zones, Options{Dir: filepath.Join(e.dir, "capture"), State: e.store})
 	if !errors.Is(err, grpipe.ErrBusy) {
 		t.Errorf("second capture on the same home: %v, want ErrBusy", err)
 	}

@@ -81,9 +81,9 @@ func ParseUntil(s string, now time.Time) (time.Time, error) {
 }
 
 // RunSettings polls the API s names into the zones at zonesURL, with its
-// state in dir, until s says to stop or ctx ends (grpipe capture); it
-// returns what it did.
-func RunSettings(ctx context.Context, zonesURL, dir string, s Settings, log *slog.Logger) (Stats, error) {
+// lock and spool in dir and its state in st (taking lock, if set, first),
+// until s says to stop or ctx ends (grpipe capture); it returns what it did.
+func RunSettings(ctx context.Context, zonesURL, dir string, st State, lock func(context.Context) (func() error, error), s Settings, log *slog.Logger) (Stats, error) {
 	client, err := source.NewClient(s.APIURL, s.APIKey, &source.Options{Rate: s.Rate, Log: log})
 	if err != nil {
 		return Stats{}, err
@@ -93,7 +93,7 @@ func RunSettings(ctx context.Context, zonesURL, dir string, s Settings, log *slo
 		return Stats{}, err
 	}
 	defer zones.Close()
-	opts := Options{Dir: dir, Until: s.Until, FlushEvery: s.FlushEvery, FlushRows: s.FlushRows, Log: log}
+	opts := Options{Dir: dir, State: st, Lock: lock, Until: s.Until, FlushEvery: s.FlushEvery, FlushRows: s.FlushRows, Log: log}
 	if !s.Once {
 		opts.Every = s.Every
 	}

@@ -5,85 +5,83 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"io/fs"
+	"os"
+	"time"
 
-	_ "modernc.org/sqlite" // registers "sqlite"
+	"github.com/grpipe/grpipe/internal/runstore"
+	"github.com/grpipe/grpipe/internal/source"
+
+	_ "modernc.org/sqlite" // registers "sqlite", to import a capture.db
 )
 
-// SQL of the capture state, one statement per purpose.
-const (
-	sqlCreateCaptured = `CREATE TABLE IF NOT EXISTS captured (
-	review_id   INTEGER PRIMARY KEY,
-	version     TEXT NOT NULL,
-	batch       TEXT NOT NULL,
-	captured_at TEXT NOT NULL
-)`
-	sqlCapturedVersion = `SELECT version FROM captured WHERE review_id = ?`
-	sqlMarkCaptured    = `INSERT INTO captured (review_id, version, batch, captured_at) VALUES (?, ?, ?, ?)
-ON CONFLICT (review_id) DO UPDATE SET version = excluded.version, batch = excluded.batch, captured_at = excluded.captured_at`
-	sqlCountCaptured = `SELECT count(*) FROM captured`
-)
-
-// state records, in SQLite, the version of each review whose rows have
-// landed: a review is fetched again only in a new version.
-type state struct {
-	db *sql.DB
+// State records the version of each review whose rows have landed: a review
+// is fetched again only in a new version. The run store
+// (*runstore.Store, SQLite in the home or PostgreSQL metadata) implements
+// it, so that processes sharing the metadata share the capture state.
+type State interface {
+	CapturedVersion(ctx context.Context, reviewID int64) (version string, ok bool, err error)
+	MarkCaptured(ctx context.Context, batch string, at time.Time, versions map[int64]string) error
+	CapturedCount(ctx context.Context) (int64, error)
+	ImportCaptured(ctx context.Context, rows []runstore.CapturedReview) (int, error)
 }
 
-func openState(ctx context.Context, path string) (*state, error) {
-	dsn := "file:" + path + "?_pragma=journal_mode(WAL)&_pragma=busy_timeout(10000)&_pragma=synchronous(FULL)"
-	db, err := sql.Open("sqlite", dsn)
-	if err != nil {
-		return nil, fmt.Errorf("open capture state %s: %w", path, err)
-	}
-	if _, err := db.ExecContext(ctx, sqlCreateCaptured); err != nil {
-		db.Close()
-		return nil, fmt.Errorf("open capture state %s: %w", path, err)
-	}
-	return &state{db: db}, nil
-}
+var _ State = (*runstore.Store)(nil)
 
-func (s *state) close() error { return s.db.Close() }
+// StateFile is the file, in the capture's folder, where grpipe before the
+// capture state moved into the run store kept it.
+const StateFile = "capture.db"
 
-// version returns the captured version of a review; ok is false if it was never captured.
-func (s *state) version(ctx context.Context, id int64) (v string, ok bool, err error) {
-	err = s.db.QueryRowContext(ctx, sqlCapturedVersion, id).Scan(&v)
-	if errors.Is(err, sql.ErrNoRows) {
-		return "", false, nil
-	}
-	if err != nil {
-		return "", false, fmt.Errorf("capture state: %w", err)
-	}
-	return v, true, nil
-}
+// importedSuffix is added to a state file's name once it was imported.
+const importedSuffix = ".imported"
 
-// mark records the reviews of a landed batch, in one transaction.
-func (s *state) mark(ctx context.Context, batch, at string, versions map[int64]string) error {
-	tx, err := s.db.BeginTx(ctx, nil)
+// importStateFile moves the capture state of an older grpipe, the SQLite
+// file path, into st, once: the file is renamed path+".imported" after
+// its rows are in st (a review both hold keeps the later capture). It
+// returns how many rows it imported; 0 without a file.
+func importStateFile(ctx context.Context, st State, path string) (int, error) {
+	if _, err := os.Stat(path); errors.Is(err, fs.ErrNotExist) {
+		return 0, nil
+	}
+	db, err := sql.Open("sqlite", "file:"+path+"?mode=ro&_pragma=busy_timeout(10000)")
 	if err != nil {
-		return fmt.Errorf("capture state: %w", err)
+		return 0, fmt.Errorf("import capture state %s: %w", path, err)
 	}
-	defer tx.Rollback()
-	stmt, err := tx.PrepareContext(ctx, sqlMarkCaptured)
+	rows, err := readStateFile(ctx, db)
+	db.Close()
 	if err != nil {
-		return fmt.Errorf("capture state: %w", err)
+		return 0, fmt.Errorf("import capture state %s: %w (move the file away to start the capture without it)", path, err)
 	}
-	defer stmt.Close()
-	for id, v := range versions {
-		if _, err := stmt.ExecContext(ctx, id, v, batch, at); err != nil {
-			return fmt.Errorf("capture state: mark review %d: %w", id, err)
-		}
+	n, err := st.ImportCaptured(ctx, rows)
+	if err != nil {
+		return 0, fmt.Errorf("import capture state %s: %w", path, err)
 	}
-	if err := tx.Commit(); err != nil {
-		return fmt.Errorf("capture state: %w", err)
+	if err := os.Rename(path, path+importedSuffix); err != nil {
+		return n, fmt.Errorf("import capture state %s: imported, but: %w", path, err)
 	}
-	return nil
-}
-
-// count returns how many reviews were captured.
-func (s *state) count(ctx context.Context) (int64, error) {
-	var n int64
-	if err := s.db.QueryRowContext(ctx, sqlCountCaptured).Scan(&n); err != nil {
-		return 0, fmt.Errorf("capture state: %w", err)
+	for _, side := range []string{"-wal", "-shm"} {
+		_ = os.Remove(path + side) // SQLite's own files, merged when it closed
 	}
 	return n, nil
+}
+
+func readStateFile(ctx context.Context, db *sql.DB) ([]runstore.CapturedReview, error) {
+	rs, err := db.QueryContext(ctx, `SELECT review_id, version, batch, captured_at FROM captured`)
+	if err != nil {
+		return nil, err
+	}
+	defer rs.Close()
+	var out []runstore.CapturedReview
+	for rs.Next() {
+		var r runstore.CapturedReview
+		var at string
+		if err := rs.Scan(&r.ReviewID, &r.Version, &r.Batch, &at); err != nil {
+			return nil, err
+		}
+		if r.CapturedAt, err = time.Parse(source.TimestampLayout, at); err != nil {
+			return nil, fmt.Errorf("review %d: captured_at %q: %w", r.ReviewID, at, err)
+		}
+		out = append(out, r)
+	}
+	return out, rs.Err()
 }

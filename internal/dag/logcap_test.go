@@ -82,6 +82,33 @@ func TestRepeatedWarningsSummarised(t *testing.T) {
 	}
 }
 
+// Defect 4: a try that logs without end (each record different, so the
+// repeat limit does not apply) stores its first and last 256 KiB and a line
+// counting what lies between, not everything it wrote.
+func TestTryLogKeepsHeadAndTail(t *testing.T) {
+	const records = 60_000
+	l := &Local{Work: map[string]Func{"T": func(ctx context.Context, c *Call) error {
+		for i := range records {
+			c.Log.Warn(fmt.Sprintf("row %06d: value out of range", i), "column", "rating")
+		}
+		return nil
+	}}}
+	res := l.Run(context.Background(), Try{Run: grpipe.Run{RunID: "manual__x"}, TaskID: "T", Number: 1, Timeout: time.Minute})
+	if res.Err != nil {
+		t.Fatal(res.Err)
+	}
+	if len(res.Log) > logHead+logTail+200 {
+		t.Fatalf("the stored log is %d bytes, more than its first %d and last %d", len(res.Log), logHead, logTail)
+	}
+	first, last := `msg="row 000000: value out of range"`, fmt.Sprintf(`msg="row %06d: value out of range"`, records-1)
+	if !strings.Contains(res.Log[:logHead], first) || !strings.Contains(res.Log[len(res.Log)-logTail:], last) {
+		t.Fatalf("the first or the last record is lost: %.200q ... %.200q", res.Log, res.Log[len(res.Log)-200:])
+	}
+	if !strings.Contains(res.Log, " bytes of this log omitted") || strings.Contains(res.Log, `msg="row 030000:`) {
+		t.Fatalf("the middle of the log is kept, or its omission is not said")
+	}
+}
+
 // TestTryLogConcurrent: goroutines of one try (a mapped instance's workers)
 // log into one TryLog; every record reaches the process log, the kept log
 // is bounded by the repeat limit, and End reports what it left out.

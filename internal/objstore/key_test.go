@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"os"
 	"path/filepath"
 	"strings"
@@ -274,22 +275,31 @@ func TestCreateNewAbortAndCancel(t *testing.T) {
 }
 
 // Defect 13: a copy into the store stops when its context ends, at the next
-// read, and publishes nothing.
+// read, and publishes nothing. The reader cancels at its third read and
+// would give 256 reads in all: without the check, the copy reads them all.
 func TestPutHonoursCancellation(t *testing.T) {
 	for name, s := range stores(t) {
 		t.Run(name, func(t *testing.T) {
-			ctx, cancel := context.WithCancel(context.Background())
-			r := &cancelAfter{n: 3, cancel: cancel}
-			for _, put := range map[string]func() error{
-				"Put":    func() error { _, err := s.Put(ctx, "landing/reviews-big.csv", r); return err },
-				"PutNew": func() error { _, err := s.PutNew(ctx, "landing/reviews-big2.csv", r); return err },
+			for _, put := range []struct {
+				name string
+				put  func(context.Context, io.Reader) error
+			}{
+				{"Put", func(ctx context.Context, r io.Reader) error {
+					_, err := s.Put(ctx, "landing/reviews-big.csv", r)
+					return err
+				}},
+				{"PutNew", func(ctx context.Context, r io.Reader) error {
+					_, err := s.PutNew(ctx, "landing/reviews-big2.csv", r)
+					return err
+				}},
 			} {
-				r.reads = 0
-				if err := put(); !errors.Is(err, context.Canceled) {
-					t.Fatalf("copy after cancel: %v", err)
+				ctx, cancel := context.WithCancel(context.Background())
+				r := &cancelAfter{n: 3, max: 256, cancel: cancel}
+				if err := put.put(ctx, r); !errors.Is(err, context.Canceled) {
+					t.Fatalf("%s: copy after cancel: %v", put.name, err)
 				}
 				if r.reads > r.n+1 {
-					t.Fatalf("%d reads after the cancel at read %d", r.reads, r.n)
+					t.Fatalf("%s: %d reads after the cancel at read %d", put.name, r.reads-r.n, r.n)
 				}
 			}
 			for _, k := range allKeys(t, s) {
@@ -301,17 +311,22 @@ func TestPutHonoursCancellation(t *testing.T) {
 	}
 }
 
-// cancelAfter is an endless reader that cancels its context at read n.
+// cancelAfter is a reader of max reads of 4 KiB of x that cancels its
+// context at read n.
 type cancelAfter struct {
-	n, reads int
-	cancel   func()
+	n, max, reads int
+	cancel        func()
 }
 
 func (c *cancelAfter) Read(p []byte) (int, error) {
+	if c.reads == c.max {
+		return 0, io.EOF
+	}
 	c.reads++
 	if c.reads == c.n {
 		c.cancel()
 	}
+	p = p[:min(len(p), 4<<10)]
 	for i := range p {
 		p[i] = 'x'
 	}

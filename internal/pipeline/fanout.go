@@ -3,10 +3,12 @@ package pipeline
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"log/slog"
 	"os"
 	"path/filepath"
+	"sync"
 
 	grpipe "github.com/grpipe/grpipe"
 	"github.com/grpipe/grpipe/internal/dag"
@@ -95,7 +97,7 @@ func (p *Pipeline) TransformPart(ctx context.Context, part Part, log *slog.Logge
 	}
 	defer engine.Close()
 	res, err := transform.Run(ctx, engine, []transform.Source{{Entity: in.Entity, Input: in, Name: part.File, Path: local}},
-		transform.Options{WorkDir: filepath.Join(dir, "out"), MaxRejectRatio: p.opts.MaxRejectRatio, Parallelism: p.opts.Parallelism, Snapshot: p.opts.Snapshot, Log: log})
+		transform.Options{WorkDir: filepath.Join(dir, "out"), MaxRejectRatio: p.opts.MaxRejectRatio, Parallelism: p.opts.Parallelism, Compression: p.opts.Compression, Snapshot: p.opts.Snapshot, Log: log})
 	if err != nil {
 		return out, err
 	}
@@ -154,12 +156,9 @@ func (p *Pipeline) fanTransform(ctx context.Context, c *dag.Call, m *Manifest, s
 	res := &transform.Result{Entities: map[string]*transform.EntityResult{}, RejectFiles: map[string]string{}}
 	pq := map[string][]string{}
 	rj := map[string][]string{}
-	fetch := func(key string) (string, error) {
-		if lp, ok := p.zones.LocalPath(key); ok {
-			return lp, nil
-		}
-		local, _, err := p.zones.Fetch(ctx, key, filepath.Join(workDir, "parts"))
-		return local, err
+	local, err := p.fetchParts(ctx, outs, filepath.Join(workDir, "parts"))
+	if err != nil {
+		return nil, err
 	}
 	for i, o := range outs {
 		res.Bytes += o.Bytes
@@ -176,18 +175,10 @@ func (p *Pipeline) fanTransform(ctx context.Context, c *dag.Call, m *Manifest, s
 		er.Read += o.Read
 		er.Rejected += o.Rejected
 		if o.Parquet != "" {
-			local, err := fetch(o.Parquet)
-			if err != nil {
-				return nil, err
-			}
-			pq[o.Entity] = append(pq[o.Entity], local)
+			pq[o.Entity] = append(pq[o.Entity], local[o.Parquet])
 		}
 		if o.Rejects != "" {
-			local, err := fetch(o.Rejects)
-			if err != nil {
-				return nil, err
-			}
-			rj[o.Entity] = append(rj[o.Entity], local)
+			rj[o.Entity] = append(rj[o.Entity], local[o.Rejects])
 		}
 	}
 	engine, err := duckdb.Open(ctx, "", p.opts.Transform)
@@ -201,7 +192,7 @@ func (p *Pipeline) fanTransform(ctx context.Context, c *dag.Call, m *Manifest, s
 	for name, er := range res.Entities {
 		if files := pq[name]; len(files) > 0 {
 			er.Parquet = filepath.Join(workDir, "out", name+".parquet")
-			if er.Staged, err = transform.Reduce(ctx, engine, er.Entity, files, er.Parquet); err != nil {
+			if er.Staged, err = transform.Reduce(ctx, engine, er.Entity, files, er.Parquet, p.opts.Compression); err != nil {
 				return nil, err
 			}
 			er.Superseded = er.Read - er.Rejected - er.Staged
@@ -215,4 +206,51 @@ func (p *Pipeline) fanTransform(ctx context.Context, c *dag.Call, m *Manifest, s
 		c.Log.Info("reduced", "table", name, "parts", len(pq[name]), "read", er.Read, "rejected", er.Rejected, "staged", er.Staged)
 	}
 	return res, nil
+}
+
+// partFetches is how many parts fetchParts downloads at once: a remote
+// store's latency, not its bandwidth, bounds one download of a small object.
+const partFetches = 4
+
+// fetchParts makes the Parquet and rejected rows of the parts outs local
+// files (in dir, for a remote store) and returns them by zone key; it
+// downloads partFetches objects at once.
+func (p *Pipeline) fetchParts(ctx context.Context, outs []PartOutput, dir string) (map[string]string, error) {
+	var keys []string
+	for _, o := range outs {
+		if o.Refused != "" {
+			continue
+		}
+		for _, k := range []string{o.Parquet, o.Rejects} {
+			if k != "" {
+				keys = append(keys, k)
+			}
+		}
+	}
+	local := make(map[string]string, len(keys))
+	paths := make([]string, len(keys))
+	errs := make([]error, len(keys))
+	sem := make(chan struct{}, partFetches)
+	var wg sync.WaitGroup
+	for i, k := range keys {
+		if lp, ok := p.zones.LocalPath(k); ok {
+			paths[i] = lp
+			continue
+		}
+		wg.Add(1)
+		sem <- struct{}{}
+		go func() {
+			defer wg.Done()
+			defer func() { <-sem }()
+			paths[i], _, errs[i] = p.zones.Fetch(ctx, k, dir)
+		}()
+	}
+	wg.Wait()
+	if err := errors.Join(errs...); err != nil {
+		return nil, err
+	}
+	for i, k := range keys {
+		local[k] = paths[i]
+	}
+	return local, nil
 }

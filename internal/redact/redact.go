@@ -29,12 +29,35 @@ func String(s string) string {
 			return queryParams(postgresURL(s))
 		}
 		return otherURL(postgresURL(s))
-	case strings.Contains(s, "://"):
-		return otherURL(s)
+	case urlForm(s):
+		out := otherURL(s)
+		// pgx reads any text that is not a postgres:// URL as keyword/value,
+		// a URL included ("abc://x=1 password=..."): mask what it would read.
+		if cfg, err := pgconn.ParseConfig(out); err == nil && cfg.Password != "" {
+			out = keywordValue(out)
+		}
+		return out
 	case strings.Contains(s, "="):
 		return keywordValue(s)
 	}
 	return s
+}
+
+// urlForm reports whether s is a URL: a scheme (RFC 3986: a letter, then
+// letters, digits, '+', '-' or '.') followed by "://". Text that merely holds
+// "://" in a value ("password=x host='://'") is keyword/value, as pgx reads it.
+func urlForm(s string) bool {
+	scheme, _, ok := strings.Cut(s, "://")
+	if !ok || scheme == "" {
+		return false
+	}
+	for i, c := range scheme {
+		letter := c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z'
+		if !letter && (i == 0 || !(c >= '0' && c <= '9' || c == '+' || c == '-' || c == '.')) {
+			return false
+		}
+	}
+	return true
 }
 
 // Secret reports whether a parameter named key holds a secret.
@@ -215,12 +238,10 @@ func Secrets(s string) []string {
 			out = append(out, v)
 		}
 	}
-	if strings.HasPrefix(s, "postgres://") || strings.HasPrefix(s, "postgresql://") || !strings.Contains(s, "://") {
-		if cfg, err := pgconn.ParseConfig(s); err == nil {
-			add(cfg.Password)
-		}
+	if cfg, err := pgconn.ParseConfig(s); err == nil {
+		add(cfg.Password)
 	}
-	if u, err := url.Parse(s); err == nil && strings.Contains(s, "://") {
+	if u, err := url.Parse(s); err == nil && urlForm(s) {
 		if p, ok := u.User.Password(); ok {
 			add(p)
 		}
@@ -232,7 +253,7 @@ func Secrets(s string) []string {
 			}
 		}
 	}
-	if !strings.Contains(s, "://") {
+	if !strings.HasPrefix(s, "postgres://") && !strings.HasPrefix(s, "postgresql://") {
 		rest := strings.TrimLeft(s, spaces)
 		for rest != "" {
 			eq := strings.IndexByte(rest, '=')

@@ -31,6 +31,8 @@ func TestString(t *testing.T) {
 		{"keyword sslpassword", "host=db sslkey=/k.pem sslpassword=s3cret", "host=db sslkey=xxxxx sslpassword=xxxxx"},
 		{"keyword unterminated quote", "host=db password='s3cret dbname=x", "host=db password=xxxxx"},
 		{"keyword broken before password", "host db password=s3cret", "host db password=xxxxx"},
+		{"keyword form with :// in a value", "password=s3cret host='://' dbname='0'", "password=xxxxx host='://' dbname='0'"},
+		{"keyword form after a url-like key", "abc://x=1 password=s3cret", "abc://x=1 password=xxxxx"},
 		{"file path", "duckdb:///srv/wh.duckdb", "duckdb:///srv/wh.duckdb"},
 		{"plain path", "/srv/wh.duckdb", "/srv/wh.duckdb"},
 		{"s3 zones", "s3://bucket/zones?endpoint=http://minio:9000&region=us-east-1", "s3://bucket/zones?endpoint=http://minio:9000&region=us-east-1"},

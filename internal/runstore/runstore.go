@@ -1,7 +1,8 @@
 // Package runstore keeps the run metadata in SQLite (modernc.org/sqlite, WAL):
 // DAG runs with their JSON summaries (ledger and check results included),
 // task instances with their tries and logs, the DAG's paused flag, the queue
-// of runs waiting to be executed and the scheduler's heartbeat. The schema
+// of runs waiting to be executed, the scheduler's heartbeat, and the capture's
+// state (capture.go: the reviews landed, in their versions). The schema
 // is created and upgraded by numbered migrations (migrations/NNNN_*.sql,
 // never edited once released), so a newer grpipe can open an older home.
 //

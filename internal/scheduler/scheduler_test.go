@@ -2,6 +2,7 @@ package scheduler_test
 
 import (
 	"context"
+	"errors"
 	"log/slog"
 	"os"
 	"path/filepath"
@@ -13,7 +14,9 @@ import (
 	grpipe "github.com/grpipe/grpipe"
 	"github.com/grpipe/grpipe/internal/app"
 	"github.com/grpipe/grpipe/internal/config"
+	"github.com/grpipe/grpipe/internal/objstore/s3test"
 	"github.com/grpipe/grpipe/internal/orchestrator"
+	"github.com/grpipe/grpipe/internal/postgres/pgtest"
 	"github.com/grpipe/grpipe/internal/runstore"
 	"github.com/grpipe/grpipe/internal/scheduler"
 	"github.com/grpipe/grpipe/internal/testsupport"
@@ -32,12 +35,85 @@ var day = time.Date(2026, 3, 1, 0, 0, 0, 0, time.UTC)
 // newFixture opens a home whose runs do not depend on the past, unless
 // dependsOnPast.
 func newFixture(t *testing.T, dependsOnPast bool) *fixture {
+	return newFixtureOn(t, config.ExecutorLocal, dependsOnPast)
+}
+
+// newFixtureOn is newFixture with the tasks run by executor: local (in
+// this process), or distributed: the metadata and the warehouse in
+// PostgreSQL databases of their own, the zones on the S3 test server, and
+// one worker (app.RunWorker, in this process, two slots) taking the tries
+// from the River queue, as a `grpipe worker` on another machine would.
+func newFixtureOn(t *testing.T, executor string, dependsOnPast bool) *fixture {
 	t.Helper()
+	distributed := executor == config.ExecutorDistributed
+	var zones string
+	if distributed {
+		zones = s3test.Start(t, "grpipe").ZonesURL("grpipe", "sched") + "&max_backoff=100ms"
+	}
 	h := testsupport.NewHome(t, func(c *config.Config) {
 		c.Orchestrator.RetryDelay = 10 * time.Millisecond
 		c.Orchestrator.DependsOnPast = dependsOnPast
+		if distributed {
+			c.Executor = executor
+			c.Metadata = pgtest.Database(t)
+			testsupport.Set(t, c, "warehouse", pgtest.Database(t))
+			c.Zones = zones
+		}
 	})
+	if distributed {
+		ctx, stop := context.WithCancel(context.Background())
+		done := make(chan error, 1)
+		go func() {
+			done <- app.RunWorker(ctx, h.App.Config, app.WorkerOptions{Name: "w1", Concurrency: 2}, slog.New(slog.DiscardHandler))
+		}()
+		t.Cleanup(func() {
+			stop()
+			if err := <-done; err != nil && !errors.Is(err, context.Canceled) {
+				t.Errorf("worker: %v", err)
+			}
+		})
+	}
 	return &fixture{t: t, cfg: h.App.Config, app: h.App, home: h, clock: testsupport.NewClock(day)}
+}
+
+// ranOn fails the test unless the ETL of run ran where executor runs
+// tasks: on the worker w1 (distributed), in this process (local).
+func (f *fixture) ranOn(executor, run string) {
+	f.t.Helper()
+	want := ""
+	if executor == config.ExecutorDistributed {
+		want = "w1"
+	}
+	tis, err := f.app.Store.TaskInstances(context.Background(), run)
+	if err != nil {
+		f.t.Fatal(err)
+	}
+	n := 0
+	for _, ti := range tis {
+		if ti.TaskID == grpipe.TaskETL {
+			n++
+			if ti.Worker != want {
+				f.t.Errorf("%s: ETL try %d ran on worker %q, want %q (executor %s)", run, ti.TryNumber, ti.Worker, want, executor)
+			}
+		}
+	}
+	if n == 0 {
+		f.t.Errorf("%s: no ETL try", run)
+	}
+}
+
+// eachExecutor runs test on the local and on the distributed executor: the
+// DAG's semantics (depends_on_past, max_active_runs, clear) are decided
+// above the executor, and hold on both.
+func eachExecutor(t *testing.T, test func(t *testing.T, executor string)) {
+	for _, x := range []string{config.ExecutorLocal, config.ExecutorDistributed} {
+		t.Run(x, func(t *testing.T) {
+			if x == config.ExecutorDistributed && testing.Short() {
+				t.Skip("PostgreSQL, an S3 server and a worker")
+			}
+			test(t, x)
+		})
+	}
 }
 
 func (f *fixture) scheduler(opts scheduler.Options) *scheduler.Scheduler {
@@ -81,8 +157,14 @@ func at(hm string) time.Time {
 	return day.Add(time.Duration(t.Hour())*time.Hour + time.Duration(t.Minute())*time.Minute)
 }
 
+// TestCatchupCreatesMissedIntervalsOldestFirst: the missed intervals run
+// oldest first, one at a time (max_active_runs=1); on both executors.
 func TestCatchupCreatesMissedIntervalsOldestFirst(t *testing.T) {
-	f := newFixture(t, false)
+	eachExecutor(t, testCatchupOldestFirst)
+}
+
+func testCatchupOldestFirst(t *testing.T, executor string) {
+	f := newFixtureOn(t, executor, false)
 	f.landSample()
 	s := f.scheduler(scheduler.Options{Schedule: "*/10 * * * *", Catchup: true, StartDate: at("00:00")})
 	f.clock.Set(at("00:35"))
@@ -111,6 +193,7 @@ func TestCatchupCreatesMissedIntervalsOldestFirst(t *testing.T) {
 	if sum.Tables["reviews"].Read != 500 || !sum.DataIntervalStart.Equal(at("00:00")) {
 		t.Errorf("first run read %d reviews, interval start %s", sum.Tables["reviews"].Read, sum.DataIntervalStart)
 	}
+	f.ranOn(executor, runs[0].RunID)
 
 	// Time passes: the next tick creates just the interval that ended.
 	f.clock.Set(at("00:41"))
@@ -185,8 +268,16 @@ func TestPausedAndTriggered(t *testing.T) {
 	}
 }
 
+// TestDependsOnPastUntilCleared: a run whose ETL failed holds the next
+// interval's ETL back (depends_on_past), the runs after it wait
+// (max_active_runs=1), and clearing the failed task lets both finish; on
+// both executors.
 func TestDependsOnPastUntilCleared(t *testing.T) {
-	f := newFixture(t, true)
+	eachExecutor(t, testDependsOnPastUntilCleared)
+}
+
+func testDependsOnPastUntilCleared(t *testing.T, executor string) {
+	f := newFixtureOn(t, executor, true)
 	ctx := context.Background()
 	f.landSample()
 	// An empty file is refused whole: the ETL task of the first run fails.
@@ -253,6 +344,8 @@ func TestDependsOnPastUntilCleared(t *testing.T) {
 	if strings.Join(etl, ",") != "failed,success" {
 		t.Errorf("first run's ETL tries %v, want failed then success", etl)
 	}
+	f.ranOn(executor, first)
+	f.ranOn(executor, second)
 	if n := len(runs); n != 4 {
 		t.Errorf("%d runs after the queue drained, want 4 (00:00, 00:10, 00:20, 00:30)", n)
 	}

@@ -5,7 +5,9 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"math"
 	"sort"
+	"strconv"
 	"strings"
 	"time"
 
@@ -139,21 +141,59 @@ func (w *Warehouse) IsText(typ string) bool { return typ == w.Dialect().Text }
 type Browse struct {
 	// Table is schema-qualified, one of BrowseTables.
 	Table string
-	// OrderBy is a column of the table ("" means the first), Desc the direction.
+	// OrderBy is a column of the table ("" means the first), Desc the
+	// direction. NULLs come last; rows with the same value are ordered by
+	// the table's key (its first column) in the same direction.
 	OrderBy string
 	Desc    bool
 	// Search keeps rows where a text column contains it, ignoring case.
 	Search string
 	// Offset and Limit select a page; Limit 0 means every row.
 	Offset, Limit int
+	// After or Before (one at most, with Offset 0), on a table with a key
+	// (KeyedTable), start the view right after the row the cursor names or
+	// end it right before: keyset paging. The warehouse then finds a page
+	// far from the start by filtering on the sort column and the key, not
+	// by walking past every row before it as an offset does.
+	After, Before *Cursor
+}
+
+// Cursor names a row's place in a sorted table view: the value of the
+// view's sort column, as text (Null when it is NULL), and the row's key,
+// as text. Page's First and Last are cursors; the explorer's links carry
+// them.
+type Cursor struct {
+	Value string
+	Null  bool
+	Key   string
+}
+
+// Page is one page of a table view.
+type Page struct {
+	Rows
+	// First and Last are the cursors of the page's first and last rows;
+	// nil on a table without a key and on an empty page.
+	First, Last *Cursor
+	// Prev and Next report rows of the view before the page's first row
+	// and after its last.
+	Prev, Next bool
+}
+
+// KeyedTable reports whether a table of BrowseTables has a key, its
+// first column (the warehouse's ids, the analytics tables' ranks and ids):
+// such a table is paged with cursors. The quality tables have none.
+func KeyedTable(def driver.TableDef) bool {
+	return def.Table.Schema == WarehouseSchema || def.Table.Schema == AnalyticsSchema
 }
 
 // browsePlan is a Browse checked against the table's definition and
 // turned into the browse templates' data and parameters.
 type browsePlan struct {
-	data map[string]any
-	args []any
-	cols []string
+	data  map[string]any
+	args  []any
+	cols  []string
+	order int // the sort column's index in cols
+	keyed bool
 }
 
 func (w *Warehouse) planBrowse(b Browse) (browsePlan, error) {
@@ -167,70 +207,196 @@ func (w *Warehouse) planBrowse(b Browse) (browsePlan, error) {
 	if def == nil {
 		return browsePlan{}, fmt.Errorf("table %q: %w (the tables are the warehouse, quality and analytics tables)", b.Table, grpipe.ErrNotFound)
 	}
-	p := browsePlan{}
+	p := browsePlan{order: -1, keyed: KeyedTable(*def)}
 	var texts []string
-	order := ""
-	for _, c := range def.Columns {
+	for i, c := range def.Columns {
 		p.cols = append(p.cols, c.Name)
 		if w.IsText(c.Type) {
 			texts = append(texts, c.Name)
 		}
 		if c.Name == b.OrderBy {
-			order = c.Name
+			p.order = i
 		}
 	}
-	if b.OrderBy != "" && order == "" {
+	if b.OrderBy != "" && p.order < 0 {
 		return browsePlan{}, fmt.Errorf("column %q of %s: %w", b.OrderBy, b.Table, grpipe.ErrNotFound)
 	}
-	if order == "" {
-		order = def.Columns[0].Name
+	p.order = max(p.order, 0)
+	order, first := def.Columns[p.order], def.Columns[0]
+	cursor := b.After
+	if b.Before != nil {
+		cursor = b.Before
 	}
-	// The templates write the placeholders: $1 the search pattern (with a
-	// search), then the limit and the offset (with a limit).
-	// The first column of the entity and analytics tables is unique (the
-	// id, or the rank): a page is found by it, then its rows are read.
-	key := ""
-	if def.Table.Schema == WarehouseSchema || def.Table.Schema == AnalyticsSchema {
-		key = def.Columns[0].Name
+	switch {
+	case b.After != nil && b.Before != nil:
+		return browsePlan{}, fmt.Errorf("%w: a view of %s starts after a row or ends before one, not both", grpipe.ErrBadInput, b.Table)
+	case cursor != nil && !p.keyed:
+		return browsePlan{}, fmt.Errorf("%w: %s has no key to page by: page it with an offset", grpipe.ErrBadInput, b.Table)
+	case cursor != nil && b.Offset != 0:
+		return browsePlan{}, fmt.Errorf("%w: a view of %s starting after a row takes no offset", grpipe.ErrBadInput, b.Table)
 	}
-	p.data = map[string]any{"Table": def.Table, "Columns": p.cols, "Order": order, "Desc": b.Desc, "Key": key,
-		"Tie": "", "Search": b.Search != "", "TextColumns": texts, "Limit": b.Limit > 0}
-	if order != def.Columns[0].Name {
-		p.data["Tie"] = def.Columns[0].Name
+	// The key is the first column of a keyed table (unique: the id, or
+	// the rank). Tie breaks ties of the sort column in the unpaged form.
+	key, tie := "", ""
+	if p.keyed {
+		key = first.Name
+	}
+	if p.order != 0 {
+		tie = first.Name
+	}
+	reverse := b.Before != nil
+	p.data = map[string]any{"Table": def.Table, "Columns": p.cols, "Order": order.Name, "Desc": b.Desc, "Key": key, "Tie": tie,
+		"Search": b.Search != "", "TextColumns": texts, "Limit": b.Limit > 0, "Cursor": cursor,
+		"Reverse": reverse, "Down": b.Desc != reverse,
+		"SortColumn": order, "KeyColumn": first, "Text": driver.ColumnDef{Type: w.Dialect().Text}, "RowID": w.Dialect().RowID}
+	// The templates place each parameter by its position in Arg.
+	arg := map[string]int{}
+	bind := func(name string, v any) {
+		p.args = append(p.args, v)
+		arg[name] = len(p.args)
 	}
 	if b.Search != "" {
 		if len(texts) == 0 {
 			return browsePlan{}, fmt.Errorf("%w: %s has no text column to search", grpipe.ErrBadInput, b.Table)
 		}
-		p.args = append(p.args, "%"+likeEscaper.Replace(b.Search)+"%")
+		bind("Search", "%"+likeEscaper.Replace(b.Search)+"%")
+	}
+	if cursor != nil {
+		if p.order != 0 && !cursor.Null {
+			bind("Value", cursor.Value)
+		}
+		bind("Key", cursor.Key)
 	}
 	if b.Limit > 0 {
-		p.args = append(p.args, int64(b.Limit), int64(b.Offset))
+		bind("Limit", int64(b.Limit))
+		bind("Offset", int64(b.Offset))
 	}
+	p.data["Arg"] = arg
 	return p, nil
 }
 
 // likeEscaper escapes the LIKE wildcards of a search text (ESCAPE '\').
 var likeEscaper = strings.NewReplacer(`\`, `\\`, `%`, `\%`, `_`, `\_`)
 
-// BrowsePage returns the columns and the rows of one page of a table view,
-// every value converted to a plain Go value.
-func (w *Warehouse) BrowsePage(ctx context.Context, b Browse) (*Rows, error) {
-	out := &Rows{}
-	err := w.BrowseEach(ctx, b, func(cols []string, vals []any) error {
+// BrowsePage returns one page of a table view, every value converted to a
+// plain Go value, and where the page stands in the view. On a keyed table
+// the page's rows are read with the cursor's keyset condition and Limit
+// rows at most (no extra row: see browse.sql), and whether rows come
+// before and after them is asked of the warehouse (browse_exists.sql),
+// which stops at the first such row; on the others with Limit+1 rows.
+func (w *Warehouse) BrowsePage(ctx context.Context, b Browse) (*Page, error) {
+	p, err := w.planBrowse(b)
+	if err != nil {
+		return nil, err
+	}
+	read := b
+	if !p.keyed && b.Limit > 0 {
+		read.Limit = b.Limit + 1 // one more tells whether a next page exists
+	}
+	out := &Page{}
+	err = w.BrowseEach(ctx, read, func(cols []string, vals []any) error {
 		out.Columns = cols
 		if vals != nil {
 			out.Values = append(out.Values, vals)
 		}
 		return nil
 	})
-	return out, err
+	if err != nil {
+		return nil, err
+	}
+	if !p.keyed {
+		if b.Limit > 0 && len(out.Values) > b.Limit {
+			out.Values, out.Next = out.Values[:b.Limit], true
+		}
+		out.Prev = b.Offset > 0
+		return out, nil
+	}
+	n := len(out.Values)
+	if n == 0 {
+		out.Prev, out.Next = b.After != nil, b.Before != nil
+		return out, nil
+	}
+	out.First = cursorOf(out.Values[0], p.order)
+	out.Last = cursorOf(out.Values[n-1], p.order)
+	full := b.Limit > 0 && n == b.Limit
+	// A page cut short by its limit has rows beyond it only if the view does.
+	if b.Before != nil || full {
+		if out.Next, err = w.browseExists(ctx, b, out.Last, false); err != nil {
+			return nil, err
+		}
+	}
+	if b.After != nil || (b.Before != nil && full) {
+		if out.Prev, err = w.browseExists(ctx, b, out.First, true); err != nil {
+			return nil, err
+		}
+	}
+	return out, nil
+}
+
+// browseExists reports whether the view b holds a row after c (before,
+// with before).
+func (w *Warehouse) browseExists(ctx context.Context, b Browse, c *Cursor, before bool) (bool, error) {
+	b.Offset, b.Limit, b.After, b.Before = 0, 0, c, nil
+	if before {
+		b.After, b.Before = nil, c
+	}
+	p, err := w.planBrowse(b)
+	if err != nil {
+		return false, err
+	}
+	found := false
+	err = w.scanRows(ctx, "browse_exists", p.data, p.args, func(*sql.Rows) error {
+		found = true
+		return nil
+	})
+	return found, err
+}
+
+// cursorOf is the cursor of a row (plain values) of a view sorted by the
+// column at index order.
+func cursorOf(vals []any, order int) *Cursor {
+	c := &Cursor{Key: cursorText(vals[0])}
+	if vals[order] == nil {
+		c.Null = true
+	} else {
+		c.Value = cursorText(vals[order])
+	}
+	return c
+}
+
+// cursorText writes a plain value as the text the browse templates cast
+// back to the column's type: numbers in full precision, times as plain
+// writes them.
+func cursorText(v any) string {
+	switch x := v.(type) {
+	case string:
+		return x
+	case float64:
+		return floatText(x, 64)
+	case float32:
+		return floatText(float64(x), 32)
+	case bool:
+		return strconv.FormatBool(x)
+	}
+	return fmt.Sprint(v)
+}
+
+func floatText(f float64, bits int) string {
+	switch {
+	case math.IsInf(f, 1):
+		return "Infinity"
+	case math.IsInf(f, -1):
+		return "-Infinity"
+	case math.IsNaN(f):
+		return "NaN"
+	}
+	return strconv.FormatFloat(f, 'g', -1, bits)
 }
 
 // BrowseCount returns the number of rows of a table view (its search
-// applies, its page does not).
+// applies; its cursor and page do not).
 func (w *Warehouse) BrowseCount(ctx context.Context, b Browse) (int64, error) {
-	b.Limit = 0
+	b.Limit, b.Offset, b.After, b.Before = 0, 0, nil, nil
 	p, err := w.planBrowse(b)
 	if err != nil {
 		return 0, err

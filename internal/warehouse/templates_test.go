@@ -8,6 +8,6 @@ import (
 )
 
 func TestTemplatesQuoteIdentifiers(t *testing.T) {
-	drivertest.CheckTemplates(t, os.DirFS("."), "sql/*.sql")
+	drivertest.CheckTemplates(t, os.DirFS("."), "sql/*.sql", "param")
 	drivertest.CheckTemplates(t, os.DirFS("driver"), "sql/*.sql")
 }

@@ -24,6 +24,8 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"strconv"
+	"text/template"
 	"time"
 
 	grpipe "github.com/grpipe/grpipe"
@@ -60,9 +62,14 @@ type Warehouse struct {
 	log   *slog.Logger
 }
 
+// param writes the placeholder of the nth bound parameter ($1, $2, ...),
+// for templates whose parameters come and go with the options of a
+// statement (browse.sql).
+func param(n int) string { return "$" + strconv.Itoa(n) }
+
 // New returns a warehouse over drv.
 func New(drv driver.Driver, log *slog.Logger) (*Warehouse, error) {
-	stmts, err := driver.ParseStatements(sqlFiles, "sql/*.sql", drv.Dialect().Name, nil)
+	stmts, err := driver.ParseStatements(sqlFiles, "sql/*.sql", drv.Dialect().Name, template.FuncMap{"param": param})
 	if err != nil {
 		return nil, fmt.Errorf("warehouse: %w", err)
 	}

@@ -156,11 +156,38 @@ func (b *memBackend) Browse(ctx context.Context, q BrowseQuery) (ResultPage, err
 			p.Info = t.Columns
 		}
 	}
-	end := min(q.Offset+q.Limit, len(rows))
-	if q.Offset < len(rows) {
-		p.Rows = rows[q.Offset:end]
+	start, col := q.Offset, 0
+	for i, c := range p.Info {
+		if c.Name == q.OrderBy {
+			col = i
+		}
 	}
-	p.More = end < len(rows)
+	// A cursor names a row by its key (the first column), as the
+	// warehouse's keyset paging does.
+	at := func(c *Cursor) int {
+		for i, r := range rows {
+			if r[0].Text == c.Key {
+				return i
+			}
+		}
+		return -1
+	}
+	switch {
+	case q.After != nil:
+		start = at(q.After) + 1
+	case q.Before != nil:
+		start = max(at(q.Before)-q.Limit, 0)
+	}
+	end := min(start+q.Limit, len(rows))
+	if q.Before != nil {
+		end = at(q.Before)
+	}
+	if start < end {
+		p.Rows = rows[start:end]
+		cur := func(r []Cell) *Cursor { return &Cursor{Key: r[0].Text, Value: r[col].Text, Null: r[col].Null} }
+		p.First, p.Last = cur(p.Rows[0]), cur(p.Rows[len(p.Rows)-1])
+	}
+	p.More, p.Prev = end < len(rows), start > 0
 	return p, nil
 }
 
@@ -575,13 +602,39 @@ func TestExplorer(t *testing.T) {
 	contains(t, page, `id="counts"`, `href="/warehouse/tables/goodreads_warehouse.books"`, ">120<", "goodreads_warehouse.reviews <span class=\"muted\">(not created yet)", `href="/warehouse/query"`)
 
 	page, _ = mustGet(t, c, ts.URL+"/warehouse/tables/goodreads_warehouse.books", 200)
-	contains(t, page, "120 rows", "rows 1–50 · page 1 of 3", `href="/warehouse/tables/goodreads_warehouse.books?page=2" rel="next"`,
+	contains(t, page, "120 rows", "rows 1–50 · page 1 of 3", `href="/warehouse/tables/goodreads_warehouse.books?after=50&amp;page=2" rel="next"`,
 		`<a href="/warehouse/tables/goodreads_warehouse.books?desc=1&amp;sort=book_id"`, "book_id</a> ▲",
 		`<td class="null">NULL</td>`, "&lt;script&gt;alert(&#34;x&#34;)", `href="/warehouse/tables/goodreads_warehouse.books/csv" id="csv"`)
 	noRawHostile(t, page)
 	if n := strings.Count(page, `<td class="rownum">`); n != 50 {
 		t.Errorf("%d rows on the page, want 50", n)
 	}
+	lacks(t, page, `rel="prev"`, `rel="first"`)
+	// Keyset paging: the links carry the first or last row's sort value and key.
+	books := ts.URL + "/warehouse/tables/goodreads_warehouse.books"
+	page, _ = mustGet(t, c, books+"?after=50&page=2", 200)
+	contains(t, page, "rows 51–100 · page 2 of 3", ">Book 051<", ">Book 100<", `href="/warehouse/tables/goodreads_warehouse.books" rel="prev"`,
+		`href="/warehouse/tables/goodreads_warehouse.books?after=100&amp;page=3" rel="next"`)
+	lacks(t, page, ">Book 050<", ">Book 101<", `rel="first"`)
+	page, _ = mustGet(t, c, books+"?after=100&page=3", 200)
+	contains(t, page, "rows 101–120 · page 3 of 3", ">Book 120<", `href="/warehouse/tables/goodreads_warehouse.books?before=101&amp;page=2" rel="prev"`,
+		`href="/warehouse/tables/goodreads_warehouse.books" rel="first"`)
+	lacks(t, page, `rel="next"`, ">Book 100<")
+	page, _ = mustGet(t, c, books+"?before=101&page=2", 200)
+	contains(t, page, "rows 51–100 · page 2 of 3", ">Book 051<", ">Book 100<", `href="/warehouse/tables/goodreads_warehouse.books?after=100&amp;page=3" rel="next"`)
+	lacks(t, page, ">Book 050<", ">Book 101<")
+	// Sorted by another column the links carry its value too; the sort
+	// links, the search and the CSV start from the view's first row.
+	page, _ = mustGet(t, c, books+"?sort=num_pages&desc=1", 200)
+	contains(t, page, `href="/warehouse/tables/goodreads_warehouse.books?after=51&amp;after_val=949&amp;desc=1&amp;page=2&amp;sort=num_pages" rel="next"`)
+	page, _ = mustGet(t, c, books+"?after=101&after_val=899&desc=1&page=3&sort=num_pages", 200)
+	contains(t, page, "rows 101–120 · page 3 of 3", `<td class="null">NULL</td>`, `href="/warehouse/tables/goodreads_warehouse.books/csv?desc=1&amp;sort=num_pages" id="csv"`,
+		`href="/warehouse/tables/goodreads_warehouse.books?before=102&amp;before_val=898&amp;desc=1&amp;page=2&amp;sort=num_pages" rel="prev"`,
+		`<a href="/warehouse/tables/goodreads_warehouse.books?sort=num_pages" title=`)
+	lacks(t, page, `rel="next"`, `csv?after`)
+	mustGet(t, c, books+"?after=", 400)
+	mustGet(t, c, books+"?after=1&before=3", 400)
+	// A hand-written page number without a cursor pages by offset.
 	page, _ = mustGet(t, c, ts.URL+"/warehouse/tables/goodreads_warehouse.books?sort=num_pages&desc=1&page=3", 200)
 	contains(t, page, "rows 101–120 · page 3 of 3", `rel="prev"`, "num_pages</a> ▼")
 	lacks(t, page, `rel="next"`)
@@ -616,6 +669,9 @@ func TestExplorer(t *testing.T) {
 	body, _ = mustGet(t, c, ts.URL+"/api/v1/warehouse/tables", 200)
 	contains(t, body, `"name": "goodreads_warehouse.books"`, `"rows": 120`, `"type": "VARCHAR"`)
 	mustGet(t, c, ts.URL+"/api/v1/warehouse/tables/goodreads_warehouse.books/rows?limit=5000", 400)
+	body, _ = mustGet(t, c, ts.URL+"/api/v1/warehouse/tables/goodreads_warehouse.books/rows?order_by=num_pages&desc=1&limit=2&after=5&after_val=995", 200)
+	contains(t, body, `"first": {`, `"key": "6"`, `"value": "994"`, `"key": "7"`, `"prev": true`, `"more": true`)
+	mustGet(t, c, ts.URL+"/api/v1/warehouse/tables/goodreads_warehouse.books/rows?after=5&before=9", 400)
 }
 
 func TestExportCap(t *testing.T) {

@@ -104,11 +104,24 @@ type BrowseQuery struct {
 	Search string
 	// Offset and Limit select the page; Limit 0 means every row (for a download).
 	Offset, Limit int
+	// After or Before (one at most, with Offset 0) start the page right
+	// after a row of the view or end it right before one: keyset paging,
+	// for a table with a key (ResultPage.First is set on its pages).
+	After, Before *Cursor
+}
+
+// Cursor names a row's place in a sorted table view: the value of the
+// sort column as text (Null: NULL) and the row's key (first column).
+type Cursor struct {
+	Value string
+	Null  bool
+	Key   string
 }
 
 // ExportQuery names what Backend.Export streams: a table view or a statement.
 type ExportQuery struct {
-	// Browse is a table view (its Offset and Limit are ignored).
+	// Browse is a table view (its Offset, Limit and cursors are ignored:
+	// a download is the view from its first row).
 	Browse *BrowseQuery
 	// SQL is a read-only statement, when Browse is nil.
 	SQL string
@@ -125,8 +138,11 @@ type ResultPage struct {
 	// Total is the number of rows of the whole view (-1 when unknown, as
 	// for a SQL query).
 	Total int64
-	// More reports rows after this page.
-	More bool
+	// More reports rows after this page, Prev rows before it.
+	More, Prev bool
+	// First and Last are the cursors of a table view's first and last rows
+	// on the page (nil for a table without a key, an empty page, a query).
+	First, Last *Cursor
 }
 
 // Cell is one value as text; Null marks SQL NULL.

@@ -77,8 +77,11 @@ func (s *Server) pageWarehouse(w http.ResponseWriter, r *http.Request) {
 }
 
 // browseQuery reads a table view from the URL: sort, desc, q, page (pages)
-// or order_by, desc, q, offset, limit (API).
-func browseQuery(r *http.Request, api bool) (BrowseQuery, error) {
+// or order_by, desc, q, offset, limit (API), and a cursor, after or before
+// (the key of a row) with after_val or before_val (its sort value; absent
+// when NULL). With a cursor the page's "page" is only its number, shown;
+// without one it selects the page by offset (the tables without a key).
+func browseQuery(r *http.Request, api bool) (BrowseQuery, int, error) {
 	v := r.URL.Query()
 	q := BrowseQuery{Table: r.PathValue("table"), Search: strings.TrimSpace(v.Get("q")), Limit: pageRows}
 	q.OrderBy = v.Get("sort")
@@ -87,24 +90,42 @@ func browseQuery(r *http.Request, api bool) (BrowseQuery, error) {
 	}
 	q.Desc = v.Get("desc") == "1" || v.Get("desc") == "true"
 	if len(q.Search) > 200 {
-		return q, fmt.Errorf("%w: the search text is %d characters long; at most 200", grpipe.ErrBadInput, len(q.Search))
+		return q, 0, fmt.Errorf("%w: the search text is %d characters long; at most 200", grpipe.ErrBadInput, len(q.Search))
+	}
+	for _, c := range []struct {
+		name string
+		to   **Cursor
+	}{{"after", &q.After}, {"before", &q.Before}} {
+		if !v.Has(c.name) {
+			continue
+		}
+		k := v.Get(c.name)
+		if k == "" || len(k) > 100 {
+			return q, 0, fmt.Errorf("%w: %s must be the key of a row (as a page's links give it), not %q", grpipe.ErrBadInput, c.name, clip(k, 100))
+		}
+		*c.to = &Cursor{Key: k, Value: v.Get(c.name + "_val"), Null: !v.Has(c.name + "_val")}
+	}
+	if q.After != nil && q.Before != nil {
+		return q, 0, fmt.Errorf("%w: give after or before, not both", grpipe.ErrBadInput)
 	}
 	if api {
 		var err error
 		if q.Offset, err = intParam(v, "offset", 0, 0, 1<<40); err != nil {
-			return q, err
+			return q, 0, err
 		}
 		if q.Limit, err = intParam(v, "limit", pageRows, 1, maxAPIRows); err != nil {
-			return q, err
+			return q, 0, err
 		}
-		return q, nil
+		return q, 0, nil
 	}
 	page, err := intParam(v, "page", 1, 1, 1<<30)
 	if err != nil {
-		return q, err
+		return q, 0, err
 	}
-	q.Offset = (page - 1) * pageRows
-	return q, nil
+	if q.After == nil && q.Before == nil {
+		q.Offset = (page - 1) * pageRows
+	}
+	return q, page, nil
 }
 
 func intParam(v url.Values, name string, def, min, max int) (int, error) {
@@ -126,25 +147,29 @@ type sortLink struct {
 }
 
 type browseData struct {
-	Table   TableInfo
-	Query   BrowseQuery
-	Page    ResultPage
-	Sorts   []sortLink
-	PageNo  int
-	Pages   int64
-	Prev    string
-	Next    string
-	CSV     string
-	Clear   string // the view without the search
-	First   int    // the page's first row number (1-based)
-	Last    int
-	TextCol bool
-	Capped  bool // the view holds more rows than a CSV download gives
-	MaxCSV  int
+	Table  TableInfo
+	Query  BrowseQuery
+	Page   ResultPage
+	Sorts  []sortLink
+	PageNo int
+	Pages  int64
+	Prev   string
+	Next   string
+	// FirstPage links the view's first page from a page past the second.
+	FirstPage string
+	CSV       string
+	Clear     string // the view without the search
+	First     int    // the page's first row number (1-based)
+	Last      int
+	TextCol   bool
+	Capped    bool // the view holds more rows than a CSV download gives
+	MaxCSV    int
 }
 
-// viewURL is the explorer's URL of a table view.
-func viewURL(q BrowseQuery, suffix string, page int) string {
+// viewURL is the explorer's URL of a table view: its sort, search, cursor
+// (the sort value left out when the view is sorted by the key, the first
+// column: the key says it) and page number.
+func viewURL(q BrowseQuery, key, suffix string, page int) string {
 	v := url.Values{}
 	if q.OrderBy != "" {
 		v.Set("sort", q.OrderBy)
@@ -154,6 +179,15 @@ func viewURL(q BrowseQuery, suffix string, page int) string {
 	}
 	if q.Search != "" {
 		v.Set("q", q.Search)
+	}
+	for name, c := range map[string]*Cursor{"after": q.After, "before": q.Before} {
+		if c == nil {
+			continue
+		}
+		v.Set(name, c.Key)
+		if !c.Null && q.OrderBy != "" && q.OrderBy != key {
+			v.Set(name+"_val", c.Value)
+		}
 	}
 	if page > 1 {
 		v.Set("page", strconv.Itoa(page))
@@ -166,7 +200,7 @@ func viewURL(q BrowseQuery, suffix string, page int) string {
 }
 
 func (s *Server) pageBrowse(w http.ResponseWriter, r *http.Request) {
-	q, err := browseQuery(r, false)
+	q, pageNo, err := browseQuery(r, false)
 	if err != nil {
 		s.fail(w, r, err)
 		return
@@ -180,37 +214,57 @@ func (s *Server) pageBrowse(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	info := TableInfo{Name: q.Table, Columns: page.Info, Rows: page.Total}
-	d := browseData{Table: info, Query: q, Page: page, PageNo: q.Offset/pageRows + 1, MaxCSV: s.exportRows()}
+	key := ""
+	if len(info.Columns) > 0 {
+		key = info.Columns[0].Name
+	}
+	// The view itself, from its first row: what the sort links, the search
+	// and the CSV start from.
+	view := q
+	view.After, view.Before, view.Offset = nil, nil, 0
+	d := browseData{Table: info, Query: q, Page: page, PageNo: pageNo, MaxCSV: s.exportRows()}
 	for _, c := range info.Columns {
 		d.TextCol = d.TextCol || c.Text
-		next := q
+		next := view
 		next.OrderBy, next.Desc = c.Name, false
 		sl := sortLink{Column: c}
-		if q.OrderBy == c.Name || (q.OrderBy == "" && c.Name == info.Columns[0].Name) {
+		if q.OrderBy == c.Name || (q.OrderBy == "" && c.Name == key) {
 			next.Desc = !q.Desc
 			sl.Arrow = "▲"
 			if q.Desc {
 				sl.Arrow = "▼"
 			}
 		}
-		sl.Href = viewURL(next, "", 1)
+		sl.Href = viewURL(next, key, "", 1)
 		d.Sorts = append(d.Sorts, sl)
 	}
 	if page.Total >= 0 {
 		d.Pages = (page.Total + pageRows - 1) / pageRows
 		d.Capped = page.Total > int64(d.MaxCSV)
 	}
-	if d.PageNo > 1 {
-		d.Prev = viewURL(q, "", d.PageNo-1)
+	// Pages of a table with a key are linked by the cursors of their first
+	// and last rows (keyset paging); the others by their number.
+	if page.Prev {
+		prev := view
+		if page.First != nil && d.PageNo != 2 {
+			prev.Before = page.First
+		}
+		d.Prev = viewURL(prev, key, "", max(d.PageNo-1, 1))
+		if prev.Before != nil || page.First == nil && d.PageNo > 2 {
+			d.FirstPage = viewURL(view, key, "", 1)
+		}
 	}
 	if page.More {
-		d.Next = viewURL(q, "", d.PageNo+1)
+		next := view
+		next.After = page.Last
+		d.Next = viewURL(next, key, "", d.PageNo+1)
 	}
-	d.CSV = viewURL(q, "/csv", 1)
-	noSearch := q
+	d.CSV = viewURL(view, key, "/csv", 1)
+	noSearch := view
 	noSearch.Search = ""
-	d.Clear = viewURL(noSearch, "", 1)
-	d.First, d.Last = q.Offset+1, q.Offset+len(page.Rows)
+	d.Clear = viewURL(noSearch, key, "", 1)
+	d.First = (d.PageNo-1)*pageRows + 1
+	d.Last = d.First + len(page.Rows) - 1
 	s.render(w, r, "browse", q.Table, d)
 }
 
@@ -263,7 +317,7 @@ func (s *Server) writeCSV(w http.ResponseWriter, r *http.Request, name string, x
 }
 
 func (s *Server) pageBrowseCSV(w http.ResponseWriter, r *http.Request) {
-	q, err := browseQuery(r, false)
+	q, _, err := browseQuery(r, false)
 	if err != nil {
 		s.fail(w, r, err)
 		return
@@ -401,7 +455,7 @@ func (s *Server) apiTables(w http.ResponseWriter, r *http.Request) {
 }
 
 func (s *Server) apiBrowse(w http.ResponseWriter, r *http.Request) {
-	q, err := browseQuery(r, true)
+	q, _, err := browseQuery(r, true)
 	if err != nil {
 		writeError(w, http.StatusBadRequest, err.Error())
 		return
@@ -415,7 +469,21 @@ func (s *Server) apiBrowse(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	writeJSON(w, http.StatusOK, map[string]any{"columns": page.Columns, "rows": apiCells(page.Rows), "total_entries": page.Total,
-		"offset": q.Offset, "more": page.More})
+		"offset": q.Offset, "more": page.More, "prev": page.Prev, "first": apiCursor(page.First), "last": apiCursor(page.Last)})
+}
+
+// apiCursor is a cursor as the rows API gives it: the key and the sort
+// value (null for NULL) a client passes back as after and after_val (or
+// before and before_val); null for a page without one.
+func apiCursor(c *Cursor) any {
+	if c == nil {
+		return nil
+	}
+	var v *string
+	if !c.Null {
+		v = &c.Value
+	}
+	return map[string]any{"key": c.Key, "value": v}
 }
 
 func (s *Server) apiQuery(w http.ResponseWriter, r *http.Request) {

@@ -130,7 +130,12 @@ func Run(ctx context.Context, store *runstore.Store, pool *pgxpool.Pool, tasks d
 		defer t.Stop()
 		lastOK := time.Now()
 		for {
-			bctx1, cancel := context.WithTimeout(bctx, opts.Beat)
+			// A heartbeat may take until the fence is due: a database that
+			// answers slowly (a machine whose cores are all taken) is not a
+			// lost one. Cutting each beat at the beat period failed every
+			// beat of a worker starved of CPU, which then fenced a healthy
+			// try. Once fenced, each beat gets at least the beat period.
+			bctx1, cancel := context.WithTimeout(bctx, max(opts.Beat, time.Until(lastOK.Add(fence))))
 			err := store.BeatWorker(bctx1, opts.Name, state(), h.running(), w.Done(), time.Now().UTC())
 			cancel()
 			switch {

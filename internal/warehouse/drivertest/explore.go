@@ -45,7 +45,7 @@ func fillExplore(t *testing.T, w *warehouse.Warehouse) {
 		{7, 16, 103, 1001, 2.0, "2019-12-31 23:00"}, // before the window
 	} {
 		exec(`INSERT INTO goodreads_warehouse.reviews (review_id, user_id, book_id, author_id, review_rating, review_text, record_create_timestamp)
-			VALUES ($1, $2, $3, $4, $5, $6, $7)`, r.id, r.user, r.book, r.author, r.rating, fmt.Sprintf("review %d", r.id), tm(r.at))
+			VALUES ($1, $2, $3, $4, $5, $6, $7)`, r.id, r.user, r.book, r.author, r.rating, reviewText(r.id), tm(r.at))
 	}
 	for _, b := range []struct {
 		id           int64
@@ -79,6 +79,15 @@ func fillExplore(t *testing.T, w *warehouse.Warehouse) {
 			t.Fatal(err)
 		}
 	}
+}
+
+// reviewText is the text of a test review: the odd ones are "good", for
+// a search that keeps rows from all over the views.
+func reviewText(id int64) string {
+	if id%2 == 1 {
+		return fmt.Sprintf("review %d, a good one", id)
+	}
+	return fmt.Sprintf("review %d", id)
 }
 
 // collect runs QueryEach or BrowseEach and returns the rows as text.
@@ -230,6 +239,7 @@ func testExplore(t *testing.T, h Harness) {
 			t.Errorf("search in an analytics table: %v", err)
 		}
 	})
+	t.Run("keyset pages", func(t *testing.T) { testKeyset(t, w) })
 	t.Run("query", func(t *testing.T) {
 		q := func(sql string, offset, limit int) ([]string, string, error) {
 			cols, rows, err := collectRows(t, func(fn func([]string, []any) error) error { return w.QueryEach(ctx, sql, offset, limit, fn) })
@@ -285,6 +295,148 @@ func testExplore(t *testing.T, h Harness) {
 		}
 		if d := time.Since(start); d > 10*time.Second {
 			t.Errorf("the slow statement ran %s past a 300ms deadline", d)
+		}
+	})
+}
+
+// testKeyset walks table views two rows a page, forwards from the first
+// page with After cursors and backwards from the last row with Before
+// cursors, and checks each page's rows (their keys), in views with ties in
+// the sort column, NULLs in it, timestamps, text and a search.
+func testKeyset(t *testing.T, w *warehouse.Warehouse) {
+	ctx := t.Context()
+	reviews, books := "goodreads_warehouse.reviews", "goodreads_warehouse.books"
+	keys := func(p *warehouse.Page) string {
+		var ks []string
+		for _, r := range p.Values {
+			ks = append(ks, fmt.Sprint(r[0]))
+		}
+		return strings.Join(ks, ",")
+	}
+	for _, tc := range []struct {
+		name string
+		b    warehouse.Browse
+		// pages is the view two rows a page, forwards; back the pages
+		// walking backwards from the last row (which is not in them): the
+		// rows before it, two a page counted from the end.
+		pages, back string
+	}{
+		{"by key", warehouse.Browse{Table: reviews}, "1,2|3,4|5,6|7", "5,6|3,4|1,2"},
+		{"by key, descending", warehouse.Browse{Table: reviews, Desc: true}, "7,6|5,4|3,2|1", "3,2|5,4|7,6"},
+		// book_id 100 has reviews 1, 2 and 6; 101 has 3 and 4: ties broken by the key.
+		{"ties", warehouse.Browse{Table: reviews, OrderBy: "book_id"}, "1,2|6,3|4,5|7", "4,5|6,3|1,2"},
+		{"ties, descending", warehouse.Browse{Table: reviews, OrderBy: "book_id", Desc: true}, "7,5|4,3|6,2|1", "6,2|4,3|7,5"},
+		// Review 5 has no rating: last in both directions.
+		{"a NULL", warehouse.Browse{Table: reviews, OrderBy: "review_rating"}, "4,7|3,2|6,1|5", "6,1|3,2|4,7"},
+		{"a NULL, descending", warehouse.Browse{Table: reviews, OrderBy: "review_rating", Desc: true}, "1,6|2,3|7,4|5", "7,4|2,3|1,6"},
+		// Books 102 and 103 have no cover: NULLs tied, broken by the key.
+		{"NULLs tied", warehouse.Browse{Table: books, OrderBy: "image_url"}, "100,101|102,103", "101,102|100"},
+		{"NULLs tied, descending", warehouse.Browse{Table: books, OrderBy: "image_url", Desc: true}, "101,100|103,102", "100,103|101"},
+		{"text", warehouse.Browse{Table: books, OrderBy: "title"}, "103,100|101,102", "100,101|103"},
+		{"a timestamp", warehouse.Browse{Table: reviews, OrderBy: "record_create_timestamp", Desc: true}, "6,5|4,3|2,1|7", "2,1|4,3|6,5"},
+		// The good reviews are 1, 3, 5 and 7; authors 1000 (1, 5) and 1001 (3, 7).
+		{"search, ties", warehouse.Browse{Table: reviews, OrderBy: "author_id", Search: "GOOD"}, "1,5|3,7", "5,3|1"},
+		{"search, ties, descending", warehouse.Browse{Table: reviews, OrderBy: "author_id", Desc: true, Search: "good"}, "7,3|5,1", "3,5|7"},
+		{"search, a NULL", warehouse.Browse{Table: reviews, OrderBy: "review_rating", Desc: true, Search: "good"}, "1,3|7,5", "3,7|1"},
+		{"analytics", warehouse.Browse{Table: "goodreads_analytics.best_books", OrderBy: "average_review_rating"}, "101,100", "101"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			b := tc.b
+			b.Limit = 2
+			var pages []string
+			var last *warehouse.Cursor
+			for i := 0; ; i++ {
+				p, err := w.BrowsePage(ctx, b)
+				if err != nil {
+					t.Fatalf("page %d: %v", i+1, err)
+				}
+				pages = append(pages, keys(p))
+				if p.Prev != (i > 0) {
+					t.Errorf("page %d (%s): Prev %v", i+1, keys(p), p.Prev)
+				}
+				if !p.Next {
+					last = p.Last
+					break
+				}
+				if i > 10 {
+					t.Fatalf("no last page after %v", pages)
+				}
+				b.After = p.Last
+			}
+			if got := strings.Join(pages, "|"); got != tc.pages {
+				t.Errorf("forwards %s, want %s", got, tc.pages)
+			}
+			b.After = nil
+			b.Before = last
+			pages = nil
+			for i := 0; ; i++ {
+				p, err := w.BrowsePage(ctx, b)
+				if err != nil {
+					t.Fatalf("page %d back: %v", i+1, err)
+				}
+				if len(p.Values) == 0 {
+					break
+				}
+				pages = append(pages, keys(p))
+				if !p.Next {
+					t.Errorf("page %d back (%s): no Next", i+1, keys(p))
+				}
+				if !p.Prev {
+					break
+				}
+				if i > 10 {
+					t.Fatalf("no first page after %v", pages)
+				}
+				b.Before = p.First
+			}
+			if got := strings.Join(pages, "|"); got != tc.back {
+				t.Errorf("backwards %s, want %s", got, tc.back)
+			}
+		})
+	}
+	t.Run("cursors", func(t *testing.T) {
+		p, err := w.BrowsePage(ctx, warehouse.Browse{Table: reviews, OrderBy: "review_rating", Limit: 7})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if want := (warehouse.Cursor{Value: "0", Key: "4"}); p.First == nil || *p.First != want {
+			t.Errorf("first %+v, want %+v", p.First, want)
+		}
+		if want := (warehouse.Cursor{Null: true, Key: "5"}); p.Last == nil || *p.Last != want {
+			t.Errorf("last %+v, want %+v", p.Last, want)
+		}
+		if p.Prev || p.Next || keys(p) != "4,7,3,2,6,1,5" {
+			t.Errorf("the whole view: %s, prev %v next %v", keys(p), p.Prev, p.Next)
+		}
+		p, err = w.BrowsePage(ctx, warehouse.Browse{Table: reviews, OrderBy: "review_rating", Limit: 3, After: &warehouse.Cursor{Value: "4.5", Key: "6"}})
+		if err != nil || keys(p) != "1,5" || !p.Prev || p.Next {
+			t.Errorf("after (4.5, 6): %v %v", keys(p), err)
+		}
+		p, err = w.BrowsePage(ctx, warehouse.Browse{Table: reviews, Limit: 3, After: &warehouse.Cursor{Key: "7"}})
+		if err != nil || len(p.Values) != 0 || !p.Prev || p.Next || p.First != nil {
+			t.Errorf("after the last row: %+v %v", p, err)
+		}
+		// A page of a table without a key is found by its offset.
+		p, err = w.BrowsePage(ctx, warehouse.Browse{Table: "goodreads_quality.loaded_batches", Offset: 5, Limit: 5})
+		if err != nil || len(p.Values) != 0 || !p.Prev || p.Next || p.First != nil {
+			t.Errorf("loaded_batches: %+v %v", p, err)
+		}
+		for _, b := range []warehouse.Browse{
+			{Table: "goodreads_quality.loaded_batches", Limit: 5, After: &warehouse.Cursor{Key: "1"}},
+			{Table: reviews, Limit: 5, Offset: 5, After: &warehouse.Cursor{Key: "1"}},
+			{Table: reviews, Limit: 5, After: &warehouse.Cursor{Key: "1"}, Before: &warehouse.Cursor{Key: "3"}},
+		} {
+			if _, err := w.BrowsePage(ctx, b); !errors.Is(err, grpipe.ErrBadInput) {
+				t.Errorf("%+v: %v, want bad input", b, err)
+			}
+		}
+		// A key that is no number is refused by the warehouse, not read as one.
+		if p, err := w.BrowsePage(ctx, warehouse.Browse{Table: reviews, Limit: 5, After: &warehouse.Cursor{Key: "1 OR 1=1"}}); err == nil {
+			t.Errorf("a key of text: %+v", p)
+		}
+		// The row count ignores the cursor.
+		if n, err := w.BrowseCount(ctx, warehouse.Browse{Table: reviews, Search: "good", After: &warehouse.Cursor{Key: "3"}}); err != nil || n != 4 {
+			t.Errorf("count: %d, %v", n, err)
 		}
 	})
 }
