@@ -285,6 +285,7 @@ func newPipeline(cfg config.Config, o Options, zones *objstore.Store, wh *wareho
 		Window:                 w,
 		Transform:              duckdb.Options{MemoryLimit: cfg.DuckDB.MemoryLimit, TempDirectory: cfg.DuckDB.TempDirectory, Threads: cfg.DuckDB.Threads},
 		Parallelism:            cfg.Parallelism,
+		Compression:            cfg.ParquetCompression,
 		ProcessedRetention:     cfg.ProcessedRetention,
 		Snapshot:               cfg.UCSDSnapshot,
 		Crash:                  o.Crash,

@@ -56,6 +56,8 @@ type Config struct {
 	DuckDB DuckDB
 	// Parallelism bounds concurrent file validations and DAG tasks (0: defaults).
 	Parallelism int
+	// ParquetCompression is the codec of the processed zone's Parquet.
+	ParquetCompression grpipe.Compression
 	// ProcessedRetention is how many batches' Parquet the processed zone keeps
 	// (the newest; 0 keeps every batch).
 	ProcessedRetention int

@@ -110,7 +110,8 @@ func TestEnvAndFlagsOverride(t *testing.T) {
 	values := map[string]string{"zones": "file:///srv/zones", "warehouse": "duckdb:///srv/wh.duckdb", "max_reject_ratio": "0.5",
 		"metadata": "/srv/grpipe.db", "executor": "local",
 		"log_level": "warn", "duckdb.memory_limit": "3GB", "alerts.webhook.url": "https://h.example.org/", "alerts.email.smtp_addr": "m.example.org:25",
-		"alerts.email.password": "secret", "web.token": "t0k", "ucsd_snapshot": "2017-11-01", "web.hosts": "a.example, b.example"}
+		"alerts.email.password": "secret", "web.token": "t0k", "ucsd_snapshot": "2017-11-01", "web.hosts": "a.example, b.example",
+		"parquet_compression": "LZ4_raw"}
 	env, flags := map[string]string{}, map[string]string{}
 	for _, s := range config.Settings() {
 		if s.Env == "" {
@@ -133,7 +134,7 @@ func TestEnvAndFlagsOverride(t *testing.T) {
 	}
 	if c.Zones != "file:///srv/zones" || c.LogLevel != slog.LevelWarn || c.DuckDB.MemoryLimit != "3GB" || c.Alerts.Email.Password != "secret" ||
 		c.Web.Token != "t0k" || c.Alerts.Email.SMTPAddr != "m.example.org:25" || c.MaxRejectRatio != 0.5 ||
-		!c.UCSDSnapshot.Equal(time.Date(2017, 11, 1, 0, 0, 0, 0, time.UTC)) {
+		!c.UCSDSnapshot.Equal(time.Date(2017, 11, 1, 0, 0, 0, 0, time.UTC)) || c.ParquetCompression != grpipe.LZ4Raw {
 		t.Errorf("environment did not override: %+v", c)
 	}
 	c, err = load(t, yaml, env, flags)
@@ -161,6 +162,7 @@ func TestErrorsNameTheSetting(t *testing.T) {
 		{"unknown task", "orchestrator:\n  tasks:\n    Nope:\n      retries: 1\n", nil, nil, []string{"orchestrator.tasks.Nope: no such task", grpipe.TaskETL}},
 		{"retries out of range", "orchestrator:\n  retries: 101\n", nil, nil, []string{"orchestrator.retries 101 must be between 0 and 100"}},
 		{"log level", "log_level: loud\n", nil, nil, []string{"log_level", "debug, info, warn or error"}},
+		{"parquet codec", "parquet_compression: gzip\n", nil, nil, []string{`parquet_compression "gzip" is not one of zstd, snappy, lz4_raw`}},
 		{"env", "", map[string]string{"GRPIPE_MAX_REJECT_RATIO": "lots"}, nil, []string{"environment variable GRPIPE_MAX_REJECT_RATIO", `max_reject_ratio "lots"`}},
 		{"flag", "", nil, map[string]string{"max_reject_ratio": "lots"}, []string{"flag --max-reject-ratio", `max_reject_ratio "lots"`}},
 		{"range after every layer", "max_reject_ratio: 0.5\n", map[string]string{"GRPIPE_MAX_REJECT_RATIO": "5"}, nil, []string{"max_reject_ratio 5 must be between 0 and 1"}},

@@ -74,6 +74,12 @@ var settings = []Setting{
 		set: func(c *Config, v, _ string) error { c.DuckDB.TempDirectory = v; return nil }},
 	{Key: "duckdb.threads", Default: "0", set: func(c *Config, v, _ string) error { return parseInt("duckdb.threads", v, &c.DuckDB.Threads) }},
 	{Key: "parallelism", Default: "0", set: func(c *Config, v, _ string) error { return parseInt("parallelism", v, &c.Parallelism) }},
+	{Key: "parquet_compression", Env: "GRPIPE_PARQUET_COMPRESSION", Default: string(grpipe.DefaultCompression),
+		Doc: "codec of the processed zone's Parquet: zstd, snappy or lz4_raw",
+		set: func(c *Config, v, _ string) (err error) {
+			c.ParquetCompression, err = grpipe.ParseCompression(v)
+			return err
+		}},
 	{Key: "processed_retention", Default: "0",
 		set: func(c *Config, v, _ string) error { return parseInt("processed_retention", v, &c.ProcessedRetention) }},
 	{Key: "log_level", Env: "GRPIPE_LOG_LEVEL", Default: "info", set: func(c *Config, v, _ string) error {

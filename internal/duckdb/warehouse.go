@@ -16,7 +16,7 @@ import (
 var sqlFiles embed.FS
 
 // dialect is DuckDB's.
-var dialect = driver.Dialect{Name: "duckdb", Text: "VARCHAR"}
+var dialect = driver.Dialect{Name: "duckdb", Text: "VARCHAR", RowID: "rowid"}
 
 // statements parses the package's SQL templates; paths renders a list of
 // file names as DuckDB string literals (see Quote).

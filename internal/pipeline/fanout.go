@@ -97,7 +97,7 @@ func (p *Pipeline) TransformPart(ctx context.Context, part Part, log *slog.Logge
 	}
 	defer engine.Close()
 	res, err := transform.Run(ctx, engine, []transform.Source{{Entity: in.Entity, Input: in, Name: part.File, Path: local}},
-		transform.Options{WorkDir: filepath.Join(dir, "out"), MaxRejectRatio: p.opts.MaxRejectRatio, Parallelism: p.opts.Parallelism, Snapshot: p.opts.Snapshot, Log: log})
+		transform.Options{WorkDir: filepath.Join(dir, "out"), MaxRejectRatio: p.opts.MaxRejectRatio, Parallelism: p.opts.Parallelism, Compression: p.opts.Compression, Snapshot: p.opts.Snapshot, Log: log})
 	if err != nil {
 		return out, err
 	}
@@ -192,7 +192,7 @@ func (p *Pipeline) fanTransform(ctx context.Context, c *dag.Call, m *Manifest, s
 	for name, er := range res.Entities {
 		if files := pq[name]; len(files) > 0 {
 			er.Parquet = filepath.Join(workDir, "out", name+".parquet")
-			if er.Staged, err = transform.Reduce(ctx, engine, er.Entity, files, er.Parquet); err != nil {
+			if er.Staged, err = transform.Reduce(ctx, engine, er.Entity, files, er.Parquet, p.opts.Compression); err != nil {
 				return nil, err
 			}
 			er.Superseded = er.Read - er.Rejected - er.Staged

@@ -17,6 +17,7 @@ import (
 	"log/slog"
 	"time"
 
+	grpipe "github.com/grpipe/grpipe"
 	"github.com/grpipe/grpipe/internal/duckdb"
 	"github.com/grpipe/grpipe/internal/objstore"
 	"github.com/grpipe/grpipe/internal/warehouse"
@@ -34,6 +35,8 @@ type Options struct {
 	Transform duckdb.Options
 	// Parallelism bounds concurrent file validations (0: defaults).
 	Parallelism int
+	// Compression is the codec of the processed zone's Parquet ("": the transform's default).
+	Compression grpipe.Compression
 	// WindowFromDataInterval makes the analytics count the reviews of the
 	// run's data interval (when it has one) instead of Window.
 	WindowFromDataInterval bool

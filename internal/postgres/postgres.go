@@ -36,6 +36,18 @@ import (
 // (postgres://...?work_mem=256MB).
 const DefaultWorkMem = "64MB"
 
+// DefaultJIT is the session's jit setting unless the DSN sets one
+// (postgres://...?jit=on). JIT compilation of the analytics' aggregations
+// over a batch of a million reviews took longer than it saved (0.4 to 4.8 s
+// per statement, BENCHMARKS.md).
+const DefaultJIT = "off"
+
+// stagingStatisticsTarget is the statistics target of the ANALYZE after a
+// COPY into staging: the upsert's plan needs the row count and the key's
+// distinctness, which a 3,000-row sample gives; the server's default (100:
+// 30,000 rows, histograms of every text column) cost seconds per table.
+const stagingStatisticsTarget = 10
+
 // Options configure a PostgreSQL warehouse.
 type Options struct {
 	// ReadOnly makes every transaction read-only: writes are refused by the server.
@@ -81,6 +93,9 @@ func Open(ctx context.Context, dsn string, opts Options) (*Warehouse, error) {
 		// The upsert joins a whole batch against its table: give the hash
 		// joins room (PostgreSQL's default of 4MB spills a 1M-row batch to disk).
 		cfg.RuntimeParams["work_mem"] = DefaultWorkMem
+	}
+	if _, set := cfg.RuntimeParams["jit"]; !set {
+		cfg.RuntimeParams["jit"] = DefaultJIT
 	}
 	if opts.ReadOnly {
 		cfg.RuntimeParams["default_transaction_read_only"] = "on"
@@ -142,29 +157,65 @@ func (w *Warehouse) LoadParquet(ctx context.Context, table driver.Table, columns
 		return 0, w.explain(err)
 	}
 	defer conn.Close()
-	src := newRowSource(ctx, rows, len(columns))
-	defer src.stop()
 	var n int64
 	err = conn.Raw(func(dc any) error {
 		sc, ok := dc.(*stdlib.Conn)
 		if !ok {
 			return fmt.Errorf("unexpected driver connection %T", dc)
 		}
-		n, err = sc.Conn().CopyFrom(ctx, ident, columns, src)
+		pc := sc.Conn()
+		enc, err := columnEncoders(ctx, pc.PgConn(), ident, columns)
+		switch {
+		case err == nil:
+			n, err = copyBinary(ctx, pc.PgConn(), ident, columns, enc, rows)
+		case errors.Is(err, errUnsupportedColumn):
+			n, err = copyGeneric(ctx, pc, ident, columns, rows)
+		}
 		if err != nil {
 			return err
 		}
-		// Fresh statistics, so that the upsert's joins are planned for the
-		// staged row count (hash joins, not sorts of a table assumed empty).
-		_, err = sc.Conn().Exec(ctx, "ANALYZE "+ident.Sanitize())
-		return err
+		return analyze(ctx, pc, ident)
 	})
+	if err != nil {
+		if errors.Is(err, errSource) {
+			return 0, fmt.Errorf("read %s: %w", strings.Join(files, ", "), err)
+		}
+		return 0, fmt.Errorf("copy into %s: %w", table, w.explain(err))
+	}
+	return n, nil
+}
+
+// analyze gives a freshly loaded table statistics, so that the upsert's
+// joins are planned for the staged row count (hash joins, not sorts of a
+// table assumed empty), from a small sample (stagingStatisticsTarget).
+func analyze(ctx context.Context, pc *pgx.Conn, ident pgx.Identifier) error {
+	tx, err := pc.Begin(ctx)
+	if err != nil {
+		return err
+	}
+	defer tx.Rollback(ctx) //nolint:errcheck // a no-op after Commit
+	if _, err := tx.Exec(ctx, "SET LOCAL default_statistics_target = "+strconv.Itoa(stagingStatisticsTarget)); err != nil {
+		return err
+	}
+	if _, err := tx.Exec(ctx, "ANALYZE "+ident.Sanitize()); err != nil {
+		return err
+	}
+	return tx.Commit(ctx)
+}
+
+// copyGeneric streams rows into table through pgx's CopyFrom, which encodes
+// any type pgx knows (the path for column types the binary encoder does not
+// write).
+func copyGeneric(ctx context.Context, pc *pgx.Conn, ident pgx.Identifier, columns []string, rows *sql.Rows) (int64, error) {
+	src := newRowSource(ctx, rows, len(columns))
+	defer src.stop()
+	n, err := pc.CopyFrom(ctx, ident, columns, src)
 	if err != nil {
 		src.stop()
 		if src.err != nil && !errors.Is(src.err, context.Canceled) {
-			return 0, fmt.Errorf("read %s: %w", strings.Join(files, ", "), src.err)
+			return 0, fmt.Errorf("%w: %w", errSource, src.err)
 		}
-		return 0, fmt.Errorf("copy into %s: %w", table, w.explain(err))
+		return 0, err
 	}
 	return n, nil
 }

@@ -94,6 +94,16 @@ func TestLoadParquetTypes(t *testing.T) {
 	if nullTxt != 334 || nullRating != 333 {
 		t.Fatalf("NULLs: %d text, %d rating; want 334 and 333", nullTxt, nullRating)
 	}
+	// The load analyzed the table (the upsert's plan reads its row count),
+	// with a statistics target of its own that no pooled session keeps.
+	var tuples float64
+	var target string
+	if err := w.DB().QueryRowContext(ctx, "SELECT reltuples, current_setting('default_statistics_target') FROM pg_class WHERE oid = 's.t'::regclass").Scan(&tuples, &target); err != nil {
+		t.Fatal(err)
+	}
+	if tuples != 1000 || target != "100" {
+		t.Fatalf("after the load: reltuples %v, default_statistics_target %s; want 1000 and the server's 100", tuples, target)
+	}
 }
 
 func TestReadOnly(t *testing.T) {
@@ -176,7 +186,7 @@ func TestRestartDuringCopy(t *testing.T) {
 		deadline := time.Now().Add(60 * time.Second)
 		for time.Now().Before(deadline) {
 			var n int
-			err := watch.QueryRow("SELECT count(*) FROM pg_stat_activity WHERE query LIKE 'copy %' AND state = 'active'").Scan(&n)
+			err := watch.QueryRow("SELECT count(*) FROM pg_stat_activity WHERE query ILIKE 'copy %' AND state = 'active'").Scan(&n)
 			if err != nil {
 				restarted <- err
 				return
@@ -230,6 +240,13 @@ func TestSessionSettingsFromDSN(t *testing.T) {
 	}
 	if mem != "123MB" || tz != "UTC" {
 		t.Fatalf("work_mem %s, TimeZone %s; want 123MB and UTC", mem, tz)
+	}
+	for _, c := range []struct{ dsn, want string }{{"", postgres.DefaultJIT}, {"&jit=on", "on"}} {
+		w := open(t, pgtest.Database(t)+c.dsn, postgres.Options{})
+		var jit string
+		if err := w.DB().QueryRow("SELECT current_setting('jit')").Scan(&jit); err != nil || jit != c.want {
+			t.Errorf("DSN parameters %q: jit %q (%v), want %q", c.dsn, jit, err, c.want)
+		}
 	}
 }
 

@@ -12,13 +12,13 @@ import (
 // distributed executor's mapped GoodReadsETLJob): each file was transformed
 // on its own (Run with one source), giving a Parquet part with one row per
 // id; Reduce keeps the winner of each id across the parts and writes them to
-// out as zstd Parquet, returning the number of rows written.
+// out as Parquet with codec c, returning the number of rows written.
 //
 // The tie-break is the transform's: the greatest record_create_timestamp
 // wins; among equal timestamps, the row read last, which across parts is the
 // row of the later part. parts must be given in landing order (the batch's
 // manifest order), the order Run reads files in.
-func Reduce(ctx context.Context, db *sql.DB, e grpipe.Entity, parts []string, out string) (int64, error) {
+func Reduce(ctx context.Context, db *sql.DB, e grpipe.Entity, parts []string, out string, c grpipe.Compression) (int64, error) {
 	if len(parts) == 0 {
 		return 0, fmt.Errorf("reduce %s: no parts", e.Name)
 	}
@@ -27,7 +27,8 @@ func Reduce(ctx context.Context, db *sql.DB, e grpipe.Entity, parts []string, ou
 		Parts          []string
 		Key, Timestamp string
 		Out            string
-	}{e.ColumnNames(), parts, e.Key, grpipe.TimestampColumn, out})
+		Compression    grpipe.Compression
+	}{e.ColumnNames(), parts, e.Key, grpipe.TimestampColumn, out, c})
 	if err != nil {
 		return 0, fmt.Errorf("reduce %s: %w", e.Name, err)
 	}

@@ -6,6 +6,7 @@ import (
 	"os"
 	"path/filepath"
 	"reflect"
+	"strings"
 	"testing"
 
 	grpipe "github.com/grpipe/grpipe"
@@ -43,57 +44,71 @@ func TestReduceEqualsOneTransform(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer db.Close()
-	opts := func(sub string) transform.Options {
-		return transform.Options{WorkDir: filepath.Join(dir, sub), MaxRejectRatio: 1, Parallelism: 1}
-	}
+	for _, codec := range grpipe.Compressions() {
+		t.Run(string(codec), func(t *testing.T) {
+			opts := func(sub string) transform.Options {
+				return transform.Options{WorkDir: filepath.Join(dir, string(codec), sub), MaxRejectRatio: 1, Parallelism: 1, Compression: codec}
+			}
 
-	whole, err := transform.Run(ctx, db, sources, opts("whole"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	var parts []string
-	var read, rejected int64
-	for i, src := range sources {
-		res, err := transform.Run(ctx, db, []transform.Source{src}, opts(fmt.Sprintf("part%d", i)))
-		if err != nil {
-			t.Fatal(err)
-		}
-		er := res.Entities["users"]
-		read, rejected = read+er.Read, rejected+er.Rejected
-		if er.Parquet != "" {
-			parts = append(parts, er.Parquet)
-		}
-	}
-	out := filepath.Join(dir, "reduced.parquet")
-	staged, err := transform.Reduce(ctx, db, grpipe.Users, parts, out)
-	if err != nil {
-		t.Fatal(err)
-	}
-	we := whole.Entities["users"]
-	if staged != we.Staged || read != we.Read || rejected != we.Rejected {
-		t.Fatalf("fan-out: read %d rejected %d staged %d; one transform: %+v", read, rejected, staged, we)
-	}
-	rows := func(p string) [][2]string {
-		r, err := db.QueryContext(ctx, "SELECT user_id::VARCHAR, user_name FROM read_parquet("+duckdb.Quote(p)+") ORDER BY user_id")
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer r.Close()
-		var out [][2]string
-		for r.Next() {
-			var kv [2]string
-			if err := r.Scan(&kv[0], &kv[1]); err != nil {
+			whole, err := transform.Run(ctx, db, sources, opts("whole"))
+			if err != nil {
 				t.Fatal(err)
 			}
-			out = append(out, kv)
-		}
-		return out
-	}
-	want := [][2]string{{"1", "a-second-file"}, {"2", "b-newer"}, {"3", "c-only"}, {"4", "d-last-file-tie"}, {"5", "e"}}
-	if got := rows(we.Parquet); !reflect.DeepEqual(got, want) {
-		t.Fatalf("one transform: %v, want %v", got, want)
-	}
-	if got := rows(out); !reflect.DeepEqual(got, want) {
-		t.Fatalf("reduced parts: %v, want %v", got, want)
+			var parts []string
+			var read, rejected int64
+			for i, src := range sources {
+				res, err := transform.Run(ctx, db, []transform.Source{src}, opts(fmt.Sprintf("part%d", i)))
+				if err != nil {
+					t.Fatal(err)
+				}
+				er := res.Entities["users"]
+				read, rejected = read+er.Read, rejected+er.Rejected
+				if er.Parquet != "" {
+					parts = append(parts, er.Parquet)
+				}
+			}
+			out := filepath.Join(dir, string(codec), "reduced.parquet")
+			staged, err := transform.Reduce(ctx, db, grpipe.Users, parts, out, codec)
+			if err != nil {
+				t.Fatal(err)
+			}
+			we := whole.Entities["users"]
+			if staged != we.Staged || read != we.Read || rejected != we.Rejected {
+				t.Fatalf("fan-out: read %d rejected %d staged %d; one transform: %+v", read, rejected, staged, we)
+			}
+			rows := func(p string) [][2]string {
+				r, err := db.QueryContext(ctx, "SELECT user_id::VARCHAR, user_name FROM read_parquet("+duckdb.Quote(p)+") ORDER BY user_id")
+				if err != nil {
+					t.Fatal(err)
+				}
+				defer r.Close()
+				var out [][2]string
+				for r.Next() {
+					var kv [2]string
+					if err := r.Scan(&kv[0], &kv[1]); err != nil {
+						t.Fatal(err)
+					}
+					out = append(out, kv)
+				}
+				return out
+			}
+			want := [][2]string{{"1", "a-second-file"}, {"2", "b-newer"}, {"3", "c-only"}, {"4", "d-last-file-tie"}, {"5", "e"}}
+			if got := rows(we.Parquet); !reflect.DeepEqual(got, want) {
+				t.Fatalf("one transform: %v, want %v", got, want)
+			}
+			if got := rows(out); !reflect.DeepEqual(got, want) {
+				t.Fatalf("reduced parts: %v, want %v", got, want)
+			}
+			// Both files are written with the codec asked for.
+			for _, p := range []string{we.Parquet, out} {
+				var got string
+				if err := db.QueryRowContext(ctx, "SELECT string_agg(DISTINCT compression, ',') FROM parquet_metadata("+duckdb.Quote(p)+")").Scan(&got); err != nil {
+					t.Fatal(err)
+				}
+				if !strings.EqualFold(got, string(codec)) {
+					t.Errorf("%s is compressed with %s, want %s", filepath.Base(p), got, codec)
+				}
+			}
+		})
 	}
 }

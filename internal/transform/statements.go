@@ -23,7 +23,7 @@ var sqlFiles embed.FS
 
 // statements parses the templates once; they are read-only afterwards.
 var statements = sync.OnceValues(func() (*driver.Statements, error) {
-	return duckdb.ParseStatements(sqlFiles, "sql/*.sql", template.FuncMap{"ints": joinInts, "int": strconv.Itoa})
+	return duckdb.ParseStatements(sqlFiles, "sql/*.sql", template.FuncMap{"ints": joinInts, "int": strconv.Itoa, "codec": copyOptions})
 })
 
 // exec renders the statement name (sql/<name>.sql) with data and executes

@@ -12,7 +12,7 @@ import (
 // literal of str, int or ints, since DuckDB binds no parameter in COPY or
 // read_csv), and every one of them parses.
 func TestTemplates(t *testing.T) {
-	drivertest.CheckTemplates(t, os.DirFS("."), "sql/*.sql", "str", "int", "ints")
+	drivertest.CheckTemplates(t, os.DirFS("."), "sql/*.sql", "str", "int", "ints", "codec")
 	if _, err := statements(); err != nil {
 		t.Fatal(err)
 	}

@@ -83,6 +83,8 @@ type Options struct {
 	MaxRejectRatio float64
 	// Parallelism bounds how many spans of files are validated at once (0: one per core).
 	Parallelism int
+	// Compression is the codec of the Parquet of staged rows ("": DefaultCompression).
+	Compression grpipe.Compression
 	// Snapshot is the record_create_timestamp of the books, authors and users
 	// of a UCSD dump (setting ucsd_snapshot); zero: bookgraph.DefaultSnapshot.
 	Snapshot time.Time
@@ -308,7 +310,7 @@ func Run(ctx context.Context, db *sql.DB, sources []Source, opts Options) (*Resu
 		if len(files) > 0 {
 			d.parquet = filepath.Join(opts.WorkDir, e.Name+".parquet")
 			t1 := time.Now()
-			d.staged, d.err = dedupToParquet(ctx, db, e, files, d.parquet, exclude)
+			d.staged, d.err = dedupToParquet(ctx, db, e, files, d.parquet, exclude, opts.Compression)
 			log.Info("deduplicated", "table", e.Name, "seconds", time.Since(t1).Seconds())
 			if d.err != nil {
 				d.err = fmt.Errorf("transform %s: %w", e.Name, d.err)
@@ -552,13 +554,11 @@ func csvBufferBytes(maxLine int) int { return 2 * maxLine }
 const rowGroupBytes = "32MB"
 
 // dedupToParquet keeps the latest version of each id of the clean files and
-// writes them to out, returning the number of rows written. The Parquet is
-// zstd at level 1: compressing is most of the cost of writing it, and level 1
-// takes half the time of the default level 3 for files about a quarter larger. The winners (the
+// writes them to out with codec c, returning the number of rows written. The winners (the
 // greatest timestamp per id, then the greatest ordinal: the row read last)
 // are found in the small keys files the validation pass wrote beside the
 // clean files, so the clean rows are read once.
-func dedupToParquet(ctx context.Context, db *sql.DB, e grpipe.Entity, files []string, out string, exclude []int64) (int64, error) {
+func dedupToParquet(ctx context.Context, db *sql.DB, e grpipe.Entity, files []string, out string, exclude []int64, c grpipe.Compression) (int64, error) {
 	keyType := "BIGINT"
 	for _, c := range e.Columns {
 		if c.Name == e.Key {
@@ -577,7 +577,9 @@ func dedupToParquet(ctx context.Context, db *sql.DB, e grpipe.Entity, files []st
 		KeyColumns         []csvColumn
 		Exclude            []int64
 		Out, RowGroupBytes string
+		Compression        grpipe.Compression
 	}{
+		Compression:   c,
 		tsvFiles:      tsvFiles{Files: files, FileColumns: cleanColumns(e), MaxLine: maxLine, Buffer: csvBufferBytes(maxLine)},
 		Columns:       e.ColumnNames(),
 		KeyFiles:      keyFiles,

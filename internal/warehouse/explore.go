@@ -248,7 +248,7 @@ func (w *Warehouse) planBrowse(b Browse) (browsePlan, error) {
 	p.data = map[string]any{"Table": def.Table, "Columns": p.cols, "Order": order.Name, "Desc": b.Desc, "Key": key, "Tie": tie,
 		"Search": b.Search != "", "TextColumns": texts, "Limit": b.Limit > 0, "Cursor": cursor,
 		"Reverse": reverse, "Down": b.Desc != reverse,
-		"SortColumn": order, "KeyColumn": first, "Text": driver.ColumnDef{Type: w.Dialect().Text}}
+		"SortColumn": order, "KeyColumn": first, "Text": driver.ColumnDef{Type: w.Dialect().Text}, "RowID": w.Dialect().RowID}
 	// The templates place each parameter by its position in Arg.
 	arg := map[string]int{}
 	bind := func(name string, v any) {

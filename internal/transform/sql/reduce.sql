@@ -6,4 +6,4 @@ COPY (
   UNION ALL{{end}} SELECT {{idents $.Columns}}, {{int $i}} AS "_part" FROM read_parquet({{str $p}})
 {{- end}})
   QUALIFY row_number() OVER (PARTITION BY {{ident .Key}} ORDER BY {{ident .Timestamp}} DESC, "_part" DESC) = 1
-) TO {{str .Out}} (FORMAT parquet, COMPRESSION zstd)
+) TO {{str .Out}} (FORMAT parquet, {{codec .Compression}})

@@ -61,6 +61,12 @@ type Dialect struct {
 	Name string
 	// Text is the type of text columns.
 	Text string
+	// RowID names the pseudo-column that holds a row's place in the
+	// table's storage (DuckDB's rowid), "" when the backend has none. A
+	// page of the explorer's rows is read back by it (browse.sql): the scan
+	// then reads only the row groups holding them. Without it a page is
+	// read back by key (PostgreSQL's primary-key index).
+	RowID string
 }
 
 // TypeName returns the dialect's name for a column type.

@@ -11,20 +11,22 @@
      only the page's rows are read whole, joined back by key. Rows before a
      cursor are found in the reverse order (.Down: the inner scan walks
      downwards) and put back in the view's order by the outer ORDER BY.
-     DuckDB pushes the keys of a join's build side of at most 50 rows into
-     the scan of the table as a filter (dynamic_or_filter_threshold): a page
-     of 50 rows is read from the row groups holding it, not from every one. */ -}}
+     The rows are joined back by .RowID where the backend has one (DuckDB's
+     rowid, their place in storage), else by key. DuckDB pushes the values
+     of a join's build side of at most 50 rows into the scan of the table as
+     a filter (dynamic_or_filter_threshold): on rowid the scan then reads
+     only the row groups holding the page. */ -}}
 {{- if and .Limit .Key -}}
 SELECT {{range $i, $c := .Columns}}{{if $i}}, {{end}}"t".{{ident $c}}{{end}}
 FROM {{ident .Table}} AS "t"
 JOIN (
-  SELECT {{ident .Key}} AS "grpipe_key"
+  SELECT {{with .RowID}}{{ident .}}{{else}}{{ident .Key}}{{end}} AS "grpipe_key"
   FROM {{ident .Table}}
   {{- template "browse_where" .}}
   ORDER BY {{ident .Order}} {{if .Down}}DESC{{else}}ASC{{end}} NULLS {{if .Reverse}}FIRST{{else}}LAST{{end}}
   {{- if ne .Order .Key}}, {{ident .Key}} {{if .Down}}DESC{{else}}ASC{{end}}{{end}}
   LIMIT {{param .Arg.Limit}} OFFSET {{param .Arg.Offset}}
-) AS "p" ON "t".{{ident .Key}} = "p"."grpipe_key"
+) AS "p" ON "t".{{with .RowID}}{{ident .}}{{else}}{{ident .Key}}{{end}} = "p"."grpipe_key"
 ORDER BY "t".{{ident .Order}} {{if .Desc}}DESC{{else}}ASC{{end}} NULLS LAST
 {{- if ne .Order .Key}}, "t".{{ident .Key}} {{if .Desc}}DESC{{else}}ASC{{end}}{{end}}
 {{- else -}}

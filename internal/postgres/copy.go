@@ -1,0 +1,311 @@
+package postgres
+
+import (
+	"context"
+	"database/sql"
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"io"
+	"math"
+	"strings"
+	"time"
+	"unicode/utf8"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
+)
+
+// PostgreSQL type OIDs the binary COPY encoder writes (pg_type.oid).
+const (
+	oidBool        = 16
+	oidInt8        = 20
+	oidInt2        = 21
+	oidInt4        = 23
+	oidText        = 25
+	oidFloat4      = 700
+	oidFloat8      = 701
+	oidVarchar     = 1043
+	oidDate        = 1082
+	oidTimestamp   = 1114
+	oidTimestamptz = 1184
+)
+
+// errUnsupportedColumn: a column type the binary encoder does not write
+// (the COPY then goes through pgx's generic encoder).
+var errUnsupportedColumn = errors.New("column type not written by the binary COPY encoder")
+
+// copyBinaryHeader starts every binary COPY stream: the signature, no flags,
+// no header extension.
+var copyBinaryHeader = []byte("PGCOPY\n\xff\r\n\x00\x00\x00\x00\x00\x00\x00\x00\x00")
+
+// encodeFunc appends one non-NULL value in PostgreSQL's binary format,
+// length word included.
+type encodeFunc func(buf []byte, v any) ([]byte, error)
+
+// columnEncoders returns the encoder of each column of table, in the order
+// of columns, from the types the server reports for them; an error wrapping
+// errUnsupportedColumn when a column's type has none.
+func columnEncoders(ctx context.Context, conn *pgconn.PgConn, ident pgx.Identifier, columns []string) ([]encodeFunc, error) {
+	quoted := make([]string, len(columns))
+	for i, c := range columns {
+		quoted[i] = pgx.Identifier{c}.Sanitize()
+	}
+	sd, err := conn.Prepare(ctx, "", "SELECT "+strings.Join(quoted, ", ")+" FROM "+ident.Sanitize(), nil)
+	if err != nil {
+		return nil, err
+	}
+	enc := make([]encodeFunc, len(sd.Fields))
+	for i, f := range sd.Fields {
+		if enc[i] = encoderFor(f.DataTypeOID); enc[i] == nil {
+			return nil, fmt.Errorf("%w: column %s has type oid %d", errUnsupportedColumn, columns[i], f.DataTypeOID)
+		}
+	}
+	return enc, nil
+}
+
+func encoderFor(oid uint32) encodeFunc {
+	switch oid {
+	case oidBool:
+		return encodeBool
+	case oidInt2:
+		return encodeInt(2, math.MinInt16, math.MaxInt16)
+	case oidInt4:
+		return encodeInt(4, math.MinInt32, math.MaxInt32)
+	case oidInt8:
+		return encodeInt(8, math.MinInt64, math.MaxInt64)
+	case oidFloat4:
+		return encodeFloat4
+	case oidFloat8:
+		return encodeFloat8
+	case oidText, oidVarchar:
+		return encodeText
+	case oidDate:
+		return encodeDate
+	case oidTimestamp:
+		return encodeTimestamp
+	case oidTimestamptz:
+		return encodeTimestamptz
+	}
+	return nil
+}
+
+func typeError(v any, want string) error {
+	return fmt.Errorf("a %T value for a %s column", v, want)
+}
+
+func encodeBool(buf []byte, v any) ([]byte, error) {
+	b, ok := v.(bool)
+	if !ok {
+		return buf, typeError(v, "boolean")
+	}
+	buf = binary.BigEndian.AppendUint32(buf, 1)
+	if b {
+		return append(buf, 1), nil
+	}
+	return append(buf, 0), nil
+}
+
+func encodeInt(size int, lo, hi int64) encodeFunc {
+	return func(buf []byte, v any) ([]byte, error) {
+		var n int64
+		switch x := v.(type) {
+		case int64:
+			n = x
+		case int32:
+			n = int64(x)
+		case int16:
+			n = int64(x)
+		case int8:
+			n = int64(x)
+		case uint8:
+			n = int64(x)
+		case uint16:
+			n = int64(x)
+		case uint32:
+			n = int64(x)
+		default:
+			return buf, typeError(v, fmt.Sprintf("%d-byte integer", size))
+		}
+		if n < lo || n > hi {
+			return buf, fmt.Errorf("%d out of the range of a %d-byte integer column", n, size)
+		}
+		buf = binary.BigEndian.AppendUint32(buf, uint32(size))
+		switch size {
+		case 2:
+			return binary.BigEndian.AppendUint16(buf, uint16(n)), nil
+		case 4:
+			return binary.BigEndian.AppendUint32(buf, uint32(n)), nil
+		}
+		return binary.BigEndian.AppendUint64(buf, uint64(n)), nil
+	}
+}
+
+func encodeFloat8(buf []byte, v any) ([]byte, error) {
+	var f float64
+	switch x := v.(type) {
+	case float64:
+		f = x
+	case float32:
+		f = float64(x)
+	default:
+		return buf, typeError(v, "double precision")
+	}
+	buf = binary.BigEndian.AppendUint32(buf, 8)
+	return binary.BigEndian.AppendUint64(buf, math.Float64bits(f)), nil
+}
+
+func encodeFloat4(buf []byte, v any) ([]byte, error) {
+	f, ok := v.(float32)
+	if !ok {
+		return buf, typeError(v, "real")
+	}
+	buf = binary.BigEndian.AppendUint32(buf, 4)
+	return binary.BigEndian.AppendUint32(buf, math.Float32bits(f)), nil
+}
+
+func encodeText(buf []byte, v any) ([]byte, error) {
+	var s string
+	switch x := v.(type) {
+	case string:
+		s = x
+	case []byte:
+		s = string(x)
+	default:
+		return buf, typeError(v, "text")
+	}
+	// The server refuses text that is not UTF-8; say which value it was.
+	if !utf8.ValidString(s) {
+		return buf, fmt.Errorf("text that is not valid UTF-8 (%q)", truncate(s, 40))
+	}
+	if len(s) > math.MaxInt32 {
+		return buf, fmt.Errorf("text of %d bytes is too long for a COPY field", len(s))
+	}
+	buf = binary.BigEndian.AppendUint32(buf, uint32(len(s)))
+	return append(buf, s...), nil
+}
+
+func truncate(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	return s[:n] + "..."
+}
+
+// postgresEpoch is PostgreSQL's zero for dates and timestamps.
+var postgresEpoch = time.Date(2000, 1, 1, 0, 0, 0, 0, time.UTC)
+
+func encodeTimestamp(buf []byte, v any) ([]byte, error) {
+	t, ok := v.(time.Time)
+	if !ok {
+		return buf, typeError(v, "timestamp")
+	}
+	// A timestamp without time zone is the wall clock as given (as pgx
+	// writes it): its fields, read as UTC.
+	wall := time.Date(t.Year(), t.Month(), t.Day(), t.Hour(), t.Minute(), t.Second(), t.Nanosecond(), time.UTC)
+	buf = binary.BigEndian.AppendUint32(buf, 8)
+	return binary.BigEndian.AppendUint64(buf, uint64(wall.UnixMicro()-postgresEpoch.UnixMicro())), nil
+}
+
+func encodeTimestamptz(buf []byte, v any) ([]byte, error) {
+	t, ok := v.(time.Time)
+	if !ok {
+		return buf, typeError(v, "timestamp with time zone")
+	}
+	buf = binary.BigEndian.AppendUint32(buf, 8)
+	return binary.BigEndian.AppendUint64(buf, uint64(t.UnixMicro()-postgresEpoch.UnixMicro())), nil
+}
+
+func encodeDate(buf []byte, v any) ([]byte, error) {
+	t, ok := v.(time.Time)
+	if !ok {
+		return buf, typeError(v, "date")
+	}
+	day := time.Date(t.Year(), t.Month(), t.Day(), 0, 0, 0, 0, time.UTC)
+	days := (day.Unix() - postgresEpoch.Unix()) / 86400
+	if days < math.MinInt32 || days > math.MaxInt32 {
+		return buf, fmt.Errorf("date %s out of range", day.Format(time.DateOnly))
+	}
+	buf = binary.BigEndian.AppendUint32(buf, 4)
+	return binary.BigEndian.AppendUint32(buf, uint32(int32(days))), nil
+}
+
+// copyChunk is how many bytes of encoded rows are handed to the connection
+// at a time.
+const copyChunk = 256 << 10
+
+// copyBinary streams rows into table's COPY in PostgreSQL's binary format:
+// a goroutine reads the rows and encodes them (no per-value allocation of
+// its own), the connection sends what it has encoded. An error of the rows
+// or of an encoder aborts the COPY (nothing of it stays in the table).
+func copyBinary(ctx context.Context, conn *pgconn.PgConn, ident pgx.Identifier, columns []string, enc []encodeFunc, rows *sql.Rows) (int64, error) {
+	quoted := make([]string, len(columns))
+	for i, c := range columns {
+		quoted[i] = pgx.Identifier{c}.Sanitize()
+	}
+	pr, pw := io.Pipe()
+	encoded := make(chan error, 1)
+	go func() {
+		err := encodeRows(rows, columns, enc, pw)
+		pw.CloseWithError(err)
+		encoded <- err
+	}()
+	tag, err := conn.CopyFrom(ctx, pr, "COPY "+ident.Sanitize()+" ("+strings.Join(quoted, ", ")+") FROM STDIN (FORMAT binary)")
+	// Stop the encoder if the COPY ended first (the server refused a row,
+	// the connection broke), and wait for it.
+	pr.CloseWithError(errCopyEnded)
+	encErr := <-encoded
+	if encErr != nil && !errors.Is(encErr, errCopyEnded) && ctx.Err() == nil {
+		return 0, fmt.Errorf("%w: %w", errSource, encErr)
+	}
+	if err != nil {
+		return 0, err
+	}
+	return tag.RowsAffected(), nil
+}
+
+// errCopyEnded stops the encoder when the COPY ended before it.
+var errCopyEnded = errors.New("copy ended")
+
+// errSource marks an error of reading or encoding the rows (not of the
+// server).
+var errSource = errors.New("read rows")
+
+// encodeRows writes the binary COPY stream of rows to w.
+func encodeRows(rows *sql.Rows, columns []string, enc []encodeFunc, w io.Writer) error {
+	vals := make([]any, len(enc))
+	ptrs := make([]any, len(enc))
+	for i := range vals {
+		ptrs[i] = &vals[i]
+	}
+	buf := make([]byte, 0, copyChunk+64<<10)
+	buf = append(buf, copyBinaryHeader...)
+	var err error
+	for row := int64(1); rows.Next(); row++ {
+		if err := rows.Scan(ptrs...); err != nil {
+			return err
+		}
+		buf = binary.BigEndian.AppendUint16(buf, uint16(len(enc)))
+		for i, v := range vals {
+			if v == nil {
+				buf = binary.BigEndian.AppendUint32(buf, math.MaxUint32) // -1: NULL
+				continue
+			}
+			if buf, err = enc[i](buf, v); err != nil {
+				return fmt.Errorf("row %d, column %s: %w", row, columns[i], err)
+			}
+		}
+		if len(buf) >= copyChunk {
+			if _, err := w.Write(buf); err != nil {
+				return err
+			}
+			buf = buf[:0]
+		}
+	}
+	if err := rows.Err(); err != nil {
+		return err
+	}
+	buf = binary.BigEndian.AppendUint16(buf, math.MaxUint16) // the trailer: -1
+	_, err = w.Write(buf)
+	return err
+}

@@ -1,1 +1,0 @@
-SELECT count(*) FROM {{ident .Table}} WHERE {{ident .Key}} IS NULL
