@@ -49,7 +49,10 @@ func OpenWarehouse(ctx context.Context, cfg config.Config, readOnly bool, log *s
 		} else if err := os.MkdirAll(filepath.Dir(loc), 0o755); err != nil {
 			return nil, err
 		}
-		opts := duckdb.Options{MemoryLimit: cfg.DuckDB.MemoryLimit, TempDirectory: cfg.DuckDB.TempDirectory, Threads: cfg.DuckDB.Threads, ReadOnly: readOnly}
+		// Row order in the warehouse's tables carries no meaning (every
+		// read that shows rows orders them): the upsert may insert unordered.
+		opts := duckdb.Options{MemoryLimit: cfg.DuckDB.WarehouseMemoryLimit, TempDirectory: cfg.DuckDB.TempDirectory, Threads: cfg.DuckDB.Threads,
+			Unordered: true, ReadOnly: readOnly}
 		if readOnly {
 			// The staging views read the batch's Parquet in the processed
 			// zone: a reader (grpipe query) may read there, and nowhere else.
@@ -59,7 +62,7 @@ func OpenWarehouse(ctx context.Context, cfg config.Config, readOnly bool, log *s
 		}
 		drv, err = duckdb.OpenWarehouse(ctx, loc, opts)
 	case config.PostgresWarehouse:
-		scan := duckdb.Options{MemoryLimit: cfg.DuckDB.MemoryLimit, TempDirectory: cfg.DuckDB.TempDirectory, Threads: cfg.DuckDB.Threads}
+		scan := duckdb.Options{MemoryLimit: cfg.DuckDB.WarehouseMemoryLimit, TempDirectory: cfg.DuckDB.TempDirectory, Threads: cfg.DuckDB.Threads}
 		drv, err = postgres.Open(ctx, loc, postgres.Options{ReadOnly: readOnly, Scan: scan})
 		if err != nil {
 			return nil, fmt.Errorf("warehouse %s (setting warehouse, env GRPIPE_WAREHOUSE, flag --warehouse): %w", config.Redact(loc), err)
@@ -283,7 +286,7 @@ func newPipeline(cfg config.Config, o Options, zones *objstore.Store, wh *wareho
 		WindowFromDataInterval: cfg.Analytics.WindowFromDataInterval,
 		MaxRejectRatio:         cfg.MaxRejectRatio,
 		Window:                 w,
-		Transform:              duckdb.Options{MemoryLimit: cfg.DuckDB.MemoryLimit, TempDirectory: cfg.DuckDB.TempDirectory, Threads: cfg.DuckDB.Threads},
+		Transform:              duckdb.Options{MemoryLimit: cfg.DuckDB.TransformMemoryLimit, TempDirectory: cfg.DuckDB.TempDirectory, Threads: cfg.DuckDB.Threads},
 		Parallelism:            cfg.Parallelism,
 		Compression:            cfg.ParquetCompression,
 		ProcessedRetention:     cfg.ProcessedRetention,

@@ -126,7 +126,10 @@ type Result struct {
 	SeedBatchRunSeconds float64                  `json:"seed_batch_run_seconds"`
 	Tables              map[string]grpipe.Ledger `json:"tables"`
 	Reference           *Reference               `json:"reference,omitempty"`
-	MemoryLimit         string                   `json:"duckdb_memory_limit"`
+	// TransformMemoryLimit and WarehouseMemoryLimit are the DuckDB
+	// memory_limit of the transform's engine and of the warehouse's.
+	TransformMemoryLimit string `json:"duckdb_transform_memory_limit"`
+	WarehouseMemoryLimit string `json:"duckdb_warehouse_memory_limit"`
 }
 
 // Run runs the benchmark.
@@ -228,7 +231,7 @@ func Run(ctx context.Context, opts Options) (*Result, error) {
 	if err != nil {
 		return nil, err
 	}
-	res.MemoryLimit = cfg.DuckDB.MemoryLimit
+	res.TransformMemoryLimit, res.WarehouseMemoryLimit = cfg.DuckDB.TransformMemoryLimit, cfg.DuckDB.WarehouseMemoryLimit
 	a, err := app.Open(ctx, cfg, log)
 	if err != nil {
 		return nil, err

@@ -58,7 +58,7 @@ func runReference(ctx context.Context, cfg config.Config, files []string, inputB
 		}
 		return r.RowsAffected()
 	}
-	opts := duckdb.Options{MemoryLimit: cfg.DuckDB.MemoryLimit, TempDirectory: cfg.DuckDB.TempDirectory, Threads: cfg.DuckDB.Threads}
+	opts := duckdb.Options{MemoryLimit: cfg.DuckDB.TransformMemoryLimit, TempDirectory: cfg.DuckDB.TempDirectory, Threads: cfg.DuckDB.Threads}
 	rss := startSampler()
 	start := time.Now()
 	cpu0 := cputime.Process()

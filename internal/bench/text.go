@@ -20,7 +20,7 @@ func (r *Result) WriteText(w io.Writer) {
 		}
 	}
 	fmt.Fprintf(w, "batch: %d records, %s in 4 files (%d rows); %s\n", r.Records, report.Bytes(r.InputBytes), r.InputRows, gen)
-	fmt.Fprintf(w, "run %s: %s; DuckDB memory_limit %s\n\n", r.RunID, r.State, r.MemoryLimit)
+	fmt.Fprintf(w, "run %s: %s; DuckDB memory_limit: transform %s, warehouse %s\n\n", r.RunID, r.State, r.TransformMemoryLimit, r.WarehouseMemoryLimit)
 	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', tabwriter.AlignRight)
 	fmt.Fprintln(tw, "stage\tseconds\tMB/s of input\trows\trows/s\tpeak RSS\t")
 	for _, s := range r.Stages {

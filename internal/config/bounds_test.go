@@ -27,6 +27,8 @@ func TestSettingBounds(t *testing.T) {
 		{"memory negative", "duckdb:\n  memory_limit: -1GB\n", "duckdb.memory_limit"},
 		{"memory no unit", "duckdb:\n  memory_limit: lots\n", "duckdb.memory_limit"},
 		{"memory tiny", "duckdb:\n  memory_limit: 10KB\n", "duckdb.memory_limit"},
+		{"transform memory no unit", "duckdb:\n  transform_memory_limit: 1024\n", "duckdb.transform_memory_limit"},
+		{"warehouse memory tiny", "duckdb:\n  warehouse_memory_limit: 1KB\n", "duckdb.warehouse_memory_limit"},
 		{"retry delay huge", "orchestrator:\n  retry_delay: 1000h\n", "orchestrator.retry_delay"},
 		{"grace huge", "orchestrator:\n  grace_period: 100h\n", "orchestrator.grace_period"},
 		{"task timeout huge", "orchestrator:\n  tasks:\n    GoodReadsETLJob: {timeout: 1000h}\n", "orchestrator.tasks.GoodReadsETLJob.timeout"},
@@ -49,6 +51,10 @@ func TestSettingBounds(t *testing.T) {
 		if _, err := load(t, ok, nil, nil); err != nil {
 			t.Errorf("%q: %v", ok, err)
 		}
+	}
+	if _, err := load(t, "", map[string]string{"GRPIPE_DUCKDB_WAREHOUSE_MEMORY_LIMIT": "lots"}, nil); !errors.Is(err, grpipe.ErrBadInput) ||
+		!strings.Contains(err.Error(), "GRPIPE_DUCKDB_WAREHOUSE_MEMORY_LIMIT") {
+		t.Errorf("GRPIPE_DUCKDB_WAREHOUSE_MEMORY_LIMIT=lots: %v, want a refusal naming the variable", err)
 	}
 	if _, err := load(t, "", map[string]string{"GRPIPE_MAX_REJECT_RATIO": "NaN"}, nil); !errors.Is(err, grpipe.ErrBadInput) {
 		t.Errorf("GRPIPE_MAX_REJECT_RATIO=NaN: %v", err)

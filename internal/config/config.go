@@ -13,12 +13,14 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"maps"
 	"math"
 	"net"
 	"net/mail"
 	"net/url"
 	"os"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -165,9 +167,13 @@ type Analytics struct {
 
 // DuckDB tunes DuckDB.
 type DuckDB struct {
-	MemoryLimit   string
-	TempDirectory string
-	Threads       int
+	// TransformMemoryLimit caps the transform's engine (dedup, source keys,
+	// Parquet writing), WarehouseMemoryLimit the embedded warehouse's
+	// connection and the Parquet scan of a PostgreSQL load: DuckDB amounts
+	// such as 1GB or 512MiB, beyond which each spills to TempDirectory.
+	TransformMemoryLimit, WarehouseMemoryLimit string
+	TempDirectory                              string
+	Threads                                    int
 }
 
 // Default returns the defaults for a home, from the settings table.
@@ -248,7 +254,10 @@ func (c *Config) loadFile(path string, b []byte) error {
 	if err := flatten("", tree, values); err != nil {
 		return fmt.Errorf("%w: config file %s: %v", grpipe.ErrBadInput, path, err)
 	}
-	for key, v := range values {
+	// In order of name, so that duckdb.memory_limit (both engines) comes
+	// before the engines' own limits, which win over it.
+	for _, key := range slices.Sorted(maps.Keys(values)) {
+		v := values[key]
 		s, arg, ok := lookup(key)
 		if !ok && v == "" && isSection(key) {
 			continue // an empty section (tasks:)
@@ -349,7 +358,10 @@ func (c Config) Validate() error {
 			return fmt.Errorf("%w: %s %d must be between 0 (the default: one per core) and %d", grpipe.ErrBadInput, n.key, n.v, n.most)
 		}
 	}
-	if err := checkMemoryLimit(c.DuckDB.MemoryLimit); err != nil {
+	if err := checkMemoryLimit("duckdb.transform_memory_limit", "GRPIPE_DUCKDB_TRANSFORM_MEMORY_LIMIT", c.DuckDB.TransformMemoryLimit); err != nil {
+		return err
+	}
+	if err := checkMemoryLimit("duckdb.warehouse_memory_limit", "GRPIPE_DUCKDB_WAREHOUSE_MEMORY_LIMIT", c.DuckDB.WarehouseMemoryLimit); err != nil {
 		return err
 	}
 	o := c.Orchestrator
@@ -437,8 +449,9 @@ const (
 )
 
 // checkMemoryLimit accepts what DuckDB's memory_limit takes: a positive
-// number of bytes with a unit (2GB, 512MiB, 1.5 GB), at most maxMemoryLimit.
-func checkMemoryLimit(v string) error {
+// number of bytes with a unit (2GB, 512MiB, 1.5 GB), at most maxMemoryLimit;
+// the error names the setting key and its environment variable env.
+func checkMemoryLimit(key, env, v string) error {
 	units := map[string]float64{"b": 1, "kb": 1e3, "mb": 1e6, "gb": 1e9, "tb": 1e12, "kib": 1 << 10, "mib": 1 << 20, "gib": 1 << 30, "tib": 1 << 40}
 	s := strings.ToLower(strings.TrimSpace(v))
 	i := strings.IndexFunc(s, func(r rune) bool { return (r < '0' || r > '9') && r != '.' })
@@ -449,7 +462,7 @@ func checkMemoryLimit(v string) error {
 			}
 		}
 	}
-	return fmt.Errorf("%w: duckdb.memory_limit %q must be an amount of memory from 1MB to 1PiB, such as 2GB or 512MiB (env GRPIPE_DUCKDB_MEMORY_LIMIT)", grpipe.ErrBadInput, v)
+	return fmt.Errorf("%w: %s %q must be an amount of memory from 1MB to 1PiB, such as 2GB or 512MiB (env %s)", grpipe.ErrBadInput, key, v, env)
 }
 
 // validateWeb refuses a blank or padded token and malformed host names.

@@ -66,10 +66,30 @@ var settings = []Setting{
 		set: func(c *Config, v, _ string) error {
 			return parseBool("analytics.window_from_data_interval", v, &c.Analytics.WindowFromDataInterval)
 		}},
-	// 2GB: at 1GB the dedup of the full UCSD reviews dump (15.7 M rows) fails
-	// with DuckDB's out-of-memory error (BENCHMARKS.md, issue 10).
-	{Key: "duckdb.memory_limit", Env: "GRPIPE_DUCKDB_MEMORY_LIMIT", Default: "2GB",
-		set: func(c *Config, v, _ string) error { c.DuckDB.MemoryLimit = v; return nil }},
+	// Two engines, two limits: the transform's DuckDB (dedup, source keys,
+	// Parquet) and the warehouse's (stage, upsert, checks, analytics, and
+	// the Parquet scan of a PostgreSQL load) never work at once, and each
+	// spills to temp_directory beyond its limit. memory_limit sets both; an
+	// engine's own setting wins over it within the same source (file keys
+	// are applied in order of name, so memory_limit first). Defaults chosen
+	// by measurement (BENCHMARKS.md, "Two memory limits"): at 1GB the
+	// transform of the full UCSD dumps deduplicates the 15.7 M reviews but
+	// runs out of memory in its source keys step, so the transform keeps 2GB.
+	{Key: "duckdb.memory_limit", Env: "GRPIPE_DUCKDB_MEMORY_LIMIT",
+		set: func(c *Config, v, _ string) error {
+			c.DuckDB.TransformMemoryLimit, c.DuckDB.WarehouseMemoryLimit = v, v
+			return checkMemoryLimit("duckdb.memory_limit", "GRPIPE_DUCKDB_MEMORY_LIMIT", v)
+		}},
+	{Key: "duckdb.transform_memory_limit", Env: "GRPIPE_DUCKDB_TRANSFORM_MEMORY_LIMIT", Default: "2GB",
+		set: func(c *Config, v, _ string) error {
+			c.DuckDB.TransformMemoryLimit = v
+			return checkMemoryLimit("duckdb.transform_memory_limit", "GRPIPE_DUCKDB_TRANSFORM_MEMORY_LIMIT", v)
+		}},
+	{Key: "duckdb.warehouse_memory_limit", Env: "GRPIPE_DUCKDB_WAREHOUSE_MEMORY_LIMIT", Default: "512MB",
+		set: func(c *Config, v, _ string) error {
+			c.DuckDB.WarehouseMemoryLimit = v
+			return checkMemoryLimit("duckdb.warehouse_memory_limit", "GRPIPE_DUCKDB_WAREHOUSE_MEMORY_LIMIT", v)
+		}},
 	{Key: "duckdb.temp_directory", Default: "<home>/tmp/duckdb",
 		set: func(c *Config, v, _ string) error { c.DuckDB.TempDirectory = v; return nil }},
 	{Key: "duckdb.threads", Default: "0", set: func(c *Config, v, _ string) error { return parseInt("duckdb.threads", v, &c.DuckDB.Threads) }},

@@ -39,6 +39,11 @@ type Options struct {
 	TempDirectory string
 	// Threads is the number of DuckDB worker threads (0: one per core).
 	Threads int
+	// Unordered lets DuckDB drop the insertion order of rows where no
+	// statement asks for one (preserve_insertion_order = false): inserts
+	// and COPY then run without holding rows back to keep their order,
+	// which lets them stay inside MemoryLimit on large inputs.
+	Unordered bool
 	// ReadOnly opens the file read-only: every write is refused, and so is
 	// any access to other files (COPY ... TO, read_csv, ATTACH), which the
 	// statements cannot turn back on.
@@ -64,6 +69,9 @@ func Open(ctx context.Context, path string, opts Options) (*sql.DB, error) {
 	}
 	if opts.Threads > 0 {
 		q.Set("threads", strconv.Itoa(opts.Threads))
+	}
+	if opts.Unordered {
+		q.Set("preserve_insertion_order", "false")
 	}
 	if opts.ReadOnly {
 		q.Set("access_mode", "READ_ONLY")

@@ -62,6 +62,17 @@ func TestOpenOptions(t *testing.T) {
 	if got := setting(t, mem, "TimeZone"); got != "UTC" {
 		t.Errorf("in-memory TimeZone = %q, want UTC", got)
 	}
+	if got := setting(t, mem, "preserve_insertion_order"); got != "true" {
+		t.Errorf("preserve_insertion_order = %q by default, want true", got)
+	}
+	unordered, err := duckdb.Open(ctx, "", duckdb.Options{Unordered: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer unordered.Close()
+	if got := setting(t, unordered, "preserve_insertion_order"); got != "false" {
+		t.Errorf("preserve_insertion_order = %q with Unordered, want false", got)
+	}
 }
 
 // TestReadOnly: a read-only database refuses every write with

@@ -28,7 +28,7 @@ type Home struct {
 func Config(t testing.TB, dir string, tune func(*config.Config)) config.Config {
 	t.Helper()
 	cfg := config.Default(dir)
-	cfg.DuckDB.MemoryLimit = "512MB"
+	cfg.DuckDB.TransformMemoryLimit, cfg.DuckDB.WarehouseMemoryLimit = "512MB", "512MB"
 	if tune != nil {
 		tune(&cfg)
 	}

@@ -51,7 +51,10 @@ type Options struct {
 	Alive time.Duration
 	// Poll is how often the queue is polled besides LISTEN/NOTIFY (0: 1s).
 	Poll time.Duration
-	Log  *slog.Logger
+	// RecordTimeout bounds recording a try's claim, and then its end, each
+	// from the moment it starts (0: DefaultRecordTimeout).
+	RecordTimeout time.Duration
+	Log           *slog.Logger
 }
 
 // Defaults of the heartbeat: a worker beats every DefaultBeat; one silent
@@ -59,6 +62,8 @@ type Options struct {
 const (
 	DefaultBeat  = 2 * time.Second
 	DefaultAlive = 15 * time.Second
+	// DefaultRecordTimeout bounds one write of a try's claim or end.
+	DefaultRecordTimeout = 30 * time.Second
 )
 
 // DefaultName returns host:pid.
@@ -89,13 +94,16 @@ func Run(ctx context.Context, store *runstore.Store, pool *pgxpool.Pool, tasks d
 	if opts.Log == nil {
 		opts.Log = slog.New(slog.DiscardHandler)
 	}
+	if opts.RecordTimeout <= 0 {
+		opts.RecordTimeout = DefaultRecordTimeout
+	}
 	log := opts.Log.With("worker", opts.Name)
 	host, _ := os.Hostname()
 	me := runstore.Worker{Name: opts.Name, Hostname: host, PID: os.Getpid(), Concurrency: opts.Concurrency, StartedAt: time.Now().UTC()}
 	if err := store.RegisterWorker(ctx, me, opts.Alive); err != nil {
 		return err
 	}
-	h := &handler{store: store, tasks: tasks, parts: opts.Parts, name: opts.Name, host: host, log: log}
+	h := &handler{store: store, tasks: tasks, parts: opts.Parts, name: opts.Name, host: host, log: log, recordTimeout: opts.RecordTimeout}
 	q, err := queue.Open(pool, "", log)
 	if err != nil {
 		return err
@@ -176,7 +184,9 @@ type handler struct {
 	host  string
 	log   *slog.Logger
 	w     *queue.Worker
-	mu    sync.Mutex
+	// recordTimeout bounds each write of a claim or an end.
+	recordTimeout time.Duration
+	mu            sync.Mutex
 	// claimed are the tries this worker claimed and has not ended, with
 	// what cancels each.
 	claimed map[runstore.TryKey]context.CancelCauseFunc
@@ -243,9 +253,14 @@ func (h *handler) run(ctx context.Context, a queue.TaskArgs) error {
 	if a.MapIndex >= 0 {
 		log = log.With("map_index", a.MapIndex)
 	}
-	// Recording outlives the job's context: a try cut short is still recorded.
-	rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 30*time.Second)
-	defer cancel()
+	// Recording outlives the job's context: a try cut short is still
+	// recorded. Each write gets its own time from when it starts: a budget
+	// taken at the claim had run out when a try longer than it ended, its
+	// end was never recorded, and the scheduler gave the finished try up as
+	// lost (every ETL try of a 1 M-record batch).
+	record := func() (context.Context, context.CancelFunc) {
+		return context.WithTimeout(context.WithoutCancel(ctx), h.recordTimeout)
+	}
 	// Listed as running before the claim, so no heartbeat after the claim omits it.
 	ctx, cancelTry := context.WithCancelCause(ctx)
 	defer cancelTry(nil)
@@ -258,7 +273,9 @@ func (h *handler) run(ctx context.Context, a queue.TaskArgs) error {
 		return nil
 	}
 	defer h.setClaimed(k, nil)
-	ok, err := h.store.ClaimTry(rctx, k, h.name, time.Now().UTC())
+	cctx, cancel := record()
+	ok, err := h.store.ClaimTry(cctx, k, h.name, time.Now().UTC())
+	cancel()
 	if err != nil {
 		return err
 	}
@@ -267,6 +284,8 @@ func (h *handler) run(ctx context.Context, a queue.TaskArgs) error {
 		return nil
 	}
 	o := h.execute(ctx, k, a, log)
+	rctx, cancel := record()
+	defer cancel()
 	return h.record(rctx, k, o, log)
 }
 

@@ -97,6 +97,38 @@ func key(task string) runstore.TryKey {
 
 // A worker runs the tries on the queue and records each one's state, log,
 // output, error kind and its own name; a second worker may not take its name.
+// TestWorkerRecordsALongTry: a try that runs longer than the time one
+// record may take (RecordTimeout) still has its end recorded: each write
+// gets its time when it starts, not when the try was claimed.
+func TestWorkerRecordsALongTry(t *testing.T) {
+	e := setup(t)
+	ctx, stop := context.WithCancel(context.Background())
+	defer stop()
+	tasks := work(map[string]dag.Func{"long": func(ctx context.Context, c *dag.Call) error {
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-time.After(time.Second):
+		}
+		c.AddLedger("reviews", grpipe.Ledger{Read: 7})
+		return nil
+	}})
+	done := make(chan error, 1)
+	go func() {
+		done <- worker.Run(ctx, e.store, e.pool, tasks, worker.Options{Name: "w-long", Beat: 100 * time.Millisecond, Poll: 50 * time.Millisecond,
+			RecordTimeout: 300 * time.Millisecond})
+	}()
+	e.enqueue(t, key("long"), 0)
+	got := waitEnded(t, e.store, key("long"))
+	if got.State != grpipe.StateSuccess || got.Worker != "w-long" || !strings.Contains(got.Output, `"read":7`) {
+		t.Fatalf("a try of 1s with 300ms to record each write: %+v", got)
+	}
+	stop()
+	if err := <-done; err != nil && !errors.Is(err, context.Canceled) {
+		t.Fatalf("worker: %v", err)
+	}
+}
+
 func TestWorkerRunsTries(t *testing.T) {
 	e := setup(t)
 	ctx, stop := context.WithCancel(context.Background())
