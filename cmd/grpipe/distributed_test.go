@@ -120,6 +120,33 @@ func (c *cluster) waitFanOut(run string) {
 	}
 }
 
+// startFanOut lands the sample split in 40 KB parts, starts two worker
+// processes (two slots each) and a scheduler (retry delay 1 s, 4 retries),
+// triggers a run and waits until its transform has fanned out. The
+// processes' output is logged if the test fails.
+func (c *cluster) startFanOut() (sample []string, run string, procs []*proc) {
+	t := c.t
+	t.Helper()
+	sample = sampleDir(t)
+	if r := grpipeCmd(t, c.home(""), append([]string{"land", "--split", "40KB"}, sample...)...); r.code != 0 {
+		t.Fatalf("land: %s", r.stderr)
+	}
+	for _, name := range []string{"w1", "w2"} {
+		procs = append(procs, startGrpipe(t, c.home(""), "worker", "--name", name, "--concurrency", "2"))
+	}
+	procs = append(procs, startGrpipe(t, c.home("orchestrator:\n  retry_delay: 1s\n  retries: 4\n"), "scheduler", "--schedule", "@every 24h", "--start-date", "2100-01-01"))
+	t.Cleanup(func() {
+		if t.Failed() {
+			for i, p := range procs {
+				t.Logf("--- process %d:\n%s", i, p.stderr.String())
+			}
+		}
+	})
+	run = c.trigger(c.home(""))
+	c.waitFanOut(run)
+	return sample, run, procs
+}
+
 // sameAsLocal fails the test unless the cluster's warehouse equals that of
 // a local single-process run on the files sample, landed with --split 40KB.
 func (c *cluster) sameAsLocal(sample []string) {
@@ -627,17 +654,7 @@ func TestDistributedS3Outage(t *testing.T) {
 		t.Skip("starts three processes")
 	}
 	c := newCluster(t)
-	sample := sampleDir(t)
-	if r := grpipeCmd(t, c.home(""), append([]string{"land", "--split", "40KB"}, sample...)...); r.code != 0 {
-		t.Fatalf("land: %s", r.stderr)
-	}
-	var procs []*proc
-	for _, name := range []string{"w1", "w2"} {
-		procs = append(procs, startGrpipe(t, c.home(""), "worker", "--name", name, "--concurrency", "2"))
-	}
-	procs = append(procs, startGrpipe(t, c.home("orchestrator:\n  retry_delay: 1s\n  retries: 4\n"), "scheduler", "--schedule", "@every 24h", "--start-date", "2100-01-01"))
-	run := c.trigger(c.home(""))
-	c.waitFanOut(run)
+	sample, run, procs := c.startFanOut()
 	// An outage of 3 s (not of a number of requests: how many requests the
 	// workers make meanwhile depends on the machine's load).
 	c.s3.FailNext(100_000, 503)
@@ -683,17 +700,7 @@ func TestDistributedS3CutTransfers(t *testing.T) {
 func testS3CutTransfers(t *testing.T, kind string, cut func(*s3test.Server, int)) {
 	c := newCluster(t)
 	c.shared["GRPIPE_ZONES"] += "&max_attempts=2"
-	sample := sampleDir(t)
-	if r := grpipeCmd(t, c.home(""), append([]string{"land", "--split", "40KB"}, sample...)...); r.code != 0 {
-		t.Fatalf("land: %s", r.stderr)
-	}
-	var procs []*proc
-	for _, name := range []string{"w1", "w2"} {
-		procs = append(procs, startGrpipe(t, c.home(""), "worker", "--name", name, "--concurrency", "2"))
-	}
-	procs = append(procs, startGrpipe(t, c.home("orchestrator:\n  retry_delay: 1s\n  retries: 4\n"), "scheduler", "--schedule", "@every 24h", "--start-date", "2100-01-01"))
-	run := c.trigger(c.home(""))
-	c.waitFanOut(run)
+	sample, run, procs := c.startFanOut()
 	cut(c.s3, 100_000)
 	time.Sleep(3 * time.Second)
 	c.s3.ClearFaults()
@@ -797,24 +804,7 @@ func TestDistributedPostgresRestart(t *testing.T) {
 	}
 	admin.Close()
 	c := newClusterOn(t, pg.DSN("meta"), pg.DSN("wh"))
-	sample := sampleDir(t)
-	if r := grpipeCmd(t, c.home(""), append([]string{"land", "--split", "40KB"}, sample...)...); r.code != 0 {
-		t.Fatalf("land: %s", r.stderr)
-	}
-	var procs []*proc
-	for _, name := range []string{"w1", "w2"} {
-		procs = append(procs, startGrpipe(t, c.home(""), "worker", "--name", name, "--concurrency", "2"))
-	}
-	procs = append(procs, startGrpipe(t, c.home("orchestrator:\n  retry_delay: 1s\n  retries: 4\n"), "scheduler", "--schedule", "@every 24h", "--start-date", "2100-01-01"))
-	t.Cleanup(func() {
-		if t.Failed() {
-			for i, p := range procs {
-				t.Logf("--- process %d:\n%s", i, p.stderr.String())
-			}
-		}
-	})
-	run := c.trigger(c.home(""))
-	c.waitFanOut(run)
+	sample, run, procs := c.startFanOut()
 	pg.Restart()
 	t.Log("PostgreSQL restarted during the fan-out")
 	got := c.waitRun(run, 3*time.Minute, procs...)
