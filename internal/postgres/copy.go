@@ -203,8 +203,7 @@ func encodeTimestamp(buf []byte, v any) ([]byte, error) {
 	// A timestamp without time zone is the wall clock as given (as pgx
 	// writes it): its fields, read as UTC.
 	wall := time.Date(t.Year(), t.Month(), t.Day(), t.Hour(), t.Minute(), t.Second(), t.Nanosecond(), time.UTC)
-	buf = binary.BigEndian.AppendUint32(buf, 8)
-	return binary.BigEndian.AppendUint64(buf, uint64(wall.UnixMicro()-postgresEpoch.UnixMicro())), nil
+	return appendMicros(buf, wall), nil
 }
 
 func encodeTimestamptz(buf []byte, v any) ([]byte, error) {
@@ -212,8 +211,14 @@ func encodeTimestamptz(buf []byte, v any) ([]byte, error) {
 	if !ok {
 		return buf, typeError(v, "timestamp with time zone")
 	}
+	return appendMicros(buf, t), nil
+}
+
+// appendMicros appends t as a timestamp field: its length (8) and the
+// microseconds since PostgreSQL's epoch.
+func appendMicros(buf []byte, t time.Time) []byte {
 	buf = binary.BigEndian.AppendUint32(buf, 8)
-	return binary.BigEndian.AppendUint64(buf, uint64(t.UnixMicro()-postgresEpoch.UnixMicro())), nil
+	return binary.BigEndian.AppendUint64(buf, uint64(t.UnixMicro()-postgresEpoch.UnixMicro()))
 }
 
 func encodeDate(buf []byte, v any) ([]byte, error) {
