@@ -403,7 +403,7 @@ func Run(ctx context.Context, db *sql.DB, sources []Source, opts Options) (*Resu
 		for i, src := range sources {
 			names[i] = src.Name
 		}
-		collided, err := sourceKeysToParquet(ctx, db, keyFiles, names, opts.WorkDir, opts.keyPartBytes, res)
+		collided, err := sourceKeysToParquet(ctx, log, db, keyFiles, names, opts.WorkDir, opts.keyPartBytes, res)
 		if err != nil {
 			return nil, err
 		}
