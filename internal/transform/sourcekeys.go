@@ -9,11 +9,13 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"log/slog"
 	"maps"
 	"os"
 	"path/filepath"
 	"slices"
 	"strconv"
+	"time"
 )
 
 // collision is one row whose derived id another key of the batch took first.
@@ -48,7 +50,8 @@ const keyPartitionBytes = 128 << 20
 // a part exactly as in one pass over all the keys, in bounded memory. The
 // split files are removed part by part, and the files themselves once
 // split (they are scratch the caller removes otherwise).
-func sourceKeysToParquet(ctx context.Context, db *sql.DB, files []string, names []string, workDir string, partBytes int64, res *Result) (map[string][]collision, error) {
+func sourceKeysToParquet(ctx context.Context, log *slog.Logger, db *sql.DB, files []string, names []string, workDir string, partBytes int64, res *Result) (map[string][]collision, error) {
+	t0 := time.Now()
 	conn, err := db.Conn(ctx) // temporary tables live in one connection
 	if err != nil {
 		return nil, fmt.Errorf("transform source keys: %w", err)
@@ -78,6 +81,7 @@ func sourceKeysToParquet(ctx context.Context, db *sql.DB, files []string, names 
 		for entity, paths := range written {
 			res.SourceKeys[entity] = paths[0]
 		}
+		log.Info("grouped source keys", "bytes", total, "parts", 1, "seconds", time.Since(t0).Seconds())
 		return out, nil
 	}
 
@@ -121,6 +125,7 @@ func sourceKeysToParquet(ctx context.Context, db *sql.DB, files []string, names 
 		}
 		res.SourceKeys[entity] = path
 	}
+	log.Info("grouped source keys", "bytes", total, "parts", n, "seconds", time.Since(t0).Seconds())
 	return out, nil
 }
 

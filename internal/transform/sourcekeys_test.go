@@ -275,7 +275,7 @@ func TestSourceKeysSplit(t *testing.T) {
 		defer db.Close()
 		files := write(name)
 		res := &Result{SourceKeys: map[string]string{}}
-		out, err := sourceKeysToParquet(ctx, db, files, names, filepath.Join(dir, name), partBytes, res)
+		out, err := sourceKeysToParquet(ctx, slog.New(slog.DiscardHandler), db, files, names, filepath.Join(dir, name), partBytes, res)
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -172,7 +172,7 @@ func Run(ctx context.Context, db *sql.DB, sources []Source, opts Options) (*Resu
 		// order and the position in the file, not this order.
 		files := make([]*csvFile, len(sources))
 		sizes := make([]int64, len(sources))
-		arenas := &sync.Pool{}
+		arenas := &predupPool{max: par}
 		var total int64
 		var order []int
 		for i, src := range sources {
@@ -403,7 +403,7 @@ func Run(ctx context.Context, db *sql.DB, sources []Source, opts Options) (*Resu
 		for i, src := range sources {
 			names[i] = src.Name
 		}
-		collided, err := sourceKeysToParquet(ctx, db, keyFiles, names, opts.WorkDir, opts.keyPartBytes, res)
+		collided, err := sourceKeysToParquet(ctx, log, db, keyFiles, names, opts.WorkDir, opts.keyPartBytes, res)
 		if err != nil {
 			return nil, err
 		}
