@@ -36,7 +36,7 @@ func TestDefaults(t *testing.T) {
 	}
 	if c.Zones != "file://"+filepath.Join(c.Home, "zones") || c.Warehouse.Kind != config.DuckDBWarehouse ||
 		c.Warehouse.Location != filepath.Join(c.Home, "warehouse.duckdb") || c.MaxRejectRatio != 0.01 ||
-		c.DuckDB.TransformMemoryLimit != "2GB" || c.DuckDB.WarehouseMemoryLimit != "512MB" || c.DuckDB.TempDirectory != filepath.Join(c.Home, "tmp", "duckdb") ||
+		c.DuckDB.TransformMemoryLimit != "1GB" || c.DuckDB.WarehouseMemoryLimit != "512MB" || c.DuckDB.TempDirectory != filepath.Join(c.Home, "tmp", "duckdb") ||
 		c.LogLevel != slog.LevelInfo || c.Web.Addr != "127.0.0.1:8080" {
 		t.Errorf("defaults %+v", c)
 	}
@@ -256,7 +256,7 @@ func TestMemoryLimits(t *testing.T) {
 		env                 map[string]string
 		transform, warehous string
 	}{
-		{"defaults", "", nil, "2GB", "512MB"},
+		{"defaults", "", nil, "1GB", "512MB"},
 		{"both from the file", "duckdb:\n  memory_limit: 3GB\n", nil, "3GB", "3GB"},
 		{"own setting after memory_limit", "duckdb:\n  memory_limit: 3GB\n  warehouse_memory_limit: 256MB\n", nil, "3GB", "256MB"},
 		{"own setting before memory_limit", "duckdb:\n  transform_memory_limit: 700MB\n  memory_limit: 3GB\n", nil, "700MB", "3GB"},

@@ -72,15 +72,15 @@ var settings = []Setting{
 	// spills to temp_directory beyond its limit. memory_limit sets both; an
 	// engine's own setting wins over it within the same source (file keys
 	// are applied in order of name, so memory_limit first). Defaults chosen
-	// by measurement (BENCHMARKS.md, "Two memory limits"): at 1GB the
-	// transform of the full UCSD dumps deduplicates the 15.7 M reviews but
-	// runs out of memory in its source keys step, so the transform keeps 2GB.
+	// by measurement (BENCHMARKS.md, "Two memory limits" and "Full scale"):
+	// at 1GB the transform carries the full UCSD dumps (15.7 M reviews) since
+	// its source keys are grouped in parts.
 	{Key: "duckdb.memory_limit", Env: "GRPIPE_DUCKDB_MEMORY_LIMIT",
 		set: func(c *Config, v, _ string) error {
 			c.DuckDB.TransformMemoryLimit, c.DuckDB.WarehouseMemoryLimit = v, v
 			return checkMemoryLimit("duckdb.memory_limit", "GRPIPE_DUCKDB_MEMORY_LIMIT", v)
 		}},
-	{Key: "duckdb.transform_memory_limit", Env: "GRPIPE_DUCKDB_TRANSFORM_MEMORY_LIMIT", Default: "2GB",
+	{Key: "duckdb.transform_memory_limit", Env: "GRPIPE_DUCKDB_TRANSFORM_MEMORY_LIMIT", Default: "1GB",
 		set: func(c *Config, v, _ string) error {
 			c.DuckDB.TransformMemoryLimit = v
 			return checkMemoryLimit("duckdb.transform_memory_limit", "GRPIPE_DUCKDB_TRANSFORM_MEMORY_LIMIT", v)

@@ -146,5 +146,24 @@ func ScanParquet(ctx context.Context, db *sql.DB, columns []string, files []stri
 	return rows, nil
 }
 
+// CountParquet returns the number of rows of local Parquet files, read by
+// the DuckDB database db (an in-memory one will do) from the files'
+// metadata.
+func CountParquet(ctx context.Context, db *sql.DB, files []string) (int64, error) {
+	stmts, err := statements()
+	if err != nil {
+		return 0, err
+	}
+	q, err := stmts.Render("parquet_count", map[string]any{"Files": files})
+	if err != nil {
+		return 0, err
+	}
+	var n int64
+	if err := db.QueryRowContext(ctx, q).Scan(&n); err != nil {
+		return 0, MapError(err)
+	}
+	return n, nil
+}
+
 // Close closes the database.
 func (w *Warehouse) Close() error { return w.db.Close() }

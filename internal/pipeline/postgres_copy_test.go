@@ -53,8 +53,9 @@ func copyFault(t *testing.T, retries int) (c *pgtest.Cluster, land func(*testsup
 }
 
 // TestPostgresRestartDuringCopy is the fault matrix's cell for a PostgreSQL
-// server restarted while a run streams a batch into staging with COPY: the
-// run fails naming the server, nothing of the interrupted COPY stays, and
+// server restarted while a run streams a batch with COPY (into the empty
+// tables of a fresh warehouse, inside the upsert's transaction): the run
+// fails naming the server, nothing of the interrupted COPY stays, and
 // the next run finishes the batch with the warehouse, ledger and checks of
 // an uninterrupted run (on DuckDB).
 func TestPostgresRestartDuringCopy(t *testing.T) {

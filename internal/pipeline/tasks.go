@@ -36,6 +36,20 @@ func (p *Pipeline) Work() map[string]dag.Func {
 			return report(c, cs)
 		}
 	}
+	// A subject's tables are created, and the reviews aggregated once for
+	// its three rankings (warehouse.BuildReviewTotals).
+	tables := func(s warehouse.Subject) dag.Func {
+		return func(ctx context.Context, c *dag.Call) error {
+			if err := p.wh.CreateAnalyticsTables(ctx, s); err != nil {
+				return err
+			}
+			n, err := p.wh.BuildReviewTotals(ctx, s, p.window(c.Run))
+			if err == nil {
+				c.Log.Info("review totals built", "subject", string(s), "rows", n)
+			}
+			return err
+		}
+	}
 	return map[string]dag.Func{
 		grpipe.TaskBegin: func(ctx context.Context, c *dag.Call) error {
 			return p.wh.Setup(ctx)
@@ -56,12 +70,8 @@ func (p *Pipeline) Work() map[string]dag.Func {
 		grpipe.TaskAnalyticsSchema: func(ctx context.Context, c *dag.Call) error {
 			return p.wh.CreateAnalyticsSchema(ctx)
 		},
-		grpipe.TaskAuthorTables: func(ctx context.Context, c *dag.Call) error {
-			return p.wh.CreateAnalyticsTables(ctx, warehouse.AuthorSubject)
-		},
-		grpipe.TaskBookTables: func(ctx context.Context, c *dag.Call) error {
-			return p.wh.CreateAnalyticsTables(ctx, warehouse.BookSubject)
-		},
+		grpipe.TaskAuthorTables:  tables(warehouse.AuthorSubject),
+		grpipe.TaskBookTables:    tables(warehouse.BookSubject),
 		grpipe.TaskAuthorReviews: build("popular_authors_review_count"),
 		grpipe.TaskAuthorRatings: build("popular_authors_average_rating"),
 		grpipe.TaskBestAuthors:   build("best_authors"),

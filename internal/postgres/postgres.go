@@ -67,7 +67,10 @@ type Warehouse struct {
 	opts Options
 }
 
-var _ driver.Driver = (*Warehouse)(nil)
+var (
+	_ driver.Driver   = (*Warehouse)(nil)
+	_ driver.TxLoader = (*Warehouse)(nil)
+)
 
 // Open connects to the PostgreSQL database named by dsn
 // (postgres://user:pass@host:port/db?sslmode=...) and checks that it answers.
@@ -138,8 +141,53 @@ func (w *Warehouse) Close() error { return w.db.Close() }
 // an in-memory DuckDB reads the files, and rows go to the server as they are
 // read (a few thousand read ahead at most), so no table is ever held in
 // memory. COPY is one statement: on any error (a lost connection included)
-// no row of it stays in the table.
+// no row of it stays in the table. The table is then analyzed (a staging
+// table the upsert joins against).
 func (w *Warehouse) LoadParquet(ctx context.Context, table driver.Table, columns []string, files []string) (int64, error) {
+	conn, err := w.db.Conn(ctx)
+	if err != nil {
+		return 0, w.explain(err)
+	}
+	defer conn.Close()
+	return w.copyParquet(ctx, conn, table, columns, files, analyzeOwnTx)
+}
+
+// LoadParquetTx is LoadParquet on conn, inside the transaction open on it
+// (the upsert's): the rows are part of that transaction, and with analyze
+// the statistics are gathered in it too.
+func (w *Warehouse) LoadParquetTx(ctx context.Context, conn *sql.Conn, table driver.Table, columns []string, files []string, analyze bool) (int64, error) {
+	mode := analyzeNone
+	if analyze {
+		mode = analyzeInTx
+	}
+	return w.copyParquet(ctx, conn, table, columns, files, mode)
+}
+
+// CountParquet returns the number of rows of local Parquet files, from
+// their metadata (an in-memory DuckDB reads it).
+func (w *Warehouse) CountParquet(ctx context.Context, files []string) (int64, error) {
+	scan, err := duckdb.Open(ctx, "", w.opts.Scan)
+	if err != nil {
+		return 0, fmt.Errorf("parquet reader: %w", err)
+	}
+	defer scan.Close()
+	n, err := duckdb.CountParquet(ctx, scan, files)
+	if err != nil {
+		return 0, fmt.Errorf("read %s: %w", strings.Join(files, ", "), err)
+	}
+	return n, nil
+}
+
+// How copyParquet analyzes the table it loaded.
+type analyzeMode int
+
+const (
+	analyzeNone  analyzeMode = iota // no statistics (a target table; autovacuum's job)
+	analyzeOwnTx                    // in a transaction of its own (no transaction is open on the connection)
+	analyzeInTx                     // in the transaction open on the connection
+)
+
+func (w *Warehouse) copyParquet(ctx context.Context, conn *sql.Conn, table driver.Table, columns []string, files []string, mode analyzeMode) (int64, error) {
 	ident := pgx.Identifier{table.Schema, table.Name}
 	scan, err := duckdb.Open(ctx, "", w.opts.Scan)
 	if err != nil {
@@ -152,11 +200,6 @@ func (w *Warehouse) LoadParquet(ctx context.Context, table driver.Table, columns
 	}
 	defer rows.Close()
 
-	conn, err := w.db.Conn(ctx)
-	if err != nil {
-		return 0, w.explain(err)
-	}
-	defer conn.Close()
 	var n int64
 	err = conn.Raw(func(dc any) error {
 		sc, ok := dc.(*stdlib.Conn)
@@ -174,7 +217,13 @@ func (w *Warehouse) LoadParquet(ctx context.Context, table driver.Table, columns
 		if err != nil {
 			return err
 		}
-		return analyze(ctx, pc, ident)
+		switch mode {
+		case analyzeOwnTx:
+			return analyze(ctx, pc, ident)
+		case analyzeInTx:
+			return analyzeIn(ctx, pc, ident)
+		}
+		return nil
 	})
 	if err != nil {
 		if errors.Is(err, errSource) {
@@ -201,6 +250,16 @@ func analyze(ctx context.Context, pc *pgx.Conn, ident pgx.Identifier) error {
 		return err
 	}
 	return tx.Commit(ctx)
+}
+
+// analyzeIn is analyze inside the transaction open on pc: the sample size
+// is set for the rest of that transaction (it matters to ANALYZE only).
+func analyzeIn(ctx context.Context, pc *pgx.Conn, ident pgx.Identifier) error {
+	if _, err := pc.Exec(ctx, "SET LOCAL default_statistics_target = "+strconv.Itoa(stagingStatisticsTarget)); err != nil {
+		return err
+	}
+	_, err := pc.Exec(ctx, "ANALYZE "+ident.Sanitize())
+	return err
 }
 
 // copyGeneric streams rows into table through pgx's CopyFrom, which encodes

@@ -12,7 +12,6 @@ import (
 	"slices"
 	"strconv"
 	"strings"
-	"sync"
 	"unsafe"
 
 	grpipe "github.com/grpipe/grpipe"
@@ -167,7 +166,7 @@ func (o *cleanOut) cleanPath() string   { return o.base + ".tsv" }
 func (o *cleanOut) keysPath() string    { return o.base + ".tsv.keys" }
 func (o *cleanOut) rejectsPath() string { return o.base + ".rejects.csv" }
 
-func newCleanOut(base string, predup bool, sizeHint int, arenas *sync.Pool) (*cleanOut, error) {
+func newCleanOut(base string, predup bool, sizeHint int, arenas *predupPool) (*cleanOut, error) {
 	o := &cleanOut{base: base}
 	var err error
 	if o.f, err = os.Create(o.cleanPath()); err != nil {
@@ -287,7 +286,7 @@ type csvFile struct {
 	body    int   // where the records after the header start
 	line    int64 // the line number of body
 	spans   []*span
-	arenas  *sync.Pool // predup arenas, shared by the files of a transform
+	arenas  *predupPool // predup buffers, shared by the files of a transform
 	// progress, when set, counts the bytes and records read (Options.Progress).
 	progress func(bytes, records int64)
 }

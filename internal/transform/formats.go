@@ -3,13 +3,11 @@ package transform
 import (
 	"bufio"
 	"context"
-	"database/sql"
 	"errors"
 	"fmt"
 	"io"
 	"log/slog"
 	"os"
-	"path/filepath"
 	"runtime"
 	"strconv"
 	"sync"
@@ -624,79 +622,6 @@ func cleanFormat(ctx context.Context, log *slog.Logger, src Source, ordBase int6
 		}
 	}
 	return parts, cerr
-}
-
-// collision is one row whose derived id another key of the batch took first.
-type collision struct {
-	entity, source, key, winner, file string
-	id, line, ord                     int64
-}
-
-// sourceKeyColumns are the columns of a source keys TSV file.
-var sourceKeyColumns = []csvColumn{{"entity", "VARCHAR"}, {"source", "VARCHAR"}, {"source_key", "VARCHAR"}, {"id", "BIGINT"}, {"line", "BIGINT"}, {"_ord", "BIGINT"}}
-
-// sourceKeysToParquet writes, for each entity with source keys, a Parquet
-// file of its keys (one row each: its id, and the file and line where it
-// first appears) into res.SourceKeys, and returns the rows whose key
-// collides with another key of the same entity and id that appeared first
-// (by entity). Colliding keys are left out of the Parquet. The Parquet is
-// zstd at level 1: 32-hex keys hardly compress, and level 1 writes 1 M of
-// them in half the CPU time of the default level, into a file no larger.
-func sourceKeysToParquet(ctx context.Context, db *sql.DB, files []string, names []string, workDir string, res *Result) (map[string][]collision, error) {
-	conn, err := db.Conn(ctx) // temporary tables live in one connection
-	if err != nil {
-		return nil, fmt.Errorf("transform source keys: %w", err)
-	}
-	defer conn.Close()
-	keys := struct {
-		tsvFiles
-		Names []string
-	}{tsvFiles{Files: files, FileColumns: sourceKeyColumns}, names}
-	// Each key once, where it first appears; per (entity, id), the first key wins.
-	for _, name := range []string{"source_keys_first", "source_keys_taken"} {
-		if _, err := exec(ctx, conn, name, keys); err != nil {
-			return nil, fmt.Errorf("transform source keys: %w", err)
-		}
-	}
-	defer exec(context.WithoutCancel(ctx), conn, "source_keys_drop", nil) //nolint:errcheck // scratch tables of this connection
-
-	// Every row of a losing key (rare: read the keys again only then).
-	out := map[string][]collision{}
-	var n int64
-	if err := query(ctx, conn, "source_keys_count_taken", nil, func(r *sql.Rows) error { return r.Scan(&n) }); err != nil {
-		return nil, fmt.Errorf("transform source keys: %w", err)
-	}
-	if n > 0 {
-		if err := query(ctx, conn, "source_keys_collisions", keys, func(r *sql.Rows) error {
-			var c collision
-			if err := r.Scan(&c.entity, &c.source, &c.key, &c.winner, &c.file, &c.id, &c.line, &c.ord); err != nil {
-				return err
-			}
-			out[c.entity] = append(out[c.entity], c)
-			return nil
-		}); err != nil {
-			return nil, fmt.Errorf("transform source keys: %w", err)
-		}
-	}
-	var entities []string
-	if err := query(ctx, conn, "source_keys_entities", nil, func(r *sql.Rows) error {
-		var e string
-		if err := r.Scan(&e); err != nil {
-			return err
-		}
-		entities = append(entities, e)
-		return nil
-	}); err != nil {
-		return nil, fmt.Errorf("transform source keys: %w", err)
-	}
-	for _, entity := range entities {
-		path := filepath.Join(workDir, entity+".source_keys.parquet")
-		if _, err := exec(ctx, conn, "source_keys_write", struct{ Entity, Out string }{entity, path}); err != nil {
-			return nil, fmt.Errorf("transform source keys of %s: %w", entity, err)
-		}
-		res.SourceKeys[entity] = path
-	}
-	return out, nil
 }
 
 // writeCollisions writes the quarantine CSV of colliding rows and returns its path.

@@ -5,6 +5,7 @@ import (
 	"math/rand/v2"
 	"strings"
 	"testing"
+	"unsafe"
 )
 
 // TestPredup feeds rows with repeated ids and timestamps through a predup
@@ -14,63 +15,100 @@ import (
 func TestPredup(t *testing.T) {
 	for _, limit := range []int{1 << 20, 4 << 10, 600} {
 		t.Run(fmt.Sprint(limit), func(t *testing.T) {
-			r := rand.New(rand.NewPCG(1, uint64(limit)))
-			type win struct {
-				ts  string
-				ord int
-			}
-			want := map[string]win{}
-			var written []string
-			p := newPredup(limit, nil, func(row []byte, pr predupRow) error {
-				if want := fmt.Sprintf("%d\t", pr.id); !strings.HasPrefix(string(row), want) || row[pr.ordAt] != '\t' {
-					t.Fatalf("bad row for %+v: %q", pr, row)
-				}
-				written = append(written, string(row))
-				return nil
-			})
-			p.limit = limit
-			for ord := 1; ord <= 5000; ord++ {
-				idn := r.IntN(300)
-				if r.IntN(4) == 0 {
-					idn += predupDense // some ids in the map, not the slice
-				}
-				id := fmt.Sprint(idn)
-				tsn := r.IntN(20)
-				ts := fmt.Sprintf("2020-02-19 21:38:%02d.000000", tsn)
-				pad := strings.Repeat("x", r.IntN(80))
-				row := id + "\t" + pad + "\t" + ts
-				ordAt := len(row)
-				row += fmt.Sprintf("\t%d\n", ord)
-				if err := p.add([]byte(row), int64(idn), int64(tsn), ordAt); err != nil {
-					t.Fatal(err)
-				}
-				if w, ok := want[id]; !ok || ts >= w.ts {
-					want[id] = win{ts, ord}
-				}
-			}
-			if err := p.flush(); err != nil {
-				t.Fatal(err)
-			}
-			got := map[string]win{}
-			for _, row := range written {
-				f := strings.Split(strings.TrimSuffix(row, "\n"), "\t")
-				var ord int
-				fmt.Sscan(f[3], &ord)
-				if w, ok := got[f[0]]; !ok || f[2] > w.ts || (f[2] == w.ts && ord > w.ord) {
-					got[f[0]] = win{f[2], ord}
-				}
-			}
-			if len(got) != len(want) {
-				t.Fatalf("%d ids written, want %d", len(got), len(want))
-			}
-			for id, w := range want {
-				if got[id] != w {
-					t.Errorf("id %s: winner %+v, want %+v", id, got[id], w)
-				}
-			}
-			if limit == 1<<20 && len(written) != len(want) {
-				t.Errorf("with room for all, %d rows written for %d ids", len(written), len(want))
-			}
+			checkPredup(t, limit, nil, uint64(limit))
 		})
 	}
+}
+
+// TestPredupPool runs predups one after the other on buffers from one
+// pool, as the spans of a file are on a worker: each must start empty
+// (no id of the one before it held), and the buffers must be reused, not
+// made anew.
+func TestPredupPool(t *testing.T) {
+	pool := &predupPool{max: 1}
+	var arena *byte
+	for i := range 4 {
+		p := checkPredup(t, 4<<10, pool, uint64(i))
+		if i == 0 {
+			arena = unsafe.SliceData(p.arena)
+		} else if got := unsafe.SliceData(p.arena); got != arena {
+			t.Errorf("predup %d: a new arena, not the pooled one", i)
+		}
+		p.release()
+	}
+	if len(pool.free) != 1 {
+		t.Fatalf("%d buffer sets kept, want 1", len(pool.free))
+	}
+	pool.put(&predupBuffers{arena: make([]byte, 0, 10)})
+	if len(pool.free) != 1 || cap(pool.free[0].arena) == 10 {
+		t.Errorf("over the pool's bound: kept %d sets, the smallest not let go", len(pool.free))
+	}
+	if b := pool.get(1 << 30); cap(b.arena) != 1<<30 || len(pool.free) != 1 {
+		t.Errorf("a pooled arena too small for the request was returned (cap %d)", cap(b.arena))
+	}
+}
+
+// checkPredup feeds 5,000 random rows through a predup of the given limit
+// (its buffers from pool) and checks the winners it wrote; it returns the
+// predup, flushed, before its release.
+func checkPredup(t *testing.T, limit int, pool *predupPool, seed uint64) *predup {
+	t.Helper()
+	r := rand.New(rand.NewPCG(1, seed))
+	type win struct {
+		ts  string
+		ord int
+	}
+	want := map[string]win{}
+	var written []string
+	p := newPredup(limit, pool, func(row []byte, pr predupRow) error {
+		if want := fmt.Sprintf("%d\t", pr.id); !strings.HasPrefix(string(row), want) || row[pr.ordAt] != '\t' {
+			t.Fatalf("bad row for %+v: %q", pr, row)
+		}
+		written = append(written, string(row))
+		return nil
+	})
+	p.limit = limit
+	for ord := 1; ord <= 5000; ord++ {
+		idn := r.IntN(300)
+		if r.IntN(4) == 0 {
+			idn += predupDense // some ids in the map, not the slice
+		}
+		id := fmt.Sprint(idn)
+		tsn := r.IntN(20)
+		ts := fmt.Sprintf("2020-02-19 21:38:%02d.000000", tsn)
+		pad := strings.Repeat("x", r.IntN(80))
+		row := id + "\t" + pad + "\t" + ts
+		ordAt := len(row)
+		row += fmt.Sprintf("\t%d\n", ord)
+		if err := p.add([]byte(row), int64(idn), int64(tsn), ordAt); err != nil {
+			t.Fatal(err)
+		}
+		if w, ok := want[id]; !ok || ts >= w.ts {
+			want[id] = win{ts, ord}
+		}
+	}
+	if err := p.flush(); err != nil {
+		t.Fatal(err)
+	}
+	got := map[string]win{}
+	for _, row := range written {
+		f := strings.Split(strings.TrimSuffix(row, "\n"), "\t")
+		var ord int
+		fmt.Sscan(f[3], &ord)
+		if w, ok := got[f[0]]; !ok || f[2] > w.ts || (f[2] == w.ts && ord > w.ord) {
+			got[f[0]] = win{f[2], ord}
+		}
+	}
+	if len(got) != len(want) {
+		t.Fatalf("%d ids written, want %d", len(got), len(want))
+	}
+	for id, w := range want {
+		if got[id] != w {
+			t.Errorf("id %s: winner %+v, want %+v", id, got[id], w)
+		}
+	}
+	if limit == 1<<20 && len(written) != len(want) {
+		t.Errorf("with room for all, %d rows written for %d ids", len(written), len(want))
+	}
+	return p
 }

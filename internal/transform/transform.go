@@ -95,6 +95,9 @@ type Options struct {
 	Progress func(bytes, records int64)
 	// spanBytes, when set, is the size of the spans files are cut into (tests).
 	spanBytes int
+	// keyPartBytes, when set, is the size of the parts the source keys are
+	// grouped in (tests; 0: keyPartitionBytes).
+	keyPartBytes int64
 }
 
 // EntityResult is what the transform made of one entity's files.
@@ -169,7 +172,7 @@ func Run(ctx context.Context, db *sql.DB, sources []Source, opts Options) (*Resu
 		// order and the position in the file, not this order.
 		files := make([]*csvFile, len(sources))
 		sizes := make([]int64, len(sources))
-		arenas := &sync.Pool{}
+		arenas := &predupPool{max: par}
 		var total int64
 		var order []int
 		for i, src := range sources {
@@ -400,7 +403,7 @@ func Run(ctx context.Context, db *sql.DB, sources []Source, opts Options) (*Resu
 		for i, src := range sources {
 			names[i] = src.Name
 		}
-		collided, err := sourceKeysToParquet(ctx, db, keyFiles, names, opts.WorkDir, res)
+		collided, err := sourceKeysToParquet(ctx, log, db, keyFiles, names, opts.WorkDir, opts.keyPartBytes, res)
 		if err != nil {
 			return nil, err
 		}

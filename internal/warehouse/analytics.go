@@ -2,6 +2,7 @@ package warehouse
 
 import (
 	"context"
+	"database/sql"
 	"fmt"
 	"time"
 
@@ -119,7 +120,10 @@ func (w *Warehouse) analyticsDef(t AnalyticsTable) driver.TableDef {
 	return d
 }
 
-// analyticsData is what the analytics templates are rendered with.
+// analyticsData is what the analytics templates are rendered with. Totals
+// is nil (the reviews are aggregated by the statement; the window is bound
+// as $1 and $2, the ranking's length as $3) until BuildAnalytics finds the
+// subject's totals valid (Totals names them; the ranking's length is $1).
 func analyticsData(t AnalyticsTable) map[string]any {
 	si := subjectOf(t.Subject)
 	return map[string]any{
@@ -131,7 +135,80 @@ func analyticsData(t AnalyticsTable) map[string]any {
 		"DimKey":     si.entity.Key,
 		"DimColumns": si.dimColumns,
 		"Order":      t.orderColumn(),
+		"Totals":     nil,
+		"Top":        3,
 	}
+}
+
+// The review totals: per subject, one aggregation of the reviews in a run's
+// window (each id's number of reviews, of rated reviews, their average
+// rating), written to a scratch table of the staging schema by
+// BuildReviewTotals, from which the subject's three analytics tables are
+// ranked (one scan of the reviews instead of three). A mark row says for
+// which window a subject's totals hold the stored reviews; every change of
+// the reviews (an upsert, FillReviewAuthors) deletes the marks in its own
+// transaction, and BuildAnalytics aggregates the reviews itself when the
+// mark of its window is missing, so a table is never ranked from totals
+// older than the reviews.
+var reviewTotalsMarks = driver.Table{Schema: StagingSchema, Name: "review_totals"}
+
+func (w *Warehouse) reviewTotalsMarksDef() driver.TableDef {
+	return driver.TableDef{Table: reviewTotalsMarks, Columns: []driver.ColumnDef{
+		{Name: "subject", Type: w.Dialect().Text}, {Name: "window_start", Type: "TIMESTAMP"}, {Name: "window_end", Type: "TIMESTAMP"}}}
+}
+
+// reviewTotalsDef is the totals table of subject s.
+func reviewTotalsDef(s Subject) driver.TableDef {
+	return driver.TableDef{Table: driver.Table{Schema: StagingSchema, Name: "review_totals_" + string(s)}, Columns: []driver.ColumnDef{
+		{Name: subjectOf(s).key, Type: "BIGINT"}, {Name: "review_count", Type: "BIGINT"}, {Name: "rated_count", Type: "BIGINT"},
+		{Name: "average_review_rating", Type: "DOUBLE PRECISION"}}}
+}
+
+// BuildReviewTotals aggregates the reviews in window for subject s into
+// the subject's totals table and marks it valid for window, in one
+// transaction; the subject's BuildAnalytics then rank from it. Run it
+// after the warehouse's loads and before the subject's analytics tables
+// (the DAG's Create_*_analytics_table task).
+func (w *Warehouse) BuildReviewTotals(ctx context.Context, s Subject, window Window) (int64, error) {
+	def := reviewTotalsDef(s)
+	if _, err := w.exec(ctx, w.db, "create_staging", def); err != nil {
+		return 0, fmt.Errorf("review totals of %s: %w", s, err)
+	}
+	marks := map[string]any{"Table": reviewTotalsMarks, "Subject": true}
+	tx, err := w.db.BeginTx(ctx, nil)
+	if err != nil {
+		return 0, fmt.Errorf("review totals of %s: %w", s, w.mapErr(err))
+	}
+	defer tx.Rollback() //nolint:errcheck // a no-op after Commit
+	if _, err := w.exec(ctx, tx, "review_totals_forget", marks, string(s)); err != nil {
+		return 0, fmt.Errorf("review totals of %s: %w", s, err)
+	}
+	if _, err := w.exec(ctx, tx, "analytics_delete", map[string]any{"Table": def.Table}); err != nil {
+		return 0, fmt.Errorf("review totals of %s: %w", s, err)
+	}
+	source := analyticsData(AnalyticsTable{Subject: s})
+	n, err := w.exec(ctx, tx, "review_totals_insert", map[string]any{"Totals": def.Table, "Key": subjectOf(s).key, "Source": source},
+		window.Start.UTC(), window.End.UTC())
+	if err != nil {
+		return 0, fmt.Errorf("review totals of %s: %w", s, err)
+	}
+	if _, err := w.exec(ctx, tx, "review_totals_mark", marks, string(s), window.Start.UTC(), window.End.UTC()); err != nil {
+		return 0, fmt.Errorf("review totals of %s: %w", s, err)
+	}
+	if err := tx.Commit(); err != nil {
+		return 0, fmt.Errorf("review totals of %s: commit: %w", s, w.mapErr(err))
+	}
+	w.log.Info("review totals built", "subject", string(s), "rows", n)
+	return n, nil
+}
+
+// forgetReviewTotals deletes every mark of the review totals, in tx (a
+// change of the stored reviews).
+func (w *Warehouse) forgetReviewTotals(ctx context.Context, tx *sql.Tx) error {
+	if _, err := w.exec(ctx, tx, "review_totals_forget", map[string]any{"Table": reviewTotalsMarks, "Subject": false}); err != nil {
+		return fmt.Errorf("forget review totals: %w", err)
+	}
+	return nil
 }
 
 // orderColumn is the column that ranks the table's rows.
@@ -170,17 +247,25 @@ func (w *Warehouse) BuildAnalytics(ctx context.Context, t AnalyticsTable, window
 		return 0, fmt.Errorf("build %s: %w", t.Table, w.mapErr(err))
 	}
 	defer tx.Rollback() //nolint:errcheck // a no-op after Commit
+	valid, err := w.txInt(ctx, tx, "review_totals_valid", map[string]any{"Table": reviewTotalsMarks}, string(t.Subject), window.Start.UTC(), window.End.UTC())
+	if err != nil {
+		return 0, fmt.Errorf("build %s: %w", t.Table, err)
+	}
+	args := []any{window.Start.UTC(), window.End.UTC(), TopN}
+	if valid == 1 {
+		data["Totals"], data["Top"], args = reviewTotalsDef(t.Subject).Table, 1, []any{TopN}
+	}
 	if _, err := w.exec(ctx, tx, "analytics_delete", data); err != nil {
 		return 0, fmt.Errorf("build %s: %w", t.Table, err)
 	}
-	n, err := w.exec(ctx, tx, "analytics_"+string(t.Kind), data, window.Start.UTC(), window.End.UTC(), TopN)
+	n, err := w.exec(ctx, tx, "analytics_"+string(t.Kind), data, args...)
 	if err != nil {
 		return 0, fmt.Errorf("build %s: %w", t.Table, err)
 	}
 	if err := tx.Commit(); err != nil {
 		return 0, fmt.Errorf("build %s: commit: %w", t.Table, w.mapErr(err))
 	}
-	w.log.Info("analytics built", "table", t.Table, "rows", n)
+	w.log.Info("analytics built", "table", t.Table, "rows", n, "from_totals", valid == 1)
 	return n, nil
 }
 

@@ -66,9 +66,22 @@ func (w *Warehouse) UpsertWithKeys(ctx context.Context, batch string, e grpipe.E
 // reviews it filled. A UCSD review names only its book: its author arrives
 // with the book, in the same batch or any later one.
 func (w *Warehouse) FillReviewAuthors(ctx context.Context) (int64, error) {
-	n, err := w.exec(ctx, w.db, "reviews_fill_author", nil)
+	tx, err := w.db.BeginTx(ctx, nil)
+	if err != nil {
+		return 0, fmt.Errorf("fill review authors: %w", w.mapErr(err))
+	}
+	defer tx.Rollback() //nolint:errcheck // a no-op after Commit
+	n, err := w.exec(ctx, tx, "reviews_fill_author", nil)
 	if err != nil {
 		return 0, fmt.Errorf("fill review authors: %w", err)
+	}
+	if n > 0 {
+		if err := w.forgetReviewTotals(ctx, tx); err != nil {
+			return 0, fmt.Errorf("fill review authors: %w", err)
+		}
+	}
+	if err := tx.Commit(); err != nil {
+		return 0, fmt.Errorf("fill review authors: commit: %w", w.mapErr(err))
 	}
 	return n, nil
 }

@@ -53,6 +53,24 @@ type ParquetStager interface {
 	StageParquet(ctx context.Context, def TableDef, files []string) (int64, error)
 }
 
+// TxLoader is a Driver that can bulk-load local Parquet files inside a
+// transaction the portable warehouse holds open on one connection (the
+// PostgreSQL warehouse: COPY is transactional). The upsert then copies a
+// batch's rows straight into an empty target table, or into the staging
+// table, in the same transaction as the rest of the upsert, instead of
+// staging them beforehand: a fresh table's rows are written once, not twice.
+type TxLoader interface {
+	// LoadParquetTx appends the rows of local Parquet files to table,
+	// whose columns are given in file order, on conn, inside the
+	// transaction open on it, and returns the number of rows loaded. With
+	// analyze it then gathers the planner's statistics of table (a staging
+	// table the rest of the transaction joins against).
+	LoadParquetTx(ctx context.Context, conn *sql.Conn, table Table, columns []string, files []string, analyze bool) (int64, error)
+	// CountParquet returns the number of rows of local Parquet files
+	// (from their metadata: nothing is loaded).
+	CountParquet(ctx context.Context, files []string) (int64, error)
+}
+
 // Dialect holds what differs between backends in DDL and in the choice of
 // SQL templates.
 type Dialect struct {

@@ -83,19 +83,37 @@ func loadAnalyticsData(t *testing.T, w *warehouse.Warehouse) {
 	load(t, w, "b1", grpipe.Books, parquetOf(t, grpipe.Books, books...), "", grpipe.Ledger{Read: 3, Staged: 3})
 }
 
-// buildAll creates and builds the six analytics tables over window.
+// buildAll creates and builds the six analytics tables over window, as the
+// DAG does: each subject's review totals first, then its tables.
 func buildAll(t *testing.T, w *warehouse.Warehouse, window warehouse.Window) map[string]int64 {
+	t.Helper()
+	return buildWith(t, w, window, window)
+}
+
+// buildWith is buildAll with the review totals built over totals (another
+// window than the tables': the tables then aggregate the reviews themselves).
+func buildWith(t *testing.T, w *warehouse.Warehouse, window, totals warehouse.Window) map[string]int64 {
 	t.Helper()
 	ctx := t.Context()
 	if err := w.CreateAnalyticsSchema(ctx); err != nil {
 		t.Fatal(err)
 	}
-	built := map[string]int64{}
 	for _, s := range []warehouse.Subject{warehouse.AuthorSubject, warehouse.BookSubject} {
 		if err := w.CreateAnalyticsTables(ctx, s); err != nil {
 			t.Fatal(err)
 		}
+		if _, err := w.BuildReviewTotals(ctx, s, totals); err != nil {
+			t.Fatal(err)
+		}
 	}
+	return buildTables(t, w, window)
+}
+
+// buildTables builds the six analytics tables over window (created before).
+func buildTables(t *testing.T, w *warehouse.Warehouse, window warehouse.Window) map[string]int64 {
+	t.Helper()
+	ctx := t.Context()
+	built := map[string]int64{}
 	for _, at := range warehouse.AnalyticsTables() {
 		n, err := w.BuildAnalytics(ctx, at, window)
 		if err != nil {
@@ -192,6 +210,12 @@ func testAnalytics(t *testing.T, h Harness) {
 	// Built again: the same rows, not twice as many.
 	buildAll(t, w, february)
 	expectFebruary()
+	// With review totals of another window, each table aggregates the
+	// reviews itself: the same rows.
+	if built := buildWith(t, w, february, warehouse.AllTime); !reflect.DeepEqual(built, wantBuilt) {
+		t.Errorf("rows built aggregating per table %v, want %v", built, wantBuilt)
+	}
+	expectFebruary()
 
 	ctx := t.Context()
 	top, err := w.Top(ctx, analyticsTable(t, "popular_authors_review_count"), 3)
@@ -224,6 +248,23 @@ func testAnalytics(t *testing.T, h Harness) {
 	})
 	expect(t, w, "SELECT rank, author_id, average_review_rating, review_count FROM goodreads_analytics.popular_authors_average_rating WHERE rank BETWEEN 6 AND 8 ORDER BY rank", [][]any{
 		{6, 108, 4.0, 1}, {7, 110, 11.0 / 3, 3}, {8, 111, 3.0, 2},
+	})
+
+	// Reviews loaded after the totals were built: the tables built next
+	// (without new totals) count them. Author 109 gets four more reviews
+	// in February and leads by count.
+	buildAll(t, w, february)
+	more := []row{
+		review(31, 109, 201, 4.0, "", "2020-02-11 00:00:00"), review(32, 109, 201, 4.0, "", "2020-02-11 00:00:00"),
+		review(33, 109, 201, 4.0, "", "2020-02-11 00:00:00"), review(34, 109, 201, 4.0, "", "2020-02-11 00:00:00"),
+	}
+	load(t, w, "b2", grpipe.Reviews, parquetOf(t, grpipe.Reviews, more...), "", grpipe.Ledger{Read: 4, Staged: 4})
+	buildTables(t, w, february)
+	expect(t, w, "SELECT rank, author_id, review_count FROM goodreads_analytics.popular_authors_review_count WHERE rank <= 2 ORDER BY rank", [][]any{
+		{1, 109, 5}, {2, 105, 4},
+	})
+	expect(t, w, "SELECT rank, book_id, review_count FROM goodreads_analytics.popular_books_review_count WHERE rank <= 2 ORDER BY rank", [][]any{
+		{1, 201, 10}, {2, 204, 9},
 	})
 }
 

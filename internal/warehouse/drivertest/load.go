@@ -1,6 +1,7 @@
 package drivertest
 
 import (
+	"os"
 	"reflect"
 	"strings"
 	"testing"
@@ -56,26 +57,16 @@ var fullReview = row{
 	"record_create_timestamp": ts("2020-02-21 00:00:00.123456"),
 }
 
-// testStage: staging holds exactly the Parquet's rows with the entity's
-// types, is replaced by the next Stage, may be empty, and refuses a count
-// that differs from the ledger.
+// testStage: what a Stage holds is exactly the Parquet's rows with the
+// entity's types (read back through the upsert that follows, since a
+// backend may leave the rows in the file until the upsert copies them), is
+// replaced by the next Stage, may be empty, and a count that differs from
+// the ledger is refused by the Stage itself.
 func testStage(t *testing.T, h Harness) {
 	w := setUp(t, h)
 	ctx := t.Context()
 	file := parquetOf(t, grpipe.Reviews, fullReview,
 		row{"review_id": 2, "user_id": 11, "book_id": 202, "author_id": 102, "record_create_timestamp": ts("2020-02-22 00:00:00")})
-	if err := w.Stage(ctx, grpipe.Reviews, file, "", grpipe.Ledger{Read: 2, Staged: 2}); err != nil {
-		t.Fatal(err)
-	}
-	expect(t, w, "SELECT * FROM goodreads_staging.reviews ORDER BY review_id", [][]any{
-		{1, 10, 201, 101, `it's "good", really — ümlaut`, 4.5, 3, true, "none", "2020-02-19 18:36:17", "2020-02-20 02:36:17.5",
-			2, 0, "https://www.goodreads.com/review/show/1", "2020-02-21 00:00:00.123456"},
-		{2, 11, 202, 102, nil, nil, nil, nil, nil, nil, nil, nil, nil, nil, "2020-02-22 00:00:00"},
-	})
-	if n := count(t, w, "goodreads_staging.rejected_rows"); n != 0 {
-		t.Errorf("staged rejected rows: %d, want 0", n)
-	}
-
 	err := w.Stage(ctx, grpipe.Reviews, file, "", grpipe.Ledger{Read: 3, Staged: 3})
 	if err == nil || !strings.Contains(err.Error(), "2 rows") || !strings.Contains(err.Error(), "expected 3") {
 		t.Errorf("stage with a ledger of 3 rows for a file of 2: %v, want an error naming both counts", err)
@@ -85,32 +76,82 @@ func testStage(t *testing.T, h Harness) {
 	if err := w.Stage(ctx, grpipe.Reviews, one, "", grpipe.Ledger{Read: 1, Staged: 1}); err != nil {
 		t.Fatal(err)
 	}
-	expect(t, w, "SELECT review_id, record_create_timestamp FROM goodreads_staging.reviews", [][]any{{3, "2020-02-23 00:00:00"}})
+	if err := w.Stage(ctx, grpipe.Reviews, file, "", grpipe.Ledger{Read: 2, Staged: 2}); err != nil {
+		t.Fatal(err)
+	}
+	if n := count(t, w, "goodreads_staging.rejected_rows"); n != 0 {
+		t.Errorf("staged rejected rows: %d, want 0", n)
+	}
+	l, err := w.Upsert(ctx, "b1", grpipe.Reviews, grpipe.Ledger{Read: 2, Staged: 2})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := (grpipe.Ledger{Read: 2, Staged: 2, Inserted: 2}); l != want {
+		t.Errorf("ledger %+v, want %+v", l, want)
+	}
+	expect(t, w, "SELECT * FROM goodreads_warehouse.reviews ORDER BY review_id", [][]any{
+		{1, 10, 201, 101, `it's "good", really — ümlaut`, 4.5, 3, true, "none", "2020-02-19 18:36:17", "2020-02-20 02:36:17.5",
+			2, 0, "https://www.goodreads.com/review/show/1", "2020-02-21 00:00:00.123456"},
+		{2, 11, 202, 102, nil, nil, nil, nil, nil, nil, nil, nil, nil, nil, "2020-02-22 00:00:00"},
+	})
 
+	// A Stage of review 3 replaced by an empty Stage: its upsert changes
+	// nothing.
+	if err := w.Stage(ctx, grpipe.Reviews, one, "", grpipe.Ledger{Read: 1, Staged: 1}); err != nil {
+		t.Fatal(err)
+	}
 	if err := w.Stage(ctx, grpipe.Reviews, "", "", grpipe.Ledger{}); err != nil {
 		t.Fatal(err)
 	}
 	if n := count(t, w, "goodreads_staging.reviews"); n != 0 {
 		t.Errorf("staging after an empty stage: %d rows, want 0", n)
 	}
+	if l, err := w.Upsert(ctx, "b2", grpipe.Reviews, grpipe.Ledger{}); err != nil || l != (grpipe.Ledger{}) {
+		t.Errorf("upsert of an empty stage: %+v, %v; want an empty ledger", l, err)
+	}
+	if n := count(t, w, "goodreads_warehouse.reviews"); n != 2 {
+		t.Errorf("reviews after the upsert of an empty stage: %d, want 2", n)
+	}
 
 	rejects := rejectsOf(t,
 		quarantine.Row{SourceFile: "user.csv", Line: 3, Column: "user_id", Reason: `user_id "x" is not an integer`, Raw: `x,"Bad, id"`},
 		quarantine.Row{SourceFile: "user.csv", Line: 5, Reason: "expected 3 fields as in the header, found 2", Raw: "2,Bob"})
 	users := parquetOf(t, grpipe.Users, row{"user_id": 1, "user_name": "Ann", "has_image": false, "record_create_timestamp": ts("2020-01-01 00:00:00")})
+	err = w.Stage(ctx, grpipe.Users, users, rejects, grpipe.Ledger{Read: 2, Rejected: 1, Staged: 1})
+	if err == nil || !strings.Contains(err.Error(), "2 rows") || !strings.Contains(err.Error(), "expected 1") {
+		t.Errorf("stage with a ledger of 1 rejected row for a file of 2: %v, want an error naming both counts", err)
+	}
 	if err := w.Stage(ctx, grpipe.Users, users, rejects, grpipe.Ledger{Read: 3, Rejected: 2, Staged: 1}); err != nil {
 		t.Fatal(err)
 	}
-	expect(t, w, "SELECT user_id, user_name, has_image, record_create_timestamp FROM goodreads_staging.users", [][]any{
-		{1, "Ann", false, "2020-01-01 00:00:00"},
-	})
 	expect(t, w, "SELECT * FROM goodreads_staging.rejected_rows ORDER BY line", [][]any{
 		{"user.csv", 3, "user_id", `user_id "x" is not an integer`, `x,"Bad, id"`},
 		{"user.csv", 5, nil, "expected 3 fields as in the header, found 2", "2,Bob"},
 	})
-	err = w.Stage(ctx, grpipe.Users, users, rejects, grpipe.Ledger{Read: 2, Rejected: 1, Staged: 1})
-	if err == nil || !strings.Contains(err.Error(), "2 rows") || !strings.Contains(err.Error(), "expected 1") {
-		t.Errorf("stage with a ledger of 1 rejected row for a file of 2: %v, want an error naming both counts", err)
+	if _, err := w.Upsert(ctx, "b1", grpipe.Users, grpipe.Ledger{Read: 3, Rejected: 2, Staged: 1}); err != nil {
+		t.Fatal(err)
+	}
+	expect(t, w, "SELECT user_id, user_name, has_image, record_create_timestamp FROM goodreads_warehouse.users", [][]any{
+		{1, "Ann", false, "2020-01-01 00:00:00"},
+	})
+
+	// The staged file gone before the upsert (into an empty table): the
+	// upsert fails and commits nothing, rejected rows and ledger included.
+	gone := parquetOf(t, grpipe.Authors, row{"author_id": 101, "record_create_timestamp": ts("2020-01-01 00:00:00")})
+	bad := rejectsOf(t, quarantine.Row{SourceFile: "author.csv", Line: 2, Reason: "bad", Raw: "x"})
+	if err := w.Stage(ctx, grpipe.Authors, gone, bad, grpipe.Ledger{Read: 2, Rejected: 1, Staged: 1}); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Remove(gone); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := w.Upsert(ctx, "b3", grpipe.Authors, grpipe.Ledger{Read: 2, Rejected: 1, Staged: 1}); err == nil {
+		t.Error("upsert of a staged file removed before it: no error")
+	}
+	for table, want := range map[string]int64{"goodreads_warehouse.authors": 0, "goodreads_quality.rejected_rows": 2, "goodreads_quality.loaded_batches": 3} {
+		if n := count(t, w, table); n != want {
+			t.Errorf("%s after a failed upsert: %d rows, want %d", table, n, want)
+		}
 	}
 }
 

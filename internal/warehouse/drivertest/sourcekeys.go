@@ -77,6 +77,10 @@ func testSourceKeys(t *testing.T, h Harness) {
 	expectChecks(t, checks, []string{"goodreads_warehouse.source_keys source_keys_unique true: 0 keys stored twice or ids stored under two keys"})
 
 	load(t, w, "b3", grpipe.Books, parquetOf(t, grpipe.Books, row{"book_id": 201, "authors": 101, "record_create_timestamp": ts("2020-01-01 00:00:00")}), "", grpipe.Ledger{Read: 1, Staged: 1})
+	// Review totals built before the fill: the author tables built after
+	// it count the filled reviews.
+	buildAll(t, w, warehouse.AllTime)
+	expect(t, w, "SELECT count(*) FROM goodreads_analytics.popular_authors_review_count", [][]any{{0}})
 	n, err := w.FillReviewAuthors(ctx)
 	if err != nil || n != 2 {
 		t.Errorf("FillReviewAuthors = %d, %v; want 2 (reviews 1 and 3 of book 201)", n, err)
@@ -84,4 +88,6 @@ func testSourceKeys(t *testing.T, h Harness) {
 	expect(t, w, "SELECT review_id, author_id FROM goodreads_warehouse.reviews ORDER BY review_id", [][]any{
 		{1, 101}, {2, nil}, {3, 101},
 	})
+	buildTables(t, w, warehouse.AllTime)
+	expect(t, w, "SELECT rank, author_id, review_count FROM goodreads_analytics.popular_authors_review_count", [][]any{{1, 101, 2}})
 }

@@ -3,4 +3,4 @@ INSERT INTO {{ident .Table}} ("rank", {{ident .Key}}, "average_review_rating", "
 SELECT t."rank", t.{{ident .Key}}, t."average_review_rating", t."review_count"{{template "dim_columns" .}}
 FROM ({{template "by_rating" .}}) t
 LEFT JOIN {{ident .Dim}} d ON d.{{ident .DimKey}} = t.{{ident .Key}}
-WHERE t."rank" <= $3
+WHERE t."rank" <= {{param .Top}}

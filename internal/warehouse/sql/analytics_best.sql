@@ -4,4 +4,4 @@ INSERT INTO {{ident .Table}} ({{ident .Key}}, "review_count", "average_review_ra
 SELECT b.{{ident .Key}}, b."review_count", b."average_review_rating", b."count_rank", b."rating_rank"{{template "dim_columns" .}}
 FROM ({{template "by_both" .}}) b
 LEFT JOIN {{ident .Dim}} d ON d.{{ident .DimKey}} = b.{{ident .Key}}
-WHERE b."count_rank" <= $3 AND b."rating_rank" <= $3
+WHERE b."count_rank" <= {{param .Top}} AND b."rating_rank" <= {{param .Top}}

@@ -1,41 +1,43 @@
 {{/* Shared parts of the analytics queries. $1 and $2 bound the window of
-     reviews by record_create_timestamp: [$1, $2); $3 is how many a ranking
-     keeps. */}}
+     reviews by record_create_timestamp: [$1, $2) (not bound when the
+     totals are read from .Totals); the parameter .Top is how many a
+     ranking keeps. */}}
+{{define "totals"}}
+  {{- /* Per id of the subject (.Key) in the window: its number of reviews,
+         of rated reviews, and their average rating (avg skips NULL).
+         With .Totals, read from the subject's totals table that
+         BuildReviewTotals wrote for this window (one scan of the reviews
+         for the subject's three tables); else aggregated here. */}}
+  {{- if .Totals}}
+  SELECT {{ident .Key}}, "review_count", "rated_count", "average_review_rating" FROM {{ident .Totals}}
+  {{- else}}
+  SELECT {{ident .Key}}, count(*) AS "review_count", count("review_rating") AS "rated_count", avg("review_rating") AS "average_review_rating"
+  FROM {{ident .Reviews}}
+  WHERE "record_create_timestamp" >= $1 AND "record_create_timestamp" < $2 AND {{ident .Key}} IS NOT NULL
+  GROUP BY {{ident .Key}}
+  {{- end}}
+{{end}}
 {{define "by_count"}}
   SELECT {{ident .Key}}, "review_count", ROW_NUMBER() OVER (ORDER BY "review_count" DESC, {{ident .Key}}) AS "rank"
-  FROM (
-    SELECT {{ident .Key}}, count(*) AS "review_count"
-    FROM {{ident .Reviews}}
-    WHERE "record_create_timestamp" >= $1 AND "record_create_timestamp" < $2 AND {{ident .Key}} IS NOT NULL
-    GROUP BY {{ident .Key}}
-  ) g
+  FROM ({{template "totals" .}}) g
 {{end}}
 {{define "by_rating"}}
-  SELECT {{ident .Key}}, "average_review_rating", "review_count",
-         ROW_NUMBER() OVER (ORDER BY "average_review_rating" DESC, "review_count" DESC, {{ident .Key}}) AS "rank"
-  FROM (
-    SELECT {{ident .Key}}, avg("review_rating") AS "average_review_rating", count(*) AS "review_count"
-    FROM {{ident .Reviews}}
-    WHERE "record_create_timestamp" >= $1 AND "record_create_timestamp" < $2 AND {{ident .Key}} IS NOT NULL
-      AND "review_rating" IS NOT NULL
-    GROUP BY {{ident .Key}}
-  ) g
+  {{- /* The ids with a rated review, ranked by the average of their rated
+         reviews; review_count is the number of those. */}}
+  SELECT {{ident .Key}}, "average_review_rating", "rated_count" AS "review_count",
+         ROW_NUMBER() OVER (ORDER BY "average_review_rating" DESC, "rated_count" DESC, {{ident .Key}}) AS "rank"
+  FROM ({{template "totals" .}}) g
+  WHERE "rated_count" > 0
 {{end}}
 {{define "by_both"}}
-  {{- /* Both rankings from one scan of the reviews (the best_* tables): the
-         count ranks every id; the average ranks the ids with a rated review
-         (rating_rank is NULL for the others), over their rated reviews (avg
-         skips NULL), as by_count and by_rating do. */}}
+  {{- /* Both rankings at once (the best_* tables): the count ranks every
+         id; the average ranks the ids with a rated review (rating_rank is
+         NULL for the others), as by_count and by_rating do. */}}
   SELECT {{ident .Key}}, "review_count", "average_review_rating",
          ROW_NUMBER() OVER (ORDER BY "review_count" DESC, {{ident .Key}}) AS "count_rank",
          CASE WHEN "rated_count" > 0 THEN
            ROW_NUMBER() OVER (PARTITION BY "rated_count" > 0 ORDER BY "average_review_rating" DESC, "rated_count" DESC, {{ident .Key}})
          END AS "rating_rank"
-  FROM (
-    SELECT {{ident .Key}}, count(*) AS "review_count", avg("review_rating") AS "average_review_rating", count("review_rating") AS "rated_count"
-    FROM {{ident .Reviews}}
-    WHERE "record_create_timestamp" >= $1 AND "record_create_timestamp" < $2 AND {{ident .Key}} IS NOT NULL
-    GROUP BY {{ident .Key}}
-  ) g
+  FROM ({{template "totals" .}}) g
 {{end}}
 {{define "dim_columns"}}{{range .DimColumns}}, d.{{ident .}}{{end}}{{end}}

@@ -3,4 +3,4 @@ INSERT INTO {{ident .Table}} ("rank", {{ident .Key}}, "review_count"{{range .Dim
 SELECT t."rank", t.{{ident .Key}}, t."review_count"{{template "dim_columns" .}}
 FROM ({{template "by_count" .}}) t
 LEFT JOIN {{ident .Dim}} d ON d.{{ident .DimKey}} = t.{{ident .Key}}
-WHERE t."rank" <= $3
+WHERE t."rank" <= {{param .Top}}
