@@ -392,14 +392,16 @@ func (f *csvFile) read(ctx context.Context, sp *span) (err error) {
 		if sp.first < 0 {
 			sp.first, sp.firstLine = rec.at, rec.line
 		}
-		if sp.read&0xffff == 0 {
-			if ctx.Err() != nil {
-				return ctx.Err()
-			}
+		if sp.read&0xfff == 0 {
 			released = release(f.data, rec.raw, released)
-			if progress != nil && rec.at > countedAt {
-				progress(int64(rec.at-countedAt), sp.read-counted)
-				counted, countedAt = sp.read, rec.at
+			if sp.read&0xffff == 0 {
+				if ctx.Err() != nil {
+					return ctx.Err()
+				}
+				if progress != nil && rec.at > countedAt {
+					progress(int64(rec.at-countedAt), sp.read-counted)
+					counted, countedAt = sp.read, rec.at
+				}
 			}
 		}
 		sp.read++
@@ -607,8 +609,11 @@ func mapHeader(log *slog.Logger, e grpipe.Entity, source string, header [][]byte
 // maxNamedColumns is how many unknown columns a warning names.
 const maxNamedColumns = 10
 
-// releaseChunk is how much read input is let go of at a time.
-const releaseChunk = 16 << 20
+// releaseChunk is how much read input is let go of at a time. With the
+// check every 4,096 records, a worker keeps about 10 MB of its input
+// resident (the 11.4 GB batch's validation held 25-65 MB of mapped input
+// with 16 MB chunks checked every 65,536 records).
+const releaseChunk = 8 << 20
 
 // release drops the pages of data before the record cur from the process's
 // resident memory (they stay in the page cache), so that validating a big

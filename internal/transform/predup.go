@@ -93,6 +93,13 @@ type predupPool struct {
 	max  int // the most free sets kept: the workers'
 }
 
+// drop lets go of the free buffers.
+func (p *predupPool) drop() {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.free = nil
+}
+
 // get returns buffers whose arena holds size bytes: a free set when one is
 // large enough, new ones otherwise. A nil pool always makes new ones.
 func (p *predupPool) get(size int) *predupBuffers {

@@ -54,6 +54,7 @@ import (
 	"os"
 	"path/filepath"
 	"runtime"
+	"runtime/debug"
 	"sort"
 	"strings"
 	"sync"
@@ -164,6 +165,7 @@ func Run(ctx context.Context, db *sql.DB, sources []Source, opts Options) (*Resu
 		}
 	}
 	done := make(chan int, len(sources))
+	arenas := &predupPool{max: par}
 	go func() {
 		// CSV files are cut into spans; par workers validate spans (and
 		// other formats' files whole), the largest file's first, so that its
@@ -172,7 +174,6 @@ func Run(ctx context.Context, db *sql.DB, sources []Source, opts Options) (*Resu
 		// order and the position in the file, not this order.
 		files := make([]*csvFile, len(sources))
 		sizes := make([]int64, len(sources))
-		arenas := &predupPool{max: par}
 		var total int64
 		var order []int
 		for i, src := range sources {
@@ -340,8 +341,16 @@ func Run(ctx context.Context, db *sql.DB, sources []Source, opts Options) (*Resu
 		}
 		return d
 	}
-	for range sources {
+	for n := range sources {
 		i := <-done
+		if n == len(sources)-1 {
+			// Every file is validated: the predups' buffers (a 64 MiB arena
+			// and its index per worker) are garbage, and so would stay in
+			// the process's memory beside the last dedups, the upsert and
+			// the checks, the Go heap having no reason to collect them.
+			arenas.drop()
+			debug.FreeOSMemory()
+		}
 		var fe *FileError
 		if err := outs[i].err; err != nil && !errors.As(err, &fe) {
 			failed = true
