@@ -50,10 +50,7 @@ type PartOutput struct {
 // Mapper runs parts as mapped instances of the ETL's current try, wherever
 // they run, and returns their outputs in order.
 type Mapper interface {
-	// Map runs parts and returns their outputs in order; done, when set,
-	// is called with each part's index and output as soon as the part
-	// succeeded, from one goroutine at a time.
-	Map(ctx context.Context, c *dag.Call, parts []Part, done func(int, PartOutput)) ([]PartOutput, error)
+	Map(ctx context.Context, c *dag.Call, parts []Part) ([]PartOutput, error)
 }
 
 // fanOut reports whether the batch's sources are transformed per file: a
@@ -154,17 +151,19 @@ func (p *Pipeline) RunPart(ctx context.Context, part json.RawMessage, log *slog.
 }
 
 // fanTransform is transform.Run over the sources of a batch, the files
-// transformed as mapped instances and their parts reduced here. Each
-// entity's parts are fetched and reduced as soon as its last part
-// succeeded, while the parts of the entities after it (the manifest's
-// order) are still transformed: the reduce of the reviews, the largest,
-// then overlaps the other entities' parts instead of following them.
+// transformed as mapped instances and their parts reduced here, entity by
+// entity, once every part is done. (Reducing an entity as soon as its own
+// parts were done, beside the later entities' parts, was tried: on the
+// 2-core machine the reduce only took cores from the parts, and the
+// transform stage was longer; BENCHMARKS.md, issue 11.)
 func (p *Pipeline) fanTransform(ctx context.Context, c *dag.Call, m *Manifest, sources []transform.Source, workDir string) (*transform.Result, error) {
 	parts := make([]Part, len(sources))
-	left := map[string]int{} // by entity: the parts not done yet
 	for i, s := range sources {
 		parts[i] = Part{Batch: m.Batch, File: s.Name}
-		left[s.Entity.Name]++
+	}
+	outs, err := p.opts.Mapper.Map(ctx, c, parts)
+	if err != nil {
+		return nil, err
 	}
 	engine, err := duckdb.Open(ctx, "", p.opts.Transform)
 	if err != nil {
@@ -174,60 +173,6 @@ func (p *Pipeline) fanTransform(ctx context.Context, c *dag.Call, m *Manifest, s
 	if err := os.MkdirAll(filepath.Join(workDir, "out"), 0o755); err != nil {
 		return nil, err
 	}
-
-	rctx, cancel := context.WithCancel(ctx)
-	defer cancel()
-	var (
-		wg      sync.WaitGroup
-		mu      sync.Mutex
-		done    = make([]PartOutput, len(parts)) // the parts done so far
-		reduced = map[string]*transform.EntityResult{}
-		errs    []error
-	)
-	onDone := func(i int, o PartOutput) {
-		e := sources[i].Entity
-		done[i] = o
-		if left[e.Name]--; left[e.Name] > 0 {
-			return
-		}
-		var outs []PartOutput
-		for j, s := range sources {
-			if s.Entity.Name == e.Name {
-				outs = append(outs, done[j])
-			}
-		}
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			er, err := p.reduceEntity(rctx, c, engine, e, outs, workDir)
-			mu.Lock()
-			defer mu.Unlock()
-			if err != nil {
-				errs = append(errs, err)
-				cancel()
-				return
-			}
-			reduced[e.Name] = er
-		}()
-	}
-	// A reduce that fails cancels the wait for the remaining parts.
-	outs, err := p.opts.Mapper.Map(rctx, c, parts, onDone)
-	if err != nil {
-		cancel()
-	}
-	wg.Wait()
-	if rerr := errors.Join(errs...); rerr != nil {
-		return nil, rerr
-	}
-	if err != nil {
-		return nil, err
-	}
-	for name, n := range left {
-		if n > 0 {
-			return nil, fmt.Errorf("transform %s: %d of its parts never reported done", name, n)
-		}
-	}
-
 	res := &transform.Result{Entities: map[string]*transform.EntityResult{}, RejectFiles: map[string]string{}}
 	for i, o := range outs {
 		res.Bytes += o.Bytes
@@ -235,9 +180,22 @@ func (p *Pipeline) fanTransform(ctx context.Context, c *dag.Call, m *Manifest, s
 			res.FileErrors = append(res.FileErrors, &transform.FileError{Source: sources[i].Name, Reason: o.Refused})
 		}
 	}
-	for name, er := range reduced {
+	for _, e := range grpipe.Entities() {
+		var eouts []PartOutput
+		for i, s := range sources {
+			if s.Entity.Name == e.Name {
+				eouts = append(eouts, outs[i])
+			}
+		}
+		if len(eouts) == 0 {
+			continue
+		}
+		er, err := p.reduceEntity(ctx, c, engine, e, eouts, workDir)
+		if err != nil {
+			return nil, err
+		}
 		if er != nil {
-			res.Entities[name] = er
+			res.Entities[e.Name] = er
 		}
 	}
 	return res, nil
