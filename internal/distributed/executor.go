@@ -31,7 +31,7 @@ import (
 
 // Options tune the executor.
 type Options struct {
-	// Poll is how often a try's state is read while it runs (0: 250ms).
+	// Poll is how often a try's state is read while it runs (0: 100ms).
 	Poll time.Duration
 	// Check is how often the workers' heartbeats are checked for lost tries (0: 2s).
 	Check time.Duration
@@ -58,7 +58,7 @@ var _ dag.Executor = (*Executor)(nil)
 // New returns an executor over the run store (on PostgreSQL) and the queue in it.
 func New(store *runstore.Store, q *queue.Queue, opts Options) *Executor {
 	if opts.Poll <= 0 {
-		opts.Poll = 250 * time.Millisecond
+		opts.Poll = 100 * time.Millisecond
 	}
 	if opts.Check <= 0 {
 		opts.Check = 2 * time.Second

@@ -215,23 +215,31 @@ func (p *Pipeline) processBatch(ctx context.Context, c *dag.Call, m *Manifest, l
 		if err != nil {
 			return fmt.Errorf("batch %s: %w", m.Batch, err)
 		}
-		local, cleanup, err := p.zones.Fetch(ctx, workingKey(m.Batch, f.Name), filepath.Join(workDir, "fetch"))
-		if err != nil {
-			return err
-		}
-		defer cleanup()
-		sources = append(sources, transform.Source{Entity: in.Entity, Input: in, Name: f.Name, Path: local})
+		sources = append(sources, transform.Source{Entity: in.Entity, Input: in, Name: f.Name})
 		bytes += f.Size
 	}
 	if len(sources) == 0 {
 		return p.cleanupBatch(ctx, m, log)
+	}
+	fan := p.fanOut(sources)
+	if !fan {
+		// Transformed here: the files must be local. (A batch that fans out
+		// leaves that to each mapped instance, for its own file.)
+		for i := range sources {
+			local, cleanup, err := p.zones.Fetch(ctx, workingKey(m.Batch, sources[i].Name), filepath.Join(workDir, "fetch"))
+			if err != nil {
+				return err
+			}
+			defer cleanup()
+			sources[i].Path = local
+		}
 	}
 
 	t0 := time.Now()
 	p.started("transform", bytes)
 	var res *transform.Result
 	var err error
-	if p.fanOut(sources) {
+	if fan {
 		res, err = p.fanTransform(ctx, c, m, sources, workDir)
 	} else {
 		res, err = p.transformHere(ctx, sources, workDir, log)

@@ -2,6 +2,7 @@ package pipeline
 
 import (
 	"context"
+	"database/sql"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -9,6 +10,7 @@ import (
 	"os"
 	"path/filepath"
 	"sync"
+	"time"
 
 	grpipe "github.com/grpipe/grpipe"
 	"github.com/grpipe/grpipe/internal/dag"
@@ -48,7 +50,10 @@ type PartOutput struct {
 // Mapper runs parts as mapped instances of the ETL's current try, wherever
 // they run, and returns their outputs in order.
 type Mapper interface {
-	Map(ctx context.Context, c *dag.Call, parts []Part) ([]PartOutput, error)
+	// Map runs parts and returns their outputs in order; done, when set,
+	// is called with each part's index and output as soon as the part
+	// succeeded, from one goroutine at a time.
+	Map(ctx context.Context, c *dag.Call, parts []Part, done func(int, PartOutput)) ([]PartOutput, error)
 }
 
 // fanOut reports whether the batch's sources are transformed per file: a
@@ -64,6 +69,12 @@ func (p *Pipeline) fanOut(sources []transform.Source) bool {
 	}
 	return true
 }
+
+// partCompression is the codec of a part's Parquet: parts are intermediate,
+// written once and read once by the reduce, which writes the processed
+// zone's Parquet with the parquet_compression setting; a cheap codec spares
+// each row a zstd encoding and decoding (BENCHMARKS.md, issue 11).
+const partCompression = grpipe.LZ4Raw
 
 func partKey(batch, file, name string) string {
 	return objstore.Key(grpipe.Processed, batch, "_parts", file, name)
@@ -97,7 +108,7 @@ func (p *Pipeline) TransformPart(ctx context.Context, part Part, log *slog.Logge
 	}
 	defer engine.Close()
 	res, err := transform.Run(ctx, engine, []transform.Source{{Entity: in.Entity, Input: in, Name: part.File, Path: local}},
-		transform.Options{WorkDir: filepath.Join(dir, "out"), MaxRejectRatio: p.opts.MaxRejectRatio, Parallelism: p.opts.Parallelism, Compression: p.opts.Compression, Snapshot: p.opts.Snapshot, Log: log})
+		transform.Options{WorkDir: filepath.Join(dir, "out"), MaxRejectRatio: p.opts.MaxRejectRatio, Parallelism: p.opts.Parallelism, Compression: partCompression, Snapshot: p.opts.Snapshot, Log: log})
 	if err != nil {
 		return out, err
 	}
@@ -143,43 +154,17 @@ func (p *Pipeline) RunPart(ctx context.Context, part json.RawMessage, log *slog.
 }
 
 // fanTransform is transform.Run over the sources of a batch, the files
-// transformed as mapped instances and their parts reduced here.
+// transformed as mapped instances and their parts reduced here. Each
+// entity's parts are fetched and reduced as soon as its last part
+// succeeded, while the parts of the entities after it (the manifest's
+// order) are still transformed: the reduce of the reviews, the largest,
+// then overlaps the other entities' parts instead of following them.
 func (p *Pipeline) fanTransform(ctx context.Context, c *dag.Call, m *Manifest, sources []transform.Source, workDir string) (*transform.Result, error) {
 	parts := make([]Part, len(sources))
+	left := map[string]int{} // by entity: the parts not done yet
 	for i, s := range sources {
 		parts[i] = Part{Batch: m.Batch, File: s.Name}
-	}
-	outs, err := p.opts.Mapper.Map(ctx, c, parts)
-	if err != nil {
-		return nil, err
-	}
-	res := &transform.Result{Entities: map[string]*transform.EntityResult{}, RejectFiles: map[string]string{}}
-	pq := map[string][]string{}
-	rj := map[string][]string{}
-	local, err := p.fetchParts(ctx, outs, filepath.Join(workDir, "parts"))
-	if err != nil {
-		return nil, err
-	}
-	for i, o := range outs {
-		res.Bytes += o.Bytes
-		if o.Refused != "" {
-			res.FileErrors = append(res.FileErrors, &transform.FileError{Source: sources[i].Name, Reason: o.Refused})
-			continue
-		}
-		e, _ := grpipe.EntityByName(o.Entity)
-		er := res.Entities[o.Entity]
-		if er == nil {
-			er = &transform.EntityResult{Entity: e}
-			res.Entities[o.Entity] = er
-		}
-		er.Read += o.Read
-		er.Rejected += o.Rejected
-		if o.Parquet != "" {
-			pq[o.Entity] = append(pq[o.Entity], local[o.Parquet])
-		}
-		if o.Rejects != "" {
-			rj[o.Entity] = append(rj[o.Entity], local[o.Rejects])
-		}
+		left[s.Entity.Name]++
 	}
 	engine, err := duckdb.Open(ctx, "", p.opts.Transform)
 	if err != nil {
@@ -189,23 +174,121 @@ func (p *Pipeline) fanTransform(ctx context.Context, c *dag.Call, m *Manifest, s
 	if err := os.MkdirAll(filepath.Join(workDir, "out"), 0o755); err != nil {
 		return nil, err
 	}
-	for name, er := range res.Entities {
-		if files := pq[name]; len(files) > 0 {
-			er.Parquet = filepath.Join(workDir, "out", name+".parquet")
-			if er.Staged, err = transform.Reduce(ctx, engine, er.Entity, files, er.Parquet, p.opts.Compression); err != nil {
-				return nil, err
-			}
-			er.Superseded = er.Read - er.Rejected - er.Staged
+
+	rctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	var (
+		wg      sync.WaitGroup
+		mu      sync.Mutex
+		done    = make([]PartOutput, len(parts)) // the parts done so far
+		reduced = map[string]*transform.EntityResult{}
+		errs    []error
+	)
+	onDone := func(i int, o PartOutput) {
+		e := sources[i].Entity
+		done[i] = o
+		if left[e.Name]--; left[e.Name] > 0 {
+			return
 		}
-		if files := rj[name]; len(files) > 0 {
-			er.Rejects = filepath.Join(workDir, "out", name+".rejects.parquet")
-			if err := transform.Union(ctx, engine, files, er.Rejects); err != nil {
-				return nil, err
+		var outs []PartOutput
+		for j, s := range sources {
+			if s.Entity.Name == e.Name {
+				outs = append(outs, done[j])
 			}
 		}
-		c.Log.Info("reduced", "table", name, "parts", len(pq[name]), "read", er.Read, "rejected", er.Rejected, "staged", er.Staged)
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			er, err := p.reduceEntity(rctx, c, engine, e, outs, workDir)
+			mu.Lock()
+			defer mu.Unlock()
+			if err != nil {
+				errs = append(errs, err)
+				cancel()
+				return
+			}
+			reduced[e.Name] = er
+		}()
+	}
+	// A reduce that fails cancels the wait for the remaining parts.
+	outs, err := p.opts.Mapper.Map(rctx, c, parts, onDone)
+	if err != nil {
+		cancel()
+	}
+	wg.Wait()
+	if rerr := errors.Join(errs...); rerr != nil {
+		return nil, rerr
+	}
+	if err != nil {
+		return nil, err
+	}
+	for name, n := range left {
+		if n > 0 {
+			return nil, fmt.Errorf("transform %s: %d of its parts never reported done", name, n)
+		}
+	}
+
+	res := &transform.Result{Entities: map[string]*transform.EntityResult{}, RejectFiles: map[string]string{}}
+	for i, o := range outs {
+		res.Bytes += o.Bytes
+		if o.Refused != "" {
+			res.FileErrors = append(res.FileErrors, &transform.FileError{Source: sources[i].Name, Reason: o.Refused})
+		}
+	}
+	for name, er := range reduced {
+		if er != nil {
+			res.Entities[name] = er
+		}
 	}
 	return res, nil
+}
+
+// reduceEntity makes the result of entity e from its parts' outputs outs
+// (in landing order): their ledgers summed, their Parquet fetched and
+// reduced to the winner per id, their rejected rows gathered. It returns
+// nil when every part of e was refused whole.
+func (p *Pipeline) reduceEntity(ctx context.Context, c *dag.Call, engine *sql.DB, e grpipe.Entity, outs []PartOutput, workDir string) (*transform.EntityResult, error) {
+	local, err := p.fetchParts(ctx, outs, filepath.Join(workDir, "parts"))
+	if err != nil {
+		return nil, err
+	}
+	var er *transform.EntityResult
+	var pq, rj []string
+	for _, o := range outs {
+		if o.Refused != "" {
+			continue
+		}
+		if er == nil {
+			er = &transform.EntityResult{Entity: e}
+		}
+		er.Read += o.Read
+		er.Rejected += o.Rejected
+		if o.Parquet != "" {
+			pq = append(pq, local[o.Parquet])
+		}
+		if o.Rejects != "" {
+			rj = append(rj, local[o.Rejects])
+		}
+	}
+	if er == nil {
+		return nil, nil
+	}
+	t0 := time.Now()
+	if len(pq) > 0 {
+		er.Parquet = filepath.Join(workDir, "out", e.Name+".parquet")
+		if er.Staged, err = transform.Reduce(ctx, engine, e, pq, er.Parquet, p.opts.Compression); err != nil {
+			return nil, err
+		}
+		er.Superseded = er.Read - er.Rejected - er.Staged
+	}
+	if len(rj) > 0 {
+		er.Rejects = filepath.Join(workDir, "out", e.Name+".rejects.parquet")
+		if err := transform.Union(ctx, engine, rj, er.Rejects); err != nil {
+			return nil, err
+		}
+	}
+	c.Log.Info("reduced", "table", e.Name, "parts", len(pq), "read", er.Read, "rejected", er.Rejected, "staged", er.Staged, "seconds", time.Since(t0).Seconds())
+	return er, nil
 }
 
 // partFetches is how many parts fetchParts downloads at once: a remote

@@ -102,7 +102,14 @@ func Open(pool *pgxpool.Pool, schema string, log *slog.Logger) (*Queue, error) {
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	c, err := river.NewClient(riverpgxv5.New(pool), &river.Config{Schema: schema, Logger: log, SkipUnknownJobCheck: true})
+	// River's inserting client sends a job's NOTIFY only when it sent none
+	// in the last FetchCooldown (default 100ms); a job inserted within that
+	// window was then taken at the workers' next poll, up to a second later
+	// (the DAG's tasks of one level, the ETL's mapped instances). With the
+	// least cooldown every insert notifies, and a worker's own cooldown
+	// (fetchCooldown) coalesces a burst of them into one fetch.
+	c, err := river.NewClient(riverpgxv5.New(pool), &river.Config{Schema: schema, Logger: log, SkipUnknownJobCheck: true,
+		FetchCooldown: river.FetchCooldownMin})
 	if err != nil {
 		return nil, fmt.Errorf("queue: %w", err)
 	}

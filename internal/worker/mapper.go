@@ -30,8 +30,9 @@ type Mapper struct {
 
 var _ pipeline.Mapper = (*Mapper)(nil)
 
-// Map runs parts and returns their outputs in order.
-func (m *Mapper) Map(ctx context.Context, c *dag.Call, parts []pipeline.Part) ([]pipeline.PartOutput, error) {
+// Map runs parts and returns their outputs in order; done, when set, is
+// told each part's output as soon as it succeeded.
+func (m *Mapper) Map(ctx context.Context, c *dag.Call, parts []pipeline.Part, done func(int, pipeline.PartOutput)) ([]pipeline.PartOutput, error) {
 	h := m.h
 	if h == nil {
 		return nil, fmt.Errorf("map %d parts: the worker is not running", len(parts))
@@ -55,7 +56,7 @@ func (m *Mapper) Map(ctx context.Context, c *dag.Call, parts []pipeline.Part) ([
 			c.Log.Info("abandoned the unclaimed mapped instances of earlier tries", "instances", n)
 		}
 	}
-	outs, err := m.mapParts(ctx, c, h, try, base, parts)
+	outs, err := m.mapParts(ctx, c, h, try, base, parts, done)
 	if err != nil {
 		// Best effort, now, for this try's own unclaimed instances; the next
 		// try does it anyway when the database is out of reach now.
@@ -69,8 +70,8 @@ func (m *Mapper) Map(ctx context.Context, c *dag.Call, parts []pipeline.Part) ([
 }
 
 // mapParts records and queues parts as instances base, base+1, ... of try
-// and waits for their outputs.
-func (m *Mapper) mapParts(ctx context.Context, c *dag.Call, h *handler, try runstore.TryKey, base int, parts []pipeline.Part) ([]pipeline.PartOutput, error) {
+// and waits for their outputs, telling done of each as it comes.
+func (m *Mapper) mapParts(ctx context.Context, c *dag.Call, h *handler, try runstore.TryKey, base int, parts []pipeline.Part, done func(int, pipeline.PartOutput)) ([]pipeline.PartOutput, error) {
 
 	keys := make([]runstore.TryKey, len(parts))
 	args := make([]queue.TaskArgs, len(parts))
@@ -90,12 +91,12 @@ func (m *Mapper) mapParts(ctx context.Context, c *dag.Call, h *handler, try runs
 	}
 	c.Log.Info("transform fanned out", "parts", len(parts), "first_map_index", base)
 	outs := make([]pipeline.PartOutput, len(parts))
-	done := make([]bool, len(parts))
+	finished := make([]bool, len(parts))
 	left := len(parts)
 	for left > 0 {
 		helped := false
 		for i, k := range keys {
-			if done[i] {
+			if finished[i] {
 				continue
 			}
 			rec, err := h.store.TryRecord(ctx, k)
@@ -107,7 +108,10 @@ func (m *Mapper) mapParts(ctx context.Context, c *dag.Call, h *handler, try runs
 				if err := json.Unmarshal([]byte(rec.Output), &outs[i]); err != nil {
 					return nil, fmt.Errorf("part %s: its output cannot be read: %w", parts[i].File, err)
 				}
-				done[i], left = true, left-1
+				finished[i], left = true, left-1
+				if done != nil {
+					done(i, outs[i])
+				}
 			case grpipe.StateFailed:
 				return nil, fmt.Errorf("part %s (map index %d, worker %s): %w", parts[i].File, k.MapIndex, rec.Worker, runstore.TryError(rec.Error, rec.ErrorKind))
 			case grpipe.StateQueued:
