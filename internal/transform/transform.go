@@ -329,6 +329,9 @@ func Run(ctx context.Context, db *sql.DB, sources []Source, opts Options) (*Resu
 		keyed := false
 		rejects = append(rejects, extraRejects...)
 		for j, src := range sources {
+			if !slices.ContainsFunc(src.entities(), func(x grpipe.Entity) bool { return x.Name == e.Name }) {
+				continue // another entity's file, which may still be validated
+			}
 			o := &outs[j]
 			if o.err != nil {
 				continue
