@@ -75,7 +75,7 @@ func (s *scanner) skipBlank() bool {
 // (or of the scanner's range). Blank lines are skipped: they hold no row.
 //
 // One pass reads a record: an unquoted field is searched for its end eight
-// bytes at a time (special), a quoted one with bytes.IndexByte. A record
+// bytes at a time, a quoted one with bytes.IndexByte. A record
 // whose first line holds no quote at all has its raw text cut before a
 // carriage return ending the line; one that holds a quote keeps it when its
 // last field is unquoted (the quarantine shows rows as they have always been
@@ -167,13 +167,35 @@ func (s *scanner) next(r *record) bool {
 		}
 		// Unquoted field: up to the next comma or end of line. A quote inside
 		// it is taken literally.
+		// Eight bytes at a time: (x - 0x01...) &^ x has the high bit set in
+		// the lowest zero byte of x (and maybe in bytes above it, which the
+		// lowest set bit ignores), x being the word xor a comma, a line feed
+		// or a quote.
 		fs := p
+	find:
 		for {
-			p += special(data[p:])
-			if p < len(data) && data[p] == '"' {
-				quoted = true
-				p++
-				continue
+			for p+8 <= len(data) {
+				w := binary.LittleEndian.Uint64(data[p:])
+				c := w ^ (lsb * ',')
+				n := w ^ (lsb * '\n')
+				q := w ^ (lsb * '"')
+				if m := ((c - lsb) &^ c) | ((n - lsb) &^ n) | ((q - lsb) &^ q); m&msb != 0 {
+					p += bits.TrailingZeros64(m&msb) / 8
+					if data[p] != '"' {
+						break find
+					}
+					quoted = true
+					p++
+					continue find
+				}
+				p += 8
+			}
+			for ; p < len(data); p++ {
+				if c := data[p]; c == ',' || c == '\n' {
+					break find
+				} else if c == '"' {
+					quoted = true
+				}
 			}
 			break
 		}
@@ -218,30 +240,6 @@ const (
 	lsb = 0x0101010101010101
 	msb = 0x8080808080808080
 )
-
-// special returns the index of the first comma, line feed or quote in b, or
-// len(b). Eight bytes are tested at a time: (x - 0x01...) &^ x has the high
-// bit set in the lowest zero byte of x (and maybe in bytes above it, which
-// the lowest set bit ignores).
-func special(b []byte) int {
-	i := 0
-	for ; i+8 <= len(b); i += 8 {
-		w := binary.LittleEndian.Uint64(b[i:])
-		c := w ^ (lsb * ',')
-		n := w ^ (lsb * '\n')
-		q := w ^ (lsb * '"')
-		m := ((c - lsb) &^ c) | ((n - lsb) &^ n) | ((q - lsb) &^ q)
-		if m &= msb; m != 0 {
-			return i + bits.TrailingZeros64(m)/8
-		}
-	}
-	for ; i < len(b); i++ {
-		if c := b[i]; c == ',' || c == '\n' || c == '"' {
-			return i
-		}
-	}
-	return len(b)
-}
 
 // endLine finishes a record whose last field ends at p, where data[p] is '\r' or '\n' (or p is past the end).
 func (s *scanner) endLine(r *record, start, p int, startLine, lines int64) bool {

@@ -16,6 +16,7 @@ import (
 
 	grpipe "github.com/grpipe/grpipe"
 	"github.com/grpipe/grpipe/internal/quarantine"
+	"github.com/grpipe/grpipe/internal/text"
 )
 
 // FileStats counts what validation did with one input file.
@@ -89,7 +90,8 @@ func newRowCleaner(e grpipe.Entity, mapping []int) *rowCleaner {
 // packed timestamp (when predup is set), or the reason and column that make
 // the row unusable.
 func (c *rowCleaner) appendRow(dst []byte, fields [][]byte) (row []byte, id, ts int64, reason, column string) {
-	for i, col := range c.cols {
+	for i := range c.cols {
+		col := &c.cols[i]
 		if i > 0 {
 			dst = append(dst, '\t')
 		}
@@ -97,9 +99,36 @@ func (c *rowCleaner) appendRow(dst []byte, fields [][]byte) (row []byte, id, ts 
 		if src := c.mapping[i]; src >= 0 {
 			in = fields[src]
 		}
+		// Fast paths for the values that need no rewriting; appendValue
+		// decides everything else, and says why a value is refused.
+		if n := len(in); n > 0 {
+			switch col.Type {
+			case grpipe.Text:
+				if out, ok := text.AppendCleanValid(dst, in, col.HTML); ok {
+					dst = out
+					continue
+				}
+			case grpipe.BigInt, grpipe.Int, grpipe.SmallInt:
+				if v, ok := smallInt(in); ok && v <= maxOf(col.Type) {
+					dst = append(dst, in...)
+					if c.predup && i == c.keyCol {
+						id = v
+					}
+					continue
+				}
+			case grpipe.Timestamp:
+				if packed, ok := cleanTimestamp(in); ok {
+					dst = append(dst, in...)
+					if c.predup && i == c.tsCol {
+						ts = packed
+					}
+					continue
+				}
+			}
+		}
 		at := len(dst)
 		var why string
-		dst, why = appendValue(dst, col, in)
+		dst, why = appendValue(dst, *col, in)
 		if why != "" {
 			return dst, 0, 0, why, col.Name
 		}
@@ -122,6 +151,40 @@ func parseDigits(b []byte) int64 {
 		v = v*10 + int64(c-'0')
 	}
 	return v
+}
+
+// cleanTimestamp reports whether in is a timestamp already in its clean
+// form, "YYYY-MM-DD HH:MM:SS.ffffff" (UTC, a date that exists, a year
+// within the accepted ones), and returns it packed (see packTimestamp).
+func cleanTimestamp(in []byte) (int64, bool) {
+	if len(in) != 26 || in[4] != '-' || in[7] != '-' || in[10] != ' ' || in[13] != ':' || in[16] != ':' || in[19] != '.' {
+		return 0, false
+	}
+	var v [14]int64 // YYYY MM DD HH MM SS ffffff: the digits
+	k := 0
+	for _, j := range [...]int{0, 1, 2, 3, 5, 6, 8, 9, 11, 12, 14, 15, 17, 18} {
+		d := in[j] - '0'
+		if d > 9 {
+			return 0, false
+		}
+		v[k] = int64(d)
+		k++
+	}
+	var micros int64
+	for _, ch := range in[20:26] {
+		d := ch - '0'
+		if d > 9 {
+			return 0, false
+		}
+		micros = micros*10 + int64(d)
+	}
+	y := v[0]*1000 + v[1]*100 + v[2]*10 + v[3]
+	mo, d := v[4]*10+v[5], v[6]*10+v[7]
+	h, mi, s := v[8]*10+v[9], v[10]*10+v[11], v[12]*10+v[13]
+	if y < grpipe.MinTimestampYear || y > grpipe.MaxTimestampYear || !validDate(int(y), int(mo), int(d)) || h > 23 || mi > 59 || s > 59 {
+		return 0, false
+	}
+	return (((((y<<4|mo)<<5|d)<<5|h)<<6|mi)<<6|s)<<20 | micros, true
 }
 
 // packTimestamp packs a clean timestamp "YYYY-MM-DD HH:MM:SS.ffffff" into an
