@@ -26,11 +26,24 @@ func isSpace(c byte) bool { return c <= ' ' || c == 0x7f }
 // space collapsed to one space, trimmed at both ends.
 func AppendClean(dst, in []byte, htmlText bool) []byte {
 	if htmlText && hasMarkup(in) {
-		in = []byte(StripHTML(in))
+		return appendStrippedClean(dst, in)
 	} else if plain(in) {
 		return append(dst, in...)
 	}
 	return collapse(dst, in)
+}
+
+// appendStrippedClean appends in with HTML removed and white space
+// collapsed. Text without entities has its tags removed into dst, then is
+// collapsed in place (collapsing never lengthens text, and writes behind
+// where it reads); entities take StripHTML's way.
+func appendStrippedClean(dst, in []byte) []byte {
+	if bytes.IndexByte(in, '&') >= 0 {
+		return collapse(dst, []byte(StripHTML(in)))
+	}
+	start := len(dst)
+	dst = appendTagsRemoved(dst, in)
+	return collapse(dst[:start], dst[start:])
 }
 
 // AppendCleanValid is AppendClean for input that must be valid UTF-8: it
@@ -41,7 +54,7 @@ func AppendCleanValid(dst, in []byte, htmlText bool) ([]byte, bool) {
 		if !utf8.Valid(in) {
 			return dst, false
 		}
-		return collapse(dst, []byte(StripHTML(in))), true
+		return appendStrippedClean(dst, in), true
 	}
 	clean, ascii := scan(in)
 	if !ascii && !utf8.Valid(in) {
@@ -171,32 +184,10 @@ func wordRun(b []byte) int {
 	return i
 }
 
-// blockTags become a space when removed, so words on both sides stay apart.
-var blockTags = map[string]bool{"br": true, "p": true, "div": true, "li": true, "ul": true, "ol": true,
-	"tr": true, "td": true, "h1": true, "h2": true, "h3": true, "h4": true, "h5": true, "h6": true, "blockquote": true, "hr": true}
-
 // StripHTML removes tags (<b>, </i>, <br />, <!-- -->) and decodes entities
 // (&amp;, &#8217;, &#x1f;). A '<' that does not open a tag is kept.
 func StripHTML(in []byte) string {
-	var out bytes.Buffer
-	out.Grow(len(in))
-	for i := 0; i < len(in); {
-		c := in[i]
-		if c == '<' && i+1 < len(in) && isTagStart(in[i+1]) {
-			end := bytes.IndexByte(in[i:], '>')
-			if end > 0 {
-				name := tagName(in[i+1 : i+end])
-				if blockTags[name] {
-					out.WriteByte(' ')
-				}
-				i += end + 1
-				continue
-			}
-		}
-		out.WriteByte(c)
-		i++
-	}
-	s := out.String()
+	s := string(appendTagsRemoved(make([]byte, 0, len(in)), in))
 	if bytes.IndexByte(in, '&') >= 0 {
 		s = html.UnescapeString(s)
 		// A no-break space is white space like any other.
@@ -205,15 +196,56 @@ func StripHTML(in []byte) string {
 	return s
 }
 
+// appendTagsRemoved appends in without its tags; a block tag becomes a
+// space. The text between tags is copied in runs.
+func appendTagsRemoved(dst, in []byte) []byte {
+	for i := 0; i < len(in); {
+		j := bytes.IndexByte(in[i:], '<')
+		if j < 0 {
+			return append(dst, in[i:]...)
+		}
+		dst = append(dst, in[i:i+j]...)
+		i += j
+		if i+1 < len(in) && isTagStart(in[i+1]) {
+			end := bytes.IndexByte(in[i:], '>')
+			if end > 0 {
+				if isBlockTag(in[i+1 : i+end]) {
+					dst = append(dst, ' ')
+				}
+				i += end + 1
+				continue
+			}
+		}
+		dst = append(dst, '<')
+		i++
+	}
+	return dst
+}
+
 func isTagStart(c byte) bool {
 	return c == '/' || c == '!' || c == '?' || (c|0x20 >= 'a' && c|0x20 <= 'z')
 }
 
-func tagName(t []byte) string {
+// isBlockTag reports whether the tag t (its text between '<' and '>') is one
+// of the block tags, which become a space when removed so that words on
+// both sides stay apart.
+func isBlockTag(t []byte) bool {
 	t = bytes.TrimLeft(t, "/!?")
+	var name [len("blockquote")]byte
 	n := 0
-	for n < len(t) && (t[n]|0x20 >= 'a' && t[n]|0x20 <= 'z' || t[n] >= '0' && t[n] <= '9') {
-		n++
+	for ; n < len(t) && (t[n]|0x20 >= 'a' && t[n]|0x20 <= 'z' || t[n] >= '0' && t[n] <= '9'); n++ {
+		if n == len(name) {
+			return false // longer than any block tag
+		}
+		c := t[n]
+		if c >= 'A' && c <= 'Z' {
+			c += 'a' - 'A'
+		}
+		name[n] = c
 	}
-	return string(bytes.ToLower(t[:n]))
+	switch string(name[:n]) {
+	case "br", "p", "div", "li", "ul", "ol", "tr", "td", "h1", "h2", "h3", "h4", "h5", "h6", "blockquote", "hr":
+		return true
+	}
+	return false
 }

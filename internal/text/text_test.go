@@ -1,6 +1,8 @@
 package text
 
 import (
+	"bytes"
+	"html"
 	"math/rand/v2"
 	"strings"
 	"testing"
@@ -95,5 +97,73 @@ func TestAppendCleanValidHTML(t *testing.T) {
 	got, ok := AppendCleanValid(nil, []byte("  one<br />two &amp; three "), true)
 	if !ok || string(got) != "one two & three" {
 		t.Fatalf("got %q, %v", got, ok)
+	}
+}
+
+// stripHTMLRef is StripHTML as it was written first, byte by byte: the
+// oracle for the run-copying version.
+func stripHTMLRef(in []byte) string {
+	blockTags := map[string]bool{"br": true, "p": true, "div": true, "li": true, "ul": true, "ol": true,
+		"tr": true, "td": true, "h1": true, "h2": true, "h3": true, "h4": true, "h5": true, "h6": true, "blockquote": true, "hr": true}
+	tagName := func(t []byte) string {
+		t = bytes.TrimLeft(t, "/!?")
+		n := 0
+		for n < len(t) && (t[n]|0x20 >= 'a' && t[n]|0x20 <= 'z' || t[n] >= '0' && t[n] <= '9') {
+			n++
+		}
+		return string(bytes.ToLower(t[:n]))
+	}
+	var out bytes.Buffer
+	for i := 0; i < len(in); {
+		c := in[i]
+		if c == '<' && i+1 < len(in) && isTagStart(in[i+1]) {
+			end := bytes.IndexByte(in[i:], '>')
+			if end > 0 {
+				if blockTags[tagName(in[i+1:i+end])] {
+					out.WriteByte(' ')
+				}
+				i += end + 1
+				continue
+			}
+		}
+		out.WriteByte(c)
+		i++
+	}
+	s := out.String()
+	if bytes.IndexByte(in, '&') >= 0 {
+		s = html.UnescapeString(s)
+		s = string(bytes.ReplaceAll([]byte(s), []byte("\u00a0"), []byte(" ")))
+	}
+	return s
+}
+
+// TestStripHTMLMatchesReference compares StripHTML and the HTML cleaning
+// (tags removed into the output, then collapsed in place) with the
+// byte-by-byte reference on random markup: tags of every case and length,
+// block tags, unclosed '<', entities, white space.
+func TestStripHTMLMatchesReference(t *testing.T) {
+	pieces := []string{"<", ">", "/", "!", "?", "<br />", "<BR>", "</p>", "<P class=x>", "<blockquote>", "<blockquotes>",
+		"<h1>", "<H7>", "<i>", "</I>", "<!-- c -->", "<?x?>", "&amp;", "&nbsp;", "&#8217;", "&", ";", " ", "  ", "\n", "\t",
+		"a", "word", "é", "雪", "3<4", "<1>", "<abcdefghijkl>", "<div", "br>", "<hr/>", "<LI>", "<td x>", "<Div>", "<ul>", "<h6>"}
+	r := rand.New(rand.NewPCG(12, 14))
+	for n := 0; n < 20000; n++ {
+		var b strings.Builder
+		for range r.IntN(12) {
+			b.WriteString(pieces[r.IntN(len(pieces))])
+		}
+		in := []byte(b.String())
+		if got, want := StripHTML(in), stripHTMLRef(in); got != want {
+			t.Fatalf("StripHTML(%q) = %q, want %q", in, got, want)
+		}
+		want := collapseRef([]byte(stripHTMLRef(in)))
+		if !hasMarkup(in) {
+			want = collapseRef(in)
+		}
+		if got := AppendClean([]byte("x"), in, true); string(got) != "x"+want {
+			t.Fatalf("AppendClean(%q, html) = %q, want %q", in, got[1:], want)
+		}
+		if got, ok := AppendCleanValid([]byte("x"), in, true); !ok || string(got) != "x"+want {
+			t.Fatalf("AppendCleanValid(%q, html) = %q, %v, want %q", in, got[1:], ok, want)
+		}
 	}
 }

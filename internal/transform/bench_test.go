@@ -55,12 +55,25 @@ func benchInputs(b *testing.B) []benchFile {
 // BenchmarkCleanFile measures the Go validation pass (scan, validate, clean,
 // drop rows superseded within the file, write clean rows and keys) on one
 // goroutine: its MB/s is the speed per core. Compare with
-// BenchmarkEncodingCSV, a plain encoding/csv read of the same files.
-func BenchmarkCleanFile(b *testing.B) {
+// BenchmarkEncodingCSV, a plain encoding/csv read of the same files. The
+// predup buffers are kept from one iteration to the next, as a transform's
+// worker keeps them from one span to the next (BenchmarkCleanFreshBuffers
+// allocates them afresh each time).
+func BenchmarkCleanFile(b *testing.B) { benchCleanFile(b, true) }
+
+// BenchmarkCleanFreshBuffers is BenchmarkCleanFile with new predup buffers at
+// each iteration: the cost of a worker's first span.
+func BenchmarkCleanFreshBuffers(b *testing.B) { benchCleanFile(b, false) }
+
+func benchCleanFile(b *testing.B, pooled bool) {
 	log := slog.New(slog.DiscardHandler)
 	out := filepath.Join(b.TempDir(), "out")
 	for _, f := range benchInputs(b) {
 		b.Run(f.name, func(b *testing.B) {
+			var arenas *predupPool
+			if pooled {
+				arenas = &predupPool{max: 1}
+			}
 			b.SetBytes(f.bytes)
 			defer reportCPU(b, f.bytes)()
 			for n := 0; n < b.N; n++ {
@@ -68,7 +81,7 @@ func BenchmarkCleanFile(b *testing.B) {
 				if err != nil {
 					b.Fatal(err)
 				}
-				if _, _, err := cleanFile(context.Background(), log, f.entity, f.path, filepath.Base(f.path), 0, out, rw, 0.01); err != nil {
+				if _, _, err := cleanFile(context.Background(), log, f.entity, f.path, filepath.Base(f.path), 0, out, rw, 0.01, arenas); err != nil {
 					b.Fatal(err)
 				}
 			}

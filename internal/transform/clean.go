@@ -16,7 +16,7 @@ import (
 // timestamps in UTC, canonical numbers). An empty field appends nothing
 // (NULL). A field that does not parse returns a reason.
 func appendValue(dst []byte, col grpipe.Column, in []byte) ([]byte, string) {
-	if col.Type != grpipe.Text {
+	if col.Type != grpipe.Text && len(in) > 0 && (untrimmed(in[0]) || untrimmed(in[len(in)-1])) {
 		in = bytes.TrimSpace(in)
 	}
 	if len(in) == 0 {
@@ -93,6 +93,11 @@ func appendValue(dst []byte, col grpipe.Column, in []byte) ([]byte, string) {
 	}
 	return dst, fmt.Sprintf("%s has an unknown type", col.Name)
 }
+
+// untrimmed reports whether bytes.TrimSpace may drop c at an end of a
+// value: ASCII white space, or a byte of a multi-byte character (Unicode
+// has white space beyond ASCII).
+func untrimmed(c byte) bool { return c <= ' ' || c >= 0x80 }
 
 // checkYear refuses a timestamp (appended to dst as out, "YYYY-...") whose
 // UTC year lies outside [grpipe.MinTimestampYear, grpipe.MaxTimestampYear].
@@ -254,21 +259,60 @@ func appendISOTimestamp(dst, in []byte) ([]byte, bool) {
 	return appendUTC(dst, y, mo, d, h, mi, s, micros, offset, true)
 }
 
-var monthNames = map[string]int{"Jan": 1, "Feb": 2, "Mar": 3, "Apr": 4, "May": 5, "Jun": 6,
-	"Jul": 7, "Aug": 8, "Sep": 9, "Oct": 10, "Nov": 11, "Dec": 12}
+// name3 packs three bytes (a day or month name) into an integer to switch on.
+func name3(b []byte) uint32 { return uint32(b[0])<<16 | uint32(b[1])<<8 | uint32(b[2]) }
 
-var dayNames = map[string]bool{"Mon": true, "Tue": true, "Wed": true, "Thu": true, "Fri": true, "Sat": true, "Sun": true}
+// monthNumber returns the month (1-12) of an English three-letter month name, 0 for none.
+func monthNumber(b []byte) int {
+	switch name3(b) {
+	case 'J'<<16 | 'a'<<8 | 'n':
+		return 1
+	case 'F'<<16 | 'e'<<8 | 'b':
+		return 2
+	case 'M'<<16 | 'a'<<8 | 'r':
+		return 3
+	case 'A'<<16 | 'p'<<8 | 'r':
+		return 4
+	case 'M'<<16 | 'a'<<8 | 'y':
+		return 5
+	case 'J'<<16 | 'u'<<8 | 'n':
+		return 6
+	case 'J'<<16 | 'u'<<8 | 'l':
+		return 7
+	case 'A'<<16 | 'u'<<8 | 'g':
+		return 8
+	case 'S'<<16 | 'e'<<8 | 'p':
+		return 9
+	case 'O'<<16 | 'c'<<8 | 't':
+		return 10
+	case 'N'<<16 | 'o'<<8 | 'v':
+		return 11
+	case 'D'<<16 | 'e'<<8 | 'c':
+		return 12
+	}
+	return 0
+}
+
+// dayName reports whether b is an English three-letter day name ("Mon").
+func dayName(b []byte) bool {
+	switch name3(b) {
+	case 'M'<<16 | 'o'<<8 | 'n', 'T'<<16 | 'u'<<8 | 'e', 'W'<<16 | 'e'<<8 | 'd', 'T'<<16 | 'h'<<8 | 'u',
+		'F'<<16 | 'r'<<8 | 'i', 'S'<<16 | 'a'<<8 | 't', 'S'<<16 | 'u'<<8 | 'n':
+		return true
+	}
+	return false
+}
 
 // appendGoodreadsTime parses "Wed Feb 19 18:36:17 -0800 2020" and appends it
 // in UTC as "YYYY-MM-DD HH:MM:SS".
 func appendGoodreadsTime(dst, in []byte) ([]byte, bool) {
 	// Mon Jan 02 15:04:05 -0700 2006
 	// 29 bytes with a one-digit day ("Mon Feb 3 ..."), 30 otherwise.
-	if len(in) < 29 || in[3] != ' ' || in[7] != ' ' || !dayNames[string(in[0:3])] {
+	if len(in) < 29 || in[3] != ' ' || in[7] != ' ' || !dayName(in[0:3]) {
 		return dst, false
 	}
-	mo, ok := monthNames[string(in[4:7])]
-	if !ok {
+	mo := monthNumber(in[4:7])
+	if mo == 0 {
 		return dst, false
 	}
 	i := 8
@@ -382,29 +426,31 @@ func appendUTC(dst []byte, y, mo, d, h, mi, s, micros, offset int, withMicros bo
 	if y < 1 || y > 9999 {
 		return dst, false
 	}
-	dst = appendPad(dst, y, 4)
-	dst = append(dst, '-')
-	dst = appendPad(dst, mo, 2)
-	dst = append(dst, '-')
-	dst = appendPad(dst, d, 2)
-	dst = append(dst, ' ')
-	dst = appendPad(dst, h, 2)
-	dst = append(dst, ':')
-	dst = appendPad(dst, mi, 2)
-	dst = append(dst, ':')
-	dst = appendPad(dst, s, 2)
+	n := len(dst)
 	if withMicros {
-		dst = append(dst, '.')
-		dst = appendPad(dst, micros, 6)
+		dst = append(dst, "0000-00-00 00:00:00.000000"...)
+	} else {
+		dst = append(dst, "0000-00-00 00:00:00"...)
+	}
+	b := dst[n:]
+	put2(b[0:], y/100)
+	put2(b[2:], y%100)
+	put2(b[5:], mo)
+	put2(b[8:], d)
+	put2(b[11:], h)
+	put2(b[14:], mi)
+	put2(b[17:], s)
+	if withMicros {
+		put2(b[20:], micros/10000)
+		put2(b[22:], micros/100%100)
+		put2(b[24:], micros%100)
 	}
 	return dst, true
 }
 
-func appendPad(dst []byte, v, width int) []byte {
-	var buf [8]byte
-	for i := width - 1; i >= 0; i-- {
-		buf[i] = byte('0' + v%10)
-		v /= 10
-	}
-	return append(dst, buf[:width]...)
+// put2 writes v (0-99) as two digits at b.
+func put2(b []byte, v int) {
+	_ = b[1]
+	b[0] = byte('0' + v/10)
+	b[1] = byte('0' + v%10)
 }

@@ -1,9 +1,14 @@
 package transform
 
 import (
+	"bytes"
+	"encoding/csv"
+	"log/slog"
+	"math/rand/v2"
 	"testing"
 
 	grpipe "github.com/grpipe/grpipe"
+	"github.com/grpipe/grpipe/internal/sample"
 )
 
 func TestAppendValue(t *testing.T) {
@@ -87,4 +92,82 @@ func TestAppendValue(t *testing.T) {
 			}
 		})
 	}
+}
+
+// appendRowRef is rowCleaner.appendRow without its fast paths: every value
+// through appendValue, the key and timestamp parsed back from the clean row.
+func (c *rowCleaner) appendRowRef(dst []byte, fields [][]byte) (row []byte, id, ts int64, reason, column string) {
+	for i, col := range c.cols {
+		if i > 0 {
+			dst = append(dst, '\t')
+		}
+		var in []byte
+		if src := c.mapping[i]; src >= 0 {
+			in = fields[src]
+		}
+		at := len(dst)
+		var why string
+		dst, why = appendValue(dst, col, in)
+		if why != "" {
+			return dst, 0, 0, why, col.Name
+		}
+		if c.predup {
+			switch i {
+			case c.keyCol:
+				id = parseDigits(dst[at:])
+			case c.tsCol:
+				ts = packTimestamp(dst[at:])
+			}
+		}
+	}
+	return dst, id, ts, "", ""
+}
+
+// TestAppendRowFastPaths compares appendRow with appendRowRef on the rows
+// of every entity's sample file, each value also replaced by variants that
+// leave or miss the fast paths (spaces around, signs, leading zeros, bounds,
+// timestamps off by one field, invalid UTF-8, HTML).
+func TestAppendRowFastPaths(t *testing.T) {
+	variants := []string{"", " ", "0", "00", "007", "-1", "+1", " 42", "42 ", "32767", "32768", "2147483647", "2147483648",
+		"999999999999999999", "9223372036854775807", "9223372036854775808", "1.5", "true", "a\xffb", "<b>x</b>", "a  b", " é ",
+		"2020-02-19 21:38:16.690956", "2020-02-30 21:38:16.690956", "2020-02-19 24:38:16.690956", "2020-02-19 21:60:16.690956",
+		"2020-02-19 21:38:60.690956", "2020-13-19 21:38:16.690956", "1899-12-31 23:59:59.999999", "1900-01-01 00:00:00.000000",
+		"2100-12-31 23:59:59.999999", "2101-01-01 00:00:00.000000", "2020-02-19T21:38:16.690956", "2020-02-19 21:38:16.69095a",
+		"2020-02-19 21:38:16.6909560", "2020-02-19 21:38:16.690956Z", "2024-02-29 00:00:00.000000", "2023-02-29 00:00:00.000000",
+		"2020-02-19 21:38:16", "Wed Feb 19 18:36:17 -0800 2020", "x020-02-19 21:38:16.690956"}
+	rng := rand.New(rand.NewPCG(6, 14))
+	for _, e := range grpipe.Entities() {
+		data, err := sample.Bytes(e.FilePrefix + ".csv")
+		if err != nil {
+			t.Fatal(err)
+		}
+		recs, err := csv.NewReader(bytes.NewReader(data)).ReadAll()
+		if err != nil {
+			t.Fatal(err)
+		}
+		mapping, err := mapHeader(slog.New(slog.DiscardHandler), e, "sample", toBytes(recs[0]))
+		if err != nil {
+			t.Fatal(err)
+		}
+		c := newRowCleaner(e, mapping)
+		for n := 0; n < 3000; n++ {
+			fields := toBytes(recs[1+n%(len(recs)-1)])
+			for k := rng.IntN(3); k > 0; k-- {
+				fields[rng.IntN(len(fields))] = []byte(variants[rng.IntN(len(variants))])
+			}
+			got, gid, gts, gwhy, gcol := c.appendRow([]byte("x"), fields)
+			want, wid, wts, wwhy, wcol := c.appendRowRef([]byte("x"), fields)
+			if gwhy != wwhy || gcol != wcol || (wwhy == "" && (string(got) != string(want) || gid != wid || gts != wts)) {
+				t.Fatalf("%s %q:\n got %q %d %d %q %q\nwant %q %d %d %q %q", e.Name, fields, got, gid, gts, gwhy, gcol, want, wid, wts, wwhy, wcol)
+			}
+		}
+	}
+}
+
+func toBytes(rec []string) [][]byte {
+	out := make([][]byte, len(rec))
+	for i, s := range rec {
+		out[i] = []byte(s)
+	}
+	return out
 }

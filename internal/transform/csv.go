@@ -2,7 +2,9 @@ package transform
 
 import (
 	"bytes"
+	"encoding/binary"
 	"fmt"
+	"math/bits"
 )
 
 // record is one CSV record as the scanner found it.
@@ -71,6 +73,13 @@ func (s *scanner) skipBlank() bool {
 
 // next fills r with the next record; it returns false at the end of the data
 // (or of the scanner's range). Blank lines are skipped: they hold no row.
+//
+// One pass reads a record: an unquoted field is searched for its end eight
+// bytes at a time, a quoted one with bytes.IndexByte. A record
+// whose first line holds no quote at all has its raw text cut before a
+// carriage return ending the line; one that holds a quote keeps it when its
+// last field is unquoted (the quarantine shows rows as they have always been
+// shown).
 func (s *scanner) next(r *record) bool {
 	for {
 		if s.pos >= len(s.data) || s.pos >= s.end {
@@ -93,6 +102,7 @@ func (s *scanner) next(r *record) bool {
 		}
 		break
 	}
+	data := s.data
 	start, startLine := s.pos, s.line
 	r.at = start
 	r.line = startLine
@@ -100,45 +110,28 @@ func (s *scanner) next(r *record) bool {
 	s.fields = s.fields[:0]
 	s.scratch = s.scratch[:0]
 
-	// Fast path: a line without quotes is split on commas.
-	rest := s.data[s.pos:]
-	eol := bytes.IndexByte(rest, '\n')
-	var line []byte
-	if eol < 0 {
-		line = rest
-	} else {
-		line = rest[:eol]
-	}
-	if bytes.IndexByte(line, '"') < 0 {
-		raw := bytes.TrimSuffix(line, []byte("\r"))
-		s.splitPlain(raw)
-		r.raw = raw
-		r.fields = s.fields
-		s.advanceLine(eol)
-		return true
-	}
-
-	// Slow path: a state machine over quoted fields, which may span lines.
-	p := s.pos
+	p := start
 	lines := int64(0)
+	quoted := false // a quote seen in the record
 	for {
-		if p < len(s.data) && s.data[p] == '"' {
+		if p < len(data) && data[p] == '"' {
 			// Quoted field: a view of the data unless it holds "" (then
 			// unescaped into scratch).
+			quoted = true
 			p++
 			fstart := len(s.scratch)
 			copied := false
 			var field []byte
 			for {
-				q := bytes.IndexByte(s.data[p:], '"')
+				q := bytes.IndexByte(data[p:], '"')
 				if q < 0 {
 					s.fail(r, start, startLine, "unterminated quoted field")
 					return true
 				}
-				chunk := s.data[p : p+q]
+				chunk := data[p : p+q]
 				lines += int64(bytes.Count(chunk, []byte{'\n'}))
 				p += q + 1
-				escaped := p < len(s.data) && s.data[p] == '"'
+				escaped := p < len(data) && data[p] == '"'
 				if !escaped && !copied {
 					field = chunk
 					break
@@ -156,68 +149,97 @@ func (s *scanner) next(r *record) bool {
 			s.fields = append(s.fields, field)
 			// After the closing quote: a delimiter, the end of the line or the end of the data.
 			switch {
-			case p >= len(s.data):
+			case p >= len(data):
 				return s.done(r, start, p, p, startLine, lines)
-			case s.data[p] == ',':
+			case data[p] == ',':
 				p++
-				if p >= len(s.data) || s.data[p] == '\n' || (s.data[p] == '\r' && p+1 < len(s.data) && s.data[p+1] == '\n') {
+				if p >= len(data) || data[p] == '\n' || (data[p] == '\r' && p+1 < len(data) && data[p+1] == '\n') {
 					s.fields = append(s.fields, nil)
 					return s.endLine(r, start, p, startLine, lines)
 				}
 				continue
-			case s.data[p] == '\n' || (s.data[p] == '\r' && p+1 < len(s.data) && s.data[p+1] == '\n'):
+			case data[p] == '\n' || (data[p] == '\r' && p+1 < len(data) && data[p+1] == '\n'):
 				return s.endLine(r, start, p, startLine, lines)
 			default:
-				s.fail(r, start, startLine, fmt.Sprintf("unexpected %q after a closing quote", s.data[p]))
+				s.fail(r, start, startLine, fmt.Sprintf("unexpected %q after a closing quote", data[p]))
 				return true
 			}
 		}
 		// Unquoted field: up to the next comma or end of line. A quote inside
 		// it is taken literally.
+		// Eight bytes at a time: (x - 0x01...) &^ x has the high bit set in
+		// the lowest zero byte of x (and maybe in bytes above it, which the
+		// lowest set bit ignores), x being the word xor a comma, a line feed
+		// or a quote.
 		fs := p
-		for p < len(s.data) && s.data[p] != ',' && s.data[p] != '\n' {
-			p++
+	find:
+		for {
+			for p+8 <= len(data) {
+				w := binary.LittleEndian.Uint64(data[p:])
+				c := w ^ (lsb * ',')
+				n := w ^ (lsb * '\n')
+				q := w ^ (lsb * '"')
+				if m := ((c - lsb) &^ c) | ((n - lsb) &^ n) | ((q - lsb) &^ q); m&msb != 0 {
+					p += bits.TrailingZeros64(m&msb) / 8
+					if data[p] != '"' {
+						break find
+					}
+					quoted = true
+					p++
+					continue find
+				}
+				p += 8
+			}
+			for ; p < len(data); p++ {
+				if c := data[p]; c == ',' || c == '\n' {
+					break find
+				} else if c == '"' {
+					quoted = true
+				}
+			}
+			break
 		}
-		field := s.data[fs:p]
-		if p >= len(s.data) || s.data[p] == '\n' {
-			field = bytes.TrimSuffix(field, []byte("\r"))
+		field := data[fs:p]
+		if p >= len(data) || data[p] == '\n' {
+			field = trimCR(field)
 			s.fields = append(s.fields, field)
-			if p >= len(s.data) {
+			if !quoted {
+				// A line without quotes: its text, less a carriage return ending it.
+				r.raw = trimCR(data[start:p])
+				r.fields = s.fields
+				s.pos = p
+				if p < len(data) {
+					s.pos++
+					s.line++
+				}
+				return true
+			}
+			if p >= len(data) {
 				return s.done(r, start, p, p, startLine, lines)
 			}
 			return s.endLine(r, start, p, startLine, lines)
 		}
 		s.fields = append(s.fields, field)
 		p++ // the comma
-		if p >= len(s.data) || s.data[p] == '\n' || (s.data[p] == '\r' && p+1 < len(s.data) && s.data[p+1] == '\n') {
+		if p >= len(data) || data[p] == '\n' || (data[p] == '\r' && p+1 < len(data) && data[p+1] == '\n') {
 			s.fields = append(s.fields, nil)
 			return s.endLine(r, start, p, startLine, lines)
 		}
 	}
 }
 
-// splitPlain splits a quote-free line on commas into s.fields.
-func (s *scanner) splitPlain(raw []byte) {
-	for {
-		i := bytes.IndexByte(raw, ',')
-		if i < 0 {
-			s.fields = append(s.fields, raw)
-			return
-		}
-		s.fields = append(s.fields, raw[:i])
-		raw = raw[i+1:]
+// trimCR drops one carriage return ending b.
+func trimCR(b []byte) []byte {
+	if n := len(b); n > 0 && b[n-1] == '\r' {
+		return b[:n-1]
 	}
+	return b
 }
 
-// advanceLine moves past the current line, whose '\n' is eol bytes ahead (or absent if eol < 0).
-func (s *scanner) advanceLine(eol int) {
-	if eol < 0 {
-		s.pos = len(s.data)
-		return
-	}
-	s.pos += eol + 1
-	s.line++
-}
+const (
+	lsb = 0x0101010101010101
+	msb = 0x8080808080808080
+)
 
 // endLine finishes a record whose last field ends at p, where data[p] is '\r' or '\n' (or p is past the end).
 func (s *scanner) endLine(r *record, start, p int, startLine, lines int64) bool {

@@ -85,7 +85,7 @@ func FuzzGoodreadsTime(f *testing.F) {
 
 // validDayName reports whether in starts with an English day name (time.Parse
 // checks its form, not that it is one of seven).
-func validDayName(in string) bool { return len(in) >= 3 && dayNames[in[:3]] }
+func validDayName(in string) bool { return len(in) >= 3 && dayName([]byte(in[:3])) }
 
 // tmYearOK reports whether a UTC result keeps a four-digit year from 0001
 // to 9999 (a date at the edge shifted out of it by the offset is refused).

@@ -16,6 +16,7 @@ import (
 
 	grpipe "github.com/grpipe/grpipe"
 	"github.com/grpipe/grpipe/internal/quarantine"
+	"github.com/grpipe/grpipe/internal/text"
 )
 
 // FileStats counts what validation did with one input file.
@@ -89,7 +90,8 @@ func newRowCleaner(e grpipe.Entity, mapping []int) *rowCleaner {
 // packed timestamp (when predup is set), or the reason and column that make
 // the row unusable.
 func (c *rowCleaner) appendRow(dst []byte, fields [][]byte) (row []byte, id, ts int64, reason, column string) {
-	for i, col := range c.cols {
+	for i := range c.cols {
+		col := &c.cols[i]
 		if i > 0 {
 			dst = append(dst, '\t')
 		}
@@ -97,9 +99,36 @@ func (c *rowCleaner) appendRow(dst []byte, fields [][]byte) (row []byte, id, ts 
 		if src := c.mapping[i]; src >= 0 {
 			in = fields[src]
 		}
+		// Fast paths for the values that need no rewriting; appendValue
+		// decides everything else, and says why a value is refused.
+		if n := len(in); n > 0 {
+			switch col.Type {
+			case grpipe.Text:
+				if out, ok := text.AppendCleanValid(dst, in, col.HTML); ok {
+					dst = out
+					continue
+				}
+			case grpipe.BigInt, grpipe.Int, grpipe.SmallInt:
+				if v, ok := smallInt(in); ok && v <= maxOf(col.Type) {
+					dst = append(dst, in...)
+					if c.predup && i == c.keyCol {
+						id = v
+					}
+					continue
+				}
+			case grpipe.Timestamp:
+				if packed, ok := cleanTimestamp(in); ok {
+					dst = append(dst, in...)
+					if c.predup && i == c.tsCol {
+						ts = packed
+					}
+					continue
+				}
+			}
+		}
 		at := len(dst)
 		var why string
-		dst, why = appendValue(dst, col, in)
+		dst, why = appendValue(dst, *col, in)
 		if why != "" {
 			return dst, 0, 0, why, col.Name
 		}
@@ -122,6 +151,40 @@ func parseDigits(b []byte) int64 {
 		v = v*10 + int64(c-'0')
 	}
 	return v
+}
+
+// cleanTimestamp reports whether in is a timestamp already in its clean
+// form, "YYYY-MM-DD HH:MM:SS.ffffff" (UTC, a date that exists, a year
+// within the accepted ones), and returns it packed (see packTimestamp).
+func cleanTimestamp(in []byte) (int64, bool) {
+	if len(in) != 26 || in[4] != '-' || in[7] != '-' || in[10] != ' ' || in[13] != ':' || in[16] != ':' || in[19] != '.' {
+		return 0, false
+	}
+	var v [14]int64 // YYYY MM DD HH MM SS ffffff: the digits
+	k := 0
+	for _, j := range [...]int{0, 1, 2, 3, 5, 6, 8, 9, 11, 12, 14, 15, 17, 18} {
+		d := in[j] - '0'
+		if d > 9 {
+			return 0, false
+		}
+		v[k] = int64(d)
+		k++
+	}
+	var micros int64
+	for _, ch := range in[20:26] {
+		d := ch - '0'
+		if d > 9 {
+			return 0, false
+		}
+		micros = micros*10 + int64(d)
+	}
+	y := v[0]*1000 + v[1]*100 + v[2]*10 + v[3]
+	mo, d := v[4]*10+v[5], v[6]*10+v[7]
+	h, mi, s := v[8]*10+v[9], v[10]*10+v[11], v[12]*10+v[13]
+	if y < grpipe.MinTimestampYear || y > grpipe.MaxTimestampYear || !validDate(int(y), int(mo), int(d)) || h > 23 || mi > 59 || s > 59 {
+		return 0, false
+	}
+	return (((((y<<4|mo)<<5|d)<<5|h)<<6|mi)<<6|s)<<20 | micros, true
 }
 
 // packTimestamp packs a clean timestamp "YYYY-MM-DD HH:MM:SS.ffffff" into an
@@ -151,14 +214,15 @@ func packTimestamp(b []byte) int64 {
 // ordinal), their keys (id, packed timestamp, ordinal) to <base>.tsv.keys,
 // rejected rows to <base>.rejects.csv with lines counted from the range's
 // start.
+//
+// Rows that the predup does not hold are built in place at the end of the
+// clean file's buffer (see direct), so a row is copied once, by the write.
 type cleanOut struct {
 	base    string
-	f, kf   *os.File
-	w, kw   *bufio.Writer
+	w, kw   outFile
 	rf      *os.File
 	rw      *quarantine.Writer
 	pd      *predup
-	keys    []byte
 	written int64
 }
 
@@ -168,38 +232,96 @@ func (o *cleanOut) rejectsPath() string { return o.base + ".rejects.csv" }
 
 func newCleanOut(base string, predup bool, sizeHint int, arenas *predupPool) (*cleanOut, error) {
 	o := &cleanOut{base: base}
-	var err error
-	if o.f, err = os.Create(o.cleanPath()); err != nil {
+	if err := o.w.create(o.cleanPath(), outChunk); err != nil {
 		return nil, err
 	}
-	if o.kf, err = os.Create(o.keysPath()); err != nil {
-		o.f.Close()
+	if err := o.kw.create(o.keysPath(), outChunk/4); err != nil {
+		o.w.f.Close()
 		return nil, err
 	}
-	o.w = bufio.NewWriterSize(o.f, 1<<20)
-	o.kw = bufio.NewWriterSize(o.kf, 256<<10)
 	if predup {
 		o.pd = newPredup(sizeHint, arenas, o.emit)
 	}
 	return o, nil
 }
 
-// emit writes a clean row and its keys line.
-func (o *cleanOut) emit(row []byte, r predupRow) error {
-	if _, err := o.w.Write(row); err != nil {
-		return fmt.Errorf("write %s: %w", o.cleanPath(), err)
+// outChunk is how many bytes of clean rows are written at a time: a buffer
+// that stays in the core's cache between the rows built in it and the
+// write that copies them out.
+const outChunk = 256 << 10
+
+// outFile is a file written from a buffer that callers append to directly.
+type outFile struct {
+	f     *os.File
+	path  string
+	buf   []byte
+	chunk int // write when the buffer holds this much
+}
+
+func (w *outFile) create(path string, chunk int) error {
+	f, err := os.Create(path)
+	if err != nil {
+		return err
 	}
-	k := strconv.AppendInt(o.keys[:0], r.id, 10)
-	k = append(k, '\t')
-	k = strconv.AppendInt(k, r.ts, 10)
-	k = append(k, row[r.ordAt:]...)
-	o.keys = k
-	if _, err := o.kw.Write(k); err != nil {
-		return fmt.Errorf("write %s: %w", o.keysPath(), err)
-	}
-	o.written++
+	w.f, w.path, w.chunk = f, path, chunk
+	w.buf = make([]byte, 0, chunk+chunk/4)
 	return nil
 }
+
+// full writes the buffer out when it holds a chunk.
+func (w *outFile) full() error {
+	if len(w.buf) < w.chunk {
+		return nil
+	}
+	return w.flush()
+}
+
+func (w *outFile) flush() error {
+	if len(w.buf) == 0 {
+		return nil
+	}
+	_, err := w.f.Write(w.buf)
+	w.buf = w.buf[:0]
+	if err != nil {
+		return fmt.Errorf("write %s: %w", w.path, err)
+	}
+	return nil
+}
+
+// close writes out the buffer and closes the file.
+func (w *outFile) close() error {
+	err := w.flush()
+	if cerr := w.f.Close(); err == nil && cerr != nil {
+		err = fmt.Errorf("write %s: %w", w.path, cerr)
+	}
+	w.buf = nil
+	return err
+}
+
+// emit writes a clean row and its keys line.
+func (o *cleanOut) emit(row []byte, r predupRow) error {
+	o.w.buf = append(o.w.buf, row...)
+	return o.committed(o.w.buf[len(o.w.buf)-len(row):], r.id, r.ts, int(r.ordAt))
+}
+
+// committed writes the keys line of a clean row now at the end of the
+// clean file's buffer, and the buffers when full.
+func (o *cleanOut) committed(row []byte, id, ts int64, ordAt int) error {
+	k := strconv.AppendInt(o.kw.buf, id, 10)
+	k = append(k, '\t')
+	k = strconv.AppendInt(k, ts, 10)
+	o.kw.buf = append(k, row[ordAt:]...)
+	o.written++
+	if err := o.w.full(); err != nil {
+		return err
+	}
+	return o.kw.full()
+}
+
+// direct reports whether the next row goes straight to the clean file (no
+// predup, or one that turned itself off): the caller then builds it at the
+// end of o.w.buf and calls committed, instead of row.
+func (o *cleanOut) direct() bool { return o.pd == nil || o.pd.off }
 
 // row takes a valid clean row ending with "\t<ordinal>\n", its ordinal at ordAt.
 func (o *cleanOut) row(row []byte, id, ts int64, ordAt int) error {
@@ -227,7 +349,7 @@ func (o *cleanOut) reject(r quarantine.Row) error {
 // buffers at once: a finished span waits for the others of its file, and its
 // predup's arena must not wait with it.
 func (o *cleanOut) close() error {
-	if o.w == nil {
+	if o.w.buf == nil {
 		return nil // closed already
 	}
 	var errs []error
@@ -235,24 +357,13 @@ func (o *cleanOut) close() error {
 		errs = append(errs, o.pd.flush())
 		o.pd.release()
 	}
-	errs = append(errs, flushClose(o.w, o.f, o.cleanPath()), flushClose(o.kw, o.kf, o.keysPath()))
+	errs = append(errs, o.w.close(), o.kw.close())
 	if o.rw != nil {
 		errs = append(errs, o.rw.Flush())
 		errs = append(errs, o.rf.Close())
 	}
-	o.pd, o.w, o.kw, o.rw, o.keys = nil, nil, nil, nil, nil
+	o.pd, o.rw = nil, nil
 	return errors.Join(errs...)
-}
-
-func flushClose(w *bufio.Writer, f *os.File, path string) error {
-	err := w.Flush()
-	if cerr := f.Close(); err == nil {
-		err = cerr
-	}
-	if err != nil {
-		return fmt.Errorf("write %s: %w", path, err)
-	}
-	return nil
 }
 
 // span is a range of an input file validated on its own: the records that
@@ -373,7 +484,10 @@ func (f *csvFile) read(ctx context.Context, sp *span) (err error) {
 		progress = nil // counted the first time
 	}
 	sp.read, sp.rejected = 0, 0
-	sp.out, err = newCleanOut(fmt.Sprintf("%s-%03d", f.base, sp.n), f.rc.predup, sp.end-sp.from, f.arenas)
+	// The clean rows of a span, with their ordinals, may take more room than
+	// its input (a predup's arena sized to the input alone grew by copying).
+	size := sp.end - sp.from
+	sp.out, err = newCleanOut(fmt.Sprintf("%s-%03d", f.base, sp.n), f.rc.predup, size+size/4, f.arenas)
 	if err != nil {
 		return err
 	}
@@ -382,6 +496,7 @@ func (f *csvFile) read(ctx context.Context, sp *span) (err error) {
 			err = cerr
 		}
 	}()
+	out := sp.out
 	sc := scanRange(f.data, sp.from, sp.end)
 	var rec record
 	var row []byte
@@ -406,30 +521,22 @@ func (f *csvFile) read(ctx context.Context, sp *span) (err error) {
 		}
 		sp.read++
 		reason, column := "", ""
-		var id, ts int64
 		switch {
 		case rec.err != "":
 			reason = rec.err
 		case len(rec.fields) != f.width:
 			reason = fmt.Sprintf("expected %d fields as in the header, found %d", f.width, len(rec.fields))
 		default:
-			row, id, ts, reason, column = f.rc.appendRow(row[:0], rec.fields)
-		}
-		if reason == "" && len(row) > MaxRowBytes {
-			reason = fmt.Sprintf("row is %d bytes after cleaning, over the limit of %d bytes a row", len(row), MaxRowBytes)
-		}
-		if reason != "" {
-			sp.rejected++
-			if err := sp.out.reject(quarantine.Row{SourceFile: f.src.Name, Line: rec.line, Column: column, Reason: reason, Raw: rawText(rec.raw)}); err != nil {
+			reason, column, err = f.cleanRow(out, &rec, &row)
+			if err != nil {
 				return err
 			}
-			continue
+			if reason == "" {
+				continue
+			}
 		}
-		ordAt := len(row)
-		row = append(row, '\t')
-		row = strconv.AppendInt(row, f.ordBase+int64(rec.at), 10)
-		row = append(row, '\n')
-		if err := sp.out.row(row, id, ts, ordAt); err != nil {
+		sp.rejected++
+		if err := out.reject(quarantine.Row{SourceFile: f.src.Name, Line: rec.line, Column: column, Reason: reason, Raw: rawText(rec.raw)}); err != nil {
 			return err
 		}
 	}
@@ -445,6 +552,41 @@ func (f *csvFile) read(ctx context.Context, sp *span) (err error) {
 		dropPages(f.data[released:hi])
 	}
 	return nil
+}
+
+// cleanRow cleans the record rec and hands the row to out, or returns why
+// it is rejected. A row for the clean file is built at the end of its
+// buffer; one for the predup in *scratch.
+func (f *csvFile) cleanRow(out *cleanOut, rec *record, scratch *[]byte) (reason, column string, err error) {
+	direct := out.direct()
+	row, at := (*scratch)[:0], 0
+	if direct {
+		row = out.w.buf
+		at = len(row)
+	}
+	var id, ts int64
+	row, id, ts, reason, column = f.rc.appendRow(row, rec.fields)
+	if n := len(row) - at; reason == "" && n > MaxRowBytes {
+		reason = fmt.Sprintf("row is %d bytes after cleaning, over the limit of %d bytes a row", n, MaxRowBytes)
+	}
+	if reason != "" {
+		if direct {
+			out.w.buf = row[:at]
+		} else {
+			*scratch = row
+		}
+		return reason, column, nil
+	}
+	ordAt := len(row) - at
+	row = append(row, '\t')
+	row = strconv.AppendInt(row, f.ordBase+int64(rec.at), 10)
+	row = append(row, '\n')
+	if direct {
+		out.w.buf = row
+		return "", "", out.committed(row[at:], id, ts, ordAt)
+	}
+	*scratch = row
+	return "", "", out.row(row, id, ts, ordAt)
 }
 
 // finish checks the spans' starts, reading again a span whose guessed start
@@ -527,12 +669,14 @@ func copyRejects(path string, base int64, w *quarantine.Writer) error {
 // cleanFile validates the CSV file at path, the working-zone object source of
 // entity e, one span after the other on the calling goroutine, writing clean
 // files named after base and its rejected rows to rejects. It returns the
-// file's counts and its clean files (see cleanOut).
-func cleanFile(ctx context.Context, log *slog.Logger, e grpipe.Entity, path, source string, ordBase int64, base string, rejects *quarantine.Writer, maxRejectRatio float64) (FileStats, []string, error) {
+// file's counts and its clean files (see cleanOut). The predups take their
+// buffers from arenas (nil: new ones), as a transform's workers do.
+func cleanFile(ctx context.Context, log *slog.Logger, e grpipe.Entity, path, source string, ordBase int64, base string, rejects *quarantine.Writer, maxRejectRatio float64, arenas *predupPool) (FileStats, []string, error) {
 	f, err := openCSV(log, Source{Entity: e, Name: source, Path: path}, base, ordBase)
 	if err != nil {
 		return FileStats{Source: source, Bytes: f.sizeOr0()}, nil, err
 	}
+	f.arenas = arenas
 	f.split(spanBytes)
 	for _, sp := range f.spans {
 		if err := f.read(ctx, sp); err != nil {
