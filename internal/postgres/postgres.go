@@ -43,9 +43,10 @@ const DefaultWorkMem = "64MB"
 const DefaultJIT = "off"
 
 // stagingStatisticsTarget is the statistics target of the ANALYZE after a
-// COPY into staging: the upsert's plan needs the row count and the key's
-// distinctness, which a 3,000-row sample gives; the server's default (100:
-// 30,000 rows, histograms of every text column) cost seconds per table.
+// COPY into staging or into a fresh target table: the upsert's, the checks'
+// and the analytics' plans need the row count and the keys' distinctness,
+// which a 3,000-row sample gives; the server's default (100: 30,000 rows,
+// histograms of every text column) cost seconds per table.
 const stagingStatisticsTarget = 10
 
 // Options configure a PostgreSQL warehouse.
@@ -182,7 +183,7 @@ func (w *Warehouse) CountParquet(ctx context.Context, files []string) (int64, er
 type analyzeMode int
 
 const (
-	analyzeNone  analyzeMode = iota // no statistics (a target table; autovacuum's job)
+	analyzeNone  analyzeMode = iota // no statistics (autovacuum's job)
 	analyzeOwnTx                    // in a transaction of its own (no transaction is open on the connection)
 	analyzeInTx                     // in the transaction open on the connection
 )

@@ -64,7 +64,8 @@ type TxLoader interface {
 	// whose columns are given in file order, on conn, inside the
 	// transaction open on it, and returns the number of rows loaded. With
 	// analyze it then gathers the planner's statistics of table (a staging
-	// table the rest of the transaction joins against).
+	// table the rest of the transaction joins against, or a fresh target
+	// table the checks and analytics then read).
 	LoadParquetTx(ctx context.Context, conn *sql.Conn, table Table, columns []string, files []string, analyze bool) (int64, error)
 	// CountParquet returns the number of rows of local Parquet files
 	// (from their metadata: nothing is loaded).

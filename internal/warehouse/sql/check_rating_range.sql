@@ -1,1 +1,0 @@
-SELECT count(*) FROM {{ident .Table}} WHERE "review_rating" < 0 OR "review_rating" > 5
