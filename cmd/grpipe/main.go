@@ -40,8 +40,11 @@ func main() {
 	// transform's predup arenas: 160-200 MB live on the 11.4 GB batch), and
 	// GOGC's default of 100 lets it grow to twice its live size between two
 	// collections: 356 MB at the peak of that batch's transform, 285 MB at
-	// 50, at no CPU time that shows (a collection every 10-30 s). GOGC in
-	// the environment wins.
+	// 50. The collector's own CPU time, read from GODEBUG=gctrace=1, is
+	// 0.05-0.5 CPU-s of a 1 M-record run's 18-27 at any of GOGC 50, 100, or
+	// 100 or off under a 384MiB GOMEMLIMIT (the arenas hold no pointers);
+	// 50 gave the lowest peaks (BENCHMARKS.md, "Round 6"). GOGC and
+	// GOMEMLIMIT in the environment win.
 	if os.Getenv("GOGC") == "" {
 		debug.SetGCPercent(defaultGCPercent)
 	}

@@ -3,6 +3,7 @@ package transform_test
 import (
 	"bytes"
 	"context"
+	"database/sql"
 	"fmt"
 	"log/slog"
 	"path/filepath"
@@ -12,6 +13,7 @@ import (
 
 	grpipe "github.com/grpipe/grpipe"
 	"github.com/grpipe/grpipe/internal/duckdb"
+	"github.com/grpipe/grpipe/internal/fake"
 	"github.com/grpipe/grpipe/internal/transform"
 )
 
@@ -106,4 +108,54 @@ func mib(t *testing.T, s string) float64 {
 	}
 	t.Fatalf("memory_limit %q: unit %q", s, unit)
 	return 0
+}
+
+// TestEngineSettingsRestored: a batch of four CSV files on two workers (each
+// entity deduplicated beside the validation of the others, the dedup taking
+// a worker's place) under a lower CSV limit: after the run the engine has
+// its own threads and memory_limit again, and the batch's ledgers are those
+// of the same run without the lower limit.
+func TestEngineSettingsRestored(t *testing.T) {
+	ctx := context.Background()
+	dir := t.TempDir()
+	paths, _, err := fake.WriteBatch(ctx, filepath.Join(dir, "in"), "", fake.Options{Records: 3000, Seed: 5, DirtyRate: 0.01})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var sources []transform.Source
+	for i, e := range grpipe.Entities() {
+		sources = append(sources, transform.Source{Entity: e, Name: filepath.Base(paths[i]), Path: paths[i]})
+	}
+	// DuckDB reports its limit to a tenth of a unit (381.4 MiB for 400MB),
+	// which is what is set back: the limit is compared to 0.2 MiB.
+	settings := func(db *sql.DB) string {
+		var threads, limit string
+		if err := db.QueryRowContext(ctx, "SELECT current_setting('threads')::VARCHAR, current_setting('memory_limit')").Scan(&threads, &limit); err != nil {
+			t.Fatal(err)
+		}
+		return fmt.Sprintf("%s threads, %.0f MiB", threads, mib(t, limit))
+	}
+	ledgers := map[string]map[string]transform.EntityResult{}
+	for _, csvLimit := range []string{"", "200MB"} {
+		db, err := duckdb.Open(ctx, "", duckdb.Options{Threads: 3, MemoryLimit: "400MB"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer db.Close()
+		before := settings(db)
+		res, err := transform.Run(ctx, db, sources, transform.Options{WorkDir: filepath.Join(dir, "work"+csvLimit), MaxRejectRatio: 1, Parallelism: 2, CSVMemoryLimit: csvLimit})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if after := settings(db); after != before {
+			t.Errorf("CSV limit %q: engine after the run %s, before %s", csvLimit, after, before)
+		}
+		ledgers[csvLimit] = map[string]transform.EntityResult{}
+		for name, er := range res.Entities {
+			ledgers[csvLimit][name] = transform.EntityResult{Read: er.Read, Rejected: er.Rejected, Superseded: er.Superseded, Staged: er.Staged}
+		}
+	}
+	if !reflect.DeepEqual(ledgers[""], ledgers["200MB"]) || len(ledgers[""]) != 4 {
+		t.Errorf("ledgers differ by CSV limit: %v", ledgers)
+	}
 }
