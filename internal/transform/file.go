@@ -200,31 +200,22 @@ func cleanTimestamp(in []byte) (int64, bool) {
 	if len(in) != 26 || in[4] != '-' || in[7] != '-' || in[10] != ' ' || in[13] != ':' || in[16] != ':' || in[19] != '.' {
 		return 0, false
 	}
-	var v [14]int64 // YYYY MM DD HH MM SS ffffff: the digits
-	k := 0
-	for _, j := range [...]int{0, 1, 2, 3, 5, 6, 8, 9, 11, 12, 14, 15, 17, 18} {
-		d := in[j] - '0'
-		if d > 9 {
+	// A byte less '0' is a digit when it is at most 9 (a byte below '0'
+	// wraps around to 0xd0 or more).
+	d := func(i int) int64 { return int64(in[i] - '0') }
+	for _, j := range [...]int{0, 1, 2, 3, 5, 6, 8, 9, 11, 12, 14, 15, 17, 18, 20, 21, 22, 23, 24, 25} {
+		if in[j]-'0' > 9 {
 			return 0, false
 		}
-		v[k] = int64(d)
-		k++
 	}
-	var micros int64
-	for _, ch := range in[20:26] {
-		d := ch - '0'
-		if d > 9 {
-			return 0, false
-		}
-		micros = micros*10 + int64(d)
-	}
-	y := v[0]*1000 + v[1]*100 + v[2]*10 + v[3]
-	mo, d := v[4]*10+v[5], v[6]*10+v[7]
-	h, mi, s := v[8]*10+v[9], v[10]*10+v[11], v[12]*10+v[13]
-	if y < grpipe.MinTimestampYear || y > grpipe.MaxTimestampYear || !validDate(int(y), int(mo), int(d)) || h > 23 || mi > 59 || s > 59 {
+	y := d(0)*1000 + d(1)*100 + d(2)*10 + d(3)
+	mo, day := d(5)*10+d(6), d(8)*10+d(9)
+	h, mi, s := d(11)*10+d(12), d(14)*10+d(15), d(17)*10+d(18)
+	micros := ((((d(20)*10+d(21))*10+d(22))*10+d(23))*10+d(24))*10 + d(25)
+	if y < grpipe.MinTimestampYear || y > grpipe.MaxTimestampYear || !validDate(int(y), int(mo), int(day)) || h > 23 || mi > 59 || s > 59 {
 		return 0, false
 	}
-	return (((((y<<4|mo)<<5|d)<<5|h)<<6|mi)<<6|s)<<20 | micros, true
+	return (((((y<<4|mo)<<5|day)<<5|h)<<6|mi)<<6|s)<<20 | micros, true
 }
 
 // packTimestamp packs a clean timestamp "YYYY-MM-DD HH:MM:SS.ffffff" into an
