@@ -282,18 +282,19 @@ func newPipeline(cfg config.Config, o Options, zones *objstore.Store, wh *wareho
 		w.End = a.WindowEnd
 	}
 	return pipeline.New(pipeline.Options{
-		WorkDir:                filepath.Join(cfg.Home, "tmp", "work"),
-		WindowFromDataInterval: cfg.Analytics.WindowFromDataInterval,
-		MaxRejectRatio:         cfg.MaxRejectRatio,
-		Window:                 w,
-		Transform:              duckdb.Options{MemoryLimit: cfg.DuckDB.TransformMemoryLimit, TempDirectory: cfg.DuckDB.TempDirectory, Threads: cfg.DuckDB.Threads},
-		Parallelism:            cfg.Parallelism,
-		Compression:            cfg.ParquetCompression,
-		ProcessedRetention:     cfg.ProcessedRetention,
-		Snapshot:               cfg.UCSDSnapshot,
-		Crash:                  o.Crash,
-		Progress:               o.Progress,
-		Mapper:                 o.mapper,
+		WorkDir:                 filepath.Join(cfg.Home, "tmp", "work"),
+		WindowFromDataInterval:  cfg.Analytics.WindowFromDataInterval,
+		MaxRejectRatio:          cfg.MaxRejectRatio,
+		Window:                  w,
+		Transform:               duckdb.Options{MemoryLimit: cfg.DuckDB.TransformMemoryLimit, TempDirectory: cfg.DuckDB.TempDirectory, Threads: cfg.DuckDB.Threads},
+		TransformCSVMemoryLimit: cfg.DuckDB.CSVTransformLimit(),
+		Parallelism:             cfg.Parallelism,
+		Compression:             cfg.ParquetCompression,
+		ProcessedRetention:      cfg.ProcessedRetention,
+		Snapshot:                cfg.UCSDSnapshot,
+		Crash:                   o.Crash,
+		Progress:                o.Progress,
+		Mapper:                  o.mapper,
 	}, zones, wh, log), nil
 }
 

@@ -28,6 +28,7 @@ func TestSettingBounds(t *testing.T) {
 		{"memory no unit", "duckdb:\n  memory_limit: lots\n", "duckdb.memory_limit"},
 		{"memory tiny", "duckdb:\n  memory_limit: 10KB\n", "duckdb.memory_limit"},
 		{"transform memory no unit", "duckdb:\n  transform_memory_limit: 1024\n", "duckdb.transform_memory_limit"},
+		{"CSV transform memory tiny", "duckdb:\n  transform_csv_memory_limit: 512KB\n", "duckdb.transform_csv_memory_limit"},
 		{"warehouse memory tiny", "duckdb:\n  warehouse_memory_limit: 1KB\n", "duckdb.warehouse_memory_limit"},
 		{"retry delay huge", "orchestrator:\n  retry_delay: 1000h\n", "orchestrator.retry_delay"},
 		{"grace huge", "orchestrator:\n  grace_period: 100h\n", "orchestrator.grace_period"},

@@ -172,8 +172,12 @@ type DuckDB struct {
 	// connection and the Parquet scan of a PostgreSQL load: DuckDB amounts
 	// such as 1GB or 512MiB, beyond which each spills to TempDirectory.
 	TransformMemoryLimit, WarehouseMemoryLimit string
-	TempDirectory                              string
-	Threads                                    int
+	// TransformCSVMemoryLimit caps the transform's engine while it
+	// deduplicates a batch of CSV files only, when lower than
+	// TransformMemoryLimit (CSVTransformLimit).
+	TransformCSVMemoryLimit string
+	TempDirectory           string
+	Threads                 int
 }
 
 // Default returns the defaults for a home, from the settings table.
@@ -361,6 +365,9 @@ func (c Config) Validate() error {
 	if err := checkMemoryLimit("duckdb.transform_memory_limit", "GRPIPE_DUCKDB_TRANSFORM_MEMORY_LIMIT", c.DuckDB.TransformMemoryLimit); err != nil {
 		return err
 	}
+	if err := checkMemoryLimit("duckdb.transform_csv_memory_limit", "GRPIPE_DUCKDB_TRANSFORM_CSV_MEMORY_LIMIT", c.DuckDB.TransformCSVMemoryLimit); err != nil {
+		return err
+	}
 	if err := checkMemoryLimit("duckdb.warehouse_memory_limit", "GRPIPE_DUCKDB_WAREHOUSE_MEMORY_LIMIT", c.DuckDB.WarehouseMemoryLimit); err != nil {
 		return err
 	}
@@ -452,17 +459,37 @@ const (
 // number of bytes with a unit (2GB, 512MiB, 1.5 GB), at most maxMemoryLimit;
 // the error names the setting key and its environment variable env.
 func checkMemoryLimit(key, env, v string) error {
+	if n, ok := memoryBytes(v); ok && n >= 1<<20 && n <= maxMemoryLimit {
+		return nil
+	}
+	return fmt.Errorf("%w: %s %q must be an amount of memory from 1MB to 1PiB, such as 2GB or 512MiB (env %s)", grpipe.ErrBadInput, key, v, env)
+}
+
+// memoryBytes reads a DuckDB amount of memory (2GB, 512MiB, 1.5 GB) as bytes.
+func memoryBytes(v string) (float64, bool) {
 	units := map[string]float64{"b": 1, "kb": 1e3, "mb": 1e6, "gb": 1e9, "tb": 1e12, "kib": 1 << 10, "mib": 1 << 20, "gib": 1 << 30, "tib": 1 << 40}
 	s := strings.ToLower(strings.TrimSpace(v))
 	i := strings.IndexFunc(s, func(r rune) bool { return (r < '0' || r > '9') && r != '.' })
 	if i > 0 {
 		if n, err := strconv.ParseFloat(s[:i], 64); err == nil && n > 0 && !math.IsInf(n, 0) {
-			if u, ok := units[strings.TrimSpace(s[i:])]; ok && n*u >= 1<<20 && n*u <= maxMemoryLimit {
-				return nil
+			if u, ok := units[strings.TrimSpace(s[i:])]; ok {
+				return n * u, true
 			}
 		}
 	}
-	return fmt.Errorf("%w: %s %q must be an amount of memory from 1MB to 1PiB, such as 2GB or 512MiB (env %s)", grpipe.ErrBadInput, key, v, env)
+	return 0, false
+}
+
+// CSVTransformLimit is the transform engine's memory_limit for a batch of
+// CSV files only: TransformCSVMemoryLimit when it is lower than
+// TransformMemoryLimit, "" (the engine's own) otherwise.
+func (d DuckDB) CSVTransformLimit() string {
+	csv, ok := memoryBytes(d.TransformCSVMemoryLimit)
+	own, ownOK := memoryBytes(d.TransformMemoryLimit)
+	if !ok || !ownOK || csv >= own {
+		return ""
+	}
+	return d.TransformCSVMemoryLimit
 }
 
 // validateWeb refuses a blank or padded token and malformed host names.

@@ -84,7 +84,7 @@ web: {addr: "127.0.0.1:9000", token: tok}
 	etl := c.Orchestrator.Tasks[grpipe.TaskETL]
 	if c.Zones != "s3://lake/zones?endpoint=http://127.0.0.1:9000" || c.Warehouse.Kind != config.PostgresWarehouse || c.MaxRejectRatio != 0.02 ||
 		!c.Analytics.WindowStart.Equal(time.Date(2020, 2, 1, 0, 0, 0, 0, time.UTC)) || !c.Analytics.WindowEnd.Equal(time.Date(2020, 3, 1, 0, 0, 0, 0, time.UTC)) ||
-		!c.Analytics.WindowFromDataInterval || c.DuckDB != (config.DuckDB{TransformMemoryLimit: "1GB", WarehouseMemoryLimit: "1GB", TempDirectory: "/tmp/x", Threads: 3}) ||
+		!c.Analytics.WindowFromDataInterval || c.DuckDB != (config.DuckDB{TransformMemoryLimit: "1GB", TransformCSVMemoryLimit: "1GB", WarehouseMemoryLimit: "1GB", TempDirectory: "/tmp/x", Threads: 3}) ||
 		c.Parallelism != 2 || c.ProcessedRetention != 5 || c.LogLevel != slog.LevelDebug {
 		t.Errorf("parsed %+v", c)
 	}
@@ -109,7 +109,7 @@ web: {addr: "127.0.0.1:9000", token: tok}
 func TestEnvAndFlagsOverride(t *testing.T) {
 	values := map[string]string{"zones": "file:///srv/zones", "warehouse": "duckdb:///srv/wh.duckdb", "max_reject_ratio": "0.5",
 		"metadata": "/srv/grpipe.db", "executor": "local",
-		"log_level": "warn", "duckdb.memory_limit": "3GB", "duckdb.transform_memory_limit": "700MB", "duckdb.warehouse_memory_limit": "300MB", "alerts.webhook.url": "https://h.example.org/", "alerts.email.smtp_addr": "m.example.org:25",
+		"log_level": "warn", "duckdb.memory_limit": "3GB", "duckdb.transform_memory_limit": "700MB", "duckdb.transform_csv_memory_limit": "400MB", "duckdb.warehouse_memory_limit": "300MB", "alerts.webhook.url": "https://h.example.org/", "alerts.email.smtp_addr": "m.example.org:25",
 		"alerts.email.password": "secret", "web.token": "t0k", "ucsd_snapshot": "2017-11-01", "web.hosts": "a.example, b.example",
 		"parquet_compression": "LZ4_raw"}
 	env, flags := map[string]string{}, map[string]string{}
@@ -132,7 +132,7 @@ func TestEnvAndFlagsOverride(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if c.Zones != "file:///srv/zones" || c.LogLevel != slog.LevelWarn || c.DuckDB.TransformMemoryLimit != "700MB" || c.DuckDB.WarehouseMemoryLimit != "300MB" || c.Alerts.Email.Password != "secret" ||
+	if c.Zones != "file:///srv/zones" || c.LogLevel != slog.LevelWarn || c.DuckDB.TransformMemoryLimit != "700MB" || c.DuckDB.TransformCSVMemoryLimit != "400MB" || c.DuckDB.WarehouseMemoryLimit != "300MB" || c.Alerts.Email.Password != "secret" ||
 		c.Web.Token != "t0k" || c.Alerts.Email.SMTPAddr != "m.example.org:25" || c.MaxRejectRatio != 0.5 ||
 		!c.UCSDSnapshot.Equal(time.Date(2017, 11, 1, 0, 0, 0, 0, time.UTC)) || c.ParquetCompression != grpipe.LZ4Raw {
 		t.Errorf("environment did not override: %+v", c)
@@ -247,21 +247,26 @@ type envMap map[string]string
 
 func (m envMap) get(k string) string { return m[k] }
 
-// TestMemoryLimits: duckdb.memory_limit sets both engines' limits; an
+// TestMemoryLimits: duckdb.memory_limit sets every engine's limit; an
 // engine's own setting wins over it in the same source (in a file whatever
-// the order of its keys), and a later source wins over an earlier one.
+// the order of its keys), and a later source wins over an earlier one. A
+// batch of CSV files only gets transform_csv_memory_limit when it is lower
+// than the transform's limit, the transform's own ("") otherwise.
 func TestMemoryLimits(t *testing.T) {
 	cases := []struct {
-		name, yaml          string
-		env                 map[string]string
-		transform, warehous string
+		name, yaml               string
+		env                      map[string]string
+		transform, csv, warehous string
 	}{
-		{"defaults", "", nil, "1GB", "512MB"},
-		{"both from the file", "duckdb:\n  memory_limit: 3GB\n", nil, "3GB", "3GB"},
-		{"own setting after memory_limit", "duckdb:\n  memory_limit: 3GB\n  warehouse_memory_limit: 256MB\n", nil, "3GB", "256MB"},
-		{"own setting before memory_limit", "duckdb:\n  transform_memory_limit: 700MB\n  memory_limit: 3GB\n", nil, "700MB", "3GB"},
-		{"env over file", "duckdb:\n  transform_memory_limit: 700MB\n", map[string]string{"GRPIPE_DUCKDB_MEMORY_LIMIT": "2GB"}, "2GB", "2GB"},
-		{"env, own wins", "", map[string]string{"GRPIPE_DUCKDB_MEMORY_LIMIT": "2GB", "GRPIPE_DUCKDB_WAREHOUSE_MEMORY_LIMIT": "600MB"}, "2GB", "600MB"},
+		{"defaults", "", nil, "1GB", "512MB", "512MB"},
+		{"both from the file", "duckdb:\n  memory_limit: 3GB\n", nil, "3GB", "", "3GB"},
+		{"own setting after memory_limit", "duckdb:\n  memory_limit: 3GB\n  warehouse_memory_limit: 256MB\n", nil, "3GB", "", "256MB"},
+		{"own setting before memory_limit", "duckdb:\n  transform_memory_limit: 700MB\n  memory_limit: 3GB\n", nil, "700MB", "", "3GB"},
+		{"env over file", "duckdb:\n  transform_memory_limit: 700MB\n", map[string]string{"GRPIPE_DUCKDB_MEMORY_LIMIT": "2GB"}, "2GB", "", "2GB"},
+		{"env, own wins", "", map[string]string{"GRPIPE_DUCKDB_MEMORY_LIMIT": "2GB", "GRPIPE_DUCKDB_WAREHOUSE_MEMORY_LIMIT": "600MB"}, "2GB", "", "600MB"},
+		{"CSV limit above the transform's", "duckdb:\n  transform_memory_limit: 400MiB\n", nil, "400MiB", "", "512MB"},
+		{"CSV limit in other units", "duckdb:\n  transform_csv_memory_limit: 0.75 GiB\n", nil, "1GB", "0.75 GiB", "512MB"},
+		{"CSV limit from the env", "duckdb:\n  memory_limit: 2GB\n", map[string]string{"GRPIPE_DUCKDB_TRANSFORM_CSV_MEMORY_LIMIT": "600MB"}, "2GB", "600MB", "2GB"},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
@@ -269,8 +274,9 @@ func TestMemoryLimits(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			if c.DuckDB.TransformMemoryLimit != tc.transform || c.DuckDB.WarehouseMemoryLimit != tc.warehous {
-				t.Errorf("transform %q, warehouse %q; want %q, %q", c.DuckDB.TransformMemoryLimit, c.DuckDB.WarehouseMemoryLimit, tc.transform, tc.warehous)
+			d := c.DuckDB
+			if d.TransformMemoryLimit != tc.transform || d.CSVTransformLimit() != tc.csv || d.WarehouseMemoryLimit != tc.warehous {
+				t.Errorf("transform %q, CSV batches %q, warehouse %q; want %q, %q, %q", d.TransformMemoryLimit, d.CSVTransformLimit(), d.WarehouseMemoryLimit, tc.transform, tc.csv, tc.warehous)
 			}
 		})
 	}

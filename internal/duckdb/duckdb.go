@@ -128,11 +128,16 @@ func describe(path string) string {
 	return path
 }
 
+// ErrOutOfMemory is a statement that needed more memory than the engine's
+// memory_limit allows (and could not spill).
+var ErrOutOfMemory = errors.New("duckdb: out of memory")
+
 // MapError wraps DuckDB's errors that callers act on with the warehouse's
 // sentinels: a write on a read-only database (warehouse.ErrReadOnly), the
 // file's lock held by another process (warehouse.ErrBusy, with what to do),
-// a table or schema that does not exist (warehouse.ErrNoTable). Other errors
-// are returned as they are; nil stays nil.
+// a table or schema that does not exist (warehouse.ErrNoTable); and an
+// out-of-memory error with ErrOutOfMemory. Other errors are returned as
+// they are; nil stays nil.
 func MapError(err error) error {
 	var de *duckdbdrv.Error
 	if err == nil || !errors.As(err, &de) {
@@ -143,6 +148,8 @@ func MapError(err error) error {
 		return fmt.Errorf("%w: %w", warehouse.ErrReadOnly, err)
 	case de.Type == duckdbdrv.ErrorTypeIO && (strings.Contains(de.Msg, "Could not set lock") || strings.Contains(de.Msg, "Conflicting lock")):
 		return fmt.Errorf("%w: %w (another grpipe process has the warehouse open: wait for its run to end, or stop it)", warehouse.ErrBusy, err)
+	case de.Type == duckdbdrv.ErrorTypeOutOfMemory:
+		return fmt.Errorf("%w: %w", ErrOutOfMemory, err)
 	case de.Type == duckdbdrv.ErrorTypeCatalog && strings.Contains(de.Msg, "does not exist") &&
 		(strings.Contains(de.Msg, "Table with name") || strings.Contains(de.Msg, "Schema with name")):
 		return fmt.Errorf("%w: %w", warehouse.ErrNoTable, err)

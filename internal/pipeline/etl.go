@@ -473,6 +473,6 @@ func (p *Pipeline) transformHere(ctx context.Context, sources []transform.Source
 	defer engine.Close()
 	return transform.Run(ctx, engine, sources, transform.Options{
 		WorkDir: filepath.Join(workDir, "out"), MaxRejectRatio: p.opts.MaxRejectRatio, Parallelism: p.opts.Parallelism, Compression: p.opts.Compression,
-		Snapshot: p.opts.Snapshot, Log: log, Progress: p.advanced(),
+		Snapshot: p.opts.Snapshot, Log: log, Progress: p.advanced(), CSVMemoryLimit: p.opts.TransformCSVMemoryLimit,
 	})
 }

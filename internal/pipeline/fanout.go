@@ -105,7 +105,7 @@ func (p *Pipeline) TransformPart(ctx context.Context, part Part, log *slog.Logge
 	}
 	defer engine.Close()
 	res, err := transform.Run(ctx, engine, []transform.Source{{Entity: in.Entity, Input: in, Name: part.File, Path: local}},
-		transform.Options{WorkDir: filepath.Join(dir, "out"), MaxRejectRatio: p.opts.MaxRejectRatio, Parallelism: p.opts.Parallelism, Compression: partCompression, Snapshot: p.opts.Snapshot, Log: log})
+		transform.Options{WorkDir: filepath.Join(dir, "out"), MaxRejectRatio: p.opts.MaxRejectRatio, Parallelism: p.opts.Parallelism, Compression: partCompression, Snapshot: p.opts.Snapshot, Log: log, CSVMemoryLimit: p.opts.TransformCSVMemoryLimit})
 	if err != nil {
 		return out, err
 	}

@@ -33,6 +33,9 @@ type Options struct {
 	Window warehouse.Window
 	// Transform tunes the DuckDB engine of the transform.
 	Transform duckdb.Options
+	// TransformCSVMemoryLimit is the engine's memory_limit for a batch of
+	// CSV files only ("": Transform's); see transform.Options.CSVMemoryLimit.
+	TransformCSVMemoryLimit string
 	// Parallelism bounds concurrent file validations (0: defaults).
 	Parallelism int
 	// Compression is the codec of the processed zone's Parquet ("": the transform's default).

@@ -61,8 +61,8 @@ func collapseRef(in []byte) string {
 func TestAppendCleanValidMatchesRule(t *testing.T) {
 	alphabet := []byte{' ', ' ', 'a', 'b', '\t', '\n', 0x00, 0x1f, 0x7f, 0x80, 0x9f, 0xc3, 0xa9, 0xe3, 0x81, 0x82, 0xff, '~', '!'}
 	r := rand.New(rand.NewPCG(7, 11))
-	for n := 0; n < 3000; n++ {
-		in := make([]byte, r.IntN(40))
+	for n := 0; n < 30000; n++ {
+		in := make([]byte, r.IntN(70))
 		for i := range in {
 			in[i] = alphabet[r.IntN(len(alphabet))]
 		}
@@ -164,6 +164,47 @@ func TestStripHTMLMatchesReference(t *testing.T) {
 		}
 		if got, ok := AppendCleanValid([]byte("x"), in, true); !ok || string(got) != "x"+want {
 			t.Fatalf("AppendCleanValid(%q, html) = %q, %v, want %q", in, got[1:], ok, want)
+		}
+	}
+}
+
+// TestScanEveryPosition puts each kind of byte that scan looks for at every
+// position of clean text of every length up to 70 (all the word and tail
+// positions of its sixteen- and eight-byte steps), alone and as a pair.
+func TestScanEveryPosition(t *testing.T) {
+	for i := 1; i <= 140; i++ {
+		// Words and single spaces, or letters alone (a pair across a step's
+		// boundary then has no other space beside it).
+		n, base := i, []byte(strings.Repeat("ab c", 20)[:min(i, 70)])
+		if i > 70 {
+			n, base = i-70, []byte(strings.Repeat("abcdefg", 10)[:i-70])
+		}
+		if base[n-1] == ' ' {
+			base[n-1] = 'd'
+		}
+		if clean, ascii := scan(base); !clean || !ascii {
+			t.Fatalf("scan(%q) = %v, %v, want clean ASCII", base, clean, ascii)
+		}
+		for k := 0; k < n; k++ {
+			for _, c := range []byte{0x00, '\t', '\n', 0x1f, 0x7f, ' ', 0xc3} {
+				in := bytes.Clone(base)
+				in[k] = c
+				pair := bytes.Clone(base)
+				pair[k] = c
+				if k+1 < n {
+					pair[k+1] = c
+				}
+				for _, b := range [][]byte{in, pair} {
+					want := collapseRef(b) == string(b)
+					clean, ascii := scan(b)
+					if clean != want && !(c == 0xc3) {
+						t.Fatalf("scan(%q) clean = %v, want %v", b, clean, want)
+					}
+					if c == 0xc3 && (ascii || !clean && want) {
+						t.Fatalf("scan(%q) = %v, %v: a byte above 0x7f is neither white space nor ASCII", b, clean, ascii)
+					}
+				}
+			}
 		}
 	}
 }

@@ -4,7 +4,9 @@ import (
 	"bytes"
 	"encoding/csv"
 	"log/slog"
+	"math"
 	"math/rand/v2"
+	"strconv"
 	"testing"
 
 	grpipe "github.com/grpipe/grpipe"
@@ -170,4 +172,22 @@ func toBytes(rec []string) [][]byte {
 		out[i] = []byte(s)
 	}
 	return out
+}
+
+// TestAppendDec checks appendDec against strconv at the digit-count edges,
+// with and without room in the buffer.
+func TestAppendDec(t *testing.T) {
+	vals := []int64{0, 1, 9, 10, 11, 99, 100, 101, 999, 1000, 12345, 99999999, 1 << 40, 4<<40 + 123456789, math.MaxInt64, -1, -10, math.MinInt64}
+	for p := int64(1); p > 0 && p <= math.MaxInt64/10; p *= 10 {
+		vals = append(vals, p-1, p, p+1, 10*p-1)
+	}
+	for _, v := range vals {
+		for _, room := range []int{0, 19, 20, 64} {
+			dst := make([]byte, 3, 3+room)
+			copy(dst, "ab\t")
+			if got, want := string(appendDec(dst, v)), "ab\t"+strconv.FormatInt(v, 10); got != want {
+				t.Errorf("appendDec(%d) with room %d = %q, want %q", v, room, got, want)
+			}
+		}
+	}
 }

@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"math/bits"
 	"os"
 	"slices"
 	"strconv"
@@ -143,6 +144,40 @@ func (c *rowCleaner) appendRow(dst []byte, fields [][]byte) (row []byte, id, ts 
 	}
 	return dst, id, ts, "", ""
 }
+
+// appendDec appends v in decimal, as strconv.AppendInt(dst, v, 10) does,
+// writing the digits in place (two at a time) when dst has room for them.
+func appendDec(dst []byte, v int64) []byte {
+	if v < 0 || cap(dst)-len(dst) < 20 {
+		return strconv.AppendInt(dst, v, 10)
+	}
+	u := uint64(v)
+	// Digits: about log10(2) = 1233/4096 per bit, one more at a power of ten.
+	n := bits.Len64(u) * 1233 >> 12
+	if n < len(pow10) && u >= pow10[n] {
+		n++
+	}
+	n = max(n, 1)
+	l := len(dst)
+	dst = dst[:l+n]
+	i := l + n - 1
+	for u >= 100 {
+		q := u / 100
+		r := u - q*100
+		dst[i], dst[i-1] = byte('0'+r%10), byte('0'+r/10)
+		i -= 2
+		u = q
+	}
+	if u >= 10 {
+		dst[i], dst[i-1] = byte('0'+u%10), byte('0'+u/10)
+	} else {
+		dst[i] = byte('0' + u)
+	}
+	return dst
+}
+
+// pow10[i] is 10 to the power i.
+var pow10 = [...]uint64{1, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9, 1e10, 1e11, 1e12, 1e13, 1e14, 1e15, 1e16, 1e17, 1e18, 1e19}
 
 // parseDigits parses a clean, non-negative integer.
 func parseDigits(b []byte) int64 {
@@ -307,9 +342,9 @@ func (o *cleanOut) emit(row []byte, r predupRow) error {
 // committed writes the keys line of a clean row now at the end of the
 // clean file's buffer, and the buffers when full.
 func (o *cleanOut) committed(row []byte, id, ts int64, ordAt int) error {
-	k := strconv.AppendInt(o.kw.buf, id, 10)
+	k := appendDec(o.kw.buf, id)
 	k = append(k, '\t')
-	k = strconv.AppendInt(k, ts, 10)
+	k = appendDec(k, ts)
 	o.kw.buf = append(k, row[ordAt:]...)
 	o.written++
 	if err := o.w.full(); err != nil {
@@ -579,7 +614,7 @@ func (f *csvFile) cleanRow(out *cleanOut, rec *record, scratch *[]byte) (reason,
 	}
 	ordAt := len(row) - at
 	row = append(row, '\t')
-	row = strconv.AppendInt(row, f.ordBase+int64(rec.at), 10)
+	row = appendDec(row, f.ordBase+int64(rec.at))
 	row = append(row, '\n')
 	if direct {
 		out.w.buf = row

@@ -55,12 +55,14 @@ import (
 	"path/filepath"
 	"runtime"
 	"runtime/debug"
+	"slices"
 	"sort"
 	"strings"
 	"sync"
 	"time"
 
 	grpipe "github.com/grpipe/grpipe"
+	"github.com/grpipe/grpipe/internal/duckdb"
 	"github.com/grpipe/grpipe/internal/quarantine"
 )
 
@@ -86,6 +88,13 @@ type Options struct {
 	Parallelism int
 	// Compression is the codec of the Parquet of staged rows ("": DefaultCompression).
 	Compression grpipe.Compression
+	// CSVMemoryLimit, when set, is the engine's memory_limit while it
+	// deduplicates a batch of CSV files only (the Goodreads format), a
+	// DuckDB amount such as 512MB: lower than the engine's own, which a UCSD
+	// dump's source keys need. An entity whose dedup runs out of memory
+	// under it is deduplicated again under the engine's own limit, which
+	// then stays for the rest of the run.
+	CSVMemoryLimit string
 	// Snapshot is the record_create_timestamp of the books, authors and users
 	// of a UCSD dump (setting ucsd_snapshot); zero: bookgraph.DefaultSnapshot.
 	Snapshot time.Time
@@ -166,6 +175,7 @@ func Run(ctx context.Context, db *sql.DB, sources []Source, opts Options) (*Resu
 	}
 	done := make(chan int, len(sources))
 	arenas := &predupPool{max: par}
+	gate := newWorkGate(par, arenas)
 	go func() {
 		// CSV files are cut into spans; par workers validate spans (and
 		// other formats' files whole), the largest file's first, so that its
@@ -244,11 +254,15 @@ func Run(ctx context.Context, db *sql.DB, sources []Source, opts Options) (*Resu
 			go func() {
 				for j := range jobs {
 					if j.sp == nil {
+						gate.take()
 						other(j.file)
+						gate.give()
 						done <- j.file
 						continue
 					}
+					gate.take()
 					err := files[j.file].read(ctx, j.sp)
+					gate.give()
 					mu.Lock()
 					if err != nil && outs[j.file].err == nil {
 						outs[j.file].err = err
@@ -275,13 +289,30 @@ func Run(ctx context.Context, db *sql.DB, sources []Source, opts Options) (*Resu
 		close(jobs)
 	}()
 
-	// Row order in the Parquet files carries no meaning: let DuckDB write in parallel.
-	if _, err := exec(ctx, db, "parallel_writes", nil); err != nil {
+	// Row order in the Parquet files carries no meaning: let DuckDB write in
+	// parallel. A batch of CSV files only is deduplicated under the lower
+	// CSVMemoryLimit.
+	limit := &memoryLimit{db: db}
+	err := func() error {
+		if _, err := exec(ctx, db, "parallel_writes", nil); err != nil {
+			return err
+		}
+		if opts.CSVMemoryLimit != "" && !slices.ContainsFunc(sources, func(s Source) bool { return !s.isCSV() }) {
+			return limit.lower(ctx, opts.CSVMemoryLimit)
+		}
+		return nil
+	}()
+	if err != nil {
 		for range sources {
 			<-done
 		}
 		return nil, fmt.Errorf("transform engine: %w", err)
 	}
+	defer func() {
+		if err := limit.restore(context.WithoutCancel(ctx)); err != nil {
+			log.Warn("transform engine: memory_limit not restored", "err", err)
+		}
+	}()
 
 	// Each entity is deduplicated as soon as all its files are validated,
 	// while the other files are still being validated.
@@ -298,6 +329,9 @@ func Run(ctx context.Context, db *sql.DB, sources []Source, opts Options) (*Resu
 		keyed := false
 		rejects = append(rejects, extraRejects...)
 		for j, src := range sources {
+			if !slices.ContainsFunc(src.entities(), func(x grpipe.Entity) bool { return x.Name == e.Name }) {
+				continue // another entity's file, which may still be validated
+			}
 			o := &outs[j]
 			if o.err != nil {
 				continue
@@ -315,6 +349,13 @@ func Run(ctx context.Context, db *sql.DB, sources []Source, opts Options) (*Resu
 			d.parquet = filepath.Join(opts.WorkDir, e.Name+".parquet")
 			t1 := time.Now()
 			d.staged, d.err = dedupToParquet(ctx, db, e, files, d.parquet, exclude, opts.Compression)
+			if errors.Is(duckdb.MapError(d.err), duckdb.ErrOutOfMemory) && limit.lowered() {
+				log.Warn("deduplication out of memory under the CSV batch's limit: again under the engine's own",
+					"table", e.Name, "limit", opts.CSVMemoryLimit, "err", d.err)
+				if d.err = limit.restore(ctx); d.err == nil {
+					d.staged, d.err = dedupToParquet(ctx, db, e, files, d.parquet, exclude, opts.Compression)
+				}
+			}
 			log.Info("deduplicated", "table", e.Name, "seconds", time.Since(t1).Seconds())
 			if d.err != nil {
 				d.err = fmt.Errorf("transform %s: %w", e.Name, d.err)
@@ -359,7 +400,18 @@ func Run(ctx context.Context, db *sql.DB, sources []Source, opts Options) (*Resu
 			if pending[e.Name]--; pending[e.Name] > 0 || failed {
 				continue
 			}
+			// While files are still validated, the dedup takes a core
+			// from the validation (and its predup buffers): with DuckDB
+			// and the validation each on their own, their memory does not
+			// add up at the batch's peak.
+			busy := n < len(sources)-1
+			if busy {
+				gate.reserve()
+			}
 			d := dedup(e, nil)
+			if busy {
+				gate.unreserve()
+			}
 			deduped[e.Name] = d
 			if d.err != nil {
 				failed = true
@@ -479,6 +531,108 @@ func Run(ctx context.Context, db *sql.DB, sources []Source, opts Options) (*Resu
 		return nil, err
 	}
 	return res, nil
+}
+
+// workGate bounds how many workers validate at once: every worker, or one
+// fewer while an entity is deduplicated beside them. The dedup (DuckDB's
+// scan, grouping and Parquet writing) and the validation each want every
+// core, so the reserved core costs the validation no time it would have had;
+// what it saves is memory: on the 11.4 GB batch the reviews' dedup ran beside
+// the validation of books and users, two workers each holding a 64 MiB
+// predup arena and its index, and the two engines' peaks added up.
+type workGate struct {
+	mu     sync.Mutex
+	cond   sync.Cond
+	active int // workers validating
+	limit  int // how many may
+	par    int // the workers
+	pool   *predupPool
+}
+
+func newWorkGate(par int, pool *predupPool) *workGate {
+	g := &workGate{limit: par, par: par, pool: pool}
+	g.cond.L = &g.mu
+	return g
+}
+
+// take waits until the worker may validate a span (or a file).
+func (g *workGate) take() {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	for g.active >= g.limit {
+		g.cond.Wait()
+	}
+	g.active++
+}
+
+// give ends what take began.
+func (g *workGate) give() {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	g.active--
+	g.cond.Broadcast()
+}
+
+// reserve takes a worker's place for a dedup until unreserve: the next
+// worker to finish its span waits, and the pool keeps one set of buffers
+// fewer. With a single worker it does nothing.
+func (g *workGate) reserve() {
+	if g.par < 2 {
+		return
+	}
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	g.limit = g.par - 1
+	g.pool.setMax(g.limit)
+}
+
+// unreserve gives the reserved place back.
+func (g *workGate) unreserve() {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	g.limit = g.par
+	g.pool.setMax(g.par)
+	g.cond.Broadcast()
+}
+
+// memoryLimit lowers the transform engine's memory_limit for a run and
+// restores it.
+type memoryLimit struct {
+	db  *sql.DB
+	own string // the engine's limit before lower, as DuckDB reports it; "" when not lowered
+}
+
+// lower sets the engine's memory_limit to to, keeping its own for restore.
+func (m *memoryLimit) lower(ctx context.Context, to string) error {
+	conn, err := m.db.Conn(ctx)
+	if err != nil {
+		return err
+	}
+	defer conn.Close()
+	var own string
+	if err := query(ctx, conn, "memory_limit", nil, func(r *sql.Rows) error { return r.Scan(&own) }); err != nil {
+		return fmt.Errorf("read memory_limit: %w", err)
+	}
+	if _, err := exec(ctx, conn, "set_memory_limit", to); err != nil {
+		return fmt.Errorf("memory_limit %s: %w", to, err)
+	}
+	m.own = own
+	return nil
+}
+
+// lowered reports whether the limit is lowered.
+func (m *memoryLimit) lowered() bool { return m.own != "" }
+
+// restore sets the engine's own limit back, if lower changed it.
+func (m *memoryLimit) restore(ctx context.Context) error {
+	if m.own == "" {
+		return nil
+	}
+	if _, err := exec(ctx, m.db, "set_memory_limit", m.own); err != nil {
+		return fmt.Errorf("restore memory_limit %s: %w", m.own, err)
+	}
+	m.own = ""
+	return nil
 }
 
 // removeScratch removes files the transform no longer needs; one that does
