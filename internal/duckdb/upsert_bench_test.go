@@ -82,7 +82,8 @@ func reviewsFile(b *testing.B, path string, first, n int64, shift int) string {
 func benchWarehouse(b *testing.B, path string) *warehouse.Warehouse {
 	b.Helper()
 	ctx := context.Background()
-	drv, err := duckdb.OpenWarehouse(ctx, path, duckdb.Options{MemoryLimit: benchMemoryLimit, TempDirectory: filepath.Join(filepath.Dir(path), "tmp")})
+	drv, err := duckdb.OpenWarehouse(ctx, path, duckdb.Options{MemoryLimit: benchMemoryLimit, TempDirectory: filepath.Join(filepath.Dir(path), "tmp"),
+		Unordered: true})
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -97,8 +98,9 @@ func benchWarehouse(b *testing.B, path string) *warehouse.Warehouse {
 }
 
 // benchMemoryLimit is DuckDB's memory_limit in the benchmark: the
-// pipeline's default.
-const benchMemoryLimit = "2GB"
+// pipeline's default for the warehouse (duckdb.warehouse_memory_limit;
+// internal/app opens the warehouse Unordered, as benchWarehouse does).
+const benchMemoryLimit = "512MB"
 
 // upsertOnce stages file and upserts it into w, and returns the ledger and
 // the wall and CPU seconds (of the whole process: DuckDB's threads are

@@ -191,3 +191,24 @@ func TestAppendDec(t *testing.T) {
 		}
 	}
 }
+
+// TestCleanTimestamp compares cleanTimestamp with the general path
+// (appendISOTimestamp, the year bounds, packTimestamp) on a clean
+// timestamp with each byte replaced by every byte value.
+func TestCleanTimestamp(t *testing.T) {
+	rct := grpipe.Column{Name: grpipe.TimestampColumn, Type: grpipe.Timestamp, Required: true}
+	for _, base := range []string{"2020-02-19 21:38:16.690956", "2024-02-29 23:59:59.999999", "1900-01-01 00:00:00.000000", "2100-12-31 23:59:59.000001"} {
+		for i := 0; i < len(base); i++ {
+			for c := 0; c < 256; c++ {
+				in := []byte(base)
+				in[i] = byte(c)
+				packed, ok := cleanTimestamp(in)
+				out, why := appendValue(nil, rct, in)
+				wantOK := why == "" && string(out) == string(in)
+				if ok != wantOK || ok && packed != packTimestamp(out) {
+					t.Fatalf("cleanTimestamp(%q) = %d, %v; appendValue gives %q %q (packed %d)", in, packed, ok, out, why, packTimestamp(out))
+				}
+			}
+		}
+	}
+}

@@ -163,18 +163,23 @@ func appendDec(dst []byte, v int64) []byte {
 	i := l + n - 1
 	for u >= 100 {
 		q := u / 100
-		r := u - q*100
-		dst[i], dst[i-1] = byte('0'+r%10), byte('0'+r/10)
+		r := (u - q*100) * 2
+		dst[i], dst[i-1] = digitPairs[r+1], digitPairs[r]
 		i -= 2
 		u = q
 	}
 	if u >= 10 {
-		dst[i], dst[i-1] = byte('0'+u%10), byte('0'+u/10)
+		dst[i], dst[i-1] = digitPairs[u*2+1], digitPairs[u*2]
 	} else {
 		dst[i] = byte('0' + u)
 	}
 	return dst
 }
+
+// digitPairs holds "00" to "99": the two digits of r at 2r and 2r+1.
+const digitPairs = "00010203040506070809" + "10111213141516171819" + "20212223242526272829" + "30313233343536373839" +
+	"40414243444546474849" + "50515253545556575859" + "60616263646566676869" + "70717273747576777879" +
+	"80818283848586878889" + "90919293949596979899"
 
 // pow10[i] is 10 to the power i.
 var pow10 = [...]uint64{1, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9, 1e10, 1e11, 1e12, 1e13, 1e14, 1e15, 1e16, 1e17, 1e18, 1e19}
@@ -195,31 +200,22 @@ func cleanTimestamp(in []byte) (int64, bool) {
 	if len(in) != 26 || in[4] != '-' || in[7] != '-' || in[10] != ' ' || in[13] != ':' || in[16] != ':' || in[19] != '.' {
 		return 0, false
 	}
-	var v [14]int64 // YYYY MM DD HH MM SS ffffff: the digits
-	k := 0
-	for _, j := range [...]int{0, 1, 2, 3, 5, 6, 8, 9, 11, 12, 14, 15, 17, 18} {
-		d := in[j] - '0'
-		if d > 9 {
+	// A byte less '0' is a digit when it is at most 9 (a byte below '0'
+	// wraps around to 0xd0 or more).
+	d := func(i int) int64 { return int64(in[i] - '0') }
+	for _, j := range [...]int{0, 1, 2, 3, 5, 6, 8, 9, 11, 12, 14, 15, 17, 18, 20, 21, 22, 23, 24, 25} {
+		if in[j]-'0' > 9 {
 			return 0, false
 		}
-		v[k] = int64(d)
-		k++
 	}
-	var micros int64
-	for _, ch := range in[20:26] {
-		d := ch - '0'
-		if d > 9 {
-			return 0, false
-		}
-		micros = micros*10 + int64(d)
-	}
-	y := v[0]*1000 + v[1]*100 + v[2]*10 + v[3]
-	mo, d := v[4]*10+v[5], v[6]*10+v[7]
-	h, mi, s := v[8]*10+v[9], v[10]*10+v[11], v[12]*10+v[13]
-	if y < grpipe.MinTimestampYear || y > grpipe.MaxTimestampYear || !validDate(int(y), int(mo), int(d)) || h > 23 || mi > 59 || s > 59 {
+	y := d(0)*1000 + d(1)*100 + d(2)*10 + d(3)
+	mo, day := d(5)*10+d(6), d(8)*10+d(9)
+	h, mi, s := d(11)*10+d(12), d(14)*10+d(15), d(17)*10+d(18)
+	micros := ((((d(20)*10+d(21))*10+d(22))*10+d(23))*10+d(24))*10 + d(25)
+	if y < grpipe.MinTimestampYear || y > grpipe.MaxTimestampYear || !validDate(int(y), int(mo), int(day)) || h > 23 || mi > 59 || s > 59 {
 		return 0, false
 	}
-	return (((((y<<4|mo)<<5|d)<<5|h)<<6|mi)<<6|s)<<20 | micros, true
+	return (((((y<<4|mo)<<5|day)<<5|h)<<6|mi)<<6|s)<<20 | micros, true
 }
 
 // packTimestamp packs a clean timestamp "YYYY-MM-DD HH:MM:SS.ffffff" into an
@@ -282,8 +278,10 @@ func newCleanOut(base string, predup bool, sizeHint int, arenas *predupPool) (*c
 
 // outChunk is how many bytes of clean rows are written at a time: a buffer
 // that stays in the core's cache between the rows built in it and the
-// write that copies them out.
-const outChunk = 256 << 10
+// write that copies them out. On the validation benchmark (2026-12-03,
+// load 3.3), 64 KiB gave authors 177-206 MB/cpu-s and reviews 214, 256 KiB
+// 143-163 and 189-209, 1 MiB 178-188 and 193-218.
+const outChunk = 64 << 10
 
 // outFile is a file written from a buffer that callers append to directly.
 type outFile struct {
