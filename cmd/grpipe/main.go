@@ -36,26 +36,27 @@ const (
 )
 
 func main() {
-	// A run's Go heap is mostly long-lived buffers and little garbage (the
-	// transform's predup arenas: 160-200 MB live on the 11.4 GB batch), and
-	// GOGC's default of 100 lets it grow to twice its live size between two
-	// collections: 356 MB at the peak of that batch's transform, 285 MB at
-	// 50. The collector's own CPU time, read from GODEBUG=gctrace=1, is
-	// 0.05-0.5 CPU-s of a 1 M-record run's 18-27 at any of GOGC 50, 100, or
-	// 100 or off under a 384MiB GOMEMLIMIT (the arenas hold no pointers);
-	// 50 gave the lowest peaks (BENCHMARKS.md, "Round 6"). GOGC and
-	// GOMEMLIMIT in the environment win.
-	if os.Getenv("GOGC") == "" {
-		debug.SetGCPercent(defaultGCPercent)
+	// The Go collector keeps GOGC's default of 100 under a soft memory
+	// limit. Measured side by side on 1 M records (BENCHMARKS.md, "Round
+	// 6"), GOGC=50 cost 1.5 CPU-s more of grpipe's 12-27 on average over
+	// nine pairs (more in seven; the collector's own cycles, per gctrace,
+	// under 0.6 CPU-s at either: the rest is the runtime returning and
+	// taking back memory around a lower heap goal) for 0-60 MiB less at the
+	// peak. The
+	// limit bounds the heap (twice its live size at GOGC=100: about 356 MB
+	// at the 11.4 GB batch's peak) without binding on the batches measured.
+	// GOGC and GOMEMLIMIT in the environment win.
+	if os.Getenv("GOMEMLIMIT") == "" {
+		debug.SetMemoryLimit(defaultMemoryLimit)
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	os.Exit(run(ctx, os.Args[1:], os.Stdout, os.Stderr, os.Getenv, hooks{}))
 }
 
-// defaultGCPercent is the Go garbage collector's GOGC when the environment
-// sets none (README, "Memory").
-const defaultGCPercent = 50
+// defaultMemoryLimit is the Go runtime's soft memory limit when the
+// environment sets no GOMEMLIMIT (README, "Memory").
+const defaultMemoryLimit = 512 << 20
 
 // hooks are behaviours only tests inject (cmd/grpipe's TestMain and
 // in-process tests); the production binary passes none and reads no test
