@@ -123,7 +123,10 @@ func Run(ctx context.Context, o Options) (Result, error) {
 	defer tr.CloseIdleConnections()
 	client := &http.Client{Transport: tr, Timeout: o.Timeout}
 
-	ctx, cancel := context.WithTimeout(ctx, o.Duration)
+	// The clock starts before the deadline is set, so Elapsed is never
+	// shorter than Duration, however long the set-up between them takes.
+	start := time.Now()
+	ctx, cancel := context.WithDeadline(ctx, start.Add(o.Duration))
 	defer cancel()
 	var (
 		mu        sync.Mutex
@@ -131,7 +134,6 @@ func Run(ctx context.Context, o Options) (Result, error) {
 		errs      int
 		samples   []string
 	)
-	start := time.Now()
 	var wg sync.WaitGroup
 	for c := range o.Clients {
 		wg.Add(1)
