@@ -24,6 +24,7 @@ import (
 	grpipe "github.com/grpipe/grpipe"
 	"github.com/grpipe/grpipe/internal/app"
 	"github.com/grpipe/grpipe/internal/config"
+	"github.com/grpipe/grpipe/internal/duckdb"
 	"github.com/grpipe/grpipe/internal/orchestrator"
 	"github.com/grpipe/grpipe/internal/report"
 )
@@ -51,6 +52,9 @@ func main() {
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
+	// DuckDB's allocator keeps freed pages for a while; near the process's
+	// memory budget they are given back at once (memory.go).
+	go watchResident(ctx, releaseEvery, releaseAbove, residentBytes, duckdb.ReleaseFreeMemory)
 	os.Exit(run(ctx, os.Args[1:], os.Stdout, os.Stderr, os.Getenv, hooks{}))
 }
 
