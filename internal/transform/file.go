@@ -117,6 +117,15 @@ func (c *rowCleaner) appendRow(dst []byte, fields [][]byte) (row []byte, id, ts 
 					}
 					continue
 				}
+			case grpipe.GoodreadsTS:
+				// Accepted, it starts with a letter and ends with a
+				// digit: appendValue would not trim it.
+				if out, ok := appendGoodreadsTime(dst, in); ok {
+					if y, _ := digits(out, len(dst), 4); y >= grpipe.MinTimestampYear && y <= grpipe.MaxTimestampYear {
+						dst = out
+						continue
+					}
+				}
 			case grpipe.Timestamp:
 				if packed, ok := cleanTimestamp(in); ok {
 					dst = append(dst, in...)

@@ -193,8 +193,22 @@ func (p *predup) store(id int64, i int32) {
 	p.sparse.put(id, i)
 }
 
+// reset empties the id index. The ids set in the slice are those of the
+// held rows (a row is marked dead only for a held row of its id, and
+// compact sets again the ids of the rows it keeps), so when they are few
+// for its length, only their entries are cleared: a few ids below
+// predupDense among 50,000 reviews grew it to megabytes, cleared at every
+// flush and release.
 func (p *predup) reset() {
-	clear(p.dense)
+	if len(p.rows) < len(p.dense)/16 {
+		for _, r := range p.rows {
+			if r.id >= 0 && r.id < int64(len(p.dense)) {
+				p.dense[r.id] = 0
+			}
+		}
+	} else {
+		clear(p.dense)
+	}
 	p.sparse.reset()
 }
 

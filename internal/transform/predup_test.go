@@ -182,3 +182,28 @@ func TestPredupTurnsOff(t *testing.T) {
 		p.release()
 	}
 }
+
+// TestPredupResetClearsIDs holds a few rows whose ids span the id slice
+// (so reset clears their entries one by one), superseding some, compacting
+// and flushing, and checks that every entry of the slice is empty after.
+func TestPredupResetClearsIDs(t *testing.T) {
+	p := newPredup(1<<20, nil, func([]byte, predupRow) error { return nil })
+	p.limit = 200
+	for i, id := range []int64{predupDense - 1, 5, 5, 70_000, 3, predupDense - 1, 5, 12, 70_000} {
+		row := fmt.Sprintf("%d\t%s\t%d\n", id, strings.Repeat("x", 30), i)
+		if err := p.add([]byte(row), id, int64(i), strings.LastIndexByte(row, '\t')); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if len(p.rows) >= len(p.dense)/16 {
+		t.Fatalf("%d rows for an id slice of %d: the test does not reach the clearing by rows", len(p.rows), len(p.dense))
+	}
+	if err := p.flush(); err != nil {
+		t.Fatal(err)
+	}
+	for id, v := range p.dense {
+		if v != 0 {
+			t.Fatalf("after flush, id %d still set (%d)", id, v)
+		}
+	}
+}
