@@ -44,6 +44,10 @@ type Options struct {
 	// and COPY then run without holding rows back to keep their order,
 	// which lets them stay inside MemoryLimit on large inputs.
 	Unordered bool
+	// StorageVersion is the storage_compatibility_version a new database
+	// file is created with, e.g. "v1.2.0" ("": DuckDB's default, v0.10.2,
+	// which every DuckDB since 0.10 reads).
+	StorageVersion string
 	// ReadOnly opens the file read-only: every write is refused, and so is
 	// any access to other files (COPY ... TO, read_csv, ATTACH), which the
 	// statements cannot turn back on.
@@ -72,6 +76,9 @@ func Open(ctx context.Context, path string, opts Options) (*sql.DB, error) {
 	}
 	if opts.Unordered {
 		q.Set("preserve_insertion_order", "false")
+	}
+	if opts.StorageVersion != "" && !opts.ReadOnly {
+		q.Set("storage_compatibility_version", opts.StorageVersion)
 	}
 	if opts.ReadOnly {
 		q.Set("access_mode", "READ_ONLY")

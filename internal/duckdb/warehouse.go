@@ -38,6 +38,12 @@ func ParseStatements(fsys fs.FS, pattern string, funcs template.FuncMap) (*drive
 	return driver.ParseStatements(fsys, pattern, dialect.Name, all)
 }
 
+// WarehouseStorageVersion is the storage version of a new warehouse file:
+// the first that stores text columns with zstd (create_table.duckdb.sql in
+// the warehouse's statements). DuckDB 1.2 and later read such a file; an
+// existing file keeps the version it was created with.
+const WarehouseStorageVersion = "v1.2.0"
+
 // Warehouse is the embedded default warehouse: a DuckDB file.
 type Warehouse struct {
 	db    *sql.DB
@@ -52,11 +58,16 @@ var (
 // OpenWarehouse opens (creating if missing) the DuckDB warehouse file at
 // path. With opts.ReadOnly every write is refused (warehouse.ErrReadOnly).
 // While another process has the file open for writing, or at all when this
-// open is for writing, it fails with warehouse.ErrBusy.
+// open is for writing, it fails with warehouse.ErrBusy. A new file is
+// created with storage version WarehouseStorageVersion unless
+// opts.StorageVersion says otherwise.
 func OpenWarehouse(ctx context.Context, path string, opts Options) (*Warehouse, error) {
 	stmts, err := statements()
 	if err != nil {
 		return nil, err
+	}
+	if opts.StorageVersion == "" && !opts.ReadOnly {
+		opts.StorageVersion = WarehouseStorageVersion
 	}
 	db, err := Open(ctx, path, opts)
 	if err != nil {

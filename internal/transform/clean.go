@@ -175,6 +175,13 @@ func clip(b []byte) string {
 	return string(bytes.ToValidUTF8(b, []byte("?")))
 }
 
+// two parses the two ASCII digits at b[i:] (which must hold two bytes),
+// without a loop: a Goodreads date has seven pairs, read for every review.
+func two(b []byte, i int) (int, bool) {
+	hi, lo := b[i]-'0', b[i+1]-'0' // a byte below '0' wraps around above 9
+	return int(hi)*10 + int(lo), hi <= 9 && lo <= 9
+}
+
 // digits parses exactly n ASCII digits at b[i:].
 func digits(b []byte, i, n int) (int, bool) {
 	if i+n > len(b) {
@@ -333,13 +340,15 @@ func appendGoodreadsTime(dst, in []byte) ([]byte, bool) {
 		(rest[10] != '+' && rest[10] != '-') {
 		return dst, false
 	}
-	h, ok1 := digits(rest, 1, 2)
-	mi, ok2 := digits(rest, 4, 2)
-	s, ok3 := digits(rest, 7, 2)
-	oh, ok4 := digits(rest, 11, 2)
-	om, ok5 := digits(rest, 13, 2)
-	y, ok6 := digits(rest, 16, 4)
-	if !(ok1 && ok2 && ok3 && ok4 && ok5 && ok6) || !validDate(y, mo, d) || h > 23 || mi > 59 || s > 59 || !validOffset(oh, om) {
+	h, ok1 := two(rest, 1)
+	mi, ok2 := two(rest, 4)
+	s, ok3 := two(rest, 7)
+	oh, ok4 := two(rest, 11)
+	om, ok5 := two(rest, 13)
+	yh, ok6 := two(rest, 16)
+	yl, ok7 := two(rest, 18)
+	y := yh*100 + yl
+	if !(ok1 && ok2 && ok3 && ok4 && ok5 && ok6 && ok7) || !validDate(y, mo, d) || h > 23 || mi > 59 || s > 59 || !validOffset(oh, om) {
 		return dst, false
 	}
 	offset := oh*3600 + om*60

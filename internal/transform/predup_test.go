@@ -112,3 +112,98 @@ func checkPredup(t *testing.T, limit int, pool *predupPool, seed uint64) *predup
 	}
 	return p
 }
+
+// TestIDTable checks the predup's id table against a map through random
+// sets, gets and resets (ids clustered, spread, negative), and a reset when
+// the generation wraps around.
+func TestIDTable(t *testing.T) {
+	r := rand.New(rand.NewPCG(3, 4))
+	var tab idTable
+	want := map[int64]int32{}
+	for op := range 400_000 {
+		var id int64
+		switch r.IntN(3) {
+		case 0:
+			id = int64(r.IntN(5000))
+		case 1:
+			id = r.Int64()
+		default:
+			id = -int64(r.IntN(5000)) * 1 << 20
+		}
+		switch k := r.IntN(1000); {
+		case k == 0:
+			tab.reset()
+			clear(want)
+		case k < 500:
+			tab.put(id, int32(op))
+			want[id] = int32(op)
+		default:
+			got, ok := tab.get(id)
+			if w, wok := want[id]; ok != wok || got != w {
+				t.Fatalf("op %d: get(%d) = %d, %v; want %d, %v", op, id, got, ok, w, wok)
+			}
+		}
+	}
+	for id, w := range want {
+		if got, ok := tab.get(id); !ok || got != w {
+			t.Fatalf("get(%d) = %d, %v; want %d", id, got, ok, w)
+		}
+	}
+	tab.gen = ^uint32(0)
+	tab.put(7, 1)
+	tab.reset()
+	if _, ok := tab.get(7); ok || tab.gen != 1 {
+		t.Fatalf("after a wrapped reset: id 7 still set, or generation %d", tab.gen)
+	}
+}
+
+// TestPredupTurnsOff feeds a predup more rows than its probe, all of
+// distinct ids: it must write them all, pass the later ones through, and
+// flush and release again without its buffers (as cleanOut.close does).
+func TestPredupTurnsOff(t *testing.T) {
+	for _, base := range []int64{1, predupDense} { // ids in the slice, in the table
+		written := 0
+		p := newPredup(1<<20, &predupPool{max: 1}, func(row []byte, pr predupRow) error {
+			written++
+			return nil
+		})
+		for i := range int64(predupProbe + 10) {
+			row := fmt.Sprintf("%d\tx\t%d\n", base+i, i)
+			if err := p.add([]byte(row), base+i, 1, strings.LastIndexByte(row, '\t')); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if !p.off || written != predupProbe+10 {
+			t.Fatalf("off %v, %d rows written, want %d", p.off, written, predupProbe+10)
+		}
+		if err := p.flush(); err != nil {
+			t.Fatal(err)
+		}
+		p.release()
+	}
+}
+
+// TestPredupResetClearsIDs holds a few rows whose ids span the id slice
+// (so reset clears their entries one by one), superseding some, compacting
+// and flushing, and checks that every entry of the slice is empty after.
+func TestPredupResetClearsIDs(t *testing.T) {
+	p := newPredup(1<<20, nil, func([]byte, predupRow) error { return nil })
+	p.limit = 200
+	for i, id := range []int64{predupDense - 1, 5, 5, 70_000, 3, predupDense - 1, 5, 12, 70_000} {
+		row := fmt.Sprintf("%d\t%s\t%d\n", id, strings.Repeat("x", 30), i)
+		if err := p.add([]byte(row), id, int64(i), strings.LastIndexByte(row, '\t')); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if len(p.rows) >= len(p.dense)/16 {
+		t.Fatalf("%d rows for an id slice of %d: the test does not reach the clearing by rows", len(p.rows), len(p.dense))
+	}
+	if err := p.flush(); err != nil {
+		t.Fatal(err)
+	}
+	for id, v := range p.dense {
+		if v != 0 {
+			t.Fatalf("after flush, id %d still set (%d)", id, v)
+		}
+	}
+}
