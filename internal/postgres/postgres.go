@@ -139,9 +139,9 @@ func (w *Warehouse) Addr() string { return w.addr }
 func (w *Warehouse) Close() error { return w.db.Close() }
 
 // LoadParquet streams the rows of local Parquet files into table with COPY:
-// an in-memory DuckDB reads the files, and rows go to the server as they are
-// read (a few thousand read ahead at most), so no table is ever held in
-// memory. COPY is one statement: on any error (a lost connection included)
+// an in-memory DuckDB reads the files a run of row groups at a time, one
+// run ahead of the rows going to the server (duckdb.EachParquetRow), so no
+// table is ever held in memory. COPY is one statement: on any error (a lost connection included)
 // no row of it stays in the table. The table is then analyzed (a staging
 // table the upsert joins against).
 func (w *Warehouse) LoadParquet(ctx context.Context, table driver.Table, columns []string, files []string) (int64, error) {
