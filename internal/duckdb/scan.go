@@ -21,8 +21,12 @@ type ParquetColumn struct {
 }
 
 // minPartRows is the least number of rows EachParquetRow reads with one
-// query: consecutive row groups of a file are read together up to it.
-const minPartRows = 65536
+// query: consecutive row groups of a file are read together up to it. A
+// part of several row groups is read by several of DuckDB's threads; with
+// single row groups (65,536 rows) the PostgreSQL COPY of a million reviews
+// took 2.5 s against 2.1 s (BENCHMARKS.md, "Round 8: PostgreSQL against
+// DuckDB").
+const minPartRows = 262144
 
 // parquetPart is a run of consecutive row groups of one file: its rows
 // [lo, hi).
