@@ -207,3 +207,66 @@ func TestPredupResetClearsIDs(t *testing.T) {
 		}
 	}
 }
+
+// TestPredupJudgesEarly feeds 60,000 rows of ids drawn from N values: a
+// predup must turn itself off at an early judgement only for clearly
+// sparse ids (10 M values, as reviews), at the judgement of predupProbe
+// rows for ids spread over 1 M values, and never for 100 K values (users,
+// books, authors). Whenever it turns off, the rows it wrote must still hold
+// every id's winner (greatest timestamp, then read last).
+func TestPredupJudgesEarly(t *testing.T) {
+	for _, c := range []struct {
+		values  int64
+		off     bool
+		atMost  int // the most rows seen before it turned off
+		atLeast int
+	}{
+		{values: 10_000_000, off: true, atLeast: predupEarly, atMost: 2 * predupEarly},
+		{values: 1 << 62, off: true, atLeast: predupEarly, atMost: predupEarly},
+		{values: 1_000_000, off: true, atLeast: predupProbe, atMost: predupProbe},
+		{values: 100_000, off: false},
+	} {
+		t.Run(fmt.Sprint(c.values), func(t *testing.T) {
+			r := rand.New(rand.NewPCG(7, uint64(c.values)))
+			type win struct{ ts, ord int64 }
+			want, got := map[int64]win{}, map[int64]win{}
+			p := newPredup(64<<20, nil, func(row []byte, pr predupRow) error {
+				var ord int64
+				fmt.Sscan(string(row[pr.ordAt+1:]), &ord)
+				if w, ok := got[pr.id]; !ok || pr.ts > w.ts || (pr.ts == w.ts && ord > w.ord) {
+					got[pr.id] = win{pr.ts, ord}
+				}
+				return nil
+			})
+			for ord := int64(1); ord <= 60_000; ord++ {
+				id := r.Int64N(c.values)
+				ts := r.Int64N(1000)
+				row := fmt.Sprintf("%d\tx\t%d\t%d\n", id, ts, ord)
+				ordAt := strings.LastIndexByte(row, '\t')
+				if err := p.add([]byte(row), id, ts, ordAt); err != nil {
+					t.Fatal(err)
+				}
+				if w, ok := want[id]; !ok || ts >= w.ts {
+					want[id] = win{ts, ord}
+				}
+			}
+			if p.off != c.off {
+				t.Fatalf("off = %v after %d rows judged (%d superseded), want %v", p.off, p.seen, p.dropped, c.off)
+			}
+			if c.off && (p.seen < c.atLeast || p.seen > c.atMost) {
+				t.Fatalf("turned off after %d rows (%d superseded), want between %d and %d", p.seen, p.dropped, c.atLeast, c.atMost)
+			}
+			if err := p.flush(); err != nil {
+				t.Fatal(err)
+			}
+			if len(got) != len(want) {
+				t.Fatalf("%d ids written, want %d", len(got), len(want))
+			}
+			for id, w := range want {
+				if got[id] != w {
+					t.Fatalf("id %d: winner %+v, want %+v", id, got[id], w)
+				}
+			}
+		})
+	}
+}
