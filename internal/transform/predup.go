@@ -4,6 +4,7 @@ import (
 	"math/bits"
 	"runtime/debug"
 	"sync"
+	"unsafe"
 )
 
 // predupLimit bounds the bytes of rows a predup holds.
@@ -204,6 +205,39 @@ func (p *predup) lookup(id int64) (int32, bool) {
 		return 0, false
 	}
 	return p.sparse.get(id)
+}
+
+// The id index and the held rows are read at random (the index of 100 K
+// author ids is 400 KB, their 50,000 held rows 2.4 MB): their loads missed
+// the cache, 8 % and 6 % of the validation pass of authors. The validation
+// pass warms both a row ahead, without waiting for either: warm with the
+// id of the row after the one it cleans (the index entry), warmRow with
+// the id of the row it is about to clean (the held row of that id, through
+// the entry warmed a row before). Both are hints: they change no result.
+
+// warm starts bringing the id index's entry for id into the cache.
+func (p *predup) warm(id int64) {
+	if p.off {
+		return
+	}
+	if id >= 0 && id < int64(len(p.dense)) {
+		prefetch(unsafe.Pointer(&p.dense[id]))
+	} else if t := p.sparse; id >= predupDense && t != nil && t.n > 0 {
+		prefetch(unsafe.Pointer(&t.slots[t.slot(id)]))
+	}
+}
+
+// warmRow starts bringing the held row of id, if any, into the cache.
+func (p *predup) warmRow(id int64) {
+	if p.off {
+		return
+	}
+	if i, ok := p.lookup(id); ok && int(i) < len(p.rows) {
+		// A 48-byte row straddles two cache lines one time in two.
+		r := &p.rows[i]
+		prefetch(unsafe.Pointer(r))
+		prefetch(unsafe.Pointer(&r.tag))
+	}
 }
 
 func (p *predup) store(id int64, i int32) {

@@ -80,9 +80,15 @@ func checkPredup(t *testing.T, limit int, pool *predupPool, seed uint64) *predup
 		row := id + "\t" + pad + "\t" + ts
 		ordAt := len(row)
 		row += fmt.Sprintf("\t%d\n", ord)
+		// The hints the validation pass gives, right and wrong: they must
+		// change nothing (nor panic, on any id).
+		p.warmRow(int64(idn))
+		p.warm(int64(r.IntN(2*predupDense)) - 10)
+		p.warmRow(r.Int64() - r.Int64())
 		if err := p.add([]byte(row), int64(idn), int64(tsn), ordAt); err != nil {
 			t.Fatal(err)
 		}
+		p.warm(int64(idn))
 		if w, ok := want[id]; !ok || ts >= w.ts {
 			want[id] = win{ts, ord}
 		}
@@ -268,5 +274,34 @@ func TestPredupJudgesEarly(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// TestPeekID checks the guess at the next record's id that warms the
+// predup's index: leading digits up to a comma, else -1.
+func TestPeekID(t *testing.T) {
+	for _, c := range []struct {
+		data string
+		at   int
+		want int64
+	}{
+		{"12,a\n345,b\n", 5, 345},
+		{"12,a\n0,b\n", 5, 0},
+		{"7,", 0, 7},
+		{"123456789012345678,x", 0, 123456789012345678},
+		{"1234567890123456789,x", 0, -1}, // 19 digits: not a small id
+		{"12,a\n", 5, -1},                // the end of the data
+		{"12,a\n", 4, -1},                // a line feed (after a CR LF line end)
+		{"12,a\n\"3\",b", 5, -1},         // a quoted id
+		{"12,a\n,b", 5, -1},              // an empty id
+		{"12,a\n34", 5, -1},              // no comma
+		{"12,a\n3x,b", 5, -1},
+		{"12,a\n-3,b", 5, -1},
+		{"abc", -1, -1},
+		{"abc", 9, -1},
+	} {
+		if got := peekID([]byte(c.data), c.at); got != c.want {
+			t.Errorf("peekID(%q, %d) = %d, want %d", c.data, c.at, got, c.want)
+		}
 	}
 }
