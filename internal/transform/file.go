@@ -624,6 +624,13 @@ func (f *csvFile) cleanRow(out *cleanOut, rec *record, scratch *[]byte) (reason,
 	if direct {
 		row = out.w.buf
 		at = len(row)
+	} else if src := f.rc.mapping[f.rc.keyCol]; src >= 0 {
+		if id, ok := smallInt(rec.fields[src]); ok {
+			out.pd.warmRow(id) // its held row loads while this one is cleaned
+		}
+		if src == 0 {
+			out.pd.warm(peekID(f.data, rec.at+len(rec.raw)+1)) // the next row's index entry (after a LF line end)
+		}
 	}
 	var id, ts int64
 	row, id, ts, reason, column = f.rc.appendRow(row, rec.fields)
@@ -648,6 +655,28 @@ func (f *csvFile) cleanRow(out *cleanOut, rec *record, scratch *[]byte) (reason,
 	}
 	*scratch = row
 	return "", "", out.row(row, id, ts, ordAt)
+}
+
+// peekID reads the id that probably starts the record at data[at:] (the
+// next record): its leading digits up to a comma, or -1. A guess for
+// predup.warm, which a blank line, a quote or a bad id only makes useless.
+func peekID(data []byte, at int) int64 {
+	if at < 0 || at >= len(data) {
+		return -1
+	}
+	end := min(at+19, len(data))
+	v := int64(0)
+	for i := at; i < end; i++ {
+		c := data[i]
+		if c == ',' && i > at {
+			return v
+		}
+		if c-'0' > 9 {
+			return -1
+		}
+		v = v*10 + int64(c-'0')
+	}
+	return -1
 }
 
 // finish checks the spans' starts, reading again a span whose guessed start
