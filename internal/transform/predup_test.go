@@ -80,9 +80,15 @@ func checkPredup(t *testing.T, limit int, pool *predupPool, seed uint64) *predup
 		row := id + "\t" + pad + "\t" + ts
 		ordAt := len(row)
 		row += fmt.Sprintf("\t%d\n", ord)
+		// The hints the validation pass gives, right and wrong: they must
+		// change nothing (nor panic, on any id).
+		p.warmRow(int64(idn))
+		p.warm(int64(r.IntN(2*predupDense)) - 10)
+		p.warmRow(r.Int64() - r.Int64())
 		if err := p.add([]byte(row), int64(idn), int64(tsn), ordAt); err != nil {
 			t.Fatal(err)
 		}
+		p.warm(int64(idn))
 		if w, ok := want[id]; !ok || ts >= w.ts {
 			want[id] = win{ts, ord}
 		}
@@ -204,6 +210,98 @@ func TestPredupResetClearsIDs(t *testing.T) {
 	for id, v := range p.dense {
 		if v != 0 {
 			t.Fatalf("after flush, id %d still set (%d)", id, v)
+		}
+	}
+}
+
+// TestPredupJudgesEarly feeds 60,000 rows of ids drawn from N values: a
+// predup must turn itself off at an early judgement only for clearly
+// sparse ids (10 M values, as reviews), at the judgement of predupProbe
+// rows for ids spread over 1 M values, and never for 100 K values (users,
+// books, authors). Whenever it turns off, the rows it wrote must still hold
+// every id's winner (greatest timestamp, then read last).
+func TestPredupJudgesEarly(t *testing.T) {
+	for _, c := range []struct {
+		values  int64
+		off     bool
+		atMost  int // the most rows seen before it turned off
+		atLeast int
+	}{
+		{values: 10_000_000, off: true, atLeast: predupEarly, atMost: 2 * predupEarly},
+		{values: 1 << 62, off: true, atLeast: predupEarly, atMost: predupEarly},
+		{values: 1_000_000, off: true, atLeast: predupProbe, atMost: predupProbe},
+		{values: 100_000, off: false},
+	} {
+		t.Run(fmt.Sprint(c.values), func(t *testing.T) {
+			r := rand.New(rand.NewPCG(7, uint64(c.values)))
+			type win struct{ ts, ord int64 }
+			want, got := map[int64]win{}, map[int64]win{}
+			p := newPredup(64<<20, nil, func(row []byte, pr predupRow) error {
+				var ord int64
+				fmt.Sscan(string(row[pr.ordAt+1:]), &ord)
+				if w, ok := got[pr.id]; !ok || pr.ts > w.ts || (pr.ts == w.ts && ord > w.ord) {
+					got[pr.id] = win{pr.ts, ord}
+				}
+				return nil
+			})
+			for ord := int64(1); ord <= 60_000; ord++ {
+				id := r.Int64N(c.values)
+				ts := r.Int64N(1000)
+				row := fmt.Sprintf("%d\tx\t%d\t%d\n", id, ts, ord)
+				ordAt := strings.LastIndexByte(row, '\t')
+				if err := p.add([]byte(row), id, ts, ordAt); err != nil {
+					t.Fatal(err)
+				}
+				if w, ok := want[id]; !ok || ts >= w.ts {
+					want[id] = win{ts, ord}
+				}
+			}
+			if p.off != c.off {
+				t.Fatalf("off = %v after %d rows judged (%d superseded), want %v", p.off, p.seen, p.dropped, c.off)
+			}
+			if c.off && (p.seen < c.atLeast || p.seen > c.atMost) {
+				t.Fatalf("turned off after %d rows (%d superseded), want between %d and %d", p.seen, p.dropped, c.atLeast, c.atMost)
+			}
+			if err := p.flush(); err != nil {
+				t.Fatal(err)
+			}
+			if len(got) != len(want) {
+				t.Fatalf("%d ids written, want %d", len(got), len(want))
+			}
+			for id, w := range want {
+				if got[id] != w {
+					t.Fatalf("id %d: winner %+v, want %+v", id, got[id], w)
+				}
+			}
+		})
+	}
+}
+
+// TestPeekID checks the guess at the next record's id that warms the
+// predup's index: leading digits up to a comma, else -1.
+func TestPeekID(t *testing.T) {
+	for _, c := range []struct {
+		data string
+		at   int
+		want int64
+	}{
+		{"12,a\n345,b\n", 5, 345},
+		{"12,a\n0,b\n", 5, 0},
+		{"7,", 0, 7},
+		{"123456789012345678,x", 0, 123456789012345678},
+		{"1234567890123456789,x", 0, -1}, // 19 digits: not a small id
+		{"12,a\n", 5, -1},                // the end of the data
+		{"12,a\n", 4, -1},                // a line feed (after a CR LF line end)
+		{"12,a\n\"3\",b", 5, -1},         // a quoted id
+		{"12,a\n,b", 5, -1},              // an empty id
+		{"12,a\n34", 5, -1},              // no comma
+		{"12,a\n3x,b", 5, -1},
+		{"12,a\n-3,b", 5, -1},
+		{"abc", -1, -1},
+		{"abc", 9, -1},
+	} {
+		if got := peekID([]byte(c.data), c.at); got != c.want {
+			t.Errorf("peekID(%q, %d) = %d, want %d", c.data, c.at, got, c.want)
 		}
 	}
 }

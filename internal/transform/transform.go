@@ -723,7 +723,8 @@ const rowGroupBytes = "32MB"
 // writes them to out with codec c, returning the number of rows written. The winners (the
 // greatest timestamp per id, then the greatest ordinal: the row read last)
 // are found in the small keys files the validation pass wrote beside the
-// clean files, so the clean rows are read once.
+// clean files, so the clean rows are read once; only the rows that lose to
+// them are looked up while the clean rows are written (sql/dedup.sql).
 func dedupToParquet(ctx context.Context, db *sql.DB, e grpipe.Entity, files []string, out string, exclude []int64, c grpipe.Compression) (int64, error) {
 	keyType := "BIGINT"
 	for _, c := range e.Columns {
@@ -736,13 +737,12 @@ func dedupToParquet(ctx context.Context, db *sql.DB, e grpipe.Entity, files []st
 		keyFiles[i] = f + ".keys"
 	}
 	maxLine := MaxRowBytes + (1 << 20)
-	data := struct {
+	r, err := exec(ctx, db, "dedup", struct {
 		tsvFiles
 		Columns            []string
 		KeyFiles           []string
 		KeyColumns         []csvColumn
 		Exclude            []int64
-		Unique             bool
 		Out, RowGroupBytes string
 		Compression        grpipe.Compression
 	}{
@@ -754,22 +754,7 @@ func dedupToParquet(ctx context.Context, db *sql.DB, e grpipe.Entity, files []st
 		Exclude:       exclude,
 		Out:           out,
 		RowGroupBytes: rowGroupBytes,
-	}
-	// A batch whose ids are all distinct (a UCSD dump, a first load) needs
-	// no winners: counting them first costs a grouping of the small keys,
-	// and spares the dedup its join of every ordinal, which made the
-	// 15.7 M reviews of the UCSD dump fail under a 1GB memory_limit.
-	conn, err := db.Conn(ctx)
-	if err != nil {
-		return 0, err
-	}
-	defer conn.Close()
-	var rows, ids int64
-	if err := query(ctx, conn, "dedup_count", data, func(r *sql.Rows) error { return r.Scan(&rows, &ids) }); err != nil {
-		return 0, fmt.Errorf("count ids: %w", err)
-	}
-	data.Unique = rows == ids
-	r, err := exec(ctx, conn, "dedup", data)
+	})
 	if err != nil {
 		return 0, err
 	}
