@@ -59,7 +59,7 @@ type Options struct {
 }
 
 // Open opens the DuckDB database at path ("" for an in-memory one) with the
-// ICU extension loaded and the session time zone set to UTC.
+// ICU extension loaded and its time zone set to UTC (every connection's).
 func Open(ctx context.Context, path string, opts Options) (*sql.DB, error) {
 	q := url.Values{}
 	if opts.MemoryLimit != "" {
@@ -90,7 +90,10 @@ func Open(ctx context.Context, path string, opts Options) (*sql.DB, error) {
 	if len(q) > 0 {
 		dsn += "?" + q.Encode()
 	}
-	init := "LOAD icu; SET TimeZone = 'UTC'"
+	// The time zone is set for the database (GLOBAL), so that every
+	// connection starts in UTC: a read-only database's later connections
+	// cannot set anything, the first one having locked the configuration.
+	init := "LOAD icu; SET GLOBAL TimeZone = 'UTC'"
 	if opts.ReadOnly {
 		init += "; SET lock_configuration = true"
 	}
@@ -99,7 +102,7 @@ func Open(ctx context.Context, path string, opts Options) (*sql.DB, error) {
 	// statement of the caller runs; the later connections find it off.
 	first := init
 	if opts.ReadOnly && len(opts.AllowedDirectories) > 0 {
-		first = "LOAD icu; SET TimeZone = 'UTC'; SET allowed_directories = " + QuoteList(opts.AllowedDirectories) +
+		first = "LOAD icu; SET GLOBAL TimeZone = 'UTC'; SET allowed_directories = " + QuoteList(opts.AllowedDirectories) +
 			"; SET enable_external_access = false; SET lock_configuration = true"
 	}
 	var once sync.Mutex
@@ -108,8 +111,15 @@ func Open(ctx context.Context, path string, opts Options) (*sql.DB, error) {
 		once.Lock()
 		defer once.Unlock()
 		q := init
-		if !done {
+		switch {
+		case !done:
 			q = first
+		case opts.ReadOnly:
+			// The first connection locked the configuration: a later one
+			// may not set anything, and needs nothing set (the ICU
+			// extension and the time zone are the database's, not the
+			// connection's: TestReadOnlyConcurrent).
+			return nil
 		}
 		if _, err := e.ExecContext(ctx, q, nil); err != nil {
 			return err

@@ -119,6 +119,49 @@ func TestReadOnly(t *testing.T) {
 	}
 }
 
+// TestReadOnlyConcurrent: a read-only database answers on several
+// connections at once (its configuration is locked by the first one: the
+// later ones must not try to set it), each in UTC whatever the process's
+// time zone.
+func TestReadOnlyConcurrent(t *testing.T) {
+	t.Setenv("TZ", "America/New_York")
+	ctx := context.Background()
+	path := filepath.Join(t.TempDir(), "w.duckdb")
+	rw, err := duckdb.Open(ctx, path, duckdb.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := rw.Exec("CREATE TABLE k (a INTEGER); INSERT INTO k VALUES (1)"); err != nil {
+		t.Fatal(err)
+	}
+	rw.Close()
+	ro, err := duckdb.Open(ctx, path, duckdb.Options{ReadOnly: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ro.Close()
+	const n = 4
+	conns := make([]*sql.Conn, n) // held at once: n connections of the pool
+	for i := range conns {
+		if conns[i], err = ro.Conn(ctx); err != nil {
+			t.Fatalf("connection %d: %v", i, err)
+		}
+		defer conns[i].Close()
+	}
+	for i, c := range conns {
+		var tz, ts string
+		if err := c.QueryRowContext(ctx, "SELECT current_setting('TimeZone'), CAST(TIMESTAMPTZ '2026-01-01 00:00:00+00' AS VARCHAR)").Scan(&tz, &ts); err != nil {
+			t.Fatalf("connection %d: %v", i, err)
+		}
+		if tz != "UTC" || ts != "2026-01-01 00:00:00+00" {
+			t.Errorf("connection %d: time zone %q, a UTC midnight reads %q: want UTC", i, tz, ts)
+		}
+		if _, err := c.ExecContext(ctx, "INSERT INTO k VALUES (2)"); !errors.Is(duckdb.MapError(err), warehouse.ErrReadOnly) {
+			t.Errorf("connection %d: a write gave %v, want ErrReadOnly", i, err)
+		}
+	}
+}
+
 // holdEnv makes the test binary a process that holds a DuckDB file open
 // (see TestMain): the value is the file, then "ro" or "rw".
 const holdEnv = "GRPIPE_DUCKDB_TEST_HOLD"

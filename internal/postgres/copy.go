@@ -2,7 +2,7 @@ package postgres
 
 import (
 	"context"
-	"database/sql"
+	"database/sql/driver"
 	"encoding/binary"
 	"errors"
 	"fmt"
@@ -14,6 +14,8 @@ import (
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
+
+	"github.com/grpipe/grpipe/internal/duckdb"
 )
 
 // PostgreSQL type OIDs the binary COPY encoder writes (pg_type.oid).
@@ -45,23 +47,27 @@ type encodeFunc func(buf []byte, v any) ([]byte, error)
 
 // columnEncoders returns the encoder of each column of table, in the order
 // of columns, from the types the server reports for them; an error wrapping
-// errUnsupportedColumn when a column's type has none.
-func columnEncoders(ctx context.Context, conn *pgconn.PgConn, ident pgx.Identifier, columns []string) ([]encodeFunc, error) {
+// errUnsupportedColumn when a column's type has none. The Parquet columns
+// to read follow: a timestamp column is read as its epoch microseconds,
+// which its encoder takes.
+func columnEncoders(ctx context.Context, conn *pgconn.PgConn, ident pgx.Identifier, columns []string) ([]encodeFunc, []duckdb.ParquetColumn, error) {
 	quoted := make([]string, len(columns))
 	for i, c := range columns {
 		quoted[i] = pgx.Identifier{c}.Sanitize()
 	}
 	sd, err := conn.Prepare(ctx, "", "SELECT "+strings.Join(quoted, ", ")+" FROM "+ident.Sanitize(), nil)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	enc := make([]encodeFunc, len(sd.Fields))
+	read := make([]duckdb.ParquetColumn, len(sd.Fields))
 	for i, f := range sd.Fields {
 		if enc[i] = encoderFor(f.DataTypeOID); enc[i] == nil {
-			return nil, fmt.Errorf("%w: column %s has type oid %d", errUnsupportedColumn, columns[i], f.DataTypeOID)
+			return nil, nil, fmt.Errorf("%w: column %s has type oid %d", errUnsupportedColumn, columns[i], f.DataTypeOID)
 		}
+		read[i] = duckdb.ParquetColumn{Name: columns[i], EpochMicros: f.DataTypeOID == oidTimestamp || f.DataTypeOID == oidTimestamptz}
 	}
-	return enc, nil
+	return enc, read, nil
 }
 
 func encoderFor(oid uint32) encodeFunc {
@@ -168,15 +174,18 @@ func encodeText(buf []byte, v any) ([]byte, error) {
 	var s string
 	switch x := v.(type) {
 	case string:
+		// A VARCHAR of DuckDB: valid UTF-8 (DuckDB checks every string it
+		// reads from Parquet or CSV, and makes no other).
 		s = x
 	case []byte:
+		// A BLOB: the server refuses text that is not UTF-8; say which
+		// value it was.
+		if !utf8.Valid(x) {
+			return buf, fmt.Errorf("text that is not valid UTF-8 (%q)", truncate(string(x), 40))
+		}
 		s = string(x)
 	default:
 		return buf, typeError(v, "text")
-	}
-	// The server refuses text that is not UTF-8; say which value it was.
-	if !utf8.ValidString(s) {
-		return buf, fmt.Errorf("text that is not valid UTF-8 (%q)", truncate(s, 40))
 	}
 	if len(s) > math.MaxInt32 {
 		return buf, fmt.Errorf("text of %d bytes is too long for a COPY field", len(s))
@@ -195,7 +204,23 @@ func truncate(s string, n int) string {
 // postgresEpoch is PostgreSQL's zero for dates and timestamps.
 var postgresEpoch = time.Date(2000, 1, 1, 0, 0, 0, 0, time.UTC)
 
+// postgresEpochMicros is postgresEpoch in microseconds since 1970.
+var postgresEpochMicros = postgresEpoch.UnixMicro()
+
+// appendEpochMicros appends a timestamp field from its microseconds since
+// 1970 (as duckdb.ParquetColumn's EpochMicros reads it).
+func appendEpochMicros(buf []byte, us int64) ([]byte, error) {
+	if us < math.MinInt64+postgresEpochMicros {
+		return buf, fmt.Errorf("timestamp %d µs before 1970 out of range", -us)
+	}
+	buf = binary.BigEndian.AppendUint32(buf, 8)
+	return binary.BigEndian.AppendUint64(buf, uint64(us-postgresEpochMicros)), nil
+}
+
 func encodeTimestamp(buf []byte, v any) ([]byte, error) {
+	if us, ok := v.(int64); ok {
+		return appendEpochMicros(buf, us)
+	}
 	t, ok := v.(time.Time)
 	if !ok {
 		return buf, typeError(v, "timestamp")
@@ -207,6 +232,9 @@ func encodeTimestamp(buf []byte, v any) ([]byte, error) {
 }
 
 func encodeTimestamptz(buf []byte, v any) ([]byte, error) {
+	if us, ok := v.(int64); ok {
+		return appendEpochMicros(buf, us)
+	}
 	t, ok := v.(time.Time)
 	if !ok {
 		return buf, typeError(v, "timestamp with time zone")
@@ -239,11 +267,15 @@ func encodeDate(buf []byte, v any) ([]byte, error) {
 // at a time.
 const copyChunk = 256 << 10
 
+// eachRow calls fn with each row to copy (vals reused between calls), and
+// returns fn's error or its own.
+type eachRow func(fn func(vals []driver.Value) error) error
+
 // copyBinary streams rows into table's COPY in PostgreSQL's binary format:
 // a goroutine reads the rows and encodes them (no per-value allocation of
 // its own), the connection sends what it has encoded. An error of the rows
 // or of an encoder aborts the COPY (nothing of it stays in the table).
-func copyBinary(ctx context.Context, conn *pgconn.PgConn, ident pgx.Identifier, columns []string, enc []encodeFunc, rows *sql.Rows) (int64, error) {
+func copyBinary(ctx context.Context, conn *pgconn.PgConn, ident pgx.Identifier, columns []string, enc []encodeFunc, rows eachRow) (int64, error) {
 	quoted := make([]string, len(columns))
 	for i, c := range columns {
 		quoted[i] = pgx.Identifier{c}.Sanitize()
@@ -277,19 +309,13 @@ var errCopyEnded = errors.New("copy ended")
 var errSource = errors.New("read rows")
 
 // encodeRows writes the binary COPY stream of rows to w.
-func encodeRows(rows *sql.Rows, columns []string, enc []encodeFunc, w io.Writer) error {
-	vals := make([]any, len(enc))
-	ptrs := make([]any, len(enc))
-	for i := range vals {
-		ptrs[i] = &vals[i]
-	}
+func encodeRows(rows eachRow, columns []string, enc []encodeFunc, w io.Writer) error {
 	buf := make([]byte, 0, copyChunk+64<<10)
 	buf = append(buf, copyBinaryHeader...)
-	var err error
-	for row := int64(1); rows.Next(); row++ {
-		if err := rows.Scan(ptrs...); err != nil {
-			return err
-		}
+	row := int64(0)
+	err := rows(func(vals []driver.Value) error {
+		row++
+		var err error
 		buf = binary.BigEndian.AppendUint16(buf, uint16(len(enc)))
 		for i, v := range vals {
 			if v == nil {
@@ -306,8 +332,9 @@ func encodeRows(rows *sql.Rows, columns []string, enc []encodeFunc, w io.Writer)
 			}
 			buf = buf[:0]
 		}
-	}
-	if err := rows.Err(); err != nil {
+		return nil
+	})
+	if err != nil {
 		return err
 	}
 	buf = binary.BigEndian.AppendUint16(buf, math.MaxUint16) // the trailer: -1

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"os"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -122,5 +123,30 @@ func TestLoadParquetOutOfRange(t *testing.T) {
 	var left int
 	if err := w.DB().QueryRowContext(ctx, "SELECT count(*) FROM s.r").Scan(&left); err != nil || left != 0 {
 		t.Fatalf("%d rows left after the failed COPY (%v), want 0", left, err)
+	}
+}
+
+// TestLoadParquetUnreadableFile: a Parquet file that is missing, or is not
+// Parquet, fails the load with the file named, and no row stays.
+func TestLoadParquetUnreadableFile(t *testing.T) {
+	w := open(t, pgtest.Database(t), postgres.Options{})
+	ctx := context.Background()
+	if _, err := w.DB().ExecContext(ctx, `CREATE SCHEMA s; CREATE TABLE s.u (id BIGINT, at TIMESTAMP)`); err != nil {
+		t.Fatal(err)
+	}
+	good := parquetOfQuery(t, `SELECT range AS id, TIMESTAMP '2026-01-01' AS at FROM range(5)`)
+	notParquet := filepath.Join(t.TempDir(), "rows.parquet")
+	if err := os.WriteFile(notParquet, []byte("id,at\n1,2026-01-01\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	for _, bad := range []string{filepath.Join(t.TempDir(), "missing.parquet"), notParquet} {
+		n, err := w.LoadParquet(ctx, driver.Table{Schema: "s", Name: "u"}, []string{"id", "at"}, []string{good, bad})
+		if err == nil || !strings.Contains(err.Error(), bad) {
+			t.Errorf("load of %s: %d rows, %v; want an error naming the file", bad, n, err)
+		}
+	}
+	var rows int
+	if err := w.DB().QueryRowContext(ctx, "SELECT count(*) FROM s.u").Scan(&rows); err != nil || rows != 0 {
+		t.Errorf("the table holds %d rows after the failed loads (%v), want 0", rows, err)
 	}
 }

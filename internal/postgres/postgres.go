@@ -139,9 +139,9 @@ func (w *Warehouse) Addr() string { return w.addr }
 func (w *Warehouse) Close() error { return w.db.Close() }
 
 // LoadParquet streams the rows of local Parquet files into table with COPY:
-// an in-memory DuckDB reads the files, and rows go to the server as they are
-// read (a few thousand read ahead at most), so no table is ever held in
-// memory. COPY is one statement: on any error (a lost connection included)
+// an in-memory DuckDB reads the files a run of row groups at a time, one
+// run ahead of the rows going to the server (duckdb.EachParquetRow), so no
+// table is ever held in memory. COPY is one statement: on any error (a lost connection included)
 // no row of it stays in the table. The table is then analyzed (a staging
 // table the upsert joins against).
 func (w *Warehouse) LoadParquet(ctx context.Context, table driver.Table, columns []string, files []string) (int64, error) {
@@ -195,11 +195,6 @@ func (w *Warehouse) copyParquet(ctx context.Context, conn *sql.Conn, table drive
 		return 0, fmt.Errorf("parquet reader: %w", err)
 	}
 	defer scan.Close()
-	rows, err := duckdb.ScanParquet(ctx, scan, columns, files)
-	if err != nil {
-		return 0, fmt.Errorf("read %s: %w", strings.Join(files, ", "), err)
-	}
-	defer rows.Close()
 
 	var n int64
 	err = conn.Raw(func(dc any) error {
@@ -208,12 +203,15 @@ func (w *Warehouse) copyParquet(ctx context.Context, conn *sql.Conn, table drive
 			return fmt.Errorf("unexpected driver connection %T", dc)
 		}
 		pc := sc.Conn()
-		enc, err := columnEncoders(ctx, pc.PgConn(), ident, columns)
+		enc, read, err := columnEncoders(ctx, pc.PgConn(), ident, columns)
 		switch {
 		case err == nil:
+			rows := func(fn func(vals []sqldriver.Value) error) error {
+				return duckdb.EachParquetRow(ctx, scan, read, files, fn)
+			}
 			n, err = copyBinary(ctx, pc.PgConn(), ident, columns, enc, rows)
 		case errors.Is(err, errUnsupportedColumn):
-			n, err = copyGeneric(ctx, pc, ident, columns, rows)
+			n, err = w.copyParquetGeneric(ctx, pc, scan, ident, columns, files)
 		}
 		if err != nil {
 			return err
@@ -233,6 +231,17 @@ func (w *Warehouse) copyParquet(ctx context.Context, conn *sql.Conn, table drive
 		return 0, fmt.Errorf("copy into %s: %w", table, w.explain(err))
 	}
 	return n, nil
+}
+
+// copyParquetGeneric copies the Parquet files' rows through pgx's generic
+// encoder (copyGeneric), read with database/sql.
+func (w *Warehouse) copyParquetGeneric(ctx context.Context, pc *pgx.Conn, scan *sql.DB, ident pgx.Identifier, columns []string, files []string) (int64, error) {
+	rows, err := duckdb.ScanParquet(ctx, scan, columns, files)
+	if err != nil {
+		return 0, fmt.Errorf("%w: %w", errSource, err)
+	}
+	defer rows.Close()
+	return copyGeneric(ctx, pc, ident, columns, rows)
 }
 
 // analyze gives a freshly loaded table statistics, so that the upsert's

@@ -139,7 +139,8 @@ func TestAppendRowFastPaths(t *testing.T) {
 		"2020-02-19 21:38:16", "Wed Feb 19 18:36:17 -0800 2020", "x020-02-19 21:38:16.690956",
 		"Wed Feb 19 18:36:17 -0800 1899", "Mon Jan 01 00:30:00 +0100 1900", "Fri Dec 31 23:30:00 -0100 2100", " Wed Feb 19 18:36:17 -0800 2020",
 		"Wed Feb 19 18:36:17 -0800 2020 ", "Wed Feb  9 18:36:17 -0800 2020", "Wed Feb 9 18:36:17 +1400 2020", "Wed Feb 19 18:3a:17 -0800 2020",
-		"Wed Feb 19 18:36:17 -08a0 2020", "Wed Feb 19 18:36:17 -0800 20/0"}
+		"Wed Feb 19 18:36:17 -08a0 2020", "Wed Feb 19 18:36:17 -0800 20/0",
+		"5", "6", "9", "5.0", "5.01", "4.99", "0.5", ".5", "5.", "05", "1e3", "0x1p3", "NaN", "Inf", "4..5", "4.5.", " 4.5", "4.5 ", "-0", "3,5"}
 	rng := rand.New(rand.NewPCG(6, 14))
 	for _, e := range grpipe.Entities() {
 		data, err := sample.Bytes(e.FilePrefix + ".csv")
@@ -210,6 +211,24 @@ func TestCleanTimestamp(t *testing.T) {
 				wantOK := why == "" && string(out) == string(in)
 				if ok != wantOK || ok && packed != packTimestamp(out) {
 					t.Fatalf("cleanTimestamp(%q) = %d, %v; appendValue gives %q %q (packed %d)", in, packed, ok, out, why, packTimestamp(out))
+				}
+			}
+		}
+		// Two neighbouring bytes replaced: a byte that is not a digit
+		// must not make its neighbour's check pass (the digits are checked
+		// eight bytes at a time).
+		odd := []byte{0, 0x09, ' ', '-', '.', '/', '0', '5', '9', ':', ';', '?', 'A', 0x7f, 0x80, 0xc3, 0xf0, 0xf9, 0xfa, 0xff}
+		for i := 0; i+1 < len(base); i++ {
+			for _, a := range odd {
+				for _, b := range odd {
+					in := []byte(base)
+					in[i], in[i+1] = a, b
+					packed, ok := cleanTimestamp(in)
+					out, why := appendValue(nil, rct, in)
+					wantOK := why == "" && string(out) == string(in)
+					if ok != wantOK || ok && packed != packTimestamp(out) {
+						t.Fatalf("cleanTimestamp(%q) = %d, %v; appendValue gives %q %q", in, packed, ok, out, why)
+					}
 				}
 			}
 		}

@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"bytes"
 	"context"
+	"encoding/binary"
 	"errors"
 	"fmt"
 	"io"
@@ -126,6 +127,13 @@ func (c *rowCleaner) appendRow(dst []byte, fields [][]byte) (row []byte, id, ts 
 						continue
 					}
 				}
+			case grpipe.Double:
+				// Digits with an optional fraction stay as given (see
+				// appendValue); a review_rating when it is one digit, 0 to 5.
+				if plainDecimal(in) && (n == 1 && in[0] <= '5' || col.Name != "review_rating") {
+					dst = append(dst, in...)
+					continue
+				}
 			case grpipe.Timestamp:
 				if packed, ok := cleanTimestamp(in); ok {
 					dst = append(dst, in...)
@@ -228,14 +236,16 @@ func cleanTimestamp(in []byte) (int64, bool) {
 	if len(in) != 26 || in[4] != '-' || in[7] != '-' || in[10] != ' ' || in[13] != ':' || in[16] != ':' || in[19] != '.' {
 		return 0, false
 	}
-	// A byte less '0' is a digit when it is at most 9 (a byte below '0'
-	// wraps around to 0xd0 or more).
-	d := func(i int) int64 { return int64(in[i] - '0') }
-	for _, j := range [...]int{0, 1, 2, 3, 5, 6, 8, 9, 11, 12, 14, 15, 17, 18, 20, 21, 22, 23, 24, 25} {
-		if in[j]-'0' > 9 {
-			return 0, false
-		}
+	// The digits, eight bytes at a time ("YYYY-MM-", "DD HH:MM", ":SS.ffff"),
+	// then the last two (a byte less '0' is a digit when it is at most 9:
+	// a byte below '0' wraps around to 0xd0 or more).
+	if !digitsAt(binary.LittleEndian.Uint64(in), 0x00ffff00ffffffff) ||
+		!digitsAt(binary.LittleEndian.Uint64(in[8:]), 0xffff00ffff00ffff) ||
+		!digitsAt(binary.LittleEndian.Uint64(in[16:]), 0xffffffff00ffff00) ||
+		in[24]-'0' > 9 || in[25]-'0' > 9 {
+		return 0, false
 	}
+	d := func(i int) int64 { return int64(in[i] - '0') }
 	y := d(0)*1000 + d(1)*100 + d(2)*10 + d(3)
 	mo, day := d(5)*10+d(6), d(8)*10+d(9)
 	h, mi, s := d(11)*10+d(12), d(14)*10+d(15), d(17)*10+d(18)
@@ -244,6 +254,16 @@ func cleanTimestamp(in []byte) (int64, bool) {
 		return 0, false
 	}
 	return (((((y<<4|mo)<<5|day)<<5|h)<<6|mi)<<6|s)<<20 | micros, true
+}
+
+// digitsAt reports whether the bytes of w (eight bytes read little-endian)
+// that mask m selects (0xff each) are ASCII digits: a digit has the high
+// nibble 3, and adding 6 to it leaves it so (a low nibble of 10 or more
+// carries into it). Only the selected bytes get the 6: a byte that is not
+// a digit may carry into the byte above it, but fails on its own.
+func digitsAt(w, m uint64) bool {
+	hi, want := m&0xf0f0f0f0f0f0f0f0, m&0x3030303030303030
+	return w&hi == want && (w+m&0x0606060606060606)&hi == want
 }
 
 // packTimestamp packs a clean timestamp "YYYY-MM-DD HH:MM:SS.ffffff" into an

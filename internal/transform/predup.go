@@ -63,6 +63,7 @@ type predup struct {
 	seen    int
 	dropped int
 	off     bool        // pass-through: predup did not pay here
+	warmed  int         // the arena's lines before this were asked for
 	pool    *predupPool // where the buffers go back; nil: nowhere
 	// emit writes one row (with its ordinal and '\n') and its keys line.
 	emit func(row []byte, r predupRow) error
@@ -319,6 +320,13 @@ func (p *predup) addTagged(row []byte, id, ts int64, ordAt int, tag uint64) erro
 	}
 	r.at = len(p.arena)
 	p.arena = append(p.arena, row...)
+	// The arena's next lines, not touched since the last flush.
+	if p.warmed < len(p.arena) {
+		p.warmed = len(p.arena)
+	}
+	for end := min(len(p.arena)+flushAhead, cap(p.arena)); p.warmed < end; p.warmed += 64 {
+		prefetch(unsafe.Pointer(unsafe.SliceData(p.arena[p.warmed:cap(p.arena)])))
+	}
 	p.store(id, int32(len(p.rows)))
 	p.rows = append(p.rows, r)
 	p.bytes += len(row)
@@ -346,13 +354,21 @@ func (p *predup) compact() error {
 		p.store(r.id, int32(len(kept)))
 		kept = append(kept, r)
 	}
-	p.arena, p.rows = p.arena[:next], kept
+	p.arena, p.rows, p.warmed = p.arena[:next], kept, next
 	return nil
 }
 
 // flush writes out every held row, in reading order, and empties the buffer.
+//
+// The held rows were written to the arena long before and are out of the
+// cache: it asks for the arena's lines flushAhead bytes ahead of the row
+// it copies.
 func (p *predup) flush() error {
+	ahead := 0
 	for _, r := range p.rows {
+		for end := min(r.at+r.n+flushAhead, len(p.arena)); ahead < end; ahead += 64 {
+			prefetch(unsafe.Pointer(&p.arena[ahead]))
+		}
 		if r.dead {
 			continue
 		}
@@ -361,9 +377,13 @@ func (p *predup) flush() error {
 		}
 	}
 	p.reset()
-	p.arena, p.rows, p.bytes = p.arena[:0], p.rows[:0], 0
+	p.arena, p.rows, p.bytes, p.warmed = p.arena[:0], p.rows[:0], 0, 0
 	return nil
 }
+
+// flushAhead is how far ahead of the row it writes out a flush asks for
+// the arena's lines.
+const flushAhead = 2048
 
 // idTable maps ids to row indexes: open addressing with linear probing.
 // It is emptied at once by starting a new generation (a slot set in an

@@ -4,6 +4,8 @@ import (
 	"context"
 	"fmt"
 
+	"golang.org/x/sync/errgroup"
+
 	grpipe "github.com/grpipe/grpipe"
 	"github.com/grpipe/grpipe/internal/warehouse/driver"
 )
@@ -11,37 +13,66 @@ import (
 // WarehouseChecks runs the data-quality checks on the four warehouse tables:
 // at least one row (the original's check), key not null, key unique, and
 // review_rating within [0, 5]. Each table is read once (check_keys.sql; the
-// reviews' rating check comes from the same scan as their key checks).
+// reviews' rating check comes from the same scan as their key checks), the
+// four tables side by side on connections of their own (a server such as
+// PostgreSQL runs each statement on one core).
 func (w *Warehouse) WarehouseChecks(ctx context.Context) ([]grpipe.CheckResult, error) {
+	entities := grpipe.Entities()
+	counts := make([]keyCounts, len(entities))
+	g, gctx := errgroup.WithContext(ctx)
+	for i, e := range entities {
+		g.Go(func() error {
+			c, err := w.checkKeys(gctx, e)
+			counts[i] = c
+			return err
+		})
+	}
+	if err := g.Wait(); err != nil {
+		return nil, err
+	}
 	var out []grpipe.CheckResult
 	var badRatings int64
-	for _, e := range grpipe.Entities() {
-		table := driver.Table{Schema: WarehouseSchema, Name: e.Name}
-		rating := e.Name == grpipe.Reviews.Name
-		q, err := w.stmts.Render("check_keys", map[string]any{"Table": table, "Key": e.Key, "Rating": rating})
-		if err != nil {
-			return nil, err
-		}
-		var rows, nullKeys, dupKeys int64
-		dest := []any{&rows, &nullKeys, &dupKeys}
-		if rating {
-			dest = append(dest, &badRatings)
-		}
-		if err := w.db.QueryRowContext(ctx, q).Scan(dest...); err != nil {
-			return nil, fmt.Errorf("check_keys %s: %w", table, w.mapErr(err))
-		}
+	for i, e := range entities {
+		table, c := driver.Table{Schema: WarehouseSchema, Name: e.Name}, counts[i]
+		badRatings += c.badRatings
 		out = append(out,
-			grpipe.CheckResult{Name: "row_count", Table: table.String(), Passed: rows >= 1,
-				Detail: fmt.Sprintf("%d rows (at least 1 expected)", rows)},
-			grpipe.CheckResult{Name: "key_not_null", Table: table.String(), Passed: nullKeys == 0,
-				Detail: fmt.Sprintf("%d rows with a NULL %s", nullKeys, e.Key)},
-			grpipe.CheckResult{Name: "key_unique", Table: table.String(), Passed: dupKeys == 0,
-				Detail: fmt.Sprintf("%d values of %s stored more than once", dupKeys, e.Key)})
+			grpipe.CheckResult{Name: "row_count", Table: table.String(), Passed: c.rows >= 1,
+				Detail: fmt.Sprintf("%d rows (at least 1 expected)", c.rows)},
+			grpipe.CheckResult{Name: "key_not_null", Table: table.String(), Passed: c.nullKeys == 0,
+				Detail: fmt.Sprintf("%d rows with a NULL %s", c.nullKeys, e.Key)},
+			grpipe.CheckResult{Name: "key_unique", Table: table.String(), Passed: c.dupKeys == 0,
+				Detail: fmt.Sprintf("%d values of %s stored more than once", c.dupKeys, e.Key)})
 	}
 	reviews := driver.Table{Schema: WarehouseSchema, Name: grpipe.Reviews.Name}
 	out = append(out, grpipe.CheckResult{Name: "rating_in_range", Table: reviews.String(), Passed: badRatings == 0,
 		Detail: fmt.Sprintf("%d rows with review_rating outside [0, 5]", badRatings)})
 	return out, nil
+}
+
+// keyCounts is what check_keys.sql counts in one table.
+type keyCounts struct {
+	rows, nullKeys, dupKeys int64
+	badRatings              int64 // the reviews only
+}
+
+// checkKeys counts e's table's rows, NULL keys and repeated keys (and, for
+// the reviews, the ratings outside [0, 5]).
+func (w *Warehouse) checkKeys(ctx context.Context, e grpipe.Entity) (keyCounts, error) {
+	table := driver.Table{Schema: WarehouseSchema, Name: e.Name}
+	rating := e.Name == grpipe.Reviews.Name
+	q, err := w.stmts.Render("check_keys", map[string]any{"Table": table, "Key": e.Key, "Rating": rating})
+	if err != nil {
+		return keyCounts{}, err
+	}
+	var c keyCounts
+	dest := []any{&c.rows, &c.nullKeys, &c.dupKeys}
+	if rating {
+		dest = append(dest, &c.badRatings)
+	}
+	if err := w.db.QueryRowContext(ctx, q).Scan(dest...); err != nil {
+		return keyCounts{}, fmt.Errorf("check_keys %s: %w", table, w.mapErr(err))
+	}
+	return c, nil
 }
 
 // LedgerChecks checks that each entity's ledger adds up:

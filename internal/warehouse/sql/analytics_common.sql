@@ -18,26 +18,35 @@
   {{- end}}
 {{end}}
 {{define "by_count"}}
+  {{- /* The first .Top ids by number of reviews, ranked: the top-N is
+         taken before the ranking, so no engine sorts every id to number
+         them (the key breaks ties: the order is total, and a rank within
+         the top N is the rank among all ids). */}}
   SELECT {{ident .Key}}, "review_count", ROW_NUMBER() OVER (ORDER BY "review_count" DESC, {{ident .Key}}) AS "rank"
-  FROM ({{template "totals" .}}) g
+  FROM (SELECT * FROM ({{template "totals" .}}) g ORDER BY "review_count" DESC, {{ident .Key}} LIMIT {{param .Top}}) g
 {{end}}
 {{define "by_rating"}}
   {{- /* The ids with a rated review, ranked by the average of their rated
          reviews; review_count is the number of those. */}}
   SELECT {{ident .Key}}, "average_review_rating", "rated_count" AS "review_count",
          ROW_NUMBER() OVER (ORDER BY "average_review_rating" DESC, "rated_count" DESC, {{ident .Key}}) AS "rank"
-  FROM ({{template "totals" .}}) g
-  WHERE "rated_count" > 0
+  FROM (SELECT * FROM ({{template "totals" .}}) g WHERE "rated_count" > 0
+        ORDER BY "average_review_rating" DESC, "rated_count" DESC, {{ident .Key}} LIMIT {{param .Top}}) g
 {{end}}
 {{define "by_both"}}
-  {{- /* Both rankings at once (the best_* tables): the count ranks every
-         id; the average ranks the ids with a rated review (rating_rank is
-         NULL for the others), as by_count and by_rating do. */}}
-  SELECT {{ident .Key}}, "review_count", "average_review_rating",
-         ROW_NUMBER() OVER (ORDER BY "review_count" DESC, {{ident .Key}}) AS "count_rank",
-         CASE WHEN "rated_count" > 0 THEN
-           ROW_NUMBER() OVER (PARTITION BY "rated_count" > 0 ORDER BY "average_review_rating" DESC, "rated_count" DESC, {{ident .Key}})
-         END AS "rating_rank"
-  FROM ({{template "totals" .}}) g
+  {{- /* The ids in both top lists (the best_* tables): the first .Top by
+         number of reviews (count_rank) that are also among the first .Top
+         rated ids by average rating (rating_rank), ranked as by_count and
+         by_rating rank them; the totals are read once (the CTE). */}}
+  WITH g AS ({{template "totals" .}}),
+  c AS (SELECT {{ident .Key}}, "review_count", "average_review_rating",
+               ROW_NUMBER() OVER (ORDER BY "review_count" DESC, {{ident .Key}}) AS "count_rank"
+        FROM (SELECT * FROM g ORDER BY "review_count" DESC, {{ident .Key}} LIMIT {{param .Top}}) gc),
+  r AS (SELECT {{ident .Key}},
+               ROW_NUMBER() OVER (ORDER BY "average_review_rating" DESC, "rated_count" DESC, {{ident .Key}}) AS "rating_rank"
+        FROM (SELECT * FROM g WHERE "rated_count" > 0
+              ORDER BY "average_review_rating" DESC, "rated_count" DESC, {{ident .Key}} LIMIT {{param .Top}}) gr)
+  SELECT c.{{ident .Key}}, c."review_count", c."average_review_rating", c."count_rank", r."rating_rank"
+  FROM c JOIN r ON r.{{ident .Key}} = c.{{ident .Key}}
 {{end}}
 {{define "dim_columns"}}{{range .DimColumns}}, d.{{ident .}}{{end}}{{end}}
