@@ -115,6 +115,15 @@ func scan(in []byte) (clean, ascii bool) {
 		prev = sw >> 56
 		i += 8
 	}
+	if i < n && n >= 8 {
+		// The last bytes, as the eight that end the text: the bytes seen
+		// twice change nothing (and the pair across i is inside the word).
+		w := binary.LittleEndian.Uint64(in[n-8:])
+		high |= w
+		sw := spaces(w)
+		bad |= ctrlOrDel(w) | sw&(sw<<8)
+		i = n
+	}
 	if bad&msb != 0 {
 		return false, high&msb == 0 && allASCII(in[i:])
 	}
