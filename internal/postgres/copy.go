@@ -2,13 +2,14 @@ package postgres
 
 import (
 	"context"
-	"database/sql/driver"
+	"database/sql"
 	"encoding/binary"
 	"errors"
 	"fmt"
 	"io"
 	"math"
 	"strings"
+	"sync"
 	"time"
 	"unicode/utf8"
 
@@ -49,25 +50,27 @@ type encodeFunc func(buf []byte, v any) ([]byte, error)
 // of columns, from the types the server reports for them; an error wrapping
 // errUnsupportedColumn when a column's type has none. The Parquet columns
 // to read follow: a timestamp column is read as its epoch microseconds,
-// which its encoder takes.
-func columnEncoders(ctx context.Context, conn *pgconn.PgConn, ident pgx.Identifier, columns []string) ([]encodeFunc, []duckdb.ParquetColumn, error) {
+// which its encoder takes; and which columns are text.
+func columnEncoders(ctx context.Context, conn *pgconn.PgConn, ident pgx.Identifier, columns []string) (enc []encodeFunc, read []duckdb.ParquetColumn, text []bool, err error) {
 	quoted := make([]string, len(columns))
 	for i, c := range columns {
 		quoted[i] = pgx.Identifier{c}.Sanitize()
 	}
 	sd, err := conn.Prepare(ctx, "", "SELECT "+strings.Join(quoted, ", ")+" FROM "+ident.Sanitize(), nil)
 	if err != nil {
-		return nil, nil, err
+		return nil, nil, nil, err
 	}
-	enc := make([]encodeFunc, len(sd.Fields))
-	read := make([]duckdb.ParquetColumn, len(sd.Fields))
+	enc = make([]encodeFunc, len(sd.Fields))
+	read = make([]duckdb.ParquetColumn, len(sd.Fields))
+	text = make([]bool, len(sd.Fields))
 	for i, f := range sd.Fields {
 		if enc[i] = encoderFor(f.DataTypeOID); enc[i] == nil {
-			return nil, nil, fmt.Errorf("%w: column %s has type oid %d", errUnsupportedColumn, columns[i], f.DataTypeOID)
+			return nil, nil, nil, fmt.Errorf("%w: column %s has type oid %d", errUnsupportedColumn, columns[i], f.DataTypeOID)
 		}
 		read[i] = duckdb.ParquetColumn{Name: columns[i], EpochMicros: f.DataTypeOID == oidTimestamp || f.DataTypeOID == oidTimestamptz}
+		text[i] = f.DataTypeOID == oidText || f.DataTypeOID == oidVarchar
 	}
-	return enc, read, nil
+	return enc, read, text, nil
 }
 
 func encoderFor(oid uint32) encodeFunc {
@@ -263,19 +266,11 @@ func encodeDate(buf []byte, v any) ([]byte, error) {
 	return binary.BigEndian.AppendUint32(buf, uint32(int32(days))), nil
 }
 
-// copyChunk is how many bytes of encoded rows are handed to the connection
-// at a time.
-const copyChunk = 256 << 10
-
-// eachRow calls fn with each row to copy (vals reused between calls), and
-// returns fn's error or its own.
-type eachRow func(fn func(vals []driver.Value) error) error
-
 // copyBinary streams rows into table's COPY in PostgreSQL's binary format:
-// a goroutine reads the rows and encodes them (no per-value allocation of
-// its own), the connection sends what it has encoded. An error of the rows
-// or of an encoder aborts the COPY (nothing of it stays in the table).
-func copyBinary(ctx context.Context, conn *pgconn.PgConn, ident pgx.Identifier, columns []string, enc []encodeFunc, rows eachRow) (int64, error) {
+// write (copyChunks, started in a goroutine of its own) reads the rows and
+// encodes them, the connection sends what it has encoded. An error of the
+// rows or of an encoder aborts the COPY (nothing of it stays in the table).
+func copyBinary(ctx context.Context, conn *pgconn.PgConn, ident pgx.Identifier, columns []string, write func(w io.Writer) error) (int64, error) {
 	quoted := make([]string, len(columns))
 	for i, c := range columns {
 		quoted[i] = pgx.Identifier{c}.Sanitize()
@@ -283,7 +278,7 @@ func copyBinary(ctx context.Context, conn *pgconn.PgConn, ident pgx.Identifier, 
 	pr, pw := io.Pipe()
 	encoded := make(chan error, 1)
 	go func() {
-		err := encodeRows(rows, columns, enc, pw)
+		err := write(pw)
 		pw.CloseWithError(err)
 		encoded <- err
 	}()
@@ -301,43 +296,79 @@ func copyBinary(ctx context.Context, conn *pgconn.PgConn, ident pgx.Identifier, 
 	return tag.RowsAffected(), nil
 }
 
+// copyChunks is copyBinary's source when the rows come from Parquet files
+// read by DuckDB's threads a chunk at a time (duckdb.EachParquetChunk):
+// each chunk is encoded where DuckDB hands it over, into a buffer of its
+// own, and written whole (the pipe's writes are taken one at a time); text
+// columns are copied straight out of DuckDB's vectors.
+func copyChunks(ctx context.Context, scan *sql.DB, read []duckdb.ParquetColumn, files []string, columns []string, enc []encodeFunc, text []bool, w io.Writer) error {
+	if _, err := w.Write(copyBinaryHeader); err != nil {
+		return err
+	}
+	bufs := sync.Pool{New: func() any { b := make([]byte, 0, 1<<20); return &b }}
+	fileCol, rowCol := len(read), len(read)+1
+	_, err := duckdb.EachParquetChunk(ctx, scan, read, files, func(c *duckdb.Chunk) error {
+		bp := bufs.Get().(*[]byte)
+		defer bufs.Put(bp)
+		buf := (*bp)[:0]
+		for row := range c.Len() {
+			buf = binary.BigEndian.AppendUint16(buf, uint16(len(enc)))
+			for i := range enc {
+				if text[i] && c.IsText(i) {
+					s, ok, err := c.Text(i, row)
+					switch {
+					case err != nil:
+						return err
+					case !ok:
+						buf = binary.BigEndian.AppendUint32(buf, math.MaxUint32) // -1: NULL
+					case len(s) > math.MaxInt32:
+						return rowError(c, fileCol, rowCol, row, columns[i], fmt.Errorf("text of %d bytes is too long for a COPY field", len(s)))
+					default:
+						// A VARCHAR of DuckDB: valid UTF-8 (see encodeText).
+						buf = binary.BigEndian.AppendUint32(buf, uint32(len(s)))
+						buf = append(buf, s...)
+					}
+					continue
+				}
+				v, err := c.Value(i, row)
+				if err != nil {
+					return err
+				}
+				if v == nil {
+					buf = binary.BigEndian.AppendUint32(buf, math.MaxUint32) // -1: NULL
+					continue
+				}
+				if buf, err = enc[i](buf, v); err != nil {
+					return rowError(c, fileCol, rowCol, row, columns[i], err)
+				}
+			}
+		}
+		*bp = buf
+		_, err := w.Write(buf)
+		return err
+	})
+	if err != nil {
+		return err
+	}
+	_, err = w.Write(binary.BigEndian.AppendUint16(nil, math.MaxUint16)) // the trailer: -1
+	return err
+}
+
+// rowError names the file and the row (1 first) of a value that cannot be
+// encoded.
+func rowError(c *duckdb.Chunk, fileCol, rowCol, row int, column string, err error) error {
+	file, _, ferr := c.Text(fileCol, row)
+	n, nerr := c.Value(rowCol, row)
+	if ferr != nil || nerr != nil {
+		return fmt.Errorf("column %s: %w", column, err)
+	}
+	at, _ := n.(int64)
+	return fmt.Errorf("%s: row %d, column %s: %w", strings.Clone(file), at+1, column, err)
+}
+
 // errCopyEnded stops the encoder when the COPY ended before it.
 var errCopyEnded = errors.New("copy ended")
 
 // errSource marks an error of reading or encoding the rows (not of the
 // server).
 var errSource = errors.New("read rows")
-
-// encodeRows writes the binary COPY stream of rows to w.
-func encodeRows(rows eachRow, columns []string, enc []encodeFunc, w io.Writer) error {
-	buf := make([]byte, 0, copyChunk+64<<10)
-	buf = append(buf, copyBinaryHeader...)
-	row := int64(0)
-	err := rows(func(vals []driver.Value) error {
-		row++
-		var err error
-		buf = binary.BigEndian.AppendUint16(buf, uint16(len(enc)))
-		for i, v := range vals {
-			if v == nil {
-				buf = binary.BigEndian.AppendUint32(buf, math.MaxUint32) // -1: NULL
-				continue
-			}
-			if buf, err = enc[i](buf, v); err != nil {
-				return fmt.Errorf("row %d, column %s: %w", row, columns[i], err)
-			}
-		}
-		if len(buf) >= copyChunk {
-			if _, err := w.Write(buf); err != nil {
-				return err
-			}
-			buf = buf[:0]
-		}
-		return nil
-	})
-	if err != nil {
-		return err
-	}
-	buf = binary.BigEndian.AppendUint16(buf, math.MaxUint16) // the trailer: -1
-	_, err = w.Write(buf)
-	return err
-}

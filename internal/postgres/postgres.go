@@ -139,9 +139,9 @@ func (w *Warehouse) Addr() string { return w.addr }
 func (w *Warehouse) Close() error { return w.db.Close() }
 
 // LoadParquet streams the rows of local Parquet files into table with COPY:
-// an in-memory DuckDB reads the files a run of row groups at a time, one
-// run ahead of the rows going to the server (duckdb.EachParquetRow), so no
-// table is ever held in memory. COPY is one statement: on any error (a lost connection included)
+// an in-memory DuckDB reads the files, and its threads encode each chunk of
+// rows as they read it (duckdb.EachParquetChunk), so no table is ever held
+// in memory. COPY is one statement: on any error (a lost connection included)
 // no row of it stays in the table. The table is then analyzed (a staging
 // table the upsert joins against).
 func (w *Warehouse) LoadParquet(ctx context.Context, table driver.Table, columns []string, files []string) (int64, error) {
@@ -203,13 +203,12 @@ func (w *Warehouse) copyParquet(ctx context.Context, conn *sql.Conn, table drive
 			return fmt.Errorf("unexpected driver connection %T", dc)
 		}
 		pc := sc.Conn()
-		enc, read, err := columnEncoders(ctx, pc.PgConn(), ident, columns)
+		enc, read, text, err := columnEncoders(ctx, pc.PgConn(), ident, columns)
 		switch {
 		case err == nil:
-			rows := func(fn func(vals []sqldriver.Value) error) error {
-				return duckdb.EachParquetRow(ctx, scan, read, files, fn)
-			}
-			n, err = copyBinary(ctx, pc.PgConn(), ident, columns, enc, rows)
+			n, err = copyBinary(ctx, pc.PgConn(), ident, columns, func(w io.Writer) error {
+				return copyChunks(ctx, scan, read, files, columns, enc, text, w)
+			})
 		case errors.Is(err, errUnsupportedColumn):
 			n, err = w.copyParquetGeneric(ctx, pc, scan, ident, columns, files)
 		}
