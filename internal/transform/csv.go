@@ -31,6 +31,12 @@ type scanner struct {
 	line    int64 // line number of data[pos]
 	fields  [][]byte
 	scratch []byte
+	// blockAt and block cache where the commas, line feeds and quotes of
+	// 64 bytes of data are (blockSearch): bit i of block is set when
+	// data[blockAt-1+i] is one (blockAt is one more than the block's
+	// start: 0 is no block).
+	blockAt int
+	block   uint64
 }
 
 // trimBOM drops a UTF-8 byte order mark from the start of data.
@@ -174,6 +180,27 @@ func (s *scanner) next(r *record) bool {
 		fs := p
 	find:
 		for {
+			// Sixty-four bytes at a time where the processor has AVX2:
+			// one branch per block rather than one mispredicted at nearly
+			// every field's end.
+			if blockSearch {
+				if d := p - (s.blockAt - 1); s.blockAt != 0 && uint(d) < 64 {
+					if m := s.block >> uint(d); m != 0 {
+						p += bits.TrailingZeros64(m)
+						if data[p] != '"' {
+							break find
+						}
+						quoted = true
+						p++
+						continue find
+					}
+					p = s.blockAt - 1 + 64
+				}
+				if p+64 <= len(data) {
+					s.blockAt, s.block = p+1, specials64(&data[p])
+					continue find
+				}
+			}
 			for p+8 <= len(data) {
 				w := binary.LittleEndian.Uint64(data[p:])
 				c := w ^ (lsb * ',')

@@ -271,3 +271,22 @@ func FuzzScannerMatchesReference(f *testing.F) {
 		compareAllStarts(t, data)
 	})
 }
+
+// TestScannerMatchesReferenceLong is TestScannerMatchesReference on texts
+// up to 400 bytes long, with runs of letters (fields and records longer
+// than the scanner's 8- and 64-byte steps).
+func TestScannerMatchesReferenceLong(t *testing.T) {
+	rng := rand.New(rand.NewPCG(15, 7))
+	alphabet := []byte("ab1,,\"\"\n\r ")
+	for n := 0; n < 3000; n++ {
+		b := make([]byte, 0, 400)
+		for len(b) < cap(b) && rng.IntN(60) > 0 {
+			if rng.IntN(3) == 0 {
+				b = append(b, bytes.Repeat([]byte("x"), rng.IntN(70))...)
+			} else {
+				b = append(b, alphabet[rng.IntN(len(alphabet))])
+			}
+		}
+		compareAllStarts(t, b)
+	}
+}
