@@ -75,19 +75,27 @@ func TestOpenOptions(t *testing.T) {
 	}
 }
 
+// databaseWithOneRow creates a database file holding the table k of one row
+// (a = 1), closed.
+func databaseWithOneRow(t *testing.T) string {
+	t.Helper()
+	path := filepath.Join(t.TempDir(), "w.duckdb")
+	rw, err := duckdb.Open(context.Background(), path, duckdb.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rw.Close()
+	if _, err := rw.Exec("CREATE TABLE k (a INTEGER); INSERT INTO k VALUES (1)"); err != nil {
+		t.Fatal(err)
+	}
+	return path
+}
+
 // TestReadOnly: a read-only database refuses every write with
 // warehouse.ErrReadOnly, touches no other file, and its settings are locked.
 func TestReadOnly(t *testing.T) {
 	ctx := context.Background()
-	path := filepath.Join(t.TempDir(), "w.duckdb")
-	rw, err := duckdb.Open(ctx, path, duckdb.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := rw.Exec("CREATE TABLE k (a INTEGER); INSERT INTO k VALUES (1)"); err != nil {
-		t.Fatal(err)
-	}
-	rw.Close()
+	path := databaseWithOneRow(t)
 
 	tmp := filepath.Join(t.TempDir(), "never")
 	ro, err := duckdb.Open(ctx, path, duckdb.Options{ReadOnly: true, TempDirectory: tmp})
@@ -126,15 +134,7 @@ func TestReadOnly(t *testing.T) {
 func TestReadOnlyConcurrent(t *testing.T) {
 	t.Setenv("TZ", "America/New_York")
 	ctx := context.Background()
-	path := filepath.Join(t.TempDir(), "w.duckdb")
-	rw, err := duckdb.Open(ctx, path, duckdb.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := rw.Exec("CREATE TABLE k (a INTEGER); INSERT INTO k VALUES (1)"); err != nil {
-		t.Fatal(err)
-	}
-	rw.Close()
+	path := databaseWithOneRow(t)
 	ro, err := duckdb.Open(ctx, path, duckdb.Options{ReadOnly: true})
 	if err != nil {
 		t.Fatal(err)
