@@ -180,11 +180,6 @@ func (w *Warehouse) BuildReviewTotals(ctx context.Context, s Subject, window Win
 		return 0, fmt.Errorf("review totals of %s: %w", s, w.mapErr(err))
 	}
 	defer tx.Rollback() //nolint:errcheck // a no-op after Commit
-	if w.stmts.Has("review_totals_plan") {
-		if _, err := w.exec(ctx, tx, "review_totals_plan", nil); err != nil {
-			return 0, fmt.Errorf("review totals of %s: %w", s, err)
-		}
-	}
 	if _, err := w.exec(ctx, tx, "review_totals_forget", marks, string(s)); err != nil {
 		return 0, fmt.Errorf("review totals of %s: %w", s, err)
 	}

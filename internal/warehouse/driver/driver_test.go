@@ -79,17 +79,4 @@ func TestStatements(t *testing.T) {
 	if _, err := portable.Render("nosuch", nil); err == nil {
 		t.Error("a missing statement was rendered")
 	}
-	// A statement only one dialect has.
-	fsys["sql/tune.special.sql"] = &fstest.MapFile{Data: []byte(`SET LOCAL enable_hashagg = off`)}
-	portable, _ = driver.ParseStatements(fsys, "sql/*.sql", "plain", nil)
-	special, _ = driver.ParseStatements(fsys, "sql/*.sql", "special", nil)
-	for _, tc := range []struct {
-		s    *driver.Statements
-		name string
-		want bool
-	}{{portable, "count", true}, {special, "count", true}, {special, "create", true}, {portable, "tune", false}, {special, "tune", true}, {special, "nosuch", false}} {
-		if got := tc.s.Has(tc.name); got != tc.want {
-			t.Errorf("Has(%s) = %v, want %v", tc.name, got, tc.want)
-		}
-	}
 }

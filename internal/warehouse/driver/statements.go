@@ -61,13 +61,6 @@ func (s *Statements) Render(name string, data any) (string, error) {
 	return b.String(), nil
 }
 
-// Has reports whether the statement name exists for the dialect (its own
-// form or the common one): a statement only some dialects need (a planner
-// setting of PostgreSQL's) exists only as <name>.<dialect>.sql.
-func (s *Statements) Has(name string) bool {
-	return s.t.Lookup(name+"."+s.dialect+".sql") != nil || s.t.Lookup(name+".sql") != nil
-}
-
 // Execer runs a statement: a *sql.DB, *sql.Conn or *sql.Tx.
 type Execer interface {
 	ExecContext(ctx context.Context, query string, args ...any) (sql.Result, error)
