@@ -108,6 +108,9 @@ type Options struct {
 	// keyPartBytes, when set, is the size of the parts the source keys are
 	// grouped in (tests; 0: keyPartitionBytes).
 	keyPartBytes int64
+	// mergeLimit, when set, bounds the arena of a file's merger (tests; 0:
+	// predupLimit).
+	mergeLimit int
 }
 
 // EntityResult is what the transform made of one entity's files.
@@ -203,6 +206,7 @@ func Run(ctx context.Context, db *sql.DB, sources []Source, opts Options) (*Resu
 				continue
 			}
 			f.arenas = arenas
+			f.mergeLimit = opts.mergeLimit
 			f.progress = opts.Progress
 			files[i], sizes[i] = f, f.size
 			total += f.size
@@ -666,6 +670,7 @@ func finishCSV(ctx context.Context, log *slog.Logger, f *csvFile, readErr error,
 				sp.out.close()
 			}
 		}
+		f.dropMerge()
 		f.unmap()
 		return nil, readErr
 	}
