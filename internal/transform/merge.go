@@ -28,10 +28,14 @@ import (
 // then discards the merger and reads again every span that handed it rows
 // (csvFile.finish).
 type merger struct {
-	mu      sync.Mutex
-	limit   int // bytes the arena may hold
-	base    string
+	mu    sync.Mutex
+	limit int // bytes the arena may hold
+	base  string
+	// arena is the start of mapped (limit bytes, outside the Go heap, see
+	// letGo); its capacity is how much of it the merger lets itself use.
 	arena   []byte
+	mapped  []byte
+	unmap   func()
 	rows    []mergeRow // in arena order, superseded ones marked dead
 	index   idIndex
 	garbage int  // bytes of the arena in dead rows
@@ -53,8 +57,6 @@ type mergeRow struct {
 // that a later version of the id a little longer still fits in place.
 const mergeSlack = 16
 
-var slack [mergeSlack]byte
-
 func newMerger(base string, limit int) *merger {
 	if limit <= 0 {
 		limit = predupLimit
@@ -75,8 +77,20 @@ func (m *merger) take(p *predup) error {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	m.handed = true
-	if m.arena == nil {
-		m.arena = make([]byte, 0, min(p.bytes+p.bytes/4+64<<10, m.limit))
+	if m.mapped == nil {
+		b, unmap, err := mapAnon(m.limit)
+		if err != nil {
+			return err
+		}
+		m.mapped, m.unmap = b, unmap
+		m.arena = b[:0:min(p.bytes+p.bytes/4+64<<10, m.limit)]
+		live := 0
+		for i := range p.rows {
+			if !p.rows[i].dead {
+				live++
+			}
+		}
+		m.rows = make([]mergeRow, 0, live+live/4)
 	}
 	for i := range p.rows {
 		r := &p.rows[i]
@@ -93,6 +107,7 @@ func (m *merger) take(p *predup) error {
 // add offers one row, ending with "\t<ordinal>\n" (the tab at r.ordAt).
 func (m *merger) add(row []byte, r *predupRow) error {
 	ord := parseDigits(row[r.ordAt+1 : len(row)-1])
+	room := len(row) + mergeSlack
 	i, ok := m.index.get(r.id)
 	if ok {
 		old := &m.rows[i]
@@ -111,34 +126,44 @@ func (m *merger) add(row []byte, r *predupRow) error {
 		}
 		old.dead = true
 		m.garbage += int(old.room)
+		// Its versions vary in length: room for a longer one.
+		room = max(room, len(row)+len(row)/8)
 	}
-	room := len(row) + mergeSlack
 	if len(m.arena)+room > cap(m.arena) {
 		if err := m.makeRoom(room); err != nil {
 			return err
 		}
+		if len(m.arena)+room > cap(m.arena) {
+			// Longer than the merger may hold: written out at once.
+			return m.write(row, r.id, r.ts, r.ordAt)
+		}
 	}
 	at := len(m.arena)
-	m.arena = append(append(m.arena, row...), slack[:]...)
+	m.arena = m.arena[:at+room]
+	copy(m.arena[at:], row)
 	m.index.put(r.id, int32(len(m.rows)))
 	m.rows = append(m.rows, mergeRow{at: int32(at), n: int32(len(row)), room: int32(room), ordAt: r.ordAt, id: r.id, ts: r.ts, ord: ord, tag: r.tag})
 	return nil
 }
 
 // makeRoom makes room for need more bytes in the arena: it drops the dead
-// rows when they are a quarter of it, grows it (by half, up to limit)
+// rows when they are an eighth of it, grows it (by an eighth, up to limit)
 // when that is not enough, and writes every held row out when it cannot.
+// The arena stays close to the winners' size: a file's merger is held
+// until its last span ends, and may be beside another entity's dedup,
+// where the process peaks (at first, with the arena grown by half, dead
+// rows up to a quarter of it and a quarter more room for a row that
+// outgrew its place, the 11.4 GB batch's books and users held 64 and 58 MB
+// for 39 and 32 MB of winners).
 func (m *merger) makeRoom(need int) error {
-	if m.garbage*4 >= len(m.arena) {
+	if m.garbage*8 >= len(m.arena) {
 		m.compact()
 		if len(m.arena)+need <= cap(m.arena) {
 			return nil
 		}
 	}
 	if c := cap(m.arena); c < m.limit {
-		grown := make([]byte, len(m.arena), min(max(c+c/2, len(m.arena)+need), m.limit))
-		copy(grown, m.arena)
-		m.arena = grown
+		m.arena = m.mapped[:len(m.arena):min(max(c+c/8, len(m.arena)+need), m.limit)]
 		if len(m.arena)+need <= cap(m.arena) {
 			return nil
 		}
@@ -164,8 +189,13 @@ func (m *merger) compact() {
 	m.arena, m.rows, m.garbage = m.arena[:next], kept, 0
 }
 
-// emit writes one held row to the merger's files, making them first.
+// emit writes one held row to the merger's files.
 func (m *merger) emit(r *mergeRow) error {
+	return m.write(m.arena[r.at:r.at+r.n], r.id, r.ts, r.ordAt)
+}
+
+// write writes a row to the merger's files, making them first.
+func (m *merger) write(row []byte, id, ts int64, ordAt int32) error {
 	if m.out == nil {
 		out, err := newCleanOut(m.base, false, 0, nil, nil)
 		if err != nil {
@@ -173,7 +203,7 @@ func (m *merger) emit(r *mergeRow) error {
 		}
 		m.out = out
 	}
-	return m.out.emit(m.arena[r.at:r.at+r.n], predupRow{id: r.id, ts: r.ts, ordAt: r.ordAt})
+	return m.out.emit(row, predupRow{id: id, ts: ts, ordAt: ordAt})
 }
 
 // flush writes every held row out and empties the merger.
@@ -197,7 +227,7 @@ func (m *merger) finish() (string, int64, error) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	err := m.flush()
-	m.arena, m.rows, m.index = nil, nil, idIndex{}
+	m.letGo()
 	if m.out == nil {
 		return "", 0, err
 	}
@@ -214,7 +244,7 @@ func (m *merger) finish() (string, int64, error) {
 func (m *merger) discard() error {
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	m.arena, m.rows, m.index = nil, nil, idIndex{}
+	m.letGo()
 	if m.out == nil {
 		return nil
 	}
@@ -227,6 +257,19 @@ func (m *merger) discard() error {
 	}
 	m.out = nil
 	return errors.Join(errs...)
+}
+
+// letGo gives the merger's arena back to the system and drops its other
+// buffers. The arena is mapped apart from the Go heap: the file's dedup
+// starts when the merger is done, DuckDB's memory then grows, and the heap
+// would have kept the arena (tens of MB) until its next collection; and as
+// live heap it would have raised the collector's goal by as much again
+// (GOGC), which the batch's peak showed (BENCHMARKS.md, issue 14, round 9).
+func (m *merger) letGo() {
+	if m.unmap != nil {
+		m.unmap()
+	}
+	m.arena, m.mapped, m.unmap, m.rows, m.index = nil, nil, nil, nil, idIndex{}
 }
 
 // idIndex maps ids to row indexes: a slice for ids below predupDense, an
