@@ -52,7 +52,9 @@ const predupDense = 1 << 21
 // current winner of each id in a bounded buffer; when the winners outgrow it
 // they are written out and it starts afresh. Every row it drops is
 // superseded by a row it writes, so the dedup over all the written rows keeps
-// exactly the rows it would have kept over all the valid rows.
+// exactly the rows it would have kept over all the valid rows. At the end of
+// a span of a CSV file, a predup still on hands the rows it holds to the
+// file's merger instead of writing them (cleanOut.close, merge.go).
 type predup struct {
 	limit   int // bytes the arena may hold
 	arena   []byte

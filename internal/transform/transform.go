@@ -22,8 +22,12 @@
 //     value is (rowCleaner for CSV rows; formats.go builds rows in column
 //     order). Every value goes through appendValue (clean.go, with
 //     internal/text), whatever the format, and every clean row, with its key,
-//     packed timestamp and ordinal, goes through a predup to the clean and
-//     keys files the dedup reads.
+//     packed timestamp and ordinal, goes through a predup (predup.go: the
+//     latest row of each id within a span) to the clean and keys files the
+//     dedup reads. The spans of one CSV file hand the rows their predups
+//     still hold at their end to the file's merger (merge.go), which keeps
+//     the latest of each id over the whole file and writes them once when
+//     the file is done: one row per id and file, not one per span.
 //
 // Dedup rule: the row with the greatest record_create_timestamp wins; among
 // rows with the same id and timestamp, the one read last wins (files are read
