@@ -154,7 +154,8 @@ func (m *merger) add(row []byte, r *predupRow) error {
 // where the process peaks (at first, with the arena grown by half, dead
 // rows up to a quarter of it and a quarter more room for a row that
 // outgrew its place, the 11.4 GB batch's books and users held 64 and 58 MB
-// for 39 and 32 MB of winners).
+// for 39 and 32 MB of winners). Growing it copies nothing: it is mapped
+// whole (limit bytes), and only the part used takes memory.
 func (m *merger) makeRoom(need int) error {
 	if m.garbage*8 >= len(m.arena) {
 		m.compact()

@@ -548,21 +548,13 @@ func Run(ctx context.Context, db *sql.DB, sources []Source, opts Options) (*Resu
 // what it saves is memory: on the 11.4 GB batch the reviews' dedup ran beside
 // the validation of books and users, two workers each holding a 64 MiB
 // predup arena and its index, and the two engines' peaks added up.
-//
-// Workers pass in the order they came (a ticket each): while a dedup held
-// a place, the worker that had just finished a span took the free place
-// again and again, and a span of the file before waited at the gate behind
-// ten spans of the next file, keeping its file (and its merger's winners)
-// unfinished beside the dedup.
 type workGate struct {
-	mu      sync.Mutex
-	cond    sync.Cond
-	active  int // workers validating
-	limit   int // how many may
-	par     int // the workers
-	pool    *predupPool
-	next    uint64 // the ticket the next worker to come gets
-	serving uint64 // the ticket of the worker to pass next
+	mu     sync.Mutex
+	cond   sync.Cond
+	active int // workers validating
+	limit  int // how many may
+	par    int // the workers
+	pool   *predupPool
 }
 
 func newWorkGate(par int, pool *predupPool) *workGate {
@@ -575,14 +567,10 @@ func newWorkGate(par int, pool *predupPool) *workGate {
 func (g *workGate) take() {
 	g.mu.Lock()
 	defer g.mu.Unlock()
-	ticket := g.next
-	g.next++
-	for g.active >= g.limit || ticket != g.serving {
+	for g.active >= g.limit {
 		g.cond.Wait()
 	}
-	g.serving++
 	g.active++
-	g.cond.Broadcast() // the next ticket may pass too
 }
 
 // give ends what take began.
