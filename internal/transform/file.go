@@ -303,14 +303,18 @@ type cleanOut struct {
 	rw      *quarantine.Writer
 	pd      *predup
 	written int64
+	// merge, when set, takes the rows pd still holds at close (the file's
+	// merger) instead of this range's files; merged says it took some.
+	merge  *merger
+	merged bool
 }
 
 func (o *cleanOut) cleanPath() string   { return o.base + ".tsv" }
 func (o *cleanOut) keysPath() string    { return o.base + ".tsv.keys" }
 func (o *cleanOut) rejectsPath() string { return o.base + ".rejects.csv" }
 
-func newCleanOut(base string, predup bool, sizeHint int, arenas *predupPool) (*cleanOut, error) {
-	o := &cleanOut{base: base}
+func newCleanOut(base string, predup bool, sizeHint int, arenas *predupPool, merge *merger) (*cleanOut, error) {
+	o := &cleanOut{base: base, merge: merge}
 	if err := o.w.create(o.cleanPath(), outChunk); err != nil {
 		return nil, err
 	}
@@ -426,16 +430,21 @@ func (o *cleanOut) reject(r quarantine.Row) error {
 	return o.rw.Write(r)
 }
 
-// close writes out what is held and closes the files. It lets go of the
-// buffers at once: a finished span waits for the others of its file, and its
-// predup's arena must not wait with it.
+// close writes out what is held (or hands it to the file's merger) and
+// closes the files. It lets go of the buffers at once: a finished span waits
+// for the others of its file, and its predup's arena must not wait with it.
 func (o *cleanOut) close() error {
 	if o.w.buf == nil {
 		return nil // closed already
 	}
 	var errs []error
 	if o.pd != nil {
-		errs = append(errs, o.pd.flush())
+		if o.merge != nil && !o.pd.off && len(o.pd.rows) > 0 {
+			o.merged = true
+			errs = append(errs, o.merge.take(o.pd))
+		} else {
+			errs = append(errs, o.pd.flush())
+		}
 		o.pd.release()
 	}
 	errs = append(errs, o.w.close(), o.kw.close())
@@ -443,7 +452,7 @@ func (o *cleanOut) close() error {
 		errs = append(errs, o.rw.Flush())
 		errs = append(errs, o.rf.Close())
 	}
-	o.pd, o.rw = nil, nil
+	o.pd, o.rw, o.merge = nil, nil, nil
 	return errors.Join(errs...)
 }
 
@@ -479,6 +488,11 @@ type csvFile struct {
 	line    int64 // the line number of body
 	spans   []*span
 	arenas  *predupPool // predup buffers, shared by the files of a transform
+	// merge holds the winners of the spans' predups for the whole file (a
+	// file of several spans whose entity has them); mergeLimit, when set,
+	// bounds its arena (tests; 0: predupLimit).
+	merge      *merger
+	mergeLimit int
 	// progress, when set, counts the bytes and records read (Options.Progress).
 	progress func(bytes, records int64)
 }
@@ -530,6 +544,9 @@ func (f *csvFile) split(size int) {
 		}
 		f.spans = append(f.spans, &span{n: len(f.spans), from: from, end: end})
 		if end >= n {
+			if len(f.spans) > 1 && f.rc.predup {
+				f.merge = newMerger(f.base+"-merged", f.mergeLimit)
+			}
 			return
 		}
 		from = end
@@ -568,7 +585,7 @@ func (f *csvFile) read(ctx context.Context, sp *span) (err error) {
 	// The clean rows of a span, with their ordinals, may take more room than
 	// its input (a predup's arena sized to the input alone grew by copying).
 	size := sp.end - sp.from
-	sp.out, err = newCleanOut(fmt.Sprintf("%s-%03d", f.base, sp.n), f.rc.predup, size+size/4, f.arenas)
+	sp.out, err = newCleanOut(fmt.Sprintf("%s-%03d", f.base, sp.n), f.rc.predup, size+size/4, f.arenas, f.merge)
 	if err != nil {
 		return err
 	}
@@ -707,17 +724,35 @@ func peekID(data []byte, at int) int64 {
 func (f *csvFile) finish(ctx context.Context, log *slog.Logger, rejects *quarantine.Writer, maxRejectRatio float64) (FileStats, []string, error) {
 	st := FileStats{Source: f.src.Name, Bytes: f.size}
 	defer f.unmap()
+	defer f.dropMerge() // on an error; finish lets go of it otherwise
+	if f.merge != nil && f.merge.used() && f.startWrong() {
+		// A span to read again may have handed the merger rows that are no
+		// records: let it go, and read again every span that handed it rows.
+		log.Debug(msgMergeDropped, "file", f.src.Name)
+		err := f.merge.discard()
+		f.merge = nil
+		if err != nil {
+			return st, nil, err
+		}
+	}
 	base := f.line // the file's line number of the current span's line 1
 	for i, sp := range f.spans {
+		again := f.merge == nil && sp.out.merged
 		if i > 0 {
 			prev := f.spans[i-1]
 			if prev.stop != sp.first {
 				log.Debug(msgSpanAgain, "file", f.src.Name, "span", i, "guessed", sp.from, "start", prev.stop)
 				sp.from = prev.stop
-				if err := f.read(ctx, sp); err != nil {
-					return st, nil, err
-				}
+				again = true
 			}
+		}
+		if again {
+			if err := f.read(ctx, sp); err != nil {
+				return st, nil, err
+			}
+		}
+		if i > 0 {
+			prev := f.spans[i-1]
 			// The line of prev.stop, counted from the file's start and from sp.from.
 			base = base + prev.stopLine - 1 - (sp.firstLine - 1)
 		}
@@ -727,6 +762,17 @@ func (f *csvFile) finish(ctx context.Context, log *slog.Logger, rejects *quarant
 		st.Valid += sp.read - sp.rejected
 	}
 	var clean []string
+	if f.merge != nil {
+		merged, rows, err := f.merge.finish()
+		f.merge = nil
+		if err != nil {
+			return st, nil, err
+		}
+		if merged != "" {
+			log.Debug(msgMerged, "file", f.src.Name, "rows", rows)
+			clean = append(clean, merged)
+		}
+	}
 	for _, sp := range f.spans {
 		if sp.out.written > 0 {
 			clean = append(clean, sp.out.cleanPath())
@@ -748,6 +794,33 @@ func (f *csvFile) finish(ctx context.Context, log *slog.Logger, rejects *quarant
 
 // msgSpanAgain is logged for a span read again from its corrected start.
 const msgSpanAgain = "span start was inside a record: read again"
+
+// msgMerged is logged when a file's merger wrote the winners of its spans.
+const msgMerged = "the spans' winners merged"
+
+// msgMergeDropped is logged when a file's merger is discarded because a
+// span is read again.
+const msgMergeDropped = "span read again: the file's merged winners dropped, spans that gave them read again"
+
+// startWrong reports whether a span's guessed start was inside a record
+// (finish reads it again): the first such span is one whose start differs
+// from where the span before it, read from a right start, stopped.
+func (f *csvFile) startWrong() bool {
+	for i := 1; i < len(f.spans); i++ {
+		if f.spans[i-1].stop != f.spans[i].first {
+			return true
+		}
+	}
+	return false
+}
+
+// dropMerge discards the file's merger, if any (a file that failed).
+func (f *csvFile) dropMerge() {
+	if f.merge != nil {
+		f.merge.discard()
+		f.merge = nil
+	}
+}
 
 // copyRejects copies the rejected rows of a span's quarantine file to w,
 // turning their lines (counted from the span's line 1) into the file's.
@@ -790,6 +863,7 @@ func cleanFile(ctx context.Context, log *slog.Logger, e grpipe.Entity, path, sou
 	f.split(spanBytes)
 	for _, sp := range f.spans {
 		if err := f.read(ctx, sp); err != nil {
+			f.dropMerge()
 			f.unmap()
 			return FileStats{Source: source}, nil, err
 		}

@@ -32,3 +32,14 @@ func mapFile(path string) ([]byte, func(), error) {
 
 // dropPages tells the kernel the mapped pages of b are read: it may release them.
 func dropPages(b []byte) { _ = syscall.Madvise(b, syscall.MADV_DONTNEED) }
+
+// mapAnon returns size bytes of zeroed memory outside the Go heap, and the
+// function that gives them back to the system. Its pages take resident
+// memory only once written.
+func mapAnon(size int) ([]byte, func(), error) {
+	b, err := syscall.Mmap(-1, 0, size, syscall.PROT_READ|syscall.PROT_WRITE, syscall.MAP_PRIVATE|syscall.MAP_ANON)
+	if err != nil {
+		return nil, nil, fmt.Errorf("mmap %d bytes: %w", size, err)
+	}
+	return b, func() { _ = syscall.Munmap(b) }, nil
+}

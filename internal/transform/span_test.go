@@ -7,6 +7,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"testing"
 
@@ -67,15 +68,24 @@ func TestSpansReadLikeOneFile(t *testing.T) {
 		}
 		sources = append(sources, Source{Entity: grpipe.Users, Name: filepath.Base(p), Path: p})
 	}
+	// Ids repeated across spans: a file's merger gets them (and drops
+	// them when the tricky file's spans are read again).
+	for i, tricky := range []bool{false, true} {
+		p := filepath.Join(dir, "in", fmt.Sprintf("user-dup-%d.csv", i))
+		if err := os.WriteFile(p, []byte(dupUsers(3000, 200, tricky)), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		sources = append(sources, Source{Entity: grpipe.Users, Name: filepath.Base(p), Path: p})
+	}
 
-	run := func(name string, spanBytes, par int) (map[string]string, *Result) {
+	run := func(name string, spanBytes, par, mergeLimit int) (map[string]string, *Result) {
 		db, err := duckdb.Open(ctx, "", duckdb.Options{Threads: 1})
 		if err != nil {
 			t.Fatal(err)
 		}
 		defer db.Close()
-		counter := &countHandler{msg: msgSpanAgain}
-		res, err := Run(ctx, db, sources, Options{WorkDir: filepath.Join(dir, name), MaxRejectRatio: 1, Parallelism: par, spanBytes: spanBytes, Log: slog.New(counter)})
+		counter := &countHandler{}
+		res, err := Run(ctx, db, sources, Options{WorkDir: filepath.Join(dir, name), MaxRejectRatio: 1, Parallelism: par, spanBytes: spanBytes, mergeLimit: mergeLimit, Log: slog.New(counter)})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -110,18 +120,23 @@ func TestSpansReadLikeOneFile(t *testing.T) {
 			}
 			out["rejects "+src] = string(data)
 		}
-		out["spans read again"] = fmt.Sprint(counter.n.Load() > 0)
+		out["spans read again"] = fmt.Sprint(counter.count(msgSpanAgain) > 0)
+		out["spans' winners merged"] = fmt.Sprint(counter.count(msgMerged) > 0)
+		out["merged winners dropped"] = fmt.Sprint(counter.count(msgMergeDropped) > 0)
 		return out, res
 	}
 
-	whole, res := run("whole", 1<<30, 1)
-	whole["spans read again"] = "true" // the small spans' guesses must have missed at times
+	whole, res := run("whole", 1<<30, 1, 0)
+	// The small spans' guesses must have missed at times; files of
+	// several spans merge their winners, and drop them when read again.
+	whole["spans read again"], whole["spans' winners merged"], whole["merged winners dropped"] = "true", "true", "true"
 	if res.Entities["users"].Rejected == 0 || !strings.Contains(whole["users rows"], "tie 898") {
 		t.Fatalf("the tricky users did not give rejects and the last tie's winner: %+v\n%s", res.Entities["users"], whole["users rows"])
 	}
-	for _, size := range []int{97, 2000, 16 << 10} {
-		t.Run(fmt.Sprint(size), func(t *testing.T) {
-			got, _ := run(fmt.Sprint("spans", size), size, 2)
+	for _, c := range []struct{ size, mergeLimit int }{{97, 0}, {2000, 0}, {16 << 10, 0}, {2000, 2 << 10}} {
+		size := c.size
+		t.Run(fmt.Sprint(size, "/", c.mergeLimit), func(t *testing.T) {
+			got, _ := run(fmt.Sprint("spans", size, "-", c.mergeLimit), size, 2, c.mergeLimit)
 			for k, want := range whole {
 				if got[k] != want {
 					t.Errorf("%s differs with spans of %d bytes:\n got %.2000s\nwant %.2000s", k, size, got[k], want)
@@ -134,17 +149,27 @@ func TestSpansReadLikeOneFile(t *testing.T) {
 	}
 }
 
-// countHandler counts the log records with a message.
+// countHandler counts the log records of each message.
 type countHandler struct {
-	msg string
-	n   atomic.Int64
+	mu sync.Mutex
+	n  map[string]int
+}
+
+// count returns how many records had message msg.
+func (h *countHandler) count(msg string) int {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	return h.n[msg]
 }
 
 func (h *countHandler) Enabled(context.Context, slog.Level) bool { return true }
 func (h *countHandler) Handle(_ context.Context, r slog.Record) error {
-	if r.Message == h.msg {
-		h.n.Add(1)
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if h.n == nil {
+		h.n = map[string]int{}
 	}
+	h.n[r.Message]++
 	return nil
 }
 func (h *countHandler) WithAttrs([]slog.Attr) slog.Handler { return h }

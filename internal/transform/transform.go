@@ -108,6 +108,9 @@ type Options struct {
 	// keyPartBytes, when set, is the size of the parts the source keys are
 	// grouped in (tests; 0: keyPartitionBytes).
 	keyPartBytes int64
+	// mergeLimit, when set, bounds the arena of a file's merger (tests; 0:
+	// predupLimit).
+	mergeLimit int
 }
 
 // EntityResult is what the transform made of one entity's files.
@@ -203,6 +206,7 @@ func Run(ctx context.Context, db *sql.DB, sources []Source, opts Options) (*Resu
 				continue
 			}
 			f.arenas = arenas
+			f.mergeLimit = opts.mergeLimit
 			f.progress = opts.Progress
 			files[i], sizes[i] = f, f.size
 			total += f.size
@@ -540,13 +544,21 @@ func Run(ctx context.Context, db *sql.DB, sources []Source, opts Options) (*Resu
 // what it saves is memory: on the 11.4 GB batch the reviews' dedup ran beside
 // the validation of books and users, two workers each holding a 64 MiB
 // predup arena and its index, and the two engines' peaks added up.
+//
+// Workers pass in the order they came (a ticket each): while a dedup held
+// a place, the worker that had just finished a span took the free place
+// again and again, and a span of the file before waited at the gate behind
+// ten spans of the next file, keeping its file (and its merger's winners)
+// unfinished beside the dedup.
 type workGate struct {
-	mu     sync.Mutex
-	cond   sync.Cond
-	active int // workers validating
-	limit  int // how many may
-	par    int // the workers
-	pool   *predupPool
+	mu      sync.Mutex
+	cond    sync.Cond
+	active  int // workers validating
+	limit   int // how many may
+	par     int // the workers
+	pool    *predupPool
+	next    uint64 // the ticket the next worker to come gets
+	serving uint64 // the ticket of the worker to pass next
 }
 
 func newWorkGate(par int, pool *predupPool) *workGate {
@@ -559,10 +571,14 @@ func newWorkGate(par int, pool *predupPool) *workGate {
 func (g *workGate) take() {
 	g.mu.Lock()
 	defer g.mu.Unlock()
-	for g.active >= g.limit {
+	ticket := g.next
+	g.next++
+	for g.active >= g.limit || ticket != g.serving {
 		g.cond.Wait()
 	}
+	g.serving++
 	g.active++
+	g.cond.Broadcast() // the next ticket may pass too
 }
 
 // give ends what take began.
@@ -666,6 +682,7 @@ func finishCSV(ctx context.Context, log *slog.Logger, f *csvFile, readErr error,
 				sp.out.close()
 			}
 		}
+		f.dropMerge()
 		f.unmap()
 		return nil, readErr
 	}
