@@ -51,12 +51,20 @@ func (w *Warehouse) WarehouseChecks(ctx context.Context) ([]grpipe.CheckResult, 
 
 // keyCounts is what check_keys.sql counts in one table.
 type keyCounts struct {
-	rows, nullKeys, dupKeys int64
-	badRatings              int64 // the reviews only
+	rows, nullKeys int64
+	// dupKeys is the number of key values stored more than once (NULL
+	// counting as one value). check_keys.sql may return another count
+	// that is 0 exactly when no non-NULL value is repeated (PostgreSQL's
+	// form: the non-NULL keys less their distinct values); checkKeys
+	// then counts the repeated values with check_keys_repeated.sql.
+	dupKeys    int64
+	badRatings int64 // the reviews only
 }
 
 // checkKeys counts e's table's rows, NULL keys and repeated keys (and, for
-// the reviews, the ratings outside [0, 5]).
+// the reviews, the ratings outside [0, 5]). A table whose check finds no
+// repeat and at most one NULL key is read once; one with a repeat (a failed
+// check) a second time, for the exact count of repeated values.
 func (w *Warehouse) checkKeys(ctx context.Context, e grpipe.Entity) (keyCounts, error) {
 	table := driver.Table{Schema: WarehouseSchema, Name: e.Name}
 	rating := e.Name == grpipe.Reviews.Name
@@ -71,6 +79,13 @@ func (w *Warehouse) checkKeys(ctx context.Context, e grpipe.Entity) (keyCounts, 
 	}
 	if err := w.db.QueryRowContext(ctx, q).Scan(dest...); err != nil {
 		return keyCounts{}, fmt.Errorf("check_keys %s: %w", table, w.mapErr(err))
+	}
+	if c.dupKeys > 0 || c.nullKeys > 1 {
+		n, err := w.queryInt(ctx, "check_keys_repeated", map[string]any{"Table": table, "Key": e.Key})
+		if err != nil {
+			return keyCounts{}, fmt.Errorf("check_keys %s: %w", table, err)
+		}
+		c.dupKeys = n
 	}
 	return c, nil
 }

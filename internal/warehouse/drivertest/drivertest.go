@@ -57,6 +57,7 @@ func RunConformanceTests(t *testing.T, newHarness HarnessMaker) {
 		{"RejectedRows", testRejectedRows},
 		{"WarehouseChecksPass", testChecksPass},
 		{"WarehouseChecksFail", testChecksFail},
+		{"WarehouseChecksRepeats", testChecksRepeats},
 		{"Analytics", testAnalytics},
 		{"AnalyticsChecks", testAnalyticsChecks},
 		{"SourceKeys", testSourceKeys},
