@@ -272,39 +272,3 @@ func (m *merger) letGo() {
 	}
 	m.arena, m.mapped, m.unmap, m.rows, m.index = nil, nil, nil, nil, idIndex{}
 }
-
-// idIndex maps ids to row indexes: a slice for ids below predupDense, an
-// idTable for the others.
-type idIndex struct {
-	dense  []int32 // id -> index + 1
-	sparse *idTable
-}
-
-func (x *idIndex) get(id int64) (int32, bool) {
-	if id >= 0 && id < predupDense {
-		if id < int64(len(x.dense)) && x.dense[id] > 0 {
-			return x.dense[id] - 1, true
-		}
-		return 0, false
-	}
-	return x.sparse.get(id)
-}
-
-func (x *idIndex) put(id int64, i int32) {
-	if id >= 0 && id < predupDense {
-		if id >= int64(len(x.dense)) {
-			x.dense = append(x.dense, make([]int32, int(id)+1-len(x.dense)+len(x.dense)/2)...)
-		}
-		x.dense[id] = i + 1
-		return
-	}
-	if x.sparse == nil {
-		x.sparse = &idTable{}
-	}
-	x.sparse.put(id, i)
-}
-
-func (x *idIndex) reset() {
-	clear(x.dense)
-	x.sparse.reset()
-}

@@ -59,8 +59,7 @@ type predup struct {
 	limit   int // bytes the arena may hold
 	arena   []byte
 	rows    []predupRow // held rows in reading order, superseded ones marked dead
-	dense   []int32     // id -> index in rows + 1, for ids below predupDense
-	sparse  *idTable    // id -> index in rows, for the other ids
+	index   idIndex     // id -> index in rows
 	bytes   int         // bytes of live rows
 	seen    int
 	dropped int
@@ -88,7 +87,7 @@ type predupRow struct {
 // some (pool may be nil).
 func newPredup(sizeHint int, pool *predupPool, emit func(row []byte, r predupRow) error) *predup {
 	b := pool.get(min(sizeHint, predupLimit) + 64<<10)
-	return &predup{limit: predupLimit, arena: b.arena, rows: b.rows, dense: b.dense, sparse: b.sparse, pool: pool, emit: emit}
+	return &predup{limit: predupLimit, arena: b.arena, rows: b.rows, index: idIndex{dense: b.dense, sparse: b.sparse}, pool: pool, emit: emit}
 }
 
 // release gives the buffers back to the pool they came from (the spans of
@@ -97,9 +96,9 @@ func newPredup(sizeHint int, pool *predupPool, emit func(row []byte, r predupRow
 func (p *predup) release() {
 	if p.arena != nil {
 		p.reset()
-		p.pool.put(&predupBuffers{arena: p.arena[:0], rows: p.rows[:0], dense: p.dense, sparse: p.sparse})
+		p.pool.put(&predupBuffers{arena: p.arena[:0], rows: p.rows[:0], dense: p.index.dense, sparse: p.index.sparse})
 	}
-	p.arena, p.rows, p.dense, p.sparse = nil, nil, nil, nil
+	p.arena, p.rows, p.index = nil, nil, idIndex{}
 }
 
 // predupBuffers are the buffers of a predup that outlive it: its arena, its
@@ -200,14 +199,40 @@ func (p *predupPool) put(b *predupBuffers) {
 	}
 }
 
-func (p *predup) lookup(id int64) (int32, bool) {
+// idIndex maps ids to row indexes: a slice for ids below predupDense, an
+// idTable for the others.
+type idIndex struct {
+	dense  []int32 // id -> index + 1
+	sparse *idTable
+}
+
+func (x *idIndex) get(id int64) (int32, bool) {
 	if id >= 0 && id < predupDense {
-		if id < int64(len(p.dense)) && p.dense[id] > 0 {
-			return p.dense[id] - 1, true
+		if id < int64(len(x.dense)) && x.dense[id] > 0 {
+			return x.dense[id] - 1, true
 		}
 		return 0, false
 	}
-	return p.sparse.get(id)
+	return x.sparse.get(id)
+}
+
+func (x *idIndex) put(id int64, i int32) {
+	if id >= 0 && id < predupDense {
+		if id >= int64(len(x.dense)) {
+			x.dense = append(x.dense, make([]int32, int(id)+1-len(x.dense)+len(x.dense)/2)...)
+		}
+		x.dense[id] = i + 1
+		return
+	}
+	if x.sparse == nil {
+		x.sparse = &idTable{}
+	}
+	x.sparse.put(id, i)
+}
+
+func (x *idIndex) reset() {
+	clear(x.dense)
+	x.sparse.reset()
 }
 
 // The id index and the held rows are read at random (the index of 100 K
@@ -223,9 +248,9 @@ func (p *predup) warm(id int64) {
 	if p.off {
 		return
 	}
-	if id >= 0 && id < int64(len(p.dense)) {
-		prefetch(unsafe.Pointer(&p.dense[id]))
-	} else if t := p.sparse; id >= predupDense && t != nil && t.n > 0 {
+	if id >= 0 && id < int64(len(p.index.dense)) {
+		prefetch(unsafe.Pointer(&p.index.dense[id]))
+	} else if t := p.index.sparse; id >= predupDense && t != nil && t.n > 0 {
 		prefetch(unsafe.Pointer(&t.slots[t.slot(id)]))
 	}
 }
@@ -235,23 +260,12 @@ func (p *predup) warmRow(id int64) {
 	if p.off {
 		return
 	}
-	if i, ok := p.lookup(id); ok && int(i) < len(p.rows) {
+	if i, ok := p.index.get(id); ok && int(i) < len(p.rows) {
 		// A 48-byte row straddles two cache lines one time in two.
 		r := &p.rows[i]
 		prefetch(unsafe.Pointer(r))
 		prefetch(unsafe.Pointer(&r.tag))
 	}
-}
-
-func (p *predup) store(id int64, i int32) {
-	if id >= 0 && id < predupDense {
-		if id >= int64(len(p.dense)) {
-			p.dense = append(p.dense, make([]int32, int(id)+1-len(p.dense)+len(p.dense)/2)...)
-		}
-		p.dense[id] = i + 1
-		return
-	}
-	p.sparse.put(id, i)
 }
 
 // reset empties the id index. The ids set in the slice are those of the
@@ -261,16 +275,16 @@ func (p *predup) store(id int64, i int32) {
 // predupDense among 50,000 reviews grew it to megabytes, cleared at every
 // flush and release.
 func (p *predup) reset() {
-	if len(p.rows) < len(p.dense)/16 {
+	if len(p.rows) < len(p.index.dense)/16 {
 		for _, r := range p.rows {
-			if r.id >= 0 && r.id < int64(len(p.dense)) {
-				p.dense[r.id] = 0
+			if r.id >= 0 && r.id < int64(len(p.index.dense)) {
+				p.index.dense[r.id] = 0
 			}
 		}
 	} else {
-		clear(p.dense)
+		clear(p.index.dense)
 	}
-	p.sparse.reset()
+	p.index.sparse.reset()
 }
 
 // add offers a clean row (ending with its ordinal, which starts at ordAt,
@@ -289,7 +303,7 @@ func (p *predup) addTagged(row []byte, id, ts int64, ordAt int, tag uint64) erro
 		return p.emit(row, r)
 	}
 	p.seen++
-	if i, ok := p.lookup(id); ok && p.rows[i].tag != tag {
+	if i, ok := p.index.get(id); ok && p.rows[i].tag != tag {
 		// Another key on this id: write the held row out, hold this one.
 		old := &p.rows[i]
 		if err := p.emit(p.arena[old.at:old.at+old.n], *old); err != nil {
@@ -329,7 +343,7 @@ func (p *predup) addTagged(row []byte, id, ts int64, ordAt int, tag uint64) erro
 	for end := min(len(p.arena)+flushAhead, cap(p.arena)); p.warmed < end; p.warmed += 64 {
 		prefetch(unsafe.Pointer(unsafe.SliceData(p.arena[p.warmed:cap(p.arena)])))
 	}
-	p.store(id, int32(len(p.rows)))
+	p.index.put(id, int32(len(p.rows)))
 	p.rows = append(p.rows, r)
 	p.bytes += len(row)
 	return nil
@@ -353,7 +367,7 @@ func (p *predup) compact() error {
 		copy(p.arena[next:], p.arena[r.at:r.at+r.n])
 		r.at = next
 		next += r.n
-		p.store(r.id, int32(len(kept)))
+		p.index.put(r.id, int32(len(kept)))
 		kept = append(kept, r)
 	}
 	p.arena, p.rows, p.warmed = p.arena[:next], kept, next

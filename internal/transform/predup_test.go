@@ -201,13 +201,13 @@ func TestPredupResetClearsIDs(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	if len(p.rows) >= len(p.dense)/16 {
-		t.Fatalf("%d rows for an id slice of %d: the test does not reach the clearing by rows", len(p.rows), len(p.dense))
+	if len(p.rows) >= len(p.index.dense)/16 {
+		t.Fatalf("%d rows for an id slice of %d: the test does not reach the clearing by rows", len(p.rows), len(p.index.dense))
 	}
 	if err := p.flush(); err != nil {
 		t.Fatal(err)
 	}
-	for id, v := range p.dense {
+	for id, v := range p.index.dense {
 		if v != 0 {
 			t.Fatalf("after flush, id %d still set (%d)", id, v)
 		}
